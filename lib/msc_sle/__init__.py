@@ -21,14 +21,19 @@ __version__ = "0.1.0"
 _MODULES = ("data", "sledai", "cohort", "outcomes", "steroids", "compare", "tables", "figures",
             "published", "audit", "reproduction")
 __all__: list[str] = []
-for _name in _MODULES:
+
+
+def _reexport(module_name: str) -> None:
     try:
-        _module = _import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _err:  # a module not written yet; any other import error surfaces
-        if _err.name != f"{__name__}.{_name}":
+        module = _import_module(f"{__name__}.{module_name}")
+    except ModuleNotFoundError as err:  # a stage not written yet; any other import error surfaces
+        if err.name != f"{__name__}.{module_name}":
             raise
-        continue
-    for _public in getattr(_module, "__all__", ()):
-        globals()[_public] = getattr(_module, _public)
-        __all__.append(_public)
-del _name, _module, _public
+        return
+    for public in getattr(module, "__all__", ()):
+        globals()[public] = getattr(module, public)
+        __all__.append(public)
+
+
+for _module_name in _MODULES:
+    _reexport(_module_name)
