@@ -1,0 +1,305 @@
+"""The paper's published numbers (Wen et al. 2019), as transcribed in ``data/published/``.
+
+Every number the paper prints about its cohort lives in one tidy CSV, one row per printed value,
+with its source (table, row, section). This module reads it, checks it, and picks blocks out of
+it; the audit (:mod:`msc_sle.audit`) and the reproduction comparison (:mod:`msc_sle.reproduction`)
+are its only clients. No published value is typed anywhere else in the library.
+
+>>> from msc_sle.published import load_published, matches_printed
+>>> pub = load_published()
+>>> sorted(set(pub["statistic"]))
+['max', 'median', 'min', 'n', 'p_value', 'percent']
+>>> matches_printed(0.0027, "0.003"), matches_printed(0.0007, "<0.001")
+(True, True)
+"""
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import pandas as pd
+
+from .data import REPO_ROOT, Problem
+
+__all__ = ["PUBLISHED_PATH", "PUBLISHED_COLUMNS", "PublishedValuesError", "load_published", "printed_decimals", "round_half_up",
+           "matches_printed", "select_published", "group_sizes", "group_comparison",
+           "transcription_problems"]
+
+PUBLISHED_PATH = REPO_ROOT / "data" / "published" / "wen2019_values.csv"
+
+#: Columns of the transcription, in file order (data/published/README.md explains each one).
+PUBLISHED_COLUMNS = ("source", "location", "variable", "outcome", "group", "level", "statistic",
+                     "comparator", "value", "printed", "test_marked", "note")
+
+_GROUPS = ("all", "with", "without")
+_STATISTICS = ("n", "percent", "median", "min", "max", "p_value")
+_COMPARATORS = ("=", "<")
+# Test names as msc_sle.compare spells them; "unspecified" = the paper names no test for that p.
+_TESTS = ("chi2", "fisher", "mann_whitney", "unspecified")
+_SUMMARY = ("median", "min", "max")
+
+
+class PublishedValuesError(ValueError):
+    """The published-values file is malformed; ``problems`` lists every problem (file line numbers)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        lines = [f"The published-values file is malformed ({len(self.problems)} problem(s)):"]
+        lines += [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+def printed_decimals(printed: str) -> int:
+    """Number of decimals a printed value carries (``"43.40"`` -> 2, ``"<0.001"`` -> 3, ``"58%"`` -> 0)."""
+    text = _strip(printed)
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def round_half_up(x: float | Fraction, decimals: int) -> float:
+    """``x`` rounded to ``decimals`` places, halves away from zero, as SPSS and journals print.
+
+    Python's ``round`` rounds halves to even (``round(6.25, 1) == 6.2``) whereas 1/16 = 6.25 %
+    is printed 6.3 % in Table 2; a Fraction is rounded exactly, a float through its shortest repr.
+    """
+    if isinstance(x, float) and not math.isfinite(x):
+        return x
+    d = Decimal(x.numerator) / Decimal(x.denominator) if isinstance(x, Fraction) else Decimal(repr(float(x)))
+    return float(d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def matches_printed(computed: float | Fraction, printed: str) -> bool:
+    """Does ``computed`` reproduce ``printed`` at the printed precision?
+
+    ``"<0.001"`` is matched by any value below 0.001; otherwise ``computed`` rounded half up to the
+    printed number of decimals must equal the printed number (``"%"`` ignored).
+    """
+    if computed is None or (isinstance(computed, float) and math.isnan(computed)):
+        return False
+    text = str(printed).strip()
+    if text.startswith("<"):
+        return float(computed) < float(_strip(text))
+    return round_half_up(computed, printed_decimals(text)) == float(_strip(text))
+
+
+def _strip(printed: str) -> str:
+    return str(printed).strip().lstrip("<").rstrip("%").strip()
+
+
+def load_published(path: str | Path | None = None) -> pd.DataFrame:
+    """The transcription as a typed DataFrame, checked row by row.
+
+    Text columns are ``string`` dtype with ``""`` for "not applicable" (never missing), ``value`` is
+    float64 and ``decimals`` (Int64, derived) the number of decimals of ``printed``. A malformed file
+    raises :class:`PublishedValuesError` listing every problem with its line number.
+    """
+    path = Path(path) if path is not None else PUBLISHED_PATH
+    if not path.exists():
+        raise PublishedValuesError([Problem(str(path), None, None, None, "published values file not found")])
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in PUBLISHED_COLUMNS if c not in raw.columns]
+    extra = [c for c in raw.columns if c not in PUBLISHED_COLUMNS]
+    if missing or extra:
+        raise PublishedValuesError([Problem(path.name, None, c, None, "required column missing") for c in missing]
+                        + [Problem(path.name, None, c, None, "unknown column") for c in extra])
+    raw = raw[list(PUBLISHED_COLUMNS)].apply(lambda s: s.str.strip())
+    problems = _row_problems(raw, path.name)
+    if problems:
+        raise PublishedValuesError(problems)
+    out = raw.astype("string")
+    out["value"] = raw["value"].astype(float)
+    out["decimals"] = pd.array([printed_decimals(p) for p in raw["printed"]], dtype="Int64")
+    return out
+
+
+def _row_problems(raw: pd.DataFrame, name: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, row in enumerate(raw.itertuples(index=False)):
+        line = i + 2  # header is line 1
+
+        def bad(column, rule):
+            problems.append(Problem(name, line, column, getattr(row, column), rule))
+
+        for column in ("source", "location", "variable", "statistic", "value", "printed"):
+            if getattr(row, column) == "":
+                bad(column, "must not be empty")
+        if row.statistic not in _STATISTICS and row.statistic:
+            bad("statistic", f"must be one of {', '.join(_STATISTICS)}")
+        if row.comparator not in _COMPARATORS:
+            bad("comparator", "must be '=' or '<'")
+        if row.test_marked and row.test_marked not in _TESTS:
+            bad("test_marked", f"must be empty or one of {', '.join(_TESTS)}")
+        if row.statistic == "p_value":
+            # Either a comparison of an outcome's groups (group empty), or a test within the whole
+            # cohort such as SLEDAI over time (outcome empty, group 'all').
+            if row.outcome and row.group:
+                bad("group", "must be empty on a p_value row comparing an outcome's groups")
+            if not row.outcome and row.group != "all":
+                bad("group", "a p_value row without outcome is a whole-cohort test: group must be 'all'")
+            if not row.test_marked:
+                bad("test_marked", "a p_value row names the test the paper used (or 'unspecified')")
+        else:
+            if row.group not in _GROUPS:
+                bad("group", f"must be one of {', '.join(_GROUPS)}")
+            if row.test_marked:
+                bad("test_marked", "only p_value rows carry a test")
+            if row.group in ("with", "without") and not row.outcome:
+                bad("outcome", "a with/without row names the outcome defining the groups")
+        try:
+            value = float(row.value)
+        except ValueError:
+            bad("value", "not a number")
+            continue
+        try:
+            shown = float(_strip(row.printed))
+        except ValueError:
+            bad("printed", "not a number once '<' and '%' are removed")
+            continue
+        if shown != value:
+            bad("printed", f"does not equal value {row.value}")
+        if (row.comparator == "<") != row.printed.startswith("<"):
+            bad("comparator", "must be '<' exactly when printed starts with '<'")
+        if row.statistic in ("n",) and (value < 0 or value != int(value)):
+            bad("value", "a count must be a non-negative integer")
+        if row.statistic == "percent" and not 0 <= value <= 100:
+            bad("value", "a percentage must lie in 0-100")
+        if row.statistic == "p_value" and not 0 <= value <= 1:
+            bad("value", "a p-value must lie in 0-1")
+    key = list(PUBLISHED_COLUMNS[:7])
+    dup = raw.duplicated(key, keep="first")
+    for i in raw.index[dup]:
+        problems.append(Problem(name, int(i) + 2, None, None,
+                                "duplicate of an earlier row (same source, location, variable, outcome, "
+                                "group, level, statistic)"))
+    return problems
+
+
+def select_published(published: pd.DataFrame | None = None, **where) -> pd.DataFrame:
+    """Rows whose columns equal the given values; a list or tuple value means "any of these".
+
+    >>> sorted(set(select_published(source="Table 2", statistic="p_value")["test_marked"]))
+    ['chi2', 'fisher', 'mann_whitney']
+    """
+    pub = load_published() if published is None else published
+    mask = pd.Series(True, index=pub.index)
+    for column, wanted in where.items():
+        if column not in pub.columns:
+            raise KeyError(f"{column!r} is not a column of the published values "
+                           f"(columns: {', '.join(pub.columns)})")
+        values = list(wanted) if isinstance(wanted, (list, tuple, set)) else [wanted]
+        mask &= pub[column].isin(values).fillna(False).astype(bool)
+    return pub[mask]
+
+
+def group_sizes(published: pd.DataFrame | None = None, source: str = "Table 2",
+                outcome: str = "cr") -> dict[str, int]:
+    """Group sizes ``{"with": n, "without": n}`` of a comparison, from its header row.
+
+    When the source prints no header (section 3.3 for LDA), the sizes are derived from the overall
+    count of ``<outcome>_ever`` and the cohort size of Table 1; a KeyError says when neither exists.
+    """
+    pub = load_published() if published is None else published
+    head = select_published(pub, source=source, outcome=outcome, location="header", statistic="n")
+    if set(head["group"]) >= {"with", "without"}:
+        return {g: int(head.loc[head["group"] == g, "value"].iloc[0]) for g in ("with", "without")}
+    ever = select_published(pub, variable=f"{outcome}_ever", group="all", level="", statistic="n")
+    total = select_published(pub, variable="n", group="all", statistic="n")
+    if ever.empty or total.empty:
+        raise KeyError(f"no group sizes for outcome {outcome!r} in {source!r}: no header row and no "
+                       f"overall count of {outcome}_ever")
+    k = int(_prefer_tables(ever)["value"].iloc[0])
+    n = int(_prefer_tables(total)["value"].iloc[0])
+    return {"with": k, "without": n - k}
+
+
+def _prefer_tables(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows ordered so that tables come before text (the tables are the reference)."""
+    order = rows["source"].map(lambda s: (0 if s.startswith("Table") else 1, s))
+    return rows.assign(_o=order).sort_values("_o", kind="stable").drop(columns="_o")
+
+
+def group_comparison(published: pd.DataFrame | None = None, source: str = "Table 2",
+                     outcome: str = "cr") -> pd.DataFrame:
+    """A comparison block (Table 2 by default) as one row per variable and level, both groups side by side.
+
+    Columns: ``location, variable, level, kind`` (categorical|continuous), per group ``n_with,
+    percent_with, median_with, min_with, max_with`` and the same ``_without``, then the variable's
+    ``p_value, p_comparator, p_printed, p_decimals, test_marked, p_location``. A multi-level variable
+    (prednisone split, lupus nephritis class, CYC induction dose) prints one p-value for the whole
+    variable; it is repeated on each of its level rows.
+    """
+    pub = load_published() if published is None else published
+    block = select_published(pub, source=source, outcome=outcome)
+    block = block[block["location"] != "header"]
+    if block.empty:
+        raise KeyError(f"no comparison rows for outcome {outcome!r} in {source!r}")
+    stats_rows = block[block["statistic"] != "p_value"]
+    keys = stats_rows[["location", "variable", "level"]].drop_duplicates()
+    records = []
+    for key in keys.itertuples(index=False):
+        sub = stats_rows[(stats_rows["location"] == key.location) & (stats_rows["variable"] == key.variable)
+                         & (stats_rows["level"] == key.level)]
+        rec = {"location": key.location, "variable": key.variable, "level": key.level,
+               "kind": "continuous" if sub["statistic"].isin(_SUMMARY).any() else "categorical"}
+        for group in ("with", "without"):
+            for stat in ("n", "percent", "median", "min", "max"):
+                hit = sub[(sub["group"] == group) & (sub["statistic"] == stat)]
+                rec[f"{stat}_{group}"] = float(hit["value"].iloc[0]) if len(hit) else math.nan
+        p = block[(block["statistic"] == "p_value") & (block["variable"] == key.variable)]
+        if len(p):
+            p = p.iloc[0]
+            rec.update(p_value=float(p["value"]), p_comparator=p["comparator"], p_printed=p["printed"],
+                       p_decimals=int(p["decimals"]), test_marked=p["test_marked"], p_location=p["location"])
+        else:
+            rec.update(p_value=math.nan, p_comparator="", p_printed="", p_decimals=pd.NA, test_marked="",
+                       p_location="")
+        records.append(rec)
+    out = pd.DataFrame.from_records(records)
+    out["p_decimals"] = out["p_decimals"].astype("Int64")
+    return out
+
+
+def transcription_problems(published: pd.DataFrame | None = None) -> list[str]:
+    """Ways the transcription is incomplete; ``[]`` when every block is whole.
+
+    Checked: every comparison variable (rows with groups ``with``/``without``) in a table has both
+    groups for each level and statistic and exactly one p-value (one per variable, also for
+    multi-level variables); a comparison table has a header with both group sizes; in a table every
+    percentage has its count and every count its percentage (unless the note says the table prints
+    no percentage); every median comes with its min and max; a table's overall rows (group ``all``)
+    are counts with percentages or median (range).
+    """
+    pub = load_published() if published is None else published
+    problems: list[str] = []
+    tables = pub[pub["source"].str.startswith("Table")]
+    for (source, outcome), block in tables[tables["outcome"] != ""].groupby(["source", "outcome"], sort=False):
+        head = block[(block["location"] == "header") & (block["statistic"] == "n")]
+        if set(head["group"]) != {"with", "without"}:
+            problems.append(f"{source} ({outcome}): header must give n for both groups 'with' and 'without'")
+        body = block[block["location"] != "header"]
+        for variable, rows in body.groupby("variable", sort=False):
+            stats_rows = rows[rows["statistic"] != "p_value"]
+            for (level, stat), cell in stats_rows.groupby(["level", "statistic"], sort=False):
+                groups = set(cell["group"])
+                if groups != {"with", "without"}:
+                    problems.append(f"{source} ({outcome}) {variable} level {level!r} {stat}: groups "
+                                    f"{sorted(groups)}, expected both 'with' and 'without'")
+            n_p = int((rows["statistic"] == "p_value").sum())
+            if n_p != 1:
+                problems.append(f"{source} ({outcome}) {variable}: {n_p} p-value rows, expected exactly one")
+    for (source, location, variable, group, level), rows in tables.groupby(
+            ["source", "location", "variable", "group", "level"], sort=False):
+        stats = set(rows["statistic"])
+        where = f"{source} {location!r} {variable} group {group} level {level!r}"
+        if "percent" in stats and "n" not in stats:
+            problems.append(f"{where}: a percentage without its count")
+        no_pct_note = rows["note"].str.contains("no percentage", case=False).any()
+        if "n" in stats and "percent" not in stats and location != "header" and not no_pct_note:
+            problems.append(f"{where}: a count without its percentage")
+        if stats & set(_SUMMARY) and not set(_SUMMARY) <= stats:
+            problems.append(f"{where}: median (range) incomplete, has {sorted(stats & set(_SUMMARY))}")
+        if group == "all" and location != "header" and not ({"n", "percent"} <= stats or set(_SUMMARY) <= stats
+                                                            or ("n" in stats and no_pct_note)):
+            problems.append(f"{where}: an overall row needs n (%) or median (range)")
+    return problems
