@@ -48,7 +48,7 @@ _UNIT_ALIASES = {
     "points": {"points", "pts"},
     "criteria": {"criteria"},
 }
-_NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?\d+(?:[.,]\d+)?)\s*([A-Za-z][A-Za-z/ ]*)?\s*$")
+_NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+(?:[.,]\d+)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z][A-Za-z/ ]*)?\s*$")
 _MAX_SHOWN = 60
 
 

@@ -1,0 +1,74 @@
+"""The workbook's scaffolding: one lock file, documented make targets, a well-formed dictionary."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import msc_sle
+from msc_sle.data import dtype_for, load_dictionary
+
+ROOT = Path(__file__).resolve().parents[1]
+TYPES = {"string", "integer", "number", "boolean", "category", "date"}
+
+
+def test_environment_yml_installs_the_lock_file_and_the_package():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert any(str(d).startswith("python=3.11") for d in env["dependencies"] if isinstance(d, str))
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-r requirements.txt" in pip and "-e ." in pip
+
+
+def test_lock_file_pins_every_package_exactly():
+    lines = [l for l in (ROOT / "requirements.txt").read_text().splitlines() if l and not l.startswith("#")]
+    assert lines and all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^=\s]+", l) for l in lines), lines
+    pinned = {l.split("==")[0].lower().replace("_", "-") for l in lines}
+    direct = {l.split("==")[0].lower().replace("_", "-") for l in (ROOT / "requirements.in").read_text().splitlines()
+              if l and not l.startswith("#")}
+    assert direct <= pinned, f"direct dependencies missing from the lock: {direct - pinned}"
+
+
+def make_targets():
+    return re.findall(r"^([a-z]+):.*## ", (ROOT / "Makefile").read_text(), flags=re.M)
+
+
+def test_every_make_target_is_in_make_help_and_the_readme():
+    targets = make_targets()
+    assert {"run", "test", "lab", "bench", "data", "notebooks", "clean", "share"} <= set(targets)
+    shown = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    readme = (ROOT / "README.md").read_text()
+    for t in targets:
+        assert f"make {t}" in shown, t
+        assert f"make {t}" in readme, f"README does not document 'make {t}'"
+    for var in ("DATA=", "OUT=", "JOBS="):
+        assert var in readme
+
+
+def test_ci_runs_make_test():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_dictionary_is_well_formed():
+    d = load_dictionary()
+    assert not d.duplicated(["table", "name"]).any()
+    assert set(d["table"]) == {"patients", "visits", "derived"}
+    assert set(d["type"]) <= TYPES
+    for _, row in d.iterrows():
+        dtype_for(row)  # every type maps to a dtype
+        if row["type"] == "category":
+            assert "|" in row["allowed"], row["name"]
+        if row["section"]:
+            assert row["test"] in {"auto", "mann_whitney"}, row["name"]
+        if row["show_level"]:
+            assert row["show_level"] in row["allowed"].split("|"), row["name"]
+    assert d["label"].str.len().gt(0).all()
+
+
+def test_public_names_are_reexported_from_the_package():
+    for name in ("load_cohort", "DataError", "Cohort", "load_dictionary", "write_cohort"):
+        assert getattr(msc_sle, name) is getattr(msc_sle.data, name)
+    assert len(msc_sle.__all__) == len(set(msc_sle.__all__)), "two modules export the same name"
