@@ -766,8 +766,8 @@ def compare_groups(data: pd.DataFrame, by: str, variables=None, tests=None,
         per_var = frame.drop_duplicates("variable").set_index("variable")["p_value"]
         q = adjust_pvalues(per_var.astype(float), adjust)
         frame["q_value"] = frame["variable"].map(q).astype(float)
-    frame["note"] = frame["note"].fillna("")
-    frame["effect"] = frame["effect"].fillna("")
+    for col in ("note", "effect"):
+        frame[col] = [v if isinstance(v, str) else "" for v in frame[col]]
 
     by_label = labels.get(by) if labels and by in labels else (
         drows[by]["label"] if by in drows else str(by))
