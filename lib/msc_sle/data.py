@@ -124,7 +124,8 @@ class DataError(ValueError):
     """The extract breaks the data contract. ``problems`` lists every problem found, in file order."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
+        # file order: by file, then row (file-level problems first), whatever order they were found in
+        self.problems = sorted(problems, key=lambda p: (p.file, -1 if p.row is None else p.row))
         n = len(self.problems)
         lines = [f"The extract breaks the data contract ({n} problem{'s' if n != 1 else ''}):"]
         lines += [f"  - {p}" for p in self.problems[:_MAX_SHOWN]]
