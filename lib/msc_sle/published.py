@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .data import REPO_ROOT, Problem
@@ -182,14 +183,24 @@ def select_published(published: pd.DataFrame | None = None, **where) -> pd.DataF
     ['chi2', 'fisher', 'mann_whitney']
     """
     pub = load_published() if published is None else published
-    mask = pd.Series(True, index=pub.index)
-    for column, wanted in where.items():
+    for column in where:
         if column not in pub.columns:
             raise KeyError(f"{column!r} is not a column of the published values "
                            f"(columns: {', '.join(pub.columns)})")
+    return pub[_mask(pub, where)]
+
+
+def _mask(pub: pd.DataFrame, where: dict) -> np.ndarray:
+    # Plain numpy comparisons: the audit filters this small frame hundreds of times.
+    mask = np.ones(len(pub), dtype=bool)
+    for column, wanted in where.items():
         values = list(wanted) if isinstance(wanted, (list, tuple, set)) else [wanted]
-        mask &= pub[column].isin(values).fillna(False).astype(bool)
-    return pub[mask]
+        col = pub[column].to_numpy(dtype=object)
+        hit = np.zeros(len(pub), dtype=bool)
+        for v in values:
+            hit |= col == v
+        mask &= hit
+    return mask
 
 
 def group_sizes(published: pd.DataFrame | None = None, source: str = "Table 2",
