@@ -1,0 +1,550 @@
+"""Table 1 and Table 2 as a manuscript shows them, and their export.
+
+``table_one`` lays out the overall characteristics (the paper's Table 1: "n (x%)" and
+"median (range)" under the dictionary's section headings); ``comparison_table`` lays out a
+:func:`msc_sle.compare.compare_groups` result like the paper's Table 2, with the p-value of each
+variable, a footnote mark for the test that produced it (the paper marks Fisher rows with ``*``)
+and a legend naming every test used. ``export_table`` writes CSV (the tidy numbers), XLSX, DOCX,
+HTML, LaTeX and Markdown, each file atomically.
+"""
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from .compare import TEST_DESCRIPTIONS, describe
+
+__all__ = ["PublicationTable", "table_one", "comparison_table", "export_table", "format_p",
+           "PAPER_SECTION_ORDER", "TEST_MARKS", "EXPORT_FORMATS"]
+
+#: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
+#: Sections are the dictionary's ``section`` values; any other section follows in dictionary order.
+PAPER_SECTION_ORDER = ("Demographics", "Prior SLE medication history",
+                       "Clinical and biological symptoms", "CYC induction",
+                       "Allo-MSC transplantation", "SLEDAI", "Outcome")
+#: Footnote mark of each test. The paper's section 2.5 names Mann-Whitney (continuous) and
+#: chi-square (categorical) as its tests, so they carry no mark; its Table 2 marks Fisher with "*".
+TEST_MARKS = {"mann_whitney": "", "kruskal": "", "chi2": "", "fisher": "*",
+              "fisher_freeman_halton": "†", "chi2_yates": "‡"}
+EXPORT_FORMATS = ("csv", "xlsx", "docx", "html", "tex", "md")
+_NOT_TESTED = "n.t."
+
+
+@dataclass(frozen=True)
+class PublicationTable:
+    """A manuscript table: display strings plus the tidy numbers behind them.
+
+    ``body`` holds the displayed text (first column "Variables"); ``row_kinds`` says for each
+    body row whether it is a ``"section"`` heading, a ``"variable"`` or a ``"level"`` row;
+    ``footnotes`` are printed under the table; ``tidy`` is the numeric frame (CSV export).
+    """
+    title: str
+    body: pd.DataFrame
+    row_kinds: tuple
+    footnotes: tuple
+    tidy: pd.DataFrame
+
+    def style(self):
+        """A pandas Styler: bold section headings, indented levels, caption = title."""
+        kinds = list(self.row_kinds)
+
+        def row_css(row):
+            kind = kinds[row.name]
+            if kind == "section":
+                return ["font-weight: bold"] * len(row)
+            if kind == "level":
+                return ["padding-left: 1.5em"] + [""] * (len(row) - 1)
+            return [""] * len(row)
+
+        return (self.body.style.hide(axis="index").apply(row_css, axis=1)
+                .set_caption(self.title)
+                .set_table_styles([{"selector": "th", "props": "text-align: left"},
+                                   {"selector": "td", "props": "text-align: left; padding: 0 0.6em"}]))
+
+    def _repr_html_(self):
+        return _html(self)
+
+    def to_markdown(self) -> str:
+        return _markdown(self)
+
+
+# --------------------------------------------------------------------------------------------
+# number formatting
+# --------------------------------------------------------------------------------------------
+def _round(x: float, decimals: int) -> Decimal:
+    # halves away from zero, as SPSS and journals print (Python's round() rounds halves to even)
+    return Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def _num(x: float, decimals: int) -> str:
+    """A median / range bound: rounded, trailing zeros dropped (38, 53.5, 1.25)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    text = format(_round(x, decimals), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _fixed(x: float, decimals: int) -> str:
+    text = format(_round(x, decimals), "f")
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def format_p(p: float, p_decimals="auto") -> str:
+    """A p-value as printed: ``"auto"`` gives 2 decimals, 3 below 0.01 and ``"<0.001"`` below
+    0.001 (the paper's style); an integer d gives d decimals and ``"<0.0...1"`` below 10^-d."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return _NOT_TESTED
+    if p_decimals == "auto":
+        if p < 0.001:
+            return "<0.001"
+        return _fixed(p, 3 if _round(p, 2) < Decimal("0.01") or p < 0.01 else 2)
+    d = int(p_decimals)
+    if d < 1:
+        raise ValueError("p_decimals must be 'auto' or a positive integer")
+    if p < 10 ** -d:
+        return "<" + _fixed(10 ** -d, d)
+    return _fixed(p, d)
+
+
+# --------------------------------------------------------------------------------------------
+# layout shared by both tables
+# --------------------------------------------------------------------------------------------
+def _label(row) -> str:
+    label = str(row["label"])
+    unit = row["unit"] if isinstance(row["unit"], str) else ""
+    if row["type"] == "continuous":
+        # units from the dictionary, unless the printed label already carries them (Age/years)
+        if unit and not re.search(r"(?<![A-Za-z])" + re.escape(unit.split("/")[0]) + r"(?![A-Za-z])",
+                                  label):
+            label = f"{label} ({unit})"
+        return f"{label}, median (range)"
+    return label
+
+
+def _shown_level_label(label: str, level) -> str:
+    if level is True:
+        return label
+    level = str(level)
+    # a dictionary label that already names the level (level "F", label "Female") stands alone
+    if label.lower().startswith(level.lower()):
+        return label
+    return f"{label}: {level}"
+
+
+def _cell(row, prefix: str, decimals: int, range_sep: str) -> str:
+    n_valid = row[f"{prefix}_n_valid"]
+    if pd.isna(n_valid) or n_valid == 0:
+        return "–"
+    if row["type"] == "continuous":
+        return (f"{_num(row[f'{prefix}_median'], decimals)} "
+                f"({_num(row[f'{prefix}_min'], decimals)}{range_sep}"
+                f"{_num(row[f'{prefix}_max'], decimals)})")
+    return f"{int(row[f'{prefix}_count'])} ({_fixed(row[f'{prefix}_pct'], decimals)}%)"
+
+
+def _ordered_blocks(tidy: pd.DataFrame, section_order):
+    """[(section, [variable frames])] in the paper's section order, variables in tidy order."""
+    variables = list(dict.fromkeys(tidy["variable"]))
+    sections = list(dict.fromkeys(tidy["section"].fillna("")))
+    order = [s for s in section_order if s in sections] + \
+            [s for s in sections if s not in section_order and s] + ([""] if "" in sections else [])
+    blocks = []
+    for section in order:
+        vars_ = [v for v in variables
+                 if (tidy.loc[tidy["variable"] == v, "section"].fillna("").iloc[0]) == section]
+        blocks.append((section, [tidy[tidy["variable"] == v] for v in vars_]))
+    return blocks
+
+
+def _layout(tidy, prefixes, decimals, range_sep, section_order, extra):
+    """Body rows: [(kind, label, cells per prefix, extra cells on the p row)]."""
+    rows = []
+    for section, frames in _ordered_blocks(tidy, section_order):
+        if section:
+            rows.append(("section", section, None, None))
+        for frame in frames:
+            first = frame.iloc[0]
+            if len(frame) == 1:
+                r = first
+                label = _label(r) if r["type"] == "continuous" else \
+                    _shown_level_label(str(r["label"]), r["level"])
+                rows.append(("variable", label, [_cell(r, p, decimals, range_sep) for p in prefixes],
+                             extra(frame, r, True)))
+            else:
+                rows.append(("variable", _label(first), None, None))
+                for i, (_, r) in enumerate(frame.iterrows()):
+                    rows.append(("level", str(r["level"]),
+                                 [_cell(r, p, decimals, range_sep) for p in prefixes],
+                                 extra(frame, r, i == 0)))
+    return rows
+
+
+def _build(rows, headers, n_extra):
+    records, kinds = [], []
+    for kind, label, cells, extra in rows:
+        cells = cells or [""] * (len(headers) - 1 - n_extra)
+        extra = extra or [""] * n_extra
+        records.append([label, *cells, *extra])
+        kinds.append(kind)
+    body = pd.DataFrame(records, columns=headers)
+    return body, tuple(kinds)
+
+
+# --------------------------------------------------------------------------------------------
+# Table 1
+# --------------------------------------------------------------------------------------------
+def table_one(data: pd.DataFrame, variables=None, decimals: int = 1, *, labels=None,
+              dictionary=None, section_order=PAPER_SECTION_ORDER, range_sep: str = "-",
+              title: str | None = None) -> PublicationTable:
+    """The overall characteristics table (the paper's Table 1).
+
+    One column "n = N" with "n (x%)" for categorical variables (percentage of the patients with
+    the value recorded) and "median (range)" for continuous ones, under the dictionary's section
+    headings in ``section_order``; a "Missing" column appears when any value is missing.
+    ``variables`` (default: every dictionary variable with a table section, outcomes included,
+    in dictionary order) also sets the order within a section.
+    """
+    if variables is None:
+        from .data import load_dictionary
+        d = load_dictionary() if dictionary is None else dictionary
+        names = [n for n in dict.fromkeys(d.loc[d["section"] != "", "name"]) if n in data.columns]
+        names += [c for c in data.columns if c not in set(d["name"])]
+        tidy = describe(data, [c for c in names if _describable(data[c])] if names else None,
+                        labels=labels, dictionary=dictionary)
+    else:
+        tidy = describe(data, variables, labels=labels, dictionary=dictionary)
+    any_missing = bool((tidy["all_missing"] > 0).any())
+
+    def extra(frame, r, first):
+        if not any_missing:
+            return []
+        return [str(int(r["all_missing"])) if first and r["all_missing"] else ""]
+
+    rows = _layout(tidy, ["all"], decimals, range_sep, section_order, extra)
+    headers = ["Variables", f"n = {len(data)}"] + (["Missing"] if any_missing else [])
+    body, kinds = _build(rows, headers, 1 if any_missing else 0)
+    notes = ["Values are n (%) of the patients with the value recorded, or median (range)."]
+    if any_missing:
+        notes.append("Missing: patients without the value recorded.")
+    return PublicationTable(title or f"Patients' characteristics at baseline (n = {len(data)})",
+                            body, kinds, tuple(notes), tidy)
+
+
+def _describable(series: pd.Series) -> bool:
+    dt = series.dtype
+    return (pd.api.types.is_bool_dtype(dt) or isinstance(dt, pd.CategoricalDtype)
+            or pd.api.types.is_numeric_dtype(dt))
+
+
+# --------------------------------------------------------------------------------------------
+# Table 2
+# --------------------------------------------------------------------------------------------
+def comparison_table(result: pd.DataFrame, decimals: int = 1, p_decimals="auto", *,
+                     effect: bool = False, q_value: bool | None = None, marks=None,
+                     section_order=PAPER_SECTION_ORDER, range_sep: str = "-",
+                     title: str | None = None) -> PublicationTable:
+    """A :func:`~msc_sle.compare.compare_groups` result laid out like the paper's Table 2.
+
+    One column per group ("<label> (n = N)"), then "p value" with the test's footnote mark
+    (``marks``, default :data:`TEST_MARKS`: Fisher ``*`` as in the paper); optional columns for
+    the effect size with its 95% CI (``effect=True``) and the adjusted q-value (default: shown
+    when the result has one); "Missing" per group when any value is missing. p-values follow
+    :func:`format_p`; a test that could not run shows "n.t." with its reason in the footnotes.
+    """
+    required = {"variable", "label", "section", "type", "level", "unit", "test", "p_value", "note"}
+    missing_cols = required - set(result.columns)
+    if missing_cols or "group_prefixes" not in result.attrs:
+        raise ValueError("comparison_table expects the DataFrame returned by compare_groups "
+                         f"(missing: {sorted(missing_cols) or 'its attrs'})")
+    marks = dict(TEST_MARKS if marks is None else marks)
+    prefixes = result.attrs["group_prefixes"]
+    glabels = result.attrs["group_labels"]
+    sizes = result.attrs["group_sizes"]
+    show_q = ("q_value" in result.columns) if q_value is None else bool(q_value)
+    if show_q and "q_value" not in result.columns:
+        raise ValueError("q_value=True but the result has no q_value (compare_groups(adjust=...))")
+    if effect and "effect_estimate" not in result.columns:
+        raise ValueError("effect=True but the result has no effect sizes")
+    miss_cols = [f"{p}_missing" for p in prefixes]
+    any_missing = bool((result[miss_cols].fillna(0).to_numpy() > 0).any())
+    used, not_testable, haldane = [], [], False
+
+    def extra(frame, r, first):
+        cells = []
+        test = str(r["test"])
+        if first:
+            if test.startswith("not testable"):
+                cells.append(_NOT_TESTED)
+                not_testable.append(f"{r['label']}: {test.split(': ', 1)[1]}")
+            else:
+                if test not in marks:
+                    raise ValueError(f"no footnote mark for test {test!r}; pass marks=")
+                cells.append(format_p(float(r["p_value"]), p_decimals) + marks[test])
+                if test not in used:
+                    used.append(test)
+        else:
+            cells.append("")
+        if effect:
+            cells.append(_effect_cell(r, decimals))
+        if show_q:
+            q = r["q_value"]
+            cells.append(format_p(float(q), p_decimals) if first and pd.notna(q) else "")
+        if any_missing:
+            m = [int(r[c]) for c in miss_cols]
+            cells.append(" / ".join(map(str, m)) if first and sum(m) else "")
+        return cells
+
+    tidy = result
+    rows = _layout(tidy, prefixes, decimals, range_sep, section_order, extra)
+    haldane = bool(result["note"].str.contains("Haldane", regex=False).any()) and effect
+    headers = (["Variables"] + [f"{g} (n = {n})" for g, n in zip(glabels, sizes)] + ["p value"]
+               + (["Effect size (95% CI)"] if effect else []) + (["q value"] if show_q else [])
+               + (["Missing"] if any_missing else []))
+    body, kinds = _build(rows, headers, 1 + effect + show_q + any_missing)
+
+    notes = ["Values are n (%) of the patients with the value recorded, or median (range)."]
+    notes += _test_legend(used, marks, result)
+    if not_testable:
+        notes.append(f"{_NOT_TESTED}: not testable - " + "; ".join(not_testable) + ".")
+    if effect:
+        note = (f"Effect size, {glabels[0]} versus {glabels[1]}: OR, odds ratio with Woolf (logit) "
+                "95% CI; HL, Hodges-Lehmann median difference with distribution-free 95% CI.")
+        if haldane:
+            note += " ^ Haldane-Anscombe correction (0.5 added to each cell) for a zero cell."
+        notes.append(note)
+    if show_q:
+        method = {"bh": "Benjamini-Hochberg false discovery rate",
+                  "holm": "Holm family-wise adjustment"}.get(result.attrs.get("adjust"), "adjusted")
+        n_tested = int(result.drop_duplicates("variable")["p_value"].notna().sum())
+        notes.append(f"q value: {method} over the {n_tested} variables tested.")
+    if any_missing:
+        notes.append("Missing: patients without the value recorded, per group (" +
+                     " / ".join(glabels) + ").")
+    notes += list(result.attrs.get("notes", []))
+    return PublicationTable(title or f"Patients' characteristics divided by {result.attrs['by']}",
+                            body, kinds, tuple(notes), result)
+
+
+def _effect_cell(r, decimals) -> str:
+    name = r.get("effect", "")
+    est = r.get("effect_estimate")
+    if not name or est is None or pd.isna(est):
+        return ""
+    if name == "odds ratio":
+        tag, d = "OR", 2
+    else:
+        tag, d = "HL", decimals
+    lo, hi = r["effect_ci_low"], r["effect_ci_high"]
+    ci = "" if pd.isna(lo) else f" ({_num(lo, d)} to {_num(hi, d)})"
+    mark = "^" if "Haldane" in str(r["note"]) else ""
+    return f"{tag} {_num(est, d)}{ci}{mark}"
+
+
+def _test_legend(used, marks, result) -> list[str]:
+    lines = []
+    for test in [t for t in ("mann_whitney", "kruskal", "chi2", "chi2_yates", "fisher",
+                             "fisher_freeman_halton") if t in used] + \
+            [t for t in used if t not in TEST_DESCRIPTIONS]:
+        desc = TEST_DESCRIPTIONS.get(test, test)
+        notes = result.loc[result["test"] == test, "note"]
+        if test == "mann_whitney" and notes.str.contains("exact|permutation").any():
+            desc = "Mann-Whitney U test (two-sided; exact or permutation p as stated per variable)"
+        if test == "fisher_freeman_halton":
+            mc = sorted({m.group(0) for n in notes for m in
+                         [re.search(r"Monte Carlo p from \d+ resamples \(seed \d+\)", n)] if m})
+            desc += " (exact enumeration" + (f"; {', '.join(mc)}" if mc else "") + ")"
+        mark = marks.get(test, "")
+        lines.append(f"{mark} {desc}." if mark else f"p value without mark: {desc}.")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# export
+# --------------------------------------------------------------------------------------------
+def _atomic_write(path: Path, write) -> Path:
+    """Write through a temporary file in the same folder, then os.replace: readers never see a
+    half-written table, and a failed export leaves the previous file intact."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _as_table(table) -> PublicationTable:
+    if isinstance(table, PublicationTable):
+        return table
+    if isinstance(table, pd.DataFrame):
+        body = table.reset_index(drop=True).astype(str)
+        return PublicationTable("", body, ("variable",) * len(body), (), table)
+    raise TypeError("export_table expects a PublicationTable (table_one / comparison_table) "
+                    "or a DataFrame")
+
+
+def _html(t: PublicationTable) -> str:
+    out = t.style().to_html()
+    if t.footnotes:
+        out += "\n" + "\n".join(f'<p class="footnote">{html.escape(n)}</p>' for n in t.footnotes)
+    return out
+
+
+def _markdown(t: PublicationTable) -> str:
+    body = t.body.copy()
+    first = body.columns[0]
+    kinds = list(t.row_kinds)
+    body[first] = [f"**{v}**" if k == "section" else ("&emsp;" + v if k == "level" else v)
+                   for v, k in zip(body[first], kinds)]
+    parts = [f"**{t.title}**", ""] if t.title else []
+    parts.append(body.to_markdown(index=False))
+    if t.footnotes:
+        parts += [""] + list(t.footnotes)
+    return "\n".join(parts) + "\n"
+
+
+def _latex(t: PublicationTable) -> str:
+    styler = t.body.style.hide(axis="index").format(escape="latex").format_index(
+        escape="latex", axis=1)
+    kinds = list(t.row_kinds)
+    styler = styler.apply(lambda row: ["font-weight: bold" if kinds[row.name] == "section" else ""]
+                          * len(row), axis=1)
+    caption = _latex_escape(t.title)
+    tex = styler.to_latex(caption=caption or None, hrules=True, environment="table",
+                          position_float="centering", convert_css=True,
+                          column_format="l" * t.body.shape[1])
+    if t.footnotes:
+        notes = "\n".join("\\par\\footnotesize " + _latex_escape(n) for n in t.footnotes)
+        tex = tex.replace("\\end{table}", notes + "\n\\end{table}")
+    return tex
+
+
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                   "^": r"\textasciicircum{}"}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
+
+
+def _xlsx(t: PublicationTable, path: str):
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "table"
+    r = 1
+    if t.title:
+        ws.cell(row=r, column=1, value=t.title).font = Font(bold=True)
+        r += 2
+    for j, h in enumerate(t.body.columns, start=1):
+        ws.cell(row=r, column=j, value=str(h)).font = Font(bold=True)
+    for i, kind in enumerate(t.row_kinds):
+        r += 1
+        for j, v in enumerate(t.body.iloc[i], start=1):
+            c = ws.cell(row=r, column=j, value=v)
+            if kind == "section":
+                c.font = Font(bold=True)
+            if kind == "level" and j == 1:
+                c.alignment = Alignment(indent=2)
+    r += 1
+    for n in t.footnotes:
+        r += 1
+        ws.cell(row=r, column=1, value=n).font = Font(italic=True, size=9)
+    for j, col in enumerate(t.body.columns, start=1):
+        width = max([len(str(col))] + [len(str(v)) for v in t.body[col]]) + 2
+        ws.column_dimensions[ws.cell(row=1, column=j).column_letter].width = min(width, 60)
+    if t.tidy is not None and t.tidy is not t.body:
+        data = wb.create_sheet("data")
+        data.append([str(c) for c in t.tidy.columns])
+        for row in t.tidy.itertuples(index=False):
+            data.append([_excel_value(v) for v in row])
+    wb.save(path)
+
+
+def _excel_value(v):
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, (bool, int, float, str)):
+        return v
+    try:
+        return v.item()
+    except AttributeError:
+        return str(v)
+
+
+def _docx(t: PublicationTable, path: str):
+    from docx import Document
+    from docx.shared import Pt
+
+    doc = Document()
+    if t.title:
+        p = doc.add_paragraph()
+        p.add_run(t.title).bold = True
+    table = doc.add_table(rows=1 + len(t.body), cols=t.body.shape[1])
+    table.style = "Table Grid"
+    for j, h in enumerate(t.body.columns):
+        cell = table.rows[0].cells[j]
+        cell.text = ""
+        cell.paragraphs[0].add_run(str(h)).bold = True
+    for i, kind in enumerate(t.row_kinds):
+        for j, v in enumerate(t.body.iloc[i]):
+            cell = table.rows[i + 1].cells[j]
+            cell.text = ""
+            run = cell.paragraphs[0].add_run(str(v))
+            run.bold = kind == "section"
+            if kind == "level" and j == 0:
+                cell.paragraphs[0].paragraph_format.left_indent = Pt(12)
+    for n in t.footnotes:
+        run = doc.add_paragraph().add_run(n)
+        run.font.size = Pt(8)
+    doc.save(path)
+
+
+def export_table(table, path_stem, formats=EXPORT_FORMATS) -> dict[str, Path]:
+    """Write ``table`` as ``<path_stem>.<format>`` for each format; returns {format: path}.
+
+    ``csv`` is the tidy frame (numbers, one row per variable / level); ``xlsx`` (openpyxl: the
+    table with bold headings and footnotes, plus a "data" sheet with the tidy frame), ``docx``
+    (python-docx, for the manuscript), ``html`` and ``tex`` (pandas Styler), ``md`` (Markdown)
+    show the formatted table. Each file is written atomically (temporary file in the same folder,
+    then ``os.replace``); the folder is created if needed.
+    """
+    t = _as_table(table)
+    if isinstance(formats, str):
+        formats = (formats,)
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
+    if unknown:
+        raise ValueError(f"unknown export format(s) {unknown}; valid: {', '.join(EXPORT_FORMATS)}")
+    stem = Path(path_stem)
+    if stem.suffix.lstrip(".") in EXPORT_FORMATS:
+        raise ValueError(f"path_stem {str(path_stem)!r} should have no extension; "
+                         "the format gives it")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    writers = {
+        "csv": lambda p: t.tidy.to_csv(p, index=False),
+        "xlsx": lambda p: _xlsx(t, p),
+        "docx": lambda p: _docx(t, p),
+        "html": lambda p: Path(p).write_text(_html(t), encoding="utf-8"),
+        "tex": lambda p: Path(p).write_text(_latex(t), encoding="utf-8"),
+        "md": lambda p: Path(p).write_text(_markdown(t), encoding="utf-8"),
+    }
+    out = {}
+    for fmt in dict.fromkeys(formats):
+        out[fmt] = _atomic_write(stem.with_name(f"{stem.name}.{fmt}"), writers[fmt])
+    return out
