@@ -364,7 +364,9 @@ def _test_legend(used, marks, result) -> list[str]:
                          [re.search(r"Monte Carlo p from \d+ resamples \(seed \d+\)", n)] if m})
             desc += " (exact enumeration" + (f"; {', '.join(mc)}" if mc else "") + ")"
         mark = marks.get(test, "")
-        lines.append(f"{mark} {desc}." if mark else f"p value without mark: {desc}.")
+        scope = {"mann_whitney": " for continuous variables", "kruskal": " for continuous variables",
+                 "chi2": " for categorical variables"}.get(test, "")
+        lines.append(f"{mark} {desc}." if mark else f"Unmarked p values: {desc}{scope}.")
     return lines
 
 
@@ -410,16 +412,20 @@ def _markdown(t: PublicationTable) -> str:
     body[first] = [f"**{v}**" if k == "section" else ("&emsp;" + v if k == "level" else v)
                    for v, k in zip(body[first], kinds)]
     parts = [f"**{t.title}**", ""] if t.title else []
-    parts.append(body.to_markdown(index=False))
+    parts.append(body.to_markdown(index=False, disable_numparse=True))
     if t.footnotes:
         parts += [""] + list(t.footnotes)
     return "\n".join(parts) + "\n"
 
 
 def _latex(t: PublicationTable) -> str:
-    styler = t.body.style.hide(axis="index").format(escape="latex").format_index(
-        escape="latex", axis=1)
     kinds = list(t.row_kinds)
+    body = t.body.copy()
+    first = body.columns[0]
+    body[first] = [("\\quad " if k == "level" else "") + _latex_escape(v)
+                   for v, k in zip(body[first], kinds)]
+    styler = body.style.hide(axis="index").format(
+        {c: _latex_escape for c in body.columns[1:]}).format_index(_latex_escape, axis=1)
     styler = styler.apply(lambda row: ["font-weight: bold" if kinds[row.name] == "section" else ""]
                           * len(row), axis=1)
     caption = _latex_escape(t.title)
@@ -434,7 +440,9 @@ def _latex(t: PublicationTable) -> str:
 
 _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                   "^": r"\textasciicircum{}"}
+                   "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
+                   "†": r"\textdagger{}", "‡": r"\textdaggerdbl{}", "–": "--", "≥": r"$\geq$",
+                   "≤": r"$\leq$"}
 
 
 def _latex_escape(text: str) -> str:
