@@ -1,0 +1,283 @@
+"""The workbook's figures: CONSORT flow, Figure 1 (SLEDAI-2K over time), response rates, forest plot.
+
+Every figure is drawn for print: axis labels carry units, group sizes appear in the labels, the
+palette is Okabe-Ito (distinguishable with the common colour-vision deficiencies), and
+:func:`save_figure` writes PNG + SVG reproducibly (fixed SVG hash salt, no dates in the metadata),
+so re-running on the same data gives byte-identical files.
+
+>>> from msc_sle.figures import sledai_over_time_figure, save_figure   # doctest: +SKIP
+>>> fig = sledai_over_time_figure(scores, p_value=1e-6, test="Friedman test")  # doctest: +SKIP
+>>> save_figure(fig, "figure1_sledai", "reports")                     # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+import matplotlib.ticker
+
+if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+    # Headless and deterministic unless a front end already chose a backend (ipykernel sets
+    # MPLBACKEND to its inline backend, which also renders through Agg).
+    matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+__all__ = ["OKABE_ITO", "use_print_style", "save_figure", "consort_figure", "sledai_over_time_figure",
+           "response_rate_figure", "cumulative_response_figure", "forest_plot"]
+
+#: Okabe & Ito (2008) colour-blind-safe palette: orange, sky blue, bluish green, yellow, blue,
+#: vermillion, reddish purple, black.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+
+_RC = {
+    "svg.hashsalt": "msc-sle",          # stable element ids in SVG output
+    "svg.fonttype": "none",             # text stays text: smaller, searchable, deterministic
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def use_print_style() -> None:
+    """Apply the workbook's print style (seaborn ticks theme, Okabe-Ito palette, deterministic SVG)."""
+    import seaborn as sns
+
+    sns.set_theme(context="paper", style="ticks", palette=list(OKABE_ITO), rc=_RC, font_scale=1.1)
+    matplotlib.rcParams.update(_RC)
+
+
+def save_figure(fig, name: str, out_dir: str | Path | None) -> list[Path]:
+    """Write ``figures/<name>.png`` and ``.svg`` under ``out_dir``; nothing when ``out_dir`` is None.
+
+    Metadata that changes between runs (SVG date, PNG software stamp) is left out so identical
+    figures give identical files.
+    """
+    if out_dir is None:
+        return []
+    folder = Path(out_dir) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    png, svg = folder / f"{name}.png", folder / f"{name}.svg"
+    with matplotlib.rc_context({"svg.hashsalt": _RC["svg.hashsalt"]}):
+        fig.savefig(png, format="png", metadata={"Software": None})
+        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    return [png, svg]
+
+
+def _new(figsize) -> tuple:
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax
+
+
+# --------------------------------------------------------------------------- CONSORT flow
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def consort_figure(attrition: pd.DataFrame, *, start_label: str = "Patients in the extract",
+                   end_label: str = "Analysed", small_cell_min: int = 0):
+    """CONSORT-style flow: the extract at the top, one exclusion box per criterion, the analysed cohort.
+
+    ``attrition`` has one row per criterion with columns ``criterion``, ``excluded``, ``remaining``
+    (``msc_sle.cohort.apply_eligibility(...).attrition``, whose first row "screened" with no
+    exclusions gives the first box; without it the first box is ``remaining + excluded`` of the
+    first row). A ``description`` column, when present, words the exclusion boxes. Counts below ``small_cell_min`` show as "<N".
+    """
+    needed = {"criterion", "excluded", "remaining"}
+    if not needed <= set(attrition.columns):
+        raise ValueError(f"attrition needs columns {sorted(needed)}, got {list(attrition.columns)}")
+
+    def n(value) -> str:
+        value = int(value)
+        return f"<{small_cell_min}" if 0 < value < small_cell_min else str(value)
+
+    rows = attrition.reset_index(drop=True)
+    if len(rows) and pd.isna(rows["excluded"].iloc[0]):  # a leading "screened" row holds the start
+        start = int(rows["remaining"].iloc[0])
+        rows = rows.iloc[1:].reset_index(drop=True)
+    else:
+        start = int(rows["remaining"].iloc[0] + rows["excluded"].iloc[0]) if len(rows) else 0
+    end = int(rows["remaining"].iloc[-1]) if len(rows) else start
+    steps = len(rows)
+    height = 1.1 + 0.75 * steps
+    fig, ax = _new((7.0, max(3.0, height)))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(-(steps + 1) * 1.0 - 0.2, 0.8)
+    ax.axis("off")
+    box = dict(boxstyle="round,pad=0.4", facecolor="white", edgecolor="#333333", linewidth=1)
+    ex_box = dict(boxstyle="round,pad=0.35", facecolor="#F5F5F5", edgecolor="#777777", linewidth=0.8)
+    ax.text(3.0, 0, f"{start_label}\nn = {n(start)}", ha="center", va="center", bbox=box)
+    for i, row in rows.iterrows():
+        y = -(i + 0.5)
+        ax.annotate("", xy=(3.0, -(i + 1) + 0.25), xytext=(3.0, -i - 0.25),
+                    arrowprops=dict(arrowstyle="-|>", color="#333333", lw=1))
+        ax.plot([3.0, 5.6], [y, y], color="#777777", lw=0.8)
+        what = row["description"] if "description" in rows.columns and pd.notna(row["description"]) \
+            else row["criterion"]
+        ax.text(5.7, y, f"Excluded: n = {n(row['excluded'])}\nnot {_wrap(str(what), 36)}", ha="left", va="center",
+                fontsize=8.5, bbox=ex_box)
+        if i < steps - 1:
+            ax.text(3.0, -(i + 1), f"n = {n(row['remaining'])}", ha="center", va="center", fontsize=8.5,
+                    bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#BBBBBB", lw=0.6))
+    ax.text(3.0, -(steps + 0.0) - 0.2 if steps else -1, f"{end_label}\nn = {n(end)}", ha="center", va="center",
+            bbox=dict(boxstyle="round,pad=0.4", facecolor="#E8F1FA", edgecolor=OKABE_ITO[4], linewidth=1.2))
+    ax.set_title("Patient flow (eligibility, Wen et al. 2019 section 2.1)", loc="left")
+    return fig
+
+
+# --------------------------------------------------------------------------- Figure 1
+
+def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = None, test: str = "Friedman test",
+                            trajectories: bool = True, value: str = "sledai", month: str = "month"):
+    """The paper's Figure 1: SLEDAI-2K box plots per visit month with each patient's trajectory.
+
+    ``scores`` is long form (``patient_id``, ``month``, ``value``). Tick labels give the month and
+    the number of patients scored at that visit; the title names the test and its p-value
+    (``test`` as computed over the patients with every visit). ``trajectories=False`` drops the
+    patient lines (e.g. for a shared bundle).
+    """
+    import seaborn as sns
+
+    data = scores[["patient_id", month, value]].dropna(subset=[value]).copy()
+    months = sorted(int(m) for m in data[month].unique())
+    data["_month"] = pd.Categorical(data[month].astype(int), categories=months, ordered=True)
+    counts = data.groupby("_month", observed=False)[value].size()
+    fig, ax = _new((7.0, 4.4))
+    if trajectories:
+        wide = data.pivot_table(index="patient_id", columns="_month", values=value, observed=False)
+        xs = np.arange(len(months))
+        for _, series in wide.iterrows():
+            ax.plot(xs, series.to_numpy(dtype=float), color="#9A9A9A", alpha=0.35, lw=0.7, zorder=1)
+    sns.boxplot(data=data, x="_month", y=value, ax=ax, color=OKABE_ITO[1], width=0.5, fliersize=0,
+                linewidth=1.0, boxprops=dict(alpha=0.85, zorder=2), zorder=2)
+    ax.set_xticks(range(len(months)))
+    ax.set_xticklabels([("Baseline" if m == 0 else f"M{m}") + f"\n(n = {counts.loc[m]})" for m in months])
+    ax.set_xlabel("Visit (months after the first MSC infusion)")
+    ax.set_ylabel("SLEDAI-2K score (points)")
+    ax.set_ylim(bottom=-0.5)
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    if p_value is not None:
+        ptext = "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+        ax.set_title(f"SLEDAI-2K over the year after MSC transplantation ({test}, {ptext})", loc="left")
+    else:
+        ax.set_title("SLEDAI-2K over the year after MSC transplantation", loc="left")
+    return fig
+
+
+# --------------------------------------------------------------------------- response rates
+
+def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = None):
+    """Response rate per follow-up visit with Wilson 95% CIs, one colour and marker per response.
+
+    ``rates`` comes from :func:`msc_sle.report.response_rates` (columns ``response``, ``when``,
+    ``percent``, ``ci_low``, ``ci_high``, ``patients``).
+    """
+    when = list(dict.fromkeys(rates["when"])) if order is None else list(order)
+    responses = list(dict.fromkeys(rates["response"]))
+    fig, ax = _new((7.0, 4.0))
+    width = 0.8 / max(1, len(responses))
+    markers = "osD^v"
+    for j, resp in enumerate(responses):
+        sub = rates[rates["response"] == resp].set_index("when").reindex(when)
+        x = np.arange(len(when)) + (j - (len(responses) - 1) / 2) * width
+        y = sub["percent"].to_numpy(dtype=float)
+        err = np.vstack([y - sub["ci_low"].to_numpy(dtype=float), sub["ci_high"].to_numpy(dtype=float) - y])
+        ax.errorbar(x, y, yerr=err, fmt=markers[j % len(markers)], color=OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]],
+                    capsize=3, lw=1.2, ms=6, label=resp)
+    n = int(rates["patients"].max()) if len(rates) else 0
+    ax.set_xticks(range(len(when)))
+    ax.set_xticklabels([w.replace("month ", "M").replace("during the year", "During\nthe year") for w in when])
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(f"Patients meeting the definition (%, of n = {n})")
+    ax.set_xlabel("Follow-up visit (months after the first MSC infusion)")
+    ax.set_title("Response rates with Wilson 95% confidence intervals", loc="left")
+    ax.legend(title="Response", frameon=False)
+    return fig
+
+
+def cumulative_response_figure(cumulative: pd.DataFrame):
+    """Cumulative share of patients who had reached each response by each visit (step curves)."""
+    fig, ax = _new((6.0, 3.8))
+    for j, (resp, sub) in enumerate(cumulative.groupby("response", sort=False)):
+        sub = sub.sort_values("month")
+        color = OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]]
+        # carry the last value half a month on, so the step reached at the last visit is visible
+        x = np.append(sub["month"].to_numpy(dtype=float), sub["month"].max() + 0.6)
+        def ext(col):
+            return np.append(sub[col].to_numpy(dtype=float), sub[col].iloc[-1])
+        ax.step(x, ext("percent"), where="post", color=color, lw=1.6,
+                label=f"{resp} (n = {int(sub['patients'].iloc[0])})")
+        ax.plot(sub["month"], sub["percent"], "o", color=color, ms=4)
+        ax.fill_between(x, ext("ci_low"), ext("ci_high"), step="post", color=color, alpha=0.15, lw=0)
+    months = sorted(cumulative["month"].unique())
+    ax.set_xticks(months)
+    ax.set_xlim(-0.3, (max(months) if months else 12) + 0.6)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("Months after the first MSC infusion")
+    ax.set_ylabel("Patients who reached it (%, cumulative)")
+    ax.set_title("Cumulative proportion reaching the response (shaded: Wilson 95% CI)", loc="left")
+    ax.legend(frameon=False, loc="upper left")
+    return fig
+
+
+# --------------------------------------------------------------------------- forest plot
+
+def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = "odds_ratio",
+                low: str = "ci_low", high: str = "ci_high", annotate: str | None = None,
+                title: str = "Odds ratios with 95% confidence intervals", outcome: str = "the response"):
+    """Forest plot of odds ratios (log scale) with 95% CIs, one row per variable, top to bottom.
+
+    ``effects`` comes from :func:`msc_sle.report.forest_data`. Rows without a finite, positive
+    interval are listed as "not estimable" instead of drawn. ``annotate`` names a text column
+    (e.g. "p = 0.003 (Fisher); q = 0.040") printed in a column at the right of the plot.
+    """
+    rows = effects.reset_index(drop=True)
+    n_rows = max(1, len(rows))
+    fig = plt.figure(figsize=(7.5 if annotate else 5.5, 1.2 + 0.3 * n_rows), layout="constrained")
+    if annotate:
+        ax, side = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [3, 2], "wspace": 0.02})
+    else:
+        ax, side = fig.subplots(1, 1), None
+    y = np.arange(len(rows))[::-1]
+    est = rows[estimate].to_numpy(dtype=float)
+    lo, hi = rows[low].to_numpy(dtype=float), rows[high].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(est) & np.isfinite(lo) & np.isfinite(hi) & (lo > 0) & (est > 0)
+    ax.errorbar(est[finite], y[finite], xerr=[est[finite] - lo[finite], hi[finite] - est[finite]], fmt="s",
+                color=OKABE_ITO[4], ms=5, capsize=2, lw=1.1)
+    ax.axvline(1.0, color="#555555", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    if finite.any():
+        lo_x = max(float(np.min(lo[finite])) / 1.5, 1e-3)
+        hi_x = min(float(np.max(hi[finite])) * 1.5, 1e3)
+    else:
+        lo_x, hi_x = 0.1, 10.0
+    ax.set_xlim(min(lo_x, 0.5), max(hi_x, 2.0))
+    ax.set_yticks(y)
+    ax.set_yticklabels(rows[label].astype(str))
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    for yi, ok in zip(y, finite):
+        if not ok:
+            ax.text(1.0, yi, " not estimable", ha="left", va="center", fontsize=8, color="#555555")
+    ax.set_xlabel(f"Odds ratio (95% CI, log scale)\n> 1: more frequent among patients with {outcome}")
+    fig.suptitle(title, x=0.02, ha="left", fontsize=matplotlib.rcParams["axes.titlesize"])
+    if side is not None:
+        side.axis("off")
+        for yi, text in zip(y, rows[annotate].astype(str)):
+            side.text(0.02, yi, text, ha="left", va="center", fontsize=8)
+        side.set_title("p (test); q (BH)", loc="left", fontsize=9)
+    return fig

@@ -1,0 +1,218 @@
+"""The workbook's notebook parameters: one declared table read by the runner and by the notebooks.
+
+``make run NAME=value`` and the ``parameters`` cell of every notebook use the names below; the
+runner rejects unknown names and bad values before any notebook executes (papermill itself only
+warns), and each notebook calls :func:`check_parameters` right after its parameters cell so that
+a bad value typed in JupyterLab gets the same clear message.
+
+>>> from msc_sle.params import check_parameters
+>>> check_parameters(outcome="lda", alpha=0.01)["outcome"]
+'lda'
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+__all__ = ["Parameter", "PARAMETERS", "ParameterError", "check_parameters", "parse_assignments",
+           "parameter_help", "OUTCOMES"]
+
+#: Response definitions a notebook can use as outcome (``msc_sle.outcomes.get_definition`` names).
+OUTCOMES = ("cr", "lda", "lldas", "doris", "sledai_reduction")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One notebook parameter: its type, paper default, allowed values and meaning.
+
+    ``kind`` is one of ``"path"`` (a directory, ``None`` = the notebook's own default),
+    ``"choice"`` (one of ``choices``), ``"int"`` or ``"float"`` (within ``low``..``high``,
+    both inclusive unless ``low_open``).
+    """
+
+    name: str
+    kind: str
+    default: Any
+    meaning: str
+    unit: str = ""
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+
+    def allowed(self) -> str:
+        """The allowed values in words, as the error messages and ``LIST_PARAMS=1`` show them."""
+        if self.kind == "choice":
+            return " | ".join(self.choices)
+        if self.kind == "path":
+            return "a folder path"
+        lo = "" if self.low is None else (f"> {self.low:g}" if self.low_open else f">= {self.low:g}")
+        hi = "" if self.high is None else f"<= {self.high:g}"
+        kind = "integer" if self.kind == "int" else "number"
+        return f"{kind} " + " and ".join(x for x in (lo, hi) if x)
+
+    @property
+    def make_name(self) -> str:
+        """The name on the ``make`` command line (``OUTCOME=lda``; ``DATA``/``OUT`` for the folders)."""
+        return _MAKE_ALIASES.get(self.name, self.name.upper())
+
+
+# Thresholds default to the paper's values (Wen et al. 2019, section 2.4) or to the cited definition;
+# the response rules themselves live in msc_sle.outcomes.
+PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
+    Parameter("data_dir", "path", None,
+       "Extract folder with the patients and visits tables (default: the bundled SYNTHETIC cohort)"),
+    Parameter("out_dir", "path", None,
+       "Folder the notebook writes tables/ and figures/ into (default: write nothing)"),
+    Parameter("outcome", "choice", "cr",
+       "Response compared in 04_predictors: cr, lda (paper section 2.4), lldas (Franklyn 2016), "
+       "doris (DORIS 2021), sledai_reduction (SLEDAI-4 reduction, the SLEDAI part of SRI-4)",
+       choices=OUTCOMES),
+    Parameter("lda_sledai_max", "int", 4, "LDA: SLEDAI-2K at most this (paper 2.4: <= 4)", "points", low=0, high=105),
+    Parameter("lda_prednisone_max", "float", 7.5, "LDA: prednisone at most this (paper 2.4: <= 7.5 mg/day)",
+       "mg/day", low=0, high=100),
+    Parameter("cr_sledai_max", "int", 2, "CR: SLEDAI-2K at most this (paper 2.4: < 3, i.e. <= 2)", "points",
+       low=0, high=105),
+    Parameter("cr_prednisone_max", "float", 5.0, "CR: prednisone at most this (paper 2.4: <= 5 mg/day)",
+       "mg/day", low=0, high=100),
+    Parameter("prednisone_cut", "float", 20.0,
+       "Table 2 baseline prednisone split: low < cut <= high (data/README.md, reading 1)", "mg/day",
+       low=0, high=1000, low_open=True),
+    Parameter("alpha", "float", 0.05, "Significance level (paper 2.5: p < 0.05)", low=0, high=0.5, low_open=True),
+    Parameter("decimals", "int", 1, "Decimals shown for percentages in tables", low=0, high=4),
+    Parameter("small_cell_min", "int", 0,
+       "Counts below this show as '<N' (make share sets it; 0 = show every count)", "patients",
+       low=0, high=100),
+)})
+
+
+_MAKE_ALIASES = {"data_dir": "DATA", "out_dir": "OUT"}
+
+
+class ParameterError(ValueError):
+    """A notebook parameter is unknown or has a bad value; the message names it and what is allowed."""
+
+
+def parameter_help() -> str:
+    """The parameter table as ``make run LIST_PARAMS=1`` prints it."""
+    lines = ["Notebook parameters (make run NAME=value):", ""]
+    width = max(len(p.make_name) for p in PARAMETERS.values())
+    for p in PARAMETERS.values():
+        default = "(bundled)" if p.name == "data_dir" else ("(none)" if p.default is None else repr(p.default))
+        unit = f" {p.unit}" if p.unit else ""
+        lines.append(f"  {p.make_name:<{width}}  default {default}{unit}; {p.allowed()}")
+        lines.append(f"  {'':<{width}}  {p.meaning}")
+    lines.append("")
+    lines.append("Runner options: JOBS=<n> notebooks in parallel; SHARE_MIN=<n> (make share, default 5).")
+    return "\n".join(lines)
+
+
+def _valid_names() -> str:
+    return ", ".join(p.make_name for p in PARAMETERS.values())
+
+
+def _check_value(p: Parameter, value: Any) -> Any:
+    """The value, checked against ``p`` (ints accepted for floats; bools never taken as numbers)."""
+    def bad(why: str) -> ParameterError:
+        return ParameterError(f"parameter {p.name} ({p.make_name}) = {value!r}: {why}; "
+                              f"allowed: {p.allowed()}. Meaning: {p.meaning}")
+
+    if p.kind == "path":
+        if value is None:
+            return None
+        if not isinstance(value, (str, Path)) or str(value).strip() == "":
+            raise bad("expected a folder path")
+        return str(value)
+    if p.kind == "choice":
+        if not isinstance(value, str) or value not in p.choices:
+            raise bad("not one of the choices")
+        return value
+    if isinstance(value, bool) or value is None:
+        raise bad("expected a number")
+    if p.kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int):
+            raise bad("expected a whole number")
+    else:
+        if not isinstance(value, (int, float)):
+            raise bad("expected a number")
+        value = float(value)
+        if not math.isfinite(value):
+            raise bad("expected a finite number")
+    if p.low is not None and (value <= p.low if p.low_open else value < p.low):
+        raise bad("out of range")
+    if p.high is not None and value > p.high:
+        raise bad("out of range")
+    return value
+
+
+def check_parameters(**values: Any) -> Mapping[str, Any]:
+    """Validate notebook parameters and return them, read-only, with the defaults filled in.
+
+    Every name must be in :data:`PARAMETERS`; a bad name or value raises :class:`ParameterError`
+    whose message names the parameter, the value, what is allowed and what it means.
+    """
+    unknown = [name for name in values if name not in PARAMETERS]
+    if unknown:
+        raise ParameterError(f"unknown parameter(s): {', '.join(sorted(unknown))}. "
+                             f"Valid parameters: {', '.join(PARAMETERS)}")
+    checked = {name: p.default for name, p in PARAMETERS.items()}
+    for name, value in values.items():
+        checked[name] = _check_value(PARAMETERS[name], value)
+    if checked["cr_sledai_max"] > checked["lda_sledai_max"] or \
+            checked["cr_prednisone_max"] > checked["lda_prednisone_max"]:
+        # CR is the stricter state (paper 2.4); looser CR than LDA thresholds is almost surely a typo.
+        raise ParameterError("CR thresholds must not be looser than LDA thresholds: "
+                             f"cr_sledai_max={checked['cr_sledai_max']} vs lda_sledai_max={checked['lda_sledai_max']}, "
+                             f"cr_prednisone_max={checked['cr_prednisone_max']} vs "
+                             f"lda_prednisone_max={checked['lda_prednisone_max']}")
+    return MappingProxyType(checked)
+
+
+def _parse_text(p: Parameter, text: str) -> Any:
+    """Turn the text of a command-line assignment into the parameter's type (no silent coercion)."""
+    if p.kind in ("path", "choice"):
+        return text
+    try:
+        if p.kind == "int":
+            return int(text)
+        return float(text)
+    except ValueError:
+        kind = "a whole number" if p.kind == "int" else "a number (use a dot for decimals)"
+        raise ParameterError(f"parameter {p.name} ({p.make_name}) = {text!r}: expected {kind}; "
+                             f"allowed: {p.allowed()}") from None
+
+
+def parse_assignments(assignments: list[str], reserved: tuple[str, ...] = ()) -> tuple[dict, dict]:
+    """Split ``NAME=value`` command-line assignments into (notebook parameters, runner options).
+
+    ``DATA``/``OUT`` map to ``data_dir``/``out_dir``; names in ``reserved`` (e.g. ``JOBS``) are runner
+    options and returned as text; every other name must be a parameter (case-insensitive).  All
+    unknown names are reported together, with the list of valid parameters.
+    """
+    params: dict[str, Any] = {}
+    options: dict[str, str] = {}
+    unknown: list[str] = []
+    aliases = {v: k for k, v in _MAKE_ALIASES.items()}
+    for item in assignments:
+        if "=" not in item:
+            raise ParameterError(f"expected NAME=value, got {item!r}")
+        name, text = item.split("=", 1)
+        key = name.strip()
+        if key.upper() in reserved:
+            options[key.upper()] = text
+            continue
+        pname = aliases.get(key.upper(), key.lower())
+        if pname not in PARAMETERS:
+            unknown.append(key)
+            continue
+        params[pname] = _parse_text(PARAMETERS[pname], text)
+    if unknown:
+        options_text = ", ".join(reserved) or "none"
+        raise ParameterError(f"unknown parameter(s): {', '.join(unknown)}. Valid parameters: {_valid_names()} "
+                             f"(runner options: {options_text}). 'make run LIST_PARAMS=1' explains each.")
+    return dict(check_parameters(**params)), options
