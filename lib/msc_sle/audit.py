@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from .data import load_dictionary
-from .published import _mask, group_sizes, load_published, matches_printed, round_half_up
+from .published import PUBLISHED_COLUMNS, load_published, matches_printed, round_half_up
 
 __all__ = ["AUDIT_COLUMNS", "SEVERITIES", "paper_audit", "recheck_pvalues", "recheck_percentages",
            "SPLIT_VARIABLES", "NESTED_COUNTS", "COMPLEMENTS", "STRATA"]
@@ -71,34 +71,75 @@ _TEST_LABEL = {"chi2": "Pearson chi-square", "chi2_yates": "Yates-corrected chi-
 _SOURCE_ORDER = ("Table 1", "Table 2")
 
 
-# --- p-values ---------------------------------------------------------------------------------------
+# --- the transcription as plain records -------------------------------------------------------------
+# The checks look rows up several hundred times; filtering a list of ~400 dicts is a hundred times
+# faster than filtering the DataFrame each time.
 
-def _plain(published: pd.DataFrame | None) -> pd.DataFrame:
-    """The transcription with object text columns: one consolidated block, fast to filter repeatedly."""
+def _records(published: pd.DataFrame | None) -> list[dict]:
     pub = load_published() if published is None else published
-    text = [c for c in pub.columns if c not in ("value", "decimals")]
-    return pub.astype({c: object for c in text}).reset_index(drop=True)
+    recs = pub.to_dict("records")
+    for r in recs:
+        r["value"] = float(r["value"])
+        r["decimals"] = int(r["decimals"])
+        for c in PUBLISHED_COLUMNS:
+            if c != "value":
+                r[c] = "" if r[c] is None or r[c] is pd.NA else str(r[c])
+    return recs
 
 
-def _rows(pub, **where):
-    return pub[_mask(pub, where)]
+def _rows(recs: list[dict], **where) -> list[dict]:
+    tests = [(c, set(w) if isinstance(w, (list, tuple, set)) else {w}) for c, w in where.items()]
+    return [r for r in recs if all(r[c] in allowed for c, allowed in tests)]
+
+
+def _groups(recs: list[dict], *keys: str) -> dict[tuple, list[dict]]:
+    out: dict[tuple, list[dict]] = {}
+    for r in recs:
+        out.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return out
 
 
 def _is_table(source: str) -> bool:
     return source.startswith("Table")
 
 
-def _comparison_source(pub, outcome: str, variable: str, prefer: str) -> str | None:
-    """The source holding both groups' counts of ``variable`` for ``outcome`` (a table first)."""
-    rows = _rows(pub, outcome=outcome, variable=variable, statistic="n", group=["with", "without"])
-    sources = list(dict.fromkeys(rows["source"]))
-    if not sources:
+def _prefer(recs: list[dict], source: str | None = None) -> list[dict]:
+    """Rows ordered as references: the given source, then Table 1, Table 2, other tables, the text."""
+    def rank(r):
+        s = r["source"]
+        return (s != source, not _is_table(s), _SOURCE_ORDER.index(s) if s in _SOURCE_ORDER else len(_SOURCE_ORDER))
+    return sorted(recs, key=rank)
+
+
+def _one(recs: list[dict], **where) -> dict | None:
+    rows = _prefer(_rows(recs, **where))
+    return rows[0] if rows else None
+
+
+def _group_sizes(recs: list[dict], source: str, outcome: str) -> dict[str, float] | None:
+    head = _rows(recs, source=source, outcome=outcome, location="header", statistic="n")
+    sizes = {r["group"]: r["value"] for r in head}
+    if {"with", "without"} <= set(sizes):
+        return sizes
+    ever = _one(recs, variable=f"{outcome}_ever", group="all", level="", statistic="n")
+    cohort = _cohort_size(recs, source)
+    if ever is None or cohort is None:
         return None
-    ranked = sorted(sources, key=lambda s: (s != prefer, not _is_table(s)))
-    return ranked[0]
+    return {"with": ever["value"], "without": cohort[0] - ever["value"]}
 
 
-def _count_table(pub, outcome: str, variable: str, prefer: str):
+def _cohort_size(recs: list[dict], source: str) -> tuple[float, str] | None:
+    rows = _prefer(_rows(recs, variable="n", group="all", statistic="n"), source)
+    return (rows[0]["value"], rows[0]["source"]) if rows else None
+
+
+def _overall_count(recs: list[dict], variable: str, level: str) -> dict | None:
+    return _one(recs, variable=variable, group="all", level=level, statistic="n")
+
+
+# --- p-values ---------------------------------------------------------------------------------------
+
+def _count_table(recs: list[dict], outcome: str, variable: str, prefer: str):
     """Counts of ``variable`` by group (columns with, without) as printed, or None.
 
     One printed level (or a boolean row): a 2x2 table with the complement taken from the group
@@ -106,18 +147,19 @@ def _count_table(pub, outcome: str, variable: str, prefer: str):
     each group's denominator being the sum of its levels (Table 2 prints the class among biopsied
     patients and the dose among induced ones). Rows with no patient are dropped.
     """
-    source = _comparison_source(pub, outcome, variable, prefer)
-    if source is None:
+    rows = _rows(recs, outcome=outcome, variable=variable, statistic="n", group=["with", "without"])
+    sources = list(dict.fromkeys(r["source"] for r in rows))
+    if not sources:
         return None
-    rows = _rows(pub, source=source, outcome=outcome, variable=variable, statistic="n",
-                 group=["with", "without"])
-    levels = list(dict.fromkeys(rows["level"]))
-    counts = np.array([[rows.loc[(rows["level"] == lv) & (rows["group"] == g), "value"].iloc[0]
-                        for g in ("with", "without")] for lv in levels], dtype=float)
+    source = sorted(sources, key=lambda s: (s != prefer, not _is_table(s)))[0]
+    cells = {(r["level"], r["group"]): r["value"] for r in rows if r["source"] == source}
+    levels = list(dict.fromkeys(level for level, _ in cells))
+    if any((lv, g) not in cells for lv in levels for g in ("with", "without")):
+        return None
+    counts = np.array([[cells[(lv, g)] for g in ("with", "without")] for lv in levels], dtype=float)
     if len(levels) == 1:
-        try:
-            sizes = group_sizes(pub, source=source, outcome=outcome)
-        except KeyError:
+        sizes = _group_sizes(recs, source, outcome)
+        if sizes is None:
             return None
         total = np.array([sizes["with"], sizes["without"]], dtype=float)
         table = np.vstack([counts[0], total - counts[0]])
@@ -131,7 +173,7 @@ def _count_table(pub, outcome: str, variable: str, prefer: str):
 
 def _p_values(table: np.ndarray) -> dict[str, float]:
     out = {"chi2": math.nan, "chi2_yates": math.nan, "fisher": math.nan, "min_expected": math.nan}
-    if (table.sum(axis=0) == 0).any() or table.shape[0] < 2:
+    if (table.sum(axis=0) == 0).any() or table.shape[0] < 2 or (table < 0).any():
         return out
     res = stats.chi2_contingency(table, correction=False)
     out["chi2"] = float(res.pvalue)
@@ -143,88 +185,101 @@ def _p_values(table: np.ndarray) -> dict[str, float]:
     return out
 
 
-def recheck_pvalues(published: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every categorical p-value whose counts are published, recomputed under three tests.
+_PVALUE_COLUMNS = ["source", "location", "variable", "outcome", "printed", "decimals", "test_marked", "counts_from",
+                   "counts", "shape", "min_expected", "p_chi2", "p_chi2_yates", "p_fisher", "agreeing",
+                   "marked_agrees"]
 
-    One row per published categorical p-value (tables and text) for which both groups' counts are
-    printed somewhere (Table 2 for CR): ``source, location, variable, outcome, printed, decimals,
-    test_marked, counts`` (the table used, as text), ``min_expected``, ``p_chi2`` (Pearson, no
-    correction), ``p_chi2_yates`` (2x2 only), ``p_fisher`` (two-sided; Fisher-Freeman-Halton beyond
-    2x2), ``agreeing`` (the tests whose p matches the printed value at its printed precision,
-    comma-separated) and ``marked_agrees``.
-    """
-    pub = _plain(published)
-    prows = _rows(pub, statistic="p_value")
-    prows = prows[prows["outcome"] != ""]
-    records = []
-    for _, row in prows.iterrows():
-        if row["test_marked"] in ("mann_whitney",):
+
+def _recheck_pvalues(recs: list[dict]) -> list[dict]:
+    out = []
+    for row in _rows(recs, statistic="p_value"):
+        if not row["outcome"] or row["test_marked"] == "mann_whitney":
             continue
-        found = _count_table(pub, row["outcome"], row["variable"], prefer=row["source"])
+        found = _count_table(recs, row["outcome"], row["variable"], prefer=row["source"])
         if found is None:
             continue
         count_source, table, label = found
         p = _p_values(table)
         agreeing = [t for t in ("chi2", "chi2_yates", "fisher") if matches_printed(p[t], row["printed"])]
-        records.append({
+        out.append({
             "source": row["source"], "location": row["location"], "variable": row["variable"],
-            "outcome": row["outcome"], "printed": row["printed"], "decimals": int(row["decimals"]),
+            "outcome": row["outcome"], "printed": row["printed"], "decimals": row["decimals"],
             "test_marked": row["test_marked"], "counts_from": count_source, "counts": label,
             "shape": "x".join(map(str, table.shape)), "min_expected": p["min_expected"],
             "p_chi2": p["chi2"], "p_chi2_yates": p["chi2_yates"], "p_fisher": p["fisher"],
             "agreeing": ", ".join(agreeing), "marked_agrees": row["test_marked"] in agreeing})
-    return pd.DataFrame.from_records(records, columns=[
-        "source", "location", "variable", "outcome", "printed", "decimals", "test_marked", "counts_from",
-        "counts", "shape", "min_expected", "p_chi2", "p_chi2_yates", "p_fisher", "agreeing", "marked_agrees"])
+    return out
+
+
+def recheck_pvalues(published: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every categorical p-value whose counts are published, recomputed under three tests.
+
+    One row per published categorical p-value (tables and text) for which both groups' counts are
+    printed somewhere (Table 2 for CR): ``source, location, variable, outcome, printed, decimals,
+    test_marked, counts_from, counts`` (the table used, as text), ``shape``, ``min_expected``,
+    ``p_chi2`` (Pearson, no correction), ``p_chi2_yates`` (2x2 only), ``p_fisher`` (two-sided;
+    Fisher-Freeman-Halton beyond 2x2), ``agreeing`` (the tests whose p matches the printed value at
+    its printed precision, comma-separated) and ``marked_agrees``.
+    """
+    return pd.DataFrame.from_records(_recheck_pvalues(_records(published)), columns=_PVALUE_COLUMNS)
 
 
 # --- percentages --------------------------------------------------------------------------------------
 
-def _prefer(rows: pd.DataFrame, source: str | None = None) -> pd.DataFrame:
-    def rank(s):
-        return (s != source, s not in _SOURCE_ORDER, _SOURCE_ORDER.index(s) if s in _SOURCE_ORDER else 0)
-    return rows.assign(_r=rows["source"].map(rank)).sort_values("_r", kind="stable").drop(columns="_r")
-
-
-def _cohort_size(pub, source: str) -> tuple[float, str] | None:
-    rows = _prefer(_rows(pub, variable="n", group="all", statistic="n"), source)
-    if rows.empty:
-        return None
-    return float(rows["value"].iloc[0]), rows["source"].iloc[0]
-
-
-def _find_count(pub, row) -> tuple[float, str] | None:
+def _find_count(recs: list[dict], row: dict) -> tuple[float, str] | None:
     """The count a percentage is taken of: same place first, then a table, then Table 2's groups summed."""
-    same = _rows(pub, source=row["source"], location=row["location"], variable=row["variable"],
+    same = _rows(recs, source=row["source"], location=row["location"], variable=row["variable"],
                  outcome=row["outcome"], group=row["group"], level=row["level"], statistic="n")
-    if len(same):
-        return float(same["value"].iloc[0]), row["source"]
-    other = _prefer(_rows(pub, variable=row["variable"], outcome=row["outcome"], group=row["group"],
-                          level=row["level"], statistic="n"))
-    if len(other):
-        return float(other["value"].iloc[0]), other["source"].iloc[0]
+    if same:
+        return same[0]["value"], row["source"]
+    other = _one(recs, variable=row["variable"], outcome=row["outcome"], group=row["group"], level=row["level"],
+                 statistic="n")
+    if other is not None:
+        return other["value"], other["source"]
     if row["group"] == "all":
-        both = _rows(pub, variable=row["variable"], level=row["level"], statistic="n", group=["with", "without"])
-        for (source, outcome), grp in both.groupby(["source", "outcome"], sort=False):
-            if set(grp["group"]) == {"with", "without"}:
-                return float(grp["value"].sum()), f"{source} ({outcome}: with + without)"
+        both = _rows(recs, variable=row["variable"], level=row["level"], statistic="n", group=["with", "without"])
+        for (source, outcome), grp in _groups(both, "source", "outcome").items():
+            if {r["group"] for r in grp} == {"with", "without"}:
+                return sum(r["value"] for r in grp), f"{source} ({outcome}: with + without)"
     return None
 
 
-def _find_denominator(pub, row, count_source: str) -> tuple[float, str] | None:
+def _find_denominator(recs: list[dict], row: dict, count_source: str) -> tuple[float, str] | None:
     if row["group"] == "all":
-        found = _cohort_size(pub, row["source"])
+        found = _cohort_size(recs, row["source"])
         return (found[0], f"cohort n ({found[1]})") if found else None
-    source = count_source if count_source in set(pub["source"]) else row["source"]
-    levels = _rows(pub, source=source, variable=row["variable"], outcome=row["outcome"], group=row["group"],
+    levels = _rows(recs, source=count_source, variable=row["variable"], outcome=row["outcome"], group=row["group"],
                    statistic="n")
-    if levels["level"].nunique() > 1:
-        return float(levels["value"].sum()), f"sum of the {levels['level'].nunique()} levels in the group"
-    try:
-        size = group_sizes(pub, source=source, outcome=row["outcome"])[row["group"]]
-    except KeyError:
-        return None
-    return float(size), f"group size ({source} header)"
+    n_levels = len({r["level"] for r in levels})
+    if n_levels > 1:
+        return sum(r["value"] for r in levels), f"sum of the {n_levels} levels in the group"
+    sizes = _group_sizes(recs, count_source, row["outcome"])
+    return (sizes[row["group"]], f"group size ({count_source})") if sizes else None
+
+
+_PERCENT_COLUMNS = ["source", "location", "variable", "outcome", "group", "level", "printed", "decimals", "count",
+                    "count_from", "denominator", "denominator_from", "percent", "rounded", "agrees", "units_off"]
+
+
+def _recheck_percentages(recs: list[dict]) -> list[dict]:
+    out = []
+    for row in _rows(recs, statistic="percent"):
+        count = _find_count(recs, row)
+        if count is None:
+            continue
+        denom = _find_denominator(recs, row, count[1].split(" (")[0])
+        if denom is None or denom[0] == 0:
+            continue
+        exact = Fraction(int(count[0]) * 100, int(denom[0]))
+        d = row["decimals"]
+        rounded = round_half_up(exact, d)
+        out.append({
+            "source": row["source"], "location": row["location"], "variable": row["variable"],
+            "outcome": row["outcome"], "group": row["group"], "level": row["level"], "printed": row["printed"],
+            "decimals": d, "count": int(count[0]), "count_from": count[1], "denominator": int(denom[0]),
+            "denominator_from": denom[1], "percent": float(exact), "rounded": rounded,
+            "agrees": rounded == row["value"], "units_off": abs(float(exact) - row["value"]) / 10 ** -d})
+    return out
 
 
 def recheck_percentages(published: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -233,31 +288,12 @@ def recheck_percentages(published: pd.DataFrame | None = None) -> pd.DataFrame:
     Columns: ``source, location, variable, outcome, group, level, printed, decimals, count,
     count_from, denominator, denominator_from, percent`` (exact, as a float), ``rounded`` (half up at
     the printed decimals), ``agrees`` and ``units_off`` (distance to the printed value in units of
-    its last printed decimal). Percentages whose count or denominator is nowhere printed are left
-    out (the conclusions' "around 58%" takes its count from Table 1).
+    its last printed decimal). The count is the one printed beside the percentage, else the same
+    quantity in a table, else Table 2's two groups summed (section 3.1's share of women); the
+    denominator is the cohort for overall rows, the group size for a group's row, and the sum of the
+    levels for a multi-level variable (nephritis class among biopsied patients).
     """
-    pub = _plain(published)
-    records = []
-    for _, row in _rows(pub, statistic="percent").iterrows():
-        count = _find_count(pub, row)
-        if count is None:
-            continue
-        denom = _find_denominator(pub, row, count[1].split(" (")[0])
-        if denom is None or denom[0] == 0:
-            continue
-        exact = Fraction(int(count[0]) * 100, int(denom[0]))
-        d = int(row["decimals"])
-        rounded = round_half_up(exact, d)
-        records.append({
-            "source": row["source"], "location": row["location"], "variable": row["variable"],
-            "outcome": row["outcome"], "group": row["group"], "level": row["level"], "printed": row["printed"],
-            "decimals": d, "count": int(count[0]), "count_from": count[1], "denominator": int(denom[0]),
-            "denominator_from": denom[1], "percent": float(exact), "rounded": rounded,
-            "agrees": rounded == float(row["value"]),
-            "units_off": abs(float(exact) - float(row["value"])) / 10 ** -d})
-    return pd.DataFrame.from_records(records, columns=[
-        "source", "location", "variable", "outcome", "group", "level", "printed", "decimals", "count",
-        "count_from", "denominator", "denominator_from", "percent", "rounded", "agrees", "units_off"])
+    return pd.DataFrame.from_records(_recheck_percentages(_records(published)), columns=_PERCENT_COLUMNS)
 
 
 # --- the audit ------------------------------------------------------------------------------------------
@@ -282,12 +318,12 @@ def _finding(check, row=None, *, published="", recomputed=math.nan, severity="in
     return base
 
 
-def _pvalue_findings(pub, alpha: float, expected_min: float) -> list[dict]:
+def _pvalue_findings(recs, alpha: float, expected_min: float) -> list[dict]:
     out = []
-    checks = recheck_pvalues(pub)
-    for _, r in checks.iterrows():
+    checks = _recheck_pvalues(recs)
+    for r in checks:
         marked = r["test_marked"]
-        marked_p = r[f"p_{marked}"] if f"p_{marked}" in r else math.nan
+        marked_p = r.get(f"p_{marked}", math.nan)
         described = (f"{_TEST_LABEL['chi2']} {_fmt(r['p_chi2'])}, "
                      + (f"Yates {_fmt(r['p_chi2_yates'])}, " if r["shape"] == "2x2" else "")
                      + ("Fisher " if r["shape"] == "2x2" else "Fisher-Freeman-Halton ") + _fmt(r["p_fisher"])
@@ -301,9 +337,9 @@ def _pvalue_findings(pub, alpha: float, expected_min: float) -> list[dict]:
             flips = (float(r["printed"].lstrip("<")) < alpha) != (marked_p < alpha)
             severity = "major" if flips else "minor"
             text = (f"{described}: the printed {r['printed']} agrees with {names}, not with the "
-                    f"{_TEST_LABEL[marked]} the paper marks for this row ({_fmt(marked_p)})"
-                    + ("; the two sides of p = {alpha} differ." if flips else "; the conclusion at "
-                       f"p < {alpha:g} is the same either way."))
+                    f"{_TEST_LABEL.get(marked, marked)} the paper marks for this row ({_fmt(marked_p)})"
+                    + (f"; the two fall on different sides of p = {alpha:g}." if flips else
+                       f"; the conclusion at p < {alpha:g} is the same either way."))
         else:
             severity = "major"
             text = f"{described}: no test reproduces the printed {r['printed']}."
@@ -325,8 +361,8 @@ def _pvalue_findings(pub, alpha: float, expected_min: float) -> list[dict]:
                              f"(smallest {r['min_expected']:.2f}); valid, but not what the expected-count "
                              f"rule would pick (Pearson p = {_fmt(r['p_chi2'])}).")))
     # p-values nothing published lets us recompute.
-    done = set(zip(checks["source"], checks["variable"], checks["outcome"]))
-    for _, row in _rows(pub, statistic="p_value").iterrows():
+    done = {(r["source"], r["variable"], r["outcome"]) for r in checks}
+    for row in _rows(recs, statistic="p_value"):
         if (row["source"], row["variable"], row["outcome"]) in done:
             continue
         if row["test_marked"] == "mann_whitney":
@@ -341,12 +377,12 @@ def _pvalue_findings(pub, alpha: float, expected_min: float) -> list[dict]:
     return out
 
 
-def _percentage_findings(pub, slip_units: float) -> list[dict]:
+def _percentage_findings(recs, slip_units: float) -> list[dict]:
     out = []
-    for _, r in recheck_percentages(pub).iterrows():
+    for r in _recheck_percentages(recs):
         frac = f"{r['count']}/{r['denominator']} = {r['percent']:.3f}%"
         where = f"count from {r['count_from']}, denominator: {r['denominator_from']}"
-        printed = float(str(r["printed"]).rstrip("%"))
+        printed = float(r["printed"].rstrip("%"))
         # Which counts out of this denominator would print the published percentage?
         fits = [k for k in range(r["denominator"] + 1)
                 if round_half_up(Fraction(100 * k, r["denominator"]), r["decimals"]) == printed]
@@ -357,14 +393,14 @@ def _percentage_findings(pub, slip_units: float) -> list[dict]:
             if r["units_off"] < 1:
                 kind = "rounded the wrong way"
             elif fits:
-                kind = f"{r['printed']} would be {' or '.join(str(k) + '/' + str(r['denominator']) for k in fits)}"
+                kind = f"{r['printed']} would be " + " or ".join(f"{k}/{r['denominator']}" for k in fits)
             else:
                 kind = f"no count out of {r['denominator']} prints as {r['printed']}"
             text = (f"Slip ({kind}): {frac} rounds to {r['rounded']:.{r['decimals']}f}, printed "
                     f"{r['printed']} ({where}).")
         else:
             severity = "major"
-            other = ", which is " + " or ".join(f"{k}/{r['denominator']}" for k in fits) if fits else ""
+            other = (", which is " + " or ".join(f"{k}/{r['denominator']}" for k in fits)) if fits else ""
             text = (f"{frac} is {r['units_off']:.1f} units of the last decimal away from the printed "
                     f"{r['printed']}{other}: count and percentage disagree ({where}).")
         out.append(_finding("percentage", r, published=r["printed"], recomputed=r["percent"], severity=severity,
@@ -372,72 +408,63 @@ def _percentage_findings(pub, slip_units: float) -> list[dict]:
     return out
 
 
-def _overall_count(pub, variable: str, level: str):
-    rows = _prefer(_rows(pub, variable=variable, group="all", level=level, statistic="n"))
-    if rows.empty:
-        return None
-    return rows.iloc[0]
-
-
-def _sum_findings(pub) -> list[dict]:
+def _sum_findings(recs) -> list[dict]:
     out = []
-    groups = _rows(pub, statistic="n", group=["with", "without"])
-    for (source, outcome, variable, level), grp in groups.groupby(["source", "outcome", "variable", "level"],
-                                                                   sort=False):
-        if set(grp["group"]) != {"with", "without"}:
+    groups = _rows(recs, statistic="n", group=["with", "without"])
+    for (source, outcome, variable, level), grp in _groups(groups, "source", "outcome", "variable", "level").items():
+        by_group = {r["group"]: r["value"] for r in grp}
+        if set(by_group) != {"with", "without"}:
             continue
-        total = _overall_count(pub, variable, level)
+        total = _overall_count(recs, variable, level)
         if total is None:
             continue
-        parts = [int(grp.loc[grp["group"] == g, "value"].iloc[0]) for g in ("with", "without")]
+        parts = [int(by_group["with"]), int(by_group["without"])]
         ok = sum(parts) == total["value"]
-        row = grp.iloc[0].to_dict() | {"group": ""}
         out.append(_finding(
-            "group_sum", row, published=f"{parts[0]} + {parts[1]}", recomputed=float(sum(parts)),
+            "group_sum", grp[0], group="", published=f"{parts[0]} + {parts[1]}", recomputed=float(sum(parts)),
             severity="info" if ok else "major",
             finding=(f"With {outcome.upper()} {parts[0]} + without {parts[1]} = {sum(parts)}"
                      + (" equals " if ok else " differs from ")
                      + f"the overall {int(total['value'])} of {total['source']}.")))
     # Group sizes against the outcome counts: the 'with' group of CR is the CR patients.
-    heads = _rows(pub, location="header", statistic="n", group=["with", "without"])
-    for (source, outcome), head in heads.groupby(["source", "outcome"], sort=False):
-        ever = _overall_count(pub, f"{outcome}_ever", "")
-        cohort = _cohort_size(pub, source)
-        if ever is None or cohort is None or set(head["group"]) != {"with", "without"}:
+    heads = _rows(recs, location="header", statistic="n", group=["with", "without"])
+    for (source, outcome), head in _groups(heads, "source", "outcome").items():
+        sizes = {r["group"]: r["value"] for r in head}
+        ever = _overall_count(recs, f"{outcome}_ever", "")
+        cohort = _cohort_size(recs, source)
+        if ever is None or cohort is None or set(sizes) != {"with", "without"}:
             continue
-        w = int(head.loc[head["group"] == "with", "value"].iloc[0])
-        wo = int(head.loc[head["group"] == "without", "value"].iloc[0])
+        w, wo = int(sizes["with"]), int(sizes["without"])
         ok = w == ever["value"] and w + wo == cohort[0]
         out.append(_finding(
-            "group_sum", head.iloc[0].to_dict() | {"group": "", "variable": f"{outcome}_ever"},
-            published=f"{w} / {wo}", recomputed=float(ever["value"]), severity="info" if ok else "major",
+            "group_sum", head[0], group="", variable=f"{outcome}_ever", published=f"{w} / {wo}",
+            recomputed=ever["value"], severity="info" if ok else "major",
             finding=(f"Group sizes {w} with and {wo} without {outcome.upper()}: "
                      + ("consistent with " if ok else "inconsistent with ")
                      + f"{int(ever['value'])} {outcome}_ever ({ever['source']}) of a cohort of {int(cohort[0])}.")))
     return out
 
 
-def _total_findings(pub, splits, complements, strata) -> list[dict]:
+def _total_findings(recs, splits, complements, strata) -> list[dict]:
     out = []
     for split, (_, population) in splits.items():
-        rows = _rows(pub, variable=split, statistic="n", group=["with", "without"])
-        for (source, outcome), grp in rows.groupby(["source", "outcome"], sort=False):
-            pop = _overall_count(pub, population, "")
+        rows = _rows(recs, variable=split, statistic="n", group=["with", "without"])
+        for (source, outcome), grp in _groups(rows, "source", "outcome").items():
+            pop = _overall_count(recs, population, "")
             if pop is None:
                 continue
-            total = int(grp["value"].sum())
+            total = int(sum(r["value"] for r in grp))
             ok = total == pop["value"]
+            n_levels = len({r["level"] for r in grp})
             out.append(_finding(
-                "totals", grp.iloc[0].to_dict() | {"group": "", "level": ""},
-                published=" + ".join(str(int(v)) for v in grp["value"]), recomputed=float(total),
-                severity="info" if ok else "major",
-                finding=(f"The {grp['level'].nunique()} levels of {split} over both groups add up to {total}, "
-                         + ("equal to" if ok else "but") + f" {population} is {int(pop['value'])} "
-                         f"({pop['source']}).")))
+                "totals", grp[0], group="", level="", published=" + ".join(str(int(r["value"])) for r in grp),
+                recomputed=float(total), severity="info" if ok else "major",
+                finding=(f"The {n_levels} levels of {split} over both groups add up to {total}, "
+                         + ("equal to" if ok else "but") + f" {population} is {int(pop['value'])} ({pop['source']}).")))
     for comp, variable in complements.items():
-        for _, c in _rows(pub, variable=comp, group="all", statistic="n").iterrows():
-            v = _overall_count(pub, variable, "")
-            cohort = _cohort_size(pub, c["source"])
+        for c in _rows(recs, variable=comp, group="all", statistic="n"):
+            v = _overall_count(recs, variable, "")
+            cohort = _cohort_size(recs, c["source"])
             if v is None or cohort is None:
                 continue
             ok = c["value"] + v["value"] == cohort[0]
@@ -446,94 +473,94 @@ def _total_findings(pub, splits, complements, strata) -> list[dict]:
                 severity="info" if ok else "major",
                 finding=(f"{comp} {int(c['value'])} + {variable} {int(v['value'])} "
                          + ("=" if ok else "!=") + f" cohort {int(cohort[0])}.")))
-    # A boolean printed with a 'no' level: yes + no = cohort (section 3.2: 42 induced, 27 not).
-    for _, no in _rows(pub, level="no", group="all", statistic="n").iterrows():
-        yes = _overall_count(pub, no["variable"], "")
-        cohort = _cohort_size(pub, no["source"])
+    # A boolean printed with a 'no' level: yes + no = cohort (section 3.2: induced and not induced).
+    for no in _rows(recs, level="no", group="all", statistic="n"):
+        yes = _overall_count(recs, no["variable"], "")
+        cohort = _cohort_size(recs, no["source"])
         if yes is None or cohort is None:
             continue
         ok = yes["value"] + no["value"] == cohort[0]
         out.append(_finding(
             "totals", no, published=f"{int(yes['value'])} + {int(no['value'])}", recomputed=yes["value"] + no["value"],
             severity="info" if ok else "major",
-            finding=f"{no['variable']} yes {int(yes['value'])} + no {int(no['value'])} "
-                    + ("=" if ok else "!=") + f" cohort {int(cohort[0])}."))
+            finding=(f"{no['variable']} yes {int(yes['value'])} + no {int(no['value'])} "
+                     + ("=" if ok else "!=") + f" cohort {int(cohort[0])}.")))
     for variable, stratifier in strata.items():
-        rows = _rows(pub, variable=variable, group="all", statistic="n")
-        for source, grp in rows.groupby("source", sort=False):
-            total = grp[grp["level"] == ""]
-            parts = grp[grp["level"] != ""]
-            if total.empty or parts.empty:
+        rows = _rows(recs, variable=variable, group="all", statistic="n")
+        for (source,), grp in _groups(rows, "source").items():
+            total = [r for r in grp if r["level"] == ""]
+            parts = [r for r in grp if r["level"] != ""]
+            if not total or not parts:
                 continue
-            s = int(parts["value"].sum())
-            ok = s == total["value"].iloc[0]
+            s = int(sum(r["value"] for r in parts))
+            ok = s == total[0]["value"]
             problems = []
-            for _, part in parts.iterrows():
-                stratum = _overall_count(pub, stratifier, part["level"])
+            for part in parts:
+                stratum = _overall_count(recs, stratifier, part["level"])
                 if stratum is not None and part["value"] > stratum["value"]:
                     problems.append(f"{int(part['value'])} > {int(stratum['value'])} {part['level']}")
             out.append(_finding(
-                "totals", total.iloc[0], published=" + ".join(str(int(v)) for v in parts["value"]),
+                "totals", total[0], published=" + ".join(str(int(r["value"])) for r in parts),
                 recomputed=float(s), severity="info" if ok and not problems else "major",
-                finding=(f"{variable} by {stratifier}: " + " + ".join(
-                    f"{int(v)} {lv}" for lv, v in zip(parts["level"], parts["value"])) + f" = {s}"
-                    + (" equals " if ok else " differs from ") + f"the total {int(total['value'].iloc[0])}"
-                    + ("; each within its stratum." if not problems else "; exceeds the stratum: "
-                       + ", ".join(problems) + "."))))
+                finding=(f"{variable} by {stratifier}: "
+                         + " + ".join(f"{int(r['value'])} {r['level']}" for r in parts) + f" = {s}"
+                         + (" equals " if ok else " differs from ") + f"the total {int(total[0]['value'])}"
+                         + ("; each within its stratum." if not problems else
+                            "; exceeds the stratum: " + ", ".join(problems) + "."))))
     return out
 
 
 _LEVEL = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*([0-9.]+)")
 
 
-def _median_split_findings(pub, splits) -> list[dict]:
-    """A median m of N patients puts at least ceil(N/2) patients at <= m and at least ceil(N/2) at >= m."""
+def _median_split_findings(recs, splits) -> list[dict]:
+    """A median m of N values puts at least ceil(N/2) of them at <= m and at least ceil(N/2) at >= m."""
     out = []
     for split, (continuous, population) in splits.items():
-        med = _prefer(_rows(pub, variable=continuous, group="all", statistic="median"))
-        pop = _overall_count(pub, population, "")
-        rows = _rows(pub, variable=split, statistic="n", group=["with", "without"])
-        if med.empty or pop is None or rows.empty:
+        med = _one(recs, variable=continuous, group="all", statistic="median")
+        pop = _overall_count(recs, population, "")
+        rows = _rows(recs, variable=split, statistic="n", group=["with", "without"])
+        if med is None or pop is None or not rows:
             continue
-        m, n = float(med["value"].iloc[0]), int(pop["value"])
+        m, n = med["value"], int(pop["value"])
         half = math.ceil(n / 2)
-        per_level = rows.groupby("level", sort=False)["value"].sum()
-        for level, count in per_level.items():
+        for (level,), grp in _groups(rows, "level").items():
             parsed = _LEVEL.match(level)
             if not parsed:
                 continue
+            count = int(sum(r["value"] for r in grp))
             op = {"≤": "<=", "≥": ">="}.get(parsed.group(1), parsed.group(1))
             c = float(parsed.group(2))
-            # At least / at most how many patients the median allows in {x op c}.
+            # Does the median force at least half the patients into {x op c}, or at most half?
             at_least_half = {"<=": c >= m, "<": c > m, ">=": c <= m, ">": c < m}[op]
             ok = count >= half if at_least_half else count <= n - half
             bound = f">= {half}" if at_least_half else f"<= {n - half}"
             flipped = {"<=": "<", "<": "<=", ">=": ">", ">": ">="}[op]
-            text = (f"A median of {m:g} among {n} patients ({med['source'].iloc[0]}) allows {bound} patients at "
-                    f"{op} {c:g}; the split prints {int(count)}")
+            text = (f"A median of {m:g} among {n} patients ({med['source']}) allows {bound} patients at "
+                    f"{op} {c:g}; the split prints {count}")
             if ok:
                 severity, text = "info", text + ": consistent."
             else:
                 severity = "major"
                 text += (f": impossible. The counts fit the median only if the boundary value belongs to "
                          f"the other group ('{flipped} {c:g}'), reading 1 of data/README.md.")
-            first = rows[rows["level"] == level].iloc[0].to_dict() | {"group": ""}
-            out.append(_finding("median_split", first, published=f"{int(count)} at {level}",
+            out.append(_finding("median_split", grp[0], group="", published=f"{count} at {level}",
                                 recomputed=float(m), severity=severity, finding=text))
     return out
 
 
-def _median_range_findings(pub) -> list[dict]:
+def _median_range_findings(recs) -> list[dict]:
     out = []
-    grp_rows = _rows(pub, statistic=["median", "min", "max"], group=["with", "without"])
-    for (source, outcome, variable), grp in grp_rows.groupby(["source", "outcome", "variable"], sort=False):
-        overall = _prefer(_rows(pub, variable=variable, group="all", statistic=["median", "min", "max"]))
-        if overall.empty:
+    rows = _rows(recs, statistic=["median", "min", "max"], group=["with", "without"])
+    for (source, outcome, variable), grp in _groups(rows, "source", "outcome", "variable").items():
+        overall = _prefer(_rows(recs, variable=variable, group="all", statistic=["median", "min", "max"]))
+        if not overall:
             continue
-        src = overall["source"].iloc[0]
-        ov = {s: float(overall.loc[(overall["source"] == src) & (overall["statistic"] == s), "value"].iloc[0])
-              for s in ("median", "min", "max")}
-        g = {(r["group"], r["statistic"]): float(r["value"]) for _, r in grp.iterrows()}
+        src = overall[0]["source"]
+        ov = {r["statistic"]: r["value"] for r in overall if r["source"] == src}
+        g = {(r["group"], r["statistic"]): r["value"] for r in grp}
+        if len(ov) < 3 or len(g) < 6:
+            continue
         lo = min(g[("with", "min")], g[("without", "min")])
         hi = max(g[("with", "max")], g[("without", "max")])
         mlo, mhi = sorted((g[("with", "median")], g[("without", "median")]))
@@ -544,9 +571,8 @@ def _median_range_findings(pub) -> list[dict]:
             problems.append(f"overall maximum {ov['max']:g} is not the larger group maximum {hi:g}")
         if not mlo <= ov["median"] <= mhi:
             problems.append(f"overall median {ov['median']:g} lies outside the group medians {mlo:g}-{mhi:g}")
-        row = grp.iloc[0].to_dict() | {"group": ""}
         out.append(_finding(
-            "median_range", row, published=f"{ov['median']:g} ({ov['min']:g}-{ov['max']:g})",
+            "median_range", grp[0], group="", published=f"{ov['median']:g} ({ov['min']:g}-{ov['max']:g})",
             recomputed=ov["median"], severity="major" if problems else "info",
             finding=(f"Overall {ov['median']:g} ({ov['min']:g}-{ov['max']:g}) in {src} vs groups "
                      f"{g[('with', 'median')]:g} ({g[('with', 'min')]:g}-{g[('with', 'max')]:g}) and "
@@ -555,51 +581,49 @@ def _median_range_findings(pub) -> list[dict]:
     return out
 
 
-def _nested_findings(pub, nested) -> list[dict]:
+def _nested_findings(recs, nested) -> list[dict]:
     out = []
     for sub, sup in nested:
-        a = _rows(pub, variable=sub, statistic="n", level="")
-        b = _rows(pub, variable=sup, statistic="n", level="")
-        pairs = a.merge(b, on=["source", "outcome", "group"], suffixes=("", "_sup"))
-        if pairs.empty:  # e.g. cr_m12 (section 3.2) against lda_m12 (section 3.2) share a source
-            continue
-        for _, r in pairs.iterrows():
-            ok = r["value"] <= r["value_sup"]
+        supers = {(r["source"], r["outcome"], r["group"]): r for r in _rows(recs, variable=sup, statistic="n", level="")}
+        for r in _rows(recs, variable=sub, statistic="n", level=""):
+            s = supers.get((r["source"], r["outcome"], r["group"]))
+            if s is None:
+                continue
+            ok = r["value"] <= s["value"]
             out.append(_finding(
-                "nested", r, published=f"{int(r['value'])} <= {int(r['value_sup'])}", recomputed=r["value_sup"],
+                "nested", r, published=f"{int(r['value'])} <= {int(s['value'])}", recomputed=s["value"],
                 severity="info" if ok else "major",
-                finding=(f"{sub} {int(r['value'])} " + ("<=" if ok else "exceeds") + f" {sup} {int(r['value_sup'])}"
+                finding=(f"{sub} {int(r['value'])} " + ("<=" if ok else "exceeds") + f" {sup} {int(s['value'])}"
                          + ("" if r["group"] == "all" else f" in the group {r['group']} {r['outcome'].upper()}")
                          + ("." if ok else ": impossible, the first is part of the second."))))
     return out
 
 
-def _text_findings(pub, slip_units: float) -> list[dict]:
+def _text_findings(recs, slip_units: float) -> list[dict]:
     """The same quantity printed in several places: each against the reference (a table, else the first)."""
     out = []
-    key = ["variable", "outcome", "group", "level", "statistic"]
-    for _, rows in pub.groupby(key, sort=False):
-        if rows["source"].nunique() < 2:
+    for _, rows in _groups(recs, "variable", "outcome", "group", "level", "statistic").items():
+        if len({r["source"] for r in rows}) < 2:
             continue
         ordered = _prefer(rows)
-        ref = ordered.iloc[0]
-        for _, other in ordered.iloc[1:].iterrows():
+        ref = ordered[0]
+        for other in ordered[1:]:
             if other["source"] == ref["source"]:
                 continue
-            d = min(int(ref["decimals"]), int(other["decimals"]))
-            if ref["comparator"] == "<" or other["comparator"] == "<":
+            d = min(ref["decimals"], other["decimals"])
+            if "<" in (ref["comparator"], other["comparator"]):
                 ok = (ref["comparator"] == other["comparator"] and ref["value"] == other["value"]) or (
                     other["comparator"] == "=" and other["value"] < ref["value"]) or (
                     ref["comparator"] == "=" and ref["value"] < other["value"])
-                units = math.nan
+                units = math.inf
             else:
                 a, b = round_half_up(ref["value"], d), round_half_up(other["value"], d)
                 ok = a == b
                 units = round(abs(a - b) / 10 ** -d, 6)
             if ok:
                 severity = "info"
-                text = (f"{other['source']} prints {other['printed']}, {ref['source']} {ref['printed']}: "
-                        f"consistent" + (f" at {d} decimals." if ref["decimals"] != other["decimals"] else "."))
+                text = (f"{other['source']} prints {other['printed']}, {ref['source']} {ref['printed']}: consistent"
+                        + (f" at {d} decimals." if ref["decimals"] != other["decimals"] else "."))
             else:
                 severity = "minor" if units < slip_units else "major"
                 text = (f"{other['source']} prints {other['printed']} where {ref['source']} prints "
@@ -609,31 +633,33 @@ def _text_findings(pub, slip_units: float) -> list[dict]:
     return out
 
 
-def _precision_findings(pub) -> list[dict]:
+def _precision_findings(recs) -> list[dict]:
     out = []
-    for source, rows in _rows(pub, statistic="percent").groupby("source", sort=False):
+    for (source,), rows in _groups(_rows(recs, statistic="percent"), "source").items():
         if not _is_table(source):
             continue
         # Whole numbers (0%, 100%, 20%) carry no precision; look at the others.
-        frac = rows[rows["printed"].str.contains(r"\.", regex=True)]
-        if frac["decimals"].nunique() < 2:
+        frac = [r for r in rows if "." in r["printed"]]
+        decimals = [r["decimals"] for r in frac]
+        if len(set(decimals)) < 2:
             continue
-        usual = int(frac["decimals"].mode().iloc[0])
-        odd = frac[frac["decimals"] != usual]
+        usual = max(set(decimals), key=decimals.count)
+        odd = [r for r in frac if r["decimals"] != usual]
         out.append(_finding(
-            "precision", odd.iloc[0].to_dict() | {"location": "; ".join(dict.fromkeys(odd["location"])),
-                                                  "variable": "", "group": "", "level": "", "outcome": ""},
-            published=", ".join(odd["printed"]), recomputed=float(usual), severity="info",
+            "precision", odd[0], location="; ".join(dict.fromkeys(r["location"] for r in odd)), variable="",
+            group="", level="", outcome="", published=", ".join(r["printed"] for r in odd), recomputed=float(usual),
+            severity="info",
             finding=(f"{source} prints percentages with {usual} decimal(s) except {len(odd)} value(s) with "
-                     f"{', '.join(map(str, sorted(set(odd['decimals']))))}: {', '.join(odd['printed'])}.")))
+                     f"{', '.join(map(str, sorted({r['decimals'] for r in odd})))}: "
+                     f"{', '.join(r['printed'] for r in odd)}.")))
     return out
 
 
-def _label_findings(pub, dictionary) -> list[dict]:
+def _label_findings(recs, dictionary) -> list[dict]:
     out = []
     labels = dict(zip(dictionary["name"], dictionary["label"]))
-    tables = pub[pub["source"].map(_is_table) & ~pub["location"].isin(["header", "text", "legend"])]
-    for (source, location, variable), _ in tables.groupby(["source", "location", "variable"], sort=False):
+    rows = [r for r in recs if _is_table(r["source"]) and r["location"] not in ("header", "text", "legend")]
+    for (source, location, variable), _ in _groups(rows, "source", "location", "variable").items():
         label = labels.get(variable)
         if not label or location.lower() == label.lower():
             continue
@@ -641,17 +667,19 @@ def _label_findings(pub, dictionary) -> list[dict]:
             out.append(_finding(
                 "label", {"source": source, "location": location, "variable": variable}, published=location,
                 severity="minor",
-                finding=(f"'{location}' has the letters of '{label}' transposed (the dictionary label; the "
-                         f"paper's own abbreviation list and Table 2 use it): a typo.")))
+                finding=(f"'{location}' has the letters of '{label}' transposed (the data dictionary's label, "
+                         f"as the table footnote's abbreviation list spells it): a typo.")))
     return out
 
 
-def _erratum_findings(pub) -> list[dict]:
-    rows = pub[pub["note"].str.lower().str.startswith("erratum:")]
-    return [_finding("erratum", r, published=r["printed"], severity="minor",
-                     finding=r["note"].split(":", 1)[1].strip()[:1].upper() + r["note"].split(":", 1)[1].strip()[1:]
-                     + " (recorded in the transcription).")
-            for _, r in rows.iterrows()]
+def _erratum_findings(recs) -> list[dict]:
+    out = []
+    for r in recs:
+        if r["note"].lower().startswith("erratum:"):
+            text = r["note"].split(":", 1)[1].strip()
+            out.append(_finding("erratum", r, published=r["printed"], severity="minor",
+                                finding=text[:1].upper() + text[1:] + " (recorded in the transcription)."))
+    return out
 
 
 def paper_audit(published: pd.DataFrame | None = None, *, alpha: float = 0.05, expected_min: float = 5,
@@ -678,15 +706,16 @@ def paper_audit(published: pd.DataFrame | None = None, *, alpha: float = 0.05, e
     printed numbers the check combines), ``recomputed`` the number the check derives or compares
     against (NaN when none), ``finding`` says what was compared and what follows.
     """
-    pub = _plain(published)
+    recs = _records(published)
     splits = SPLIT_VARIABLES if splits is None else splits
     complements = COMPLEMENTS if complements is None else complements
     strata = STRATA if strata is None else strata
     dictionary = load_dictionary() if dictionary is None else dictionary
-    findings = (_pvalue_findings(pub, alpha, expected_min) + _percentage_findings(pub, slip_units) + _sum_findings(pub)
-                + _total_findings(pub, splits, complements, strata) + _median_split_findings(pub, splits)
-                + _median_range_findings(pub) + _nested_findings(pub, nested) + _text_findings(pub, slip_units)
-                + _precision_findings(pub) + _label_findings(pub, dictionary) + _erratum_findings(pub))
+    findings = (_pvalue_findings(recs, alpha, expected_min) + _percentage_findings(recs, slip_units)
+                + _sum_findings(recs) + _total_findings(recs, splits, complements, strata)
+                + _median_split_findings(recs, splits) + _median_range_findings(recs) + _nested_findings(recs, nested)
+                + _text_findings(recs, slip_units) + _precision_findings(recs) + _label_findings(recs, dictionary)
+                + _erratum_findings(recs))
     out = pd.DataFrame.from_records(findings, columns=list(AUDIT_COLUMNS))
     for c in AUDIT_COLUMNS:
         if c != "recomputed":
