@@ -106,3 +106,19 @@ def test_counts_and_medians_agree(cohort):
         assert count == ours.loc["fever", f"{prefix}_count"]
         age = shown.loc[("age, median [Q1,Q3]", ""), col]
         assert float(age.split()[0]) == pytest.approx(ours.loc["age", f"{prefix}_median"])
+
+
+def test_missing_values_are_not_a_level(cohort):
+    """tableone tests 'missing' as a category of its own unless include_null=False; SPSS and the
+    engine leave missing values out of the table (and count them apart)."""
+    df = cohort.copy()
+    df["fever"] = df["fever"].astype("boolean")
+    df.loc[[0, 4, 9, 16, 25], "fever"] = pd.NA
+    ours = compare_groups(df, "grp", ["fever"])
+    assert int(ours["g1_missing"].iloc[0] + ours["g2_missing"].iloc[0]) == 5
+    t1 = _tableone(df, columns=["fever"], categorical=["fever"], include_null=False,
+                   htest={"fever": pearson_uncorrected})
+    assert ours["p_value"].iloc[0] == pytest.approx(_p(t1, "fever"), rel=1e-12)
+    t1_default = _tableone(df, columns=["fever"], categorical=["fever"],
+                           htest={"fever": pearson_uncorrected})
+    assert ours["p_value"].iloc[0] != pytest.approx(_p(t1_default, "fever"), rel=1e-6)
