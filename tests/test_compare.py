@@ -384,6 +384,9 @@ def test_q_values_are_per_variable():
 
 def test_dictionary_drives_labels_types_and_order():
     df = _frame()
+    # outcome-derived columns of an analysis frame stay out of the default baseline comparison
+    df["cr_m12"] = df["cr_ever"]
+    df["lda_ever"] = df["cr_ever"]
     res = compare_groups(df, "cr_ever")
     assert list(res.drop_duplicates("variable")["variable"]) == [
         "sex", "age_years", "sle_duration_months", "msc_source", "prior_cyc", "fever", "ln_class"]

@@ -143,17 +143,16 @@ def _resolve_variables(data, by, variables, labels, dictionary):
     drows = _dictionary_rows(dictionary)
     labels = dict(labels or {})
     if variables is None:
-        # The dictionary's order, then any other column: everything that can be compared,
-        # except the grouping column and the outcomes (they are what is being predicted).
-        dict_order = [n for n in drows if n in data.columns]
-        names = dict_order + [c for c in data.columns if c not in drows]
+        # The paper's table variables (dictionary order, outcomes and ``by`` left out: they are
+        # what is predicted). Only a frame without any of them falls back to every bool /
+        # category / numeric column, so that derived outcome columns such as ``cr_m12`` in an
+        # analysis frame never slip into a baseline comparison.
+        table_vars = [n for n, row in drows.items()
+                      if n in data.columns and n != by and row["section"]
+                      and row["section"] != "Outcome"]
+        names = table_vars or [c for c in data.columns if c != by and c not in drows]
         specs = []
         for name in names:
-            if name == by:
-                continue
-            row = drows.get(name)
-            if row is not None and (not row["section"] or row["section"] == "Outcome"):
-                continue
             spec = _spec_for(name, data[name], drows, labels)
             if spec is not None:
                 specs.append(spec)
@@ -659,9 +658,9 @@ def compare_groups(data: pd.DataFrame, by: str, variables=None, tests=None,
     data : DataFrame, one row per patient (e.g. ``msc_sle.cohort.analysis_frame(cohort)``).
     by : the grouping column. A boolean column (``cr_ever``) gives the groups [True, False]:
         responders first, as in the paper's Table 2.
-    variables : columns to compare (default: every dictionary variable with a table section, in
-        dictionary order, except outcomes and ``by``, then any other bool / category / numeric
-        column). Labels, types, default tests, units and shown levels come from the data
+    variables : columns to compare (default: the dictionary variables with a table section that
+        the frame holds, in dictionary order, except outcomes and ``by``; a frame holding none of
+        them: every bool / category / numeric column except ``by``). Labels, types, default tests, units and shown levels come from the data
         dictionary; a column not in it is typed from its dtype (bool / category: categorical;
         numeric: continuous).
     tests : per-variable overrides, e.g. ``{"sex": "fisher"}``, to mirror a published analysis;
