@@ -1,0 +1,400 @@
+"""How close is the workbook to the paper? Every published value beside the value computed on a cohort.
+
+:func:`reproduction_table` takes a cohort (the bundled synthetic one, or a real extract), runs the
+paper's analysis through the library — :func:`msc_sle.cohort.apply_eligibility`,
+:func:`msc_sle.cohort.analysis_frame` (SLEDAI-2K, derived splits, the paper's LDA and CR),
+:func:`msc_sle.compare.describe` / :func:`msc_sle.compare.compare_groups` (with the test the paper
+marks for each p-value) and :func:`msc_sle.compare.paired_over_time` (Friedman, SLEDAI over time) —
+and sets each number of ``data/published/`` beside its computed counterpart:
+
+- ``exact``: the computed value equals the published value;
+- ``within rounding``: it rounds (half up) to the printed value at the printed number of decimals,
+  or is below the bound of a printed "< 0.001";
+- ``differs``: neither; the note says by how much and what explains it when something does (a
+  slip of the paper found by :func:`msc_sle.audit.paper_audit`, another test that reproduces the
+  p-value, the prednisone split's reading);
+- ``not computed``: the workbook cannot compute it on this cohort; the note says why.
+
+Published level spellings that differ from the workbook's are mapped explicitly
+(:data:`LEVEL_MAP`, prednisone "<=20"/">20" read as "<20"/">=20", reading 1 of data/README.md)
+and the row's note says so.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .audit import STRATA, paper_audit
+from .cohort import analysis_frame, apply_eligibility
+from .compare import compare_groups, describe, paired_over_time
+from .data import Cohort
+from .published import load_published, matches_printed
+
+__all__ = ["ReproductionResult", "reproduction_table", "reproduction_status", "LEVEL_MAP", "STATUSES",
+           "REPRODUCTION_COLUMNS"]
+
+STATUSES = ("exact", "within rounding", "differs", "not computed")
+
+#: ``(variable, published level) -> workbook level``. Table 2 prints the prednisone split as
+#: "<=20 / >20" mg, but its 28 / 41 patients and Table 1's median of 20 mg fit together only if
+#: 20 mg belongs to the upper group (data/README.md, reading 1), which is how
+#: ``analysis_frame(prednisone_cut=20)`` splits. Valid for that cut only.
+LEVEL_MAP = {
+    ("prednisone_dose_group", "<=20"): "<20",
+    ("prednisone_dose_group", ">20"): ">=20",
+}
+
+REPRODUCTION_COLUMNS = ("source", "location", "variable", "outcome", "group", "level", "statistic", "published",
+                        "published_value", "computed", "test", "status", "note")
+
+_TEST_WORDS = {"chi2": "Pearson chi-square", "chi2_yates": "Yates-corrected chi-square",
+               "fisher": "Fisher's exact test", "fisher_freeman_halton": "Fisher-Freeman-Halton test",
+               "mann_whitney": "Mann-Whitney U", "kruskal": "Kruskal-Wallis", "friedman": "Friedman test"}
+#: Derived quantities of section 3.2 that are not columns of the analysis frame.
+_NO_RESPONSE = "no_response"
+
+
+@dataclass(frozen=True)
+class ReproductionResult:
+    """Result of :func:`reproduction_table`.
+
+    table : one row per published value (:data:`REPRODUCTION_COLUMNS`): where it is printed, the
+        printed text (``published``) and number (``published_value``), the ``computed`` value at
+        full precision, the ``test`` behind a computed p-value, ``status`` (:data:`STATUSES`) and
+        ``note`` (level mappings, the engine's own test choice, explanations of differences).
+    score : one row per source (Table 1, Table 2, sections, abstract, figure legend, conclusions)
+        and a final ``all`` row: ``n_values, exact, within_rounding, differs, not_computed`` and
+        ``reproduced`` (share of the values that are exact or within rounding).
+    n_eligible : patients left by the eligibility criteria (the paper's cohort has the Table 1 n).
+    """
+    table: pd.DataFrame
+    score: pd.DataFrame
+    n_eligible: int
+
+    def headline(self) -> str:
+        """One line for ``make run``: how many published values the workbook reproduces."""
+        total = self.score[self.score["source"] == "all"].iloc[0]
+        return (f"{int(total['exact'] + total['within_rounding'])} of {int(total['n_values'])} published values "
+                f"reproduced ({100 * total['reproduced']:.0f}%): {int(total['exact'])} exact, "
+                f"{int(total['within_rounding'])} within rounding, {int(total['differs'])} differ, "
+                f"{int(total['not_computed'])} not computed")
+
+
+def reproduction_status(computed: float, published_value: float, printed: str) -> str:
+    """``exact``, ``within rounding``, ``differs`` or ``not computed`` for one value.
+
+    >>> reproduction_status(16, 16.0, "16"), reproduction_status(23.188, 23.2, "23.2")
+    ('exact', 'within rounding')
+    >>> reproduction_status(0.0004, 0.001, "<0.001"), reproduction_status(0.018, 0.03, "0.03")
+    ('within rounding', 'differs')
+    """
+    if computed is None or (isinstance(computed, float) and math.isnan(computed)):
+        return "not computed"
+    if not str(printed).strip().startswith("<") and math.isclose(float(computed), float(published_value),
+                                                                 rel_tol=0, abs_tol=1e-9):
+        return "exact"
+    return "within rounding" if matches_printed(float(computed), printed) else "differs"
+
+
+# --- computing on the cohort ------------------------------------------------------------------------
+
+def _is_missing(x) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
+
+
+def _level_of(frame: pd.DataFrame, variable: str, level: str):
+    """The frame's level for a published level: '' is True for a boolean column."""
+    if level == "" and variable in frame and frame[variable].dtype == "boolean":
+        return True
+    return level
+
+
+def _find(table: pd.DataFrame, variable: str, level) -> pd.Series | None:
+    rows = table[table["variable"] == variable]
+    if rows.empty:
+        return None
+    if level == "" or level is None:
+        return rows.iloc[0]
+    hit = rows[[str(x) == str(level) for x in rows["level"]]]
+    return hit.iloc[0] if len(hit) else None
+
+
+class _Workbook:
+    """The analysis of one cohort, computed lazily and cached per comparison."""
+
+    def __init__(self, cohort: Cohort, criteria, prednisone_cut: float, cyc_dose_cut: float):
+        self.eligibility = apply_eligibility(cohort, criteria)
+        self.frame = analysis_frame(self.eligibility.cohort, prednisone_cut=prednisone_cut,
+                                    cyc_dose_cut=cyc_dose_cut)
+        self.n = len(self.frame)
+        self._describe: pd.DataFrame | None = None
+        self._compare: dict = {}
+        self._paired = None
+
+    def columns(self, variables) -> list[str]:
+        return [v for v in dict.fromkeys(variables) if v in self.frame.columns]
+
+    def overall(self, variables) -> pd.DataFrame:
+        if self._describe is None:
+            self._describe = describe(self.frame, variables=self.columns(variables))
+        return self._describe
+
+    def comparison(self, outcome: str, variables, tests: dict | None):
+        key = (outcome, tuple(sorted((tests or {}).items())))
+        if key not in self._compare:
+            by = f"{outcome}_ever"
+            if by not in self.frame.columns:
+                raise KeyError(f"the analysis frame has no {by!r} column for the outcome {outcome!r}")
+            cols = [v for v in self.columns(variables) if v != by]
+            self._compare[key] = compare_groups(self.frame, by, variables=cols, tests=tests or None,
+                                                effect_sizes=False)
+        return self._compare[key]
+
+    def paired(self):
+        if self._paired is None:
+            self._paired = paired_over_time(self.frame)
+        return self._paired
+
+
+def _tests_for(rows: pd.DataFrame, frame: pd.DataFrame) -> dict[str, str]:
+    """``tests=`` overrides mirroring the paper: the test each p-value row marks."""
+    tests = {}
+    for _, r in rows[rows["statistic"] == "p_value"].iterrows():
+        test = r["test_marked"]
+        if test in ("", "unspecified") or r["variable"] not in frame.columns:
+            continue
+        if test == "fisher" and frame[r["variable"]].dtype.name == "category" and \
+                frame[r["variable"]].nunique() > 2:
+            test = "fisher_freeman_halton"
+        tests[r["variable"]] = test
+    return tests
+
+
+def _describe_p(result_row: pd.Series) -> str:
+    test = str(result_row["test"])
+    return f"{_TEST_WORDS.get(test, test)} p = {result_row['p_value']:.4f}"
+
+
+def _audit_notes(audit: pd.DataFrame) -> dict:
+    """Non-info audit findings indexed by (source, variable) for the rows they concern."""
+    notes: dict = {}
+    for _, f in audit[audit["severity"] != "info"].iterrows():
+        notes.setdefault((f["source"], f["variable"]), []).append(f)
+    return notes
+
+
+_CHECK_STATISTICS = {"percentage": {"percent"}, "p_value_test": {"p_value"}, "median_split": {"n", "percent"},
+                     "text_vs_table": None, "label": None, "erratum": None}
+
+
+def _matching_findings(findings, row) -> list[str]:
+    out = []
+    for f in findings:
+        stats_ok = _CHECK_STATISTICS.get(f["check"], None)
+        if stats_ok is not None and row["statistic"] not in stats_ok:
+            continue
+        if f["check"] in ("label", "erratum"):
+            continue  # printing slips, not about the number
+        if f["location"] != row["location"] and f["check"] != "median_split":
+            continue
+        if f["check"] == "median_split" and f["level"] != row["level"] and \
+                f["location"] != row["location"]:
+            continue
+        if f["group"] not in ("", row["group"]):
+            continue
+        if f["check"] == "text_vs_table" and f["published"] != row["printed"]:
+            continue
+        out.append(f"paper audit ({f['severity']}, {f['check']}): {f['finding']}")
+    return out
+
+
+def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *, criteria=None,
+                       prednisone_cut: float = 20.0, cyc_dose_cut: float = 1.2, level_map: dict | None = None,
+                       audit: pd.DataFrame | None = None) -> ReproductionResult:
+    """Every published value beside the value the workbook computes on ``cohort``.
+
+    Parameters
+    ----------
+    cohort : the extract (:func:`msc_sle.data.load_cohort`); eligibility is applied here.
+    published : the transcription (default :func:`msc_sle.published.load_published`).
+    criteria : eligibility criteria (default: the paper's, section 2.1).
+    prednisone_cut, cyc_dose_cut : the splits of ``analysis_frame`` (defaults: the paper's 20 mg/day
+        and 1.2 g; another cut leaves the printed split levels unmatched, "not computed").
+    level_map : ``(variable, printed level) -> workbook level`` (default :data:`LEVEL_MAP`).
+    audit : the paper audit whose slips explain differences (default :func:`msc_sle.audit.paper_audit`
+        on ``published``).
+
+    Each p-value is computed with the test the paper marks for it (Table 2's footnote, section 2.5
+    for the text), through ``compare_groups(tests=...)``; the note adds what the engine's own
+    selection gives when it chooses another test, and, when the marked test does not reproduce the
+    printed value, which other test does.
+    """
+    if not isinstance(cohort, Cohort):
+        raise TypeError(f"reproduction_table needs a Cohort, got {type(cohort).__name__}")
+    pub = load_published() if published is None else published
+    level_map = LEVEL_MAP if level_map is None else level_map
+    audit = paper_audit(pub) if audit is None else audit
+    findings = _audit_notes(audit)
+    wb = _Workbook(cohort, criteria, prednisone_cut, cyc_dose_cut)
+    frame = wb.frame
+    all_variables = [v for v in pub["variable"] if v in frame.columns] + ["cr_m12", "lda_m12"]
+
+    records = []
+    for _, row in pub.iterrows():
+        computed, test, notes = math.nan, "", []
+        variable, level, stat, outcome, group = (row["variable"], row["level"], row["statistic"], row["outcome"],
+                                                 row["group"])
+        mapped = level_map.get((variable, level))
+        if mapped is not None:
+            notes.append(f"printed level '{level}' compared with the workbook's '{mapped}' "
+                         f"(data/README.md, reading 1)")
+            level = mapped
+        try:
+            computed, test, more = _compute(wb, pub, row, variable, level, stat, outcome, group, all_variables)
+            notes += more
+        except (KeyError, ValueError) as err:
+            notes.append(f"not computed: {err}")
+        status = reproduction_status(computed, row["value"], row["printed"])
+        if status == "differs":
+            notes.append(_difference(computed, row))
+        notes += _matching_findings(findings.get((row["source"], row["variable"]), []), row)
+        if status == "not computed" and not any(n.startswith("not computed") for n in notes):
+            notes.append("not computed: the workbook has no value for this on the cohort")
+        records.append({
+            "source": row["source"], "location": row["location"], "variable": row["variable"],
+            "outcome": outcome, "group": group, "level": row["level"], "statistic": stat,
+            "published": row["printed"], "published_value": float(row["value"]),
+            "computed": float(computed) if not _is_missing(computed) else math.nan, "test": test,
+            "status": status, "note": "; ".join(notes)})
+    table = pd.DataFrame.from_records(records, columns=list(REPRODUCTION_COLUMNS))
+    for c in REPRODUCTION_COLUMNS:
+        if c not in ("published_value", "computed"):
+            table[c] = table[c].astype(str).astype("string")
+    return ReproductionResult(table, _score(table), wb.n)
+
+
+def _difference(computed: float, row: pd.Series) -> str:
+    if row["statistic"] == "n":
+        shown = f"{computed:g}"
+    else:  # one decimal more than printed (two for p-values) shows which way the rounding went
+        shown = f"{computed:.{int(row['decimals']) + (2 if row['statistic'] == 'p_value' else 1)}f}"
+    return f"computed {shown} against the printed {row['printed']}"
+
+
+def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all_variables):
+    """(computed value, test, notes) for one published row."""
+    frame = wb.frame
+    notes: list[str] = []
+    if variable == "n":
+        if group == "all":
+            return float(wb.n), "", notes
+        cmp = wb.comparison(outcome, [], None)
+        sizes = dict(zip(cmp.attrs["groups"], cmp.attrs["group_sizes"]))
+        return float(sizes[group == "with"]), "", notes
+    if stat == "p_value":
+        if not outcome:
+            if variable != "sledai_over_time":
+                raise KeyError(f"no whole-cohort test is defined for {variable!r}")
+            res = wb.paired()
+            notes.append(f"Friedman test on {res.n_complete} of {res.n_total} patients with every visit"
+                         + ("" if row["test_marked"] not in ("", "unspecified") else
+                            " (the paper names no test)"))
+            return res.p_value, res.test, notes
+        block = _rows_for(pub, row)
+        cmp = wb.comparison(outcome, all_variables, _tests_for(block, frame))
+        hit = _find(cmp, variable, None)
+        if hit is None:
+            raise KeyError(f"{variable!r} is not a column of the analysis frame")
+        if str(hit["test"]).startswith("not testable"):
+            raise ValueError(str(hit["test"]))
+        marked = row["test_marked"]
+        if marked not in ("", "unspecified"):
+            notes.append(f"{_TEST_WORDS.get(str(hit['test']), hit['test'])} as the paper marks")
+        default = _find(wb.comparison(outcome, all_variables, None), variable, None)
+        if default is not None and str(default["test"]) != str(hit["test"]) and \
+                not str(default["test"]).startswith("not testable"):
+            notes.append(f"the engine's default selection: {_describe_p(default)}")
+        if hit["type"] == "categorical" and not matches_printed(float(hit["p_value"]), row["printed"]):
+            for other in ("chi2", "chi2_yates", "fisher"):
+                if other == str(hit["test"]) or (other == "fisher" and str(hit["test"]) == "fisher_freeman_halton"):
+                    continue
+                alt_test = other
+                if other == "fisher" and frame[variable].dtype.name == "category" and frame[variable].nunique() > 2:
+                    alt_test = "fisher_freeman_halton"
+                if other == "chi2_yates" and frame[variable].dtype.name == "category" and frame[variable].nunique() > 2:
+                    continue
+                alt = _find(wb.comparison(outcome, all_variables, {variable: alt_test}), variable, None)
+                if alt is not None and matches_printed(float(alt["p_value"]), row["printed"]):
+                    notes.append(f"{_describe_p(alt)} reproduces the printed {row['printed']}")
+        return float(hit["p_value"]), str(hit["test"]), notes
+    if group in ("with", "without"):
+        cmp = wb.comparison(outcome, all_variables, _tests_for(_rows_for(pub, row), frame))
+        hit = _find(cmp, variable, _level_of(frame, variable, level))
+        if hit is None:
+            raise KeyError(f"no {variable!r} level {level!r} in the workbook's comparison")
+        k = cmp.attrs["groups"].index(group == "with")
+        prefix = cmp.attrs["group_prefixes"][k]
+        column = {"n": "count", "percent": "pct"}.get(stat, stat)
+        value = hit[f"{prefix}_{column}"]
+        if _is_missing(value) and cmp.attrs["group_sizes"][k] == 0:
+            raise ValueError(f"no patient {group} {outcome.upper()} in this cohort")
+        if _is_missing(value) and hit[f"{prefix}_n_valid"] == 0:
+            raise ValueError(f"no patient {group} {outcome.upper()} has {variable!r} recorded")
+        return value, "", notes
+    # Overall values (Table 1, sections, abstract, figure legend, conclusions).
+    if variable == _NO_RESPONSE:
+        lda = frame["lda_ever"].fillna(False).astype(bool)
+        k = int((~lda).sum())
+        notes.append("no response = LDA never reached during the year (section 2.4)")
+        return (float(k) if stat == "n" else 100.0 * k / wb.n), "", notes
+    if variable not in frame.columns:
+        raise KeyError(f"{variable!r} is not a column of the analysis frame")
+    series = frame[variable]
+    if level and series.dtype == "boolean":
+        if level == "no":
+            k = int((series == False).sum())  # noqa: E712 (nullable boolean: missing is neither)
+            return (float(k) if stat == "n" else 100.0 * k / int(series.notna().sum())), "", notes
+        stratifier = STRATA.get(variable)
+        if stratifier is None or stratifier not in frame or \
+                level not in set(frame[stratifier].cat.categories.astype(str)):
+            raise KeyError(f"level {level!r} of the boolean {variable!r} names no stratum")
+        within = frame[stratifier].astype(str) == level
+        k = int((series.fillna(False).astype(bool) & within).sum())
+        notes.append(f"{variable} among patients with {stratifier} = {level}")
+        return float(k), "", notes
+    desc = wb.overall(all_variables)
+    hit = _find(desc, variable, _level_of(frame, variable, level))
+    if hit is None:
+        if series.dtype.name == "category" and level:
+            # describe() shows one level of a two-level category (the dictionary's show_level);
+            # the other is counted here, out of the same recorded values.
+            valid = series.notna()
+            k = int((series.astype(str) == level).sum())
+            if level not in set(series.cat.categories.astype(str)):
+                raise KeyError(f"{variable!r} has no level {level!r} in the workbook")
+            return (float(k) if stat == "n" else 100.0 * k / int(valid.sum())), "", notes
+        raise KeyError(f"no {variable!r} level {level!r} in the workbook's overall description")
+    column = {"n": "count", "percent": "pct"}.get(stat, stat)
+    return hit[f"all_{column}"], "", notes
+
+
+def _rows_for(pub: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
+    """The rows of the same source and outcome (the block whose tests a comparison mirrors)."""
+    return pub[(pub["source"] == row["source"]) & (pub["outcome"] == row["outcome"])]
+
+
+def _score(table: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for source, grp in list(table.groupby("source", sort=False)) + [("all", table)]:
+        counts = grp["status"].value_counts()
+        n = len(grp)
+        exact, within = int(counts.get("exact", 0)), int(counts.get("within rounding", 0))
+        rows.append({"source": source, "n_values": n, "exact": exact, "within_rounding": within,
+                     "differs": int(counts.get("differs", 0)), "not_computed": int(counts.get("not computed", 0)),
+                     "reproduced": (exact + within) / n if n else np.nan})
+    out = pd.DataFrame(rows)
+    out["source"] = out["source"].astype("string")
+    return out
