@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -23,8 +25,8 @@
 # the next cell holds the parameters and their defaults.
 
 # %% tags=["parameters"]
-data_dir = None  # folder with the patients and visits tables; None = the bundled SYNTHETIC cohort
-out_dir = None  # folder for tables/ and figures/; None = write nothing
+data_dir = None  # folder with the patients and visits tables, None for the bundled SYNTHETIC cohort
+out_dir = None  # folder for tables/ and figures/, None writes nothing
 decimals = 1  # decimals of the percentages shown
 small_cell_min = 0  # counts below this show as "<N" (make share), 0 shows all
 

@@ -116,8 +116,10 @@ def _valid_names() -> str:
 
 def _check_value(p: Parameter, value: Any) -> Any:
     """The value, checked against ``p`` (ints accepted for floats; bools never taken as numbers)."""
+    given = value
+
     def bad(why: str) -> ParameterError:
-        return ParameterError(f"parameter {p.name} ({p.make_name}) = {value!r}: {why}; "
+        return ParameterError(f"parameter {p.name} ({p.make_name}) = {given!r}: {why}; "
                               f"allowed: {p.allowed()}. Meaning: {p.meaning}")
 
     if p.kind == "path":

@@ -137,12 +137,16 @@ def collect_provenance(cohort, params: Mapping[str, Any], mode: str) -> dict[str
 # --------------------------------------------------------------------------- execution
 
 def _execute(src: Path, dst: Path, parameters: Mapping[str, Any], cwd: Path) -> None:
+    import logging
+
     import papermill as pm
 
+    # The runner validated the parameters itself; papermill's parse warnings would only confuse.
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     pm.execute_notebook(str(src), str(dst), parameters=dict(parameters), kernel_name=KERNEL,
                         cwd=str(cwd), progress_bar=False, log_output=False,
                         # the kernel's TCP-transport warning is noise on the user's terminal
-                        extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                        extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
 
 
 def _failure_message(name: str, err: BaseException) -> str:
@@ -320,6 +324,15 @@ def _check_out(out: Path, data_dir: Path) -> None:
                            "Choose another OUT or empty that folder")
 
 
+def _readable(root: Path) -> None:
+    """Give the bundle the modes of ordinary new files (mkdtemp/mkstemp create them private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(root, 0o777 & ~umask)
+    for path in root.rglob("*"):
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 def _swap_into(tmp: Path, out: Path) -> None:
     """Replace ``out`` by ``tmp`` (same parent, so both renames are atomic on one filesystem)."""
     old = None
@@ -400,6 +413,9 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
             path = tmp / "notebooks" / f"{name}.ipynb"
             nb = nbformat.read(str(path), as_version=4)
             _clean_metadata(nb)
+            for cell in nb.cells:  # the injected out_dir names the build folder; show the final one
+                if "injected-parameters" in cell.metadata.get("tags", []):
+                    cell.source = cell.source.replace(str(tmp), str(out))
             nb_records = _records(nb)
             seen = nb_records.get("provenance", {}).get("data_fingerprint")
             if seen is not None and seen != cohort.fingerprint:
@@ -416,6 +432,7 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
                                              encoding="utf-8")
         (tmp / "index.html").write_text(_index_html(tmp, list(notebooks), prov, records, share), encoding="utf-8")
         (tmp / MARKER).write_text("Written by msc_sle.runner; replaced wholesale by the next run.\n")
+        _readable(tmp)
         _swap_into(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

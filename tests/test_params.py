@@ -1,0 +1,142 @@
+"""The declared parameter table: validation messages, command-line parsing, and agreement with the
+notebooks' parameters cells and with the library's response definitions."""
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from msc_sle.outcomes import get_definition, paper_cr, paper_lda
+from msc_sle.params import PARAMETERS, ParameterError, check_parameters, parameter_help, parse_assignments
+from msc_sle.runner import NOTEBOOKS, NOTEBOOKS_DIR, declared_parameters
+
+RESERVED = ("JOBS", "LIST_PARAMS", "SHARE_MIN")
+
+
+def test_defaults_are_the_paper_definitions():
+    # The table's LDA/CR defaults must be the thresholds the library applies by default
+    # (section 2.4: LDA SLEDAI <= 4 and prednisone <= 7.5; CR SLEDAI < 3 and prednisone <= 5).
+    p = check_parameters()
+    assert (p["lda_sledai_max"], p["lda_prednisone_max"]) == (4, 7.5)
+    assert (p["cr_sledai_max"], p["cr_prednisone_max"]) == (2, 5.0)
+    assert (paper_lda.sledai_max, paper_lda.prednisone_max) == (p["lda_sledai_max"], p["lda_prednisone_max"])
+    assert (paper_cr.sledai_max, paper_cr.prednisone_max) == (p["cr_sledai_max"], p["cr_prednisone_max"])
+    assert p["alpha"] == 0.05 and p["outcome"] == "cr" and p["data_dir"] is None
+
+
+def test_every_outcome_choice_is_a_library_definition():
+    for choice in PARAMETERS["outcome"].choices:
+        assert get_definition(choice).name  # raises for an unknown name
+
+
+def test_result_is_read_only_and_complete():
+    p = check_parameters(outcome="lda")
+    assert set(p) == set(PARAMETERS)
+    with pytest.raises(TypeError):
+        p["outcome"] = "cr"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("values, fragment", [
+    ({"alpha": 0}, "alpha (ALPHA) = 0: out of range"),          # open lower bound
+    ({"alpha": 0.6}, "out of range"),
+    ({"alpha": "0.05"}, "expected a number"),                    # no silent coercion from text
+    ({"decimals": 1.5}, "expected a whole number"),
+    ({"decimals": True}, "expected a number"),                  # a bool is not a count
+    ({"lda_prednisone_max": float("nan")}, "finite"),
+    ({"outcome": "remission"}, "not one of the choices"),
+    ({"data_dir": ""}, "expected a folder path"),
+    ({"small_cell_min": -1}, "out of range"),
+])
+def test_bad_values_are_named(values, fragment):
+    with pytest.raises(ParameterError) as err:
+        check_parameters(**values)
+    message = str(err.value)
+    assert fragment in message
+    name = next(iter(values))
+    assert PARAMETERS[name].allowed() in message  # the message says what is allowed
+
+
+def test_whole_floats_and_ints_are_accepted_where_exact():
+    p = check_parameters(decimals=2.0, lda_prednisone_max=10)
+    assert p["decimals"] == 2 and isinstance(p["decimals"], int)
+    assert p["lda_prednisone_max"] == 10.0 and isinstance(p["lda_prednisone_max"], float)
+
+
+def test_unknown_name_lists_valid_parameters():
+    with pytest.raises(ParameterError) as err:
+        check_parameters(outcom="lda")
+    assert "unknown parameter(s): outcom" in str(err.value)
+    assert "outcome" in str(err.value) and "lda_prednisone_max" in str(err.value)
+
+
+def test_cr_looser_than_lda_is_rejected():
+    with pytest.raises(ParameterError, match="CR thresholds must not be looser"):
+        check_parameters(cr_prednisone_max=10.0)
+    check_parameters(cr_prednisone_max=10.0, lda_prednisone_max=10.0)  # equal is allowed
+
+
+def test_command_line_assignments():
+    params, options = parse_assignments(["DATA=x/y", "OUT=r", "JOBS=3", "OUTCOME=lda", "ALPHA=0.01",
+                                         "DECIMALS=2", "LDA_PREDNISONE_MAX=10"], reserved=RESERVED)
+    assert params["data_dir"] == "x/y" and params["out_dir"] == "r"
+    assert params["outcome"] == "lda" and params["alpha"] == 0.01 and params["decimals"] == 2
+    assert params["lda_prednisone_max"] == 10.0
+    assert options == {"JOBS": "3"}
+
+
+def test_command_line_errors_are_collected_and_explained():
+    with pytest.raises(ParameterError) as err:
+        parse_assignments(["FOO=1", "BAR=2", "OUTCOME=lda"], reserved=RESERVED)
+    message = str(err.value)
+    assert "FOO, BAR" in message and "OUTCOME" in message and "LIST_PARAMS" in message
+    with pytest.raises(ParameterError, match="use a dot for decimals"):
+        parse_assignments(["ALPHA=0,05"], reserved=RESERVED)
+    with pytest.raises(ParameterError, match="expected a whole number"):
+        parse_assignments(["DECIMALS=two"], reserved=RESERVED)
+
+
+def test_help_lists_every_parameter_with_its_default():
+    text = parameter_help()
+    for p in PARAMETERS.values():
+        assert p.make_name in text
+    assert "default 7.5 mg/day" in text and "DATA" in text
+
+
+# --------------------------------------------------------------------------- the notebooks agree
+
+def _notebook_source(name: str):
+    return json.loads((NOTEBOOKS_DIR / f"{name}.ipynb").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_parameters_are_declared_with_table_defaults(name):
+    declared = declared_parameters(NOTEBOOKS_DIR / f"{name}.ipynb")
+    assert declared, f"{name} declares no parameters"
+    for pname, default in declared.items():
+        assert pname in PARAMETERS, f"{name} declares {pname!r}, which the parameter table does not know"
+        assert default == PARAMETERS[pname].default, f"{name}: {pname} = {default!r} but the table says " \
+                                                     f"{PARAMETERS[pname].default!r}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_validation_call_right_after_the_parameters_cell(name):
+    nb = _notebook_source(name)
+    cells = nb["cells"]
+    index = next(i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", []))
+    following = [c for c in cells[index + 1:] if c["cell_type"] == "code"
+                 and "injected-parameters" not in c.get("metadata", {}).get("tags", [])][0]
+    tree = ast.parse("".join(following["source"]))
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "check_parameters"]
+    assert calls, f"{name}: the first code cell after the parameters must call check_parameters"
+    passed = {k.arg for k in calls[0].keywords}
+    assert passed == set(declared_parameters(NOTEBOOKS_DIR / f"{name}.ipynb")), \
+        f"{name}: check_parameters must receive exactly the declared parameters"
+
+
+def test_every_parameter_is_used_by_some_notebook():
+    used = set()
+    for name in NOTEBOOKS:
+        used |= set(declared_parameters(NOTEBOOKS_DIR / f"{name}.ipynb"))
+    assert used == set(PARAMETERS)
