@@ -297,3 +297,13 @@ def test_summary_counts_responders():
     c = cohort(visit("A", 0, SCORE[12], 20), visit("A", 1, SCORE[2], 5), visit("B", 0, SCORE[12], 20))
     s = classify_response(c, "cr").summary()
     assert s.loc["ever", "n"] == 1 and s.loc["ever", "percent"] == 50.0
+
+
+def test_new_activity_with_an_unrecorded_descriptor():
+    c = cohort(
+        visit("A", 0, ("rash",), 20), visit("A", 1, (), 5, missing=("rash",)),   # present before: not new
+        visit("B", 0, (), 20), visit("B", 1, (), 5, missing=("rash",)),          # absent before: may be new
+    )
+    new = classify_response(c, lldas).visits["new_activity"]
+    assert new.isna().tolist() == [True, False, False, True]
+    assert new.iloc[1] == False   # noqa: E712

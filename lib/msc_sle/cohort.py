@@ -308,8 +308,8 @@ def analysis_frame(cohort: Cohort, definitions=("paper_cr", "paper_lda"), predni
     # SLEDAI-2K per scheduled month, scattered into a patient x month grid (no per-patient loop).
     visits = cohort.visits
     slots, months = _visit_slots(visits, FOLLOW_UP_MONTHS)
-    ids, positions = _patient_positions(patients["patient_id"], visits["patient_id"])
-    grid = _visit_grid(positions, slots, len(patients), len(months), ids, months)
+    ids, positions, grouped = _patient_positions(patients["patient_id"], visits["patient_id"])
+    grid = _visit_grid(positions, slots, len(patients), len(months), ids, months, grouped)
     total = sledai2k(visits).scores["total"]
     values = total.to_numpy(dtype=np.int64, na_value=0)
     missing = total.isna().to_numpy()

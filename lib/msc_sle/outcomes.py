@@ -223,53 +223,65 @@ class ResponseResult:
 # Aligning visits with patients without per-patient Python loops.
 
 def _strictly_increasing(values: np.ndarray) -> bool:
+    """True if sorted without ties. Comparing str ids with a missing value raises, so True also
+    means that no id is missing."""
     try:
         return bool(np.all(values[1:] > values[:-1]))
-    except TypeError:  # ids of mixed types: fall back to hashing
+    except TypeError:  # a missing value, or ids of mixed types: checked by hashing instead
         return False
 
 
-def _check_unique(ids: np.ndarray, table: str) -> None:
-    if _strictly_increasing(ids):
+def _check_ids(ids: np.ndarray, table: str) -> None:
+    """Patient ids must be present and unique (cheap when they are sorted, as extracts usually are)."""
+    if len(ids) > 1 and _strictly_increasing(ids):
         return
+    if pd.isna(ids).any():
+        raise DataError([Problem(table, int(np.flatnonzero(pd.isna(ids))[0]), "patient_id", None,
+                                 "missing patient_id")])
     index = pd.Index(ids)
     if not index.is_unique:
         dups = index[index.duplicated()].unique()[:10]
         raise DataError([Problem(table, None, "patient_id", d, "duplicate patient_id") for d in dups])
 
 
+def _na_raises_on_compare(dtype) -> bool:
+    """Missing values of this dtype are pd.NA, whose comparison raises (so a scan finds them)."""
+    return isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA
+
+
 def _patient_positions(patient_ids: pd.Series | None, visit_ids: pd.Series):
-    """(patient ids as a Series, position of each visit's patient in it).
+    """(patient ids as a Series, position of each visit's patient in it, visits grouped by patient?).
 
     Visits are usually sorted by patient: run boundaries are found by comparing neighbours, and when
     the runs are exactly the patient list no hashing is needed at all.
     """
-    if visit_ids.isna().any():
-        raise DataError([Problem("visits", None, "patient_id", None, "missing patient_id")])
     v = visit_ids.to_numpy(dtype=object)
     boundary = np.ones(len(v), dtype=bool)
-    if len(v) > 1:
-        boundary[1:] = v[1:] != v[:-1]
+    try:
+        if len(v) > 1:
+            boundary[1:] = v[1:] != v[:-1]
+    except TypeError:  # comparing pd.NA
+        raise DataError([Problem("visits", None, "patient_id", None, "missing patient_id")]) from None
     run = np.cumsum(boundary) - 1
     leaders = v[boundary]
+    if (len(v) == 1 or not _na_raises_on_compare(visit_ids.dtype)) and pd.isna(leaders).any():
+        raise DataError([Problem("visits", None, "patient_id", None, "missing patient_id")])
     if patient_ids is None:
         uniques = pd.unique(leaders)
         patient_ids = pd.Series(uniques, dtype=visit_ids.dtype, name="patient_id")
         p = np.asarray(uniques, dtype=object)
     else:
-        if patient_ids.isna().any():
-            raise DataError([Problem("patients", None, "patient_id", None, "missing patient_id")])
         patient_ids = patient_ids.reset_index(drop=True)
         p = patient_ids.to_numpy(dtype=object)
-        _check_unique(p, "patients")
+        _check_ids(p, "patients")
     if len(leaders) == len(p) and np.array_equal(leaders, p):
-        return patient_ids, run
+        return patient_ids, run, True
     lead_pos = pd.Index(p).get_indexer(leaders)
     if (lead_pos < 0).any():
         unknown = pd.unique(leaders[lead_pos < 0])[:10]
         raise DataError([Problem("visits", None, "patient_id", u, "patient_id not in the patients table")
                          for u in unknown])
-    return patient_ids, lead_pos[run]
+    return patient_ids, lead_pos[run], len(np.unique(lead_pos)) == len(lead_pos)
 
 
 def _visit_slots(visits: pd.DataFrame, follow_up_months) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -301,11 +313,13 @@ def _visit_slots(visits: pd.DataFrame, follow_up_months) -> tuple[np.ndarray, tu
 
 
 def _visit_grid(positions: np.ndarray, slots: np.ndarray, n_patients: int, n_slots: int,
-                patient_ids: pd.Series, months) -> np.ndarray:
+                patient_ids: pd.Series, months, grouped: bool = False) -> np.ndarray:
     """Row number of each (patient, month) visit, -1 when absent; duplicates are an error."""
-    key = positions * n_slots + slots
-    counts = np.bincount(key, minlength=n_patients * n_slots)
-    if len(counts) and counts.max() > 1:
+    if grouped and len(slots) > 1 and np.all((slots[1:] > slots[:-1]) | (positions[1:] != positions[:-1])):
+        counts = None   # one run per patient with increasing months: no duplicate is possible
+    else:
+        counts = np.bincount(positions * n_slots + slots, minlength=n_patients * n_slots)
+    if counts is not None and len(counts) and counts.max() > 1:
         dup = np.flatnonzero(counts > 1)[:10]
         raise DataError([Problem("visits", None, "patient_id, month",
                                  f"{patient_ids.iloc[k // n_slots]}, month {months[k % n_slots]}",
@@ -384,9 +398,9 @@ def classify_response(cohort, definition, *, follow_up_months=FOLLOW_UP_MONTHS) 
         raise DataError([Problem("visits", None, "patient_id", None, "column is missing")])
 
     slots, months = _visit_slots(visits, follow_up_months)
-    patient_ids, positions = _patient_positions(patient_ids, visits["patient_id"])
+    patient_ids, positions, grouped = _patient_positions(patient_ids, visits["patient_id"])
     n_pat, n_slots = len(patient_ids), len(months)
-    grid = _visit_grid(positions, slots, n_pat, n_slots, patient_ids, months)
+    grid = _visit_grid(positions, slots, n_pat, n_slots, patient_ids, months, grouped)
 
     arrays = _descriptor_arrays(visits)
     scored = _scores(arrays)
@@ -455,10 +469,13 @@ def classify_response(cohort, definition, *, follow_up_months=FOLLOW_UP_MONTHS) 
     met_grid[positions, slots] = met & met_known
     assessed = np.zeros((n_pat, n_slots), dtype=bool)
     assessed[positions, slots] = met_known
-    follow = met_grid[:, 1:]
-    ever = follow.any(axis=1)
-    first = np.asarray(months[1:], dtype=np.int64)[follow.argmax(axis=1)] if n_slots > 1 else np.zeros(n_pat, np.int64)
-    n_missing = (~assessed[:, 1:]).sum(axis=1).astype(np.int64)
+    ever = np.zeros(n_pat, dtype=bool)
+    first = np.zeros(n_pat, dtype=np.int64)
+    n_missing = np.zeros(n_pat, dtype=np.int64)
+    for j in range(n_slots - 1, 0, -1):   # latest to earliest, so the earliest month met wins
+        first = np.where(met_grid[:, j], months[j], first)
+        ever |= met_grid[:, j]
+        n_missing += ~assessed[:, j]
     columns = {"patient_id": patient_ids.reset_index(drop=True)}
     for j, month in enumerate(months[1:], start=1):
         columns[f"met_m{month}"] = pd.arrays.BooleanArray(met_grid[:, j], np.zeros(n_pat, dtype=bool))
