@@ -270,6 +270,15 @@ def test_empty_group_is_not_testable():
     assert "not estimable" in _row(res, "fever")["note"]
 
 
+def test_a_single_observed_group_is_described_not_tested():
+    df = _frame()
+    df["arm"] = "LDA"          # a text grouping column where everyone responded
+    res = compare_groups(df, "arm", ["age_years", "fever"])
+    assert res.attrs["groups"] == ["LDA"]
+    assert (res["test"] == "not testable: only one group ('LDA') in 'arm'").all()
+    assert res["g1_n"].iloc[0] == len(df)
+
+
 def test_constant_variables_are_not_testable():
     df = _frame()
     df["fever"] = pd.array([True] * len(df), dtype="boolean")

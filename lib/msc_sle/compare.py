@@ -233,8 +233,8 @@ def _group_codes(data: pd.DataFrame, by, group_order):
         groups = [c for c in s.dtype.categories if c in present]
     else:
         groups = sorted(s.dropna().unique().tolist())
-    if len(groups) < 2 and group_order is None and not pd.api.types.is_bool_dtype(s.dtype):
-        raise ValueError(f"grouping column {by!r} has fewer than two groups: {groups}")
+    if not groups:
+        raise ValueError(f"grouping column {by!r} has no values: nothing to compare")
     if pd.api.types.is_bool_dtype(s.dtype):
         v = s.to_numpy(dtype="int8", na_value=-1)
         codes = np.full(len(s), -1, dtype=np.int64)
@@ -716,8 +716,6 @@ def compare_groups(data: pd.DataFrame, by: str, variables=None, tests=None,
     drows = _dictionary_rows(dictionary)
     gcodes, groups, n_missing_group, n_other = _group_codes(data, by, group_order)
     k = len(groups)
-    if k < 2:
-        raise ValueError(f"at least two groups are needed to compare; got {groups}")
     prefixes = _group_prefixes(k)
     specs = _resolve_variables(data, by, variables, labels, dictionary)
     names = {s.name for s in specs}
@@ -743,11 +741,16 @@ def compare_groups(data: pd.DataFrame, by: str, variables=None, tests=None,
         elif spec.default_test not in ("auto", "", *TEST_NAMES):
             raise ValueError(f"the dictionary gives {spec.name!r} the unknown test "
                              f"{spec.default_test!r}")
-        result = (_test_categorical(item, override, fisher_rule, seed, n_resamples, k,
-                                    effect_sizes, groups)
-                  if spec.kind == "categorical" else
-                  _test_continuous(item, override, exact, seed, n_resamples, k, effect_sizes,
-                                   groups))
+        if k < 2:
+            # every patient in one group (e.g. everyone responded): describe, do not test
+            result = _not_testable(f"only one group ({groups[0]!r}) in {by!r}")
+            result["note"] = ""
+        else:
+            result = (_test_categorical(item, override, fisher_rule, seed, n_resamples, k,
+                                        effect_sizes, groups)
+                      if spec.kind == "categorical" else
+                      _test_continuous(item, override, exact, seed, n_resamples, k,
+                                       effect_sizes, groups))
         for r in _rows_for(item, prefixes):
             extra = result.get("per_level", {}).get(r["level"], {})
             r.update({key: v for key, v in result.items() if key != "per_level"})

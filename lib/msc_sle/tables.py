@@ -317,7 +317,8 @@ def comparison_table(result: pd.DataFrame, decimals: int = 1, p_decimals="auto",
     if not_testable:
         notes.append(f"{_NOT_TESTED}: not testable - " + "; ".join(not_testable) + ".")
     if effect:
-        note = (f"Effect size, {glabels[0]} versus {glabels[1]}: OR, odds ratio with Woolf (logit) "
+        versus = f", {glabels[0]} versus {glabels[1]}" if len(glabels) == 2 else ""
+        note = (f"Effect size{versus}: OR, odds ratio with Woolf (logit) "
                 "95% CI; HL, Hodges-Lehmann median difference with distribution-free 95% CI.")
         if haldane:
             note += " ^ Haldane-Anscombe correction (0.5 added to each cell) for a zero cell."
