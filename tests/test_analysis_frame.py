@@ -102,3 +102,12 @@ def test_definitions_choose_the_outcome_columns():
 def test_bad_cuts_are_refused(cut):
     with pytest.raises(ValueError, match="prednisone_cut"):
         analysis_frame(build(), prednisone_cut=cut)
+
+
+def test_outcome_columns_never_overwrite_patient_columns():
+    c = build()
+    c = Cohort(c.patients.assign(flare_ever=False), c.visits)
+    with pytest.raises(ValueError, match="flare_ever"):
+        analysis_frame(c, definitions={"flare": "lda"})
+    with pytest.raises(ValueError, match="distinct"):
+        analysis_frame(build(), definitions=["lda", "paper_lda"])

@@ -82,7 +82,7 @@ def baseline_sledai(cohort: Cohort) -> pd.Series:
     visits = cohort.visits
     if "month" not in visits.columns or "patient_id" not in visits.columns:
         raise DataError([Problem("visits", None, "patient_id, month", None, "column is missing")])
-    base = visits[visits["month"] == BASELINE_MONTH]
+    base = visits[(visits["month"] == BASELINE_MONTH).fillna(False).to_numpy(dtype=bool)]
     ids = base["patient_id"]
     if ids.duplicated().any():
         raise DataError([Problem("visits", None, "patient_id", d, "more than one baseline (month 0) visit")
@@ -110,6 +110,13 @@ def paper_criteria(min_age_exclusive: float | None = 18, min_acr_criteria: int |
         ("between March 2007 and December 2013").
     min_follow_up_months : follow-up after treatment >= this ("at least one-year follow-up").
     """
+    for name, value in (("min_age_exclusive", min_age_exclusive), ("min_acr_criteria", min_acr_criteria),
+                        ("min_baseline_sledai", min_baseline_sledai), ("min_follow_up_months", min_follow_up_months)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not np.isfinite(value) or value < 0):
+            raise ValueError(f"{name} must be a non-negative number or None, got {value!r}")
+    if not isinstance(require_refractory, (bool, np.bool_)):
+        raise TypeError(f"require_refractory must be True or False, got {require_refractory!r}")
     criteria = []
     if min_age_exclusive is not None:
         criteria.append(Criterion(
@@ -301,6 +308,16 @@ def analysis_frame(cohort: Cohort, definitions=("paper_cr", "paper_lda"), predni
     else:
         items = [(None, get_definition(d)) for d in definitions]
     patients = cohort.patients.reset_index(drop=True)
+    needed = [c for c in ("patient_id", "baseline_prednisone_mg", "cyc_induction_dose_g") if c not in patients]
+    if needed:
+        raise DataError([Problem("patients", None, c, None, "column is missing (needed for the analysis frame)")
+                         for c in needed])
+    prefixes = [_definition_prefix(key, definition) for key, definition in items]
+    outcome_columns = [f"{p}_{s}" for p in prefixes for s in ("ever", "m12")]
+    clash = sorted(set(outcome_columns) & set(patients.columns))
+    if clash or len(set(outcome_columns)) != len(outcome_columns):
+        raise ValueError(f"outcome column names must be new and distinct: {outcome_columns} "
+                         f"(clash with patient columns: {clash})")
     frame = patients.copy()
     d = load_dictionary()
     derived = d[d["table"] == "derived"].set_index("name")
