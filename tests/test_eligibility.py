@@ -171,3 +171,14 @@ def test_bundled_attrition_ends_at_the_published_n():
     attrition = apply_eligibility(cohort).attrition
     assert attrition["remaining"].iloc[-1] == n
     assert (attrition["excluded"].iloc[1:] >= 1).all()     # every criterion excludes someone
+
+
+def test_bundled_response_counts_match_the_published_ones():
+    from msc_sle.cohort import analysis_frame
+    from msc_sle.published import load_published, select_published
+    frame = analysis_frame(apply_eligibility(_bundled()).cohort)
+    published = select_published(load_published(), source="Section 3.2",
+                                  variable=["cr_ever", "lda_ever", "cr_m12", "lda_m12"], statistic="n")
+    assert len(published) == 4
+    for row in published.itertuples():
+        assert int(frame[row.variable].sum()) == row.value, row.variable
