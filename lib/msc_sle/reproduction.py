@@ -143,13 +143,13 @@ class _Workbook:
         return self._describe
 
     def comparison(self, outcome: str, variables, tests: dict | None):
-        key = (outcome, tuple(sorted((tests or {}).items())))
+        by = f"{outcome}_ever"
+        if by not in self.frame.columns:
+            raise KeyError(f"the analysis frame has no {by!r} column for the outcome {outcome!r}")
+        cols = tuple(v for v in self.columns(variables) if v != by)
+        key = (outcome, cols, tuple(sorted((tests or {}).items())))
         if key not in self._compare:
-            by = f"{outcome}_ever"
-            if by not in self.frame.columns:
-                raise KeyError(f"the analysis frame has no {by!r} column for the outcome {outcome!r}")
-            cols = [v for v in self.columns(variables) if v != by]
-            self._compare[key] = compare_groups(self.frame, by, variables=cols, tests=tests or None,
+            self._compare[key] = compare_groups(self.frame, by, variables=list(cols), tests=tests or None,
                                                 effect_sizes=False)
         return self._compare[key]
 
@@ -291,7 +291,7 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
     if variable == "n":
         if group == "all":
             return float(wb.n), "", notes
-        cmp = wb.comparison(outcome, [], None)
+        cmp = wb.comparison(outcome, all_variables, None)
         sizes = dict(zip(cmp.attrs["groups"], cmp.attrs["group_sizes"]))
         return float(sizes[group == "with"]), "", notes
     if stat == "p_value":
