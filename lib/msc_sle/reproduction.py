@@ -311,22 +311,19 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
         if str(hit["test"]).startswith("not testable"):
             raise ValueError(str(hit["test"]))
         marked = row["test_marked"]
-        if marked not in ("", "unspecified"):
-            notes.append(f"{_TEST_WORDS.get(str(hit['test']), hit['test'])} as the paper marks")
         default = _find(wb.comparison(outcome, all_variables, None), variable, None)
-        if default is not None and str(default["test"]) != str(hit["test"]) and \
-                not str(default["test"]).startswith("not testable"):
+        same_as_default = default is not None and str(default["test"]) == str(hit["test"])
+        if marked not in ("", "unspecified"):
+            notes.append(f"{_TEST_WORDS.get(str(hit['test']), hit['test'])} as the paper marks"
+                         + (" (also the engine's own choice)" if same_as_default else ""))
+        if default is not None and not same_as_default and not str(default["test"]).startswith("not testable"):
             notes.append(f"the engine's default selection: {_describe_p(default)}")
         if hit["type"] == "categorical" and not matches_printed(float(hit["p_value"]), row["printed"]):
-            for other in ("chi2", "chi2_yates", "fisher"):
-                if other == str(hit["test"]) or (other == "fisher" and str(hit["test"]) == "fisher_freeman_halton"):
-                    continue
-                alt_test = other
-                if other == "fisher" and frame[variable].dtype.name == "category" and frame[variable].nunique() > 2:
-                    alt_test = "fisher_freeman_halton"
-                if other == "chi2_yates" and frame[variable].dtype.name == "category" and frame[variable].nunique() > 2:
-                    continue
-                alt = _find(wb.comparison(outcome, all_variables, {variable: alt_test}), variable, None)
+            multi = frame[variable].dtype.name == "category" and frame[variable].nunique() > 2
+            for other in ("chi2", "chi2_yates", "fisher_freeman_halton" if multi else "fisher"):
+                if other == str(hit["test"]) or (multi and other == "chi2_yates"):
+                    continue  # Yates' correction exists for 2x2 tables only
+                alt = _find(wb.comparison(outcome, [variable], {variable: other}), variable, None)
                 if alt is not None and matches_printed(float(alt["p_value"]), row["printed"]):
                     notes.append(f"{_describe_p(alt)} reproduces the printed {row['printed']}")
         return float(hit["p_value"]), str(hit["test"]), notes
