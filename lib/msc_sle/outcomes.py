@@ -431,14 +431,18 @@ def classify_response(cohort, definition, *, follow_up_months=FOLLOW_UP_MONTHS) 
         prev = _previous_rows(grid, positions, slots)
         has_prev = prev >= 0
         prev_safe = np.where(has_prev, prev, 0)
-        new_true = np.zeros(len(visits), dtype=bool)      # a descriptor known new
-        new_unknown = np.zeros(len(visits), dtype=bool)   # present now, previous state unknown
-        for present, missing in arrays.values():
-            prev_present, prev_missing = present[prev_safe] & has_prev, missing[prev_safe] | ~has_prev
-            new_true |= present & ~prev_present & ~prev_missing
-            # unknown: present now but the previous state is unknown, or not recorded now while
-            # not known present before (a descriptor present before cannot be new).
-            new_unknown |= (present & prev_missing) | (missing & ~prev_present)
+        # The 24 descriptors packed as bits of one integer per visit: two gathers instead of 48.
+        now_present = np.zeros(len(visits), dtype=np.uint32)
+        now_missing = np.zeros(len(visits), dtype=np.uint32)
+        for bit, (present, missing) in enumerate(arrays.values()):
+            now_present |= present.astype(np.uint32) << np.uint32(bit)
+            now_missing |= missing.astype(np.uint32) << np.uint32(bit)
+        prev_present = np.where(has_prev, now_present[prev_safe], np.uint32(0))
+        prev_missing = np.where(has_prev, now_missing[prev_safe], np.uint32(0xFFFFFFFF))
+        # new: present now, known absent before. Unknown: present now but the previous state is
+        # unknown, or not recorded now while not known present before (present before cannot be new).
+        new_true = (now_present & ~prev_present & ~prev_missing) != 0
+        new_unknown = ((now_present & prev_missing) | (now_missing & ~prev_present)) != 0
         # Kleene OR over descriptors: new if any is known new; not new only if all are known not new.
         new_known = new_true | ~new_unknown
         extra["new_activity"] = _boolean(new_true, new_known)
