@@ -49,7 +49,7 @@ frame = analysis_frame(cohort)
 # ## The default state (static)
 #
 # Response rates with the thresholds of the parameters, and age compared between patients with
-# and without LDA during the year (the test behind the p-value is in the `test` column).
+# and without LDA during the year (the footnotes name the test behind the p-value).
 
 # %%
 state = explore(cohort, frame, lda_sledai_max=params["lda_sledai_max"],

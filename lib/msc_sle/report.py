@@ -386,11 +386,13 @@ class ExploreResult:
     """What the explorer shows for one setting of its controls.
 
     rates : response rates (LDA and CR, per month and during the year, Wilson 95% CIs).
-    comparison : the chosen variable compared between patients with and without the chosen response.
-    headline : one line per response, e.g. "LDA during the year: 40/69 (58.0%)".
+    comparison : the chosen variable compared between patients with and without the chosen
+        response, as a publication table (``msc_sle.tables.comparison_table``; the test is named in
+        its footnotes, the tidy numbers are in ``comparison.tidy``).
+    headline : one line per response, e.g. "LDA during the year: 40/69 (58.0%; 95% CI 46.2-68.9)".
     """
     rates: pd.DataFrame
-    comparison: pd.DataFrame
+    comparison: Any
     headline: str
 
 
@@ -403,36 +405,36 @@ def explore(cohort, frame: pd.DataFrame | None = None, *, lda_sledai_max=4, lda_
     (``msc_sle.cohort.analysis_frame(cohort)``); pass it in so a widget change does not rebuild it.
     ``outcome`` ("lda" or "cr") splits the comparison; ``variable`` is a dictionary variable name.
     """
+    from .outcomes import classify_response
+    from .tables import comparison_table
+
+    if outcome not in ("lda", "cr"):
+        raise ValueError(f"outcome must be 'lda' or 'cr', got {outcome!r}")
     params = {"lda_sledai_max": lda_sledai_max, "lda_prednisone_max": lda_prednisone_max,
               "cr_sledai_max": cr_sledai_max, "cr_prednisone_max": cr_prednisone_max}
-    from .outcomes import classify_response
-
     lda, cr = definitions_from_params(params)
     res = {"lda": classify_response(cohort, lda), "cr": classify_response(cohort, cr)}
     rates = response_rates([res["lda"], res["cr"]], decimals=decimals)
-    during = rates[rates["when"] == "during the year"]
-    headline = "\n".join(f"{r.response} during the year: {r.shown}" for r in during.itertuples())
-    comparison = _compare_one(cohort, frame, res[outcome], variable, decimals)
-    if small_cell_min > 1:
-        rates = suppress_small_counts(rates, small_cell_min, columns=["n", "shown"])
-        comparison = suppress_small_counts(comparison, small_cell_min)
-        headline = "\n".join(f"{r.response} during the year: {s}"
-                             for r, s in zip(during.itertuples(), suppress_small_counts(
-                                 during[["shown"]], small_cell_min)["shown"]))
-    return ExploreResult(rates, comparison, headline)
+    shown = suppress_small_counts(rates, small_cell_min, columns=["n", "shown"])
+    during = shown[rates["when"] == "during the year"]["shown"].tolist()
+    # The headline names the response by its short name: the thresholds are on the controls.
+    headline = f"LDA during the year: {during[0]}\nCR during the year: {during[1]}"
+    comparison = share_safe(comparison_table(_compare_one(cohort, frame, res[outcome], variable), decimals=decimals,
+                                             title=f"Patients with and without {outcome.upper()} during the year"),
+                            small_cell_min)
+    return ExploreResult(shown, comparison, headline)
 
 
-def _compare_one(cohort, frame, result, variable: str, decimals: int) -> pd.DataFrame:
-    from .compare import compare_groups
+def _compare_one(cohort, frame, result, variable: str) -> pd.DataFrame:
     from .cohort import analysis_frame
+    from .compare import compare_groups
 
     if frame is None:
         frame = analysis_frame(cohort)
-    label = result.definition.label
-    group = result.patients.set_index("patient_id")["ever"]
-    data = frame.copy()
-    data[label] = data["patient_id"].map(group).map({True: f"{label}", False: f"without {label}"})
-    return compare_groups(data, by=label, variables=[variable])
+    label = f"{result.definition.label.split(' [')[0]} during the year"
+    data = frame[["patient_id", variable]].copy()
+    data["response"] = data["patient_id"].map(result.patients.set_index("patient_id")["ever"]).astype("boolean")
+    return compare_groups(data, by="response", variables=[variable], labels={"response": label})
 
 
 def explorer(cohort, frame: pd.DataFrame | None = None, params: Mapping[str, Any] | None = None,
@@ -483,7 +485,8 @@ def explorer(cohort, frame: pd.DataFrame | None = None, params: Mapping[str, Any
     out = w.Output()
 
     def redraw(_change=None):
-        values = {k: c.value for k, c in controls.items()}
+        # slider floats drift (5.000000000000001); thresholds are read at the slider's precision
+        values = {k: round(c.value, 2) if isinstance(c.value, float) else c.value for k, c in controls.items()}
         result = explore(cohort, frame, decimals=params["decimals"], small_cell_min=params["small_cell_min"],
                          **values)
         headline.value = "<br>".join(f"<b class='msc-rate'>{line}</b>" for line in result.headline.splitlines())

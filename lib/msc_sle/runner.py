@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -162,34 +163,43 @@ def _failure_message(name: str, err: BaseException) -> str:
 
 
 def _run_notebooks(jobs: list[tuple[str, Path, Path, dict]], n_jobs: int, cwd: Path,
-                   progress: Callable[[str], None]) -> dict[str, float]:
-    """Execute (name, src, dst, parameters) jobs, ``n_jobs`` at a time; stop at the first failure."""
+                   progress: Callable[[str], None], after: Callable[[str, Path], None] | None = None
+                   ) -> dict[str, float]:
+    """Execute (name, src, dst, parameters) jobs, ``n_jobs`` at a time; stop at the first failure.
+
+    ``after(name, dst)`` runs in the same worker once a notebook has executed (post-processing and
+    HTML rendering overlap with the other notebooks' kernels).
+    """
     seconds: dict[str, float] = {}
     total = len(jobs)
+    n_jobs = max(1, n_jobs)
 
     def one(job):
         name, src, dst, params = job
         t0 = time.perf_counter()
         _execute(src, dst, params, cwd)
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        if after is not None:
+            after(name, dst)
+        return elapsed
 
-    with cf.ThreadPoolExecutor(max_workers=max(1, n_jobs)) as pool:
-        futures = {}
-        for job in jobs:
-            futures[pool.submit(one, job)] = job[0]
-        progress(f"Running {total} notebooks, {max(1, n_jobs)} at a time: " + ", ".join(j[0] for j in jobs))
+    progress(f"Running {total} notebooks, {n_jobs} at a time: " + ", ".join(j[0] for j in jobs))
+    with cf.ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        futures = {pool.submit(one, job): job[0] for job in jobs}
         failure = None
         for fut in cf.as_completed(futures):
             name = futures[fut]
             try:
                 seconds[name] = fut.result()
+            except RunError as err:
+                failure = failure or str(err)
             except Exception as err:  # noqa: BLE001 - reported as one message below
-                if failure is None:
-                    failure = _failure_message(name, err)
-                    for other in futures:
-                        other.cancel()
+                failure = failure or _failure_message(name, err)
+            else:
+                progress(f"  [{len(seconds)}/{total}] {name} done in {seconds[name]:.1f} s")
                 continue
-            progress(f"  [{len(seconds)}/{total}] {name} done in {seconds[name]:.1f} s")
+            for other in futures:
+                other.cancel()
         if failure is not None:
             raise RunError(failure)
     return seconds
@@ -238,21 +248,28 @@ def _provenance_markdown(prov: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n\n</details>"
 
 
+_EXPORTERS = threading.local()
+
+
 def _render_html(nb, prov: Mapping[str, Any], dst_code: Path | None, dst_clinical: Path) -> None:
     import copy
 
     import nbformat
     from nbconvert import HTMLExporter
 
+    exporters = getattr(_EXPORTERS, "pair", None)
+    if exporters is None:  # building an exporter costs more than rendering with it: one pair per thread
+        exporters = _EXPORTERS.pair = (
+            HTMLExporter(template_name="lab"),
+            HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                         exclude_output_prompt=True))
     page = copy.deepcopy(nb)
     page.cells.insert(1 if page.cells and page.cells[0].cell_type == "markdown" else 0,
                       nbformat.v4.new_markdown_cell(_provenance_markdown(prov)))
     if dst_code is not None:
-        body, _ = HTMLExporter(template_name="lab").from_notebook_node(page)
+        body, _ = exporters[0].from_notebook_node(page)
         dst_code.write_text(body, encoding="utf-8")
-    hidden = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                          exclude_output_prompt=True)
-    body, _ = hidden.from_notebook_node(page)
+    body, _ = exporters[1].from_notebook_node(page)
     dst_clinical.write_text(body, encoding="utf-8")
 
 
@@ -405,12 +422,9 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
         prov = collect_provenance(cohort, params, mode)
         jobs_list = [(name, sources[name], tmp / "notebooks" / f"{name}.ipynb",
                       {k: params[k] for k in declared[name]}) for name in notebooks]
-        seconds = _run_notebooks(jobs_list, jobs, notebooks_dir, progress)
-
-        progress("Rendering HTML ...")
         records: dict[str, Any] = {}
-        for name in notebooks:
-            path = tmp / "notebooks" / f"{name}.ipynb"
+
+        def finish(name: str, path: Path) -> None:
             nb = nbformat.read(str(path), as_version=4)
             _clean_metadata(nb)
             for cell in nb.cells:  # the injected out_dir names the build folder; show the final one
@@ -422,10 +436,12 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
                 raise RunError(f"{name} ran on data with fingerprint {seen[:12]}..., not the checked extract "
                                f"{cohort.fingerprint[:12]}...: was the extract modified during the run?")
             records.update({k: v for k, v in nb_records.items() if k != "provenance"})
-            nb.metadata["msc_sle"] = {**{k: v for k, v in prov.items()}, "notebook": name}
+            nb.metadata["msc_sle"] = {**prov, "notebook": name}
             nbformat.write(nb, str(path))
             _render_html(nb, prov, None if share else tmp / "html" / f"{name}.html",
                          tmp / "html" / f"{name}.clinical.html")
+
+        seconds = _run_notebooks(jobs_list, jobs, notebooks_dir, progress, after=finish)
         if share:  # the shared bundle is the rendered reports only
             shutil.rmtree(tmp / "notebooks")
         (tmp / "provenance.json").write_text(json.dumps({**prov, "records": records}, indent=2, default=str),

@@ -1,0 +1,164 @@
+"""The interactive workbook in a real browser: JupyterLab + headless Chromium (Playwright).
+
+Starts JupyterLab on 127.0.0.1 with a token on a free port, serving a temporary copy of
+05_explore, runs all cells, moves the LDA prednisone slider and checks that the LDA rate shown is
+the one the library computes for the new threshold. Skipped (with the reason) when
+/usr/bin/chromium is absent, unless REQUIRE_BROWSER=1 (set by .ci/run), where that is a failure.
+The screenshots are saved in <tmp>/msc_sle_browser_test/.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from msc_sle.runner import NOTEBOOKS_DIR
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(tempfile.gettempdir()) / "msc_sle_browser_test"
+LDA_SLIDER = "LDA: prednisone at most (mg/day)"
+STEP = 0.5  # the slider's step (report.explorer)
+#: Optional extract folder to run on instead of the bundled cohort (e.g. to try a real extract locally).
+DATA = os.environ.get("MSC_SLE_BROWSER_DATA")
+
+pytestmark = pytest.mark.browser
+
+
+def _require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is absent: the browser test needs Debian's chromium (apt-get install chromium)"
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + "; REQUIRE_BROWSER=1 makes this a failure")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def lab(tmp_path):
+    """A JupyterLab server on a temporary copy of 05_explore; always stopped afterwards."""
+    _require_browser()
+    root = tmp_path / "workbook"
+    root.mkdir()
+    shutil.copy(NOTEBOOKS_DIR / "05_explore.ipynb", root / "05_explore.ipynb")
+    if DATA:  # run the copy on another extract (the parameters cell is the notebook's own default otherwise)
+        import nbformat
+
+        nb = nbformat.read(str(root / "05_explore.ipynb"), as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        cell.source = cell.source.replace("data_dir = None", f"data_dir = {DATA!r}", 1)
+        nbformat.write(nb, str(root / "05_explore.ipynb"))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"))
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI run as root
+        cmd.append("--allow-root")
+    log = open(tmp_path / "lab.log", "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/lab/tree/05_explore.ipynb?token={token}"
+    finally:
+        proc.send_signal(signal.SIGTERM)  # the server shuts its kernels down
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+
+
+def _expected_lda_line(threshold: float | None = None) -> str:
+    from msc_sle import analysis_frame, apply_eligibility, load_cohort
+    from msc_sle.report import explore
+
+    cohort = apply_eligibility(load_cohort(DATA) if DATA else load_cohort()).cohort
+    kwargs = {} if threshold is None else {"lda_prednisone_max": threshold}
+    return explore(cohort, analysis_frame(cohort), **kwargs).headline.splitlines()[0]
+
+
+def _threshold_that_changes_lda() -> tuple[float, int]:
+    """The first slider position above the default whose LDA rate differs (the test must be able to fail)."""
+    default = _expected_lda_line()
+    assert default.startswith("LDA during the year: ")
+    for presses in range(1, 41):
+        threshold = 7.5 + presses * STEP
+        if _expected_lda_line(threshold) != default:
+            return threshold, presses
+    pytest.fail("no LDA prednisone threshold up to 27.5 mg/day changes the LDA rate on the bundled cohort")
+
+
+def test_lda_slider_recomputes_the_rate(lab):
+    from playwright.sync_api import sync_playwright
+
+    threshold, presses = _threshold_that_changes_lda()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+        browser = pw.chromium.launch_persistent_context(profile, executable_path=str(CHROMIUM), headless=True,
+                                                        args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+        try:
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(lab, timeout=90_000)
+            page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
+                                   timeout=90_000)
+            # wait for the kernel, then run every cell
+            page.wait_for_function(
+                "(() => { const w = window.jupyterapp.shell.currentWidget;"
+                " return w && w.sessionContext && w.sessionContext.session"
+                " && w.sessionContext.session.kernel && w.sessionContext.kernelDisplayStatus === 'idle'; })()",
+                timeout=120_000)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            headline = page.locator(".msc-headline")
+            headline.wait_for(state="visible", timeout=180_000)
+            page.wait_for_function("document.querySelector('.msc-headline').innerText.includes('LDA during the year')",
+                                   timeout=60_000)
+            before = headline.inner_text().splitlines()[0].strip()
+            assert before == _expected_lda_line()
+            slider = page.locator(".widget-slider, .jupyter-widget-slider").filter(has_text=LDA_SLIDER)
+            slider.scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / "05_explore_before.png"))
+            handle = slider.locator(".noUi-handle")
+            handle.focus()
+            for _ in range(presses):
+                handle.press("ArrowRight")
+            page.wait_for_function(
+                "(before) => { const t = document.querySelector('.msc-headline').innerText.split('\\n')[0].trim();"
+                " return t !== before; }", arg=before, timeout=60_000)
+            readout = slider.locator(".widget-readout").inner_text().strip()
+            assert float(readout) == threshold, f"slider at {readout}, expected {threshold}"
+            after = headline.inner_text().splitlines()[0].strip()
+            page.screenshot(path=str(SCREENSHOTS / "05_explore_after.png"))
+        finally:
+            browser.close()
+    assert after == _expected_lda_line(threshold)
+    assert after != before
