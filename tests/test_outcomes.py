@@ -307,3 +307,9 @@ def test_new_activity_with_an_unrecorded_descriptor():
     new = classify_response(c, lldas).visits["new_activity"]
     assert new.isna().tolist() == [True, False, False, True]
     assert new.iloc[1] == False   # noqa: E712
+
+
+def test_accepts_sledai_reads_the_score_threshold():
+    assert [paper_cr.accepts_sledai(s) for s in (2, 3)] == [True, False]
+    assert [paper_lda.accepts_sledai(s) for s in (4, 5)] == [True, False]
+    assert sledai_reduction.accepts_sledai(105)          # no score threshold

@@ -111,6 +111,14 @@ class ResponseDefinition:
         text = ", ".join(f"{k}={v!r}" for k, v in changes.items())
         return dataclasses.replace(self, name=f"{self.name}({text})", label=f"{self.label} [{text}]", **changes)
 
+    def accepts_sledai(self, score: float) -> bool:
+        """Does a SLEDAI score (SLEDAI-2K, or clinical SLEDAI if ``use_clinical_sledai``) pass ``sledai_max``?
+
+        >>> [paper_cr.accepts_sledai(s) for s in (2, 3)]
+        [True, False]
+        """
+        return self.sledai_max is None or score <= self.sledai_max
+
     def describe(self) -> str:
         """The criteria in words, e.g. for a figure caption."""
         score = "clinical SLEDAI" if self.use_clinical_sledai else "SLEDAI-2K"
