@@ -283,13 +283,11 @@ def response_rates(results, decimals: int = 1) -> pd.DataFrame:
 def _missing_by_month(res) -> dict[int, int]:
     """Patients whose visit of that month is absent or cannot be classified."""
     p, v = res.patients, res.visits
-    out = {}
-    known = v.dropna(subset=["met"]) if "met" in v else v
-    for col in [c for c in p.columns if c.startswith("met_m")]:
-        month = int(col[len("met_m"):])
-        classified = set(known.loc[known["month"] == month, "patient_id"])
-        out[month] = int((~p["patient_id"].isin(classified)).sum())
-    return out
+    months = [int(c[len("met_m"):]) for c in p.columns if c.startswith("met_m")]
+    known = v if "met" not in v else v[v["met"].notna().to_numpy(dtype=bool)]
+    month = known["month"].to_numpy(dtype="int64", na_value=-1)
+    ids = known["patient_id"].to_numpy(dtype=object)
+    return {m: len(p) - len(set(ids[month == m])) for m in months}
 
 
 def cumulative_response(results) -> pd.DataFrame:
@@ -398,12 +396,14 @@ class ExploreResult:
 
 def explore(cohort, frame: pd.DataFrame | None = None, *, lda_sledai_max=4, lda_prednisone_max=7.5,
             cr_sledai_max=2, cr_prednisone_max=5.0, outcome: str = "lda", variable: str = "age_years",
-            decimals: int = 1, small_cell_min: int = 0) -> ExploreResult:
+            decimals: int = 1, small_cell_min: int = 0, cache: dict | None = None) -> ExploreResult:
     """Recompute the response rates and one comparison for the given thresholds.
 
     Thresholds default to the paper's values (Wen 2019, section 2.4). ``frame`` is the analysis frame
     (``msc_sle.cohort.analysis_frame(cohort)``); pass it in so a widget change does not rebuild it.
     ``outcome`` ("lda" or "cr") splits the comparison; ``variable`` is a dictionary variable name.
+    ``cache`` (a dict the caller keeps, e.g. one per explorer) reuses the comparison table when a
+    change leaves the responders unchanged, which most slider steps do.
     """
     from .outcomes import classify_response
     from .tables import comparison_table
@@ -419,9 +419,20 @@ def explore(cohort, frame: pd.DataFrame | None = None, *, lda_sledai_max=4, lda_
     during = shown[rates["when"] == "during the year"]["shown"].tolist()
     # The headline names the response by its short name: the thresholds are on the controls.
     headline = f"LDA during the year: {during[0]}\nCR during the year: {during[1]}"
-    comparison = share_safe(comparison_table(_compare_one(cohort, frame, res[outcome], variable), decimals=decimals,
-                                             title=f"Patients with and without {outcome.upper()} during the year"),
-                            small_cell_min)
+    ever = res[outcome].patients["ever"].to_numpy(dtype=bool, na_value=False)
+    key = (outcome, variable, decimals, small_cell_min, ever.tobytes())
+    comparison = None if cache is None else cache.get(key)
+    if comparison is None:
+        compared = _compare_one(cohort, frame, res[outcome], variable)
+        if compared.empty:  # e.g. a variable nobody has recorded: say so instead of an empty table
+            comparison = pd.DataFrame({"note": [f"{variable}: no recorded value to compare"]})
+        else:
+            comparison = share_safe(comparison_table(compared, decimals=decimals, title=(
+                f"Patients with and without {outcome.upper()} during the year")), small_cell_min)
+        if cache is not None:
+            if len(cache) > 256:
+                cache.clear()
+            cache[key] = comparison
     return ExploreResult(shown, comparison, headline)
 
 
@@ -453,9 +464,7 @@ def explorer(cohort, frame: pd.DataFrame | None = None, params: Mapping[str, Any
     params = dict(params or {k: p.default for k, p in PARAMETERS.items()})
     frame = analysis_frame(cohort) if frame is None else frame
     if variables is None:
-        d = load_dictionary()
-        tested = d[(d["test"] != "") & d["name"].isin(frame.columns)]
-        variables = list(dict.fromkeys(tested["name"]))
+        variables = baseline_variables(frame)
     labels = {}
     d = load_dictionary()
     for name in variables:
@@ -483,12 +492,13 @@ def explorer(cohort, frame: pd.DataFrame | None = None, params: Mapping[str, Any
     headline = w.HTML(layout=w.Layout(margin="0.5rem 0"))
     headline.add_class("msc-headline")
     out = w.Output()
+    cache: dict = {}
 
     def redraw(_change=None):
         # slider floats drift (5.000000000000001); thresholds are read at the slider's precision
         values = {k: round(c.value, 2) if isinstance(c.value, float) else c.value for k, c in controls.items()}
         result = explore(cohort, frame, decimals=params["decimals"], small_cell_min=params["small_cell_min"],
-                         **values)
+                         cache=cache, **values)
         headline.value = "<br>".join(f"<b class='msc-rate'>{line}</b>" for line in result.headline.splitlines())
         out.clear_output(wait=True)
         with out:
