@@ -39,6 +39,7 @@ Command line (``make data``)::
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import sys
@@ -66,9 +67,8 @@ TAPER_RATES = (5.0, 10.0)
 # 500 mg/day maximum must be); the visit table records the oral daily dose apart from pulses
 # (data dictionary), 1 mg/kg/day for a 60 kg patient.
 ORAL_AFTER_PULSE_MG = 60.0
-# Eligibility window and extract date of the synthetic centre (section 2.1 window; the extract date is
-# a synthetic choice that gives every eligible patient >= 2 years of follow-up).
-WINDOW = (pd.Timestamp("2007-03-01"), pd.Timestamp("2013-12-31"))
+# Extract date of the synthetic centre: a synthetic choice that gives every patient treated within
+# the eligibility window at least two years of follow-up.
 EXTRACT_DATE = pd.Timestamp("2015-12-31")
 # SLE onset is rare before age 10: SLE duration is kept below (age - 10) years.
 MIN_ONSET_AGE = 10
@@ -113,16 +113,30 @@ class _Rules:
     cr_sledai_max: int       # highest SLEDAI-2K total that meets CR
     lda_prednisone_max: float
     cr_prednisone_max: float
+    min_age_exclusive: float  # eligibility (section 2.1), from msc_sle.cohort.paper_criteria defaults
+    min_acr_criteria: int
+    min_baseline_sledai: int
+    window: tuple
+    min_follow_up_months: float
+    prednisone_cut: float     # Table 2 splits, from msc_sle.cohort.analysis_frame defaults
+    cyc_dose_cut: float
 
 
 def _rules() -> _Rules:
-    from msc_sle import outcomes, sledai  # the library's rules; the generator only uses them
+    """The workbook's rules, taken from the library (never restated): SLEDAI-2K weights and major
+    organs, the paper's LDA/CR, and the defaults of the eligibility criteria and Table 2 splits."""
+    from msc_sle import cohort, outcomes, sledai
 
     weights = {str(k): int(v) for k, v in dict(sledai.SLEDAI2K_WEIGHTS).items()}
-    major = frozenset(sledai.MAJOR_ORGAN_DESCRIPTORS)
-    lda, cr = outcomes.paper_lda(), outcomes.paper_cr()
+    lda, cr = outcomes.paper_lda, outcomes.paper_cr
+    major = frozenset(lda.major_organ) | frozenset(cr.major_organ)
+    crit = {k: v.default for k, v in inspect.signature(cohort.paper_criteria).parameters.items()}
+    frame = {k: v.default for k, v in inspect.signature(cohort.analysis_frame).parameters.items()}
     return _Rules(weights, major, _sledai_max(lda), _sledai_max(cr), float(lda.prednisone_max),
-                  float(cr.prednisone_max))
+                  float(cr.prednisone_max), float(crit["min_age_exclusive"]), int(crit["min_acr_criteria"]),
+                  int(crit["min_baseline_sledai"]),
+                  (pd.Timestamp(crit["infusion_start"]), pd.Timestamp(crit["infusion_end"])),
+                  float(crit["min_follow_up_months"]), float(frame["prednisone_cut"]), float(frame["cyc_dose_cut"]))
 
 
 def _sledai_max(definition) -> int:
@@ -566,11 +580,12 @@ def generate_synthetic(out: str | Path | None = None, *, patients: int | None = 
 
 def _reconstruct(t: _Targets, rules: _Rules, rng: np.random.Generator):
     plan = _plan(t, rules)
-    extremes = []
+    extremes, m0_range = [], {}
     for levels, group in ((("CR",), "with"), (("LDA", "NR"), "without")):
         _, lo0, hi0 = t.summary("sledai_m0", "cr", group)
         extremes += [(levels, lo0), (levels, hi0)]
-    people = _assign_features(plan, rules, rng, extremes)
+        m0_range.update({lev: (max(lo0, rules.min_baseline_sledai), hi0) for lev in levels})
+    people = _assign_features(plan, rules, rng, extremes, m0_range)
     n_screen_failures = 7
     ids = [f"P{k:03d}" for k in rng.permutation(np.arange(1, len(people) + n_screen_failures + 1))]
     for p, pid in zip(people, ids):
@@ -614,7 +629,7 @@ def _reconstruct(t: _Targets, rules: _Rules, rng: np.random.Generator):
 
     # --- baseline prednisone ------------------------------------------------------------------
     med_p, lo_p, hi_p = t.summary("baseline_prednisone_mg")
-    cut = med_p  # the dose split of Table 2 sits at the median dose (data/README.md, reading 1)
+    cut = rules.prednisone_cut  # a dose equal to the cut is in the high group (data/README.md, reading 1)
     low_doses = np.array([d for d in (5, 7.5, 10, 15) if lo_p <= d < cut], float)
     oral = np.array([d for d in (20, 25, 30, 35, 40, 45, 50, 60) if cut <= d <= ORAL_AFTER_PULSE_MG], float)
     pulses = np.array([d for d in (100, 200, 250, 500) if ORAL_AFTER_PULSE_MG < d <= hi_p], float)
@@ -631,7 +646,7 @@ def _reconstruct(t: _Targets, rules: _Rules, rng: np.random.Generator):
     sled = _sledai_values(t, rules, people, sub, is_cr, is_lda, rng)
 
     # --- CYC induction doses ------------------------------------------------------------------
-    doses = _cyc_doses(t, people, rng)
+    doses = _cyc_doses(t, people, rng, rules.cyc_dose_cut)
 
     # --- assemble the eligible patients --------------------------------------------------------
     for i, p in enumerate(people):
@@ -643,7 +658,7 @@ def _reconstruct(t: _Targets, rules: _Rules, rng: np.random.Generator):
     excluded, excluded_visits = _screen_failures(people, visits, rules, rng, ids[len(people):])
     people_all = people + excluded
     visits_all = visits + excluded_visits
-    _dates_and_follow_up(people_all, rng)
+    _dates_and_follow_up(people_all, rules, rng)
     notes = list(plan.notes)
     return _patients_frame(people_all), pd.DataFrame(visits_all), notes
 
@@ -654,7 +669,7 @@ def _m0_reach(p: dict, rules: _Rules) -> np.ndarray:
     return _sums([d for d in allowed if d not in mandatory], rules.weights, base)
 
 
-def _assign_features(plan: _Plan, rules: _Rules, rng: np.random.Generator, extremes=()) -> list[dict]:
+def _assign_features(plan: _Plan, rules: _Rules, rng: np.random.Generator, extremes=(), m0_range=None) -> list[dict]:
     """Draw who has which baseline feature within each response level, then repair coherence."""
     sub_list = [s for s in SUBGROUPS for _ in range(plan.sizes[s])]
     people = [{"subgroup": s, "level": LEVEL_OF[s]} for s in sub_list]
@@ -708,7 +723,7 @@ def _assign_features(plan: _Plan, rules: _Rules, rng: np.random.Generator, extre
         return BLOCKS.get(name, (name,))
 
     def bad(i):
-        return _incoherence(people[i], rules)
+        return _incoherence(people[i], rules, m0_range)
 
     def shortfall():
         """Baseline extremes (group minimum / maximum SLEDAI) that fewer than two patients can reach."""
@@ -771,7 +786,7 @@ def _assign_features(plan: _Plan, rules: _Rules, rng: np.random.Generator, extre
     return people
 
 
-def _incoherence(p: dict, rules: _Rules) -> int:
+def _incoherence(p: dict, rules: _Rules, m0_range: dict) -> int:
     """Number of clinical incoherences of one eligible patient (0 = coherent)."""
     bad = 0
     # refractory (section 2.1) must be explained: CYC, MMF or LEF failure, or prednisone >= 20 mg/day
@@ -792,9 +807,8 @@ def _incoherence(p: dict, rules: _Rules) -> int:
     base = sum(w[d] for d in mandatory)
     optional = [d for d in allowed if d not in mandatory]
     reach0 = _sums(optional, w, base)
-    if not reach0[8:28].any():  # baseline SLEDAI within the eligible and Table 2 range
-        bad += 1
-    if base > 27:
+    lo, hi = m0_range[p["level"]]
+    if not reach0[int(lo):int(hi) + 1].any():  # a baseline SLEDAI within its Table 2 range
         bad += 1
     return bad
 
@@ -883,7 +897,7 @@ def _sledai_values(t: _Targets, rules: _Rules, people, sub, is_cr, is_lda, rng) 
     return _search(cols, rng, soft=soft, start=start, name="SLEDAI-2K").astype(int)
 
 
-def _cyc_doses(t: _Targets, people, rng) -> list:
+def _cyc_doses(t: _Targets, people, rng, cut: float) -> list:
     """Induction doses (g) with the published median and range; low group below the median."""
     med, lo, hi = t.summary("cyc_induction_dose_g")
     induced = [i for i, p in enumerate(people) if p["cyc_induced"]]
@@ -891,8 +905,8 @@ def _cyc_doses(t: _Targets, people, rng) -> list:
     high = [i for i in induced if not p_low(people[i])]
     n = len(induced)
     steps = np.round(np.arange(lo, hi + 1e-9, 0.2), 1)  # 10 mg/kg/day x 2-4 days, 0.2 g steps
-    below = [s for s in steps if lo <= s < med]
-    above = [s for s in steps if med < s <= hi]
+    below = [s for s in steps if lo <= s < min(med, cut)]
+    above = [s for s in steps if max(med, cut) < s <= hi]
     need_at_median = n // 2 + 1 - len(low)  # the middle order statistics must equal the median
     values_low = [lo] + list(rng.choice(below, size=len(low) - 1)) if low else []
     n_above = len(high) - need_at_median
@@ -1002,31 +1016,33 @@ def _screen_failures(people, visits, rules, rng, ids):
         q["level"] = "NR"
         months = MONTHS
         if kind == "age":
-            q["age_years"] = float(rng.integers(17, 19))  # 18 is not > 18
+            # the boundary itself is not "> 18": age equal to the threshold
+            q["age_years"] = rules.min_age_exclusive
             q["sle_duration_months"] = float(min(q["sle_duration_months"], (q["age_years"] - MIN_ONSET_AGE) * 12))
         elif kind == "acr":
-            q["acr_criteria_count"] = 3
+            q["acr_criteria_count"] = rules.min_acr_criteria - 1
             for flag in ("photosensitivity", "immunologic_disorder", "antinuclear_antibodies", "oral_ulcers",
                          "rash", "serositis", "neurologic_disorder", "hematological_disorder",
                          "arthralgia_arthritis"):
-                if sum(bool(q[f]) for f in ACR_FLAGS) <= 3:
+                if sum(bool(q[f]) for f in ACR_FLAGS) < rules.min_acr_criteria:
                     break
                 q[flag] = False
-            if sum(bool(q[f]) for f in ACR_FLAGS) > 3:
+            if sum(bool(q[f]) for f in ACR_FLAGS) >= rules.min_acr_criteria:
                 q["renal_disorder"] = q["active_lupus_nephritis"] = False
                 q["ln_class"] = ""
         elif kind == "refractory":
             q["refractory"] = False
             q["prior_cyc"] = q["prior_mmf"] = q["prior_lef"] = False
-            q["baseline_prednisone_mg"] = 10.0
+            q["baseline_prednisone_mg"] = rules.prednisone_cut / 2  # below the refractoriness dose
         elif kind == "follow_up":
             months = (0, 1, 3, 6)
         # re-fit the course to the (possibly reduced) history: nearest feasible totals
         mandatory, items = _allowed_items(q)
         base = sum(rules.weights[x] for x in mandatory)
         reach0 = _sums([x for x in items if x not in mandatory], rules.weights, base)
+        floor0 = rules.min_baseline_sledai
         if kind == "sledai":
-            ok0 = np.flatnonzero(reach0[:8])
+            ok0 = np.flatnonzero(reach0[:floor0])
             if len(ok0) == 0:  # drop baseline symptoms until the baseline score can be < 8
                 for flag in ("vasculitis", "fever", "alopecia", "oral_ulcers", "rash", "anti_dsdna", "serositis",
                              "low_complement"):
@@ -1034,11 +1050,11 @@ def _screen_failures(people, visits, rules, rng, ids):
                 mandatory, items = _allowed_items(q)
                 base = sum(rules.weights[x] for x in mandatory)
                 reach0 = _sums([x for x in items if x not in mandatory], rules.weights, base)
-                ok0 = np.flatnonzero(reach0[:8])
+                ok0 = np.flatnonzero(reach0[:floor0])
             q["sledai"][0] = int(ok0[-1])
         else:
             ok0 = np.flatnonzero(reach0)
-            ok0 = ok0[ok0 >= 8] if (ok0 >= 8).any() else ok0
+            ok0 = ok0[ok0 >= floor0] if (ok0 >= floor0).any() else ok0
             q["sledai"][0] = int(ok0[np.argmin(np.abs(ok0 - q["sledai"][0]))])
         reach = np.flatnonzero(_sums(items, rules.weights))
         major = _reach_with_major(items, rules.weights, rules.major)
@@ -1052,23 +1068,22 @@ def _screen_failures(people, visits, rules, rng, ids):
     return out_p, out_v
 
 
-def _dates_and_follow_up(people, rng):
-    span = (WINDOW[1] - WINDOW[0]).days
+def _dates_and_follow_up(people, rules: _Rules, rng):
+    start, end = rules.window
+    span = (end - start).days
     for p in people:
         kind = p.get("screen", "")
         if kind == "date_before":
-            date = WINDOW[0] - pd.Timedelta(days=int(rng.integers(20, 200)))
+            date = start - pd.Timedelta(days=int(rng.integers(20, 200)))
         elif kind == "date_after":
-            date = WINDOW[1] + pd.Timedelta(days=int(rng.integers(15, 150)))
+            date = end + pd.Timedelta(days=int(rng.integers(15, 150)))
         else:
-            date = WINDOW[0] + pd.Timedelta(days=int(rng.integers(0, span + 1)))
+            date = start + pd.Timedelta(days=int(rng.integers(0, span + 1)))
         p["first_infusion_date"] = date
-        if kind == "follow_up":
-            p["follow_up_months"] = float(rng.integers(6, 12))  # lost to follow-up before one year
+        if kind == "follow_up":  # lost to follow-up after the month-6 visit
+            p["follow_up_months"] = float(rng.integers(6, rules.min_follow_up_months))
         else:
-            p["follow_up_months"] = float(max(12, (EXTRACT_DATE - date).days // 30))
-        if kind == "date_after":
-            p["follow_up_months"] = float(max(12, p["follow_up_months"]))
+            p["follow_up_months"] = float(max(rules.min_follow_up_months, (EXTRACT_DATE - date).days // 30))
 
 
 def _patients_frame(people) -> pd.DataFrame:
