@@ -327,11 +327,11 @@ def test_bundled_categorical_p_values_agree_with_the_audit(bundled_result):
     """With every count exact, a categorical p reproduces exactly when the audit finds that the printed
     value agrees with the test the paper marks (and otherwise the note names the test that does)."""
     pub, result = bundled_result
-    t = result.table.set_index(["source", "variable", "outcome"])
+    t = result.table
     checks = recheck_pvalues(pub)
     for _, c in checks.iterrows():
-        r = t.loc[(c["source"], c["variable"], c["outcome"])]
-        r = r[r["statistic"] == "p_value"].iloc[0]
+        r = t[(t["source"] == c["source"]) & (t["variable"] == c["variable"]) & (t["outcome"] == c["outcome"])
+              & (t["statistic"] == "p_value")].iloc[0]
         if c["marked_agrees"]:
             assert r["status"] == "within rounding", (c["source"], c["variable"], r["computed"])
         else:

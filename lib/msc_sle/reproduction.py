@@ -112,16 +112,6 @@ def _level_of(frame: pd.DataFrame, variable: str, level: str):
     return level
 
 
-def _find(table: pd.DataFrame, variable: str, level) -> pd.Series | None:
-    rows = table[table["variable"] == variable]
-    if rows.empty:
-        return None
-    if level == "" or level is None:
-        return rows.iloc[0]
-    hit = rows[[str(x) == str(level) for x in rows["level"]]]
-    return hit.iloc[0] if len(hit) else None
-
-
 class _Workbook:
     """The analysis of one cohort, computed lazily and cached per comparison."""
 
@@ -133,6 +123,27 @@ class _Workbook:
         self._describe: pd.DataFrame | None = None
         self._compare: dict = {}
         self._paired = None
+        self._tests: dict = {}
+        self._lookups: dict = {}
+
+    def find(self, table: pd.DataFrame, variable: str, level) -> dict | None:
+        """The row of ``variable`` in a result table (at ``level``; its first row for an empty level)."""
+        # Indexed once per result table (all of them cached here): several hundred look-ups follow.
+        if id(table) not in self._lookups:
+            index: dict = {}
+            for rec in table.to_dict("records"):
+                index.setdefault((rec["variable"], None), rec)
+                index.setdefault((rec["variable"], str(rec["level"])), rec)
+            self._lookups[id(table)] = (table, index)
+        index = self._lookups[id(table)][1]
+        return index.get((variable, None if level == "" or level is None else str(level)))
+
+    def tests_for(self, pub: pd.DataFrame, source: str, outcome: str) -> dict[str, str]:
+        """The paper's marked tests for the p-values of one source and outcome (cached)."""
+        if (source, outcome) not in self._tests:
+            block = pub[(pub["source"] == source) & (pub["outcome"] == outcome)]
+            self._tests[(source, outcome)] = _tests_for(block, self.frame)
+        return self._tests[(source, outcome)]
 
     def columns(self, variables) -> list[str]:
         return [v for v in dict.fromkeys(variables) if v in self.frame.columns]
@@ -303,15 +314,14 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
                          + ("" if row["test_marked"] not in ("", "unspecified") else
                             " (the paper names no test)"))
             return res.p_value, res.test, notes
-        block = _rows_for(pub, row)
-        cmp = wb.comparison(outcome, all_variables, _tests_for(block, frame))
-        hit = _find(cmp, variable, None)
+        cmp = wb.comparison(outcome, all_variables, wb.tests_for(pub, row["source"], outcome))
+        hit = wb.find(cmp, variable, None)
         if hit is None:
             raise KeyError(f"{variable!r} is not a column of the analysis frame")
         if str(hit["test"]).startswith("not testable"):
             raise ValueError(str(hit["test"]))
         marked = row["test_marked"]
-        default = _find(wb.comparison(outcome, all_variables, None), variable, None)
+        default = wb.find(wb.comparison(outcome, all_variables, None), variable, None)
         same_as_default = default is not None and str(default["test"]) == str(hit["test"])
         if marked not in ("", "unspecified"):
             notes.append(f"{_TEST_WORDS.get(str(hit['test']), hit['test'])} as the paper marks"
@@ -323,13 +333,13 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
             for other in ("chi2", "chi2_yates", "fisher_freeman_halton" if multi else "fisher"):
                 if other == str(hit["test"]) or (multi and other == "chi2_yates"):
                     continue  # Yates' correction exists for 2x2 tables only
-                alt = _find(wb.comparison(outcome, [variable], {variable: other}), variable, None)
+                alt = wb.find(wb.comparison(outcome, [variable], {variable: other}), variable, None)
                 if alt is not None and matches_printed(float(alt["p_value"]), row["printed"]):
                     notes.append(f"{_describe_p(alt)} reproduces the printed {row['printed']}")
         return float(hit["p_value"]), str(hit["test"]), notes
     if group in ("with", "without"):
-        cmp = wb.comparison(outcome, all_variables, _tests_for(_rows_for(pub, row), frame))
-        hit = _find(cmp, variable, _level_of(frame, variable, level))
+        cmp = wb.comparison(outcome, all_variables, wb.tests_for(pub, row["source"], outcome))
+        hit = wb.find(cmp, variable, _level_of(frame, variable, level))
         if hit is None:
             raise KeyError(f"no {variable!r} level {level!r} in the workbook's comparison")
         k = cmp.attrs["groups"].index(group == "with")
@@ -363,7 +373,7 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
         notes.append(f"{variable} among patients with {stratifier} = {level}")
         return float(k), "", notes
     desc = wb.overall(all_variables)
-    hit = _find(desc, variable, _level_of(frame, variable, level))
+    hit = wb.find(desc, variable, _level_of(frame, variable, level))
     if hit is None:
         if series.dtype.name == "category" and level:
             # describe() shows one level of a two-level category (the dictionary's show_level);
@@ -376,11 +386,6 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
         raise KeyError(f"no {variable!r} level {level!r} in the workbook's overall description")
     column = {"n": "count", "percent": "pct"}.get(stat, stat)
     return hit[f"all_{column}"], "", notes
-
-
-def _rows_for(pub: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
-    """The rows of the same source and outcome (the block whose tests a comparison mirrors)."""
-    return pub[(pub["source"] == row["source"]) & (pub["outcome"] == row["outcome"])]
 
 
 def _score(table: pd.DataFrame) -> pd.DataFrame:
