@@ -242,24 +242,23 @@ def group_comparison(published: pd.DataFrame | None = None, source: str = "Table
     """
     pub = load_published() if published is None else published
     block = select_published(pub, source=source, outcome=outcome)
-    block = block[block["location"] != "header"]
-    if block.empty:
+    recs = [r for r in block.to_dict("records") if r["location"] != "header"]
+    if not recs:
         raise KeyError(f"no comparison rows for outcome {outcome!r} in {source!r}")
-    stats_rows = block[block["statistic"] != "p_value"]
-    keys = stats_rows[["location", "variable", "level"]].drop_duplicates()
+    p_rows = {r["variable"]: r for r in recs if r["statistic"] == "p_value"}
+    cells: dict = {}
+    for r in recs:
+        if r["statistic"] != "p_value":
+            cells.setdefault((r["location"], r["variable"], r["level"]), {})[(r["group"], r["statistic"])] = r["value"]
     records = []
-    for key in keys.itertuples(index=False):
-        sub = stats_rows[(stats_rows["location"] == key.location) & (stats_rows["variable"] == key.variable)
-                         & (stats_rows["level"] == key.level)]
-        rec = {"location": key.location, "variable": key.variable, "level": key.level,
-               "kind": "continuous" if sub["statistic"].isin(_SUMMARY).any() else "categorical"}
+    for (location, variable, level), got in cells.items():
+        rec = {"location": location, "variable": variable, "level": level,
+               "kind": "continuous" if any(stat in _SUMMARY for _, stat in got) else "categorical"}
         for group in ("with", "without"):
             for stat in ("n", "percent", "median", "min", "max"):
-                hit = sub[(sub["group"] == group) & (sub["statistic"] == stat)]
-                rec[f"{stat}_{group}"] = float(hit["value"].iloc[0]) if len(hit) else math.nan
-        p = block[(block["statistic"] == "p_value") & (block["variable"] == key.variable)]
-        if len(p):
-            p = p.iloc[0]
+                rec[f"{stat}_{group}"] = float(got.get((group, stat), math.nan))
+        p = p_rows.get(variable)
+        if p is not None:
             rec.update(p_value=float(p["value"]), p_comparator=p["comparator"], p_printed=p["printed"],
                        p_decimals=int(p["decimals"]), test_marked=p["test_marked"], p_location=p["location"])
         else:
