@@ -194,7 +194,7 @@ def test_p_value_mirrors_the_marked_test(mechanics):
     assert fever["test"] == "fisher" and fever["computed"] == pytest.approx(p["fisher"])
     assert fever["status"] == "within rounding"
     # Expected counts below 5 (fever 3 of 8, groups of 3 and 5): the engine picks Fisher too.
-    assert "Fisher's exact test as the paper marks (also the engine's own choice)" in fever["note"]
+    assert "Fisher's exact test: as the paper marks; also the engine's own choice" in fever["note"]
 
 
 def test_other_test_reproducing_the_printed_p_is_named(mechanics):

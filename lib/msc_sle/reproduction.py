@@ -218,7 +218,7 @@ def _matching_findings(findings, row) -> list[str]:
             continue
         if f["check"] == "text_vs_table" and f["published"] != row["printed"]:
             continue
-        out.append(f"paper audit ({f['severity']}, {f['check']}): {f['finding']}")
+        out.append(f"paper audit ({f['severity']}, {f['check']}): {str(f['finding']).rstrip('.')}")
     return out
 
 
@@ -324,8 +324,11 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
         default = wb.find(wb.comparison(outcome, all_variables, None), variable, None)
         same_as_default = default is not None and str(default["test"]) == str(hit["test"])
         if marked not in ("", "unspecified"):
-            notes.append(f"{_TEST_WORDS.get(str(hit['test']), hit['test'])} as the paper marks"
-                         + (" (also the engine's own choice)" if same_as_default else ""))
+            # The LDA p-values name no test; their test_marked is section 2.5's (published README).
+            how = ("the test section 2.5 states (the text names none)" if "names no test" in row["note"]
+                   else "as the paper marks")
+            notes.append(f"{_TEST_WORDS.get(str(hit['test']), hit['test'])}: {how}"
+                         + ("; also the engine's own choice" if same_as_default else ""))
         if default is not None and not same_as_default and not str(default["test"]).startswith("not testable"):
             notes.append(f"the engine's default selection: {_describe_p(default)}")
         if hit["type"] == "categorical" and not matches_printed(float(hit["p_value"]), row["printed"]):
