@@ -94,7 +94,7 @@ attrition
 
 # %%
 fig = consort_figure(eligibility.attrition, small_cell_min=params["small_cell_min"])
-save_figure(fig, "consort_flow", params["out_dir"]);
+save_figure(fig, "consort_flow", params["out_dir"])
 
 # %% [markdown]
 # ## Reasons for exclusion

@@ -68,7 +68,7 @@ print(f"Friedman test across baseline, M1, M3, M6, M12: chi-square = {over_time.
 # %%
 fig = sledai_over_time_figure(sledai_long(frame), p_value=over_time.p_value, test="Friedman test",
                               trajectories=params["small_cell_min"] == 0)
-save_figure(fig, "figure1_sledai_over_time", params["out_dir"]);
+save_figure(fig, "figure1_sledai_over_time", params["out_dir"])
 
 # %% [markdown]
 # Median (range) per visit, as the Figure 1 caption prints them, with quartiles and the number
@@ -103,7 +103,7 @@ shown_rates[["response", "when", "shown", "missing visits"]]
 
 # %%
 fig = response_rate_figure(rates)
-save_figure(fig, "response_rates", params["out_dir"]);
+save_figure(fig, "response_rates", params["out_dir"])
 
 # %% [markdown]
 # What the definitions ask that the data cannot check is listed here, so the rates are read
@@ -126,4 +126,4 @@ cumulative = cumulative_response(results)
 save_table(suppress_small_counts(cumulative.round(1), params["small_cell_min"], columns=["n"]),
            "cumulative_response", params["out_dir"])
 fig = cumulative_response_figure(cumulative)
-save_figure(fig, "cumulative_response", params["out_dir"]);
+save_figure(fig, "cumulative_response", params["out_dir"])

@@ -113,4 +113,4 @@ flagged.round(4).reset_index(drop=True)
 effects = forest_data(result)
 fig = forest_plot(effects, annotate="annotation", outcome=group,
                   title=f"Odds ratios for {group} (n = {len(frame)})")
-save_figure(fig, f"forest_{params['outcome']}", params["out_dir"]);
+save_figure(fig, f"forest_{params['outcome']}", params["out_dir"])

@@ -58,21 +58,20 @@ def use_print_style() -> None:
     matplotlib.rcParams.update(_RC)
 
 
-def save_figure(fig, name: str, out_dir: str | Path | None) -> list[Path]:
+def save_figure(fig, name: str, out_dir: str | Path | None) -> None:
     """Write ``figures/<name>.png`` and ``.svg`` under ``out_dir``; nothing when ``out_dir`` is None.
 
-    Metadata that changes between runs (SVG date, PNG software stamp) is left out so identical
-    figures give identical files.
+    Returns nothing, so a notebook cell can end with it and show only the figure. Metadata that
+    changes between runs (SVG date, PNG software stamp) is left out so identical figures give
+    identical files.
     """
     if out_dir is None:
-        return []
+        return
     folder = Path(out_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    png, svg = folder / f"{name}.png", folder / f"{name}.svg"
     with matplotlib.rc_context({"svg.hashsalt": _RC["svg.hashsalt"]}):
-        fig.savefig(png, format="png", metadata={"Software": None})
-        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-    return [png, svg]
+        fig.savefig(folder / f"{name}.png", format="png", metadata={"Software": None})
+        fig.savefig(folder / f"{name}.svg", format="svg", metadata={"Date": None, "Creator": None})
 
 
 def _new(figsize) -> tuple:
