@@ -240,12 +240,6 @@ def _binary_p(a: int, n_a: int, b: int, n_b: int) -> tuple[float, float, bool]:
     return float(chi.pvalue), float(fisher_exact(table)[1]), bool((chi.expected_freq < 5).any())
 
 
-def _engine_p(a, n_a, b, n_b) -> float:
-    """p under the engine's documented default: Pearson unless an expected count < 5, then Fisher."""
-    pearson, fisher, small = _binary_p(a, n_a, b, n_b)
-    return fisher if small else pearson
-
-
 def _largest_remainder(total: int, weights, caps=None) -> list[int]:
     w = np.asarray(weights, float)
     raw = total * w / w.sum()
