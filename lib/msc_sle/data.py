@@ -545,15 +545,23 @@ def load_cohort(path: str | Path = BUNDLED_DATA) -> Cohort:
     return Cohort(patients, visits, str(path), fingerprint_files(files), synthetic, tuple(dict.fromkeys(notes)))
 
 
-def _format_column(series: pd.Series, kind: str) -> pd.Series:
+def _format_value(value, kind: str) -> str:
     if kind == "boolean":
-        return series.map({True: "1", False: "0"}).fillna("")
-    if kind == "date":
-        return series.dt.strftime("%Y-%m-%d").fillna("")
+        return "1" if bool(value) else "0"
     if kind in ("integer", "number"):
         # repr-exact floats, whole numbers without ".0": the file round-trips value for value
-        return series.astype("float64").map(lambda v: "" if np.isnan(v) else (str(int(v)) if v.is_integer() else repr(v)))
-    return series.astype("string").fillna("")
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
+    return str(value)
+
+
+def _format_column(series: pd.Series, kind: str) -> pd.Series:
+    """Canonical text of one column; each distinct value is formatted once (fast on millions of rows)."""
+    if kind == "date":
+        return pd.to_datetime(series).dt.strftime("%Y-%m-%d").fillna("")
+    values = series.astype(object)
+    mapping = {v: _format_value(v, kind) for v in pd.unique(values) if not pd.isna(v)}
+    return values.map(mapping).fillna("")
 
 
 def write_cohort(cohort: Cohort, folder: str | Path) -> list[Path]:

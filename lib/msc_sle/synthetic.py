@@ -51,15 +51,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency, fisher_exact, rankdata
 
-from msc_sle.data import REPO_ROOT, load_dictionary
+from msc_sle.data import VISIT_MONTHS, Cohort, load_dictionary, write_cohort
+from msc_sle.outcomes import FOLLOW_UP_MONTHS
+from msc_sle.published import PUBLISHED_PATH
 
-__all__ = ["generate_synthetic", "resample_synthetic", "write_synthetic", "SyntheticExtract", "DEFAULT_SEED",
-           "PUBLISHED_PATH"]
+__all__ = ["generate_synthetic", "resample_synthetic", "write_synthetic", "SyntheticExtract", "DEFAULT_SEED"]
 
-PUBLISHED_PATH = REPO_ROOT / "data" / "published" / "wen2019_values.csv"
 DEFAULT_SEED = 20190502  # publication date of the paper; any seed works, this one is committed
-MONTHS = (0, 1, 3, 6, 12)
-FOLLOW_UP = (1, 3, 6, 12)
+MONTHS = VISIT_MONTHS
+FOLLOW_UP = FOLLOW_UP_MONTHS
 # Section 2.3: prednisone "tapered by 5 to 10 mg every 2 weeks" after the transplant; the number of
 # two-week steps elapsed by each scheduled visit.
 TAPER_STEPS = {0: 0, 1: 2, 3: 6, 6: 13, 12: 26}
@@ -1161,43 +1161,10 @@ def _resample(patients: pd.DataFrame, visits: pd.DataFrame, n: int, rules: _Rule
 # ----------------------------------------------------------------------------------------------
 # writing
 # ----------------------------------------------------------------------------------------------
-def _fmt_number(x) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    x = float(x)
-    if x == int(x):
-        return str(int(x))
-    return f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def _column_text(series: pd.Series, kind: str) -> pd.Series:
-    """Fixed text for one column (formatting each distinct value once: fast on millions of rows)."""
-    if kind == "date":
-        return pd.to_datetime(series).dt.strftime("%Y-%m-%d").fillna("")
-
-    def fmt(v):
-        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-            return ""
-        if kind == "boolean":
-            return str(int(bool(v)))
-        if kind in ("number", "integer"):
-            return _fmt_number(v)
-        return str(v)
-
-    values = series.astype(object)
-    mapping = {v: fmt(v) for v in pd.unique(values) if not (isinstance(v, float) and math.isnan(v))}
-    return values.map(mapping).fillna("")
-
-
 def write_synthetic(extract: SyntheticExtract, out: str | Path) -> Path:
-    """Write ``patients.csv``, ``visits.csv`` and ``manifest.json`` with fixed formatting ("\\n" line ends)."""
+    """Write ``patients.csv`` and ``visits.csv`` in the contract's canonical format, and ``manifest.json``."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    d = load_dictionary()
-    for table, frame in (("patients", extract.patients), ("visits", extract.visits)):
-        kinds = dict(zip(d.loc[d.table == table, "name"], d.loc[d.table == table, "type"]))
-        text = pd.DataFrame({c: _column_text(frame[c], kinds[c]) for c in frame.columns})
-        text.to_csv(out / f"{table}.csv", index=False, lineterminator="\n")
+    write_cohort(Cohort(extract.patients, extract.visits), out)
     (out / "manifest.json").write_text(json.dumps(extract.manifest, indent=2, sort_keys=True) + "\n")
     return out
 
