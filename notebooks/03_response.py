@@ -44,7 +44,7 @@ from msc_sle.figures import (cumulative_response_figure, response_rate_figure, s
                              sledai_over_time_figure)
 from msc_sle.params import check_parameters
 from msc_sle.report import (cumulative_response, definitions_from_params, format_p, open_cohort,
-                            response_rates, save_table, sledai_long, suppress_small_counts)
+                            response_rates, save_table, sledai_long, suppress_rates)
 
 params = check_parameters(data_dir=data_dir, out_dir=out_dir, lda_sledai_max=lda_sledai_max,
                           lda_prednisone_max=lda_prednisone_max, cr_sledai_max=cr_sledai_max,
@@ -96,10 +96,9 @@ pairwise
 # %%
 lda, cr = definitions_from_params(params)
 results = [classify_response(cohort, lda), classify_response(cohort, cr)]
-rates = response_rates(results, decimals=params["decimals"])
-shown_rates = suppress_small_counts(rates, params["small_cell_min"], columns=["n", "shown"])
-save_table(shown_rates, "response_rates", params["out_dir"])
-shown_rates[["response", "when", "shown", "missing visits"]]
+rates = suppress_rates(response_rates(results, decimals=params["decimals"]), params["small_cell_min"])
+save_table(rates, "response_rates", params["out_dir"])
+rates[["response", "when", "shown", "missing visits"]]
 
 # %%
 fig = response_rate_figure(rates)
@@ -122,8 +121,7 @@ for res in results:
 # (first visit meeting the definition <= that month).
 
 # %%
-cumulative = cumulative_response(results)
-save_table(suppress_small_counts(cumulative.round(1), params["small_cell_min"], columns=["n"]),
-           "cumulative_response", params["out_dir"])
+cumulative = suppress_rates(cumulative_response(results).round(1), params["small_cell_min"])
+save_table(cumulative, "cumulative_response", params["out_dir"])
 fig = cumulative_response_figure(cumulative)
 save_figure(fig, "cumulative_response", params["out_dir"])

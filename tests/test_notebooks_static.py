@@ -93,3 +93,48 @@ def test_stored_outputs_are_clean(name):
                 f"{name}: stderr in a stored output (warnings make nbval brittle): {out.text[:200]}"
     assert "papermill" not in nb.metadata and not any("injected-parameters" in c.metadata.get("tags", [])
                                                       for c in nb.cells)
+
+
+@pytest.mark.slow
+def test_nbval_fails_when_one_descriptor_changes(tmp_path):
+    """The regression check can fail: in a copy of the workbook, one SLEDAI descriptor is set on a
+    visit that met LDA at month 12, and nbval on 03_response must report changed outputs."""
+    import csv
+    import shutil
+    import subprocess
+    import sys
+
+    from msc_sle import apply_eligibility, classify_response, load_cohort
+    from msc_sle.runner import REPO_ROOT
+
+    copy = tmp_path / "workbook"
+    for part in ("lib", "data"):
+        shutil.copytree(REPO_ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (copy / "notebooks").mkdir()
+    for name in ("03_response.ipynb", "nbval_sanitize.cfg"):
+        shutil.copy(NOTEBOOKS_DIR / name, copy / "notebooks" / name)
+    met = classify_response(apply_eligibility(load_cohort()).cohort, "lda").patients
+    pid = met.loc[met["met_m12"], "patient_id"].iloc[0]
+    visits = copy / "data" / "synthetic" / "visits.csv"
+    with open(visits, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    row = next(r for r in rows if r["patient_id"] == pid and r["month"] == "12")
+    assert row["proteinuria"] == "0"  # LDA at month 12 means no renal activity
+    row["proteinuria"] = "1"  # now a major organ is active: no LDA at month 12
+    if row.get("sledai_total"):
+        row["sledai_total"] = str(int(row["sledai_total"]) + 4)
+    with open(visits, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    env = dict(__import__("os").environ, PYTHONPATH=str(copy / "lib"))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval",
+                           "notebooks/03_response.ipynb", "--nbval-sanitize-with", "notebooks/nbval_sanitize.cfg",
+                           "-rf"], cwd=copy, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0, "nbval passed although a descriptor changed"
+    failed = {line.split("::")[1].split(" ")[0] + " " + line.split("::")[1].split(" ")[1]
+              for line in proc.stdout.splitlines() if line.startswith("FAILED")}
+    code = [c.source for c in _nb("03_response").cells if c.cell_type == "code"]
+    rates_cell = next(i for i, src in enumerate(code) if "response_rates(" in src)
+    assert "Cell 1" in failed, proc.stdout[-3000:]  # the provenance (data fingerprint)
+    assert f"Cell {rates_cell}" in failed, proc.stdout[-3000:]  # the LDA rate at month 12

@@ -194,3 +194,14 @@ def test_full_workbook_on_the_bundled_data(tmp_path):
     assert "SYNTHETIC" in index and "html/05_explore.clinical.html" in index
     provenance = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
     assert provenance["data_fingerprint"] == fingerprint and provenance["synthetic"] is True
+
+
+def test_share_bundle_has_reports_only_and_says_so(tiny, data_copy, tmp_path):
+    out = tmp_path / "shared"
+    run_workbook(dict(check_parameters(data_dir=str(data_copy), small_cell_min=5)), out, jobs=1,
+                 share=True, notebooks=("ok",), notebooks_dir=tiny, progress=lambda _msg: None)
+    assert (out / "html/ok.clinical.html").is_file() and not (out / "html/ok.html").exists()
+    assert not (out / "notebooks").exists()
+    page = (out / "html/ok.clinical.html").read_text(encoding="utf-8")
+    assert "counts below 5 shown as" in page
+    assert "(shared bundle)" in (out / "index.html").read_text(encoding="utf-8")

@@ -44,7 +44,7 @@ _RC = {
     "axes.labelsize": 10,
     "figure.dpi": 100,
     "savefig.dpi": 200,
-    "savefig.bbox": "tight",
+    "savefig.bbox": "standard",  # the constrained layout already fits labels; "tight" would draw twice
     "axes.spines.top": False,
     "axes.spines.right": False,
 }

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["RECORD_MIMETYPE", "open_cohort", "visit_completeness", "sledai_long", "banner", "show_provenance", "record", "suppress_small_counts",
-           "save_table", "share_safe", "wilson_interval", "response_rates", "cumulative_response", "ExploreResult",
+           "save_table", "share_safe", "suppress_rates", "wilson_interval", "response_rates", "cumulative_response", "ExploreResult",
            "explore", "explorer", "definitions_from_params", "format_p", "outcome_definition",
            "baseline_variables", "forest_data"]
 
@@ -132,7 +132,7 @@ def record(name: str, value: Any, text: str | None = None) -> None:
 
 # --------------------------------------------------------------------------- small cells and export
 
-_COUNT_PERCENT = re.compile(r"^\s*(\d+)\s*(/\s*\d+\s*)?\(\s*[\d.]+\s*%\s*\)\s*$")
+_COUNT_PERCENT = re.compile(r"^\s*(\d+)\s*(/\s*\d+\s*)?\(\s*[\d.]+\s*%[^)]*\)\s*$")
 _COUNT_FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 
@@ -189,8 +189,8 @@ def share_safe(table, min_count: int):
 
     tidy = table.tidy.copy()
     for col in [c for c in tidy.columns if _TIDY_COUNT.search(str(c))]:
-        values = pd.to_numeric(tidy[col], errors="coerce")
-        small = (values > 0) & (values < min_count)
+        values = pd.to_numeric(tidy[col], errors="coerce").astype("Float64")
+        small = ((values > 0) & (values < min_count)).fillna(False).to_numpy(dtype=bool)
         if col.endswith("_count"):
             pct = col[: -len("_count")] + "_pct"
             if pct in tidy:
@@ -200,6 +200,22 @@ def share_safe(table, min_count: int):
                                       "(small-cell suppression for circulation outside the care team).",)
     return dataclasses.replace(table, body=suppress_small_counts(table.body, min_count), tidy=tidy,
                                footnotes=notes)
+
+
+def suppress_rates(rates: pd.DataFrame, min_count: int) -> pd.DataFrame:
+    """Response-rate rows (:func:`response_rates`, :func:`cumulative_response`) with small counts
+    suppressed: ``n`` and ``shown`` read "<min_count" and the percentage and its CI are blanked
+    (with the denominator they would give the count back). Figures drawn from the result leave
+    those points out."""
+    if min_count <= 1:
+        return rates
+    n = pd.to_numeric(rates["n"], errors="coerce")
+    small = ((n > 0) & (n < min_count)).to_numpy(dtype=bool)
+    out = suppress_small_counts(rates, min_count, columns=[c for c in ("n", "shown") if c in rates])
+    for col in ("percent", "ci_low", "ci_high"):
+        if col in out:
+            out[col] = out[col].astype(float).where(~small, np.nan)
+    return out
 
 
 def save_table(table, name: str, out_dir: str | Path | None) -> list[Path]:
@@ -415,7 +431,7 @@ def explore(cohort, frame: pd.DataFrame | None = None, *, lda_sledai_max=4, lda_
     lda, cr = definitions_from_params(params)
     res = {"lda": classify_response(cohort, lda), "cr": classify_response(cohort, cr)}
     rates = response_rates([res["lda"], res["cr"]], decimals=decimals)
-    shown = suppress_small_counts(rates, small_cell_min, columns=["n", "shown"])
+    shown = suppress_rates(rates, small_cell_min)
     during = shown[rates["when"] == "during the year"]["shown"].tolist()
     # The headline names the response by its short name: the thresholds are on the controls.
     headline = f"LDA during the year: {during[0]}\nCR during the year: {during[1]}"
