@@ -144,6 +144,8 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
                             trajectories: bool = True, value: str = "sledai", month: str = "month"):
     """The paper's Figure 1: SLEDAI-2K box plots per visit month with each patient's trajectory.
 
+    Boxes show the quartiles and median, whiskers the range (the paper's "median (range)").
+
     ``scores`` is long form (``patient_id``, ``month``, ``value``). Tick labels give the month and
     the number of patients scored at that visit; the title names the test and its p-value
     (``test`` as computed over the patients with every visit). ``trajectories=False`` drops the
@@ -161,8 +163,10 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
         xs = np.arange(len(months))
         for _, series in wide.iterrows():
             ax.plot(xs, series.to_numpy(dtype=float), color="#9A9A9A", alpha=0.35, lw=0.7, zorder=1)
-    sns.boxplot(data=data, x="_month", y=value, ax=ax, color=OKABE_ITO[1], width=0.5, fliersize=0,
-                linewidth=1.0, boxprops=dict(alpha=0.85, zorder=2), zorder=2)
+    # whiskers span the full range: the paper reports median (range), and the patient lines show
+    # every value anyway, so no separate outlier markers
+    sns.boxplot(data=data, x="_month", y=value, ax=ax, color=OKABE_ITO[1], width=0.5, whis=(0, 100),
+                fliersize=0, linewidth=1.0, boxprops=dict(alpha=0.85, zorder=2), zorder=2)
     ax.set_xticks(range(len(months)))
     ax.set_xticklabels([("Baseline" if m == 0 else f"M{m}") + f"\n(n = {counts.loc[m]})" for m in months])
     ax.set_xlabel("Visit (months after the first MSC infusion)")

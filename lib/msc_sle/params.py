@@ -66,7 +66,8 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
     Parameter("data_dir", "path", None,
        "Extract folder with the patients and visits tables (default: the bundled SYNTHETIC cohort)"),
     Parameter("out_dir", "path", None,
-       "Folder the notebook writes tables/ and figures/ into (default: write nothing)"),
+       "Output folder: make run writes notebooks/, html/, tables/, figures/ and index.html there "
+       "(a notebook opened in JupyterLab writes nothing)"),
     Parameter("outcome", "choice", "cr",
        "Response compared in 04_predictors: cr, lda (paper section 2.4), lldas (Franklyn 2016), "
        "doris (DORIS 2021), sledai_reduction (SLEDAI-4 reduction, the SLEDAI part of SRI-4)",
@@ -101,7 +102,8 @@ def parameter_help() -> str:
     lines = ["Notebook parameters (make run NAME=value):", ""]
     width = max(len(p.make_name) for p in PARAMETERS.values())
     for p in PARAMETERS.values():
-        default = "(bundled)" if p.name == "data_dir" else ("(none)" if p.default is None else repr(p.default))
+        default = {"data_dir": "data/synthetic (bundled)", "out_dir": "reports"}.get(
+            p.name, "(none)" if p.default is None else repr(p.default))
         unit = f" {p.unit}" if p.unit else ""
         lines.append(f"  {p.make_name:<{width}}  default {default}{unit}; {p.allowed()}")
         lines.append(f"  {'':<{width}}  {p.meaning}")
