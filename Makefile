@@ -13,9 +13,14 @@ OUT  ?= reports
 # Notebooks run in parallel where they are independent; 1 = strictly sequential.
 JOBS ?= 2
 
+# make share writes its own folder unless OUT is given, so it never replaces the full report.
+SHARE_OUT := $(if $(filter command line,$(origin OUT)),$(OUT),reports-share)
+
 # Every command-line assignment (DATA=..., OUTCOME=lda, ALPHA=0.01, ...) is handed to the runner,
 # which maps it to a notebook parameter and rejects names it does not know (papermill only warns).
-RUN_ARGS := DATA=$(DATA) OUT=$(OUT) JOBS=$(JOBS) $(filter-out DATA=% OUT=% JOBS=%,$(MAKEOVERRIDES))
+EXTRA_ARGS := $(filter-out DATA=% OUT=% JOBS=%,$(MAKEOVERRIDES))
+RUN_ARGS   := DATA=$(DATA) OUT=$(OUT) JOBS=$(JOBS) $(EXTRA_ARGS)
+SHARE_ARGS := DATA=$(DATA) OUT=$(SHARE_OUT) JOBS=$(JOBS) $(EXTRA_ARGS)
 
 .PHONY: help run test lab bench data notebooks share clean distclean
 
@@ -39,7 +44,7 @@ run: $(STAMP) ## Run every notebook headlessly on DATA; executed notebooks, HTML
 
 test: $(STAMP) ## Unit, property, data and browser tests, then nbval over the stored notebooks
 	$(PY) -m pytest -p no:cacheprovider -n 2 tests
-	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --sanitize-with notebooks/nbval_sanitize.cfg
+	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 lab: $(STAMP) ## Open JupyterLab on the workbook
 	$(PY) -m jupyter lab --notebook-dir=.
@@ -53,11 +58,11 @@ data: $(STAMP) ## Regenerate the bundled SYNTHETIC cohort in data/synthetic (see
 notebooks: $(STAMP) ## Re-execute the stored notebooks in place on the bundled data (refresh nbval outputs)
 	@$(PY) -m msc_sle.runner refresh
 
-share: $(STAMP) ## Like run, but the rendered bundle shows counts below SHARE_MIN (default 5) as "<5"
-	@$(PY) -m msc_sle.runner share $(RUN_ARGS)
+share: $(STAMP) ## Rendered bundle for outside the care team: counts below SHARE_MIN (default 5) shown as "<5"; OUT defaults to reports-share
+	@$(PY) -m msc_sle.runner share $(SHARE_ARGS)
 
 clean: ## Remove reports/ and caches (keeps .venv)
-	rm -rf $(OUT) reports .pytest_cache .hypothesis .bench
+	rm -rf $(OUT) reports reports-share .pytest_cache .hypothesis .bench
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
 
 distclean: clean ## Also remove the virtual environment

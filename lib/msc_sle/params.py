@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 __all__ = ["Parameter", "PARAMETERS", "ParameterError", "check_parameters", "parse_assignments",
-           "parameter_help", "OUTCOMES"]
+           "parameter_help", "parameter_markdown", "OUTCOMES"]
 
 #: Response definitions a notebook can use as outcome (``msc_sle.outcomes.get_definition`` names).
 OUTCOMES = ("cr", "lda", "lldas", "doris", "sledai_reduction")
@@ -97,13 +97,27 @@ class ParameterError(ValueError):
     """A notebook parameter is unknown or has a bad value; the message names it and what is allowed."""
 
 
+def _default_text(p: Parameter) -> str:
+    return {"data_dir": "data/synthetic (bundled)", "out_dir": "reports"}.get(
+        p.name, "(none)" if p.default is None else repr(p.default))
+
+
+def parameter_markdown() -> str:
+    """The parameter table as README.md shows it (a test keeps the README equal to this)."""
+    lines = ["| make name | notebook name | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for p in PARAMETERS.values():
+        unit = f" {p.unit}" if p.unit else ""
+        allowed = p.allowed().replace("|", "\\|")  # a bare | would split the Markdown cell
+        lines.append(f"| `{p.make_name}` | `{p.name}` | `{_default_text(p)}`{unit} | {allowed} | {p.meaning} |")
+    return "\n".join(lines)
+
+
 def parameter_help() -> str:
     """The parameter table as ``make run LIST_PARAMS=1`` prints it."""
     lines = ["Notebook parameters (make run NAME=value):", ""]
     width = max(len(p.make_name) for p in PARAMETERS.values())
     for p in PARAMETERS.values():
-        default = {"data_dir": "data/synthetic (bundled)", "out_dir": "reports"}.get(
-            p.name, "(none)" if p.default is None else repr(p.default))
+        default = _default_text(p)
         unit = f" {p.unit}" if p.unit else ""
         lines.append(f"  {p.make_name:<{width}}  default {default}{unit}; {p.allowed()}")
         lines.append(f"  {'':<{width}}  {p.meaning}")
