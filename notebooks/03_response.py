@@ -43,7 +43,7 @@ from msc_sle import analysis_frame, apply_eligibility, classify_response, paired
 from msc_sle.figures import (cumulative_response_figure, response_rate_figure, save_figure,
                              sledai_over_time_figure)
 from msc_sle.params import check_parameters
-from msc_sle.report import (cumulative_response, definitions_from_params, format_p, open_cohort,
+from msc_sle.report import (cumulative_response, definitions_from_params, open_cohort, p_text,
                             response_rates, save_table, sledai_long, suppress_rates)
 
 params = check_parameters(data_dir=data_dir, out_dir=out_dir, lda_sledai_max=lda_sledai_max,
@@ -62,7 +62,7 @@ frame = analysis_frame(cohort)
 # %%
 over_time = paired_over_time(frame)
 print(f"Friedman test across baseline, M1, M3, M6, M12: chi-square = {over_time.statistic:.2f}, "
-      f"df = {over_time.df}, {format_p(over_time.p_value)} "
+      f"df = {over_time.df}, {p_text(over_time.p_value)} "
       f"({over_time.n_complete} of {over_time.n_total} patients with every visit)")
 
 # %%

@@ -475,3 +475,14 @@ def test_paired_long_form_equals_wide_form():
     b = paired_over_time(long, value="sledai")
     assert a.statistic == b.statistic and a.p_value == b.p_value
     np.testing.assert_allclose(a.pairwise["p_value"], b.pairwise["p_value"])
+
+
+def test_a_category_nobody_has_a_value_for_is_one_not_testable_row():
+    # 4 patients, 2 per group, no biopsy at all: the row counts the 4 missing and says why no test
+    frame = pd.DataFrame({"grp": [True, True, False, False],
+                          "ln_class": pd.Categorical([None] * 4, categories=["I", "II", "III", "IV", "V", "VI"])})
+    result = compare_groups(frame, by="grp", variables=["ln_class"])
+    assert len(result) == 1
+    row = result.iloc[0]
+    assert row["test"].startswith("not testable") and pd.isna(row["p_value"])
+    assert (row["g1_missing"], row["g2_missing"], row["g1_count"], row["g2_count"]) == (2, 2, 0, 0)

@@ -158,3 +158,15 @@ def test_export_rejects_bad_requests(frame, tmp_path):
         export_table(t, tmp_path / "t1.csv")
     with pytest.raises(TypeError):
         export_table([1, 2], tmp_path / "x")
+
+
+def test_the_same_table_renders_to_the_same_html_and_exports_are_readable(tmp_path):
+    import stat
+    frame = pd.DataFrame({"grp": [True, True, False, False, True, False],
+                          "age_years": [30.0, 41.0, 25.0, 33.0, 52.0, 28.0]})
+    table = comparison_table(compare_groups(frame, by="grp"))
+    assert table.style().to_html() == table.style().to_html()  # no random Styler id
+    written = export_table(table, tmp_path / "t", formats=("csv",))
+    mode = stat.S_IMODE(written[0].stat().st_mode) if isinstance(written, list) else \
+        stat.S_IMODE((tmp_path / "t.csv").stat().st_mode)
+    assert mode & stat.S_IRGRP and mode & stat.S_IROTH

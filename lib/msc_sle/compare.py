@@ -111,13 +111,12 @@ class _Spec:
     in_dictionary: bool
 
 
-def _dictionary_rows(dictionary: pd.DataFrame) -> dict[str, pd.Series]:
+def _dictionary_rows(dictionary: pd.DataFrame) -> dict[str, dict]:
+    """Dictionary row per variable name; a name in several tables resolves as ``variable_info`` does."""
     order = {"patients": 0, "derived": 1, "visits": 2}
-    rows: dict[str, pd.Series] = {}
-    ranked = dictionary.assign(_o=dictionary["table"].map(order).fillna(3))
-    for _, row in ranked.sort_values("_o", kind="stable").iterrows():
-        rows.setdefault(row["name"], row)
-    return rows
+    ranked = (dictionary.assign(_o=dictionary["table"].map(order).fillna(3))
+              .sort_values("_o", kind="stable").drop_duplicates("name"))
+    return {row["name"]: row for row in ranked.to_dict("records")}
 
 
 def _spec_for(name: str, series: pd.Series, drows: dict, labels: dict) -> _Spec | None:
@@ -556,7 +555,8 @@ def _summarise(data, specs, gcodes, k, prefixes, drows):
             elif L <= 2:
                 shown = list(range(L))
             else:
-                shown = [j for j in range(L) if table[:, j].sum() > 0]
+                # levels nobody has are left out; with no recorded value at all, one row says so
+                shown = [j for j in range(L) if table[:, j].sum() > 0] or [None]
             out.append(dict(spec=spec, levels=levels, table=table, n_all=n_all, n_valid=n_valid,
                             shown=shown))
         else:
@@ -593,10 +593,10 @@ def _rows_for(item, prefixes):
     if spec.kind == "categorical":
         table = item["table"]
         for j in item["shown"]:
-            row = _base_row(spec, item["levels"][j], prefixes, item)
+            row = _base_row(spec, None if j is None else item["levels"][j], prefixes, item)
             for g, p in enumerate(prefixes):
                 nv = row[f"{p}_n_valid"]
-                row[f"{p}_count"] = int(table[g, j])
+                row[f"{p}_count"] = 0 if j is None else int(table[g, j])
                 row[f"{p}_pct"] = 100.0 * table[g, j] / nv if nv else np.nan
             rows.append(row)
     else:

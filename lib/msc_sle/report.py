@@ -16,9 +16,11 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .tables import format_p
+
 __all__ = ["RECORD_MIMETYPE", "open_cohort", "visit_completeness", "sledai_long", "banner", "show_provenance", "record", "suppress_small_counts",
            "save_table", "share_safe", "suppress_rates", "wilson_interval", "response_rates", "cumulative_response", "ExploreResult",
-           "explore", "explorer", "definitions_from_params", "format_p", "outcome_definition",
+           "explore", "explorer", "definitions_from_params", "p_text", "outcome_definition",
            "baseline_variables", "forest_data"]
 
 #: Mimetype of the facts a notebook hands to the runner (same constant as ``msc_sle.runner``).
@@ -232,14 +234,16 @@ def save_table(table, name: str, out_dir: str | Path | None) -> list[Path]:
     return list(written.values())
 
 
-def format_p(p: float, test: str | None = None, digits: int = 3) -> str:
-    """A p-value as printed in the tables ("<0.001" below it), with the test named when given."""
+def p_text(p: float, test: str | None = None, digits: int = 3, symbol: str = "p") -> str:
+    """A p-value for prose and figure labels: "p = 0.003 (Fisher)", "p < 0.001".
+
+    The number is the table cell of :func:`msc_sle.tables.format_p` (same rounding everywhere);
+    ``symbol="q"`` words a q-value the same way.
+    """
     if p is None or (isinstance(p, float) and math.isnan(p)):
-        text = "not computed"
-    elif p < 10 ** -digits:
-        text = f"p < {10 ** -digits:.{digits}f}"
-    else:
-        text = f"p = {p:.{digits}f}"
+        return f"{symbol} not computed"
+    cell = format_p(p, digits)
+    text = f"{symbol} < {cell[1:]}" if cell.startswith("<") else f"{symbol} = {cell}"
     return f"{text} ({test})" if test else text
 
 
@@ -380,7 +384,7 @@ def forest_data(result: pd.DataFrame) -> pd.DataFrame:
             label = f"{r.label}: {level}"
         q = getattr(r, "q_value", math.nan)
         test = _TEST_SHORT.get(r.test, r.test)
-        note = format_p(r.p_value, test) + ("" if pd.isna(q) else "; q" + format_p(q)[1:])
+        note = p_text(r.p_value, test) + ("" if pd.isna(q) else "; " + p_text(q, symbol="q"))
         out.append({"label": label, "odds_ratio": r.effect_estimate, "ci_low": r.effect_ci_low,
                     "ci_high": r.effect_ci_high, "p_value": r.p_value, "q_value": q, "test": r.test,
                     "annotation": note})

@@ -10,6 +10,7 @@ HTML, LaTeX and Markdown, each file atomically.
 from __future__ import annotations
 
 import html
+import hashlib
 import math
 import os
 import re
@@ -64,7 +65,10 @@ class PublicationTable:
                 return ["padding-left: 1.5em"] + [""] * (len(row) - 1)
             return [""] * len(row)
 
-        return (self.body.style.hide(axis="index").apply(row_css, axis=1)
+        # A fixed id (from the content) instead of pandas' random one: the same table renders to the
+        # same HTML, so stored notebook outputs change only when a number does.
+        uid = hashlib.sha1((self.title + self.body.to_csv()).encode()).hexdigest()[:10]
+        return (self.body.style.set_uuid(uid).hide(axis="index").apply(row_css, axis=1)
                 .set_caption(self.title)
                 .set_table_styles([{"selector": "th", "props": "text-align: left"},
                                    {"selector": "td", "props": "text-align: left; padding: 0 0.6em"}]))
@@ -132,7 +136,8 @@ def _label(row) -> str:
 
 
 def _shown_level_label(label: str, level) -> str:
-    if level is True:
+    if level is True or level is None or (isinstance(level, float) and math.isnan(level)):
+        # None: no value recorded at all, the row only counts the missing
         return label
     level = str(level)
     # a dictionary label that already names the level (level "F", label "Female") stands alone
@@ -379,6 +384,7 @@ def _atomic_write(path: Path, write) -> Path:
     half-written table, and a failed export leaves the previous file intact."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a shared report must stay readable by collaborators
     try:
         write(tmp)
         os.replace(tmp, path)
