@@ -25,7 +25,6 @@ import datetime as _dt
 import html
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -484,7 +483,6 @@ def refresh_notebooks(notebooks: tuple[str, ...] = NOTEBOOKS, notebooks_dir: Pat
             nb.metadata["msc_sle"] = {"data": _display_path(Path(cohort.source)),
                                       "data_fingerprint": cohort.fingerprint, "synthetic": True,
                                       "notebook": name}
-            _stable_styler_ids(nb)
             nbformat.write(nb, str(tmp / f"{name}.ipynb"))
         for name in notebooks:
             os.replace(tmp / f"{name}.ipynb", notebooks_dir / f"{name}.ipynb")
@@ -492,21 +490,6 @@ def refresh_notebooks(notebooks: tuple[str, ...] = NOTEBOOKS, notebooks_dir: Pat
         shutil.rmtree(tmp, ignore_errors=True)
     _jupytext_sync([notebooks_dir / f"{n}.ipynb" for n in notebooks])
     return seconds
-
-
-_STYLER_ID = re.compile(r"T_[0-9a-f]{5}(?=[_\" {,])")
-
-
-def _stable_styler_ids(nb) -> None:
-    """pandas Styler tables get a random id on every render; number them by cell instead, so a
-    refresh that changes no result leaves the stored notebook unchanged (nbval sanitizes them too)."""
-    for index, cell in enumerate(nb.cells):
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if "text/html" in data:
-                text = data["text/html"]
-                text = "".join(text) if isinstance(text, list) else text
-                data["text/html"] = _STYLER_ID.sub(f"T_{index:05x}", text)
 
 
 def _jupytext_sync(paths: list[Path]) -> None:
