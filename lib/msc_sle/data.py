@@ -561,7 +561,7 @@ def _format_column(series: pd.Series, kind: str) -> pd.Series:
         return pd.to_datetime(series).dt.strftime("%Y-%m-%d").fillna("")
     values = series.astype(object)
     mapping = {v: _format_value(v, kind) for v in pd.unique(values) if not pd.isna(v)}
-    return values.map(mapping).fillna("")
+    return values.map(mapping).astype(object).fillna("")  # an all-missing column maps to float NaN
 
 
 def write_cohort(cohort: Cohort, folder: str | Path) -> list[Path]:
