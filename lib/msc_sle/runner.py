@@ -24,6 +24,7 @@ import concurrent.futures as cf
 import datetime as _dt
 import html
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -224,6 +225,39 @@ def _clean_metadata(nb) -> None:
         cell.metadata.pop("execution", None)
         if cell.metadata.get("tags") == []:
             cell.metadata.pop("tags")
+
+
+def _stable_widget_ids(nb):
+    """ipywidgets get a random model id on every run; renumber them (in the outputs and in the saved
+    widget state alike) in the order they are reached from the notebook's outputs, so a refresh that
+    changes no result changes no byte."""
+    import nbformat
+
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    if not state:
+        return nb
+    order: list[str] = []
+
+    def visit(model_id: str) -> None:
+        if model_id in order or model_id not in state:
+            return
+        order.append(model_id)
+        for ref in re.findall(r"IPY_MODEL_([0-9a-f]{32})", json.dumps(state[model_id], sort_keys=True)):
+            visit(ref)
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            if view:
+                visit(view["model_id"])
+    order += sorted((m for m in state if m not in order), key=lambda m: json.dumps(state[m], sort_keys=True))
+    text = nbformat.writes(nb)
+    for index, model_id in enumerate(order):
+        text = text.replace(model_id, f"{index + 1:032x}")
+    nb = nbformat.reads(text, as_version=4)
+    saved = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]
+    saved["state"] = dict(sorted(saved["state"].items()))
+    return nb
 
 
 # --------------------------------------------------------------------------- HTML
@@ -479,6 +513,7 @@ def refresh_notebooks(notebooks: tuple[str, ...] = NOTEBOOKS, notebooks_dir: Pat
         for name in notebooks:
             nb = nbformat.read(str(tmp / f"{name}.ipynb"), as_version=4)
             _clean_metadata(nb)
+            nb = _stable_widget_ids(nb)
             # Deliberately no date, commit or versions: stored notebooks change only when results do.
             nb.metadata["msc_sle"] = {"data": _display_path(Path(cohort.source)),
                                       "data_fingerprint": cohort.fingerprint, "synthetic": True,
