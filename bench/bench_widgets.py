@@ -6,7 +6,7 @@ chosen variable) over a sweep of changes like a user's: the LDA prednisone slide
 range, the SLEDAI sliders, the outcome and variable dropdowns. Target (issue 6): under 100 ms
 per change on the 69-patient cohort. The explorer's cache is used as in the notebook (a change that
 leaves the responders unchanged reuses the comparison table). Reports median, 95th percentile and worst; exits 1 when
-the 95th percentile misses the target.
+any change misses the target.
 
     python bench/bench_widgets.py [--data data/synthetic]
 """
@@ -39,12 +39,13 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(REPO / "data" / "synthetic"))
     args = ap.parse_args(argv)
     from msc_sle import analysis_frame, apply_eligibility, load_cohort
-    from msc_sle.report import baseline_variables, explore
+    from msc_sle.report import baseline_variables, explore, freeze_long_lived_objects
 
     cohort = apply_eligibility(load_cohort(args.data)).cohort
     frame = analysis_frame(cohort)
     variables = baseline_variables(frame)
     explore(cohort, frame)  # warm-up: imports, as the notebook's static cell does
+    freeze_long_lived_objects()  # as explorer() does once its panel is built
     cache: dict = {}  # the explorer keeps one: a change that leaves the responders as they were reuses the table
     times, cpu = [], []
     for change in changes(variables):
@@ -58,9 +59,9 @@ def main(argv=None) -> int:
           f"({len(variables)} variables x 2 outcomes, 61 prednisone and 13 SLEDAI positions)")
     print(f"per change: median {statistics.median(times):.1f} ms, 95th percentile {p95:.1f} ms, "
           f"worst {times[-1]:.1f} ms (median CPU {statistics.median(cpu):.1f} ms)")
-    verdict = "OK" if p95 < TARGET_MS else "MISSED"
-    print(f"target < {TARGET_MS:.0f} ms per change: {verdict}")
-    return 0 if p95 < TARGET_MS else 1
+    verdict = "OK" if times[-1] < TARGET_MS else "MISSED"
+    print(f"target < {TARGET_MS:.0f} ms for every change (worst case): {verdict}")
+    return 0 if times[-1] < TARGET_MS else 1
 
 
 if __name__ == "__main__":
