@@ -65,7 +65,8 @@ def test_fingerprint_changes_when_one_value_changes(tmp_path, bundled):
 
 
 def test_real_data_and_reports_are_git_ignored():
-    for path in ("data/private/extract/patients.csv", "reports/index.html"):
+    for path in ("data/private/extract/patients.csv", "reports/index.html", "reports-share/index.html",
+                 "reports-mine/tables/table1_baseline.csv"):
         proc = subprocess.run(["git", "-C", str(REPO_ROOT), "check-ignore", "-q", path], capture_output=True)
         assert proc.returncode == 0, f"{path} is not git-ignored"
 
