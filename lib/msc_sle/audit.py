@@ -445,6 +445,19 @@ def _sum_findings(recs) -> list[dict]:
     return out
 
 
+def _adds_up_to_cohort(recs, row, first, second, first_name, second_name) -> list[dict]:
+    """A finding on whether two published counts (``first`` + ``second``) add up to the cohort size
+    printed in ``row``'s source; none when either count or the cohort size is not published."""
+    cohort = _cohort_size(recs, row["source"])
+    if first is None or second is None or cohort is None:
+        return []
+    a, b = int(first["value"]), int(second["value"])
+    ok = a + b == cohort[0]
+    return [_finding("totals", row, published=f"{a} + {b}", recomputed=float(a + b),
+                     severity="info" if ok else "major",
+                     finding=f"{first_name} {a} + {second_name} {b} {'=' if ok else '!='} cohort {int(cohort[0])}.")]
+
+
 def _total_findings(recs, splits, complements, strata) -> list[dict]:
     out = []
     for split, (_, population) in splits.items():
@@ -463,28 +476,11 @@ def _total_findings(recs, splits, complements, strata) -> list[dict]:
                          + ("equal to" if ok else "but") + f" {population} is {int(pop['value'])} ({pop['source']}).")))
     for comp, variable in complements.items():
         for c in _rows(recs, variable=comp, group="all", statistic="n"):
-            v = _overall_count(recs, variable, "")
-            cohort = _cohort_size(recs, c["source"])
-            if v is None or cohort is None:
-                continue
-            ok = c["value"] + v["value"] == cohort[0]
-            out.append(_finding(
-                "totals", c, published=f"{int(c['value'])} + {int(v['value'])}", recomputed=c["value"] + v["value"],
-                severity="info" if ok else "major",
-                finding=(f"{comp} {int(c['value'])} + {variable} {int(v['value'])} "
-                         + ("=" if ok else "!=") + f" cohort {int(cohort[0])}.")))
+            out += _adds_up_to_cohort(recs, c, c, _overall_count(recs, variable, ""), comp, variable)
     # A boolean printed with a 'no' level: yes + no = cohort (section 3.2: induced and not induced).
     for no in _rows(recs, level="no", group="all", statistic="n"):
         yes = _overall_count(recs, no["variable"], "")
-        cohort = _cohort_size(recs, no["source"])
-        if yes is None or cohort is None:
-            continue
-        ok = yes["value"] + no["value"] == cohort[0]
-        out.append(_finding(
-            "totals", no, published=f"{int(yes['value'])} + {int(no['value'])}", recomputed=yes["value"] + no["value"],
-            severity="info" if ok else "major",
-            finding=(f"{no['variable']} yes {int(yes['value'])} + no {int(no['value'])} "
-                     + ("=" if ok else "!=") + f" cohort {int(cohort[0])}.")))
+        out += _adds_up_to_cohort(recs, no, yes, no, f"{no['variable']} yes", "no")
     for variable, stratifier in strata.items():
         rows = _rows(recs, variable=variable, group="all", statistic="n")
         for (source,), grp in _groups(rows, "source").items():
