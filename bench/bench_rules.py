@@ -23,9 +23,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from msc_sle.data import Cohort
-from msc_sle.outcomes import classify_response, lldas, paper_cr, paper_lda
-from msc_sle.sledai import SLEDAI2K_WEIGHTS, sledai2k
+from msc_sle.contract import Cohort
+from msc_sle.clinical import classify_response, lldas, paper_cr, paper_lda
+from msc_sle.clinical import SLEDAI2K_WEIGHTS, sledai2k
 
 MONTHS = (0, 1, 3, 6, 12)
 TARGET_SECONDS = 2.0

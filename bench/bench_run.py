@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--data", default=str(REPO / "data" / "synthetic"))
     args = ap.parse_args(argv)
-    from msc_sle.runner import NOTEBOOKS
+    from msc_sle.tools.runner import NOTEBOOKS
 
     with tempfile.TemporaryDirectory(prefix="bench_run-") as tmp:
         tmp = Path(tmp)
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
 
         cpu0 = _children_cpu()
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "msc_sle.runner", "run", f"DATA={args.data}",
+        proc = subprocess.run([sys.executable, "-m", "msc_sle.tools.runner", "run", f"DATA={args.data}",
                                f"OUT={tmp / 'reports'}", f"JOBS={args.jobs}"], cwd=REPO, capture_output=True, text=True)
         wall = time.perf_counter() - t0
         cpu = _children_cpu() - cpu0

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from msc_sle.data import BUNDLED_DATA
-from msc_sle.synthetic import generate_synthetic
+from msc_sle.contract import BUNDLED_DATA
+from msc_sle.tools.synthetic import generate_synthetic
 
 TARGET_S = 60.0
 

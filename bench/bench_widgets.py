@@ -1,6 +1,6 @@
 """Latency of the 05_explore widgets: one recomputation per control change on the bundled cohort.
 
-Times ``msc_sle.report.explore`` (what each slider or dropdown change runs: both response
+Times ``msc_sle.workbook.explorer.recompute``, what the explorer runs on each change (the runner's parameter check, then ``explore`` (what each slider or dropdown change runs: both response
 definitions re-classified at every visit, rates with Wilson CIs, the comparison table of the
 chosen variable) over a sweep of changes like a user's: the LDA prednisone slider across its
 range, the SLEDAI sliders, the outcome and variable dropdowns. Target (issue 6): under 100 ms
@@ -22,35 +22,37 @@ REPO = Path(__file__).resolve().parents[1]
 TARGET_MS = 100.0
 
 
-def changes(variables: list[str]):
-    base = dict(lda_sledai_max=4, lda_prednisone_max=7.5, cr_sledai_max=2, cr_prednisone_max=5.0,
-                outcome="lda", variable="age_years")
+def changes(variables: list[str], defaults):
+    """(thresholds, outcome, variable) of each control change, from the parameter defaults."""
+    base = {k: defaults[k] for k in ("lda_sledai_max", "lda_prednisone_max", "cr_sledai_max", "cr_prednisone_max")}
+    cr_pred, cr_sledai = defaults["cr_prednisone_max"], defaults["cr_sledai_max"]
     for k in range(0, 61):  # the LDA prednisone slider, 0 to 30 mg/day by 0.5
-        yield {**base, "lda_prednisone_max": k * 0.5, "cr_prednisone_max": min(5.0, k * 0.5)}
+        yield {**base, "lda_prednisone_max": k * 0.5, "cr_prednisone_max": min(cr_pred, k * 0.5)}, "lda", "age_years"
     for s in range(0, 13):
-        yield {**base, "lda_sledai_max": s, "cr_sledai_max": min(2, s)}
+        yield {**base, "lda_sledai_max": s, "cr_sledai_max": min(cr_sledai, s)}, "lda", "age_years"
     for outcome in ("lda", "cr"):
         for v in variables:
-            yield {**base, "outcome": outcome, "variable": v}
+            yield base, outcome, v
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(REPO / "data" / "synthetic"))
     args = ap.parse_args(argv)
-    from msc_sle import analysis_frame, apply_eligibility, load_cohort
-    from msc_sle.report import baseline_variables, explore, freeze_long_lived_objects
+    from msc_sle import analysis_frame, apply_eligibility, baseline_variables, load_cohort
+    from msc_sle.workbook.explorer import explore, recompute
+    from msc_sle.workbook.params import check_parameters
 
     cohort = apply_eligibility(load_cohort(args.data)).cohort
     frame = analysis_frame(cohort)
     variables = baseline_variables(frame)
-    explore(cohort, frame)  # warm-up: imports, as the notebook's static cell does
-    freeze_long_lived_objects()  # as explorer() does once its panel is built
+    defaults = check_parameters()
+    explore(cohort, frame, defaults)  # warm-up: imports, as the notebook's static cell does
     cache: dict = {}  # the explorer keeps one: a change that leaves the responders as they were reuses the table
     times, cpu = [], []
-    for change in changes(variables):
+    for thresholds, outcome, variable in changes(variables, defaults):
         c0, t0 = time.process_time(), time.perf_counter()
-        explore(cohort, frame, cache=cache, **change)
+        recompute(cohort, frame, defaults, {**thresholds, "outcome": outcome, "variable": variable}, cache)
         times.append(1000 * (time.perf_counter() - t0))
         cpu.append(1000 * (time.process_time() - c0))
     times.sort()

@@ -25,10 +25,9 @@
 # the next cell holds the parameters and their defaults.
 
 # %% tags=["parameters"]
-data_dir = None  # folder with the patients and visits tables, None for the bundled SYNTHETIC cohort
-out_dir = None  # folder for tables/ and figures/, None writes nothing
-decimals = 1  # decimals of the percentages shown
-small_cell_min = 0  # counts below this show as "<N" (make share), 0 shows all
+# `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
+# Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
+overrides = {}
 
 # %% [markdown]
 # The parameters are checked first, so a typo stops here with a message naming the parameter
@@ -36,12 +35,13 @@ small_cell_min = 0  # counts below this show as "<N" (make share), 0 shows all
 # a malformed extract stops with the full list of problems (file, row, column, value, rule).
 
 # %%
-from msc_sle import apply_eligibility, sledai2k
-from msc_sle.figures import consort_figure, save_figure
-from msc_sle.params import check_parameters
-from msc_sle.report import open_cohort, save_table, suppress_small_counts, visit_completeness
+from msc_sle.clinical import apply_eligibility, sledai2k, visit_completeness
+from msc_sle.present.figures import consort_figure, save_figure
+from msc_sle.workbook.disclosure import suppress_small_counts
+from msc_sle.workbook.notebook import open_cohort, save_table
+from msc_sle.workbook.params import check_parameters
 
-params = check_parameters(data_dir=data_dir, out_dir=out_dir, decimals=decimals, small_cell_min=small_cell_min)
+params = check_parameters(**overrides)
 cohort = open_cohort(params)
 
 # %% [markdown]

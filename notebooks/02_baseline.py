@@ -24,19 +24,19 @@
 # data dictionary.
 
 # %% tags=["parameters"]
-data_dir = None  # folder with the patients and visits tables, None for the bundled SYNTHETIC cohort
-out_dir = None  # folder for tables/ and figures/, None writes nothing
-prednisone_cut = 20.0  # baseline prednisone split (mg/day), low below, high at or above
-decimals = 1  # decimals of the percentages shown
-small_cell_min = 0  # counts below this show as "<N" (make share), 0 shows all
+# `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
+# Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
+overrides = {}
 
 # %%
-from msc_sle import analysis_frame, apply_eligibility, table_one
-from msc_sle.params import check_parameters
-from msc_sle.report import baseline_variables, open_cohort, save_table, share_safe
+from msc_sle.clinical import apply_eligibility
+from msc_sle.compare import baseline_variables
+from msc_sle.present.tables import table_one
+from msc_sle.workbook.disclosure import share_safe
+from msc_sle.workbook.notebook import frame_for, open_cohort, save_table
+from msc_sle.workbook.params import check_parameters
 
-params = check_parameters(data_dir=data_dir, out_dir=out_dir, prednisone_cut=prednisone_cut, decimals=decimals,
-                          small_cell_min=small_cell_min)
+params = check_parameters(**overrides)
 cohort = apply_eligibility(open_cohort(params)).cohort
 
 # %% [markdown]
@@ -45,7 +45,7 @@ cohort = apply_eligibility(open_cohort(params)).cohort
 # the outcomes LDA and CR during the year with the paper's definitions).
 
 # %%
-frame = analysis_frame(cohort, prednisone_cut=params["prednisone_cut"])
+frame = frame_for(cohort, params)
 print(f"{len(frame)} patients, {len(baseline_variables(frame))} baseline variables")
 
 # %% [markdown]

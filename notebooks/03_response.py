@@ -29,28 +29,24 @@
 # organ activity and prednisone <= 5 mg/day.
 
 # %% tags=["parameters"]
-data_dir = None  # folder with the patients and visits tables, None for the bundled SYNTHETIC cohort
-out_dir = None  # folder for tables/ and figures/, None writes nothing
-lda_sledai_max = 4  # LDA: SLEDAI-2K at most this (points)
-lda_prednisone_max = 7.5  # LDA: prednisone at most this (mg/day)
-cr_sledai_max = 2  # CR: SLEDAI-2K at most this (points)
-cr_prednisone_max = 5.0  # CR: prednisone at most this (mg/day)
-decimals = 1  # decimals of the percentages shown
-small_cell_min = 0  # counts below this show as "<N" (make share), 0 shows all
+# `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
+# Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
+overrides = {}
 
 # %%
-from msc_sle import analysis_frame, apply_eligibility, classify_response, paired_over_time
-from msc_sle.figures import (cumulative_response_figure, response_rate_figure, save_figure,
-                             sledai_over_time_figure)
-from msc_sle.params import check_parameters
-from msc_sle.report import (cumulative_response, definitions_from_params, open_cohort, p_text,
-                            response_rates, save_table, sledai_long, suppress_rates)
+from msc_sle.clinical import apply_eligibility, classify_response, sledai_long
+from msc_sle.compare import paired_over_time
+from msc_sle.present.figures import (cumulative_response_figure, response_rate_figure, save_figure,
+                                     sledai_over_time_figure)
+from msc_sle.present.format import p_text
+from msc_sle.rates import cumulative_response, response_rates
+from msc_sle.workbook.disclosure import suppress_rates
+from msc_sle.workbook.notebook import frame_for, open_cohort, save_table
+from msc_sle.workbook.params import check_parameters
 
-params = check_parameters(data_dir=data_dir, out_dir=out_dir, lda_sledai_max=lda_sledai_max,
-                          lda_prednisone_max=lda_prednisone_max, cr_sledai_max=cr_sledai_max,
-                          cr_prednisone_max=cr_prednisone_max, decimals=decimals, small_cell_min=small_cell_min)
+params = check_parameters(**overrides)
 cohort = apply_eligibility(open_cohort(params)).cohort
-frame = analysis_frame(cohort)
+frame = frame_for(cohort, params)
 
 # %% [markdown]
 # ## SLEDAI-2K over time (Figure 1)
@@ -94,8 +90,7 @@ pairwise
 # at the last visit. Intervals are Wilson score intervals, which stay honest at small counts.
 
 # %%
-lda, cr = definitions_from_params(params)
-results = [classify_response(cohort, lda), classify_response(cohort, cr)]
+results = [classify_response(cohort, params.lda()), classify_response(cohort, params.cr())]
 rates = suppress_rates(response_rates(results, decimals=params["decimals"]), params["small_cell_min"])
 save_table(rates, "response_rates", params["out_dir"])
 rates[["response", "when", "shown", "missing visits"]]

@@ -30,43 +30,34 @@
 # paper's definitions, with the thresholds below), `lldas`, `doris`, `sledai_reduction`.
 
 # %% tags=["parameters"]
-data_dir = None  # folder with the patients and visits tables, None for the bundled SYNTHETIC cohort
-out_dir = None  # folder for tables/ and figures/, None writes nothing
-outcome = "cr"  # response that splits the patients: cr, lda, lldas, doris, sledai_reduction
-lda_sledai_max = 4  # LDA: SLEDAI-2K at most this (points)
-lda_prednisone_max = 7.5  # LDA: prednisone at most this (mg/day)
-cr_sledai_max = 2  # CR: SLEDAI-2K at most this (points)
-cr_prednisone_max = 5.0  # CR: prednisone at most this (mg/day)
-prednisone_cut = 20.0  # baseline prednisone split (mg/day), low below, high at or above
-alpha = 0.05  # significance level
-decimals = 1  # decimals of the percentages shown
-small_cell_min = 0  # counts below this show as "<N" (make share), 0 shows all
+# `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
+# Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
+overrides = {}
 
 # %%
-from msc_sle import analysis_frame, apply_eligibility, compare_groups, comparison_table
-from msc_sle.figures import forest_plot, save_figure
-from msc_sle.params import check_parameters
-from msc_sle.report import (baseline_variables, forest_data, open_cohort, outcome_definition, save_table,
-                            share_safe)
+from msc_sle.clinical import apply_eligibility
+from msc_sle.compare import baseline_variables, compare_groups
+from msc_sle.present.figures import forest_data, forest_plot, save_figure
+from msc_sle.present.tables import comparison_table
+from msc_sle.workbook.disclosure import share_safe
+from msc_sle.workbook.notebook import frame_for, open_cohort, save_table
+from msc_sle.workbook.params import check_parameters
 
-params = check_parameters(data_dir=data_dir, out_dir=out_dir, outcome=outcome, lda_sledai_max=lda_sledai_max,
-                          lda_prednisone_max=lda_prednisone_max, cr_sledai_max=cr_sledai_max,
-                          cr_prednisone_max=cr_prednisone_max, prednisone_cut=prednisone_cut, alpha=alpha,
-                          decimals=decimals, small_cell_min=small_cell_min)
+params = check_parameters(**overrides)
 cohort = apply_eligibility(open_cohort(params)).cohort
 
 # %% [markdown]
 # ## The response compared
 
 # %%
-definition = outcome_definition(params)
+definition = params.outcome_definition()
 print(definition.describe())
 print("Source:", definition.source)
 for caveat in definition.caveats:
     print("  -", caveat)
 
 # %%
-frame = analysis_frame(cohort, definitions={"response": definition}, prednisone_cut=params["prednisone_cut"])
+frame = frame_for(cohort, params, {"response": definition})
 group = f"{definition.label} during the year"
 result = compare_groups(frame, by="response_ever", variables=baseline_variables(frame), adjust="bh",
                         labels={"response_ever": group})

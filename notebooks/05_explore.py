@@ -26,24 +26,19 @@
 # static table first.
 
 # %% tags=["parameters"]
-data_dir = None  # folder with the patients and visits tables, None for the bundled SYNTHETIC cohort
-lda_sledai_max = 4  # LDA: SLEDAI-2K at most this (points)
-lda_prednisone_max = 7.5  # LDA: prednisone at most this (mg/day)
-cr_sledai_max = 2  # CR: SLEDAI-2K at most this (points)
-cr_prednisone_max = 5.0  # CR: prednisone at most this (mg/day)
-decimals = 1  # decimals of the percentages shown
-small_cell_min = 0  # counts below this show as "<N" (make share), 0 shows all
+# `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
+# Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
+overrides = {}
 
 # %%
-from msc_sle import analysis_frame, apply_eligibility
-from msc_sle.params import check_parameters
-from msc_sle.report import explore, explorer, open_cohort
+from msc_sle.clinical import apply_eligibility
+from msc_sle.workbook.explorer import explore, explorer
+from msc_sle.workbook.notebook import frame_for, open_cohort
+from msc_sle.workbook.params import check_parameters
 
-params = check_parameters(data_dir=data_dir, lda_sledai_max=lda_sledai_max,
-                          lda_prednisone_max=lda_prednisone_max, cr_sledai_max=cr_sledai_max,
-                          cr_prednisone_max=cr_prednisone_max, decimals=decimals, small_cell_min=small_cell_min)
+params = check_parameters(**overrides)
 cohort = apply_eligibility(open_cohort(params)).cohort
-frame = analysis_frame(cohort)
+frame = frame_for(cohort, params)
 
 # %% [markdown]
 # ## The default state (static)
@@ -52,10 +47,7 @@ frame = analysis_frame(cohort)
 # and without LDA during the year (the footnotes name the test behind the p-value).
 
 # %%
-state = explore(cohort, frame, lda_sledai_max=params["lda_sledai_max"],
-                lda_prednisone_max=params["lda_prednisone_max"], cr_sledai_max=params["cr_sledai_max"],
-                cr_prednisone_max=params["cr_prednisone_max"], decimals=params["decimals"],
-                small_cell_min=params["small_cell_min"])
+state = explore(cohort, frame, params)
 print(state.headline)
 state.rates[["response", "when", "shown", "missing visits"]]
 

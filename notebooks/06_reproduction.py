@@ -31,17 +31,18 @@
 # the published one.
 
 # %% tags=["parameters"]
-data_dir = None  # folder with the patients and visits tables, None for the bundled SYNTHETIC cohort
-out_dir = None  # folder for tables/ and figures/, None writes nothing
-small_cell_min = 0  # counts below this show as "<N" (make share), 0 shows all
+# `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
+# Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
+overrides = {}
 
 # %%
-from msc_sle.audit import paper_audit
-from msc_sle.params import check_parameters
-from msc_sle.report import open_cohort, record, save_table, share_safe
-from msc_sle.reproduction import reproduction_table
+from msc_sle.paper.audit import paper_audit
+from msc_sle.paper.reproduction import reproduction_table
+from msc_sle.workbook.disclosure import share_safe
+from msc_sle.workbook.notebook import open_cohort, record, save_table
+from msc_sle.workbook.params import check_parameters
 
-params = check_parameters(data_dir=data_dir, out_dir=out_dir, small_cell_min=small_cell_min)
+params = check_parameters(**overrides)
 cohort = open_cohort(params)
 
 # %% [markdown]
@@ -51,7 +52,7 @@ cohort = open_cohort(params)
 # and overall. The runner prints the overall line at the end of `make run`.
 
 # %%
-reproduction = reproduction_table(cohort)
+reproduction = reproduction_table(cohort, definitions=params.definitions(), prednisone_cut=params["prednisone_cut"])
 save_table(reproduction.table, "reproduction", params["out_dir"])
 save_table(reproduction.score, "reproduction_score", params["out_dir"])
 record("reproduction_score", reproduction.headline(), text=f"Reproduction score: {reproduction.headline()}")

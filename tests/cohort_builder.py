@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from msc_sle.data import table_variables
+from msc_sle.contract import table_variables
 
 DESCRIPTORS = [n for n in table_variables("visits")["name"]
                if n not in ("patient_id", "month", "prednisone_mg", "sledai_total")]

@@ -3,10 +3,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msc_sle.cohort import analysis_frame
-from msc_sle.data import Cohort, dtype_for, table_variables
-from msc_sle.outcomes import paper_lda
-from msc_sle.sledai import SLEDAI2K_WEIGHTS
+from msc_sle.clinical import analysis_frame
+from msc_sle.contract import Cohort, dtype_for, table_variables
+from msc_sle.clinical import paper_lda
+from msc_sle.clinical import SLEDAI2K_WEIGHTS
 
 DERIVED = table_variables("derived")
 

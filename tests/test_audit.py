@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from msc_sle.audit import AUDIT_COLUMNS, SEVERITIES, paper_audit, recheck_percentages, recheck_pvalues
-from msc_sle.published import load_published
+from msc_sle.paper.audit import AUDIT_COLUMNS, SEVERITIES, paper_audit, recheck_percentages, recheck_pvalues
+from msc_sle.paper.published import load_published
 
 
 @pytest.fixture(scope="module")

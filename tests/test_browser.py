@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from msc_sle.runner import NOTEBOOKS_DIR
+from msc_sle.tools.runner import NOTEBOOKS_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -63,7 +63,7 @@ def lab(tmp_path):
 
         nb = nbformat.read(str(root / "05_explore.ipynb"), as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-        cell.source = cell.source.replace("data_dir = None", f"data_dir = {DATA!r}", 1)
+        cell.source = cell.source.replace("overrides = {}", f"overrides = {{'data_dir': {DATA!r}}}", 1)
         nbformat.write(nb, str(root / "05_explore.ipynb"))
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
@@ -99,11 +99,12 @@ def lab(tmp_path):
 
 def _expected_lda_line(threshold: float | None = None) -> str:
     from msc_sle import analysis_frame, apply_eligibility, load_cohort
-    from msc_sle.report import explore
+    from msc_sle.workbook.explorer import explore
+    from msc_sle.workbook.params import check_parameters
 
     cohort = apply_eligibility(load_cohort(DATA) if DATA else load_cohort()).cohort
-    kwargs = {} if threshold is None else {"lda_prednisone_max": threshold}
-    return explore(cohort, analysis_frame(cohort), **kwargs).headline.splitlines()[0]
+    params = check_parameters() if threshold is None else check_parameters(lda_prednisone_max=threshold)
+    return explore(cohort, analysis_frame(cohort), params).headline.splitlines()[0]
 
 
 def _threshold_that_changes_lda() -> tuple[float, int]:

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from msc_sle.compare import (TEST_NAMES, adjust_pvalues, compare_groups, describe,
-                             paired_over_time)
+from msc_sle.compare import TEST_NAMES, adjust_pvalues, compare_groups, describe, paired_over_time
 
 Z975 = 1.959963984540054
 

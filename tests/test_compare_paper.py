@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from msc_sle.compare import compare_groups
-from msc_sle.published import group_comparison, group_sizes, matches_printed
+from msc_sle.paper.published import group_comparison, group_sizes, matches_printed
 
 # Printed p that the marked test does not reproduce (the audit reports them as inconsistencies).
 # msc_source: printed without '*' (chi-square), but only Fisher's exact test gives the printed p.

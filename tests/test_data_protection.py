@@ -9,9 +9,9 @@ import subprocess
 import nbformat
 import pytest
 
-from msc_sle.data import load_cohort
-from msc_sle.report import RECORD_MIMETYPE
-from msc_sle.runner import NOTEBOOKS, NOTEBOOKS_DIR, REPO_ROOT, RunError, refresh_notebooks
+from msc_sle.clinical import load_cohort
+from msc_sle.workbook.notebook import RECORD_MIMETYPE
+from msc_sle.tools.runner import NOTEBOOKS, NOTEBOOKS_DIR, REPO_ROOT, RunError, refresh_notebooks
 
 HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
 
@@ -53,7 +53,7 @@ def test_fingerprint_changes_when_one_value_changes(tmp_path, bundled):
     # the protection above relies on the fingerprint seeing every byte of the raw files
     import shutil
 
-    from msc_sle.data import BUNDLED_DATA
+    from msc_sle.contract import BUNDLED_DATA
 
     copy = tmp_path / "copy"
     shutil.copytree(BUNDLED_DATA, copy)
@@ -74,9 +74,9 @@ def test_real_data_and_reports_are_git_ignored():
 def test_refresh_refuses_data_not_marked_synthetic(monkeypatch):
     import dataclasses
 
-    import msc_sle.data
+    import msc_sle.clinical
 
-    real = msc_sle.data.load_cohort()
-    monkeypatch.setattr(msc_sle.data, "load_cohort", lambda *a, **k: dataclasses.replace(real, synthetic=False))
+    real = msc_sle.clinical.load_cohort()
+    monkeypatch.setattr(msc_sle.clinical, "load_cohort", lambda *a, **k: dataclasses.replace(real, synthetic=False))
     with pytest.raises(RunError, match="not marked synthetic"):
         refresh_notebooks(progress=lambda _m: None)

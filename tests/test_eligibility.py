@@ -3,9 +3,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msc_sle.cohort import Criterion, apply_eligibility, baseline_sledai, paper_criteria
-from msc_sle.data import BUNDLED_DATA, Cohort, DataError, load_cohort
-from msc_sle.sledai import SLEDAI2K_WEIGHTS
+from msc_sle.clinical import Criterion, apply_eligibility, baseline_sledai, paper_criteria
+from msc_sle.contract import BUNDLED_DATA, Cohort, DataError
+from msc_sle.clinical import load_cohort
+from msc_sle.clinical import SLEDAI2K_WEIGHTS
 
 ELIGIBLE = dict(age_years=32.0, acr_criteria_count=6, refractory=True, first_infusion_date="2010-05-03",
                 follow_up_months=24.0)
@@ -165,7 +166,7 @@ def _bundled():
 
 
 def test_bundled_attrition_ends_at_the_published_n():
-    from msc_sle.published import load_published, select_published
+    from msc_sle.paper.published import load_published, select_published
     cohort = _bundled()
     n = select_published(load_published(), source="Table 1", variable="n", statistic="n")["value"].iloc[0]
     attrition = apply_eligibility(cohort).attrition
@@ -174,8 +175,8 @@ def test_bundled_attrition_ends_at_the_published_n():
 
 
 def test_bundled_response_counts_match_the_published_ones():
-    from msc_sle.cohort import analysis_frame
-    from msc_sle.published import load_published, select_published
+    from msc_sle.clinical import analysis_frame
+    from msc_sle.paper.published import load_published, select_published
     frame = analysis_frame(apply_eligibility(_bundled()).cohort)
     published = select_published(load_published(), source="Section 3.2",
                                   variable=["cr_ever", "lda_ever", "cr_m12", "lda_m12"], statistic="n")

@@ -1,8 +1,10 @@
 """The workbook's scaffolding: one lock file, documented make targets, a well-formed dictionary."""
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +12,7 @@ import pytest
 import yaml
 
 import msc_sle
-from msc_sle.data import dtype_for, load_dictionary
+from msc_sle.contract import dtype_for, load_dictionary
 
 ROOT = Path(__file__).resolve().parents[1]
 TYPES = {"string", "integer", "number", "boolean", "category", "date"}
@@ -68,7 +70,18 @@ def test_dictionary_is_well_formed():
     assert d["label"].str.len().gt(0).all()
 
 
-def test_public_names_are_reexported_from_the_package():
-    for name in ("load_cohort", "DataError", "Cohort", "load_dictionary", "write_cohort"):
-        assert getattr(msc_sle, name) is getattr(msc_sle.data, name)
+def test_public_names_resolve_to_their_home_module():
+    for module, names in msc_sle._EXPORTS.items():
+        home = importlib.import_module(module)
+        for name in names:
+            assert getattr(msc_sle, name) is getattr(home, name), (module, name)
     assert len(msc_sle.__all__) == len(set(msc_sle.__all__)), "two modules export the same name"
+    assert set(msc_sle.__all__) == {n for names in msc_sle._EXPORTS.values() for n in names}
+
+
+def test_import_msc_sle_loads_nothing_heavy():
+    """`import msc_sle` costs almost nothing: the packages load when a public name is first used."""
+    code = ("import sys, msc_sle; heavy = [m for m in ('pandas', 'numpy', 'scipy', 'matplotlib', 'ipywidgets') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -12,7 +12,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from msc_sle.data import Cohort, DataError, DataWarning, load_cohort, table_variables, write_cohort
+from msc_sle.contract import Cohort, DataError, DataWarning, table_variables, write_cohort
+from msc_sle.clinical import load_cohort
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,7 +10,7 @@ import jupytext
 import nbformat
 import pytest
 
-from msc_sle.runner import NOTEBOOKS, NOTEBOOKS_DIR
+from msc_sle.tools.runner import NOTEBOOKS, NOTEBOOKS_DIR
 
 #: Longest code cell allowed: anything longer belongs in lib/ with a test.
 MAX_CODE_LINES = 15
@@ -105,7 +105,7 @@ def test_nbval_fails_when_one_descriptor_changes(tmp_path):
     import sys
 
     from msc_sle import apply_eligibility, classify_response, load_cohort
-    from msc_sle.runner import REPO_ROOT
+    from msc_sle.tools.runner import REPO_ROOT
 
     copy = tmp_path / "workbook"
     for part in ("lib", "data"):

@@ -5,10 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msc_sle.data import Cohort, DataError
-from msc_sle.outcomes import (DEFINITIONS, ResponseDefinition, classify_response, doris, get_definition,
-                              lldas, paper_cr, paper_lda, sledai_reduction)
-from msc_sle.sledai import SLEDAI2K_WEIGHTS
+from msc_sle.contract import Cohort, DataError
+from msc_sle.clinical import (DEFINITIONS, ResponseDefinition, classify_response, doris, get_definition, lldas, paper_cr, paper_lda, sledai_reduction)
+from msc_sle.clinical import SLEDAI2K_WEIGHTS
 
 # Descriptor sets with a known SLEDAI-2K, none of them major-organ activity (weights worked by hand):
 SCORE = {

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from msc_sle.outcomes import get_definition, paper_cr, paper_lda
-from msc_sle.params import PARAMETERS, ParameterError, check_parameters, parameter_help, parse_assignments
-from msc_sle.runner import NOTEBOOKS, NOTEBOOKS_DIR, declared_parameters
+from msc_sle.clinical import PREDNISONE_CUT_MG, get_definition, paper_cr, paper_lda
+from msc_sle.workbook.params import (PARAMETERS, ParameterError, check_parameters, parameter_help, parse_assignments)
+from msc_sle.tools.runner import NOTEBOOKS, NOTEBOOKS_DIR, PARAMETERS_NAME, declared_parameters
 
 RESERVED = ("JOBS", "LIST_PARAMS", "SHARE_MIN")
 
@@ -111,13 +112,10 @@ def _notebook_source(name: str):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_parameters_are_declared_with_table_defaults(name):
-    declared = declared_parameters(NOTEBOOKS_DIR / f"{name}.ipynb")
-    assert declared, f"{name} declares no parameters"
-    for pname, default in declared.items():
-        assert pname in PARAMETERS, f"{name} declares {pname!r}, which the parameter table does not know"
-        assert default == PARAMETERS[pname].default, f"{name}: {pname} = {default!r} but the table says " \
-                                                     f"{PARAMETERS[pname].default!r}"
+def test_every_notebook_takes_the_whole_parameter_set(name):
+    """One dict, empty by default: every default lives in the parameter table, and the runner hands
+    every notebook the same validated set (so no two pages of a bundle differ in a threshold)."""
+    assert declared_parameters(NOTEBOOKS_DIR / f"{name}.ipynb") == {PARAMETERS_NAME: {}}
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -130,13 +128,29 @@ def test_validation_call_right_after_the_parameters_cell(name):
     tree = ast.parse("".join(following["source"]))
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "check_parameters"]
     assert calls, f"{name}: the first code cell after the parameters must call check_parameters"
-    passed = {k.arg for k in calls[0].keywords}
-    assert passed == set(declared_parameters(NOTEBOOKS_DIR / f"{name}.ipynb")), \
-        f"{name}: check_parameters must receive exactly the declared parameters"
+    assert [ast.unparse(k) for k in calls[0].keywords] == [f"**{PARAMETERS_NAME}"] and not calls[0].args
 
 
-def test_every_parameter_is_used_by_some_notebook():
-    used = set()
-    for name in NOTEBOOKS:
-        used |= set(declared_parameters(NOTEBOOKS_DIR / f"{name}.ipynb"))
-    assert used == set(PARAMETERS)
+def test_defaults_are_written_once():
+    """The clinical thresholds' defaults are the library's definitions themselves, not copies."""
+    for name in ("lda_sledai_max", "lda_prednisone_max", "cr_sledai_max", "cr_prednisone_max", "prednisone_cut"):
+        assert PARAMETERS[name].default is not None
+    assert PARAMETERS["prednisone_cut"].default == PREDNISONE_CUT_MG
+    for name in NOTEBOOKS:  # no notebook restates a default
+        text = (NOTEBOOKS_DIR / f"{name}.py").read_text()
+        for p in PARAMETERS.values():
+            assert not re.search(rf"^{p.name}\s*=", text, flags=re.M), f"{name} assigns {p.name}"
+
+
+def test_params_object_is_read_only_picklable_and_names_its_definitions():
+    import pickle
+
+    p = check_parameters(lda_prednisone_max=10, outcome="lda")
+    assert p.lda_prednisone_max == 10.0 and p["outcome"] == "lda"
+    with pytest.raises(TypeError):
+        p.outcome = "cr"
+    assert pickle.loads(pickle.dumps(p)) == p
+    assert p.changed() == {"outcome": "lda", "lda_prednisone_max": 10.0}
+    assert p.lda().prednisone_max == 10.0 and p.lda().sledai_max == paper_lda.sledai_max
+    assert p.cr() == paper_cr and p.outcome_definition() == p.lda()
+    assert check_parameters(outcome="lldas").outcome_definition().name == "lldas"

@@ -8,9 +8,7 @@ from fractions import Fraction
 import pandas as pd
 import pytest
 
-from msc_sle.published import (PUBLISHED_COLUMNS, PUBLISHED_PATH, PublishedValuesError, group_comparison,
-                               group_sizes, load_published, matches_printed, printed_decimals, round_half_up,
-                               select_published, transcription_problems)
+from msc_sle.paper.published import (PUBLISHED_COLUMNS, PUBLISHED_PATH, PublishedValuesError, group_comparison, group_sizes, load_published, matches_printed, printed_decimals, round_half_up, select_published, transcription_problems)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """README.md stays true: the parameter table is the one the runner validates against."""
 from pathlib import Path
 
-from msc_sle.params import PARAMETERS, parameter_markdown
+from msc_sle.workbook.params import PARAMETERS, parameter_markdown
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msc_sle.report import (cumulative_response, forest_data, response_rates, share_safe,
-                            suppress_small_counts, wilson_interval)
+from msc_sle.rates import cumulative_response, wilson_interval
+from msc_sle.present.figures import forest_data
+from msc_sle.workbook.explorer import response_rates
+from msc_sle.workbook.disclosure import share_safe, suppress_small_counts
 
 
 def test_wilson_interval_by_hand():
@@ -74,7 +76,7 @@ def test_small_counts_are_suppressed_but_zero_and_large_are_kept():
 
 def test_share_safe_suppresses_publication_tables_body_and_numbers():
     from msc_sle.compare import compare_groups
-    from msc_sle.tables import comparison_table
+    from msc_sle.present.tables import comparison_table
 
     data = pd.DataFrame({"grp": [True] * 10 + [False] * 10,
                          "fever": [True] * 2 + [False] * 8 + [True] * 6 + [False] * 4})
@@ -106,7 +108,7 @@ def test_forest_rows_one_per_variable_with_test_and_q():
 def test_saved_figures_are_byte_identical_across_runs(tmp_path):
     import matplotlib.pyplot as plt
 
-    from msc_sle.figures import response_rate_figure, save_figure, use_print_style
+    from msc_sle.present.figures import response_rate_figure, save_figure, use_print_style
 
     use_print_style()
     rates = response_rates(_Result())
@@ -122,7 +124,7 @@ def test_saved_figures_are_byte_identical_across_runs(tmp_path):
 
 
 def test_suppressed_rates_blank_the_percentages_that_give_counts_back():
-    from msc_sle.report import suppress_rates
+    from msc_sle.workbook.disclosure import suppress_rates
 
     rates = response_rates(_Result())  # n = 1 at month 1 of 4 patients
     shared = suppress_rates(rates, 5).set_index("when")

@@ -10,11 +10,11 @@ import pytest
 from scipy import stats
 
 from cohort_builder import patient_row, visit_row, write_rows
-from msc_sle.audit import paper_audit, recheck_percentages, recheck_pvalues
-from msc_sle.data import BUNDLED_DATA, load_cohort
-from msc_sle.published import PUBLISHED_COLUMNS, load_published
-from msc_sle.reproduction import (REPRODUCTION_COLUMNS, STATUSES, ReproductionResult, reproduction_status,
-                                  reproduction_table)
+from msc_sle.paper.audit import paper_audit, recheck_percentages, recheck_pvalues
+from msc_sle.contract import BUNDLED_DATA
+from msc_sle.clinical import load_cohort
+from msc_sle.paper.published import PUBLISHED_COLUMNS, load_published
+from msc_sle.paper.reproduction import (REPRODUCTION_COLUMNS, STATUSES, ReproductionResult, reproduction_status, reproduction_table)
 
 
 def half_up(x, decimals):

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from msc_sle.data import Cohort
-from msc_sle.outcomes import classify_response, doris, lldas, paper_cr, paper_lda, sledai_reduction
-from msc_sle.sledai import MAJOR_ORGAN_DESCRIPTORS, SLEDAI2K_WEIGHTS, sledai2k
+from msc_sle.contract import Cohort
+from msc_sle.clinical import classify_response, doris, lldas, paper_cr, paper_lda, sledai_reduction
+from msc_sle.clinical import MAJOR_ORGAN_DESCRIPTORS, SLEDAI2K_WEIGHTS, sledai2k
 
 # The reference table typed again here, so the totals are checked against something the code did not produce.
 REFERENCE_WEIGHTS = {

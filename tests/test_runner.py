@@ -17,9 +17,10 @@ import nbformat
 import pytest
 
 from cohort_builder import write_extract
-from msc_sle.data import BUNDLED_DATA, load_cohort
-from msc_sle.params import check_parameters
-from msc_sle.runner import MARKER, REPO_ROOT, RunError, main, run_workbook
+from msc_sle.contract import BUNDLED_DATA
+from msc_sle.clinical import load_cohort
+from msc_sle.workbook.params import check_parameters
+from msc_sle.tools.runner import MARKER, REPO_ROOT, RunError, main, run_workbook
 
 PY = sys.executable
 
@@ -29,7 +30,7 @@ def _checksums(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _notebook(path: Path, body: str, params: str = "data_dir = None\nout_dir = None\n") -> None:
+def _notebook(path: Path, body: str, params: str = "overrides = {}\n") -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_markdown_cell("# tiny"),
@@ -39,9 +40,9 @@ def _notebook(path: Path, body: str, params: str = "data_dir = None\nout_dir = N
 
 
 OK_BODY = """
-from msc_sle.params import check_parameters
-from msc_sle.report import open_cohort, save_table, record
-params = check_parameters(data_dir=data_dir, out_dir=out_dir)
+from msc_sle.workbook.params import check_parameters
+from msc_sle.workbook.notebook import open_cohort, save_table, record
+params = check_parameters(**overrides)
 cohort = open_cohort(params)
 save_table(cohort.patients[["sex"]].value_counts().rename("n").reset_index(), "sex", params["out_dir"])
 record("reproduction_score", "7 of 9")
@@ -86,7 +87,7 @@ def test_success_builds_the_bundle_atomically(tiny, data_copy, tmp_path):
         text = (out / page).read_text(encoding="utf-8")
         assert fingerprint in text and "Provenance" in text and "Workbook commit" in text and "pandas" in text
     assert "import msc_sle" not in (out / "html/ok.clinical.html").read_text(encoding="utf-8").replace(
-        "msc_sle.runner", "")  # code hidden for clinicians
+        "msc_sle.tools.runner", "")  # code hidden for clinicians
     nb = nbformat.read(str(out / "notebooks/ok.ipynb"), as_version=4)
     assert nb.metadata["msc_sle"]["data_fingerprint"] == fingerprint
     assert result.records["reproduction_score"] == "7 of 9"
@@ -162,7 +163,7 @@ def test_cli_lists_parameters_and_rejects_bad_jobs(capsys):
 
 def test_command_line_exit_status_without_traceback(tmp_path):
     # the real entry point, as make calls it
-    proc = subprocess.run([PY, "-m", "msc_sle.runner", "run", f"OUT={tmp_path / 'o'}", "DECIMALS=ten"],
+    proc = subprocess.run([PY, "-m", "msc_sle.tools.runner", "run", f"OUT={tmp_path / 'o'}", "DECIMALS=ten"],
                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
     assert proc.returncode == 2
     assert "decimals (DECIMALS) = 'ten'" in proc.stderr and "Traceback" not in proc.stderr
@@ -173,12 +174,12 @@ def test_full_workbook_on_the_bundled_data(tmp_path):
     """make run end to end: every notebook, both HTML versions, tables, figures, index, score."""
     before = _checksums(BUNDLED_DATA)
     out = tmp_path / "reports"
-    proc = subprocess.run([PY, "-m", "msc_sle.runner", "run", f"DATA={BUNDLED_DATA}", f"OUT={out}", "JOBS=2"],
+    proc = subprocess.run([PY, "-m", "msc_sle.tools.runner", "run", f"DATA={BUNDLED_DATA}", f"OUT={out}", "JOBS=2"],
                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Reproduction score:" in proc.stdout and "[6/6]" in proc.stdout
     assert _checksums(BUNDLED_DATA) == before
-    from msc_sle.runner import NOTEBOOKS
+    from msc_sle.tools.runner import NOTEBOOKS
     fingerprint = load_cohort().fingerprint
     for name in NOTEBOOKS:
         for page in (f"html/{name}.html", f"html/{name}.clinical.html"):

@@ -5,9 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msc_sle.data import DataError, table_variables
-from msc_sle.sledai import (MAJOR_ORGAN_DESCRIPTORS, SEROLOGY, SLEDAI2K_DOMAINS, SLEDAI2K_WEIGHTS,
-                            sledai2k, sledai2k_domains)
+from msc_sle.contract import DataError, table_variables
+from msc_sle.clinical import (MAJOR_ORGAN_DESCRIPTORS, SEROLOGY, SLEDAI2K_DOMAINS, SLEDAI2K_WEIGHTS, sledai2k, sledai2k_domains)
 
 DICTIONARY_DESCRIPTORS = [r["name"] for _, r in table_variables("visits").iterrows()
                           if r["description"].startswith("SLEDAI-2K descriptor")]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msc_sle.steroids import prednisone_equivalent, split_pulses
+from msc_sle.clinical import prednisone_equivalent, split_pulses
 
 
 @pytest.mark.parametrize("dose, drug, expected", [

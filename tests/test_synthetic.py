@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import msc_sle as m
-from msc_sle.data import BUNDLED_DATA
+from msc_sle.contract import BUNDLED_DATA
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +375,7 @@ def test_non_responders_fail_lda_for_a_reason_beyond_the_score(eligibility, fram
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory):
-    from msc_sle.synthetic import generate_synthetic
+    from msc_sle.tools.synthetic import generate_synthetic
 
     out = tmp_path_factory.mktemp("synthetic")
     return out, generate_synthetic(out, seed=json.loads((BUNDLED_DATA / "manifest.json").read_text())["seed"])
@@ -391,7 +391,7 @@ def test_regeneration_is_byte_identical(regenerated):
 
 @pytest.mark.slow
 def test_scale_option_keeps_the_schema_and_the_rates(regenerated, tmp_path):
-    from msc_sle.synthetic import resample_synthetic, write_synthetic
+    from msc_sle.tools.synthetic import resample_synthetic, write_synthetic
 
     _, extract = regenerated
     big = resample_synthetic(extract, 2000, seed=7)

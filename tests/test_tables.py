@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msc_sle import tables
+from msc_sle.present import export, tables
 from msc_sle.compare import compare_groups
-from msc_sle.tables import (EXPORT_FORMATS, comparison_table, export_table, format_p,
-                            table_one)
+from msc_sle.present.export import EXPORT_FORMATS, export_table
+from msc_sle.present.tables import comparison_table, format_p, table_one
 
 
 @pytest.fixture()
@@ -143,7 +143,7 @@ def test_export_is_atomic(frame, tmp_path, monkeypatch):
             fh.write(b"half a file")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(tables, "_docx", boom)
+    monkeypatch.setattr(export, "_docx", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         export_table(t, tmp_path / "t1", formats=("docx",))
     assert (tmp_path / "t1.docx").read_bytes() == before

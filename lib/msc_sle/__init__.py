@@ -3,35 +3,59 @@
 Re-analysis of Wen et al. (2019), "Prognostic factors for clinical response in systemic lupus
 erythematosus patients treated by allogeneic mesenchymal stem cells", Stem Cells International.
 
-The modules follow the analysis pipeline; each stage's public names (its ``__all__``) are
-re-exported here:
+The packages follow the analysis, and imports flow one way, top to bottom:
 
-``data``          data dictionary, ``load_cohort`` and ``DataError`` (the data contract)
-``sledai``        SLEDAI-2K scoring
-``cohort``        eligibility criteria of section 2.1, the attrition table, the analysis frame
-``outcomes``      response definitions (paper LDA/CR, LLDAS, DORIS, SLEDAI-4 reduction)
-``steroids``      glucocorticoid prednisone equivalents
-``compare``       group comparisons with SPSS-faithful test selection and effect sizes
-``tables``        Table 1 / Table 2 rendering and export
-``figures``       the workbook's figures
-``published``, ``audit``, ``reproduction``   the paper's numbers, its self-consistency, the reproduction
+``contract``   the data dictionary, reading and writing an extract (``read_extract``, ``DataError``)
+``clinical``   SLEDAI-2K, the visit grid, response definitions, eligibility, the analysis frame
+``stats``      one public function per statistical test or estimate (knows nothing of lupus)
+``compare``    group comparisons of the analysis frame; ``rates``: response rates with Wilson CIs
+``present``    number formatting, Table 1 / Table 2, export, figures
+``paper``      the published numbers, the paper's self-audit, the reproduction
+``workbook``   the notebooks' plumbing: parameters, helpers, disclosure control, explorer
+``tools``      ``make run`` (runner) and ``make data`` (synthetic cohort generator)
 
-Not re-exported (import them by name): ``params`` (notebook parameters), ``report`` (notebook
-helpers), ``runner`` (``make run``), ``synthetic`` (the SYNTHETIC cohort generator).
+The names below are importable from ``msc_sle`` itself; each loads its package on first use, so
+``import msc_sle`` costs almost nothing and a notebook pays only for what it calls.
 """
-from . import audit, cohort, compare, data, figures, outcomes, published, reproduction, sledai, steroids, tables
-from .audit import *  # noqa: F401,F403
-from .cohort import *  # noqa: F401,F403
-from .compare import *  # noqa: F401,F403
-from .data import *  # noqa: F401,F403
-from .figures import *  # noqa: F401,F403
-from .outcomes import *  # noqa: F401,F403
-from .published import *  # noqa: F401,F403
-from .reproduction import *  # noqa: F401,F403
-from .sledai import *  # noqa: F401,F403
-from .steroids import *  # noqa: F401,F403
-from .tables import *  # noqa: F401,F403
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
-__all__ = [name for module in (data, sledai, cohort, outcomes, steroids, compare, tables, figures,
-                               published, audit, reproduction) for name in module.__all__]
+
+_EXPORTS = {
+    "msc_sle.contract": ("Cohort", "DataError", "DataWarning", "Problem", "read_extract", "write_cohort",
+                         "load_dictionary", "variable_info", "VISIT_MONTHS"),
+    "msc_sle.clinical": ("load_cohort", "sledai2k", "SLEDAI2K_WEIGHTS", "SLEDAI2K_DOMAINS", "SEROLOGY",
+                         "MAJOR_ORGAN_DESCRIPTORS", "visit_grid", "FOLLOW_UP_MONTHS", "Criterion", "paper_criteria",
+                         "PAPER_ELIGIBILITY", "apply_eligibility", "analysis_frame", "ResponseDefinition",
+                         "paper_lda", "paper_cr", "lldas", "doris", "sledai_reduction", "get_definition",
+                         "classify_response", "prednisone_equivalent", "split_pulses"),
+    "msc_sle.compare": ("compare_groups", "describe", "paired_over_time", "baseline_variables", "adjust_pvalues",
+                        "TEST_NAMES", "FISHER_RULES"),
+    "msc_sle.rates": ("response_rates", "cumulative_response"),
+    "msc_sle.present.tables": ("PublicationTable", "table_one", "comparison_table"),
+    "msc_sle.present.export": ("export_table",),
+    "msc_sle.present.format": ("format_p",),
+    "msc_sle.paper.published": ("load_published", "select_published", "group_comparison", "matches_printed"),
+    "msc_sle.paper.audit": ("paper_audit", "recheck_pvalues", "recheck_percentages"),
+    "msc_sle.paper.reproduction": ("reproduction_table", "ReproductionResult"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+_SUBPACKAGES = ("contract", "clinical", "stats", "compare", "rates", "present", "paper", "workbook", "tools")
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"msc_sle.{name}")
+    raise AttributeError(f"module 'msc_sle' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_SUBPACKAGES))

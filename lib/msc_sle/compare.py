@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .data import load_dictionary
+from .contract import load_dictionary
 
-__all__ = ["compare_groups", "describe", "paired_over_time", "adjust_pvalues", "PairedResult",
+__all__ = ["compare_groups", "describe", "paired_over_time", "adjust_pvalues", "PairedResult", "baseline_variables",
            "TEST_NAMES", "FISHER_RULES", "TEST_DESCRIPTIONS"]
 
 #: Test names accepted in ``tests=`` overrides and used in the ``test`` column.
@@ -56,6 +56,14 @@ _Z975 = float(stats.norm.ppf(0.975))
 _FFH_MAX_TABLES = 2_000_000
 # Pairwise differences enumerated directly up to this many pairs (Hodges-Lehmann).
 _HL_BRUTE_PAIRS = 2_000_000
+
+
+def baseline_variables(frame: pd.DataFrame) -> list[str]:
+    """The variables of the paper's tables present in ``frame``: every dictionary variable with a
+    table section except the outcomes, in dictionary order (patients, then derived)."""
+    d = load_dictionary()
+    rows = d[(d["section"] != "") & (d["section"] != "Outcome") & d["table"].isin(["patients", "derived"])]
+    return [n for n in dict.fromkeys(rows["name"]) if n in frame.columns]
 
 
 # --------------------------------------------------------------------------------------------

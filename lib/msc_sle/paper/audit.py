@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .data import load_dictionary
-from .published import PUBLISHED_COLUMNS, load_published, matches_printed, round_half_up
+from ..contract import load_dictionary
+from ..present.format import round_half_up
+from .published import PUBLISHED_COLUMNS, load_published, matches_printed
 
 __all__ = ["AUDIT_COLUMNS", "SEVERITIES", "paper_audit", "recheck_pvalues", "recheck_percentages",
            "SPLIT_VARIABLES", "NESTED_COUNTS", "COMPLEMENTS", "STRATA"]

@@ -22,16 +22,14 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from .data import Cohort, DataError, Problem
-from .sledai import MAJOR_ORGAN_DESCRIPTORS, SLEDAI2K_WEIGHTS, _descriptor_arrays, _scores
+from ..contract import Cohort, DataError, Problem
+from .sledai import MAJOR_ORGAN_DESCRIPTORS, SLEDAI2K_WEIGHTS, descriptor_arrays, score_arrays
+from .visits import FOLLOW_UP_MONTHS, visit_grid
 
 __all__ = ["ResponseDefinition", "ResponseResult", "paper_lda", "paper_cr", "lldas", "doris",
-           "sledai_reduction", "DEFINITIONS", "DEFINITION_ALIASES", "FOLLOW_UP_MONTHS",
+           "sledai_reduction", "DEFINITIONS", "DEFINITION_ALIASES",
            "get_definition", "classify_response"]
 
-#: Visits assessed for response, in months after the first infusion (Wen 2019, section 2.4).
-FOLLOW_UP_MONTHS = (1, 3, 6, 12)
-BASELINE_MONTH = 0
 
 _THRESHOLDS = ("sledai_max", "prednisone_max", "major_organ", "use_clinical_sledai",
                "require_no_new_activity", "min_reduction")
@@ -228,126 +226,6 @@ class ResponseResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# Aligning visits with patients without per-patient Python loops.
-
-def _strictly_increasing(values: np.ndarray) -> bool:
-    """True if sorted without ties. Comparing str ids with a missing value raises, so True also
-    means that no id is missing."""
-    try:
-        return bool(np.all(values[1:] > values[:-1]))
-    except TypeError:  # a missing value, or ids of mixed types: checked by hashing instead
-        return False
-
-
-def _check_ids(ids: np.ndarray, table: str) -> None:
-    """Patient ids must be present and unique (cheap when they are sorted, as extracts usually are)."""
-    if len(ids) > 1 and _strictly_increasing(ids):
-        return
-    if pd.isna(ids).any():
-        raise DataError([Problem(table, int(np.flatnonzero(pd.isna(ids))[0]), "patient_id", None,
-                                 "missing patient_id")])
-    index = pd.Index(ids)
-    if not index.is_unique:
-        dups = index[index.duplicated()].unique()[:10]
-        raise DataError([Problem(table, None, "patient_id", d, "duplicate patient_id") for d in dups])
-
-
-def _na_raises_on_compare(dtype) -> bool:
-    """Missing values of this dtype are pd.NA, whose comparison raises (so a scan finds them)."""
-    return isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA
-
-
-def _patient_positions(patient_ids: pd.Series | None, visit_ids: pd.Series):
-    """(patient ids as a Series, position of each visit's patient in it, visits grouped by patient?).
-
-    Visits are usually sorted by patient: run boundaries are found by comparing neighbours, and when
-    the runs are exactly the patient list no hashing is needed at all.
-    """
-    v = visit_ids.to_numpy(dtype=object)
-    boundary = np.ones(len(v), dtype=bool)
-    try:
-        if len(v) > 1:
-            boundary[1:] = v[1:] != v[:-1]
-    except TypeError:  # comparing pd.NA
-        raise DataError([Problem("visits", None, "patient_id", None, "missing patient_id")]) from None
-    run = np.cumsum(boundary) - 1
-    leaders = v[boundary]
-    if (len(v) == 1 or not _na_raises_on_compare(visit_ids.dtype)) and pd.isna(leaders).any():
-        raise DataError([Problem("visits", None, "patient_id", None, "missing patient_id")])
-    if patient_ids is None:
-        uniques = pd.unique(leaders)
-        patient_ids = pd.Series(uniques, dtype=visit_ids.dtype, name="patient_id")
-        p = np.asarray(uniques, dtype=object)
-    else:
-        patient_ids = patient_ids.reset_index(drop=True)
-        p = patient_ids.to_numpy(dtype=object)
-        _check_ids(p, "patients")
-    if len(leaders) == len(p) and np.array_equal(leaders, p):
-        return patient_ids, run, True
-    lead_pos = pd.Index(p).get_indexer(leaders)
-    if (lead_pos < 0).any():
-        unknown = pd.unique(leaders[lead_pos < 0])[:10]
-        raise DataError([Problem("visits", None, "patient_id", u, "patient_id not in the patients table")
-                         for u in unknown])
-    return patient_ids, lead_pos[run], len(np.unique(lead_pos)) == len(lead_pos)
-
-
-def _visit_slots(visits: pd.DataFrame, follow_up_months) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Slot of each visit in (baseline,) + follow-up months; other months are an error, not dropped."""
-    months = (BASELINE_MONTH,) + tuple(follow_up_months)
-    if len(set(months)) != len(months) or any(not isinstance(m, (int, np.integer)) or isinstance(m, bool)
-                                              or m <= BASELINE_MONTH for m in follow_up_months):
-        raise ValueError(f"follow_up_months must be distinct positive integers, got {follow_up_months!r}")
-    if "month" not in visits.columns:
-        raise DataError([Problem("visits", None, "month", None, "column is missing")])
-    month = visits["month"]
-    if month.isna().any():
-        raise DataError([Problem("visits", int(np.flatnonzero(month.isna().to_numpy())[0]), "month", None,
-                                 "missing visit month")])
-    if not pd.api.types.is_integer_dtype(month.dtype):
-        raise DataError([Problem("visits", None, "month", None, f"visit month must be integer (got {month.dtype})")])
-    m = month.to_numpy(dtype=np.int64)
-    lookup = np.full(max(months) + 1, -1, dtype=np.int64)
-    lookup[list(months)] = np.arange(len(months))
-    inside = (m >= 0) & (m <= max(months))
-    slot = np.full(len(m), -1, dtype=np.int64)
-    slot[inside] = lookup[m[inside]]
-    if (slot < 0).any():
-        bad = sorted(pd.unique(m[slot < 0]).tolist())
-        raise DataError([Problem("visits", None, "month", b,
-                                 f"visit month not in the schedule {list(months)} (see follow_up_months)")
-                         for b in bad[:10]])
-    return slot, months
-
-
-def _visit_grid(positions: np.ndarray, slots: np.ndarray, n_patients: int, n_slots: int,
-                patient_ids: pd.Series, months, grouped: bool = False) -> np.ndarray:
-    """Row number of each (patient, month) visit, -1 when absent; duplicates are an error."""
-    if grouped and len(slots) > 1 and np.all((slots[1:] > slots[:-1]) | (positions[1:] != positions[:-1])):
-        counts = None   # one run per patient with increasing months: no duplicate is possible
-    else:
-        counts = np.bincount(positions * n_slots + slots, minlength=n_patients * n_slots)
-    if counts is not None and len(counts) and counts.max() > 1:
-        dup = np.flatnonzero(counts > 1)[:10]
-        raise DataError([Problem("visits", None, "patient_id, month",
-                                 f"{patient_ids.iloc[k // n_slots]}, month {months[k % n_slots]}",
-                                 "duplicate visit") for k in dup])
-    grid = np.full((n_patients, n_slots), -1, dtype=np.int64)
-    grid[positions, slots] = np.arange(len(positions))
-    return grid
-
-
-def _previous_rows(grid: np.ndarray, positions: np.ndarray, slots: np.ndarray) -> np.ndarray:
-    """Row of each visit's previous recorded visit of the same patient (-1 for the first)."""
-    prev = np.full_like(grid, -1)
-    last = np.full(grid.shape[0], -1, dtype=grid.dtype)
-    for j in range(grid.shape[1]):  # over the few scheduled months, vectorised over patients
-        prev[:, j] = last
-        last = np.where(grid[:, j] >= 0, grid[:, j], last)
-    return prev[positions, slots]
-
-
-# ---------------------------------------------------------------------------------------------
 # Three-valued logic on (value, known) numpy pairs: a criterion that cannot be judged leaves the
 # visit unclassified unless another criterion already fails.
 
@@ -402,16 +280,13 @@ def classify_response(cohort, definition, *, follow_up_months=FOLLOW_UP_MONTHS) 
         visits, patient_ids = cohort, None
     else:
         raise TypeError(f"classify_response needs a Cohort or a visits DataFrame, got {type(cohort).__name__}")
-    if "patient_id" not in visits.columns:
-        raise DataError([Problem("visits", None, "patient_id", None, "column is missing")])
-
-    slots, months = _visit_slots(visits, follow_up_months)
-    patient_ids, positions, grouped = _patient_positions(patient_ids, visits["patient_id"])
+    aligned = visit_grid(visits, patient_ids, follow_up_months)
+    patient_ids, positions, slots, months = aligned.patient_ids, aligned.positions, aligned.slots, aligned.months
     n_pat, n_slots = len(patient_ids), len(months)
-    grid = _visit_grid(positions, slots, n_pat, n_slots, patient_ids, months, grouped)
+    grid = aligned.rows
 
-    arrays = _descriptor_arrays(visits)
-    scored = _scores(arrays)
+    arrays = descriptor_arrays(visits)
+    scored = score_arrays(arrays)
     total, total_missing = scored["total"]
     clinical, clinical_missing = scored["clinical"]
     score, score_missing = (clinical, clinical_missing) if definition.use_clinical_sledai else (total, total_missing)
@@ -436,7 +311,7 @@ def classify_response(cohort, definition, *, follow_up_months=FOLLOW_UP_MONTHS) 
         criteria.append((prednisone <= definition.prednisone_max, ~np.isnan(prednisone)))
     extra = {}
     if definition.require_no_new_activity:
-        prev = _previous_rows(grid, positions, slots)
+        prev = aligned.previous_rows()
         has_prev = prev >= 0
         prev_safe = np.where(has_prev, prev, 0)
         # The 24 descriptors packed as bits of one integer per visit: two gathers instead of 48.

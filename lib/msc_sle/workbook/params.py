@@ -1,12 +1,14 @@
 """The workbook's notebook parameters: one declared table read by the runner and by the notebooks.
 
-``make run NAME=value`` and the ``parameters`` cell of every notebook use the names below; the
-runner rejects unknown names and bad values before any notebook executes (papermill itself only
-warns), and each notebook calls :func:`check_parameters` right after its parameters cell so that
-a bad value typed in JupyterLab gets the same clear message.
+``make run NAME=value`` sets the parameters below. Every notebook's ``parameters`` cell holds one
+dict, ``overrides`` (empty = the paper's analysis on the bundled cohort), which the runner fills
+with the whole validated set, so every page of a bundle applies the same thresholds; each default
+is written once, in :data:`PARAMETERS`. The runner rejects unknown names and bad values before any
+notebook executes (papermill itself only warns), and each notebook calls :func:`check_parameters`
+right after its parameters cell, so a bad value typed in JupyterLab gets the same clear message.
 
->>> from msc_sle.params import check_parameters
->>> check_parameters(outcome="lda", alpha=0.01)["outcome"]
+>>> from msc_sle.workbook.params import check_parameters
+>>> check_parameters(outcome="lda", alpha=0.01).outcome
 'lda'
 """
 from __future__ import annotations
@@ -15,12 +17,14 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
-__all__ = ["Parameter", "PARAMETERS", "ParameterError", "check_parameters", "parse_assignments",
-           "parameter_help", "parameter_markdown", "OUTCOMES"]
+from ..clinical import PREDNISONE_CUT_MG, get_definition, paper_cr, paper_lda
 
-#: Response definitions a notebook can use as outcome (``msc_sle.outcomes.get_definition`` names).
+__all__ = ["Parameter", "PARAMETERS", "Params", "ParameterError", "check_parameters", "parse_assignments",
+           "parameter_help", "parameter_markdown", "OUTCOMES", "PATH_PARAMETERS"]
+
+#: Response definitions a notebook can use as outcome (``msc_sle.clinical.get_definition`` names).
 OUTCOMES = ("cr", "lda", "lldas", "doris", "sledai_reduction")
 
 
@@ -60,8 +64,8 @@ class Parameter:
         return _MAKE_ALIASES.get(self.name, self.name.upper())
 
 
-# Thresholds default to the paper's values (Wen et al. 2019, section 2.4) or to the cited definition;
-# the response rules themselves live in msc_sle.outcomes.
+# Each default is written once: the clinical thresholds come from the library's definitions
+# (msc_sle.clinical: paper_lda, paper_cr, PREDNISONE_CUT_MG), the rest is written here.
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
     Parameter("data_dir", "path", None,
        "Extract folder with the patients and visits tables (default: the bundled SYNTHETIC cohort)"),
@@ -72,14 +76,15 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
        "Response compared in 04_predictors: cr, lda (paper section 2.4), lldas (Franklyn 2016), "
        "doris (DORIS 2021), sledai_reduction (SLEDAI-4 reduction, the SLEDAI part of SRI-4)",
        choices=OUTCOMES),
-    Parameter("lda_sledai_max", "int", 4, "LDA: SLEDAI-2K at most this (paper 2.4: <= 4)", "points", low=0, high=105),
-    Parameter("lda_prednisone_max", "float", 7.5, "LDA: prednisone at most this (paper 2.4: <= 7.5 mg/day)",
-       "mg/day", low=0, high=100),
-    Parameter("cr_sledai_max", "int", 2, "CR: SLEDAI-2K at most this (paper 2.4: < 3, i.e. <= 2)", "points",
-       low=0, high=105),
-    Parameter("cr_prednisone_max", "float", 5.0, "CR: prednisone at most this (paper 2.4: <= 5 mg/day)",
-       "mg/day", low=0, high=100),
-    Parameter("prednisone_cut", "float", 20.0,
+    Parameter("lda_sledai_max", "int", paper_lda.sledai_max, "LDA: SLEDAI-2K at most this (paper 2.4: <= 4)",
+       "points", low=0, high=105),
+    Parameter("lda_prednisone_max", "float", paper_lda.prednisone_max,
+       "LDA: prednisone at most this (paper 2.4: <= 7.5 mg/day)", "mg/day", low=0, high=100),
+    Parameter("cr_sledai_max", "int", paper_cr.sledai_max, "CR: SLEDAI-2K at most this (paper 2.4: < 3, i.e. <= 2)",
+       "points", low=0, high=105),
+    Parameter("cr_prednisone_max", "float", paper_cr.prednisone_max,
+       "CR: prednisone at most this (paper 2.4: <= 5 mg/day)", "mg/day", low=0, high=100),
+    Parameter("prednisone_cut", "float", PREDNISONE_CUT_MG,
        "Table 2 baseline prednisone split: low < cut <= high (data/README.md, reading 1)", "mg/day",
        low=0, high=1000, low_open=True),
     Parameter("alpha", "float", 0.05, "Significance level (paper 2.5: p < 0.05)", low=0, high=0.5, low_open=True),
@@ -95,6 +100,85 @@ _MAKE_ALIASES = {"data_dir": "DATA", "out_dir": "OUT"}
 
 class ParameterError(ValueError):
     """A notebook parameter is unknown or has a bad value; the message names it and what is allowed."""
+
+    def _render_traceback_(self):
+        # IPython shows this instead of a traceback: in JupyterLab a bad value typed into the
+        # parameters cell reads as the one message, as on the command line.
+        return [f"ParameterError: {self}"]
+
+
+#: The parameters that name folders, not analysis choices (left out of the provenance's parameters).
+PATH_PARAMETERS = ("data_dir", "out_dir")
+
+
+class Params(Mapping):
+    """Validated notebook parameters, read-only: every parameter with its value (default filled in).
+
+    Read as a mapping (``params["outcome"]``) or by attribute (``params.outcome``). Built by
+    :func:`check_parameters`; every notebook of a run receives the same one, so no two pages of a
+    bundle apply different thresholds.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]):
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"no parameter {name!r}; valid: {', '.join(PARAMETERS)}") from None
+
+    def __setattr__(self, name, value):
+        raise TypeError("Params is read-only; build another with check_parameters(...)")
+
+    def __reduce__(self):
+        return (Params, (self._values,))
+
+    def __repr__(self) -> str:
+        return f"Params({self._values!r})"
+
+    def changed(self) -> dict[str, Any]:
+        """The analysis parameters whose value is not the default (folders left out)."""
+        return {k: v for k, v in self._values.items()
+                if k not in PATH_PARAMETERS and v != PARAMETERS[k].default}
+
+    def analysis(self) -> dict[str, Any]:
+        """Every analysis parameter (folders left out), as the provenance records them."""
+        return {k: v for k, v in self._values.items() if k not in PATH_PARAMETERS}
+
+    def lda(self):
+        """The paper's LDA with this run's thresholds (named after the change when one differs)."""
+        return paper_lda.with_thresholds(**_changed(paper_lda, sledai_max=self["lda_sledai_max"],
+                                                    prednisone_max=self["lda_prednisone_max"]))
+
+    def cr(self):
+        """The paper's CR with this run's thresholds."""
+        return paper_cr.with_thresholds(**_changed(paper_cr, sledai_max=self["cr_sledai_max"],
+                                                   prednisone_max=self["cr_prednisone_max"]))
+
+    def definitions(self) -> dict:
+        """``{"cr": self.cr(), "lda": self.lda()}``: the outcomes every page's analysis frame holds."""
+        return {"cr": self.cr(), "lda": self.lda()}
+
+    def outcome_definition(self):
+        """The response definition named by ``outcome``, with the LDA/CR thresholds applied."""
+        return {"lda": self.lda, "cr": self.cr}.get(self["outcome"], lambda: get_definition(self["outcome"]))()
+
+
+def _changed(definition, **values) -> dict:
+    """Only thresholds that differ, so the paper's definitions keep their plain names and labels."""
+    return {k: v for k, v in values.items() if getattr(definition, k) != v}
 
 
 def _default_text(p: Parameter) -> str:
@@ -168,8 +252,8 @@ def _check_value(p: Parameter, value: Any) -> Any:
     return value
 
 
-def check_parameters(**values: Any) -> Mapping[str, Any]:
-    """Validate notebook parameters and return them, read-only, with the defaults filled in.
+def check_parameters(**values: Any) -> Params:
+    """Validate notebook parameters and return them (:class:`Params`, read-only) with the defaults filled in.
 
     Every name must be in :data:`PARAMETERS`; a bad name or value raises :class:`ParameterError`
     whose message names the parameter, the value, what is allowed and what it means.
@@ -188,7 +272,7 @@ def check_parameters(**values: Any) -> Mapping[str, Any]:
                              f"cr_sledai_max={checked['cr_sledai_max']} vs lda_sledai_max={checked['lda_sledai_max']}, "
                              f"cr_prednisone_max={checked['cr_prednisone_max']} vs "
                              f"lda_prednisone_max={checked['lda_prednisone_max']}")
-    return MappingProxyType(checked)
+    return Params(checked)
 
 
 def _parse_text(p: Parameter, text: str) -> Any:

@@ -1,28 +1,61 @@
-"""Who is eligible (Wen 2019, section 2.1), and the one-row-per-patient analysis frame.
+"""Who is eligible (Wen 2019, section 2.1), with a CONSORT-style attrition table.
 
->>> from msc_sle import load_cohort, apply_eligibility, analysis_frame
+>>> from msc_sle import load_cohort, apply_eligibility
 >>> eligible = apply_eligibility(load_cohort())     # doctest: +SKIP
 >>> eligible.attrition                               # CONSORT-style flow  # doctest: +SKIP
->>> frame = analysis_frame(eligible.cohort)          # Table 1 / Table 2 input  # doctest: +SKIP
 """
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from .data import Cohort, DataError, Problem, dtype_for, load_dictionary
-from .outcomes import BASELINE_MONTH, ResponseDefinition, get_definition, classify_response
-from .outcomes import FOLLOW_UP_MONTHS, _patient_positions, _visit_grid, _visit_slots
+from ..contract import Cohort, DataError, Problem
 from .sledai import sledai2k
+from .visits import BASELINE_MONTH
 
-__all__ = ["Criterion", "EligibilityResult", "paper_criteria", "apply_eligibility", "analysis_frame"]
+__all__ = ["Criterion", "EligibilityResult", "EligibilityThresholds", "PAPER_ELIGIBILITY", "paper_criteria",
+           "apply_eligibility", "baseline_sledai"]
 
 _PAPER = "Wen L et al. Stem Cells Int 2019:6157612"
+
+
+@dataclass(frozen=True)
+class EligibilityThresholds:
+    """The thresholds of the eligibility criteria (Wen 2019, section 2.1); None or False drops one.
+
+    min_age_exclusive : age at MSC treatment must be > this ("adult patients (age > 18 years)").
+    min_acr_criteria : at least this many of the 11 ACR 1997 criteria ("at least 4 of 11").
+    require_refractory : refractory to previous treatment (definition in section 2.1).
+    min_baseline_sledai : SLEDAI >= this at baseline, computed from the month-0 descriptors
+        (the recorded total is not trusted; see :func:`msc_sle.clinical.sledai2k`).
+    infusion_start, infusion_end : first infusion within this window, both days included
+        ("between March 2007 and December 2013").
+    min_follow_up_months : follow-up after treatment >= this ("at least one-year follow-up").
+    """
+    min_age_exclusive: float | None = 18
+    min_acr_criteria: int | None = 4
+    require_refractory: bool = True
+    min_baseline_sledai: int | None = 8
+    infusion_start: str | None = "2007-03-01"
+    infusion_end: str | None = "2013-12-31"
+    min_follow_up_months: float | None = 12
+
+    def __post_init__(self):
+        for name in ("min_age_exclusive", "min_acr_criteria", "min_baseline_sledai", "min_follow_up_months"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not np.isfinite(value) or value < 0):
+                raise ValueError(f"{name} must be a non-negative number or None, got {value!r}")
+        if not isinstance(self.require_refractory, (bool, np.bool_)):
+            raise TypeError(f"require_refractory must be True or False, got {self.require_refractory!r}")
+
+
+#: The paper's thresholds (section 2.1): the one place they are written.
+PAPER_ELIGIBILITY = EligibilityThresholds()
 
 
 @dataclass(frozen=True)
@@ -93,30 +126,20 @@ def baseline_sledai(cohort: Cohort) -> pd.Series:
     return pd.Series(out.to_numpy(), index=cohort.patients.index, dtype="Int64", name="sledai_m0")
 
 
-def paper_criteria(min_age_exclusive: float | None = 18, min_acr_criteria: int | None = 4,
-                   require_refractory: bool = True, min_baseline_sledai: int | None = 8,
-                   infusion_start="2007-03-01", infusion_end="2013-12-31",
-                   min_follow_up_months: float | None = 12) -> list[Criterion]:
+def paper_criteria(**thresholds) -> list[Criterion]:
     """The eligibility criteria of section 2.1 of the paper, in its order.
 
-    Parameters (defaults: Wen 2019, section 2.1; None or False drops the criterion)
-    ----------
-    min_age_exclusive : age at MSC treatment must be > this ("adult patients (age > 18 years)").
-    min_acr_criteria : at least this many of the 11 ACR 1997 criteria ("at least 4 of 11").
-    require_refractory : refractory to previous treatment (definition in section 2.1).
-    min_baseline_sledai : SLEDAI >= this at baseline, computed from the month-0 descriptors
-        (the recorded total is not trusted; see :func:`msc_sle.sledai.sledai2k`).
-    infusion_start, infusion_end : first infusion within this window, both days included
-        ("between March 2007 and December 2013").
-    min_follow_up_months : follow-up after treatment >= this ("at least one-year follow-up").
+    ``thresholds`` change fields of :data:`PAPER_ELIGIBILITY` (see :class:`EligibilityThresholds`;
+    None or False drops a criterion), e.g. ``paper_criteria(min_age_exclusive=16)``.
     """
-    for name, value in (("min_age_exclusive", min_age_exclusive), ("min_acr_criteria", min_acr_criteria),
-                        ("min_baseline_sledai", min_baseline_sledai), ("min_follow_up_months", min_follow_up_months)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not np.isfinite(value) or value < 0):
-            raise ValueError(f"{name} must be a non-negative number or None, got {value!r}")
-    if not isinstance(require_refractory, (bool, np.bool_)):
-        raise TypeError(f"require_refractory must be True or False, got {require_refractory!r}")
+    unknown = sorted(set(thresholds) - {f.name for f in dataclasses.fields(EligibilityThresholds)})
+    if unknown:
+        raise TypeError(f"unknown eligibility threshold(s) {unknown}; valid: "
+                        f"{[f.name for f in dataclasses.fields(EligibilityThresholds)]}")
+    t = dataclasses.replace(PAPER_ELIGIBILITY, **thresholds)
+    min_age_exclusive, min_acr_criteria = t.min_age_exclusive, t.min_acr_criteria
+    require_refractory, min_baseline_sledai = t.require_refractory, t.min_baseline_sledai
+    infusion_start, infusion_end, min_follow_up_months = t.infusion_start, t.infusion_end, t.min_follow_up_months
     criteria = []
     if min_age_exclusive is not None:
         criteria.append(Criterion(
@@ -240,128 +263,3 @@ def apply_eligibility(cohort: Cohort, criteria=None) -> EligibilityResult:
         notes=tuple(cohort.notes) + (f"eligibility: {int(still_in.sum())} of {n} patients kept "
                                      f"({', '.join(names) or 'no criteria'})",))
     return EligibilityResult(eligible, attrition, excluded, criteria)
-
-
-# ---------------------------------------------------------------------------------------------
-# The analysis frame
-
-def _split_levels(name: str, cut: float) -> list[str]:
-    """Levels of a derived "<X" / ">=X" split from the dictionary's ``allowed``, at cut ``cut``.
-
-    The dictionary holds the paper's labels (e.g. "<20|>=20", "<1.2 g|>=1.2 g"); another cut keeps
-    their wording with the number replaced, so a "what if" split is labelled truthfully.
-    """
-    d = load_dictionary()
-    row = d[(d["table"] == "derived") & (d["name"] == name)]
-    if row.empty:
-        raise KeyError(f"{name!r} is not a derived variable of the data dictionary")
-    levels = row.iloc[0]["allowed"].split("|")
-    pattern = re.compile(r"^(<|>=)\s*([0-9.]+)(.*)$")
-    parsed = [pattern.match(level) for level in levels]
-    if len(levels) != 2 or not all(parsed) or [p.group(1) for p in parsed] != ["<", ">="]:
-        raise ValueError(f"dictionary levels of {name!r} are not a '<X|>=X' split: {levels}")
-    if all(float(p.group(2)) == cut for p in parsed):
-        return levels
-    return [f"{p.group(1)}{cut:g}{p.group(3)}" for p in parsed]
-
-
-def _definition_prefix(key, definition: ResponseDefinition) -> str:
-    if key is not None:
-        return key
-    reverse = {"paper_cr": "cr", "paper_lda": "lda"}
-    return reverse.get(definition.name, definition.name)
-
-
-def analysis_frame(cohort: Cohort, definitions=("paper_cr", "paper_lda"), prednisone_cut: float = 20.0,
-                   cyc_dose_cut: float = 1.2) -> pd.DataFrame:
-    """One row per patient: the patient columns plus the dictionary's ``derived`` variables.
-
-    Apply :func:`apply_eligibility` first; this function keeps every patient it is given.
-
-    Parameters
-    ----------
-    definitions : response definitions (names, aliases or objects) giving ``<prefix>_ever`` and
-        ``<prefix>_m12`` columns; the prefix is "cr" / "lda" for the paper's definitions, the
-        definition's name otherwise. A dict ``{prefix: definition}`` names the columns itself.
-    prednisone_cut : baseline prednisone split, mg/day; a dose equal to the cut goes to the high
-        group (data/README.md, reading 1: Table 2's counts and Table 1's median of 20 mg agree only
-        so; it is also the 20 mg/day refractoriness threshold of section 2.1).
-    cyc_dose_cut : CYC induction dose split among induced patients, g; the dose equal to the cut
-        goes to the high group (section 3.2: median induction dose 1.2 g; Table 2 prints "<1.2 / >=1.2 g").
-
-    Returns
-    -------
-    DataFrame: patient columns, ``sledai_m0`` ... ``sledai_m12`` (Int64, SLEDAI-2K computed from the
-    descriptors; missing visit = <NA>), ``prednisone_dose_group``, ``cyc_induction``,
-    ``cyc_induction_dose_group`` (missing for patients without induction), then per definition
-    ``<prefix>_ever`` and ``<prefix>_m12`` (boolean).
-    """
-    if not isinstance(cohort, Cohort):
-        raise TypeError(f"analysis_frame needs a Cohort, got {type(cohort).__name__}")
-    for name, cut in (("prednisone_cut", prednisone_cut), ("cyc_dose_cut", cyc_dose_cut)):
-        if isinstance(cut, bool) or not isinstance(cut, (int, float)) or not np.isfinite(cut) or cut <= 0:
-            raise ValueError(f"{name} must be a positive number, got {cut!r}")
-    if isinstance(definitions, dict):
-        items = [(key, get_definition(d)) for key, d in definitions.items()]
-    elif isinstance(definitions, (str, ResponseDefinition)):
-        items = [(None, get_definition(definitions))]
-    else:
-        items = [(None, get_definition(d)) for d in definitions]
-    patients = cohort.patients.reset_index(drop=True)
-    needed = [c for c in ("patient_id", "baseline_prednisone_mg", "cyc_induction_dose_g") if c not in patients]
-    if needed:
-        raise DataError([Problem("patients", None, c, None, "column is missing (needed for the analysis frame)")
-                         for c in needed])
-    prefixes = [_definition_prefix(key, definition) for key, definition in items]
-    outcome_columns = [f"{p}_{s}" for p in prefixes for s in ("ever", "m12")]
-    clash = sorted(set(outcome_columns) & set(patients.columns))
-    if clash or len(set(outcome_columns)) != len(outcome_columns):
-        raise ValueError(f"outcome column names must be new and distinct: {outcome_columns} "
-                         f"(clash with patient columns: {clash})")
-    frame = patients.copy()
-    d = load_dictionary()
-    derived = d[d["table"] == "derived"].set_index("name")
-
-    # SLEDAI-2K per scheduled month, scattered into a patient x month grid (no per-patient loop).
-    visits = cohort.visits
-    slots, months = _visit_slots(visits, FOLLOW_UP_MONTHS)
-    ids, positions, grouped = _patient_positions(patients["patient_id"], visits["patient_id"])
-    grid = _visit_grid(positions, slots, len(patients), len(months), ids, months, grouped)
-    total = sledai2k(visits).scores["total"]
-    values = total.to_numpy(dtype=np.int64, na_value=0)
-    missing = total.isna().to_numpy()
-    for j, m in enumerate(months):
-        name = f"sledai_m{m}"
-        if name not in derived.index:
-            raise KeyError(f"{name!r} is not a derived variable of the data dictionary")
-        rows = grid[:, j]
-        present = rows >= 0
-        safe = np.where(present, rows, 0)
-        frame[name] = pd.arrays.IntegerArray(np.where(present, values[safe] if len(values) else 0, 0),
-                                             ~present | (missing[safe] if len(missing) else True))
-
-    prednisone = frame["baseline_prednisone_mg"].astype("float64")
-    low, high = _split_levels("prednisone_dose_group", prednisone_cut)
-    frame["prednisone_dose_group"] = pd.Categorical(
-        np.where(prednisone.isna(), None, np.where(prednisone < prednisone_cut, low, high)),
-        categories=[low, high])
-    dose = frame["cyc_induction_dose_g"].astype("float64")
-    frame["cyc_induction"] = dose.notna().astype("boolean")
-    low, high = _split_levels("cyc_induction_dose_group", cyc_dose_cut)
-    frame["cyc_induction_dose_group"] = pd.Categorical(
-        np.where(dose.isna(), None, np.where(dose < cyc_dose_cut, low, high)), categories=[low, high])
-
-    cohort_for_outcomes = dataclasses.replace(cohort, patients=patients)
-    for key, definition in items:
-        prefix = _definition_prefix(key, definition)
-        result = classify_response(cohort_for_outcomes, definition).patients
-        frame[f"{prefix}_ever"] = result["ever"].to_numpy()
-        frame[f"{prefix}_m12"] = result["met_m12"].to_numpy() if "met_m12" in result else pd.NA
-        frame[f"{prefix}_ever"] = frame[f"{prefix}_ever"].astype("boolean")
-        frame[f"{prefix}_m12"] = frame[f"{prefix}_m12"].astype("boolean")
-    # Types of the dictionary's derived variables come from the dictionary (category levels were
-    # taken from it above, possibly re-labelled for another cut).
-    for name, row in derived.iterrows():
-        if name in frame.columns and row["type"] != "category":
-            frame[name] = frame[name].astype(dtype_for(row))
-    return frame

@@ -39,7 +39,6 @@ Command line (``make data``)::
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import sys
@@ -51,9 +50,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency, fisher_exact, rankdata
 
-from msc_sle.data import VISIT_MONTHS, Cohort, load_dictionary, write_cohort
-from msc_sle.outcomes import FOLLOW_UP_MONTHS
-from msc_sle.published import PUBLISHED_PATH
+from msc_sle.contract import VISIT_MONTHS, Cohort, load_dictionary, write_cohort
+from msc_sle.clinical import FOLLOW_UP_MONTHS
+from msc_sle.paper.published import PUBLISHED_PATH
 
 __all__ = ["generate_synthetic", "resample_synthetic", "write_synthetic", "SyntheticExtract", "DEFAULT_SEED"]
 
@@ -126,18 +125,17 @@ class _Rules:
 def _rules() -> _Rules:
     """The workbook's rules, taken from the library (never restated): SLEDAI-2K weights and major
     organs, the paper's LDA/CR, and the defaults of the eligibility criteria and Table 2 splits."""
-    from msc_sle import cohort, outcomes, sledai
+    from msc_sle import clinical
 
-    weights = {str(k): int(v) for k, v in dict(sledai.SLEDAI2K_WEIGHTS).items()}
-    lda, cr = outcomes.paper_lda, outcomes.paper_cr
+    weights = {str(k): int(v) for k, v in dict(clinical.SLEDAI2K_WEIGHTS).items()}
+    lda, cr = clinical.paper_lda, clinical.paper_cr
     major = frozenset(lda.major_organ) | frozenset(cr.major_organ)
-    crit = {k: v.default for k, v in inspect.signature(cohort.paper_criteria).parameters.items()}
-    frame = {k: v.default for k, v in inspect.signature(cohort.analysis_frame).parameters.items()}
+    crit = clinical.PAPER_ELIGIBILITY
     return _Rules(weights, major, _sledai_max(lda), _sledai_max(cr), float(lda.prednisone_max),
-                  float(cr.prednisone_max), float(crit["min_age_exclusive"]), int(crit["min_acr_criteria"]),
-                  int(crit["min_baseline_sledai"]),
-                  (pd.Timestamp(crit["infusion_start"]), pd.Timestamp(crit["infusion_end"])),
-                  float(crit["min_follow_up_months"]), float(frame["prednisone_cut"]), float(frame["cyc_dose_cut"]))
+                  float(cr.prednisone_max), float(crit.min_age_exclusive), int(crit.min_acr_criteria),
+                  int(crit.min_baseline_sledai),
+                  (pd.Timestamp(crit.infusion_start), pd.Timestamp(crit.infusion_end)),
+                  float(crit.min_follow_up_months), float(clinical.PREDNISONE_CUT_MG), float(clinical.CYC_DOSE_CUT_G))
 
 
 def _sledai_max(definition) -> int:

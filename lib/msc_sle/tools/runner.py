@@ -1,17 +1,17 @@
 """Headless runs of the workbook: ``make run``, ``make notebooks`` and ``make share``.
 
-``python -m msc_sle.runner run DATA=<dir> OUT=<dir> JOBS=<n> [NAME=value ...]``
+``python -m msc_sle.tools.runner run DATA=<dir> OUT=<dir> JOBS=<n> [NAME=value ...]``
     validates every parameter and the extract, then executes the notebooks with papermill
     (``JOBS`` at a time) into a temporary sibling of OUT: ``notebooks/`` (executed), ``html/``
     (with code, and ``*.clinical.html`` without), ``tables/`` (CSV + XLSX), ``figures/`` (PNG + SVG),
     ``index.html`` and ``provenance.json``.  Only when everything succeeded is it swapped into OUT,
     so a failed run leaves the previous OUT untouched and no partial files.
-``python -m msc_sle.runner share ... [SHARE_MIN=5]``
+``python -m msc_sle.tools.runner share ... [SHARE_MIN=5]``
     the same with counts below SHARE_MIN shown as "<SHARE_MIN"; the bundle keeps the code-hidden
     HTML, tables, figures and index only (for circulation outside the care team).
-``python -m msc_sle.runner refresh``
+``python -m msc_sle.tools.runner refresh``
     re-executes the stored notebooks in place on the bundled SYNTHETIC cohort (nbval references).
-``python -m msc_sle.runner run LIST_PARAMS=1``
+``python -m msc_sle.tools.runner run LIST_PARAMS=1``
     lists the parameters with defaults and meaning.
 
 Every error (bad parameter, bad extract, failing notebook) is printed as one readable message with
@@ -37,17 +37,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .params import PARAMETERS, ParameterError, check_parameters, parameter_help, parse_assignments
+from ..contract import REPO_ROOT
+from ..workbook.notebook import RECORD_MIMETYPE
+from ..workbook.params import ParameterError, check_parameters, parameter_help, parse_assignments
 
 __all__ = ["NOTEBOOKS", "NOTEBOOKS_DIR", "RunError", "RunResult", "declared_parameters", "run_workbook",
-           "refresh_notebooks", "main", "RECORD_MIMETYPE", "MARKER"]
+           "refresh_notebooks", "main", "RECORD_MIMETYPE", "MARKER", "PARAMETERS_NAME"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 #: The notebooks in reading order.
 NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction")
-#: Display mimetype notebooks use to hand facts (provenance, reproduction score) to the runner.
-RECORD_MIMETYPE = "application/vnd.msc-sle.record+json"
 #: File that marks a folder as written by the runner: only such a folder is ever replaced.
 MARKER = ".msc_sle_output"
 KERNEL = "python3"
@@ -72,8 +71,16 @@ class RunResult:
 
 # --------------------------------------------------------------------------- parameters
 
+#: The one name every notebook's parameters cell assigns: a dict of parameter overrides.
+PARAMETERS_NAME = "overrides"
+
+
 def declared_parameters(notebook: str | Path) -> dict[str, Any]:
-    """Name -> default of the assignments in the notebook's ``parameters``-tagged cell."""
+    """Name -> default of the assignments in the notebook's ``parameters``-tagged cell.
+
+    The workbook's notebooks assign one dict, ``overrides`` (:data:`PARAMETERS_NAME`), which the
+    runner fills with the whole validated parameter set.
+    """
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
@@ -404,7 +411,7 @@ def _swap_into(tmp: Path, out: Path) -> None:
 # --------------------------------------------------------------------------- run
 
 def _load(data_dir: Path):
-    from .data import load_cohort
+    from ..clinical import load_cohort
 
     if not data_dir.is_dir():
         raise RunError(f"DATA={data_dir} is not a folder (expected a folder with the patients and visits tables)")
@@ -416,8 +423,8 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
                  progress: Callable[[str], None] = print) -> RunResult:
     """Execute the notebooks on ``params['data_dir']`` and swap the rendered bundle into ``out``.
 
-    ``params`` are notebook parameters (checked again here); each notebook receives the ones its
-    parameters cell declares, with ``data_dir``/``out_dir`` made absolute.  Raises :class:`RunError`,
+    ``params`` are notebook parameters (checked again here); every notebook receives all of them
+    (as its ``overrides`` dict), with ``data_dir``/``out_dir`` made absolute.  Raises :class:`RunError`,
     :class:`~msc_sle.params.ParameterError` or :class:`~msc_sle.data.DataError`; on any error ``out``
     is untouched.
     """
@@ -425,7 +432,7 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
 
     t_start = time.perf_counter()
     params = dict(check_parameters(**{k: v for k, v in params.items() if k != "out_dir"}))
-    from .data import BUNDLED_DATA
+    from ..contract import BUNDLED_DATA
 
     data_dir = Path(params["data_dir"] or BUNDLED_DATA).expanduser().absolute()
     out = Path(out).expanduser().absolute()
@@ -433,11 +440,10 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
     missing = [str(p) for p in sources.values() if not p.exists()]
     if missing:
         raise RunError("notebook(s) missing: " + ", ".join(missing))
-    declared = {name: declared_parameters(src) for name, src in sources.items()}
-    for name, names in declared.items():
-        unknown = sorted(set(names) - set(PARAMETERS))
-        if unknown:
-            raise RunError(f"{name} declares parameters the workbook does not know: {', '.join(unknown)}")
+    for name, src in sources.items():
+        if set(declared_parameters(src)) != {PARAMETERS_NAME}:
+            raise RunError(f"{name}: its parameters cell must assign exactly one dict, {PARAMETERS_NAME!r} "
+                           "(every notebook receives the whole parameter set)")
 
     _check_out(out, data_dir)
     progress(f"Checking the extract in {data_dir} ...")
@@ -454,8 +460,8 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
         params["out_dir"] = str(tmp)
         mode = "share" if share else "run"
         prov = collect_provenance(cohort, params, mode)
-        jobs_list = [(name, sources[name], tmp / "notebooks" / f"{name}.ipynb",
-                      {k: params[k] for k in declared[name]}) for name in notebooks]
+        jobs_list = [(name, sources[name], tmp / "notebooks" / f"{name}.ipynb", {PARAMETERS_NAME: dict(params)})
+                     for name in notebooks]
         records: dict[str, Any] = {}
 
         def finish(name: str, path: Path) -> None:
@@ -499,7 +505,7 @@ def refresh_notebooks(notebooks: tuple[str, ...] = NOTEBOOKS, notebooks_dir: Pat
     """
     import nbformat
 
-    from .data import load_cohort
+    from ..clinical import load_cohort
 
     cohort = load_cohort()
     if not cohort.synthetic:
@@ -537,15 +543,45 @@ def _jupytext_sync(paths: list[Path]) -> None:
 
 # --------------------------------------------------------------------------- command line
 
+#: Environment variable naming the assignments given on the ``make`` command line (see Makefile).
+MAKE_VARS_ENV = "MSC_SLE_MAKE_VARS"
+_WHOLE = re.compile(r"[0-9]+")
+
+
+def make_assignments(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """``NAME=value`` for every assignment of the ``make`` command line.
+
+    The Makefile names them in ``MSC_SLE_MAKE_VARS`` and exports each value unexpanded, so a value
+    reaches Python as typed (spaces, quotes, ``;`` and backticks included) without passing through a
+    shell. A name that cannot be an environment variable (``make 'a;b=1'``) arrives without its
+    value and is reported as an unknown parameter.
+    """
+    out = []
+    for name in environ.get(MAKE_VARS_ENV, "").split():
+        out.append(f"{name}={environ[name]}" if name in environ else name + "=")
+    return out
+
+
+def _whole(name: str, text: str, low: int, high: int | None, why: str) -> int:
+    text = text.strip()
+    if not _WHOLE.fullmatch(text) or int(text) < low or (high is not None and int(text) > high):
+        bound = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise RunError(f"{name}={text!r}: expected a whole number {bound} ({why})")
+    return int(text)
+
+
 def _cli(argv: list[str]) -> int:
+    usage = ("usage: python -m msc_sle.tools.runner {run|share|refresh} [--from-make] [DATA=dir] [OUT=dir] "
+             "[JOBS=n] [NAME=value ...]")
     if not argv or argv[0] not in ("run", "share", "refresh"):
-        raise RunError("usage: python -m msc_sle.runner {run|share|refresh} [DATA=dir] [OUT=dir] [JOBS=n] "
-                       "[NAME=value ...]")
+        raise RunError(usage)
     command, assignments = argv[0], argv[1:]
+    if "--from-make" in assignments:
+        assignments = [a for a in assignments if a != "--from-make"] + make_assignments()
     if command == "refresh":
         if assignments:
-            raise RunError("'refresh' takes no parameters: it re-executes the stored notebooks on the bundled "
-                           "synthetic cohort with the default parameters")
+            raise RunError("'make notebooks' takes no parameters: it re-executes the stored notebooks on the bundled "
+                           f"synthetic cohort with the default parameters (got {', '.join(a.split('=')[0] for a in assignments)})")
         t0 = time.perf_counter()
         refresh_notebooks()
         print(f"Stored notebooks refreshed in {time.perf_counter() - t0:.1f} s (commit notebooks/*.ipynb and *.py).")
@@ -554,18 +590,14 @@ def _cli(argv: list[str]) -> int:
     if options.get("LIST_PARAMS", "").strip() not in ("", "0"):
         print(parameter_help())
         return 0
-    jobs_text = options.get("JOBS", "2")
-    if not jobs_text.strip().isdigit() or int(jobs_text) < 1:
-        raise RunError(f"JOBS={jobs_text!r}: expected a whole number >= 1 (notebooks run in parallel)")
+    jobs = _whole("JOBS", options.get("JOBS", "2"), 1, 64, "notebooks run in parallel")
     if command == "share":
-        share_text = options.get("SHARE_MIN", "5")
-        if not share_text.strip().isdigit() or not 1 <= int(share_text) <= 100:
-            raise RunError(f"SHARE_MIN={share_text!r}: expected a whole number from 1 to 100")
-        params["small_cell_min"] = int(share_text)
+        params["small_cell_min"] = _whole("SHARE_MIN", options.get("SHARE_MIN", "5"), 1, 100,
+                                          "counts below it are suppressed")
     elif "SHARE_MIN" in options:
         raise RunError("SHARE_MIN applies to 'make share' only")
-    out = params.pop("out_dir") or "reports"
-    result = run_workbook(params, out, int(jobs_text), share=command == "share")
+    out = params.pop("out_dir") or ("reports-share" if command == "share" else "reports")
+    result = run_workbook(params, out, jobs, share=command == "share")
     print(f"Done in {result.seconds:.1f} s: open {result.out / 'index.html'}")
     score = result.records.get("reproduction_score")
     if score is not None:
@@ -575,7 +607,7 @@ def _cli(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (0 ok, 2 user-facing error)."""
-    from .data import DataError
+    from ..contract import DataError
 
     argv = sys.argv[1:] if argv is None else argv
     try:

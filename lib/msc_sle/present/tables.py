@@ -9,22 +9,18 @@ HTML, LaTeX and Markdown, each file atomically.
 """
 from __future__ import annotations
 
-import html
 import hashlib
+import html
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pandas as pd
 
-from .compare import TEST_DESCRIPTIONS, describe
+from ..compare import TEST_DESCRIPTIONS, describe
+from .format import NOT_TESTED, format_fixed, format_number, format_p
 
-__all__ = ["PublicationTable", "table_one", "comparison_table", "export_table", "format_p",
-           "PAPER_SECTION_ORDER", "TEST_MARKS", "EXPORT_FORMATS"]
+__all__ = ["PublicationTable", "table_one", "comparison_table", "PAPER_SECTION_ORDER", "TEST_MARKS"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
 #: Sections are the dictionary's ``section`` values; any other section follows in dictionary order.
@@ -35,8 +31,6 @@ PAPER_SECTION_ORDER = ("Demographics", "Prior SLE medication history",
 #: chi-square (categorical) as its tests, so they carry no mark; its Table 2 marks Fisher with "*".
 TEST_MARKS = {"mann_whitney": "", "kruskal": "", "chi2": "", "fisher": "*",
               "fisher_freeman_halton": "†", "chi2_yates": "‡"}
-EXPORT_FORMATS = ("csv", "xlsx", "docx", "html", "tex", "md")
-_NOT_TESTED = "n.t."
 
 
 @dataclass(frozen=True)
@@ -73,51 +67,29 @@ class PublicationTable:
                 .set_table_styles([{"selector": "th", "props": "text-align: left"},
                                    {"selector": "td", "props": "text-align: left; padding: 0 0.6em"}]))
 
+    def to_html(self) -> str:
+        """The styled table followed by its footnotes."""
+        out = self.style().to_html()
+        if self.footnotes:
+            out += "\n" + "\n".join(f'<p class="footnote">{html.escape(n)}</p>' for n in self.footnotes)
+        return out
+
     def _repr_html_(self):
-        return _html(self)
+        return self.to_html()
 
     def to_markdown(self) -> str:
-        return _markdown(self)
+        """The table as Markdown: bold sections, indented levels, footnotes below."""
+        body = self.body.copy()
+        first = body.columns[0]
+        kinds = list(self.row_kinds)
+        body[first] = [f"**{v}**" if k == "section" else ("&emsp;" + v if k == "level" else v)
+                       for v, k in zip(body[first], kinds)]
+        parts = [f"**{self.title}**", ""] if self.title else []
+        parts.append(body.to_markdown(index=False, disable_numparse=True))
+        if self.footnotes:
+            parts += [""] + list(self.footnotes)
+        return "\n".join(parts) + "\n"
 
-
-# --------------------------------------------------------------------------------------------
-# number formatting
-# --------------------------------------------------------------------------------------------
-def _round(x: float, decimals: int) -> Decimal:
-    # halves away from zero, as SPSS and journals print (Python's round() rounds halves to even)
-    return Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-
-
-def _num(x: float, decimals: int) -> str:
-    """A median / range bound: rounded, trailing zeros dropped (38, 53.5, 1.25)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    text = format(_round(x, decimals), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def _fixed(x: float, decimals: int) -> str:
-    text = format(_round(x, decimals), "f")
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def format_p(p: float, p_decimals="auto") -> str:
-    """A p-value as printed: ``"auto"`` gives 2 decimals, 3 below 0.01 and ``"<0.001"`` below
-    0.001 (the paper's style); an integer d gives d decimals and ``"<0.0...1"`` below 10^-d."""
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return _NOT_TESTED
-    if p_decimals == "auto":
-        if p < 0.001:
-            return "<0.001"
-        return _fixed(p, 3 if _round(p, 2) < Decimal("0.01") or p < 0.01 else 2)
-    d = int(p_decimals)
-    if d < 1:
-        raise ValueError("p_decimals must be 'auto' or a positive integer")
-    if p < 10 ** -d:
-        return "<" + _fixed(10 ** -d, d)
-    return _fixed(p, d)
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,10 +123,10 @@ def _cell(row, prefix: str, decimals: int, range_sep: str) -> str:
     if pd.isna(n_valid) or n_valid == 0:
         return "–"
     if row["type"] == "continuous":
-        return (f"{_num(row[f'{prefix}_median'], decimals)} "
-                f"({_num(row[f'{prefix}_min'], decimals)}{range_sep}"
-                f"{_num(row[f'{prefix}_max'], decimals)})")
-    return f"{int(row[f'{prefix}_count'])} ({_fixed(row[f'{prefix}_pct'], decimals)}%)"
+        return (f"{format_number(row[f'{prefix}_median'], decimals)} "
+                f"({format_number(row[f'{prefix}_min'], decimals)}{range_sep}"
+                f"{format_number(row[f'{prefix}_max'], decimals)})")
+    return f"{int(row[f'{prefix}_count'])} ({format_fixed(row[f'{prefix}_pct'], decimals)}%)"
 
 
 def _ordered_blocks(tidy: pd.DataFrame, section_order):
@@ -220,7 +192,7 @@ def table_one(data: pd.DataFrame, variables=None, decimals: int = 1, *, labels=N
     in dictionary order) also sets the order within a section.
     """
     if variables is None:
-        from .data import load_dictionary
+        from ..contract import load_dictionary
         d = load_dictionary() if dictionary is None else dictionary
         names = [n for n in dict.fromkeys(d.loc[d["section"] != "", "name"]) if n in data.columns]
         names += [c for c in data.columns if c not in set(d["name"])]
@@ -289,7 +261,7 @@ def comparison_table(result: pd.DataFrame, decimals: int = 1, p_decimals="auto",
         test = str(r["test"])
         if first:
             if test.startswith("not testable"):
-                cells.append(_NOT_TESTED)
+                cells.append(NOT_TESTED)
                 not_testable.append(f"{r['label']}: {test.split(': ', 1)[1]}")
             else:
                 if test not in marks:
@@ -320,7 +292,7 @@ def comparison_table(result: pd.DataFrame, decimals: int = 1, p_decimals="auto",
     notes = ["Values are n (%) of the patients with the value recorded, or median (range)."]
     notes += _test_legend(used, marks, result)
     if not_testable:
-        notes.append(f"{_NOT_TESTED}: not testable - " + "; ".join(not_testable) + ".")
+        notes.append(f"{NOT_TESTED}: not testable - " + "; ".join(not_testable) + ".")
     if effect:
         versus = f", {glabels[0]} versus {glabels[1]}" if len(glabels) == 2 else ""
         note = (f"Effect size{versus}: OR, odds ratio with Woolf (logit) "
@@ -351,9 +323,9 @@ def _effect_cell(r, decimals) -> str:
     else:
         tag, d = "HL", decimals
     lo, hi = r["effect_ci_low"], r["effect_ci_high"]
-    ci = "" if pd.isna(lo) else f" ({_num(lo, d)} to {_num(hi, d)})"
+    ci = "" if pd.isna(lo) else f" ({format_number(lo, d)} to {format_number(hi, d)})"
     mark = "^" if "Haldane" in str(r["note"]) else ""
-    return f"{tag} {_num(est, d)}{ci}{mark}"
+    return f"{tag} {format_number(est, d)}{ci}{mark}"
 
 
 def _test_legend(used, marks, result) -> list[str]:
@@ -377,189 +349,3 @@ def _test_legend(used, marks, result) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
-# export
-# --------------------------------------------------------------------------------------------
-def _atomic_write(path: Path, write) -> Path:
-    """Write through a temporary file in the same folder, then os.replace: readers never see a
-    half-written table, and a failed export leaves the previous file intact."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a shared report must stay readable by collaborators
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def _as_table(table) -> PublicationTable:
-    if isinstance(table, PublicationTable):
-        return table
-    if isinstance(table, pd.DataFrame):
-        body = table.reset_index(drop=True).astype(str)
-        return PublicationTable("", body, ("variable",) * len(body), (), table)
-    raise TypeError("export_table expects a PublicationTable (table_one / comparison_table) "
-                    "or a DataFrame")
-
-
-def _html(t: PublicationTable) -> str:
-    out = t.style().to_html()
-    if t.footnotes:
-        out += "\n" + "\n".join(f'<p class="footnote">{html.escape(n)}</p>' for n in t.footnotes)
-    return out
-
-
-def _markdown(t: PublicationTable) -> str:
-    body = t.body.copy()
-    first = body.columns[0]
-    kinds = list(t.row_kinds)
-    body[first] = [f"**{v}**" if k == "section" else ("&emsp;" + v if k == "level" else v)
-                   for v, k in zip(body[first], kinds)]
-    parts = [f"**{t.title}**", ""] if t.title else []
-    parts.append(body.to_markdown(index=False, disable_numparse=True))
-    if t.footnotes:
-        parts += [""] + list(t.footnotes)
-    return "\n".join(parts) + "\n"
-
-
-def _latex(t: PublicationTable) -> str:
-    kinds = list(t.row_kinds)
-    body = t.body.copy()
-    first = body.columns[0]
-    body[first] = [("\\quad " if k == "level" else "") + _latex_escape(v)
-                   for v, k in zip(body[first], kinds)]
-    styler = body.style.hide(axis="index").format(
-        {c: _latex_escape for c in body.columns[1:]}).format_index(_latex_escape, axis=1)
-    styler = styler.apply(lambda row: ["font-weight: bold" if kinds[row.name] == "section" else ""]
-                          * len(row), axis=1)
-    caption = _latex_escape(t.title)
-    tex = styler.to_latex(caption=caption or None, hrules=True, environment="table",
-                          position_float="centering", convert_css=True,
-                          column_format="l" * t.body.shape[1])
-    if t.footnotes:
-        notes = "\n".join("\\par\\footnotesize " + _latex_escape(n) for n in t.footnotes)
-        tex = tex.replace("\\end{table}", notes + "\n\\end{table}")
-    return tex
-
-
-_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                   "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
-                   "†": r"\textdagger{}", "‡": r"\textdaggerdbl{}", "–": "--", "≥": r"$\geq$",
-                   "≤": r"$\leq$"}
-
-
-def _latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
-
-
-def _xlsx(t: PublicationTable, path: str):
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "table"
-    r = 1
-    if t.title:
-        ws.cell(row=r, column=1, value=t.title).font = Font(bold=True)
-        r += 2
-    for j, h in enumerate(t.body.columns, start=1):
-        ws.cell(row=r, column=j, value=str(h)).font = Font(bold=True)
-    for i, kind in enumerate(t.row_kinds):
-        r += 1
-        for j, v in enumerate(t.body.iloc[i], start=1):
-            c = ws.cell(row=r, column=j, value=v)
-            if kind == "section":
-                c.font = Font(bold=True)
-            if kind == "level" and j == 1:
-                c.alignment = Alignment(indent=2)
-    r += 1
-    for n in t.footnotes:
-        r += 1
-        ws.cell(row=r, column=1, value=n).font = Font(italic=True, size=9)
-    for j, col in enumerate(t.body.columns, start=1):
-        width = max([len(str(col))] + [len(str(v)) for v in t.body[col]]) + 2
-        ws.column_dimensions[ws.cell(row=1, column=j).column_letter].width = min(width, 60)
-    if t.tidy is not None and t.tidy is not t.body:
-        data = wb.create_sheet("data")
-        data.append([str(c) for c in t.tidy.columns])
-        for row in t.tidy.itertuples(index=False):
-            data.append([_excel_value(v) for v in row])
-    wb.save(path)
-
-
-def _excel_value(v):
-    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if isinstance(v, (bool, int, float, str)):
-        return v
-    try:
-        return v.item()
-    except AttributeError:
-        return str(v)
-
-
-def _docx(t: PublicationTable, path: str):
-    from docx import Document
-    from docx.shared import Pt
-
-    doc = Document()
-    if t.title:
-        p = doc.add_paragraph()
-        p.add_run(t.title).bold = True
-    table = doc.add_table(rows=1 + len(t.body), cols=t.body.shape[1])
-    table.style = "Table Grid"
-    for j, h in enumerate(t.body.columns):
-        cell = table.rows[0].cells[j]
-        cell.text = ""
-        cell.paragraphs[0].add_run(str(h)).bold = True
-    for i, kind in enumerate(t.row_kinds):
-        for j, v in enumerate(t.body.iloc[i]):
-            cell = table.rows[i + 1].cells[j]
-            cell.text = ""
-            run = cell.paragraphs[0].add_run(str(v))
-            run.bold = kind == "section"
-            if kind == "level" and j == 0:
-                cell.paragraphs[0].paragraph_format.left_indent = Pt(12)
-    for n in t.footnotes:
-        run = doc.add_paragraph().add_run(n)
-        run.font.size = Pt(8)
-    doc.save(path)
-
-
-def export_table(table, path_stem, formats=EXPORT_FORMATS) -> dict[str, Path]:
-    """Write ``table`` as ``<path_stem>.<format>`` for each format; returns {format: path}.
-
-    ``csv`` is the tidy frame (numbers, one row per variable / level); ``xlsx`` (openpyxl: the
-    table with bold headings and footnotes, plus a "data" sheet with the tidy frame), ``docx``
-    (python-docx, for the manuscript), ``html`` and ``tex`` (pandas Styler), ``md`` (Markdown)
-    show the formatted table. Each file is written atomically (temporary file in the same folder,
-    then ``os.replace``); the folder is created if needed.
-    """
-    t = _as_table(table)
-    if isinstance(formats, str):
-        formats = (formats,)
-    unknown = [f for f in formats if f not in EXPORT_FORMATS]
-    if unknown:
-        raise ValueError(f"unknown export format(s) {unknown}; valid: {', '.join(EXPORT_FORMATS)}")
-    stem = Path(path_stem)
-    if stem.suffix.lstrip(".") in EXPORT_FORMATS:
-        raise ValueError(f"path_stem {str(path_stem)!r} should have no extension; "
-                         "the format gives it")
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    writers = {
-        "csv": lambda p: t.tidy.to_csv(p, index=False),
-        "xlsx": lambda p: _xlsx(t, p),
-        "docx": lambda p: _docx(t, p),
-        "html": lambda p: Path(p).write_text(_html(t), encoding="utf-8"),
-        "tex": lambda p: Path(p).write_text(_latex(t), encoding="utf-8"),
-        "md": lambda p: Path(p).write_text(_markdown(t), encoding="utf-8"),
-    }
-    out = {}
-    for fmt in dict.fromkeys(formats):
-        out[fmt] = _atomic_write(stem.with_name(f"{stem.name}.{fmt}"), writers[fmt])
-    return out

@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from .audit import STRATA, paper_audit
-from .cohort import analysis_frame, apply_eligibility
-from .compare import compare_groups, describe, paired_over_time
-from .data import Cohort
+from ..clinical import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, analysis_frame, apply_eligibility
+from ..compare import compare_groups, describe, paired_over_time
+from ..contract import Cohort
 from .published import load_published, matches_printed
 
 __all__ = ["ReproductionResult", "reproduction_table", "reproduction_status", "LEVEL_MAP", "STATUSES",
@@ -115,9 +115,9 @@ def _level_of(frame: pd.DataFrame, variable: str, level: str):
 class _Workbook:
     """The analysis of one cohort, computed lazily and cached per comparison."""
 
-    def __init__(self, cohort: Cohort, criteria, prednisone_cut: float, cyc_dose_cut: float):
+    def __init__(self, cohort: Cohort, criteria, prednisone_cut: float, cyc_dose_cut: float, definitions):
         self.eligibility = apply_eligibility(cohort, criteria)
-        self.frame = analysis_frame(self.eligibility.cohort, prednisone_cut=prednisone_cut,
+        self.frame = analysis_frame(self.eligibility.cohort, definitions, prednisone_cut=prednisone_cut,
                                     cyc_dose_cut=cyc_dose_cut)
         self.n = len(self.frame)
         self._describe: pd.DataFrame | None = None
@@ -223,7 +223,8 @@ def _matching_findings(findings, row) -> list[str]:
 
 
 def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *, criteria=None,
-                       prednisone_cut: float = 20.0, cyc_dose_cut: float = 1.2, level_map: dict | None = None,
+                       definitions=None, prednisone_cut: float = PREDNISONE_CUT_MG,
+                       cyc_dose_cut: float = CYC_DOSE_CUT_G, level_map: dict | None = None,
                        audit: pd.DataFrame | None = None) -> ReproductionResult:
     """Every published value beside the value the workbook computes on ``cohort``.
 
@@ -232,6 +233,8 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
     cohort : the extract (:func:`msc_sle.data.load_cohort`); eligibility is applied here.
     published : the transcription (default :func:`msc_sle.published.load_published`).
     criteria : eligibility criteria (default: the paper's, section 2.1).
+    definitions : ``{"cr": ..., "lda": ...}`` response definitions (default: the paper's; another
+        threshold shows how far the published values then are).
     prednisone_cut, cyc_dose_cut : the splits of ``analysis_frame`` (defaults: the paper's 20 mg/day
         and 1.2 g; another cut leaves the printed split levels unmatched, "not computed").
     level_map : ``(variable, printed level) -> workbook level`` (default :data:`LEVEL_MAP`).
@@ -249,7 +252,10 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
     level_map = LEVEL_MAP if level_map is None else level_map
     audit = paper_audit(pub) if audit is None else audit
     findings = _audit_notes(audit)
-    wb = _Workbook(cohort, criteria, prednisone_cut, cyc_dose_cut)
+    definitions = {"cr": "paper_cr", "lda": "paper_lda"} if definitions is None else dict(definitions)
+    if set(definitions) != {"cr", "lda"}:
+        raise ValueError(f"definitions must give 'cr' and 'lda', got {sorted(definitions)}")
+    wb = _Workbook(cohort, criteria, prednisone_cut, cyc_dose_cut, definitions)
     frame = wb.frame
     all_variables = [v for v in pub["variable"] if v in frame.columns] + ["cr_m12", "lda_m12"]
 

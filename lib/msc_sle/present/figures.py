@@ -5,7 +5,7 @@ palette is Okabe-Ito (distinguishable with the common colour-vision deficiencies
 :func:`save_figure` writes PNG + SVG reproducibly (fixed SVG hash salt, no dates in the metadata),
 so re-running on the same data gives byte-identical files.
 
->>> from msc_sle.figures import sledai_over_time_figure, save_figure   # doctest: +SKIP
+>>> from msc_sle.present.figures import sledai_over_time_figure, save_figure   # doctest: +SKIP
 >>> fig = sledai_over_time_figure(scores, p_value=1e-6, test="Friedman test")  # doctest: +SKIP
 >>> save_figure(fig, "figure1_sledai", "reports")                     # doctest: +SKIP
 """
@@ -29,8 +29,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .format import p_text  # noqa: E402
+
 __all__ = ["OKABE_ITO", "use_print_style", "save_figure", "consort_figure", "sledai_over_time_figure",
-           "response_rate_figure", "cumulative_response_figure", "forest_plot"]
+           "response_rate_figure", "cumulative_response_figure", "forest_data", "forest_plot"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette: orange, sky blue, bluish green, yellow, blue,
 #: vermillion, reddish purple, black.
@@ -92,7 +94,7 @@ def consort_figure(attrition: pd.DataFrame, *, start_label: str = "Patients in t
     """CONSORT-style flow: the extract at the top, one exclusion box per criterion, the analysed cohort.
 
     ``attrition`` has one row per criterion with columns ``criterion``, ``excluded``, ``remaining``
-    (``msc_sle.cohort.apply_eligibility(...).attrition``, whose first row "screened" with no
+    (``msc_sle.clinical.apply_eligibility(...).attrition``, whose first row "screened" with no
     exclusions gives the first box; without it the first box is ``remaining + excluded`` of the
     first row). A ``description`` column, when present, words the exclusion boxes. Counts below ``small_cell_min`` show as "<N".
     """
@@ -186,7 +188,7 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
 def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = None):
     """Response rate per follow-up visit with Wilson 95% CIs, one colour and marker per response.
 
-    ``rates`` comes from :func:`msc_sle.report.response_rates` (columns ``response``, ``when``,
+    ``rates`` comes from :func:`msc_sle.rates.response_rates` (columns ``response``, ``when``,
     ``percent``, ``ci_low``, ``ci_high``, ``patients``).
     """
     when = list(dict.fromkeys(rates["when"])) if order is None else list(order)
@@ -239,12 +241,47 @@ def cumulative_response_figure(cumulative: pd.DataFrame):
 
 # --------------------------------------------------------------------------- forest plot
 
+_TEST_SHORT = {"mann_whitney": "Mann-Whitney", "chi2": "chi-square", "chi2_yates": "Yates chi-square",
+               "fisher": "Fisher", "fisher_freeman_halton": "Fisher-Freeman-Halton", "kruskal": "Kruskal-Wallis"}
+
+
+def forest_data(result: pd.DataFrame) -> pd.DataFrame:
+    """The odds-ratio rows of a :func:`msc_sle.compare.compare_groups` result, for :func:`forest_plot`.
+
+    Variables without an odds ratio (not testable, e.g. constant) are left out; a two-level
+    category keeps its first shown level only.
+
+    Columns: ``label`` (with the level for non-boolean variables), ``odds_ratio``, ``ci_low``,
+    ``ci_high``, ``p_value``, ``q_value`` (NaN without adjustment), ``test`` and ``annotation``
+    ("p = 0.003 (Fisher); q = 0.040"), in the order of the table.
+    """
+    # One row per variable: the levels of a two-level category are reciprocal odds ratios.
+    rows = result[(result["effect"] == "odds ratio") & result["effect_estimate"].notna()]
+    rows = rows.drop_duplicates("variable")
+    out = []
+    for r in rows.itertuples(index=False):
+        level = r.level
+        if level is True or level is None or level == "" or (not isinstance(level, str) and pd.isna(level)) \
+                or str(r.label).lower().startswith(str(level).lower()):
+            label = str(r.label)
+        else:
+            label = f"{r.label}: {level}"
+        q = getattr(r, "q_value", math.nan)
+        test = _TEST_SHORT.get(r.test, r.test)
+        note = p_text(r.p_value, test) + ("" if pd.isna(q) else "; " + p_text(q, symbol="q"))
+        out.append({"label": label, "odds_ratio": r.effect_estimate, "ci_low": r.effect_ci_low,
+                    "ci_high": r.effect_ci_high, "p_value": r.p_value, "q_value": q, "test": r.test,
+                    "annotation": note})
+    return pd.DataFrame(out, columns=["label", "odds_ratio", "ci_low", "ci_high", "p_value", "q_value", "test",
+                                      "annotation"])
+
+
 def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = "odds_ratio",
                 low: str = "ci_low", high: str = "ci_high", annotate: str | None = None,
                 title: str = "Odds ratios with 95% confidence intervals", outcome: str = "the response"):
     """Forest plot of odds ratios (log scale) with 95% CIs, one row per variable, top to bottom.
 
-    ``effects`` comes from :func:`msc_sle.report.forest_data`. Rows without a finite, positive
+    ``effects`` comes from :func:`forest_data`. Rows without a finite, positive
     interval are listed as "not estimable" instead of drawn. ``annotate`` names a text column
     (e.g. "p = 0.003 (Fisher); q = 0.040") printed in a column at the right of the plot.
     """

@@ -15,20 +15,20 @@ are its only clients. No published value is typed anywhere else in the library.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .data import REPO_ROOT, Problem
+from ..contract import PUBLISHED_DIR, Problem
+from ..present.format import round_half_up
 
-__all__ = ["PUBLISHED_PATH", "PUBLISHED_COLUMNS", "PublishedValuesError", "load_published", "printed_decimals", "round_half_up",
+__all__ = ["PUBLISHED_PATH", "PUBLISHED_COLUMNS", "PublishedValuesError", "load_published", "printed_decimals",
            "matches_printed", "select_published", "group_sizes", "group_comparison",
            "transcription_problems"]
 
-PUBLISHED_PATH = REPO_ROOT / "data" / "published" / "wen2019_values.csv"
+PUBLISHED_PATH = PUBLISHED_DIR / "wen2019_values.csv"
 
 #: Columns of the transcription, in file order (data/published/README.md explains each one).
 PUBLISHED_COLUMNS = ("source", "location", "variable", "outcome", "group", "level", "statistic",
@@ -56,18 +56,6 @@ def printed_decimals(printed: str) -> int:
     """Number of decimals a printed value carries (``"43.40"`` -> 2, ``"<0.001"`` -> 3, ``"58%"`` -> 0)."""
     text = _strip(printed)
     return len(text.split(".", 1)[1]) if "." in text else 0
-
-
-def round_half_up(x: float | Fraction, decimals: int) -> float:
-    """``x`` rounded to ``decimals`` places, halves away from zero, as SPSS and journals print.
-
-    Python's ``round`` rounds halves to even (``round(6.25, 1) == 6.2``) whereas 1/16 = 6.25 %
-    is printed 6.3 % in Table 2; a Fraction is rounded exactly, a float through its shortest repr.
-    """
-    if isinstance(x, float) and not math.isfinite(x):
-        return x
-    d = Decimal(x.numerator) / Decimal(x.denominator) if isinstance(x, Fraction) else Decimal(repr(float(x)))
-    return float(d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
 def matches_printed(computed: float | Fraction, printed: str) -> bool:

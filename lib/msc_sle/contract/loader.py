@@ -1,7 +1,7 @@
-"""The data contract: the data dictionary, ``load_cohort`` and ``DataError``.
+"""Reading an extract against the data contract: ``read_extract``.
 
 A hospital extract is two tables, ``patients`` (one row per screened patient) and ``visits``
-(long form, one row per patient and month), as CSV or XLSX. ``load_cohort`` reads them, normalises
+(long form, one row per patient and month), as CSV or XLSX. ``read_extract`` reads them, normalises
 the usual spellings (and says which it normalised), checks every cell against the data dictionary
 (``data/dictionary.csv``) and either returns a typed :class:`Cohort` or raises :class:`DataError`
 listing *every* problem found, each with its file, row, column, value and rule. The raw files are
@@ -16,26 +16,19 @@ import io
 import json
 import re
 import warnings
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "Cohort", "DataError", "DataWarning", "Problem", "load_cohort", "write_cohort", "load_dictionary",
-    "variable_info", "table_variables", "dtype_for", "fingerprint_files", "DICTIONARY_PATH", "BUNDLED_DATA",
-    "VISIT_MONTHS",
-]
+from .dictionary import ID, dtype_for, table_variables
+from .paths import BUNDLED_DATA
+from .types import Cohort, DataError, DataWarning, Problem
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DICTIONARY_PATH = REPO_ROOT / "data" / "dictionary.csv"
-BUNDLED_DATA = REPO_ROOT / "data" / "synthetic"
+__all__ = ["read_extract", "fingerprint_files", "TABLES"]
+
 TABLES = ("patients", "visits")
-ID = "patient_id"
-#: Visit schedule of the paper (section 2.4): baseline and 1, 3, 6 and 12 months after the first infusion.
-VISIT_MONTHS = (0, 1, 3, 6, 12)
 
 _TRUE = {"1", "yes", "y", "true", "t"}
 _FALSE = {"0", "no", "n", "false", "f"}
@@ -49,113 +42,6 @@ _UNIT_ALIASES = {
     "criteria": {"criteria"},
 }
 _NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+(?:[.,]\d+)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z][A-Za-z/ ]*)?\s*$")
-_MAX_SHOWN = 60
-
-
-# --------------------------------------------------------------------------- dictionary
-@lru_cache(maxsize=4)
-def _read_dictionary(path: str) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-def load_dictionary(path: str | Path | None = None) -> pd.DataFrame:
-    """The data dictionary, one row per variable (a copy: safe to modify).
-
-    Columns: table (patients | visits | derived), name, label (as printed in the paper), type
-    (string, integer, number, boolean, category, date), unit, allowed (``lo-hi`` range, ``a|b``
-    levels, or ``start..end`` dates), required, section (the Table 1/2 section; empty = not tabulated),
-    test (default test), show_level (the level a binary category shows), description.
-    """
-    return _read_dictionary(str(path or DICTIONARY_PATH)).copy()
-
-
-def table_variables(table: str, dictionary: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Dictionary rows of one table (``patients``, ``visits`` or ``derived``), in file order."""
-    d = load_dictionary() if dictionary is None else dictionary
-    return d[d["table"] == table].reset_index(drop=True)
-
-
-def variable_info(name: str, table: str | None = None, dictionary: pd.DataFrame | None = None) -> pd.Series:
-    """Dictionary row of one variable (patients first, then derived, then visits, unless ``table`` is given)."""
-    d = load_dictionary() if dictionary is None else dictionary
-    rows = d[d["name"] == name]
-    if table is not None:
-        rows = rows[rows["table"] == table]
-    if rows.empty:
-        raise KeyError(f"{name!r} is not in the data dictionary ({DICTIONARY_PATH.name})")
-    order = {"patients": 0, "derived": 1, "visits": 2}
-    return rows.sort_values("table", key=lambda s: s.map(order)).iloc[0]
-
-
-def dtype_for(row: pd.Series):
-    """The pandas dtype a dictionary row's variable is loaded as."""
-    kind = row["type"]
-    if kind == "category":
-        return pd.CategoricalDtype(row["allowed"].split("|"))
-    try:
-        return {"string": "string", "integer": "Int64", "number": "float64", "boolean": "boolean",
-                "date": "datetime64[ns]"}[kind]
-    except KeyError:
-        raise ValueError(f"unknown type {kind!r} for {row['name']!r} in the data dictionary") from None
-
-
-# --------------------------------------------------------------------------- results and errors
-@dataclass(frozen=True)
-class Problem:
-    """One breach of the data contract: where it is, what the value was, which rule it breaks."""
-
-    file: str
-    row: int | None
-    column: str | None
-    value: object
-    rule: str
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f", row {self.row}"
-        if self.column:
-            where += f", column '{self.column}'"
-        value = "" if self.value is None else f": value {self.value!r}"
-        return f"{where}{value}: {self.rule}"
-
-
-class DataError(ValueError):
-    """The extract breaks the data contract. ``problems`` lists every problem found, in file order."""
-
-    def __init__(self, problems: list[Problem]):
-        # file order: by file, then row (file-level problems first), whatever order they were found in
-        self.problems = sorted(problems, key=lambda p: (p.file, -1 if p.row is None else p.row))
-        n = len(self.problems)
-        lines = [f"The extract breaks the data contract ({n} problem{'s' if n != 1 else ''}):"]
-        lines += [f"  - {p}" for p in self.problems[:_MAX_SHOWN]]
-        if n > _MAX_SHOWN:
-            lines.append(f"  ... and {n - _MAX_SHOWN} more (see DataError.problems)")
-        lines.append("Nothing was computed and the input files were not modified. "
-                     "See 'Troubleshooting your extract' in README.md.")
-        super().__init__("\n".join(lines))
-
-
-class DataWarning(UserWarning):
-    """Something in the extract was normalised or looks odd, but the data are usable."""
-
-
-@dataclass(frozen=True)
-class Cohort:
-    """A validated extract.
-
-    ``patients``: one row per screened patient; ``visits``: one row per (patient_id, month).
-    ``fingerprint`` is the SHA-256 of the raw files read, ``synthetic`` comes from the extract's
-    ``manifest.json``, and ``notes`` lists what was normalised and every warning.
-    """
-
-    patients: pd.DataFrame
-    visits: pd.DataFrame
-    source: str = ""
-    fingerprint: str = ""
-    synthetic: bool = False
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
 
 # --------------------------------------------------------------------------- reading raw tables
 @dataclass
@@ -196,7 +82,8 @@ def _read_csv(path: Path, problems: list[Problem]) -> _Raw | None:
     delimiter = max([",", ";", "\t"], key=header.count)
     if delimiter != ",":
         notes.append(f"{path.name}: {'semicolon' if delimiter == ';' else 'tab'}-delimited file")
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    # newline="": the csv module recognises \r\n, \n and old-Mac \r line ends itself
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     rows = [r for r in rows if any(c.strip() for c in r)]
     columns, body = rows[0], rows[1:]
     width = len(columns)
@@ -461,21 +348,6 @@ def _link_visits(patients, visits, pfile, vfile, problems, notes):
         warnings.warn(message, DataWarning, stacklevel=3)
 
 
-def _check_recorded_totals(visits: pd.DataFrame, vfile: str, notes: list[str]) -> None:
-    if "sledai_total" not in visits or visits["sledai_total"].isna().all():
-        return
-    from .sledai import sledai2k  # the scoring rule lives with the clinical rules
-
-    mismatches = sledai2k(visits).mismatches
-    if len(mismatches):
-        first = mismatches.head(5).itertuples(index=False)
-        shown = "; ".join(f"{m.patient_id} month {m.month}: recorded {m.recorded}, descriptors give {m.computed}"
-                          for m in first)
-        message = (f"{vfile}: recorded SLEDAI-2K total differs from its descriptors at {len(mismatches)} "
-                   f"visit(s) ({shown}); the workbook uses the total computed from the descriptors")
-        notes.append(message)
-        warnings.warn(message, DataWarning, stacklevel=3)
-
 
 # --------------------------------------------------------------------------- public API
 def fingerprint_files(paths: list[Path]) -> str:
@@ -486,7 +358,7 @@ def fingerprint_files(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def load_cohort(path: str | Path = BUNDLED_DATA) -> Cohort:
+def read_extract(path: str | Path = BUNDLED_DATA) -> Cohort:
     """Read and validate an extract; return a typed :class:`Cohort` or raise :class:`DataError`.
 
     ``path`` is a folder holding ``patients`` and ``visits`` as ``.csv`` or ``.xlsx`` files, or one
@@ -496,8 +368,9 @@ def load_cohort(path: str | Path = BUNDLED_DATA) -> Cohort:
     the dictionary unit ("20 mg"); surrounding spaces; case variants of categories and of ids.
     Every other deviation from ``data/dictionary.csv`` is a problem; all problems of the extract are
     raised together in one :class:`DataError`. Warnings (:class:`DataWarning`) are issued for
-    unexpected columns, patients without a baseline visit and recorded SLEDAI totals that disagree
-    with their descriptors.
+    unexpected columns and patients without a baseline visit. Clinical consistency (recorded
+    SLEDAI-2K totals against their descriptors) is checked one layer up, by
+    :func:`msc_sle.clinical.load_cohort`, which calls this function first.
     """
     path = Path(path)
     problems: list[Problem] = []
@@ -538,50 +411,8 @@ def load_cohort(path: str | Path = BUNDLED_DATA) -> Cohort:
         raise DataError(problems)
     patients = frames["patients"].reset_index(drop=True)
     visits = frames["visits"].sort_values([ID, "month"], kind="stable").reset_index(drop=True)
-    _check_recorded_totals(visits, raws["visits"].file, notes)
     folder = path if path.is_dir() else path.parent
     manifest = folder / "manifest.json"
     synthetic = bool(manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("synthetic", False))
-    return Cohort(patients, visits, str(path), fingerprint_files(files), synthetic, tuple(dict.fromkeys(notes)))
-
-
-def _format_value(value, kind: str) -> str:
-    if kind == "boolean":
-        return "1" if bool(value) else "0"
-    if kind in ("integer", "number"):
-        # repr-exact floats, whole numbers without ".0": the file round-trips value for value
-        number = float(value)
-        return str(int(number)) if number.is_integer() else repr(number)
-    return str(value)
-
-
-def _format_column(series: pd.Series, kind: str) -> pd.Series:
-    """Canonical text of one column; each distinct value is formatted once (fast on millions of rows)."""
-    if kind == "date":
-        return pd.to_datetime(series).dt.strftime("%Y-%m-%d").fillna("")
-    values = series.astype(object)
-    mapping = {v: _format_value(v, kind) for v in pd.unique(values) if not pd.isna(v)}
-    return values.map(mapping).astype(object).fillna("")  # an all-missing column maps to float NaN
-
-
-def write_cohort(cohort: Cohort, folder: str | Path) -> list[Path]:
-    """Write ``cohort`` as ``patients.csv`` and ``visits.csv`` in the contract's canonical format.
-
-    Booleans as 1/0, dates as YYYY-MM-DD, empty cells for missing values, UTF-8, ``\\n`` line ends.
-    ``load_cohort`` reads the files back to an equal cohort. Each file is written to a temporary
-    name and renamed, so a reader never sees half a file.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for table, frame in (("patients", cohort.patients), ("visits", cohort.visits)):
-        spec = table_variables(table)
-        cols = [n for n in spec["name"] if n in frame]
-        kinds = dict(zip(spec["name"], spec["type"]))
-        out = pd.DataFrame({c: _format_column(frame[c], kinds[c]) for c in cols})
-        target = folder / f"{table}.csv"
-        tmp = target.with_suffix(".csv.tmp")
-        out.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
-        tmp.replace(target)
-        written.append(target)
-    return written
+    return Cohort(patients, visits, str(path), fingerprint_files(files), synthetic, tuple(dict.fromkeys(notes)),
+                  {t: raws[t].file for t in TABLES})

@@ -19,10 +19,10 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from .data import DataError, Problem
+from ..contract import DataError, Problem
 
 __all__ = ["SLEDAI2K_WEIGHTS", "SLEDAI2K_DOMAINS", "SEROLOGY", "MAJOR_ORGAN_DESCRIPTORS",
-           "CVA_DOMAINS", "sledai2k_domains", "sledai2k", "SledaiResult"]
+           "CVA_DOMAINS", "sledai2k_domains", "sledai2k", "SledaiResult", "descriptor_arrays", "score_arrays"]
 
 #: Weight of each SLEDAI-2K descriptor, in the order of the instrument (Gladman 2002, table 1).
 #: Keys are the visit column names of ``data/dictionary.csv``.
@@ -100,8 +100,10 @@ class SledaiResult:
     cva_domain: str = "CNS"
 
 
-def _descriptor_arrays(visits: pd.DataFrame, names=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """descriptor -> (present, missing) boolean numpy arrays; checks columns and dtypes.
+def descriptor_arrays(visits: pd.DataFrame, names=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The SLEDAI-2K descriptors of ``visits`` as numpy arrays: descriptor -> (present, missing).
+
+    Checks columns and dtypes.
 
     Only booleans are accepted (bool, nullable "boolean", or object columns holding True/False and
     missing values): a 0/1 or "yes" column is a contract problem for the loader, not guessed here.
@@ -149,8 +151,10 @@ def _score(arrays, names) -> tuple[np.ndarray, np.ndarray]:
     return total, missing
 
 
-def _scores(arrays, cva_domain: str = "CNS"):
-    """name -> (uint8 values, missing) for total, clinical and each domain; each descriptor read once."""
+def score_arrays(arrays, cva_domain: str = "CNS"):
+    """Scores from :func:`descriptor_arrays`: name -> (uint8 values, missing) for ``total``,
+    ``clinical`` and each organ domain; each descriptor is read once (the response rules score
+    millions of visits through this, without building a DataFrame)."""
     out = {}
     for domain, names in sledai2k_domains(cva_domain).items():
         out[domain] = _score(arrays, names)
@@ -191,7 +195,7 @@ def sledai2k(visits: pd.DataFrame, cva_domain: str = "CNS") -> SledaiResult:
     serological descriptors, so it stays known when only serology is missing.
     """
     sledai2k_domains(cva_domain)  # validates cva_domain before any work
-    scored = _scores(_descriptor_arrays(visits), cva_domain)
+    scored = score_arrays(descriptor_arrays(visits), cva_domain)
     scores = pd.DataFrame({name: _int_array(*value) for name, value in scored.items()},
                           index=visits.index, copy=False)
     total, total_missing = scored["total"]

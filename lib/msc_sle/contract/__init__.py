@@ -1,0 +1,19 @@
+"""The data contract: what an extract must look like, read, validated and written.
+
+``dictionary``  the data dictionary (``data/dictionary.csv``), the one source of truth per variable
+``types``       :class:`Cohort`, :class:`Problem`, :class:`DataError`, :class:`DataWarning`
+``loader``      :func:`read_extract`: CSV / XLSX read cell by cell, every problem reported at once
+``writer``      :func:`write_cohort`: the canonical format, read back value for value
+``paths``       where the repository's data live
+
+The contract knows no clinical rule; :func:`msc_sle.clinical.load_cohort` adds those checks.
+"""
+from .dictionary import ID, VISIT_MONTHS, dtype_for, load_dictionary, table_variables, variable_info
+from .loader import TABLES, fingerprint_files, read_extract
+from .paths import BUNDLED_DATA, DATA_DIR, DICTIONARY_PATH, PUBLISHED_DIR, REPO_ROOT
+from .types import Cohort, DataError, DataWarning, Problem
+from .writer import write_cohort
+
+__all__ = ["Cohort", "DataError", "DataWarning", "Problem", "read_extract", "write_cohort", "load_dictionary",
+           "table_variables", "variable_info", "dtype_for", "fingerprint_files", "VISIT_MONTHS", "ID", "TABLES",
+           "BUNDLED_DATA", "DATA_DIR", "DICTIONARY_PATH", "PUBLISHED_DIR", "REPO_ROOT"]

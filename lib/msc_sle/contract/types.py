@@ -1,0 +1,70 @@
+"""What the contract hands on: a validated :class:`Cohort`, or a :class:`DataError` listing every
+:class:`Problem` (file, row, column, value, rule)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["Problem", "DataError", "DataWarning", "Cohort"]
+
+_MAX_SHOWN = 60
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One breach of the data contract: where it is, what the value was, which rule it breaks."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: object
+    rule: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        value = "" if self.value is None else f": value {self.value!r}"
+        return f"{where}{value}: {self.rule}"
+
+
+class DataError(ValueError):
+    """The extract breaks the data contract. ``problems`` lists every problem found, in file order."""
+
+    def __init__(self, problems: list[Problem]):
+        # file order: by file, then row (file-level problems first), whatever order they were found in
+        self.problems = sorted(problems, key=lambda p: (p.file, -1 if p.row is None else p.row))
+        n = len(self.problems)
+        lines = [f"The extract breaks the data contract ({n} problem{'s' if n != 1 else ''}):"]
+        lines += [f"  - {p}" for p in self.problems[:_MAX_SHOWN]]
+        if n > _MAX_SHOWN:
+            lines.append(f"  ... and {n - _MAX_SHOWN} more (see DataError.problems)")
+        lines.append("Nothing was computed and the input files were not modified. "
+                     "See 'Troubleshooting your extract' in README.md.")
+        super().__init__("\n".join(lines))
+
+
+class DataWarning(UserWarning):
+    """Something in the extract was normalised or looks odd, but the data are usable."""
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A validated extract.
+
+    ``patients``: one row per screened patient; ``visits``: one row per (patient_id, month).
+    ``fingerprint`` is the SHA-256 of the raw files read, ``synthetic`` comes from the extract's
+    ``manifest.json``, ``notes`` lists what was normalised and every warning, and ``files`` names
+    the file (and sheet) each table was read from, as messages name it.
+    """
+
+    patients: pd.DataFrame
+    visits: pd.DataFrame
+    source: str = ""
+    fingerprint: str = ""
+    synthetic: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    files: dict = field(default_factory=dict)
