@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import tomllib
 import subprocess
 import sys
 from pathlib import Path
@@ -18,20 +19,30 @@ ROOT = Path(__file__).resolve().parents[1]
 TYPES = {"string", "integer", "number", "boolean", "category", "date"}
 
 
-def test_environment_yml_installs_the_lock_file_and_the_package():
+def test_environment_yml_installs_the_lock_files_and_the_package():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert any(str(d).startswith("python=3.11") for d in env["dependencies"] if isinstance(d, str))
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert "-r requirements.txt" in pip and "-e ." in pip
+    assert "-r requirements.txt" in pip and "-r requirements-dev.txt" in pip and "-e ." in pip
 
 
-def test_lock_file_pins_every_package_exactly():
-    lines = [l for l in (ROOT / "requirements.txt").read_text().splitlines() if l and not l.startswith("#")]
+def _pins(name):
+    lines = [l for l in (ROOT / name).read_text().splitlines() if l and not l.startswith("#")]
     assert lines and all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^=\s]+", l) for l in lines), lines
-    pinned = {l.split("==")[0].lower().replace("_", "-") for l in lines}
-    direct = {l.split("==")[0].lower().replace("_", "-") for l in (ROOT / "requirements.in").read_text().splitlines()
-              if l and not l.startswith("#")}
-    assert direct <= pinned, f"direct dependencies missing from the lock: {direct - pinned}"
+    return {l.split("==")[0].lower().replace("_", "-"): l.split("==")[1] for l in lines}
+
+
+def _declared(names):
+    return {re.split(r"[<>=!~ \[]", d, maxsplit=1)[0].lower().replace("_", "-") for d in names}
+
+
+def test_lock_files_pin_every_declared_dependency_exactly_and_apart():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime, dev = _pins("requirements.txt"), _pins("requirements-dev.txt")
+    assert not set(runtime) & set(dev), "a package is pinned in both locks"
+    assert _declared(project["dependencies"]) <= set(runtime), "runtime dependency missing from requirements.txt"
+    assert _declared(project["optional-dependencies"]["dev"]) <= set(dev), "dev tool missing from requirements-dev.txt"
+    assert not _declared(project["optional-dependencies"]["dev"]) & set(runtime), "a test tool in the runtime lock"
 
 
 def make_targets():
