@@ -20,6 +20,9 @@ from .intervals import wilson_interval
 from .multiplicity import ADJUST_METHODS, adjust_pvalues
 from .registry import TESTS, TestInfo, test_info
 from .results import Estimate, TestResult
+from .tests import (MANN_WHITNEY_METHODS, expected_counts, fisher_exact, fisher_freeman_halton,
+                    friedman, kruskal_wallis, mann_whitney, pearson_chi2, wilcoxon_signed_rank,
+                    yates_chi2)
 
 __all__ = [
     "TestResult",
@@ -27,6 +30,16 @@ __all__ = [
     "TESTS",
     "TestInfo",
     "test_info",
+    "mann_whitney",
+    "kruskal_wallis",
+    "pearson_chi2",
+    "yates_chi2",
+    "fisher_exact",
+    "fisher_freeman_halton",
+    "wilcoxon_signed_rank",
+    "friedman",
+    "expected_counts",
+    "MANN_WHITNEY_METHODS",
     "wilson_interval",
     "adjust_pvalues",
     "ADJUST_METHODS",
