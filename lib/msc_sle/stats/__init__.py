@@ -16,6 +16,7 @@ numpy and ``scipy.special``; ``scipy.stats`` is imported on the first test that 
 """
 from .descriptive import (Summary, quantile_from_order_statistics, quantile_position, quantiles,
                           summary)
+from .effects import hodges_lehmann, hodges_lehmann_ranks, odds_ratio
 from .intervals import wilson_interval
 from .multiplicity import ADJUST_METHODS, adjust_pvalues
 from .registry import TESTS, TestInfo, test_info
@@ -40,6 +41,9 @@ __all__ = [
     "friedman",
     "expected_counts",
     "MANN_WHITNEY_METHODS",
+    "odds_ratio",
+    "hodges_lehmann",
+    "hodges_lehmann_ranks",
     "wilson_interval",
     "adjust_pvalues",
     "ADJUST_METHODS",
