@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
 
 from msc_sle.stats import hodges_lehmann, hodges_lehmann_ranks, odds_ratio
-from msc_sle.stats._pairwise import kth_pairwise_differences
+from msc_sle.stats.batch import kth_pairwise_differences
 
 
 # --------------------------------------------------------------------------------------------

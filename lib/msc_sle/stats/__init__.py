@@ -14,6 +14,8 @@ Knows nothing of the data's meaning: plain arrays and tables in, frozen result r
 Results are :class:`TestResult` / :class:`Estimate` dataclasses. Importing this package costs
 numpy and ``scipy.special``; ``scipy.stats`` is imported on the first test that needs it.
 """
+from .batch import (GroupedValues, crosstab, group_values, hodges_lehmann_grouped,
+                    kruskal_grouped, mann_whitney_grouped)
 from .descriptive import (Summary, quantile_from_order_statistics, quantile_position, quantiles,
                           summary)
 from .effects import hodges_lehmann, hodges_lehmann_ranks, odds_ratio
@@ -26,30 +28,18 @@ from .tests import (MANN_WHITNEY_METHODS, expected_counts, fisher_exact, fisher_
                     yates_chi2)
 
 __all__ = [
-    "TestResult",
-    "Estimate",
-    "TESTS",
-    "TestInfo",
-    "test_info",
-    "mann_whitney",
-    "kruskal_wallis",
-    "pearson_chi2",
-    "yates_chi2",
-    "fisher_exact",
-    "fisher_freeman_halton",
-    "wilcoxon_signed_rank",
-    "friedman",
-    "expected_counts",
+    # results and registry
+    "TestResult", "Estimate", "TESTS", "TestInfo", "test_info",
+    # tests
+    "mann_whitney", "kruskal_wallis", "pearson_chi2", "yates_chi2", "fisher_exact",
+    "fisher_freeman_halton", "wilcoxon_signed_rank", "friedman", "expected_counts",
     "MANN_WHITNEY_METHODS",
-    "odds_ratio",
-    "hodges_lehmann",
-    "hodges_lehmann_ranks",
-    "wilson_interval",
-    "adjust_pvalues",
+    # effect sizes, intervals, multiplicity
+    "odds_ratio", "hodges_lehmann", "hodges_lehmann_ranks", "wilson_interval", "adjust_pvalues",
     "ADJUST_METHODS",
-    "quantile_position",
-    "quantile_from_order_statistics",
-    "quantiles",
-    "Summary",
-    "summary",
+    # descriptive
+    "quantile_position", "quantile_from_order_statistics", "quantiles", "Summary", "summary",
+    # vectorised path
+    "GroupedValues", "group_values", "mann_whitney_grouped", "kruskal_grouped",
+    "hodges_lehmann_grouped", "crosstab",
 ]
