@@ -1,4 +1,4 @@
-"""Logistic regression for small cohorts: Firth's penalised likelihood beside ordinary maximum
+"""Logistic regression for small samples: Firth's penalised likelihood beside ordinary maximum
 likelihood, a univariable/multivariable table, and Harrell's bootstrap internal validation.
 
 One public function per method, in the manner of ``scipy.stats``; every result is a frozen
