@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from . import _validate
-from ._pairwise import kth_pairwise_differences
+from . import checks
+from .pairwise import kth_pairwise_differences
 from .descriptive import Summary, quantile_from_order_statistics
-from .effects import _hl_estimate, hodges_lehmann_ranks
+from .effects import hodges_lehmann_estimate, hodges_lehmann_ranks
 from .results import Estimate, TestResult
-from .tests import _ALL_TIED, mann_whitney
+from .tests import ALL_TIED_NOTE, mann_whitney
 
 __all__ = ["GroupedValues", "group_values", "mann_whitney_grouped", "kruskal_grouped",
            "hodges_lehmann_grouped", "crosstab", "lattice", "kth_pairwise_differences"]
@@ -205,7 +205,7 @@ def mann_whitney_grouped(gv: GroupedValues, *, method: str = "asymptotic",
         return mann_whitney(gv.values(0), gv.values(1), method=method, n_resamples=n_resamples,
                             seed=seed)
     if _all_tied(gv):
-        return TestResult("mann_whitney", n1 * n2 / 2.0, math.nan, note=_ALL_TIED)
+        return TestResult("mann_whitney", n1 * n2 / 2.0, math.nan, note=ALL_TIED_NOTE)
     n = n1 + n2
     u1 = float(gv.rank_sums[0] - n1 * (n1 + 1) / 2.0)
     sigma = math.sqrt(n1 * n2 / 12.0 * ((n + 1) - gv.tie_term / (n * (n - 1))))
@@ -221,7 +221,7 @@ def kruskal_grouped(gv: GroupedValues) -> TestResult:
     _require(gv, "kruskal_grouped")
     df = gv.k - 1
     if _all_tied(gv):
-        return TestResult("kruskal", math.nan, math.nan, df=df, note=_ALL_TIED)
+        return TestResult("kruskal", math.nan, math.nan, df=df, note=ALL_TIED_NOTE)
     n = float(gv.n)
     nv = gv.n_valid.astype(float)
     h = 12.0 / (n * (n + 1)) * float(np.sum(gv.rank_sums ** 2 / nv)) - 3.0 * (n + 1)
@@ -233,7 +233,7 @@ def hodges_lehmann_grouped(gv: GroupedValues, confidence: float = 0.95) -> Estim
     """:func:`msc_sle.stats.hodges_lehmann` of group 0 relative to group 1 (k must be 2): by
     convolving the two histograms on a grid, else by k-th pairwise-difference selection."""
     _require(gv, "hodges_lehmann_grouped", 2)
-    conf = _validate.confidence(confidence)
+    conf = checks.confidence(confidence)
     m, n = int(gv.n_valid[0]), int(gv.n_valid[1])
     mn = m * n
     mids, c = hodges_lehmann_ranks(m, n, conf)
@@ -253,7 +253,7 @@ def hodges_lehmann_grouped(gv: GroupedValues, confidence: float = 0.95) -> Estim
             vals = kth_pairwise_differences(gv.values(0), gv.values(1), ks)
     else:
         vals = kth_pairwise_differences(gv._arrays[0], gv._arrays[1], ks)
-    return _hl_estimate("Hodges-Lehmann shift", vals, mids, c, mn, conf)
+    return hodges_lehmann_estimate("Hodges-Lehmann shift", vals, mids, c, mn, conf)
 
 
 def crosstab(group_codes, level_codes, k: int, n_levels: int) -> np.ndarray:

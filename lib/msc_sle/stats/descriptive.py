@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import _validate
+from . import checks
 
 __all__ = ["quantile_position", "quantile_from_order_statistics", "quantiles", "Summary",
            "summary"]
@@ -57,7 +57,7 @@ def quantile_from_order_statistics(get_kth: Callable[[int], float], n: int, q: f
 def quantiles(values, qs) -> np.ndarray:
     """Type-6 (SPSS HAVERAGE) quantiles of ``values`` at the levels ``qs``; NaN values are
     missing and left out; all NaN when nothing is left. Returns an array shaped like ``qs``."""
-    x = np.sort(_validate.sample(values, "values", min_size=0))
+    x = np.sort(checks.sample(values, "values", min_size=0))
     levels = np.asarray(qs, dtype=float)
     if x.size == 0:
         return np.full(levels.shape, np.nan)
@@ -79,7 +79,7 @@ class Summary:
 def summary(values) -> Summary:
     """Median, first and third quartile (SPSS HAVERAGE, type 6), minimum and maximum of the
     non-missing ``values`` (NaN is missing)."""
-    x = _validate.sample(values, "values", min_size=0)
+    x = checks.sample(values, "values", min_size=0)
     if x.size == 0:
         return Summary(0, math.nan, math.nan, math.nan, math.nan, math.nan)
     q1, med, q3 = quantiles(x, [0.25, 0.5, 0.75])

@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from . import _validate
-from ._pairwise import BRUTE_PAIRS, kth_pairwise_differences
+from . import checks
+from .pairwise import BRUTE_PAIRS, kth_pairwise_differences
 from .results import Estimate
 
 __all__ = ["odds_ratio", "hodges_lehmann", "hodges_lehmann_ranks"]
@@ -21,15 +21,15 @@ def odds_ratio(a, b, c, d, confidence: float = 0.95) -> Estimate:
     When a cell is zero, 0.5 is added to every cell first (Haldane 1956, Anscombe 1956) and
     ``note`` says so.
     """
-    cells = [_validate.count(v, name) for v, name in zip((a, b, c, d), "abcd")]
-    conf = _validate.confidence(confidence)
+    cells = [checks.count(v, name) for v, name in zip((a, b, c, d), "abcd")]
+    conf = checks.confidence(confidence)
     note = ""
     if min(cells) == 0:
         cells = [v + 0.5 for v in cells]
         note = HALDANE_NOTE
     a, b, c, d = cells
     lor = math.log(a) + math.log(d) - math.log(b) - math.log(c)
-    half = _validate.z_two_sided(conf) * math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    half = checks.z_two_sided(conf) * math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
     return Estimate("odds ratio", math.exp(lor), math.exp(lor - half), math.exp(lor + half),
                     conf, note)
 
@@ -46,13 +46,16 @@ def hodges_lehmann_ranks(m: int, n: int, confidence: float = 0.95) -> tuple[list
     mn = int(m) * int(n)
     if mn < 1:
         raise ValueError(f"Hodges-Lehmann needs two non-empty samples, got sizes {m} and {n}")
-    z = _validate.z_two_sided(_validate.confidence(confidence))
+    z = checks.z_two_sided(checks.confidence(confidence))
     c = int(math.floor(mn / 2 - z * math.sqrt(mn * (m + n + 1) / 12)))
     mids = [(mn + 1) // 2] if mn % 2 else [mn // 2, mn // 2 + 1]
     return mids, c
 
 
-def _hl_estimate(name, vals, mids, c, mn, conf) -> Estimate:
+def hodges_lehmann_estimate(name, vals, mids, c, mn, conf) -> Estimate:
+    """The Hodges-Lehmann :class:`Estimate` from the selected pairwise differences ``vals`` (the
+    median ranks ``mids`` then the CI ranks ``c`` and ``mn + 1 - c``, as :func:`hodges_lehmann_ranks`
+    gives them); shared by :func:`hodges_lehmann` and the vectorised path."""
     est = vals[0] if len(mids) == 1 else (vals[0] + vals[1]) / 2
     if c >= 1:
         return Estimate(name, est, vals[len(mids)], vals[len(mids) + 1], conf)
@@ -66,9 +69,9 @@ def hodges_lehmann(x, y, confidence: float = 0.95) -> Estimate:
     Moses: the C-th smallest and C-th largest difference (see :func:`hodges_lehmann_ranks`).
     NaN values are missing. The CI is NaN (``note`` says why) when C < 1.
     """
-    xs = np.sort(_validate.sample(x, "x"))
-    ys = np.sort(_validate.sample(y, "y"))
-    conf = _validate.confidence(confidence)
+    xs = np.sort(checks.sample(x, "x"))
+    ys = np.sort(checks.sample(y, "y"))
+    conf = checks.confidence(confidence)
     mids, c = hodges_lehmann_ranks(xs.size, ys.size, conf)
     mn = xs.size * ys.size
     ks = mids + ([c, mn + 1 - c] if c >= 1 else [])
@@ -77,4 +80,4 @@ def hodges_lehmann(x, y, confidence: float = 0.95) -> Estimate:
         vals = [float(d[k - 1]) for k in ks]
     else:
         vals = kth_pairwise_differences(xs, ys, ks)
-    return _hl_estimate("Hodges-Lehmann shift", vals, mids, c, mn, conf)
+    return hodges_lehmann_estimate("Hodges-Lehmann shift", vals, mids, c, mn, conf)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from . import _validate
+from . import checks
 
 __all__ = ["wilson_interval"]
 
@@ -16,14 +16,14 @@ def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     small counts (Brown, Cai & DasGupta, Stat Sci 2001;16:101-33). Hand-written (a few lines)
     so that notebooks need not import statsmodels; checked against statsmodels and R.
     """
-    n = _validate.count(n, "n")
-    k = _validate.count(k, "k")
-    conf = _validate.confidence(confidence)
+    n = checks.count(n, "n")
+    k = checks.count(k, "k")
+    conf = checks.confidence(confidence)
     if n == 0:
         return (math.nan, math.nan)
     if k > n:
         raise ValueError(f"k must be within 0..n, got k={k}, n={n}")
-    z = _validate.z_two_sided(conf)
+    z = checks.z_two_sided(conf)
     p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom

@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 from scipy import special
 
-from . import _validate
+from . import checks
 from .results import TestResult
 
 __all__ = ["mann_whitney", "kruskal_wallis", "expected_counts", "pearson_chi2", "yates_chi2",
@@ -31,7 +31,7 @@ __all__ = ["mann_whitney", "kruskal_wallis", "expected_counts", "pearson_chi2", 
 
 #: ``method`` values of :func:`mann_whitney`.
 MANN_WHITNEY_METHODS = ("asymptotic", "exact", "permutation")
-_ALL_TIED = "all values are tied: no test possible"
+ALL_TIED_NOTE = "all values are tied: no test possible"
 # "as or less probable than the observed table", relative tolerance as in R's fisher.test
 _REL_TOL = 1e-7
 # cells of the candidate arrays built at once while enumerating tables
@@ -70,13 +70,13 @@ def mann_whitney(x, y, *, method: str = "asymptotic", n_resamples: int = 10_000,
 
     if method not in MANN_WHITNEY_METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {MANN_WHITNEY_METHODS}")
-    x = _validate.sample(x, "x")
-    y = _validate.sample(y, "y")
+    x = checks.sample(x, "x")
+    y = checks.sample(y, "y")
     n1, n2 = x.size, y.size
     allv = np.concatenate([x, y])
     tied = np.unique(allv).size < allv.size
     if np.all(allv == allv[0]):
-        return TestResult("mann_whitney", n1 * n2 / 2.0, math.nan, note=_ALL_TIED)
+        return TestResult("mann_whitney", n1 * n2 / 2.0, math.nan, note=ALL_TIED_NOTE)
     if method == "asymptotic":
         res = stats.mannwhitneyu(x, y, use_continuity=False, method="asymptotic")
         u, p = float(res.statistic), float(res.pvalue)
@@ -112,11 +112,11 @@ def kruskal_wallis(*samples) -> TestResult:
 
     if len(samples) < 2:
         raise ValueError(f"kruskal_wallis needs at least 2 samples, got {len(samples)}")
-    xs = [_validate.sample(s, f"sample {i + 1}") for i, s in enumerate(samples)]
+    xs = [checks.sample(s, f"sample {i + 1}") for i, s in enumerate(samples)]
     allv = np.concatenate(xs)
     df = len(xs) - 1
     if np.all(allv == allv[0]):
-        return TestResult("kruskal", math.nan, math.nan, df=df, note=_ALL_TIED)
+        return TestResult("kruskal", math.nan, math.nan, df=df, note=ALL_TIED_NOTE)
     res = stats.kruskal(*xs)
     return TestResult("kruskal", float(res.statistic), float(res.pvalue), df=df)
 
@@ -129,7 +129,7 @@ def expected_counts(table) -> np.ndarray:
     counts (``scipy.stats.contingency.expected_freq``); for "expected count < 5" rules."""
     from scipy.stats.contingency import expected_freq
 
-    return expected_freq(_validate.table(table))
+    return expected_freq(checks.table(table))
 
 
 def _small_expected_note(expected: np.ndarray) -> str:
@@ -143,7 +143,7 @@ def _small_expected_note(expected: np.ndarray) -> str:
 def _chi2(table, correction: bool, name: str) -> TestResult:
     from scipy import stats
 
-    t = _validate.table(table)
+    t = checks.table(table)
     for axis, what in ((1, "row"), (0, "column")):
         empty = np.flatnonzero(t.sum(axis=axis) == 0)
         if empty.size:
@@ -166,7 +166,7 @@ def yates_chi2(table) -> TestResult:
     """Chi-square test of a 2 x 2 table with Yates' continuity correction (SPSS "Continuity
     Correction", R's ``chisq.test`` default; ``scipy.stats.chi2_contingency(table,
     correction=True)``)."""
-    t = _validate.table(table)
+    t = checks.table(table)
     if t.shape != (2, 2):
         raise ValueError(f"Yates' correction applies to 2x2 tables only, got a "
                          f"{t.shape[0]}x{t.shape[1]} table; use pearson_chi2")
@@ -179,7 +179,7 @@ def fisher_exact(table) -> TestResult:
     one. ``statistic`` is NaN (the odds ratio and its CI: :func:`msc_sle.stats.odds_ratio`)."""
     from scipy import stats
 
-    t = _validate.table(table)
+    t = checks.table(table)
     if t.shape != (2, 2):
         raise ValueError(f"fisher_exact applies to 2x2 tables; use fisher_freeman_halton for a "
                          f"{t.shape[0]}x{t.shape[1]} table")
@@ -259,7 +259,7 @@ def fisher_freeman_halton(table, *, max_tables: int = 2_000_000, n_resamples: in
     """
     from scipy import stats
 
-    t = _validate.table(table)
+    t = checks.table(table)
     max_tables = int(max_tables)
     if max_tables < 1:
         raise ValueError("max_tables must be a positive integer")
@@ -298,13 +298,13 @@ def wilcoxon_signed_rank(x, y=None) -> TestResult:
     from scipy import stats
 
     if y is None:
-        d = _validate.sample(x, "x")
+        d = checks.sample(x, "x")
     else:
         xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         if xa.ndim != 1 or xa.shape != ya.shape:
             raise ValueError(f"x and y must be paired 1-D samples of one length, got shapes "
                              f"{xa.shape} and {ya.shape}")
-        d = _validate.sample(xa - ya, "x - y (complete pairs)")
+        d = checks.sample(xa - ya, "x - y (complete pairs)")
     nz = d[d != 0]
     zeros = d.size - nz.size
     note = f"{zeros} zero difference(s) dropped" if zeros else ""

@@ -1,4 +1,4 @@
-"""k-th smallest pairwise difference a_i - b_j without forming all of them (private)."""
+"""k-th smallest pairwise difference a_i - b_j without forming all of them (used by the Hodges-Lehmann estimates of ``effects`` and ``batch``)."""
 from __future__ import annotations
 
 import numpy as np

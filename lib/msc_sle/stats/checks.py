@@ -1,4 +1,4 @@
-"""Input checks shared by the modules of :mod:`msc_sle.stats` (private)."""
+"""Input checks shared by the modules of :mod:`msc_sle.stats`: one message per kind of bad input."""
 from __future__ import annotations
 
 import math
