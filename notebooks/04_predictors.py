@@ -87,7 +87,7 @@ print("\n".join(table2.footnotes))
 # the association may well be one of the false positives expected among this many tests.
 
 # %%
-tested = result.drop_duplicates("variable")
+tested = result.table.drop_duplicates("variable")
 flagged = tested.loc[tested["p_value"] < params["alpha"], ["label", "test", "p_value", "q_value"]]
 print(f"{len(flagged)} of {int(tested['p_value'].notna().sum())} variables tested have p < {params['alpha']}; "
       f"{int((flagged['q_value'] < params['alpha']).sum())} keep q < {params['alpha']}.")

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from msc_sle.compare import TEST_NAMES, adjust_pvalues, compare_groups, describe, paired_over_time
+from msc_sle.compare import TEST_NAMES, compare_groups, describe, paired_over_time
+from msc_sle.stats import adjust_pvalues
 
 Z975 = 1.959963984540054
 
@@ -40,6 +41,7 @@ def _groups(df, col, by="cr_ever"):
 
 
 def _row(res, var, level=None):
+    res = getattr(res, "table", res)
     rows = res[res["variable"] == var]
     if level is not None:
         rows = rows[rows["level"] == level]
@@ -100,7 +102,7 @@ def test_kruskal_for_three_groups_matches_scipy():
         assert row["statistic"] == pytest.approx(ref.statistic, rel=1e-10)
         assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-10)
         assert row["df"] == 2
-    assert res.attrs["groups"] == ["a", "b", "c"]
+    assert list(res.groups) == ["a", "b", "c"]
 
 
 def test_quartiles_are_spss_type_6_and_missing_is_counted():
@@ -126,7 +128,7 @@ def _table(df, var, levels, by="cr_ever"):
 
 def test_pearson_chi2_without_correction_matches_scipy():
     df = _frame()
-    res = compare_groups(df, "cr_ever", ["prior_cyc", "msc_source"], fisher_rule="never")
+    res = compare_groups(df, "cr_ever", ["prior_cyc", "msc_source"], test_rule="pearson_only")
     t = _table(df, "prior_cyc", [True, False])
     ref = stats.chi2_contingency(t, correction=False)
     row = _row(res, "prior_cyc")
@@ -136,15 +138,15 @@ def test_pearson_chi2_without_correction_matches_scipy():
     assert row["g1_count"] == t[0, 0] and row["g2_count"] == t[1, 0]
     assert row["g1_pct"] == pytest.approx(100 * t[0, 0] / t[0].sum())
     # a category with a show_level shows that level only
-    assert list(res.loc[res.variable == "msc_source", "level"]) == ["UC"]
+    assert list(res.table.loc[res.table.variable == "msc_source", "level"]) == ["UC"]
 
 
 def test_multilevel_chi2_and_unobserved_levels():
     df = _frame()
-    res = compare_groups(df, "cr_ever", ["ln_class"], fisher_rule="never")
+    res = compare_groups(df, "cr_ever", ["ln_class"], test_rule="pearson_only")
     t = _table(df, "ln_class", ["III", "IV", "V"])
     ref = stats.chi2_contingency(t, correction=False)
-    rows = res[res.variable == "ln_class"]
+    rows = res.table[res.table.variable == "ln_class"]
     assert list(rows["level"]) == ["III", "IV", "V"]
     np.testing.assert_allclose(rows["p_value"], ref.pvalue, rtol=1e-12)
     assert (rows["df"] == 2).all()
@@ -175,11 +177,11 @@ def test_fisher_when_an_expected_count_is_below_5():
     assert row["test"] == "fisher"
     assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-12)
     assert "expected count 1.16 < 5" in row["note"]
-    never = _row(compare_groups(df, "cr_ever", ["neurologic_disorder"], fisher_rule="never"),
+    never = _row(compare_groups(df, "cr_ever", ["neurologic_disorder"], test_rule="pearson_only"),
                  "neurologic_disorder")
     assert never["test"] == "chi2"
     # Cochran: 1 of 4 cells (25% > 20%) below 5 -> exact as well
-    cochran = _row(compare_groups(df, "cr_ever", ["neurologic_disorder"], fisher_rule="cochran"),
+    cochran = _row(compare_groups(df, "cr_ever", ["neurologic_disorder"], test_rule="cochran"),
                    "neurologic_disorder")
     assert cochran["test"] == "fisher" and "Cochran" in cochran["note"]
 
@@ -189,7 +191,7 @@ def test_cochran_keeps_chi2_when_few_small_expected_counts():
     g = np.repeat([True, False], [20, 40])
     lv = (["a"] * 2 + ["b"] * 9 + ["c"] * 9) + (["a"] * 8 + ["b"] * 16 + ["c"] * 16)
     df = pd.DataFrame({"g": g, "v": pd.Categorical(lv)})
-    assert _row(compare_groups(df, "g", ["v"], fisher_rule="cochran"), "v", "a")["test"] == "chi2"
+    assert _row(compare_groups(df, "g", ["v"], test_rule="cochran"), "v", "a")["test"] == "chi2"
     assert _row(compare_groups(df, "g", ["v"]), "v", "a")["test"] == "fisher_freeman_halton"
 
 
@@ -230,17 +232,18 @@ def test_fisher_freeman_halton_exact_by_hand():
     assert row["p_value"] == pytest.approx(_ffh_brute([[3, 1, 4, 0], [1, 6, 2, 4]]), rel=1e-9)
 
 
-def test_fisher_freeman_halton_monte_carlo_is_seeded():
+def test_fisher_freeman_halton_beyond_2xc_is_exact_and_deterministic():
+    """A 3x3 table: enumerated exactly (msc_sle.stats), the same p on every call, whatever the seed
+    (the seed only matters beyond the enumeration limit, tested in tests/stats)."""
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"arm": pd.Categorical(rng.choice(["a", "b", "c"], 40)),
                        "v": pd.Categorical(rng.choice(["x", "y", "z"], 40, p=[0.6, 0.3, 0.1]))})
     r1 = compare_groups(df, "arm", ["v"], n_resamples=2000)
     r2 = compare_groups(df, "arm", ["v"], n_resamples=2000)
     r3 = compare_groups(df, "arm", ["v"], n_resamples=2000, seed=1)
-    assert r1["test"].iloc[0] == "fisher_freeman_halton"
-    assert r1["p_value"].iloc[0] == r2["p_value"].iloc[0]
-    assert "2000 resamples (seed 20190502)" in r1["note"].iloc[0]
-    assert "seed 1)" in r3["note"].iloc[0]
+    assert r1.table["test"].iloc[0] == "fisher_freeman_halton"
+    assert r1.table["p_value"].iloc[0] == r2.table["p_value"].iloc[0] == r3.table["p_value"].iloc[0]
+    assert "exact p over" in r1.table["note"].iloc[0]
 
 
 def test_override_names_are_checked():
@@ -251,8 +254,8 @@ def test_override_names_are_checked():
         compare_groups(df, "cr_ever", ["age_years"], tests={"age_years": "fisher"})
     with pytest.raises(ValueError, match="not among the compared"):
         compare_groups(df, "cr_ever", ["fever"], tests={"rash": "fisher"})
-    with pytest.raises(ValueError, match="fisher_rule"):
-        compare_groups(df, "cr_ever", ["fever"], fisher_rule="sometimes")
+    with pytest.raises(ValueError, match="test_rule"):
+        compare_groups(df, "cr_ever", ["fever"], test_rule="sometimes")
 
 
 # --- not testable, never an exception ----------------------------------------------------------
@@ -273,9 +276,9 @@ def test_a_single_observed_group_is_described_not_tested():
     df = _frame()
     df["arm"] = "LDA"          # a text grouping column where everyone responded
     res = compare_groups(df, "arm", ["age_years", "fever"])
-    assert res.attrs["groups"] == ["LDA"]
-    assert (res["test"] == "not testable: only one group ('LDA') in 'arm'").all()
-    assert res["g1_n"].iloc[0] == len(df)
+    assert list(res.groups) == ["LDA"]
+    assert (res.table["test"] == "not testable: only one group ('LDA') in 'arm'").all()
+    assert res.table["g1_n"].iloc[0] == len(df)
 
 
 def test_constant_variables_are_not_testable():
@@ -383,7 +386,7 @@ def test_adjust_pvalues_by_hand():
 def test_q_values_are_per_variable():
     df = _frame()
     res = compare_groups(df, "cr_ever", ["age_years", "fever", "ln_class"], adjust="bh")
-    per_var = res.drop_duplicates("variable")
+    per_var = res.table.drop_duplicates("variable")
     expected = adjust_pvalues(per_var["p_value"].to_numpy(), "bh")
     np.testing.assert_allclose(per_var["q_value"].to_numpy(), expected)
 
@@ -396,15 +399,15 @@ def test_dictionary_drives_labels_types_and_order():
     df["cr_m12"] = df["cr_ever"]
     df["lda_ever"] = df["cr_ever"]
     res = compare_groups(df, "cr_ever")
-    assert list(res.drop_duplicates("variable")["variable"]) == [
+    assert list(res.table.drop_duplicates("variable")["variable"]) == [
         "sex", "age_years", "sle_duration_months", "msc_source", "prior_cyc", "fever", "ln_class"]
     sex = _row(res, "sex")
     assert (sex["label"], sex["level"], sex["section"]) == ("Female", "F", "Demographics")
     assert _row(res, "age_years")["unit"] == "years"
     assert _row(res, "fever")["level"] == True  # noqa: E712 (booleans show True)
-    assert res.attrs["groups"] == [True, False]
-    assert res.attrs["group_labels"] == ["CR during 1 year: yes", "CR during 1 year: no"]
-    assert res.attrs["group_sizes"] == [int(df.cr_ever.sum()), int((~df.cr_ever).sum())]
+    assert list(res.groups) == [True, False]
+    assert list(res.group_labels) == ["CR during 1 year: yes", "CR during 1 year: no"]
+    assert list(res.group_sizes) == [int(df.cr_ever.sum()), int((~df.cr_ever).sum())]
 
 
 def test_columns_outside_the_dictionary_are_typed_from_dtype():
@@ -413,7 +416,7 @@ def test_columns_outside_the_dictionary_are_typed_from_dtype():
                        "score": rng.normal(size=50), "name": ["x"] * 50,
                        "grade": pd.Categorical(rng.choice(["lo", "hi"], 50))})
     res = compare_groups(df, "arm")
-    kinds = dict(zip(res["variable"], res["type"]))
+    kinds = dict(zip(res.table["variable"], res.table["type"]))
     assert kinds == {"flag": "categorical", "score": "continuous", "grade": "categorical"}
     with pytest.raises(TypeError, match="'name'"):
         compare_groups(df, "arm", ["name"])
@@ -425,17 +428,17 @@ def test_missing_group_rows_are_reported():
     df = _frame()
     df.loc[[0, 1], "cr_ever"] = pd.NA
     res = compare_groups(df, "cr_ever", ["fever"])
-    assert res.attrs["n_excluded"] == 2
-    assert "2 patient(s)" in res.attrs["notes"][0]
-    assert sum(res.attrs["group_sizes"]) == len(df) - 2
+    assert res.n_excluded == 2
+    assert "2 patient(s)" in res.notes[0]
+    assert sum(list(res.group_sizes)) == len(df) - 2
 
 
 def test_describe_overall():
     df = _frame()
     d = describe(df, ["age_years", "fever"])
-    age = d[d.variable == "age_years"].iloc[0]
+    age = d.table[d.table.variable == "age_years"].iloc[0]
     assert age["all_median"] == df.age_years.median() and age["all_missing"] == 3
-    fever = d[d.variable == "fever"].iloc[0]
+    fever = d.table[d.table.variable == "fever"].iloc[0]
     assert fever["all_count"] == int(df.fever.sum()) and fever["all_n_valid"] == len(df) - 2
 
 
@@ -481,7 +484,7 @@ def test_a_category_nobody_has_a_value_for_is_one_not_testable_row():
     frame = pd.DataFrame({"grp": [True, True, False, False],
                           "ln_class": pd.Categorical([None] * 4, categories=["I", "II", "III", "IV", "V", "VI"])})
     result = compare_groups(frame, by="grp", variables=["ln_class"])
-    assert len(result) == 1
-    row = result.iloc[0]
+    assert len(result.table) == 1
+    row = result.table.iloc[0]
     assert row["test"].startswith("not testable") and pd.isna(row["p_value"])
     assert (row["g1_missing"], row["g2_missing"], row["g1_count"], row["g2_count"]) == (2, 2, 0, 0)

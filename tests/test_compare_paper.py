@@ -67,7 +67,7 @@ def _engine(table2, tests):
     # show_level of the data dictionary is bypassed: these columns hold the printed levels
     dictionary = pd.DataFrame(columns=["table", "name", "label", "type", "unit", "allowed",
                                        "required", "section", "test", "show_level", "description"])
-    return compare_groups(df, "cr_ever", variables, tests=tests, dictionary=dictionary)
+    return compare_groups(df, "cr_ever", variables, tests=tests, dictionary=dictionary).table
 
 
 def test_group_sizes_come_from_the_header():

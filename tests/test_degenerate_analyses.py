@@ -31,7 +31,7 @@ def frame_of(case):
 def test_an_empty_comparison_group_gives_not_testable_rows(case, n_eligible, n_cr):
     frame = frame_of(case)
     assert len(frame) == n_eligible and int(frame["cr_ever"].sum()) == n_cr
-    result = ms.compare_groups(frame, by="cr_ever")
+    result = ms.compare_groups(frame, by="cr_ever").table
     assert len(result) > 0
     assert result["test"].str.startswith("not testable:").all()
     assert result["p_value"].isna().all()  # explicit 'not testable', so the NaN is not silent
@@ -39,7 +39,7 @@ def test_an_empty_comparison_group_gives_not_testable_rows(case, n_eligible, n_c
 
 def test_base_extract_is_testable():
     frame = frame_of("base")
-    result = ms.compare_groups(frame, by="cr_ever")
+    result = ms.compare_groups(frame, by="cr_ever").table
     # base: P001, P002 reach CR; the other four do not (hand-worked in tests/fixtures/build.py)
     assert int(frame["cr_ever"].sum()) == 2
     assert (~result["test"].str.startswith("not testable")).any()

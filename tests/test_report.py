@@ -101,8 +101,8 @@ def test_forest_rows_one_per_variable_with_test_and_q():
         "q_value": [0.4, 0.002, 0.1, 0.1, np.nan], "test": ["fisher", "chi2", "chi2", "chi2", "not testable: x"]})
     rows = forest_data(result)
     assert rows["label"].tolist() == ["Female", "Fever", "Dose: <20"]  # reciprocal level dropped
-    assert rows["annotation"].tolist() == ["p = 0.300 (Fisher); q = 0.400", "p < 0.001 (chi-square); q = 0.002",
-                                           "p = 0.050 (chi-square); q = 0.100"]
+    assert rows["annotation"].tolist() == ["p = 0.300 (Fisher's exact); q = 0.400", "p < 0.001 (Pearson chi-square); q = 0.002",
+                                           "p = 0.050 (Pearson chi-square); q = 0.100"]
 
 
 def test_saved_figures_are_byte_identical_across_runs(tmp_path):

@@ -70,7 +70,7 @@ def test_comparison_table_marks_and_legend(frame):
     t = comparison_table(res)
     body = t.body.set_index("Variables")
     assert list(t.body.columns[1:4]) == ["CR (n = 4)", "Without CR (n = 6)", "p value"]
-    neuro = res.set_index("variable").loc["neurologic_disorder"]
+    neuro = res.table.set_index("variable").loc["neurologic_disorder"]
     assert neuro["test"] == "fisher"
     assert body.loc["Neurologic disorder", "p value"] == format_p(neuro["p_value"]) + "*"
     assert body.loc["Neurologic disorder", "CR (n = 4)"] == "2 (50.0%)"
@@ -95,8 +95,8 @@ def test_comparison_table_effect_and_q(frame):
     # 1/4 vs 5/6 -> OR = (1*1)/(3*5) = 0.0667 (no zero cell)
     assert cyc["Effect size (95% CI)"].startswith("OR 0.07 (")
     assert any("Benjamini-Hochberg" in n for n in t.footnotes)
-    with pytest.raises(ValueError, match="compare_groups"):
-        comparison_table(res.drop(columns="test"))
+    with pytest.raises(ValueError, match="after add_p"):
+        comparison_table(res.table.drop(columns="test"))
 
 
 def test_export_every_format(frame, tmp_path):
@@ -107,8 +107,8 @@ def test_export_every_format(frame, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         f"table2.{f}" for f in EXPORT_FORMATS)   # no temporary files left
     tidy = pd.read_csv(paths["csv"])
-    assert len(tidy) == len(res)
-    np.testing.assert_allclose(tidy["p_value"], res["p_value"], equal_nan=True)
+    assert len(tidy) == len(res.table)
+    np.testing.assert_allclose(tidy["p_value"], res.table["p_value"], equal_nan=True)
 
     from openpyxl import load_workbook
     wb = load_workbook(paths["xlsx"])

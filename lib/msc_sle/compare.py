@@ -1,61 +1,57 @@
-"""Group comparisons with SPSS-faithful test selection, effect sizes and multiplicity.
+"""Group comparisons of the analysis frame, built in steps as gtsummary builds a table.
 
-The paper (Wen et al. 2019, section 2.5) ran its comparisons in SPSS 22: Mann-Whitney U for
-continuous variables and chi-square for categorical ones, Fisher's exact test on the rows it marks
-with ``*``. This module reproduces those numbers exactly and names the test behind every p-value:
+>>> from msc_sle.compare import summarise
+>>> result = summarise(frame, "cr_ever").add_p().add_effect().add_q()   # doctest: +SKIP
+>>> comparison_table(result)     # msc_sle.present.tables                # doctest: +SKIP
 
-* Mann-Whitney U, two-sided, normal approximation with tie correction and **no** continuity
-  correction (SPSS "Asymp. Sig. (2-tailed)"; R's ``wilcox.test`` would add a continuity correction);
-  an exact / permutation p on request (``exact=True``); Kruskal-Wallis for more than two groups.
-* Pearson chi-square **without** Yates' correction (SPSS "Pearson Chi-Square"; tableone applies
-  Yates to 2x2 tables); two-sided Fisher's exact test when the expected counts are small
-  (``fisher_rule``); Fisher-Freeman-Halton for larger tables with small counts.
-* Effect sizes the paper did not report: odds ratio with a Woolf (logit) 95% CI for binary
-  variables, Hodges-Lehmann median difference with a distribution-free 95% CI for continuous ones.
+:func:`summarise` describes every variable in each group (n, missing, n (%) or median, quartiles
+and range); :meth:`Comparison.add_p` names and runs a test per variable, :meth:`Comparison.add_effect`
+adds odds ratios and Hodges-Lehmann shifts with 95% CIs, :meth:`Comparison.add_q` adjusts the
+p-values for multiplicity. :func:`compare_groups` runs the steps in one call.
 
-Counts, ranks and quantiles are computed in batch with numpy (one ``bincount`` per variable, ranks
-from value histograms when the values lie on a grid), so a registry of a million patients is
-compared in about a second; the 69-patient cohort goes through the same code.
+The tests are those of the paper (Wen et al. 2019, section 2.5, SPSS 22): Mann-Whitney U for
+continuous variables (tie-corrected normal approximation, no continuity correction: SPSS's
+"Asymp. Sig."), Pearson chi-square without Yates' correction for categorical ones, and two-sided
+Fisher's exact test (Fisher-Freeman-Halton beyond 2x2) where ``test_rule`` calls for it. Every
+statistic comes from :mod:`msc_sle.stats`, which knows nothing of lupus; this module knows the
+data dictionary (labels, units, sections, default tests) and the frame's columns.
+
+The result's ``table`` is tidy and self-describing: every row carries the grouping (``by``, each
+group's value, label and size) and how it was tested, so tables of several comparisons can be
+concatenated, merged, pickled or round-tripped through ``to_dict`` and still be laid out by
+:func:`msc_sle.present.tables.comparison_table`.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
+from . import stats
 from .contract import load_dictionary
 
-__all__ = ["compare_groups", "describe", "paired_over_time", "adjust_pvalues", "PairedResult", "baseline_variables",
-           "TEST_NAMES", "FISHER_RULES", "TEST_DESCRIPTIONS"]
+__all__ = ["Comparison", "summarise", "compare_groups", "describe", "paired_over_time", "PairedResult",
+           "baseline_variables", "group_columns", "TEST_NAMES", "TEST_RULES", "CATEGORICAL_TESTS",
+           "CONTINUOUS_TESTS"]
 
+#: Tests for a categorical variable and for a continuous one (keys of ``msc_sle.stats.TESTS``).
+CATEGORICAL_TESTS = ("chi2", "chi2_yates", "fisher", "fisher_freeman_halton")
+CONTINUOUS_TESTS = ("mann_whitney", "kruskal")
 #: Test names accepted in ``tests=`` overrides and used in the ``test`` column.
-TEST_NAMES = ("mann_whitney", "kruskal", "chi2", "chi2_yates", "fisher", "fisher_freeman_halton")
-#: Rules deciding when a categorical comparison switches from chi-square to an exact test.
-FISHER_RULES = ("expected<5", "cochran", "never")
-#: How each test is named in a table footnote.
-TEST_DESCRIPTIONS = {
-    "mann_whitney": "Mann-Whitney U test (two-sided; normal approximation with tie correction, "
-                    "no continuity correction, as SPSS 'Asymp. Sig.')",
-    "kruskal": "Kruskal-Wallis test (tie-corrected)",
-    "chi2": "Pearson chi-square test without continuity correction",
-    "chi2_yates": "chi-square test with Yates' continuity correction",
-    "fisher": "Fisher's exact test (two-sided)",
-    "fisher_freeman_halton": "Fisher-Freeman-Halton exact test",
-    "wilcoxon": "Wilcoxon signed-rank test (normal approximation with tie correction, zero "
-                "differences dropped, no continuity correction)",
-    "friedman": "Friedman test (tie-corrected)",
-}
-
-_CATEGORICAL_TESTS = ("chi2", "chi2_yates", "fisher", "fisher_freeman_halton")
-_CONTINUOUS_TESTS = ("mann_whitney", "kruskal")
-_Z975 = float(stats.norm.ppf(0.975))
-# Above this many enumerated tables the Fisher-Freeman-Halton p switches to Monte Carlo.
-_FFH_MAX_TABLES = 2_000_000
-# Pairwise differences enumerated directly up to this many pairs (Hodges-Lehmann).
-_HL_BRUTE_PAIRS = 2_000_000
+TEST_NAMES = CONTINUOUS_TESTS + CATEGORICAL_TESTS
+#: When a categorical comparison leaves Pearson chi-square for an exact test:
+#: ``expected_lt_5``: any expected count below 5 (the textbook rule, SPSS's footnote);
+#: ``cochran``: any expected count below 1 or more than 20% below 5 (Cochran 1954);
+#: ``pearson_only``: never (section 2.5's stated method, chi-square for every categorical variable).
+TEST_RULES = ("expected_lt_5", "cochran", "pearson_only")
+_STAT_COLUMNS = ("count", "pct", "median", "q1", "q3", "min", "max")
+_HEAD = ["variable", "label", "section", "type", "level", "unit"]
+_TESTED = ["test", "statistic", "df", "p_value"]
+_EFFECT = ["effect", "effect_estimate", "effect_ci_low", "effect_ci_high"]
+_NOT_TESTABLE = "not testable"
 
 
 def baseline_variables(frame: pd.DataFrame) -> list[str]:
@@ -66,46 +62,13 @@ def baseline_variables(frame: pd.DataFrame) -> list[str]:
     return [n for n in dict.fromkeys(rows["name"]) if n in frame.columns]
 
 
-# --------------------------------------------------------------------------------------------
-# multiple testing
-# --------------------------------------------------------------------------------------------
-def adjust_pvalues(p, method: str = "bh"):
-    """Adjust p-values for multiple testing.
-
-    ``method="bh"``: Benjamini-Hochberg false-discovery-rate q-values (Benjamini & Hochberg 1995);
-    ``method="holm"``: Holm's step-down family-wise adjustment (Holm 1979).
-    NaN entries (tests that could not be run) are passed through and not counted in the family.
-    Returns an array of the input's shape, or a Series with the input's index for a Series.
-    """
-    if method not in ("bh", "holm"):
-        raise ValueError(f"unknown p-value adjustment {method!r}; use 'bh' or 'holm'")
-    index = p.index if isinstance(p, pd.Series) else None
-    arr = np.asarray(p, dtype=float)
-    flat = arr.ravel()
-    out = np.full(flat.shape, np.nan)
-    ok = ~np.isnan(flat)
-    if np.any((flat[ok] < 0) | (flat[ok] > 1)):
-        raise ValueError("p-values must lie in [0, 1]")
-    vals = flat[ok]
-    m = vals.size
-    if m:
-        order = np.argsort(vals, kind="stable")
-        ranked = vals[order]
-        if method == "bh":
-            adj = ranked * m / np.arange(1, m + 1)
-            adj = np.minimum.accumulate(adj[::-1])[::-1]
-        else:
-            adj = ranked * (m - np.arange(m))
-            adj = np.maximum.accumulate(adj)
-        res = np.empty(m)
-        res[order] = np.minimum(adj, 1.0)
-        out[ok] = res
-    out = out.reshape(arr.shape)
-    return pd.Series(out, index=index, name=getattr(p, "name", None)) if index is not None else out
+def group_columns(table: pd.DataFrame) -> list[str]:
+    """The group prefixes of a tidy comparison table (``g1``, ``g2``, ... or ``all``), in order."""
+    return [c[: -len("_label")] for c in table.columns if c.endswith("_label") and c != "by_label"]
 
 
 # --------------------------------------------------------------------------------------------
-# variable specifications
+# variable specifications (from the data dictionary)
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Spec:
@@ -116,7 +79,7 @@ class _Spec:
     unit: str
     default_test: str      # "auto" or a TEST_NAMES entry
     show_level: str
-    in_dictionary: bool
+    drow: dict | None
 
 
 def _dictionary_rows(dictionary: pd.DataFrame) -> dict[str, dict]:
@@ -131,9 +94,8 @@ def _spec_for(name: str, series: pd.Series, drows: dict, labels: dict) -> _Spec 
     row = drows.get(name)
     if row is not None and row["type"] in ("boolean", "category", "number", "integer"):
         kind = "categorical" if row["type"] in ("boolean", "category") else "continuous"
-        test = row["test"] or "auto"
         return _Spec(name, labels.get(name, row["label"] or name), kind, row["section"], row["unit"],
-                     test, row["show_level"], True)
+                     row["test"] or "auto", row["show_level"], row)
     if row is not None:
         return None  # string / date columns are not compared
     dtype = series.dtype
@@ -143,11 +105,10 @@ def _spec_for(name: str, series: pd.Series, drows: dict, labels: dict) -> _Spec 
         kind = "continuous"
     else:
         return None
-    return _Spec(name, labels.get(name, name), kind, "", "", "auto", "", False)
+    return _Spec(name, labels.get(name, name), kind, "", "", "auto", "", None)
 
 
-def _resolve_variables(data, by, variables, labels, dictionary):
-    drows = _dictionary_rows(dictionary)
+def _resolve_variables(data, by, variables, labels, drows) -> list[_Spec]:
     labels = dict(labels or {})
     if variables is None:
         # The paper's table variables (dictionary order, outcomes and ``by`` left out: they are
@@ -155,15 +116,9 @@ def _resolve_variables(data, by, variables, labels, dictionary):
         # category / numeric column, so that derived outcome columns such as ``cr_m12`` in an
         # analysis frame never slip into a baseline comparison.
         table_vars = [n for n, row in drows.items()
-                      if n in data.columns and n != by and row["section"]
-                      and row["section"] != "Outcome"]
+                      if n in data.columns and n != by and row["section"] and row["section"] != "Outcome"]
         names = table_vars or [c for c in data.columns if c != by and c not in drows]
-        specs = []
-        for name in names:
-            spec = _spec_for(name, data[name], drows, labels)
-            if spec is not None:
-                specs.append(spec)
-        return specs
+        return [s for s in (_spec_for(n, data[n], drows, labels) for n in names) if s is not None]
     if isinstance(variables, str):
         variables = [variables]
     missing = [v for v in variables if v not in data.columns]
@@ -201,8 +156,7 @@ def _categorical_codes(series: pd.Series, name: str, drow) -> tuple[np.ndarray, 
                                 f"other values: {err}") from None
         v = series.to_numpy(dtype="int8", na_value=-1)
         # code 0 = True, 1 = False, -1 = missing
-        codes = np.where(v < 0, -1, 1 - v).astype(np.int64)
-        return codes, [True, False]
+        return np.where(v < 0, -1, 1 - v).astype(np.int64), [True, False]
     if isinstance(dtype, pd.CategoricalDtype):
         return series.cat.codes.to_numpy().astype(np.int64), list(dtype.categories)
     allowed = drow["allowed"].split("|") if drow is not None and drow["allowed"] else None
@@ -223,12 +177,11 @@ def _numeric_values(series: pd.Series, name: str) -> np.ndarray:
 
 
 def _group_codes(data: pd.DataFrame, by, group_order):
-    if isinstance(by, str):
-        if by not in data.columns:
-            raise KeyError(f"grouping column {by!r} is not in the data")
-        s = data[by]
-    else:
+    if not isinstance(by, str):
         raise TypeError("by must be a column name")
+    if by not in data.columns:
+        raise KeyError(f"grouping column {by!r} is not in the data")
+    s = data[by]
     if group_order is not None:
         groups = list(group_order)
         if len(set(map(repr, groups))) != len(groups):
@@ -259,533 +212,268 @@ def _group_codes(data: pd.DataFrame, by, group_order):
 
 
 # --------------------------------------------------------------------------------------------
-# continuous summaries and ranks
+# per-variable summaries (what the steps test and estimate on)
 # --------------------------------------------------------------------------------------------
-def _lattice(x: np.ndarray):
-    """Integers k and a scale s with x == k / s exactly, when the values lie on a small grid.
-
-    Clinical measurements are recorded at a fixed resolution (years, months, 2.5 mg, 0.1 g); on such
-    a grid ranks, ties and quantiles come from one histogram instead of a sort.
-    """
-    if x.size == 0:
-        return None
-    lo, hi = float(x.min()), float(x.max())
-    for s in (1, 2, 4, 10, 100):
-        if (hi - lo) * s > max(4 * x.size, 1 << 16):
-            return None
-        k = np.rint(x * s)
-        if np.array_equal(k / s, x):
-            return k.astype(np.int64), s
-    return None
+@dataclass(frozen=True, eq=False)
+class _Summary:
+    spec: _Spec
+    n_all: np.ndarray
+    n_valid: np.ndarray
+    levels: tuple = ()                 # categorical: the levels, table = groups x levels counts
+    table: np.ndarray | None = None
+    shown: tuple = ()                  # level indices shown as rows (None: a row counting the missing)
+    values: stats.GroupedValues | None = None   # continuous
 
 
-@dataclass
-class _Sorted:
-    """Per-group sorted values, either as a histogram on a grid or as sorted arrays."""
-    hist: np.ndarray | None = None     # (k, R) counts on the grid
-    offset: int = 0
-    scale: int = 1
-    arrays: list = field(default_factory=list)
-
-    def value(self, g: int, i: int) -> float:
-        """The i-th (0-based) order statistic of group g."""
-        if self.hist is None:
-            return float(self.arrays[g][i])
-        cum = self._cum[g]
-        return (int(np.searchsorted(cum, i, side="right")) + self.offset) / self.scale
-
-    def prepare(self):
-        if self.hist is not None:
-            self._cum = np.cumsum(self.hist, axis=1)
-        return self
-
-
-def _quantile(sorter: _Sorted, g: int, m: int, q: float) -> float:
-    """Quantile as SPSS computes it by default (HAVERAGE = Hyndman-Fan type 6, numpy 'weibull')."""
-    h = (m + 1) * q
-    if h <= 1:
-        return sorter.value(g, 0)
-    if h >= m:
-        return sorter.value(g, m - 1)
-    lo = int(math.floor(h))
-    frac = h - lo
-    a = sorter.value(g, lo - 1)
-    if frac == 0:
-        return a
-    b = sorter.value(g, lo)
-    return a + frac * (b - a)
-
-
-def _continuous_core(values: np.ndarray, gcodes: np.ndarray, k: int):
-    """Per-group counts, rank sums, tie term and sorted values of one continuous variable."""
+def _summarise_variable(spec: _Spec, series: pd.Series, gcodes: np.ndarray, k: int) -> _Summary:
     in_group = gcodes >= 0
-    valid = in_group & ~np.isnan(values)
-    x = values[valid]
-    gg = gcodes[valid]
-    n_valid = np.bincount(gg, minlength=k)
     n_all = np.bincount(gcodes[in_group], minlength=k)
-    lat = _lattice(x)
-    if lat is not None:
-        ints, scale = lat
-        base = int(ints.min()) if ints.size else 0
-        off = ints - base
-        R = int(off.max()) + 1 if off.size else 1
-        hist = np.bincount(gg * R + off, minlength=k * R).reshape(k, R)
-        total = hist.sum(axis=0)
-        cum = np.cumsum(total)
-        avg_rank = cum - (total - 1) / 2.0  # mid-rank of each grid value
-        rank_sums = hist @ avg_rank
-        ties = float(np.sum(total.astype(float) ** 3 - total))
-        sorter = _Sorted(hist=hist, offset=base, scale=scale).prepare()
+    if spec.kind == "continuous":
+        gv = stats.group_values(_numeric_values(series, spec.name), gcodes, k)
+        return _Summary(spec, n_all, np.asarray(gv.n_valid), values=gv)
+    codes, levels = _categorical_codes(series, spec.name, spec.drow)
+    table = stats.crosstab(gcodes, codes, k, len(levels))
+    if levels == [True, False]:
+        shown = (0,)
+    elif spec.show_level:
+        if spec.show_level not in levels:
+            raise ValueError(f"show_level {spec.show_level!r} of {spec.name!r} is not one of its levels {levels}")
+        shown = (levels.index(spec.show_level),)
+    elif len(levels) <= 2:
+        shown = tuple(range(len(levels)))
     else:
-        order = np.argsort(x, kind="stable")
-        xs = x[order]
-        gs = gg[order]
-        n = xs.size
-        if n:
-            cuts = np.flatnonzero(xs[1:] != xs[:-1]) + 1
-            starts = np.concatenate(([0], cuts))
-            ends = np.concatenate((cuts, [n]))
-            t = (ends - starts).astype(float)
-            ranks = np.repeat((starts + ends + 1) / 2.0, ends - starts)
-            rank_sums = np.bincount(gs, weights=ranks, minlength=k)
-            ties = float(np.sum(t ** 3 - t))
-        else:
-            rank_sums = np.zeros(k)
-            ties = 0.0
-        sorter = _Sorted(arrays=[xs[gs == j] for j in range(k)])
-    return n_all, n_valid, rank_sums, ties, sorter
+        # levels nobody has are left out; with no recorded value at all, one row says so
+        shown = tuple(j for j in range(len(levels)) if table[:, j].sum() > 0) or (None,)
+    return _Summary(spec, n_all, table.sum(axis=1), tuple(levels), table, shown)
 
 
-def _kth_differences(a: np.ndarray, b: np.ndarray, ks: list[int]) -> list[float]:
-    """k-th smallest (1-based) of all pairwise differences a_i - b_j; a and b sorted."""
-    m, n = a.size, b.size
-    if m * n <= _HL_BRUTE_PAIRS:
-        d = np.subtract.outer(a, b).ravel()
-        idx = sorted({k - 1 for k in ks})
-        part = np.partition(d, idx)
-        return [float(part[k - 1]) for k in ks]
-    out = []
-
-    def count_le(t):
-        return int(n * m - np.searchsorted(b, a - t, side="left").sum())
-
-    for k in ks:
-        lo, hi = float(a[0] - b[-1]) - 1.0, float(a[-1] - b[0])
-        c_lo, c_hi = 0, m * n
-        for _ in range(200):
-            if c_hi - c_lo <= _HL_BRUTE_PAIRS or hi - lo <= 1e-12 * max(1.0, abs(hi)):
-                break
-            mid = (lo + hi) / 2
-            c = count_le(mid)
-            if c >= k:
-                hi, c_hi = mid, c
-            else:
-                lo, c_lo = mid, c
-        # enumerate the pairs with lo < a_i - b_j <= hi and pick the remaining rank among them
-        j_lo = np.searchsorted(b, a - hi, side="left")
-        j_hi = np.searchsorted(b, a - lo, side="left")
-        cnt = j_hi - j_lo
-        if cnt.sum() == 0:
-            out.append(hi)
-            continue
-        rows = np.repeat(np.arange(m), cnt)
-        starts = np.repeat(j_lo - np.concatenate(([0], np.cumsum(cnt)[:-1])), cnt)
-        cols = starts + np.arange(rows.size)
-        d = np.sort(a[rows] - b[cols])
-        out.append(float(d[min(max(k - c_lo - 1, 0), d.size - 1)]))
-    return out
-
-
-def _hodges_lehmann(sorter: _Sorted, n1: int, n2: int):
-    """Hodges-Lehmann shift (group 1 minus group 2) with its distribution-free 95% CI.
-
-    The CI takes the C-th smallest and C-th largest of the n1*n2 pairwise differences, with
-    C = floor(n1*n2/2 - z_0.975 * sqrt(n1*n2*(n1+n2+1)/12)) (Hollander, Wolfe & Chicken,
-    Nonparametric Statistical Methods, 3rd ed., section 4.3, large-sample approximation).
-    """
-    mn = n1 * n2
-    c = int(math.floor(mn / 2 - _Z975 * math.sqrt(mn * (n1 + n2 + 1) / 12)))
-    mids = [(mn + 1) // 2] if mn % 2 else [mn // 2, mn // 2 + 1]
-    ks = mids + ([c, mn + 1 - c] if c >= 1 else [])
-    if sorter.hist is not None:
-        h1 = sorter.hist[0]
-        h2 = sorter.hist[1]
-        nz = np.flatnonzero(h1 + h2)
-        lo, hi = int(nz[0]), int(nz[-1]) + 1
-        h1, h2 = h1[lo:hi], h2[lo:hi]
-        R = hi - lo
-        if R * R <= 5e7:
-            counts = np.convolve(h1, h2[::-1])  # index i <-> difference (i - (R-1)) grid steps
-            cum = np.cumsum(counts)
-            vals = [(int(np.searchsorted(cum, kk, side="left")) - (R - 1)) / sorter.scale
-                    for kk in ks]
-        else:
-            a = np.repeat((np.arange(lo, hi) + sorter.offset) / sorter.scale, h1)
-            b = np.repeat((np.arange(lo, hi) + sorter.offset) / sorter.scale, h2)
-            vals = _kth_differences(a, b, ks)
-    else:
-        vals = _kth_differences(sorter.arrays[0], sorter.arrays[1], ks)
-    est = vals[0] if len(mids) == 1 else (vals[0] + vals[1]) / 2
-    ci = vals[len(mids):] if c >= 1 else [np.nan, np.nan]
-    return est, ci[0], ci[1], c >= 1
-
-
-# --------------------------------------------------------------------------------------------
-# categorical tests
-# --------------------------------------------------------------------------------------------
-def _fisher_rule_fires(expected: np.ndarray, rule: str) -> tuple[bool, str]:
-    if rule == "never":
-        return False, ""
-    small = expected < 5
-    if rule == "expected<5":
-        if small.any():
-            return True, f"smallest expected count {expected.min():.2f} < 5"
-        return False, ""
-    # Cochran (1954): no expected count below 1 and at most 20% of them below 5
-    share = small.mean()
-    if expected.min() < 1 or share > 0.2:
-        return True, (f"Cochran's rule: {share:.0%} of expected counts < 5, "
-                      f"smallest {expected.min():.2f}")
-    return False, ""
-
-
-def _ffh_2xc(table: np.ndarray):
-    """Exact Fisher-Freeman-Halton p for a 2 x c table by full enumeration (None if too many)."""
-    cols = table.sum(axis=0)
-    n1 = int(table[0].sum())
-    N = int(cols.sum())
-    lgc = special.gammaln
-
-    def logc(nn, kk):
-        return lgc(nn + 1) - lgc(kk + 1) - lgc(nn - kk + 1)
-
-    sums = np.array([0], dtype=np.int64)
-    logp = np.array([0.0])
-    remaining = np.concatenate((np.cumsum(cols[::-1])[::-1][1:], [0]))
-    for j, cj in enumerate(cols):
-        x = np.arange(cj + 1)
-        s = (sums[:, None] + x[None, :]).ravel()
-        lp = (logp[:, None] + logc(cj, x)[None, :]).ravel()
-        keep = (s <= n1) & (s + remaining[j] >= n1)
-        sums, logp = s[keep], lp[keep]
-        if sums.size > _FFH_MAX_TABLES:
-            return None
-    logp = logp - logc(N, n1)
-    obs = float(np.sum(logc(cols, table[0]))) - logc(N, n1)
-    # tables as or less probable than the observed one (relative tolerance as in R / scipy)
-    p = float(np.exp(logp[logp <= obs + 1e-7]).sum())
-    return min(p, 1.0), int(sums.size)
-
-
-def _categorical_test(table: np.ndarray, test: str, exact_reason: str, seed: int,
-                      n_resamples: int):
-    """Run one test on a groups x levels table; returns (statistic, df, p, note)."""
-    if test in ("chi2", "chi2_yates"):
-        correction = test == "chi2_yates"
-        if correction and table.shape != (2, 2):
-            res = stats.chi2_contingency(table, correction=False)
-            return float(res.statistic), int(res.dof), float(res.pvalue), \
-                "Yates' correction applies to 2x2 tables only; none applied"
-        if correction:
-            res = stats.chi2_contingency(table, correction=True)
-            return float(res.statistic), int(res.dof), float(res.pvalue), ""
-        N = table.sum()
-        expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / N
-        stat = float(((table - expected) ** 2 / expected).sum())
-        dof = (table.shape[0] - 1) * (table.shape[1] - 1)
-        return stat, dof, float(special.chdtrc(dof, stat)), ""
-    if test == "fisher":
-        if table.shape != (2, 2):
-            raise ValueError("fisher applies to 2x2 tables; use fisher_freeman_halton for "
-                             f"a {table.shape[0]}x{table.shape[1]} table")
-        res = stats.fisher_exact(table)
-        return np.nan, None, float(res.pvalue), exact_reason
-    if test == "fisher_freeman_halton":
-        t = table if table.shape[0] == 2 else table.T
-        exact = _ffh_2xc(t) if t.shape[0] == 2 else None
-        if exact is not None:
-            p, ntab = exact
-            note = f"exact p over {ntab} tables"
-        else:
-            rng = np.random.default_rng(seed)
-            res = stats.fisher_exact(table, method=stats.MonteCarloMethod(
-                n_resamples=n_resamples, rng=rng))
-            p = float(res.pvalue)
-            note = f"Monte Carlo p from {n_resamples} resamples (seed {seed})"
-        return np.nan, None, p, "; ".join(x for x in (exact_reason, note) if x)
-    raise ValueError(f"{test} is not a test for categorical variables")
-
-
-def _odds_ratio(a, b, c, d):
-    """Odds ratio with its Woolf (logit) 95% CI; Haldane-Anscombe +0.5 when a cell is zero."""
-    note = ""
-    if min(a, b, c, d) == 0:
-        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
-        note = "Haldane-Anscombe correction applied (zero cell)"
-    lor = math.log(a * d / (b * c))
-    se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
-    return math.exp(lor), math.exp(lor - _Z975 * se), math.exp(lor + _Z975 * se), note
-
-
-# --------------------------------------------------------------------------------------------
-# the engine
-# --------------------------------------------------------------------------------------------
-def _check_test_name(name, where):
-    if name not in TEST_NAMES:
-        raise ValueError(f"unknown test {name!r} for {where}; valid tests: {', '.join(TEST_NAMES)}")
-
-
-def _group_prefixes(k):
-    return [f"g{i + 1}" for i in range(k)]
-
-
-def _summarise(data, specs, gcodes, k, prefixes, drows):
-    """Descriptive rows (no tests): one dict per variable / level, plus per-variable internals."""
-    out = []
-    for spec in specs:
-        s = data[spec.name]
-        if spec.kind == "categorical":
-            codes, levels = _categorical_codes(s, spec.name, drows.get(spec.name))
-            L = len(levels)
-            in_group = gcodes >= 0
-            ok = in_group & (codes >= 0)
-            table = np.bincount(gcodes[ok] * L + codes[ok], minlength=k * L).reshape(k, L)
-            n_all = np.bincount(gcodes[in_group], minlength=k)
-            n_valid = table.sum(axis=1)
-            if levels == [True, False]:
-                shown = [0]
-            elif spec.show_level:
-                if spec.show_level not in levels:
-                    raise ValueError(f"show_level {spec.show_level!r} of {spec.name!r} is not one "
-                                     f"of its levels {levels}")
-                shown = [levels.index(spec.show_level)]
-            elif L <= 2:
-                shown = list(range(L))
-            else:
-                # levels nobody has are left out; with no recorded value at all, one row says so
-                shown = [j for j in range(L) if table[:, j].sum() > 0] or [None]
-            out.append(dict(spec=spec, levels=levels, table=table, n_all=n_all, n_valid=n_valid,
-                            shown=shown))
-        else:
-            values = _numeric_values(s, spec.name)
-            n_all, n_valid, rank_sums, ties, sorter = _continuous_core(values, gcodes, k)
-            stats_ = []
-            for g in range(k):
-                m = int(n_valid[g])
-                if m == 0:
-                    stats_.append(dict(median=np.nan, q1=np.nan, q3=np.nan, min=np.nan, max=np.nan))
-                    continue
-                stats_.append(dict(median=_quantile(sorter, g, m, 0.5),
-                                   q1=_quantile(sorter, g, m, 0.25),
-                                   q3=_quantile(sorter, g, m, 0.75),
-                                   min=sorter.value(g, 0), max=sorter.value(g, m - 1)))
-            out.append(dict(spec=spec, n_all=n_all, n_valid=n_valid, rank_sums=rank_sums,
-                            ties=ties, sorter=sorter, stats=stats_))
-    return out
-
-
-def _base_row(spec, level, prefixes, item):
-    row = dict(variable=spec.name, label=spec.label, section=spec.section,
-               type=spec.kind, level=level, unit=spec.unit)
-    for g, p in enumerate(prefixes):
-        row[f"{p}_n"] = int(item["n_all"][g])
-        row[f"{p}_n_valid"] = int(item["n_valid"][g])
-        row[f"{p}_missing"] = int(item["n_all"][g] - item["n_valid"][g])
-    return row
-
-
-def _rows_for(item, prefixes):
-    spec = item["spec"]
+def _rows(item: _Summary, prefixes) -> list[dict]:
+    spec = item.spec
+    levels = item.shown if spec.kind == "categorical" else (None,)
     rows = []
-    if spec.kind == "categorical":
-        table = item["table"]
-        for j in item["shown"]:
-            row = _base_row(spec, None if j is None else item["levels"][j], prefixes, item)
-            for g, p in enumerate(prefixes):
-                nv = row[f"{p}_n_valid"]
-                row[f"{p}_count"] = 0 if j is None else int(table[g, j])
-                row[f"{p}_pct"] = 100.0 * table[g, j] / nv if nv else np.nan
-            rows.append(row)
-    else:
-        row = _base_row(spec, None, prefixes, item)
+    for j in levels:
+        row = dict(variable=spec.name, label=spec.label, section=spec.section, type=spec.kind,
+                   level=None if j is None else item.levels[j], unit=spec.unit)
         for g, p in enumerate(prefixes):
-            for key, val in item["stats"][g].items():
-                row[f"{p}_{key}"] = val
+            n_valid = int(item.n_valid[g])
+            row[f"{p}_n"] = int(item.n_all[g])
+            row[f"{p}_n_valid"] = n_valid
+            row[f"{p}_missing"] = int(item.n_all[g]) - n_valid
+            if spec.kind == "categorical":
+                count = 0 if j is None else int(item.table[g, j])
+                row[f"{p}_count"] = count
+                row[f"{p}_pct"] = 100.0 * count / n_valid if n_valid else np.nan
+            elif n_valid:
+                s = item.values.summary(g)
+                row.update({f"{p}_median": s.median, f"{p}_q1": s.q1, f"{p}_q3": s.q3,
+                            f"{p}_min": s.min, f"{p}_max": s.max})
         rows.append(row)
     return rows
 
 
-_STAT_COLUMNS = ("count", "pct", "median", "q1", "q3", "min", "max")
-
-
-def _ordered_columns(frame, prefixes, tail):
-    head = ["variable", "label", "section", "type", "level", "unit"]
+def _frame(rows: list[dict], prefixes, groups, group_labels, by: str, by_label: str) -> pd.DataFrame:
     per_group = []
     for p in prefixes:
-        per_group += [f"{p}_{c}" for c in ("n", "n_valid", "missing") + _STAT_COLUMNS]
-    for col in head + per_group + tail:
+        per_group += [f"{p}_{c}" for c in ("group", "label", "n", "n_valid", "missing") + _STAT_COLUMNS]
+    frame = pd.DataFrame(rows)
+    for col in _HEAD + per_group:
         if col not in frame.columns:
             frame[col] = np.nan
-    frame = frame[head + per_group + tail].copy()
+    for p, g, lab in zip(prefixes, groups, group_labels):
+        frame[f"{p}_group"] = str(g)
+        frame[f"{p}_label"] = lab
+    frame = frame[_HEAD + per_group].copy()
     for col in per_group:
         if col.endswith(("_n", "_n_valid", "_missing", "_count")):
             frame[col] = frame[col].astype("Int64")
+    if by:
+        frame["by"], frame["by_label"] = by, by_label
     return frame
 
 
-def describe(data: pd.DataFrame, variables=None, *, labels=None, dictionary=None) -> pd.DataFrame:
-    """Overall descriptive statistics (the numbers behind the paper's Table 1), tidy.
+# --------------------------------------------------------------------------------------------
+# the result and its steps
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Comparison:
+    """Variables compared between the groups of ``by``, step by step.
 
-    One row per variable (per level for multi-level categoricals) with the columns of
-    :func:`compare_groups` for a single group whose prefix is ``all`` (``all_n``, ``all_n_valid``,
-    ``all_missing``, ``all_count``, ``all_pct``, ``all_median``, ``all_q1``, ``all_q3``,
-    ``all_min``, ``all_max``); no tests.
+    table : tidy, one row per variable (per shown level of a categorical variable):
+        ``variable, label, section, type`` ("categorical" / "continuous"), ``level, unit``; per
+        group ``g1, g2, ...``: ``g1_group`` (its value, as text), ``g1_label``, ``g1_n`` (patients
+        in the group), ``g1_n_valid`` (with the variable recorded), ``g1_missing``, ``g1_count`` and
+        ``g1_pct`` (categorical: the level's count and its percentage of ``g1_n_valid``),
+        ``g1_median, g1_q1, g1_q3, g1_min, g1_max`` (continuous; quartiles as SPSS computes them,
+        type 6); then ``by``, ``by_label``; after :meth:`add_p` ``test`` (a ``TEST_NAMES`` entry or
+        ``"not testable: <reason>"``), ``statistic`` (U of group 1, Kruskal-Wallis H or chi-square;
+        NaN for exact tests), ``df``, ``p_value``, ``test_rule``; after :meth:`add_effect`
+        ``effect`` ("odds ratio" / "Hodges-Lehmann difference"), ``effect_estimate``,
+        ``effect_ci_low``, ``effect_ci_high`` (95%; group 1 versus group 2); after :meth:`add_q`
+        ``q_value`` and ``q_method``; ``note`` (why an exact test was used, corrections, Monte Carlo
+        settings). Test results repeat on every level row of a variable.
+    by, groups, group_labels, group_sizes : the grouping (also in every row of ``table``).
+    n_excluded : patients whose group is missing or not in ``group_order`` (not compared).
+    notes : what the table's footnotes should say about the grouping.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError("data must be a pandas DataFrame")
-    dictionary = load_dictionary() if dictionary is None else dictionary
-    drows = _dictionary_rows(dictionary)
-    specs = _resolve_variables(data, None, variables, labels, dictionary)
-    gcodes = np.zeros(len(data), dtype=np.int64)
-    items = _summarise(data, specs, gcodes, 1, ["all"], drows)
-    rows = [r for item in items for r in _rows_for(item, ["all"])]
-    frame = _ordered_columns(pd.DataFrame(rows), ["all"], [])
-    frame.attrs.update(groups=["all"], group_labels=["All patients"], group_sizes=[len(data)])
-    return frame
+    table: pd.DataFrame
+    by: str
+    groups: tuple
+    group_labels: tuple
+    group_sizes: tuple
+    n_excluded: int = 0
+    notes: tuple = ()
+    summaries: tuple = field(default=(), repr=False, compare=False)
+
+    @property
+    def prefixes(self) -> list[str]:
+        return [f"g{i + 1}" for i in range(len(self.groups))]
+
+    def _with(self, table: pd.DataFrame) -> "Comparison":
+        tail = [c for c in _TESTED + ["test_rule"] + _EFFECT + ["q_value", "q_method", "note"] if c in table.columns]
+        return dataclasses.replace(self, table=table[[c for c in table.columns if c not in tail] + tail])
+
+    def add_p(self, test_rule: str = "expected_lt_5", tests=None, *, exact: bool = False,
+              seed: int = 20190502, n_resamples: int = 10_000) -> "Comparison":
+        """Name and run a test for every variable.
+
+        test_rule : when a categorical comparison uses an exact test instead of Pearson
+            chi-square (:data:`TEST_RULES`): Fisher's for 2x2 tables, Fisher-Freeman-Halton beyond.
+        tests : per-variable tests ``{variable: test}`` (``TEST_NAMES``) that override the rule, e.g.
+            to mirror a published analysis.
+        exact : Mann-Whitney with an exact p (no ties) or a permutation p (ties; exact enumeration
+            or ``n_resamples`` Monte Carlo draws seeded with ``seed``).
+        """
+        if test_rule not in TEST_RULES:
+            raise ValueError(f"unknown test_rule {test_rule!r}; use one of {', '.join(TEST_RULES)}")
+        if int(n_resamples) < 1:
+            raise ValueError("n_resamples must be a positive integer")
+        names = {s.spec.name for s in self.summaries}
+        tests = dict(tests or {})
+        for var, name in tests.items():
+            if var not in names:
+                raise ValueError(f"tests names {var!r}, which is not among the compared variables")
+            _check_test_name(name, repr(var))
+        k = len(self.groups)
+        results = {}
+        for item in self.summaries:
+            spec = item.spec
+            override = tests.get(spec.name)
+            if override:
+                allowed = CATEGORICAL_TESTS if spec.kind == "categorical" else CONTINUOUS_TESTS
+                if override not in allowed:
+                    raise ValueError(f"test {override!r} does not apply to the {spec.kind} variable "
+                                     f"{spec.name!r}; use one of {allowed}")
+                if override == "mann_whitney" and k != 2:
+                    raise ValueError(f"mann_whitney compares two groups but {self.by!r} has {k}; use kruskal")
+            elif spec.default_test not in ("auto", "", *TEST_NAMES):
+                raise ValueError(f"the dictionary gives {spec.name!r} the unknown test {spec.default_test!r}")
+            if k < 2:  # every patient in one group (e.g. everyone responded): describe, do not test
+                results[spec.name] = _not_testable(f"only one group ({self.groups[0]!r}) in {self.by!r}")
+            elif spec.kind == "categorical":
+                results[spec.name] = _test_categorical(item, override, test_rule, seed, n_resamples, self.groups)
+            else:
+                results[spec.name] = _test_continuous(item, override, exact, seed, n_resamples, self.groups)
+        table = self.table.drop(columns=[c for c in _TESTED + _EFFECT + ["note", "test_rule", "q_value", "q_method"]
+                                         if c in self.table.columns])
+        for col in _TESTED:
+            values = [results[v][col] for v in table["variable"]]
+            table[col] = pd.array(values, dtype="Int64") if col == "df" else pd.Series(values, dtype=(
+                float if col in ("statistic", "p_value") else object), index=table.index)
+        table["test_rule"] = test_rule
+        table["note"] = [results[v]["note"] for v in table["variable"]]
+        return self._with(table)
+
+    def add_effect(self) -> "Comparison":
+        """Odds ratios (binary variables, per shown level; Woolf 95% CI, Haldane-Anscombe correction
+        for a zero cell) and Hodges-Lehmann median differences (continuous; distribution-free 95% CI),
+        group 1 versus group 2. Nothing is estimated for more than two groups."""
+        if "p_value" not in self.table:
+            raise ValueError("add_effect comes after add_p (an effect is not estimated for an untested variable)")
+        k = len(self.groups)
+        cells: dict = {}
+        for item in self.summaries:
+            spec = item.spec
+            testable = not str(self.table.loc[self.table["variable"] == spec.name, "test"].iloc[0]).startswith(
+                _NOT_TESTABLE)
+            if spec.kind == "continuous":
+                if k != 2 or not testable:
+                    continue
+                est = stats.hodges_lehmann_grouped(item.values)
+                note = "groups too small for a 95% CI" if math.isnan(est.ci_low) else ""
+                cells[(spec.name, None)] = ("Hodges-Lehmann difference", est.estimate, est.ci_low, est.ci_high, note)
+            elif len(item.levels) == 2 and k == 2:
+                for j in item.shown:
+                    if min(item.n_valid) == 0 or not testable:
+                        cells[(spec.name, j)] = ("odds ratio", np.nan, np.nan, np.nan,
+                                                 "odds ratio not estimable (variable not testable)")
+                        continue
+                    a, c = int(item.table[0, j]), int(item.table[1, j])
+                    est = stats.odds_ratio(a, int(item.n_valid[0]) - a, c, int(item.n_valid[1]) - c)
+                    cells[(spec.name, j)] = ("odds ratio", est.estimate, est.ci_low, est.ci_high, est.note)
+        table = self.table.copy()
+        level_index = {s.spec.name: {lv: j for j, lv in enumerate(s.levels)} for s in self.summaries}
+        effect, estimate, low, high, notes = [], [], [], [], []
+        for var, level, note in zip(table["variable"], table["level"], table["note"]):
+            j = level_index.get(var, {}).get(level) if level is not None and not _is_na(level) else None
+            cell = cells.get((var, j)) or cells.get((var, None))
+            name, est, lo, hi, extra = cell if cell else ("", np.nan, np.nan, np.nan, "")
+            effect.append(name)
+            estimate.append(est)
+            low.append(lo)
+            high.append(hi)
+            notes.append(_join(note, extra))
+        table["effect"], table["effect_estimate"] = pd.Series(effect, index=table.index, dtype=object), estimate
+        table["effect_ci_low"], table["effect_ci_high"] = low, high
+        table["note"] = notes
+        return self._with(table)
+
+    def add_q(self, method: str = "bh") -> "Comparison":
+        """q-values over the variables tested: ``"bh"`` Benjamini-Hochberg false discovery rate,
+        ``"holm"`` Holm's family-wise adjustment (``msc_sle.stats.adjust_pvalues``)."""
+        if method not in stats.ADJUST_METHODS:
+            raise ValueError(f"unknown adjust {method!r}; use one of {stats.ADJUST_METHODS}")
+        if "p_value" not in self.table:
+            raise ValueError("add_q comes after add_p")
+        per_var = self.table.drop_duplicates("variable").set_index("variable")["p_value"]
+        q = stats.adjust_pvalues(per_var.astype(float), method)
+        table = self.table.copy()
+        table["q_value"] = table["variable"].map(q).astype(float)
+        table["q_method"] = method
+        return self._with(table)
 
 
-def compare_groups(data: pd.DataFrame, by: str, variables=None, tests=None,
-                   fisher_rule: str = "expected<5", exact: bool = False, effect_sizes: bool = True,
-                   adjust: str | None = None, labels=None, dictionary=None, seed: int = 20190502,
-                   n_resamples: int = 10_000, group_order=None, group_labels=None) -> pd.DataFrame:
-    """Compare variables between the groups of ``by`` and name the test behind each p-value.
+def summarise(data: pd.DataFrame, by: str, variables=None, *, labels=None, dictionary=None,
+              group_order=None, group_labels=None) -> Comparison:
+    """Describe ``variables`` in each group of ``by`` (no tests yet): the first step.
 
-    Parameters
-    ----------
-    data : DataFrame, one row per patient (e.g. ``msc_sle.cohort.analysis_frame(cohort)``).
+    data : one row per patient (e.g. ``msc_sle.clinical.analysis_frame(cohort)``).
     by : the grouping column. A boolean column (``cr_ever``) gives the groups [True, False]:
         responders first, as in the paper's Table 2.
-    variables : columns to compare (default: the dictionary variables with a table section that
+    variables : columns to describe (default: the dictionary variables with a table section that
         the frame holds, in dictionary order, except outcomes and ``by``; a frame holding none of
-        them: every bool / category / numeric column except ``by``). Labels, types, default tests, units and shown levels come from the data
-        dictionary; a column not in it is typed from its dtype (bool / category: categorical;
-        numeric: continuous).
-    tests : per-variable overrides, e.g. ``{"sex": "fisher"}``, to mirror a published analysis;
-        names from ``TEST_NAMES``.
-    fisher_rule : when a categorical comparison leaves Pearson chi-square for an exact test
-        (Fisher's for 2x2, Fisher-Freeman-Halton for larger tables): ``"expected<5"`` (any expected
-        count below 5, the textbook rule and SPSS's footnote), ``"cochran"`` (Cochran 1954: any
-        expected count < 1 or more than 20% below 5), or ``"never"``.
-    exact : Mann-Whitney with an exact p (no ties) or a permutation p (ties; exact enumeration or
-        ``n_resamples`` Monte Carlo draws seeded with ``seed``) instead of the normal approximation.
-    effect_sizes : add odds ratios (binary variables) and Hodges-Lehmann shifts (continuous).
-    adjust : ``"bh"`` or ``"holm"`` adds a ``q_value`` column over the variables tested.
-    labels : ``{variable: label}`` overriding the dictionary labels.
-    dictionary : a data dictionary (default ``load_dictionary()``).
-    seed, n_resamples : for Monte Carlo p-values (Fisher-Freeman-Halton on large tables,
-        permutation Mann-Whitney); stated in the ``note``.
+        them: every bool / category / numeric column except ``by``). Labels, types, default tests,
+        units and shown levels come from the data dictionary; a column not in it is typed from its
+        dtype (bool / category: categorical; numeric: continuous). A categorical variable shows one
+        row per shown level: booleans show True, a category with a ``show_level`` that level, other
+        two-level categories both, larger ones every observed level.
+    labels : ``{variable: label}`` overriding the dictionary labels (also for ``by``).
     group_order : the groups and their order (default: [True, False] for booleans, category order,
-        else sorted). Rows whose group is missing or not listed are left out and counted in
-        ``attrs["n_excluded"]``.
-    group_labels : ``{group: label}`` for display (default for a boolean ``by``:
-        "<label>: yes" / "<label>: no").
-
-    Returns
-    -------
-    DataFrame with one row per variable, or per shown level of a categorical variable (booleans
-    show True; a category with a ``show_level`` shows that level; other 2-level categories both
-    levels; larger ones every observed level). Columns:
-
-    ``variable, label, section, type`` ("categorical" / "continuous"), ``level, unit``; for each
-    group ``g1, g2, ...`` (in ``attrs["groups"]`` order): ``g1_n`` (patients in the group),
-    ``g1_n_valid`` (with the variable recorded), ``g1_missing``, ``g1_count`` and ``g1_pct``
-    (categorical: count of the level and its percentage of ``g1_n_valid``), ``g1_median, g1_q1,
-    g1_q3, g1_min, g1_max`` (continuous; quartiles as SPSS computes them, type 6); then ``test``
-    (a ``TEST_NAMES`` entry or ``"not testable: <reason>"``), ``statistic`` (U of group 1,
-    Kruskal-Wallis H or chi-square; NaN for exact tests), ``df``, ``p_value``, ``effect``
-    ("odds ratio" / "Hodges-Lehmann difference"; empty when not applicable), ``effect_estimate``,
-    ``effect_ci_low``, ``effect_ci_high`` (95%; group 1 versus group 2), ``q_value`` (only with
-    ``adjust``) and ``note`` (why an exact test was used, corrections applied, Monte Carlo
-    settings). Test results repeat on every level row of a variable.
-
-    ``attrs`` holds ``by``, ``groups``, ``group_labels``, ``group_prefixes``, ``group_sizes``,
-    ``n_excluded``, ``fisher_rule``, ``adjust`` and ``notes``.
+        else sorted). Rows whose group is missing or not listed are left out and counted.
+    group_labels : ``{group: label}`` (default for a boolean ``by``: "<label>: yes" / "<label>: no").
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
-    if fisher_rule not in FISHER_RULES:
-        raise ValueError(f"unknown fisher_rule {fisher_rule!r}; use one of {FISHER_RULES}")
-    if adjust not in (None, "bh", "holm"):
-        raise ValueError(f"unknown adjust {adjust!r}; use None, 'bh' or 'holm'")
-    if int(n_resamples) < 1:
-        raise ValueError("n_resamples must be a positive integer")
     dictionary = load_dictionary() if dictionary is None else dictionary
     drows = _dictionary_rows(dictionary)
     gcodes, groups, n_missing_group, n_other = _group_codes(data, by, group_order)
+    specs = _resolve_variables(data, by, variables, labels, drows)
     k = len(groups)
-    prefixes = _group_prefixes(k)
-    specs = _resolve_variables(data, by, variables, labels, dictionary)
-    names = {s.name for s in specs}
-    tests = dict(tests or {})
-    for var, name in tests.items():
-        if var not in names:
-            raise ValueError(f"tests names {var!r}, which is not among the compared variables")
-        _check_test_name(name, repr(var))
-    items = _summarise(data, specs, gcodes, k, prefixes, drows)
-
-    rows = []
-    for item in items:
-        spec = item["spec"]
-        override = tests.get(spec.name)
-        if override:
-            allowed = _CATEGORICAL_TESTS if spec.kind == "categorical" else _CONTINUOUS_TESTS
-            if override not in allowed:
-                raise ValueError(f"test {override!r} does not apply to the {spec.kind} variable "
-                                 f"{spec.name!r}; use one of {allowed}")
-            if override == "mann_whitney" and k != 2:
-                raise ValueError(f"mann_whitney compares two groups but {by!r} has {k}; "
-                                 "use kruskal")
-        elif spec.default_test not in ("auto", "", *TEST_NAMES):
-            raise ValueError(f"the dictionary gives {spec.name!r} the unknown test "
-                             f"{spec.default_test!r}")
-        if k < 2:
-            # every patient in one group (e.g. everyone responded): describe, do not test
-            result = _not_testable(f"only one group ({groups[0]!r}) in {by!r}")
-            result["note"] = ""
-        else:
-            result = (_test_categorical(item, override, fisher_rule, seed, n_resamples, k,
-                                        effect_sizes, groups)
-                      if spec.kind == "categorical" else
-                      _test_continuous(item, override, exact, seed, n_resamples, k,
-                                       effect_sizes, groups))
-        for r in _rows_for(item, prefixes):
-            extra = result.get("per_level", {}).get(r["level"], {})
-            r.update({key: v for key, v in result.items() if key != "per_level"})
-            r.update(extra)
-            rows.append(r)
-
-    tail = ["test", "statistic", "df", "p_value", "effect", "effect_estimate", "effect_ci_low",
-            "effect_ci_high"] + (["q_value"] if adjust else []) + ["note"]
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        frame = pd.DataFrame(columns=tail)
-    frame = _ordered_columns(frame, prefixes, tail)
-    frame["df"] = frame["df"].astype("Int64")
-    if adjust:
-        per_var = frame.drop_duplicates("variable").set_index("variable")["p_value"]
-        q = adjust_pvalues(per_var.astype(float), adjust)
-        frame["q_value"] = frame["variable"].map(q).astype(float)
-    for col in ("note", "effect"):
-        frame[col] = [v if isinstance(v, str) else "" for v in frame[col]]
-
-    by_label = labels.get(by) if labels and by in labels else (
-        drows[by]["label"] if by in drows else str(by))
+    prefixes = [f"g{i + 1}" for i in range(k)]
+    items = tuple(_summarise_variable(s, data[s.name], gcodes, k) for s in specs)
+    by_label = labels.get(by) if labels and by in labels else (drows[by]["label"] if by in drows else str(by))
     if group_labels is None:
-        if set(groups) <= {True, False}:
-            glabels = [f"{by_label}: {'yes' if g else 'no'}" for g in groups]
-        else:
-            glabels = [str(g) for g in groups]
+        glabels = ([f"{by_label}: {'yes' if g else 'no'}" for g in groups] if set(groups) <= {True, False}
+                   else [str(g) for g in groups])
     else:
         glabels = [str(group_labels.get(g, g)) for g in groups]
     notes = []
@@ -793,135 +481,148 @@ def compare_groups(data: pd.DataFrame, by: str, variables=None, tests=None,
         notes.append(f"{n_missing_group} patient(s) with {by!r} missing are not compared")
     if n_other:
         notes.append(f"{n_other} patient(s) in groups not listed in group_order are not compared")
-    frame.attrs.update(by=by, groups=list(groups), group_labels=glabels, group_prefixes=prefixes,
-                       group_sizes=[int((gcodes == g).sum()) for g in range(k)],
-                       n_excluded=n_missing_group + n_other, fisher_rule=fisher_rule,
-                       adjust=adjust, notes=notes)
-    return frame
+    rows = [r for item in items for r in _rows(item, prefixes)]
+    table = _frame(rows, prefixes, groups, glabels, by, by_label)
+    table["by_note"] = "; ".join(notes)
+    return Comparison(table, by, tuple(groups), tuple(glabels),
+                      tuple(int((gcodes == g).sum()) for g in range(k)), n_missing_group + n_other,
+                      tuple(notes), items)
 
 
-def _not_testable(reason):
-    return dict(test=f"not testable: {reason}", statistic=np.nan, df=None, p_value=np.nan)
+def compare_groups(data: pd.DataFrame, by: str, variables=None, tests=None, test_rule: str = "expected_lt_5",
+                   exact: bool = False, effect_sizes: bool = True, adjust: str | None = None, labels=None,
+                   dictionary=None, seed: int = 20190502, n_resamples: int = 10_000, group_order=None,
+                   group_labels=None) -> Comparison:
+    """Compare variables between the groups of ``by`` and name the test behind each p-value:
+    :func:`summarise`, then :meth:`Comparison.add_p` (``test_rule``, ``tests``, ``exact``, ``seed``,
+    ``n_resamples``), :meth:`Comparison.add_effect` when ``effect_sizes`` and
+    :meth:`Comparison.add_q` when ``adjust`` ("bh" or "holm") is given.
+    """
+    if adjust not in (None, *stats.ADJUST_METHODS):
+        raise ValueError(f"unknown adjust {adjust!r}; use None or one of {stats.ADJUST_METHODS}")
+    result = summarise(data, by, variables, labels=labels, dictionary=dictionary, group_order=group_order,
+                       group_labels=group_labels)
+    result = result.add_p(test_rule, tests, exact=exact, seed=seed, n_resamples=n_resamples)
+    if effect_sizes:
+        result = result.add_effect()
+    return result.add_q(adjust) if adjust else result
 
 
-def _test_categorical(item, override, fisher_rule, seed, n_resamples, k, effect_sizes, groups):
-    spec = item["spec"]
-    table = item["table"]
-    levels = item["levels"]
-    empty = [str(groups[g]) for g in range(k) if item["n_valid"][g] == 0]
-    used = table.sum(axis=0) > 0
-    result: dict = {"note": ""}
-    if empty:
-        result.update(_not_testable(f"no recorded {spec.name!r} in group(s) {', '.join(empty)}"))
-    elif used.sum() < 2:
-        only = levels[int(np.flatnonzero(used)[0])] if used.any() else None
-        result.update(_not_testable(f"constant variable (every recorded value is {only!r})"))
-    else:
-        # SPSS crosstabs drop levels nobody has; an all-zero column has no expected count
-        t = table[:, used]
-        expected = np.outer(t.sum(axis=1), t.sum(axis=0)) / t.sum()
-        fires, reason = _fisher_rule_fires(expected, fisher_rule)
-        if override:
-            test = override
-            reason = ""
-        elif fires:
-            test = "fisher" if t.shape == (2, 2) else "fisher_freeman_halton"
-        else:
-            test = "chi2"
-        stat, dof, p, note = _categorical_test(t, test, reason, seed, n_resamples)
-        result.update(test=test, statistic=stat, df=dof, p_value=p, note=note)
-        if (~used).any() and len(levels) > 2:
-            dropped = [str(levels[j]) for j in np.flatnonzero(~used)]
-            result["note"] = "; ".join(x for x in (result["note"],
-                                                   f"levels never observed: {', '.join(dropped)}")
-                                       if x)
-    if effect_sizes and len(levels) == 2:
-        per_level = {}
-        for j in item["shown"]:
-            if k != 2:
-                per_level[levels[j]] = dict(effect="")
-                continue
-            if min(item["n_valid"]) == 0 or result["test"].startswith("not testable"):
-                per_level[levels[j]] = dict(effect="odds ratio", effect_estimate=np.nan,
-                                            effect_ci_low=np.nan, effect_ci_high=np.nan,
-                                            note=_join(result["note"], "odds ratio not estimable "
-                                                       "(variable not testable)"))
-                continue
-            a, c = int(table[0, j]), int(table[1, j])
-            b, d = int(item["n_valid"][0] - a), int(item["n_valid"][1] - c)
-            est, lo, hi, note = _odds_ratio(a, b, c, d)
-            per_level[levels[j]] = dict(effect="odds ratio", effect_estimate=est,
-                                        effect_ci_low=lo, effect_ci_high=hi,
-                                        note=_join(result["note"], note))
-        result["per_level"] = per_level
-    return result
+def describe(data: pd.DataFrame, variables=None, *, labels=None, dictionary=None) -> Comparison:
+    """Overall descriptive statistics (the numbers behind the paper's Table 1), no tests.
+
+    A :class:`Comparison` with one group, prefix ``all`` (``all_n``, ``all_n_valid``,
+    ``all_missing``, ``all_count``, ``all_pct``, ``all_median``, ``all_q1``, ``all_q3``,
+    ``all_min``, ``all_max``), labelled "All patients".
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError("data must be a pandas DataFrame")
+    dictionary = load_dictionary() if dictionary is None else dictionary
+    drows = _dictionary_rows(dictionary)
+    specs = _resolve_variables(data, None, variables, labels, drows)
+    gcodes = np.zeros(len(data), dtype=np.int64)
+    items = tuple(_summarise_variable(s, data[s.name], gcodes, 1) for s in specs)
+    rows = [r for item in items for r in _rows(item, ["all"])]
+    table = _frame(rows, ["all"], ["all"], ["All patients"], "", "")
+    return Comparison(table, "", ("all",), ("All patients",), (len(data),), 0, (), items)
+
+
+# --------------------------------------------------------------------------------------------
+# the tests of one variable
+# --------------------------------------------------------------------------------------------
+def _check_test_name(name, where):
+    if name not in TEST_NAMES:
+        raise ValueError(f"unknown test {name!r} for {where}; valid tests: {', '.join(TEST_NAMES)}")
 
 
 def _join(*parts):
     return "; ".join(p for p in parts if p)
 
 
-def _test_continuous(item, override, exact, seed, n_resamples, k, effect_sizes, groups):
-    spec = item["spec"]
-    n = item["n_valid"].astype(np.int64)
-    N = int(n.sum())
-    result: dict = {"note": ""}
-    empty = [str(groups[g]) for g in range(k) if n[g] == 0]
-    test = override or ("mann_whitney" if k == 2 else "kruskal")
-    sorter = item["sorter"]
+def _is_na(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _not_testable(reason) -> dict:
+    return dict(test=f"{_NOT_TESTABLE}: {reason}", statistic=np.nan, df=None, p_value=np.nan, note="")
+
+
+def _rule_calls_for_exact(expected: np.ndarray, rule: str) -> tuple[bool, str]:
+    if rule == "pearson_only":
+        return False, ""
+    small = expected < 5
+    if rule == "expected_lt_5":
+        if small.any():
+            return True, f"smallest expected count {expected.min():.2f} < 5"
+        return False, ""
+    share = small.mean()
+    if expected.min() < 1 or share > 0.2:
+        return True, f"Cochran's rule: {share:.0%} of expected counts < 5, smallest {expected.min():.2f}"
+    return False, ""
+
+
+def _run_categorical(table: np.ndarray, test: str, seed: int, n_resamples: int) -> stats.TestResult:
+    if test == "chi2":
+        return stats.pearson_chi2(table)
+    if test == "chi2_yates":
+        if table.shape != (2, 2):
+            res = stats.pearson_chi2(table)
+            return dataclasses.replace(res, note="Yates' correction applies to 2x2 tables only; none applied")
+        return stats.yates_chi2(table)
+    if test == "fisher":
+        if table.shape != (2, 2):
+            raise ValueError("fisher applies to 2x2 tables; use fisher_freeman_halton for "
+                             f"a {table.shape[0]}x{table.shape[1]} table")
+        return stats.fisher_exact(table)
+    return stats.fisher_freeman_halton(table, n_resamples=n_resamples, seed=seed)
+
+
+def _test_categorical(item: _Summary, override, rule, seed, n_resamples, groups) -> dict:
+    spec = item.spec
+    k = len(groups)
+    empty = [str(groups[g]) for g in range(k) if item.n_valid[g] == 0]
+    used = item.table.sum(axis=0) > 0
     if empty:
-        result.update(_not_testable(f"no recorded {spec.name!r} in group(s) {', '.join(empty)}"))
-        return result
-    lo_v = min(s["min"] for s in item["stats"])
-    hi_v = max(s["max"] for s in item["stats"])
-    if lo_v == hi_v:
-        result.update(_not_testable(f"constant variable (every recorded value is {lo_v:g})"))
-        return result
-    ties = item["ties"]
-    R = item["rank_sums"]
-    tie_factor = 1.0 - ties / (N ** 3 - N)
-    if test == "kruskal":
-        h = (12.0 / (N * (N + 1)) * float(np.sum(R ** 2 / n)) - 3.0 * (N + 1)) / tie_factor
-        result.update(test="kruskal", statistic=h, df=k - 1,
-                      p_value=float(special.chdtrc(k - 1, h)))
+        return _not_testable(f"no recorded {spec.name!r} in group(s) {', '.join(empty)}")
+    if used.sum() < 2:
+        only = item.levels[int(np.flatnonzero(used)[0])] if used.any() else None
+        return _not_testable(f"constant variable (every recorded value is {only!r})")
+    # SPSS crosstabs drop levels nobody has; an all-zero column has no expected count
+    t = item.table[:, used]
+    fires, reason = _rule_calls_for_exact(stats.expected_counts(t), rule)
+    if override:
+        test, reason = override, ""
+    elif fires:
+        test = "fisher" if t.shape == (2, 2) else "fisher_freeman_halton"
     else:
-        n1, n2 = int(n[0]), int(n[1])
-        u1 = float(R[0] - n1 * (n1 + 1) / 2.0)
-        sigma = math.sqrt(n1 * n2 / 12.0 * ((N + 1) - ties / (N * (N - 1))))
-        z = (u1 - n1 * n2 / 2.0) / sigma
-        p = min(1.0, 2.0 * float(special.ndtr(-abs(z))))
-        note = ""
+        test = "chi2"
+    res = _run_categorical(t, test, seed, n_resamples)
+    # Pearson's own note (expected counts below 5) is the rule's business, stated by the rule
+    note = _join(reason, "" if test == "chi2" else res.note)
+    if (~used).any() and len(item.levels) > 2:
+        note = _join(note, "levels never observed: " + ", ".join(str(item.levels[j]) for j in np.flatnonzero(~used)))
+    return dict(test=test, statistic=res.statistic, df=res.df, p_value=res.pvalue, note=note)
+
+
+def _test_continuous(item: _Summary, override, exact, seed, n_resamples, groups) -> dict:
+    spec, gv = item.spec, item.values
+    k = len(groups)
+    empty = [str(groups[g]) for g in range(k) if gv.n_valid[g] == 0]
+    if empty:
+        return _not_testable(f"no recorded {spec.name!r} in group(s) {', '.join(empty)}")
+    lo = min(gv.order_statistic(g, 0) for g in range(k))
+    hi = max(gv.order_statistic(g, int(gv.n_valid[g]) - 1) for g in range(k))
+    if lo == hi:
+        return _not_testable(f"constant variable (every recorded value is {lo:g})")
+    test = override or ("mann_whitney" if k == 2 else "kruskal")
+    if test == "kruskal":
+        res = stats.kruskal_grouped(gv)
+    else:
+        method = "asymptotic"
         if exact:
-            x = _group_values(sorter, 0, n1)
-            y = _group_values(sorter, 1, n2)
-            if ties == 0:
-                p = float(stats.mannwhitneyu(x, y, method="exact").pvalue)
-                note = "exact p"
-            else:
-                res = stats.mannwhitneyu(x, y, method=stats.PermutationMethod(
-                    n_resamples=n_resamples, rng=np.random.default_rng(seed)))
-                p = float(res.pvalue)
-                total = math.comb(N, n1)
-                note = ("exact permutation p (ties)" if total <= n_resamples else
-                        f"permutation p from {n_resamples} Monte Carlo resamples (ties; seed {seed})")
-        result.update(test="mann_whitney", statistic=u1, df=None, p_value=p, note=note)
-    if effect_sizes:
-        if k == 2:
-            est, lo, hi, ok = _hodges_lehmann(sorter, int(n[0]), int(n[1]))
-            result.update(effect="Hodges-Lehmann difference", effect_estimate=est,
-                          effect_ci_low=lo, effect_ci_high=hi)
-            if not ok:
-                result["note"] = _join(result["note"], "groups too small for a 95% CI")
-        else:
-            result.update(effect="")
-    return result
-
-
-def _group_values(sorter: _Sorted, g: int, m: int) -> np.ndarray:
-    if sorter.hist is None:
-        return sorter.arrays[g]
-    h = sorter.hist[g]
-    return np.repeat((np.arange(h.size) + sorter.offset) / sorter.scale, h)[:m]
+            method = "exact" if gv.tie_term == 0 else "permutation"
+        res = stats.mann_whitney_grouped(gv, method=method, n_resamples=n_resamples, seed=seed)
+    return dict(test=res.test, statistic=res.statistic, df=res.df, p_value=res.pvalue, note=res.note)
 
 
 # --------------------------------------------------------------------------------------------
@@ -975,8 +676,8 @@ def paired_over_time(data: pd.DataFrame, columns=None, *, value: str | None = No
         labels = {c: f"{time} {c}" for c in wide.columns}
     else:
         if columns is None:
-            columns = [c for c in ("sledai_m0", "sledai_m1", "sledai_m3", "sledai_m6",
-                                   "sledai_m12") if c in data.columns]
+            columns = [c for c in ("sledai_m0", "sledai_m1", "sledai_m3", "sledai_m6", "sledai_m12")
+                       if c in data.columns]
         columns = list(columns)
         missing = [c for c in columns if c not in data.columns]
         if missing:
@@ -990,20 +691,18 @@ def paired_over_time(data: pd.DataFrame, columns=None, *, value: str | None = No
     rows = []
     for t in times:
         v = values[t].dropna().to_numpy()
-        # quartiles as SPSS (type 6), as in compare_groups
-        q = np.percentile(v, [25, 50, 75], method="weibull") if v.size else [np.nan] * 3
-        rows.append(dict(time=labels[t], n=int(v.size), median=float(q[1]), q1=float(q[0]),
-                         q3=float(q[2]), min=float(v.min()) if v.size else np.nan,
-                         max=float(v.max()) if v.size else np.nan))
+        s = stats.summary(v) if v.size else None
+        rows.append(dict(time=labels[t], n=int(v.size), median=s.median if s else np.nan, q1=s.q1 if s else np.nan,
+                         q3=s.q3 if s else np.nan, min=s.min if s else np.nan, max=s.max if s else np.nan))
     summary = pd.DataFrame(rows)
     complete = values.dropna()
     n_total = len(values)
     note = ""
-    if len(complete) < 2 or complete.to_numpy().std() == 0:
-        stat, p, test = np.nan, np.nan, "not testable: fewer than 2 complete cases or constant"
+    if len(complete) < 2 or complete.to_numpy().std() == 0 or len(times) < 3:
+        stat, p, test = np.nan, np.nan, "not testable: fewer than 2 complete cases, 3 time points or constant"
     else:
-        res = stats.friedmanchisquare(*[complete[t].to_numpy() for t in times])
-        stat, p, test = float(res.statistic), float(res.pvalue), "friedman"
+        res = stats.friedman(*[complete[t].to_numpy() for t in times])
+        stat, p, test = res.statistic, res.pvalue, "friedman"
     if len(complete) < n_total:
         note = f"Friedman on {len(complete)} of {n_total} patients with every time point"
     base = times[0]
@@ -1012,22 +711,16 @@ def paired_over_time(data: pd.DataFrame, columns=None, *, value: str | None = No
         pair = values[[base, t]].dropna()
         d = (pair[t] - pair[base]).to_numpy()
         nz = d[d != 0]
-        row = dict(time=labels[t], baseline=labels[base], n_pairs=len(pair),
-                   n_nonzero=int(nz.size), median_difference=float(np.median(d)) if d.size
-                   else np.nan)
+        row = dict(time=labels[t], baseline=labels[base], n_pairs=len(pair), n_nonzero=int(nz.size),
+                   median_difference=float(np.median(d)) if d.size else np.nan)
         if nz.size == 0:
-            row.update(test="not testable: no non-zero differences", statistic=np.nan,
-                       z=np.nan, p_value=np.nan)
+            row.update(test="not testable: no non-zero differences", statistic=np.nan, z=np.nan, p_value=np.nan)
         else:
-            r = stats.wilcoxon(nz, zero_method="wilcox", correction=False, method="approx")
-            ranks = stats.rankdata(np.abs(nz))
-            w_plus = float(ranks[nz > 0].sum())
-            row.update(test="wilcoxon", statistic=w_plus, z=float(r.zstatistic) if hasattr(
-                r, "zstatistic") else np.nan, p_value=float(r.pvalue))
+            r = stats.wilcoxon_signed_rank(d)
+            row.update(test="wilcoxon", statistic=r.statistic, z=r.zstatistic, p_value=r.pvalue)
         pw.append(row)
     pairwise = pd.DataFrame(pw)
-    pairwise["p_holm" if adjust == "holm" else "q_value"] = adjust_pvalues(
+    pairwise["p_holm" if adjust == "holm" else "q_value"] = stats.adjust_pvalues(
         pairwise["p_value"].to_numpy(dtype=float), adjust)
-    return PairedResult(test=test, statistic=stat, df=len(times) - 1, p_value=p,
-                        n_complete=len(complete), n_total=n_total, summary=summary,
-                        pairwise=pairwise, note=note)
+    return PairedResult(test=test, statistic=stat, df=len(times) - 1, p_value=p, n_complete=len(complete),
+                        n_total=n_total, summary=summary, pairwise=pairwise, note=note)

@@ -6,28 +6,9 @@ import math
 
 import pandas as pd
 
+from .stats import wilson_interval
 
 __all__ = ["response_rates", "cumulative_response"]
-
-
-def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion k/n (Wilson EB, JASA 1927;22:209-12), no continuity correction.
-
-    Preferred over the Wald interval because it stays inside [0, 1] and keeps its coverage at the
-    small counts of this cohort (Brown, Cai, DasGupta, Stat Sci 2001;16:101-33).
-    """
-    from scipy.stats import norm
-
-    if n <= 0:
-        return (math.nan, math.nan)
-    if not 0 <= k <= n:
-        raise ValueError(f"k must be within 0..n, got k={k}, n={n}")
-    z = norm.ppf(0.5 + confidence / 2)
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _rate_row(label: str, when: str, k: int, n: int, missing: int, decimals: int) -> dict:

@@ -120,14 +120,15 @@ class _Workbook:
         self.frame = analysis_frame(self.eligibility.cohort, definitions, prednisone_cut=prednisone_cut,
                                     cyc_dose_cut=cyc_dose_cut)
         self.n = len(self.frame)
-        self._describe: pd.DataFrame | None = None
+        self._describe = None
         self._compare: dict = {}
         self._paired = None
         self._tests: dict = {}
         self._lookups: dict = {}
 
-    def find(self, table: pd.DataFrame, variable: str, level) -> dict | None:
-        """The row of ``variable`` in a result table (at ``level``; its first row for an empty level)."""
+    def find(self, result, variable: str, level) -> dict | None:
+        """The row of ``variable`` in a comparison (at ``level``; its first row for an empty level)."""
+        table = result.table
         # Indexed once per result table (all of them cached here): several hundred look-ups follow.
         if id(table) not in self._lookups:
             index: dict = {}
@@ -309,7 +310,7 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
         if group == "all":
             return float(wb.n), "", notes
         cmp = wb.comparison(outcome, all_variables, None)
-        sizes = dict(zip(cmp.attrs["groups"], cmp.attrs["group_sizes"]))
+        sizes = dict(zip(cmp.groups, cmp.group_sizes))
         return float(sizes[group == "with"]), "", notes
     if stat == "p_value":
         if not outcome:
@@ -351,11 +352,11 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
         hit = wb.find(cmp, variable, _level_of(frame, variable, level))
         if hit is None:
             raise KeyError(f"no {variable!r} level {level!r} in the workbook's comparison")
-        k = cmp.attrs["groups"].index(group == "with")
-        prefix = cmp.attrs["group_prefixes"][k]
+        k = cmp.groups.index(group == "with")
+        prefix = cmp.prefixes[k]
         column = {"n": "count", "percent": "pct"}.get(stat, stat)
         value = hit[f"{prefix}_{column}"]
-        if _is_missing(value) and cmp.attrs["group_sizes"][k] == 0:
+        if _is_missing(value) and cmp.group_sizes[k] == 0:
             raise ValueError(f"no patient {group} {outcome.upper()} in this cohort")
         if _is_missing(value) and hit[f"{prefix}_n_valid"] == 0:
             raise ValueError(f"no patient {group} {outcome.upper()} has {variable!r} recorded")

@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..stats import TESTS  # noqa: E402
 from .format import p_text  # noqa: E402
 
 __all__ = ["OKABE_ITO", "use_print_style", "save_figure", "consort_figure", "sledai_over_time_figure",
@@ -241,11 +242,9 @@ def cumulative_response_figure(cumulative: pd.DataFrame):
 
 # --------------------------------------------------------------------------- forest plot
 
-_TEST_SHORT = {"mann_whitney": "Mann-Whitney", "chi2": "chi-square", "chi2_yates": "Yates chi-square",
-               "fisher": "Fisher", "fisher_freeman_halton": "Fisher-Freeman-Halton", "kruskal": "Kruskal-Wallis"}
 
 
-def forest_data(result: pd.DataFrame) -> pd.DataFrame:
+def forest_data(result) -> pd.DataFrame:
     """The odds-ratio rows of a :func:`msc_sle.compare.compare_groups` result, for :func:`forest_plot`.
 
     Variables without an odds ratio (not testable, e.g. constant) are left out; a two-level
@@ -255,6 +254,7 @@ def forest_data(result: pd.DataFrame) -> pd.DataFrame:
     ``ci_high``, ``p_value``, ``q_value`` (NaN without adjustment), ``test`` and ``annotation``
     ("p = 0.003 (Fisher); q = 0.040"), in the order of the table.
     """
+    result = getattr(result, "table", result)  # a Comparison or its table
     # One row per variable: the levels of a two-level category are reciprocal odds ratios.
     rows = result[(result["effect"] == "odds ratio") & result["effect_estimate"].notna()]
     rows = rows.drop_duplicates("variable")
@@ -267,7 +267,7 @@ def forest_data(result: pd.DataFrame) -> pd.DataFrame:
         else:
             label = f"{r.label}: {level}"
         q = getattr(r, "q_value", math.nan)
-        test = _TEST_SHORT.get(r.test, r.test)
+        test = TESTS[r.test].label if r.test in TESTS else r.test
         note = p_text(r.p_value, test) + ("" if pd.isna(q) else "; " + p_text(q, symbol="q"))
         out.append({"label": label, "odds_ratio": r.effect_estimate, "ci_low": r.effect_ci_low,
                     "ci_high": r.effect_ci_high, "p_value": r.p_value, "q_value": q, "test": r.test,

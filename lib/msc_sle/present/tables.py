@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..compare import TEST_DESCRIPTIONS, describe
+from ..compare import Comparison, describe, group_columns
+from ..stats import TESTS
 from .format import NOT_TESTED, format_fixed, format_number, format_p
 
 __all__ = ["PublicationTable", "table_one", "comparison_table", "PAPER_SECTION_ORDER", "TEST_MARKS"]
@@ -33,7 +34,7 @@ TEST_MARKS = {"mann_whitney": "", "kruskal": "", "chi2": "", "fisher": "*",
               "fisher_freeman_halton": "†", "chi2_yates": "‡"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PublicationTable:
     """A manuscript table: display strings plus the tidy numbers behind them.
 
@@ -76,6 +77,12 @@ class PublicationTable:
 
     def _repr_html_(self):
         return self.to_html()
+
+    def __repr__(self) -> str:
+        # what a console or a plain-text page shows: the table itself, not the tidy numbers behind it
+        lines = [self.title] if self.title else []
+        lines.append(self.body.to_string(index=False))
+        return "\n".join(lines + list(self.footnotes))
 
     def to_markdown(self) -> str:
         """The table as Markdown: bold sections, indented levels, footnotes below."""
@@ -197,9 +204,9 @@ def table_one(data: pd.DataFrame, variables=None, decimals: int = 1, *, labels=N
         names = [n for n in dict.fromkeys(d.loc[d["section"] != "", "name"]) if n in data.columns]
         names += [c for c in data.columns if c not in set(d["name"])]
         tidy = describe(data, [c for c in names if _describable(data[c])] if names else None,
-                        labels=labels, dictionary=dictionary)
+                        labels=labels, dictionary=dictionary).table
     else:
-        tidy = describe(data, variables, labels=labels, dictionary=dictionary)
+        tidy = describe(data, variables, labels=labels, dictionary=dictionary).table
     any_missing = bool((tidy["all_missing"] > 0).any())
 
     def extra(frame, r, first):
@@ -226,35 +233,75 @@ def _describable(series: pd.Series) -> bool:
 # --------------------------------------------------------------------------------------------
 # Table 2
 # --------------------------------------------------------------------------------------------
-def comparison_table(result: pd.DataFrame, decimals: int = 1, p_decimals="auto", *,
-                     effect: bool = False, q_value: bool | None = None, marks=None,
-                     section_order=PAPER_SECTION_ORDER, range_sep: str = "-",
-                     title: str | None = None) -> PublicationTable:
-    """A :func:`~msc_sle.compare.compare_groups` result laid out like the paper's Table 2.
+def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bool = False,
+                     q_value: bool | None = None, marks=None, section_order=PAPER_SECTION_ORDER,
+                     range_sep: str = "-", title: str | None = None) -> PublicationTable:
+    """A comparison laid out like the paper's Table 2.
 
-    One column per group ("<label> (n = N)"), then "p value" with the test's footnote mark
-    (``marks``, default :data:`TEST_MARKS`: Fisher ``*`` as in the paper); optional columns for
-    the effect size with its 95% CI (``effect=True``) and the adjusted q-value (default: shown
-    when the result has one); "Missing" per group when any value is missing. p-values follow
-    :func:`format_p`; a test that could not run shows "n.t." with its reason in the footnotes.
+    ``result`` is a :class:`~msc_sle.compare.Comparison` after ``add_p`` or its ``table``; tables of
+    several comparisons concatenated (e.g. CR and LDA) are laid out side by side, one block of
+    columns per grouping. One column per group ("<label> (n = N)"), then "p value" with the test's
+    footnote mark (``marks``, default :data:`TEST_MARKS`: Fisher ``*`` as in the paper); optional
+    columns for the effect size with its 95% CI (``effect=True``) and the adjusted q-value (default:
+    shown when the result has one); "Missing" per group when any value is missing. p-values follow
+    :func:`~msc_sle.present.format.format_p`; a test that could not run shows "n.t." with its
+    reason in the footnotes.
     """
-    required = {"variable", "label", "section", "type", "level", "unit", "test", "p_value", "note"}
-    missing_cols = required - set(result.columns)
-    if missing_cols or "group_prefixes" not in result.attrs:
-        raise ValueError("comparison_table expects the DataFrame returned by compare_groups "
-                         f"(missing: {sorted(missing_cols) or 'its attrs'})")
+    tidy = result.table if isinstance(result, Comparison) else result
+    if not isinstance(tidy, pd.DataFrame):
+        raise TypeError("comparison_table expects a Comparison (msc_sle.compare) or its table")
+    required = {"variable", "label", "section", "type", "level", "unit", "by", "test", "p_value", "note"}
+    missing_cols = required - set(tidy.columns)
+    if missing_cols or not group_columns(tidy):
+        raise ValueError("comparison_table expects a comparison after add_p "
+                         f"(missing columns: {sorted(missing_cols) or 'the group columns'})")
+    blocks = [b for _, b in tidy.groupby("by", sort=False)]
+    tables = [_comparison_block(b.reset_index(drop=True), decimals, p_decimals, effect, q_value, marks,
+                                section_order, range_sep) for b in blocks]
+    body, kinds, notes = tables[0]
+    by_labels = [str(b["by_label"].iloc[0]) if "by_label" in b else str(b["by"].iloc[0]) for b in blocks]
+    if len(tables) > 1:
+        body, kinds, notes = _merge_blocks(tables, by_labels)
+    return PublicationTable(title or f"Patients' characteristics divided by {' and by '.join(by_labels)}",
+                            body, kinds, notes, tidy)
+
+
+def _merge_blocks(tables, by_labels):
+    """Blocks of one layout side by side (gtsummary's tbl_merge), rows aligned on (kind, label);
+    the columns shared by every block (p value, effect size, q value, Missing) name their grouping."""
+    def named(body, by_label):
+        return body.rename(columns={c: f"{c} ({by_label})" for c in body.columns[1:] if " (n = " not in c})
+
+    first_body, kinds, _ = tables[0]
+    keys = list(zip(kinds, first_body.iloc[:, 0]))
+    merged = named(first_body, by_labels[0])
+    for (body, other_kinds, _), by_label in zip(tables[1:], by_labels[1:]):
+        body = named(body, by_label)
+        other_keys = list(zip(other_kinds, body.iloc[:, 0]))
+        if other_keys != keys:
+            raise ValueError("comparisons of different variables cannot be laid out side by side; "
+                             "compare the same variables for each grouping")
+        merged = pd.concat([merged, body.iloc[:, 1:].reset_index(drop=True)], axis=1)
+    if merged.columns.duplicated().any():
+        raise ValueError("two blocks have the same column headers; give the groupings distinct labels")
+    notes = tuple(dict.fromkeys(n for _, _, block_notes in tables for n in block_notes))
+    return merged, kinds, notes
+
+
+def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_value, marks, section_order,
+                      range_sep):
     marks = dict(TEST_MARKS if marks is None else marks)
-    prefixes = result.attrs["group_prefixes"]
-    glabels = result.attrs["group_labels"]
-    sizes = result.attrs["group_sizes"]
+    prefixes = group_columns(result)
+    glabels = [str(result[f"{p}_label"].iloc[0]) for p in prefixes]
+    sizes = [int(result[f"{p}_n"].iloc[0]) for p in prefixes]
     show_q = ("q_value" in result.columns) if q_value is None else bool(q_value)
     if show_q and "q_value" not in result.columns:
-        raise ValueError("q_value=True but the result has no q_value (compare_groups(adjust=...))")
+        raise ValueError("q_value=True but the result has no q_value (add_q)")
     if effect and "effect_estimate" not in result.columns:
-        raise ValueError("effect=True but the result has no effect sizes")
+        raise ValueError("effect=True but the result has no effect sizes (add_effect)")
     miss_cols = [f"{p}_missing" for p in prefixes]
     any_missing = bool((result[miss_cols].fillna(0).to_numpy() > 0).any())
-    used, not_testable, haldane = [], [], False
+    used, not_testable = [], []
 
     def extra(frame, r, first):
         cells = []
@@ -281,8 +328,7 @@ def comparison_table(result: pd.DataFrame, decimals: int = 1, p_decimals="auto",
             cells.append(" / ".join(map(str, m)) if first and sum(m) else "")
         return cells
 
-    tidy = result
-    rows = _layout(tidy, prefixes, decimals, range_sep, section_order, extra)
+    rows = _layout(result, prefixes, decimals, range_sep, section_order, extra)
     haldane = bool(result["note"].str.contains("Haldane", regex=False).any()) and effect
     headers = (["Variables"] + [f"{g} (n = {n})" for g, n in zip(glabels, sizes)] + ["p value"]
                + (["Effect size (95% CI)"] if effect else []) + (["q value"] if show_q else [])
@@ -301,16 +347,17 @@ def comparison_table(result: pd.DataFrame, decimals: int = 1, p_decimals="auto",
             note += " ^ Haldane-Anscombe correction (0.5 added to each cell) for a zero cell."
         notes.append(note)
     if show_q:
+        q_method = result["q_method"].iloc[0] if "q_method" in result else ""
         method = {"bh": "Benjamini-Hochberg false discovery rate",
-                  "holm": "Holm family-wise adjustment"}.get(result.attrs.get("adjust"), "adjusted")
+                  "holm": "Holm family-wise adjustment"}.get(q_method, "adjusted")
         n_tested = int(result.drop_duplicates("variable")["p_value"].notna().sum())
         notes.append(f"q value: {method} over the {n_tested} variables tested.")
     if any_missing:
         notes.append("Missing: patients without the value recorded, per group (" +
                      " / ".join(glabels) + ").")
-    notes += list(result.attrs.get("notes", []))
-    return PublicationTable(title or f"Patients' characteristics divided by {result.attrs['by']}",
-                            body, kinds, tuple(notes), result)
+    if "by_note" in result and result["by_note"].iloc[0]:
+        notes.append(str(result["by_note"].iloc[0]))
+    return body, kinds, tuple(notes)
 
 
 def _effect_cell(r, decimals) -> str:
@@ -328,12 +375,15 @@ def _effect_cell(r, decimals) -> str:
     return f"{tag} {format_number(est, d)}{ci}{mark}"
 
 
+_DESCRIPTIONS = {name: info.description for name, info in TESTS.items()}
+
+
 def _test_legend(used, marks, result) -> list[str]:
     lines = []
     for test in [t for t in ("mann_whitney", "kruskal", "chi2", "chi2_yates", "fisher",
                              "fisher_freeman_halton") if t in used] + \
-            [t for t in used if t not in TEST_DESCRIPTIONS]:
-        desc = TEST_DESCRIPTIONS.get(test, test)
+            [t for t in used if t not in _DESCRIPTIONS]:
+        desc = _DESCRIPTIONS.get(test, test)
         notes = result.loc[result["test"] == test, "note"]
         if test == "mann_whitney" and notes.str.contains("exact|permutation").any():
             desc = "Mann-Whitney U test (two-sided; exact or permutation p as stated per variable)"

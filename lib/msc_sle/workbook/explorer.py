@@ -64,7 +64,7 @@ def explore(cohort, frame: pd.DataFrame | None = None, params: Params | None = N
     comparison = None if cache is None else cache.get(key)
     if comparison is None:
         compared = _compare_one(cohort, frame, res[outcome], variable)
-        if compared.empty:  # e.g. a variable nobody has recorded: say so instead of an empty table
+        if compared.table.empty:  # e.g. a variable nobody has recorded: say so instead of an empty table
             comparison = pd.DataFrame({"note": [f"{variable}: no recorded value to compare"]})
         else:
             comparison = share_safe(comparison_table(compared, decimals=decimals, title=(
@@ -97,7 +97,7 @@ def recompute(cohort, frame: pd.DataFrame, params: Params, controls: dict, cache
             gc.enable()
 
 
-def _compare_one(cohort, frame, result, variable: str) -> pd.DataFrame:
+def _compare_one(cohort, frame, result, variable: str):
     if frame is None:
         frame = analysis_frame(cohort)
     label = f"{result.definition.label.split(' [')[0]} during the year"
