@@ -61,7 +61,7 @@ def make_cohort(n: int, seed: int = 20190502) -> pd.DataFrame:
 
 
 def run_engine(df):
-    return compare_groups(df, "cr_ever", dictionary=EMPTY_DICTIONARY)
+    return compare_groups(df, "cr_ever", dictionary=EMPTY_DICTIONARY).table
 
 
 def pearson_uncorrected(*levels):

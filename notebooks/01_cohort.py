@@ -36,9 +36,9 @@ overrides = {}
 
 # %%
 from msc_sle.clinical import apply_eligibility, sledai2k, visit_completeness
-from msc_sle.present.figures import consort_figure, save_figure
+from msc_sle.present.figures import consort_figure
 from msc_sle.workbook.disclosure import suppress_small_counts
-from msc_sle.workbook.notebook import open_cohort, save_table
+from msc_sle.workbook.notebook import open_cohort, save_table, show_figure
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
@@ -94,7 +94,7 @@ attrition
 
 # %%
 fig = consort_figure(eligibility.attrition, small_cell_min=params["small_cell_min"])
-save_figure(fig, "consort_flow", params["out_dir"])
+show_figure(fig, "consort_flow", params["out_dir"])
 
 # %% [markdown]
 # ## Reasons for exclusion

@@ -36,12 +36,12 @@ overrides = {}
 # %%
 from msc_sle.clinical import apply_eligibility, classify_response, sledai_long
 from msc_sle.compare import paired_over_time
-from msc_sle.present.figures import (cumulative_response_figure, response_rate_figure, save_figure,
+from msc_sle.present.figures import (cumulative_response_figure, response_rate_figure,
                                      sledai_over_time_figure)
 from msc_sle.present.format import p_text
 from msc_sle.rates import cumulative_response, response_rates
 from msc_sle.workbook.disclosure import suppress_rates
-from msc_sle.workbook.notebook import frame_for, open_cohort, save_table
+from msc_sle.workbook.notebook import frame_for, open_cohort, save_table, show_figure
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
@@ -64,7 +64,7 @@ print(f"Friedman test across baseline, M1, M3, M6, M12: chi-square = {over_time.
 # %%
 fig = sledai_over_time_figure(sledai_long(frame), p_value=over_time.p_value, test="Friedman test",
                               trajectories=params["small_cell_min"] == 0)
-save_figure(fig, "figure1_sledai_over_time", params["out_dir"])
+show_figure(fig, "figure1_sledai_over_time", params["out_dir"])
 
 # %% [markdown]
 # Median (range) per visit, as the Figure 1 caption prints them, with quartiles and the number
@@ -97,7 +97,7 @@ rates[["response", "when", "shown", "missing visits"]]
 
 # %%
 fig = response_rate_figure(rates)
-save_figure(fig, "response_rates", params["out_dir"])
+show_figure(fig, "response_rates", params["out_dir"])
 
 # %% [markdown]
 # What the definitions ask that the data cannot check is listed here, so the rates are read
@@ -119,4 +119,4 @@ for res in results:
 cumulative = suppress_rates(cumulative_response(results).round(1), params["small_cell_min"])
 save_table(cumulative, "cumulative_response", params["out_dir"])
 fig = cumulative_response_figure(cumulative)
-save_figure(fig, "cumulative_response", params["out_dir"])
+show_figure(fig, "cumulative_response", params["out_dir"])

@@ -37,10 +37,10 @@ overrides = {}
 # %%
 from msc_sle.clinical import apply_eligibility
 from msc_sle.compare import baseline_variables, compare_groups
-from msc_sle.present.figures import forest_data, forest_plot, save_figure
+from msc_sle.present.figures import forest_data, forest_plot
 from msc_sle.present.tables import comparison_table
 from msc_sle.workbook.disclosure import share_safe
-from msc_sle.workbook.notebook import frame_for, open_cohort, save_table
+from msc_sle.workbook.notebook import frame_for, open_cohort, save_table, show_figure
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
@@ -104,4 +104,4 @@ flagged.round(4).reset_index(drop=True)
 effects = forest_data(result)
 fig = forest_plot(effects, annotate="annotation", outcome=group,
                   title=f"Odds ratios for {group} (n = {len(frame)})")
-save_figure(fig, f"forest_{params['outcome']}", params["out_dir"])
+show_figure(fig, f"forest_{params['outcome']}", params["out_dir"])

@@ -1,6 +1,6 @@
 """The paper's own categorical p-values (Table 2) recomputed from its published counts.
 
-Every number comes from ``data/published/wen2019_values.csv`` (through ``msc_sle.published``).
+Every number comes from ``data/published/wen2019_values.csv`` (through ``msc_sle.paper.published``).
 For each categorical row the counts are expanded into patients, compared with the test the paper
 marks for that row (``*`` = Fisher, otherwise chi-square), and the p-value must round to the
 printed one. Rows whose printed p does not come back under the marked test are paper

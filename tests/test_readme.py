@@ -7,7 +7,7 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 def test_readme_parameter_table_is_the_declared_one():
-    assert parameter_markdown() in README, "regenerate the README table from msc_sle.params.parameter_markdown()"
+    assert parameter_markdown() in README, "regenerate the README table from msc_sle.workbook.params.parameter_markdown()"
 
 
 def test_every_parameter_is_named_in_the_readme():

@@ -14,12 +14,14 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from cohort_builder import write_extract
 from msc_sle.contract import BUNDLED_DATA
 from msc_sle.clinical import load_cohort
-from msc_sle.workbook.params import check_parameters
+from msc_sle.workbook.notebook import RECORD_MIMETYPE
+from msc_sle.workbook.params import PARAMETERS, check_parameters
 from msc_sle.tools.runner import MARKER, REPO_ROOT, RunError, main, run_workbook
 
 PY = sys.executable
@@ -40,7 +42,8 @@ def _notebook(path: Path, body: str, params: str = "overrides = {}\n") -> None:
 
 
 OK_BODY = """
-from msc_sle.workbook.params import check_parameters
+from msc_sle.workbook.notebook import RECORD_MIMETYPE
+from msc_sle.workbook.params import PARAMETERS, check_parameters
 from msc_sle.workbook.notebook import open_cohort, save_table, record
 params = check_parameters(**overrides)
 cohort = open_cohort(params)
@@ -206,3 +209,53 @@ def test_share_bundle_has_reports_only_and_says_so(tiny, data_copy, tmp_path):
     page = (out / "html/ok.clinical.html").read_text(encoding="utf-8")
     assert "counts below 5 shown as" in page
     assert "(shared bundle)" in (out / "index.html").read_text(encoding="utf-8")
+
+
+#: The parameters several pages share: each must reach every page that shows what it changes.
+SHARED = {"lda_sledai_max": 5, "lda_prednisone_max": 10.0, "cr_sledai_max": 1, "cr_prednisone_max": 2.5,
+          "prednisone_cut": 15.0}
+
+
+@pytest.mark.slow
+def test_every_page_of_a_run_applies_the_same_thresholds(tmp_path):
+    """make run LDA_PREDNISONE_MAX=10 (and every other shared parameter changed at once): Table 1,
+    the response rates, Table 2, the explorer's headline and the reproduction all count the same
+    LDA and CR responders, and Table 1 and Table 2 split prednisone at the same cut."""
+    from msc_sle.clinical import analysis_frame, apply_eligibility, classify_response
+    from msc_sle.tools.runner import NOTEBOOKS
+
+    params = check_parameters(**SHARED)
+    assert all(params[k] != PARAMETERS[k].default for k in SHARED), "each shared parameter must differ here"
+    out = tmp_path / "reports"
+    run_workbook(dict(params), out, jobs=2, progress=lambda _m: None)
+    cohort = apply_eligibility(load_cohort()).cohort
+    expected = {"LDA": int(classify_response(cohort, params.lda()).patients["ever"].sum()),
+                "CR": int(classify_response(cohort, params.cr()).patients["ever"].sum())}
+    tables = out / "tables"
+    t1 = pd.read_csv(tables / "table1_baseline.csv").set_index("variable")
+    assert int(t1.loc["lda_ever", "all_count"]) == expected["LDA"]
+    assert int(t1.loc["cr_ever", "all_count"]) == expected["CR"]
+    rates = pd.read_csv(tables / "response_rates.csv")
+    during = rates[rates["when"] == "during the year"].set_index("response")["n"]
+    assert {k.split(" [")[0]: int(v) for k, v in during.items()} == expected
+    t2 = pd.read_csv(tables / "table2_cr.csv")
+    assert int(t2["g1_n"].iloc[0]) == expected["CR"]
+    repro = pd.read_csv(tables / "reproduction.csv", keep_default_na=False)
+    for variable, name in (("lda_ever", "LDA"), ("cr_ever", "CR")):
+        rows = repro[(repro["variable"] == variable) & (repro["statistic"] == "n") & (repro["group"] == "all")]
+        assert len(rows) and set(rows["computed"].astype(float)) == {float(expected[name])}
+    explore = nbformat.read(str(out / "notebooks" / "05_explore.ipynb"), as_version=4)
+    text = "".join(o.get("text", "") for c in explore.cells for o in c.get("outputs", []))
+    assert f"LDA during the year: {expected['LDA']}/" in text and f"CR during the year: {expected['CR']}/" in text
+    # the prednisone split at 15 mg/day in both tables
+    frame = analysis_frame(cohort, params.definitions(), prednisone_cut=params["prednisone_cut"])
+    low = int((frame["prednisone_dose_group"] == "<15").sum())
+    assert int(t1[t1["level"] == "<15"]["all_count"].iloc[0]) == low
+    split = t2[t2["variable"] == "prednisone_dose_group"].set_index("level")
+    assert int(split.loc["<15", "g1_count"]) + int(split.loc["<15", "g2_count"]) == low
+    for name in NOTEBOOKS:
+        nb = nbformat.read(str(out / "notebooks" / f"{name}.ipynb"), as_version=4)
+        record = next(o["data"][RECORD_MIMETYPE]["value"] for c in nb.cells for o in c.get("outputs", [])
+                      if RECORD_MIMETYPE in o.get("data", {}) and o["data"][RECORD_MIMETYPE]["name"] == "provenance")
+        for k, v in SHARED.items():
+            assert record["parameters"][k] == v, (name, k)

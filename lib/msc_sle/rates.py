@@ -22,7 +22,7 @@ def _rate_row(label: str, when: str, k: int, n: int, missing: int, decimals: int
 def response_rates(results, decimals: int = 1) -> pd.DataFrame:
     """Responders per follow-up month, during the year and at month 12, with Wilson 95% CIs.
 
-    ``results`` is one :class:`msc_sle.outcomes.ResponseResult` or a list of them. The denominator is
+    ``results`` is one :class:`msc_sle.clinical.ResponseResult` or a list of them. The denominator is
     every patient (the paper's convention: a missing visit is not a response); ``missing visits``
     counts how many patients lack that visit or the data to classify it, so the reader sees it.
     """

@@ -54,7 +54,7 @@ class ResponseDefinition:
     sledai_max : the visit's SLEDAI-2K (or clinical SLEDAI) must be <= this; None = not checked.
     prednisone_max : the visit's daily prednisone(-equivalent) dose in mg must be <= this.
     major_organ : SLEDAI-2K descriptors that must all be absent ("no major organ activity");
-        empty = not checked. Default reading: :data:`msc_sle.sledai.MAJOR_ORGAN_DESCRIPTORS` (LLDAS).
+        empty = not checked. Default reading: :data:`msc_sle.clinical.MAJOR_ORGAN_DESCRIPTORS` (LLDAS).
     use_clinical_sledai : apply ``sledai_max``/``min_reduction`` to clinical SLEDAI (serology excluded).
     require_no_new_activity : no descriptor present that was absent at the patient's previous
         recorded visit (LLDAS criterion 2).
@@ -261,7 +261,7 @@ def classify_response(cohort, definition, *, follow_up_months=FOLLOW_UP_MONTHS) 
 
     Parameters
     ----------
-    cohort : a :class:`msc_sle.data.Cohort` (every patient of ``cohort.patients`` gets a row, even
+    cohort : a :class:`msc_sle.contract.Cohort` (every patient of ``cohort.patients`` gets a row, even
         without any follow-up visit) or a visits DataFrame (patients = those with a visit).
     definition : a :class:`ResponseDefinition`, its name, or an alias ("lda", "cr").
     follow_up_months : the assessed follow-up visits (default 1, 3, 6, 12: Wen 2019, section 2.4).

@@ -415,4 +415,4 @@ def read_extract(path: str | Path = BUNDLED_DATA) -> Cohort:
     manifest = folder / "manifest.json"
     synthetic = bool(manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("synthetic", False))
     return Cohort(patients, visits, str(path), fingerprint_files(files), synthetic, tuple(dict.fromkeys(notes)),
-                  {t: raws[t].file for t in TABLES})
+                  {t: raws[t].file for t in TABLES}, tuple(str(f.resolve()) for f in files))

@@ -57,8 +57,9 @@ class Cohort:
 
     ``patients``: one row per screened patient; ``visits``: one row per (patient_id, month).
     ``fingerprint`` is the SHA-256 of the raw files read, ``synthetic`` comes from the extract's
-    ``manifest.json``, ``notes`` lists what was normalised and every warning, and ``files`` names
-    the file (and sheet) each table was read from, as messages name it.
+    ``manifest.json``, ``notes`` lists what was normalised and every warning, ``files`` names
+    the file (and sheet) each table was read from, as messages name it, and ``raw_files`` are the
+    paths whose bytes the fingerprint covers.
     """
 
     patients: pd.DataFrame
@@ -68,3 +69,4 @@ class Cohort:
     synthetic: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
     files: dict = field(default_factory=dict)
+    raw_files: tuple[str, ...] = ()

@@ -1,7 +1,7 @@
 """Is the paper consistent with itself? An audit computed from the published numbers alone.
 
 Nothing here reads patient data: every check takes the numbers of ``data/published/`` (through
-:func:`msc_sle.published.load_published`) and recomputes what can be recomputed from them:
+:func:`msc_sle.paper.published.load_published`) and recomputes what can be recomputed from them:
 
 - each categorical p-value of Table 2 (and each p-value the text quotes for the same comparison)
   from its published counts, under Pearson's chi-square without correction, Yates' corrected
@@ -687,7 +687,7 @@ def paper_audit(published: pd.DataFrame | None = None, *, alpha: float = 0.05, e
 
     Parameters
     ----------
-    published : the transcription (default: :func:`msc_sle.published.load_published`).
+    published : the transcription (default: :func:`msc_sle.paper.published.load_published`).
     alpha : significance level of the paper (section 2.5: p < 0.05); a test disagreement that
         moves a p-value across it is ``major``.
     expected_min : expected-count threshold of the usual chi-square validity rule (any cell < 5 in

@@ -2,10 +2,10 @@
 
 Every number the paper prints about its cohort lives in one tidy CSV, one row per printed value,
 with its source (table, row, section). This module reads it, checks it, and picks blocks out of
-it; the audit (:mod:`msc_sle.audit`) and the reproduction comparison (:mod:`msc_sle.reproduction`)
+it; the audit (:mod:`msc_sle.paper.audit`) and the reproduction comparison (:mod:`msc_sle.paper.reproduction`)
 are its only clients. No published value is typed anywhere else in the library.
 
->>> from msc_sle.published import load_published, matches_printed
+>>> from msc_sle.paper.published import load_published, matches_printed
 >>> pub = load_published()
 >>> sorted(set(pub["statistic"]))
 ['max', 'median', 'min', 'n', 'p_value', 'percent']

@@ -1,8 +1,8 @@
 """How close is the workbook to the paper? Every published value beside the value computed on a cohort.
 
 :func:`reproduction_table` takes a cohort (the bundled synthetic one, or a real extract), runs the
-paper's analysis through the library — :func:`msc_sle.cohort.apply_eligibility`,
-:func:`msc_sle.cohort.analysis_frame` (SLEDAI-2K, derived splits, the paper's LDA and CR),
+paper's analysis through the library — :func:`msc_sle.clinical.apply_eligibility`,
+:func:`msc_sle.clinical.analysis_frame` (SLEDAI-2K, derived splits, the paper's LDA and CR),
 :func:`msc_sle.compare.describe` / :func:`msc_sle.compare.compare_groups` (with the test the paper
 marks for each p-value) and :func:`msc_sle.compare.paired_over_time` (Friedman, SLEDAI over time) —
 and sets each number of ``data/published/`` beside its computed counterpart:
@@ -11,7 +11,7 @@ and sets each number of ``data/published/`` beside its computed counterpart:
 - ``within rounding``: it rounds (half up) to the printed value at the printed number of decimals,
   or is below the bound of a printed "< 0.001";
 - ``differs``: neither; the note says by how much and what explains it when something does (a
-  slip of the paper found by :func:`msc_sle.audit.paper_audit`, another test that reproduces the
+  slip of the paper found by :func:`msc_sle.paper.audit.paper_audit`, another test that reproduces the
   p-value, the prednisone split's reading);
 - ``not computed``: the workbook cannot compute it on this cohort; the note says why.
 
@@ -231,15 +231,15 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
 
     Parameters
     ----------
-    cohort : the extract (:func:`msc_sle.data.load_cohort`); eligibility is applied here.
-    published : the transcription (default :func:`msc_sle.published.load_published`).
+    cohort : the extract (:func:`msc_sle.clinical.load_cohort`); eligibility is applied here.
+    published : the transcription (default :func:`msc_sle.paper.published.load_published`).
     criteria : eligibility criteria (default: the paper's, section 2.1).
     definitions : ``{"cr": ..., "lda": ...}`` response definitions (default: the paper's; another
         threshold shows how far the published values then are).
     prednisone_cut, cyc_dose_cut : the splits of ``analysis_frame`` (defaults: the paper's 20 mg/day
         and 1.2 g; another cut leaves the printed split levels unmatched, "not computed").
     level_map : ``(variable, printed level) -> workbook level`` (default :data:`LEVEL_MAP`).
-    audit : the paper audit whose slips explain differences (default :func:`msc_sle.audit.paper_audit`
+    audit : the paper audit whose slips explain differences (default :func:`msc_sle.paper.audit.paper_audit`
         on ``published``).
 
     Each p-value is computed with the test the paper marks for it (Table 2's footnote, section 2.5

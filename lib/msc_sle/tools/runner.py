@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..contract import REPO_ROOT
+from ..workbook.cache import CACHE_ENV, write_cohort_cache
 from ..workbook.notebook import RECORD_MIMETYPE
 from ..workbook.params import ParameterError, check_parameters, parameter_help, parse_assignments
 
@@ -51,8 +52,8 @@ NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_exp
 MARKER = ".msc_sle_output"
 KERNEL = "python3"
 #: Packages whose versions each HTML page shows.
-PROVENANCE_PACKAGES = ("msc-sle", "pandas", "numpy", "scipy", "statsmodels", "seaborn", "matplotlib",
-                       "pandera", "tableone", "papermill", "nbconvert", "ipywidgets")
+PROVENANCE_PACKAGES = ("msc-sle", "pandas", "numpy", "scipy", "statsmodels", "firthmodels", "matplotlib",
+                       "pandera", "papermill", "nbconvert", "ipywidgets")
 RUNNER_OPTIONS = ("JOBS", "LIST_PARAMS", "SHARE_MIN")
 
 
@@ -425,7 +426,7 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
 
     ``params`` are notebook parameters (checked again here); every notebook receives all of them
     (as its ``overrides`` dict), with ``data_dir``/``out_dir`` made absolute.  Raises :class:`RunError`,
-    :class:`~msc_sle.params.ParameterError` or :class:`~msc_sle.data.DataError`; on any error ``out``
+    :class:`~msc_sle.workbook.params.ParameterError` or :class:`~msc_sle.contract.DataError`; on any error ``out``
     is untouched.
     """
     import nbformat
@@ -453,7 +454,11 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
+    cache_dir = Path(tempfile.mkdtemp(prefix="msc_sle-cohort-"))  # 0700, outside OUT: patient-level data
+    previous_cache = os.environ.get(CACHE_ENV)
     try:
+        # validated once, here; each notebook's kernel (which inherits this environment) reuses it
+        os.environ[CACHE_ENV] = str(write_cohort_cache(cohort, cache_dir / "cohort.pkl"))
         for sub in ("notebooks", "html", "tables", "figures"):
             (tmp / sub).mkdir()
         params["data_dir"] = str(data_dir)
@@ -487,12 +492,18 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
         (tmp / "provenance.json").write_text(json.dumps({**prov, "records": records}, indent=2, default=str),
                                              encoding="utf-8")
         (tmp / "index.html").write_text(_index_html(tmp, list(notebooks), prov, records, share), encoding="utf-8")
-        (tmp / MARKER).write_text("Written by msc_sle.runner; replaced wholesale by the next run.\n")
+        (tmp / MARKER).write_text("Written by msc_sle.tools.runner; replaced wholesale by the next run.\n")
         _readable(tmp)
         _swap_into(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        if previous_cache is None:
+            os.environ.pop(CACHE_ENV, None)
+        else:
+            os.environ[CACHE_ENV] = previous_cache
     return RunResult(out, time.perf_counter() - t_start, seconds, records, prov)
 
 

@@ -113,12 +113,12 @@ class _Rules:
     cr_sledai_max: int       # highest SLEDAI-2K total that meets CR
     lda_prednisone_max: float
     cr_prednisone_max: float
-    min_age_exclusive: float  # eligibility (section 2.1), from msc_sle.cohort.paper_criteria defaults
+    min_age_exclusive: float  # eligibility (section 2.1), from msc_sle.clinical.PAPER_ELIGIBILITY
     min_acr_criteria: int
     min_baseline_sledai: int
     window: tuple
     min_follow_up_months: float
-    prednisone_cut: float     # Table 2 splits, from msc_sle.cohort.analysis_frame defaults
+    prednisone_cut: float     # Table 2 splits, from msc_sle.clinical.analysis_frame defaults
     cyc_dose_cut: float
 
 

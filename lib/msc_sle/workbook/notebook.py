@@ -11,10 +11,12 @@ from typing import Any
 from ..clinical import analysis_frame, load_cohort
 from ..contract import BUNDLED_DATA
 from ..present.export import export_table
-from ..present.figures import use_print_style
+from ..present.figures import save_figure, use_print_style
+from .cache import cached_cohort
 from .params import Params
 
-__all__ = ["RECORD_MIMETYPE", "open_cohort", "frame_for", "banner", "show_provenance", "record", "save_table"]
+__all__ = ["RECORD_MIMETYPE", "open_cohort", "frame_for", "banner", "show_provenance", "record", "save_table",
+           "show_figure"]
 
 #: Mimetype of the facts a notebook hands to the runner (``msc_sle.tools.runner`` reads it).
 RECORD_MIMETYPE = "application/vnd.msc-sle.record+json"
@@ -56,7 +58,8 @@ def open_cohort(params: Params):
 
     A malformed extract stops here with :class:`msc_sle.contract.DataError` listing every problem.
     """
-    cohort = load_cohort(params.get("data_dir") or BUNDLED_DATA)
+    data_dir = params.get("data_dir") or BUNDLED_DATA
+    cohort = cached_cohort(data_dir) or load_cohort(data_dir)
     use_print_style()
     banner(cohort)
     show_provenance(cohort, params)
@@ -108,3 +111,21 @@ def frame_for(cohort, params: Params, definitions=None):
     apply different thresholds."""
     definitions = params.definitions() if definitions is None else definitions
     return analysis_frame(cohort, definitions, prednisone_cut=params["prednisone_cut"])
+
+
+def show_figure(fig, name: str, out_dir: str | Path | None) -> None:
+    """Show a figure in the notebook and, under ``make run``, write ``figures/<name>.png`` / ``.svg``.
+
+    When the files are written, the page shows the saved PNG itself (at the figure's own size) and
+    the figure is closed: drawing a large figure again for the notebook would double its cost. In
+    JupyterLab (no ``out_dir``) the figure is shown as usual.
+    """
+    if out_dir is None:
+        return  # the inline backend shows it at the end of the cell
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    save_figure(fig, name, out_dir)
+    width = int(round(fig.get_figwidth() * fig.get_dpi()))
+    plt.close(fig)
+    display(Image(filename=str(Path(out_dir) / "figures" / f"{name}.png"), width=width))

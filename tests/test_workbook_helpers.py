@@ -1,4 +1,4 @@
-"""Notebook helpers of msc_sle.report and the figures: Wilson intervals, response rates, small-cell
+"""Notebook helpers (msc_sle.workbook, msc_sle.rates) and the figures: Wilson intervals, response rates, small-cell
 suppression, forest-plot rows, deterministic figure files. Expected values are worked by hand."""
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class _Definition:
 
 
 class _Result:
-    """The shape of msc_sle.outcomes.ResponseResult that response_rates reads."""
+    """The shape of msc_sle.clinical.ResponseResult that response_rates reads."""
 
     def __init__(self):
         self.definition = _Definition()
