@@ -37,7 +37,8 @@ overrides = {}
 # %%
 from msc_sle.clinical import apply_eligibility, sledai2k, visit_completeness
 from msc_sle.present.figures import consort_figure
-from msc_sle.workbook.disclosure import suppress_small_counts
+from msc_sle.present.tables import attrition_table, plain_table
+from msc_sle.workbook.disclosure import share_safe
 from msc_sle.workbook.notebook import open_cohort, save_table, show_figure
 from msc_sle.workbook.params import check_parameters
 
@@ -61,7 +62,8 @@ print("\n".join(cohort.notes) if cohort.notes else "Nothing to report: the extra
 # missing visits matters for every rate in `03_response`.
 
 # %%
-completeness = suppress_small_counts(visit_completeness(cohort), params["small_cell_min"])
+completeness = share_safe(plain_table(visit_completeness(cohort), "Visits seen and data missing, per scheduled visit"),
+                          params["small_cell_min"])
 save_table(completeness, "visit_completeness", params["out_dir"])
 completeness
 
@@ -83,8 +85,7 @@ print(f"Visits whose recorded SLEDAI total disagrees with the descriptors: {len(
 
 # %%
 eligibility = apply_eligibility(cohort)
-attrition = suppress_small_counts(eligibility.attrition, params["small_cell_min"],
-                                  columns=["excluded", "missing", "remaining"])
+attrition = share_safe(attrition_table(eligibility.attrition), params["small_cell_min"])
 save_table(attrition, "attrition", params["out_dir"])
 attrition
 
@@ -102,9 +103,9 @@ show_figure(fig, "consort_flow", params["out_dir"])
 # Counts per criterion and reason (no patient-level rows are shown).
 
 # %%
-reasons = (eligibility.excluded.groupby(["criterion", "reason"], observed=True).size()
-           .rename("patients").reset_index())
-suppress_small_counts(reasons, params["small_cell_min"], columns=["patients"])
+reasons = eligibility.excluded.groupby("reason", observed=True).size().rename("patients").reset_index()
+share_safe(plain_table(reasons, "Reasons for exclusion", columns={"reason": "Reason", "patients": "Patients"}),
+           params["small_cell_min"])
 
 # %% [markdown]
 # **Analysed cohort.** The patients remaining after the last criterion are the cohort of the

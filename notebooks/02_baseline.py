@@ -57,11 +57,5 @@ print(f"{len(frame)} patients, {len(baseline_variables(frame))} baseline variabl
 # %%
 table1 = share_safe(table_one(frame, baseline_variables(frame) + ["cr_ever", "lda_ever"],
                               decimals=params["decimals"]), params["small_cell_min"])
-save_table(table1, "table1_baseline", params["out_dir"])
+save_table(table1, "table1_baseline", params["out_dir"], manuscript=True)
 table1
-
-# %% [markdown]
-# How each value is shown, and what `Missing` counts:
-
-# %%
-print("\n".join(table1.footnotes))

@@ -24,9 +24,9 @@
 #    with Wilson 95% confidence intervals, reached "during the year" versus "at month 12";
 # 3. the **cumulative proportion** of patients who had reached LDA or CR by each visit.
 #
-# Definitions (Wen et al. 2019, section 2.4; thresholds are parameters): LDA = SLEDAI-2K <= 4,
-# no major organ activity and prednisone <= 7.5 mg/day; CR = SLEDAI-2K < 3 (<= 2), no major
-# organ activity and prednisone <= 5 mg/day.
+# Definitions (Wen et al. 2019, section 2.4; thresholds are parameters): LDA = SLEDAI-2K ≤ 4,
+# no major organ activity and prednisone ≤ 7.5 mg/day; CR = SLEDAI-2K < 3 (≤ 2), no major
+# organ activity and prednisone ≤ 5 mg/day.
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
@@ -39,6 +39,7 @@ from msc_sle.compare import paired_over_time
 from msc_sle.present.figures import (cumulative_response_figure, response_rate_figure,
                                      sledai_over_time_figure)
 from msc_sle.present.format import p_text
+from msc_sle.present.tables import over_time_tables, rates_table
 from msc_sle.rates import cumulative_response, response_rates
 from msc_sle.workbook.disclosure import suppress_rates
 from msc_sle.workbook.notebook import frame_for, open_cohort, save_table, show_figure
@@ -60,6 +61,7 @@ over_time = paired_over_time(frame)
 print(f"Friedman test across baseline, M1, M3, M6, M12: chi-square = {over_time.statistic:.2f}, "
       f"df = {over_time.df}, {p_text(over_time.p_value)} "
       f"({over_time.n_complete} of {over_time.n_total} patients with every visit)")
+by_visit, against_baseline = over_time_tables(over_time)
 
 # %%
 fig = sledai_over_time_figure(sledai_long(frame), p_value=over_time.p_value, test="Friedman test",
@@ -68,18 +70,15 @@ show_figure(fig, "figure1_sledai_over_time", params["out_dir"])
 
 # %% [markdown]
 # Median (range) per visit, as the Figure 1 caption prints them, with quartiles and the number
-# of patients scored; then each visit against baseline (Wilcoxon signed-rank, Holm-adjusted
-# p-values in `p_holm`).
+# of patients scored; then each visit against baseline (Wilcoxon signed-rank, Holm-adjusted).
 
 # %%
-summary = over_time.summary.round(1)
-save_table(summary, "sledai_by_visit", params["out_dir"])
-summary
+save_table(by_visit, "sledai_by_visit", params["out_dir"])
+by_visit
 
 # %%
-pairwise = over_time.pairwise.round({"statistic": 1, "z": 2, "median_difference": 1})
-save_table(pairwise, "sledai_vs_baseline_wilcoxon", params["out_dir"])
-pairwise
+save_table(against_baseline, "sledai_vs_baseline_wilcoxon", params["out_dir"])
+against_baseline
 
 # %% [markdown]
 # ## Response rates with 95% confidence intervals
@@ -92,8 +91,9 @@ pairwise
 # %%
 results = [classify_response(cohort, params.lda()), classify_response(cohort, params.cr())]
 rates = suppress_rates(response_rates(results, decimals=params["decimals"]), params["small_cell_min"])
-save_table(rates, "response_rates", params["out_dir"])
-rates[["response", "when", "shown", "missing visits"]]
+save_table(rates, "response_rates", params["out_dir"],
+           description="LDA and CR per visit and during the year, with Wilson 95% CIs")
+rates_table(rates)
 
 # %%
 fig = response_rate_figure(rates)
@@ -113,10 +113,11 @@ for res in results:
 # ## Cumulative proportion reaching LDA and CR
 #
 # The share of patients who had reached each response at least once by each visit
-# (first visit meeting the definition <= that month).
+# (first visit meeting the definition at or before that month).
 
 # %%
-cumulative = suppress_rates(cumulative_response(results).round(1), params["small_cell_min"])
-save_table(cumulative, "cumulative_response", params["out_dir"])
+cumulative = suppress_rates(cumulative_response(results), params["small_cell_min"])
+save_table(cumulative, "cumulative_response", params["out_dir"],
+           description="Share of patients who had reached LDA / CR by each visit")
 fig = cumulative_response_figure(cumulative)
 show_figure(fig, "cumulative_response", params["out_dir"])

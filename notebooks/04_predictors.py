@@ -17,10 +17,17 @@
 # # 04 · Who responds? Baseline characteristics by response (Table 2)
 #
 # This notebook compares the patients who reached the chosen response during the year with
-# those who did not, variable by variable, as the paper's Table 2 does for CR. The tests follow
-# the paper (section 2.5, SPSS 22): Mann-Whitney U for continuous variables, Pearson's
-# chi-square without continuity correction for categorical ones, and Fisher's exact test when an
-# expected count is below 5 (marked `*`). Every p-value names its test in the footnotes.
+# those who did not, variable by variable, as the paper's Table 2 does for CR.
+#
+# **Which test for which row.** Section 2.5 of the paper (SPSS 22) names the Mann-Whitney U test for
+# continuous variables and "the chi-square test" for categorical ones, and Table 2 marks with `*`
+# the rows where Fisher's exact test was used. Recomputed from the paper's own counts, its
+# chi-square is Pearson's without continuity correction, and the marks follow no expected-count
+# rule: ten rows with an expected count below 5 were tested with Pearson's chi-square, while Rash
+# (smallest expected count 5.8) was tested with Fisher's. By default (`test_rule = paper`) this
+# notebook uses the paper's own choice row by row, so its Table 2 prints the paper's p-values;
+# `make run TEST_RULE=expected_lt_5` (or `cochran`, `pearson_only`) applies a rule instead and
+# shows the paper's p beside wherever the two choices differ. Every p-value is marked with its test.
 #
 # The paper tested some 30 variables without adjusting for multiplicity; the `q value` column
 # adds Benjamini-Hochberg false discovery rates, and the forest plot shows odds ratios with their
@@ -36,11 +43,10 @@ overrides = {}
 
 # %%
 from msc_sle.clinical import apply_eligibility
-from msc_sle.compare import baseline_variables, compare_groups
 from msc_sle.present.figures import forest_data, forest_plot
-from msc_sle.present.tables import comparison_table
-from msc_sle.workbook.disclosure import share_safe
-from msc_sle.workbook.notebook import frame_for, open_cohort, save_table, show_figure
+from msc_sle.present.tables import plain_table
+from msc_sle.workbook.notebook import (frame_for, open_cohort, outcome_comparison, outcome_table, save_table,
+                                       show_figure)
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
@@ -59,8 +65,7 @@ for caveat in definition.caveats:
 # %%
 frame = frame_for(cohort, params, {"response": definition})
 group = f"{definition.label} during the year"
-result = compare_groups(frame, by="response_ever", variables=baseline_variables(frame), adjust="bh",
-                        labels={"response_ever": group})
+result = outcome_comparison(frame, params, group)
 print(f"{group}: {int(frame['response_ever'].sum())} of {len(frame)} patients")
 
 # %% [markdown]
@@ -68,17 +73,14 @@ print(f"{group}: {int(frame['response_ever'].sum())} of {len(frame)} patients")
 #
 # Values are n (%) of the patients with the value recorded, or median (range); the effect size
 # column gives the odds ratio (binary variables) or the Hodges-Lehmann median difference
-# (continuous ones), responders versus non-responders, with 95% confidence intervals.
+# (continuous ones), responders versus non-responders, with 95% confidence intervals. The
+# footnotes name every test, the definition's limits and any row where the paper's printed p
+# disagrees with its own counts.
 
 # %%
-table2 = share_safe(comparison_table(result, decimals=params["decimals"], effect=True,
-                                     title=f"Patients' characteristics divided by {group}"),
-                    params["small_cell_min"])
-save_table(table2, f"table2_{params['outcome']}", params["out_dir"])
+table2 = outcome_table(result, params, f"Patients' characteristics divided by {group}", definition.caveats)
+save_table(table2, f"table2_{params['outcome']}", params["out_dir"], manuscript=True)
 table2
-
-# %%
-print("\n".join(table2.footnotes))
 
 # %% [markdown]
 # ## Which associations survive the multiplicity of tests?
@@ -88,10 +90,12 @@ print("\n".join(table2.footnotes))
 
 # %%
 tested = result.table.drop_duplicates("variable")
-flagged = tested.loc[tested["p_value"] < params["alpha"], ["label", "test", "p_value", "q_value"]]
+flagged = tested[tested["p_value"] < params["alpha"]]
 print(f"{len(flagged)} of {int(tested['p_value'].notna().sum())} variables tested have p < {params['alpha']}; "
       f"{int((flagged['q_value'] < params['alpha']).sum())} keep q < {params['alpha']}.")
-flagged.round(4).reset_index(drop=True)
+plain_table(flagged, f"Variables with p < {params['alpha']}", columns={
+    "label": "Variable", "test": "Test", "p_value": "p", "q_value": "q (Benjamini-Hochberg)"},
+    formats={"test": "test", "p_value": "p", "q_value": "p"})
 
 # %% [markdown]
 # ## Forest plot of odds ratios

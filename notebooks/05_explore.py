@@ -32,6 +32,7 @@ overrides = {}
 
 # %%
 from msc_sle.clinical import apply_eligibility
+from msc_sle.present.tables import rates_table
 from msc_sle.workbook.explorer import explore, explorer
 from msc_sle.workbook.notebook import frame_for, open_cohort
 from msc_sle.workbook.params import check_parameters
@@ -49,7 +50,7 @@ frame = frame_for(cohort, params)
 # %%
 state = explore(cohort, frame, params)
 print(state.headline)
-state.rates[["response", "when", "shown", "missing visits"]]
+rates_table(state.rates)
 
 # %%
 state.comparison

@@ -37,6 +37,8 @@ overrides = {}
 
 # %%
 from msc_sle.paper.audit import paper_audit
+from msc_sle.paper.pages import (audit_findings_table, audit_summary_table, differences_table, not_computed_table,
+                                 score_table)
 from msc_sle.paper.reproduction import reproduction_table
 from msc_sle.workbook.disclosure import share_safe
 from msc_sle.workbook.notebook import open_cohort, record, save_table
@@ -52,11 +54,13 @@ cohort = open_cohort(params)
 # and overall. The runner prints the overall line at the end of `make run`.
 
 # %%
-reproduction = reproduction_table(cohort, definitions=params.definitions(), prednisone_cut=params["prednisone_cut"])
-save_table(reproduction.table, "reproduction", params["out_dir"])
-save_table(reproduction.score, "reproduction_score", params["out_dir"])
+reproduction = reproduction_table(cohort, definitions=params.definitions(), prednisone_cut=params["prednisone_cut"],
+                                  test_rule=params["test_rule"], decimals=params["decimals"])
+save_table(reproduction.table, "reproduction", params["out_dir"],
+           description="Every published value beside the workbook's, with its status and explanation")
+save_table(score_table(reproduction), "reproduction_score", params["out_dir"])
 record("reproduction_score", reproduction.headline(), text=f"Reproduction score: {reproduction.headline()}")
-reproduction.score
+score_table(reproduction)
 
 # %% [markdown]
 # ## The published values that differ
@@ -65,17 +69,13 @@ reproduction.score
 # found by the audit, another test that reproduces the p-value, a documented reading).
 
 # %%
-table = reproduction.table
-differs = table.loc[table["status"] == "differs",
-                    ["source", "location", "statistic", "published", "computed", "test", "note"]]
-share_safe(differs.round({"computed": 4}).reset_index(drop=True), params["small_cell_min"])
+share_safe(differences_table(reproduction), params["small_cell_min"])
 
 # %% [markdown]
 # Values the workbook could not compute on this cohort, and why:
 
 # %%
-not_computed = table.loc[table["status"] == "not computed", ["source", "location", "statistic", "note"]]
-not_computed.reset_index(drop=True)
+not_computed_table(reproduction)
 
 # %% [markdown]
 # ## Paper audit: is the paper consistent with itself?
@@ -85,9 +85,8 @@ not_computed.reset_index(drop=True)
 
 # %%
 audit = paper_audit()
-save_table(audit, "paper_audit", params["out_dir"])
-audit["severity"].value_counts().rename("findings").to_frame()
+save_table(audit, "paper_audit", params["out_dir"], description="The paper checked against itself, from its own numbers")
+audit_summary_table(audit)
 
 # %%
-audit.loc[audit["severity"] != "info", ["severity", "check", "source", "location", "published", "finding"]] \
-    .reset_index(drop=True)
+audit_findings_table(audit)

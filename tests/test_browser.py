@@ -108,14 +108,19 @@ def _expected_lda_line(threshold: float | None = None) -> str:
 
 
 def _threshold_that_changes_lda() -> tuple[float, int]:
-    """The first slider position above the default whose LDA rate differs (the test must be able to fail)."""
-    default = _expected_lda_line()
+    """The nearest slider position to the default whose LDA rate differs, as (threshold, key
+    presses: negative = to the left) (the test must be able to fail). Positions below the CR
+    threshold are skipped: CR looser than LDA is refused, not recomputed."""
+    from msc_sle.workbook.params import check_parameters
+
+    default, start, cr = _expected_lda_line(), check_parameters().lda_prednisone_max, check_parameters().cr_prednisone_max
     assert default.startswith("LDA during the year: ")
     for presses in range(1, 41):
-        threshold = 7.5 + presses * STEP
-        if _expected_lda_line(threshold) != default:
-            return threshold, presses
-    pytest.fail("no LDA prednisone threshold up to 27.5 mg/day changes the LDA rate on the bundled cohort")
+        for signed in (-presses, presses):
+            threshold = start + signed * STEP
+            if cr <= threshold <= 30 and _expected_lda_line(threshold) != default:
+                return threshold, signed
+    pytest.fail("no LDA prednisone threshold within 20 slider steps changes the LDA rate on the bundled cohort")
 
 
 def test_lda_slider_recomputes_the_rate(lab):
@@ -150,16 +155,57 @@ def test_lda_slider_recomputes_the_rate(lab):
             page.screenshot(path=str(SCREENSHOTS / "05_explore_before.png"))
             handle = slider.locator(".noUi-handle")
             handle.focus()
-            for _ in range(presses):
-                handle.press("ArrowRight")
+            for _ in range(abs(presses)):
+                handle.press("ArrowRight" if presses > 0 else "ArrowLeft")
             page.wait_for_function(
                 "(before) => { const t = document.querySelector('.msc-headline').innerText.split('\\n')[0].trim();"
                 " return t !== before; }", arg=before, timeout=60_000)
-            readout = slider.locator(".widget-readout").inner_text().strip()
-            assert float(readout) == threshold, f"slider at {readout}, expected {threshold}"
+            box = page.locator(".msc-lda_prednisone_max input")
+            assert float(box.input_value()) == threshold, f"box shows {box.input_value()}, expected {threshold}"
             after = headline.inner_text().splitlines()[0].strip()
             page.screenshot(path=str(SCREENSHOTS / "05_explore_after.png"))
+            # a value beyond the parameter's range, typed in the box: refused visibly, not clamped
+            box.fill("500")
+            box.press("Enter")
+            page.wait_for_function("document.querySelector('.msc-headline').innerText.includes('out of range')",
+                                   timeout=60_000)
+            refused = headline.inner_text()
+            page.screenshot(path=str(SCREENSHOTS / "05_explore_refused.png"))
         finally:
             browser.close()
     assert after == _expected_lda_line(threshold)
+    assert "lda_prednisone_max (LDA_PREDNISONE_MAX) = 500" in refused and "<= 100" in refused
     assert after != before
+
+
+def test_every_rendered_page_opens_cleanly(bundle):
+    """Every page of the bundle in headless Chromium: no console error, no page error, no broken
+    image; a screenshot of each is kept in <tmp>/msc_sle_browser_test/pages/ for review."""
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    pages = sorted(bundle.glob("html/*.html")) + [bundle / "index.html"]
+    shots = SCREENSHOTS / "pages"
+    shots.mkdir(parents=True, exist_ok=True)
+    problems = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            for path in pages:
+                page = browser.new_page(viewport={"width": 1300, "height": 1000})
+                errors = []
+                page.on("console", lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None)
+                page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+                page.goto(path.as_uri(), wait_until="load", timeout=60_000)
+                broken = page.evaluate("Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
+                                       ".map(i => i.getAttribute('src') ? i.getAttribute('src').slice(0, 60) : i.alt)")
+                page.screenshot(path=str(shots / f"{path.stem}.png"), full_page=True)
+                if errors:
+                    problems.append(f"{path.name}: console errors {errors[:3]}")
+                if broken:
+                    problems.append(f"{path.name}: broken images {broken[:3]}")
+                page.close()
+        finally:
+            browser.close()
+    assert not problems, "\n".join(problems)
+    assert len(list(shots.glob("*.png"))) >= len(pages)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from msc_sle.compare import TEST_NAMES, compare_groups, describe, paired_over_time
+from msc_sle.compare import TEST_NAMES, compare_groups, describe, paired_over_time, summarise
 from msc_sle.stats import adjust_pvalues
 
 Z975 = 1.959963984540054
@@ -151,7 +151,10 @@ def test_multilevel_chi2_and_unobserved_levels():
     np.testing.assert_allclose(rows["p_value"], ref.pvalue, rtol=1e-12)
     assert (rows["df"] == 2).all()
     assert "levels never observed: I, II, VI" in rows["note"].iloc[0]
-    assert (rows["g1_missing"] + rows["g2_missing"] == 4).all()
+    # an empty class means "no biopsy" (data dictionary: applies if recorded): not applicable, not missing
+    assert (rows["g1_missing"] + rows["g2_missing"] == 0).all()
+    assert (rows["g1_n_applicable"] + rows["g2_n_applicable"] == len(df) - 4).all()
+    assert (rows["applies_to"] == "biopsied").all()
 
 
 def test_yates_override_matches_scipy_corrected():
@@ -480,11 +483,39 @@ def test_paired_long_form_equals_wide_form():
 
 
 def test_a_category_nobody_has_a_value_for_is_one_not_testable_row():
-    # 4 patients, 2 per group, no biopsy at all: the row counts the 4 missing and says why no test
+    # 4 patients, 2 per group, no biopsy at all: nothing is missing (the class applies to the
+    # biopsied only), nobody it applies to, and the row says why there is no test
     frame = pd.DataFrame({"grp": [True, True, False, False],
                           "ln_class": pd.Categorical([None] * 4, categories=["I", "II", "III", "IV", "V", "VI"])})
     result = compare_groups(frame, by="grp", variables=["ln_class"])
     assert len(result.table) == 1
     row = result.table.iloc[0]
     assert row["test"].startswith("not testable") and pd.isna(row["p_value"])
-    assert (row["g1_missing"], row["g2_missing"], row["g1_count"], row["g2_count"]) == (2, 2, 0, 0)
+    assert (row["g1_missing"], row["g2_missing"], row["g1_count"], row["g2_count"]) == (0, 0, 0, 0)
+    assert (row["g1_n_applicable"], row["g2_n_applicable"], row["g1_n"]) == (0, 0, 2)
+
+
+def test_not_applicable_is_not_missing_and_a_gap_among_the_applicable_is():
+    """CYC dose group applies to induced patients only (data dictionary): the non-induced are not
+    applicable; an induced patient without a recorded dose group is a true gap (missing)."""
+    frame = pd.DataFrame({"grp": [True, True, True, False, False, False],
+                          "cyc_induction": pd.array([True, True, False, True, True, False], dtype="boolean"),
+                          "cyc_induction_dose_group": pd.Categorical(["<1.2 g", None, None, ">=1.2 g", ">=1.2 g", None],
+                                                                     categories=["<1.2 g", ">=1.2 g"])})
+    row = _row(compare_groups(frame, "grp", ["cyc_induction_dose_group"]), "cyc_induction_dose_group", "<1.2 g")
+    assert (row["g1_n"], row["g1_n_applicable"], row["g1_n_valid"], row["g1_missing"]) == (3, 2, 1, 1)
+    assert (row["g2_n"], row["g2_n_applicable"], row["g2_n_valid"], row["g2_missing"]) == (3, 2, 2, 0)
+    assert row["applies_to"] == "induced"
+
+
+def test_reference_tests_add_the_other_p_where_the_choice_differs():
+    df = _frame()
+    res = summarise(df, "cr_ever", ["prior_cyc", "fever", "age_years"]).add_p(
+        "expected_lt_5", reference_tests={"prior_cyc": "fisher", "fever": "chi2", "age_years": "mann_whitney"},
+        reference="paper").table
+    cyc, fever = _row(res, "prior_cyc"), _row(res, "fever")
+    assert cyc["test"] == "chi2" and cyc["ref_test"] == "fisher" and cyc["reference"] == "paper"
+    a, b = _groups(df, "prior_cyc")
+    table = [[int(a.sum()), int((~a.astype(bool)).sum())], [int(b.sum()), int((~b.astype(bool)).sum())]]
+    assert cyc["ref_p_value"] == pytest.approx(stats.fisher_exact(table).pvalue, rel=1e-12)
+    assert fever["ref_test"] == "" and np.isnan(fever["ref_p_value"])  # the same test: nothing beside

@@ -193,8 +193,8 @@ def test_p_value_mirrors_the_marked_test(mechanics):
     fever = get(result, "Table 2", "fever", "p_value")
     assert fever["test"] == "fisher" and fever["computed"] == pytest.approx(p["fisher"])
     assert fever["status"] == "within rounding"
-    # Expected counts below 5 (fever 3 of 8, groups of 3 and 5): the engine picks Fisher too.
-    assert "Fisher's exact test: as the paper marks; also the engine's own choice" in fever["note"]
+    # test_rule "paper" (the default): the p the workbook's Table 2 prints is the marked test's
+    assert "Fisher's exact test: as the paper marks, as the workbook's table prints it" in fever["note"]
 
 
 def test_other_test_reproducing_the_printed_p_is_named(mechanics):
@@ -208,8 +208,19 @@ def test_other_test_reproducing_the_printed_p_is_named(mechanics):
     assert photo["test"] == "chi2" and photo["computed"] == pytest.approx(pearson)
     assert photo["status"] == "differs"
     assert "Fisher's exact test p = " in photo["note"] and "reproduces the printed" in photo["note"]
-    # Expected counts below 5: the engine on its own would have chosen Fisher, and says so.
-    assert "the engine's default selection: Fisher's exact test" in photo["note"]
+
+
+def test_another_test_rule_scores_what_its_table_prints(mechanics, small_cohort):
+    """TEST_RULE=expected_lt_5: Table 2 prints the rule's test (Fisher here, expected counts below
+    5), the score follows the printed table, and the note gives the paper's test beside."""
+    pub, _, _ = mechanics
+    result = reproduction_table(small_cohort, pub, test_rule="expected_lt_5")
+    table = np.array([[1, 0], [2, 5]])
+    photo = get(result, "Table 2", "photosensitivity", "p_value")
+    assert photo["test"] == "fisher" and photo["computed"] == pytest.approx(stats.fisher_exact(table).pvalue)
+    assert photo["status"] == "within rounding"
+    assert "chosen by the rule expected_lt_5" in photo["note"]
+    assert "the paper's test, Pearson chi-square, gives p = " in photo["note"]
 
 
 def test_friedman_for_sledai_over_time(mechanics):

@@ -232,15 +232,15 @@ def test_every_page_of_a_run_applies_the_same_thresholds(tmp_path):
     expected = {"LDA": int(classify_response(cohort, params.lda()).patients["ever"].sum()),
                 "CR": int(classify_response(cohort, params.cr()).patients["ever"].sum())}
     tables = out / "tables"
-    t1 = pd.read_csv(tables / "table1_baseline.csv").set_index("variable")
+    t1 = pd.read_csv(tables / "table1_baseline.data.csv").set_index("variable")
     assert int(t1.loc["lda_ever", "all_count"]) == expected["LDA"]
     assert int(t1.loc["cr_ever", "all_count"]) == expected["CR"]
-    rates = pd.read_csv(tables / "response_rates.csv")
+    rates = pd.read_csv(tables / "response_rates.data.csv")
     during = rates[rates["when"] == "during the year"].set_index("response")["n"]
-    assert {k.split(" [")[0]: int(v) for k, v in during.items()} == expected
-    t2 = pd.read_csv(tables / "table2_cr.csv")
+    assert {k.split(" (")[0]: int(v) for k, v in during.items()} == expected
+    t2 = pd.read_csv(tables / "table2_cr.data.csv")
     assert int(t2["g1_n"].iloc[0]) == expected["CR"]
-    repro = pd.read_csv(tables / "reproduction.csv", keep_default_na=False)
+    repro = pd.read_csv(tables / "reproduction.data.csv", keep_default_na=False)
     for variable, name in (("lda_ever", "LDA"), ("cr_ever", "CR")):
         rows = repro[(repro["variable"] == variable) & (repro["statistic"] == "n") & (repro["group"] == "all")]
         assert len(rows) and set(rows["computed"].astype(float)) == {float(expected[name])}

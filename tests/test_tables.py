@@ -34,7 +34,10 @@ def frame():
 def test_format_p():
     assert format_p(0.0027) == "0.003"
     assert format_p(0.33) == "0.33"
-    assert format_p(0.0005) == "<0.001"
+    assert format_p(0.0004) == "<0.001"       # SPSS's ".000"
+    assert format_p(0.00075) == "0.001"       # SPSS's ".001": the paper prints arthralgia's CR p so
+    assert format_p(0.0054) == "0.01"         # two decimals unless they show 0.00 (M1 SLEDAI)
+    assert format_p(0.0049) == "0.005"
     assert format_p(0.045) == "0.05"          # halves away from zero, as journals print
     assert format_p(0.98) == "0.98"
     assert format_p(0.0004, 3) == "<0.001"
@@ -59,7 +62,7 @@ def test_table_one_layout(frame):
     assert body.loc["CR during 1 year", col] == "4 (40.0%)"
     kinds = dict(zip(t.body["Variables"], t.row_kinds))
     assert kinds["Prior SLE medication history"] == "section"
-    assert kinds["Prednisone daily dose (mg)"] == "variable" and kinds[">=20"] == "level"
+    assert kinds["Prednisone daily dose (mg)"] == "variable" and kinds["≥20"] == "level"  # typeset
     sections = [v for v, k in zip(t.body["Variables"], t.row_kinds) if k == "section"]
     assert sections == [s for s in tables.PAPER_SECTION_ORDER if s in sections]
     assert len(t.tidy) == len([k for k in t.row_kinds if k != "section"]) - 1  # minus level header
@@ -82,7 +85,7 @@ def test_comparison_table_marks_and_legend(frame):
     assert "* Fisher's exact test (two-sided)." in notes
     assert "Unmarked p values: Mann-Whitney U test" in notes
     # a two-level category: p on its first level row only
-    lv = t.body[t.body["Variables"].isin(["<20", ">=20"])]
+    lv = t.body[t.body["Variables"].isin(["<20", "≥20"])]
     assert lv["p value"].iloc[0] != "" and lv["p value"].iloc[1] == ""
     assert body.loc["Age/years, median (range)", "CR (n = 4)"] == "39.5 (23-54)"
 
@@ -92,8 +95,8 @@ def test_comparison_table_effect_and_q(frame):
     t = comparison_table(res, effect=True)
     assert "q value" in t.body.columns and "Effect size (95% CI)" in t.body.columns
     cyc = t.body.set_index("Variables").loc["CYC use"]
-    # 1/4 vs 5/6 -> OR = (1*1)/(3*5) = 0.0667 (no zero cell)
-    assert cyc["Effect size (95% CI)"].startswith("OR 0.07 (")
+    # 1/4 vs 5/6 -> OR = (1*1)/(3*5) = 0.0667 (no zero cell), to 3 significant digits
+    assert cyc["Effect size (95% CI)"].startswith("OR 0.0667 (")
     assert any("Benjamini-Hochberg" in n for n in t.footnotes)
     with pytest.raises(ValueError, match="after add_p"):
         comparison_table(res.table.drop(columns="test"))
@@ -106,7 +109,8 @@ def test_export_every_format(frame, tmp_path):
     assert set(paths) == set(EXPORT_FORMATS)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         f"table2.{f}" for f in EXPORT_FORMATS)   # no temporary files left
-    tidy = pd.read_csv(paths["csv"])
+    assert pd.read_csv(paths["csv"], dtype=str, keep_default_na=False).equals(t.body)  # the table as printed
+    tidy = pd.read_csv(paths["data.csv"])
     assert len(tidy) == len(res.table)
     np.testing.assert_allclose(tidy["p_value"], res.table["p_value"], equal_nan=True)
 
@@ -152,7 +156,7 @@ def test_export_is_atomic(frame, tmp_path, monkeypatch):
 
 def test_export_rejects_bad_requests(frame, tmp_path):
     t = table_one(frame)
-    with pytest.raises(ValueError, match="valid: csv, xlsx"):
+    with pytest.raises(ValueError, match="valid: csv, data.csv, xlsx"):
         export_table(t, tmp_path / "t1", formats=("pdf",))
     with pytest.raises(ValueError, match="no extension"):
         export_table(t, tmp_path / "t1.csv")

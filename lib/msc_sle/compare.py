@@ -34,7 +34,7 @@ from . import stats
 from .contract import load_dictionary
 
 __all__ = ["Comparison", "summarise", "compare_groups", "describe", "paired_over_time", "PairedResult",
-           "baseline_variables", "group_columns", "TEST_NAMES", "TEST_RULES", "CATEGORICAL_TESTS",
+           "baseline_variables", "table_variables", "group_columns", "TEST_NAMES", "TEST_RULES", "CATEGORICAL_TESTS",
            "CONTINUOUS_TESTS"]
 
 #: Tests for a categorical variable and for a continuous one (keys of ``msc_sle.stats.TESTS``).
@@ -48,18 +48,28 @@ TEST_NAMES = CONTINUOUS_TESTS + CATEGORICAL_TESTS
 #: ``pearson_only``: never (section 2.5's stated method, chi-square for every categorical variable).
 TEST_RULES = ("expected_lt_5", "cochran", "pearson_only")
 _STAT_COLUMNS = ("count", "pct", "median", "q1", "q3", "min", "max")
-_HEAD = ["variable", "label", "section", "type", "level", "unit"]
+_HEAD = ["variable", "label", "section", "type", "level", "unit", "applies_to"]
 _TESTED = ["test", "statistic", "df", "p_value"]
 _EFFECT = ["effect", "effect_estimate", "effect_ci_low", "effect_ci_high"]
+_REFERENCE = ["ref_test", "ref_p_value", "reference"]
 _NOT_TESTABLE = "not testable"
 
 
-def baseline_variables(frame: pd.DataFrame) -> list[str]:
+def table_variables(frame: pd.DataFrame) -> list[str]:
     """The variables of the paper's tables present in ``frame``: every dictionary variable with a
-    table section except the outcomes, in dictionary order (patients, then derived)."""
+    table section except the outcomes, in dictionary order (patients, then derived). Table 2 also
+    compares the follow-up SLEDAI-2K (M1 to M12) this way."""
     d = load_dictionary()
     rows = d[(d["section"] != "") & (d["section"] != "Outcome") & d["table"].isin(["patients", "derived"])]
     return [n for n in dict.fromkeys(rows["name"]) if n in frame.columns]
+
+
+def baseline_variables(frame: pd.DataFrame) -> list[str]:
+    """The table variables measured at baseline (the data dictionary's ``timing``): Table 1's rows,
+    and what a baseline comparison may offer; the follow-up SLEDAI-2K is left out."""
+    d = load_dictionary()
+    baseline = set(d.loc[d["timing"] == "baseline", "name"])
+    return [n for n in table_variables(frame) if n in baseline]
 
 
 def group_columns(table: pd.DataFrame) -> list[str]:
@@ -80,6 +90,8 @@ class _Spec:
     default_test: str      # "auto" or a TEST_NAMES entry
     show_level: str
     drow: dict | None
+    applies_if: str = ""   # "" (everyone), "recorded" (empty = not applicable) or a boolean column
+    applies_to: str = ""   # who it applies to, as printed ("biopsied")
 
 
 def _dictionary_rows(dictionary: pd.DataFrame) -> dict[str, dict]:
@@ -95,7 +107,8 @@ def _spec_for(name: str, series: pd.Series, drows: dict, labels: dict) -> _Spec 
     if row is not None and row["type"] in ("boolean", "category", "number", "integer"):
         kind = "categorical" if row["type"] in ("boolean", "category") else "continuous"
         return _Spec(name, labels.get(name, row["label"] or name), kind, row["section"], row["unit"],
-                     row["test"] or "auto", row["show_level"], row)
+                     row["test"] or "auto", row["show_level"], row, row.get("applies_if", "") or "",
+                     row.get("applies_to", "") or "")
     if row is not None:
         return None  # string / date columns are not compared
     dtype = series.dtype
@@ -219,20 +232,42 @@ class _Summary:
     spec: _Spec
     n_all: np.ndarray
     n_valid: np.ndarray
+    n_applicable: np.ndarray
     levels: tuple = ()                 # categorical: the levels, table = groups x levels counts
     table: np.ndarray | None = None
     shown: tuple = ()                  # level indices shown as rows (None: a row counting the missing)
     values: stats.GroupedValues | None = None   # continuous
 
 
-def _summarise_variable(spec: _Spec, series: pd.Series, gcodes: np.ndarray, k: int) -> _Summary:
+def _applicable(spec: _Spec, data: pd.DataFrame) -> np.ndarray | None:
+    """Rows the variable applies to (the data dictionary's ``applies_if``), or None for everyone.
+
+    ``recorded``: an empty cell means "not applicable" (no biopsy, no induction), never missing;
+    a column name: the rows where that boolean is true (the dose group of induced patients).
+    """
+    rule = spec.applies_if
+    if not rule:
+        return None
+    if rule == "recorded":
+        return data[spec.name].notna().to_numpy()
+    if rule not in data.columns:
+        raise KeyError(f"{spec.name!r} applies if {rule!r} (data dictionary), which is not a column of the data")
+    return data[rule].to_numpy(dtype=bool, na_value=False)
+
+
+def _summarise_variable(spec: _Spec, data: pd.DataFrame, gcodes: np.ndarray, k: int) -> _Summary:
+    series = data[spec.name]
     in_group = gcodes >= 0
     n_all = np.bincount(gcodes[in_group], minlength=k)
+    applicable = _applicable(spec, data)
+    codes_for_variable = gcodes if applicable is None else np.where(applicable, gcodes, -1)
+    n_applicable = n_all if applicable is None else np.bincount(codes_for_variable[in_group & applicable],
+                                                                minlength=k)
     if spec.kind == "continuous":
-        gv = stats.group_values(_numeric_values(series, spec.name), gcodes, k)
-        return _Summary(spec, n_all, np.asarray(gv.n_valid), values=gv)
+        gv = stats.group_values(_numeric_values(series, spec.name), codes_for_variable, k)
+        return _Summary(spec, n_all, np.asarray(gv.n_valid), n_applicable, values=gv)
     codes, levels = _categorical_codes(series, spec.name, spec.drow)
-    table = stats.crosstab(gcodes, codes, k, len(levels))
+    table = stats.crosstab(codes_for_variable, codes, k, len(levels))
     if levels == [True, False]:
         shown = (0,)
     elif spec.show_level:
@@ -244,7 +279,7 @@ def _summarise_variable(spec: _Spec, series: pd.Series, gcodes: np.ndarray, k: i
     else:
         # levels nobody has are left out; with no recorded value at all, one row says so
         shown = tuple(j for j in range(len(levels)) if table[:, j].sum() > 0) or (None,)
-    return _Summary(spec, n_all, table.sum(axis=1), tuple(levels), table, shown)
+    return _Summary(spec, n_all, table.sum(axis=1), n_applicable, tuple(levels), table, shown)
 
 
 def _rows(item: _Summary, prefixes) -> list[dict]:
@@ -253,12 +288,13 @@ def _rows(item: _Summary, prefixes) -> list[dict]:
     rows = []
     for j in levels:
         row = dict(variable=spec.name, label=spec.label, section=spec.section, type=spec.kind,
-                   level=None if j is None else item.levels[j], unit=spec.unit)
+                   level=None if j is None else item.levels[j], unit=spec.unit, applies_to=spec.applies_to)
         for g, p in enumerate(prefixes):
             n_valid = int(item.n_valid[g])
             row[f"{p}_n"] = int(item.n_all[g])
+            row[f"{p}_n_applicable"] = int(item.n_applicable[g])
             row[f"{p}_n_valid"] = n_valid
-            row[f"{p}_missing"] = int(item.n_all[g]) - n_valid
+            row[f"{p}_missing"] = int(item.n_applicable[g]) - n_valid
             if spec.kind == "categorical":
                 count = 0 if j is None else int(item.table[g, j])
                 row[f"{p}_count"] = count
@@ -274,7 +310,7 @@ def _rows(item: _Summary, prefixes) -> list[dict]:
 def _frame(rows: list[dict], prefixes, groups, group_labels, by: str, by_label: str) -> pd.DataFrame:
     per_group = []
     for p in prefixes:
-        per_group += [f"{p}_{c}" for c in ("group", "label", "n", "n_valid", "missing") + _STAT_COLUMNS]
+        per_group += [f"{p}_{c}" for c in ("group", "label", "n", "n_applicable", "n_valid", "missing") + _STAT_COLUMNS]
     frame = pd.DataFrame(rows)
     for col in _HEAD + per_group:
         if col not in frame.columns:
@@ -284,7 +320,7 @@ def _frame(rows: list[dict], prefixes, groups, group_labels, by: str, by_label: 
         frame[f"{p}_label"] = lab
     frame = frame[_HEAD + per_group].copy()
     for col in per_group:
-        if col.endswith(("_n", "_n_valid", "_missing", "_count")):
+        if col.endswith(("_n", "_n_applicable", "_n_valid", "_missing", "_count")):
             frame[col] = frame[col].astype("Int64")
     if by:
         frame["by"], frame["by_label"] = by, by_label
@@ -301,7 +337,10 @@ class Comparison:
     table : tidy, one row per variable (per shown level of a categorical variable):
         ``variable, label, section, type`` ("categorical" / "continuous"), ``level, unit``; per
         group ``g1, g2, ...``: ``g1_group`` (its value, as text), ``g1_label``, ``g1_n`` (patients
-        in the group), ``g1_n_valid`` (with the variable recorded), ``g1_missing``, ``g1_count`` and
+        in the group), ``g1_n_applicable`` (those the variable applies to: the data dictionary's
+        ``applies_if``, e.g. the biopsied for the nephritis class; everyone otherwise),
+        ``g1_n_valid`` (with the variable recorded), ``g1_missing`` (applicable but not recorded:
+        true gaps only, never "not applicable"), ``g1_count`` and
         ``g1_pct`` (categorical: the level's count and its percentage of ``g1_n_valid``),
         ``g1_median, g1_q1, g1_q3, g1_min, g1_max`` (continuous; quartiles as SPSS computes them,
         type 6); then ``by``, ``by_label``; after :meth:`add_p` ``test`` (a ``TEST_NAMES`` entry or
@@ -329,17 +368,25 @@ class Comparison:
         return [f"g{i + 1}" for i in range(len(self.groups))]
 
     def _with(self, table: pd.DataFrame) -> "Comparison":
-        tail = [c for c in _TESTED + ["test_rule"] + _EFFECT + ["q_value", "q_method", "note"] if c in table.columns]
+        tail = [c for c in _TESTED + ["test_rule"] + _REFERENCE + _EFFECT + ["q_value", "q_method", "note"]
+                if c in table.columns]
         return dataclasses.replace(self, table=table[[c for c in table.columns if c not in tail] + tail])
 
-    def add_p(self, test_rule: str = "expected_lt_5", tests=None, *, exact: bool = False,
-              seed: int = 20190502, n_resamples: int = 10_000) -> "Comparison":
+    def add_p(self, test_rule: str = "expected_lt_5", tests=None, *, reference_tests=None,
+              reference: str = "", rule_name: str | None = None, exact: bool = False, seed: int = 20190502,
+              n_resamples: int = 10_000) -> "Comparison":
         """Name and run a test for every variable.
 
         test_rule : when a categorical comparison uses an exact test instead of Pearson
             chi-square (:data:`TEST_RULES`): Fisher's for 2x2 tables, Fisher-Freeman-Halton beyond.
         tests : per-variable tests ``{variable: test}`` (``TEST_NAMES``) that override the rule, e.g.
-            to mirror a published analysis.
+            to mirror a published analysis. ``"fisher"`` on a table larger than 2x2 runs its
+            extension, the Fisher-Freeman-Halton test.
+        reference_tests, reference : another choice of test per variable, e.g. the one a paper
+            used, named ``reference`` ("paper"); where it differs from the chosen test, its p-value
+            is added beside (``ref_test``, ``ref_p_value``), so a table can show both.
+        rule_name : how the ``test_rule`` column names the choice (default: ``test_rule``), e.g.
+            "paper" when ``tests`` gives every variable the test a paper used.
         exact : Mann-Whitney with an exact p (no ties) or a permutation p (ties; exact enumeration
             or ``n_resamples`` Monte Carlo draws seeded with ``seed``).
         """
@@ -347,41 +394,57 @@ class Comparison:
             raise ValueError(f"unknown test_rule {test_rule!r}; use one of {', '.join(TEST_RULES)}")
         if int(n_resamples) < 1:
             raise ValueError("n_resamples must be a positive integer")
-        names = {s.spec.name for s in self.summaries}
-        tests = dict(tests or {})
-        for var, name in tests.items():
-            if var not in names:
-                raise ValueError(f"tests names {var!r}, which is not among the compared variables")
-            _check_test_name(name, repr(var))
+        tests = self._check_tests(tests, "tests")
+        reference_tests = self._check_tests(reference_tests, "reference_tests")
         k = len(self.groups)
-        results = {}
+        results, refs = {}, {}
         for item in self.summaries:
             spec = item.spec
-            override = tests.get(spec.name)
-            if override:
-                allowed = CATEGORICAL_TESTS if spec.kind == "categorical" else CONTINUOUS_TESTS
-                if override not in allowed:
-                    raise ValueError(f"test {override!r} does not apply to the {spec.kind} variable "
-                                     f"{spec.name!r}; use one of {allowed}")
-                if override == "mann_whitney" and k != 2:
-                    raise ValueError(f"mann_whitney compares two groups but {self.by!r} has {k}; use kruskal")
-            elif spec.default_test not in ("auto", "", *TEST_NAMES):
+            if spec.default_test not in ("auto", "", *TEST_NAMES):
                 raise ValueError(f"the dictionary gives {spec.name!r} the unknown test {spec.default_test!r}")
-            if k < 2:  # every patient in one group (e.g. everyone responded): describe, do not test
-                results[spec.name] = _not_testable(f"only one group ({self.groups[0]!r}) in {self.by!r}")
-            elif spec.kind == "categorical":
-                results[spec.name] = _test_categorical(item, override, test_rule, seed, n_resamples, self.groups)
-            else:
-                results[spec.name] = _test_continuous(item, override, exact, seed, n_resamples, self.groups)
-        table = self.table.drop(columns=[c for c in _TESTED + _EFFECT + ["note", "test_rule", "q_value", "q_method"]
+            results[spec.name] = self._test(item, tests.get(spec.name), test_rule, exact, seed, n_resamples)
+            other = reference_tests.get(spec.name)
+            chosen = results[spec.name]["test"]
+            if other and k >= 2 and not chosen.startswith(_NOT_TESTABLE) and not _same_test(other, chosen, item):
+                refs[spec.name] = self._test(item, other, test_rule, exact, seed, n_resamples)
+        table = self.table.drop(columns=[c for c in _TESTED + _EFFECT + _REFERENCE + ["note", "test_rule", "q_value",
+                                                                                      "q_method"]
                                          if c in self.table.columns])
         for col in _TESTED:
             values = [results[v][col] for v in table["variable"]]
             table[col] = pd.array(values, dtype="Int64") if col == "df" else pd.Series(values, dtype=(
                 float if col in ("statistic", "p_value") else object), index=table.index)
-        table["test_rule"] = test_rule
+        table["test_rule"] = rule_name or test_rule
+        if refs:
+            table["ref_test"] = [refs[v]["test"] if v in refs else "" for v in table["variable"]]
+            table["ref_p_value"] = [refs[v]["p_value"] if v in refs else np.nan for v in table["variable"]]
+            table["reference"] = reference
         table["note"] = [results[v]["note"] for v in table["variable"]]
         return self._with(table)
+
+    def _check_tests(self, tests, what: str) -> dict:
+        names = {s.spec.name for s in self.summaries}
+        tests = dict(tests or {})
+        kinds = {s.spec.name: s.spec.kind for s in self.summaries}
+        for var, name in tests.items():
+            if var not in names:
+                raise ValueError(f"{what} names {var!r}, which is not among the compared variables")
+            _check_test_name(name, repr(var))
+            allowed = CATEGORICAL_TESTS if kinds[var] == "categorical" else CONTINUOUS_TESTS
+            if name not in allowed:
+                raise ValueError(f"test {name!r} does not apply to the {kinds[var]} variable {var!r}; "
+                                 f"use one of {allowed}")
+            if name == "mann_whitney" and len(self.groups) > 2:
+                raise ValueError(f"mann_whitney compares two groups but {self.by!r} has {len(self.groups)}; "
+                                 "use kruskal")
+        return tests
+
+    def _test(self, item: _Summary, override, test_rule, exact, seed, n_resamples) -> dict:
+        if len(self.groups) < 2:  # every patient in one group (e.g. everyone responded): describe, do not test
+            return _not_testable(f"only one group ({self.groups[0]!r}) in {self.by!r}")
+        if item.spec.kind == "categorical":
+            return _test_categorical(item, override, test_rule, seed, n_resamples, self.groups)
+        return _test_continuous(item, override, exact, seed, n_resamples, self.groups)
 
     def add_effect(self) -> "Comparison":
         """Odds ratios (binary variables, per shown level; Woolf 95% CI, Haldane-Anscombe correction
@@ -469,7 +532,7 @@ def summarise(data: pd.DataFrame, by: str, variables=None, *, labels=None, dicti
     specs = _resolve_variables(data, by, variables, labels, drows)
     k = len(groups)
     prefixes = [f"g{i + 1}" for i in range(k)]
-    items = tuple(_summarise_variable(s, data[s.name], gcodes, k) for s in specs)
+    items = tuple(_summarise_variable(s, data, gcodes, k) for s in specs)
     by_label = labels.get(by) if labels and by in labels else (drows[by]["label"] if by in drows else str(by))
     if group_labels is None:
         glabels = ([f"{by_label}: {'yes' if g else 'no'}" for g in groups] if set(groups) <= {True, False}
@@ -521,7 +584,7 @@ def describe(data: pd.DataFrame, variables=None, *, labels=None, dictionary=None
     drows = _dictionary_rows(dictionary)
     specs = _resolve_variables(data, None, variables, labels, drows)
     gcodes = np.zeros(len(data), dtype=np.int64)
-    items = tuple(_summarise_variable(s, data[s.name], gcodes, 1) for s in specs)
+    items = tuple(_summarise_variable(s, data, gcodes, 1) for s in specs)
     rows = [r for item in items for r in _rows(item, ["all"])]
     table = _frame(rows, ["all"], ["all"], ["All patients"], "", "")
     return Comparison(table, "", ("all",), ("All patients",), (len(data),), 0, (), items)
@@ -545,6 +608,14 @@ def _is_na(value) -> bool:
 
 def _not_testable(reason) -> dict:
     return dict(test=f"{_NOT_TESTABLE}: {reason}", statistic=np.nan, df=None, p_value=np.nan, note="")
+
+
+def _same_test(a: str, b: str, item: _Summary) -> bool:
+    """Whether two test names run the same test on this variable ("fisher" on a table larger than
+    2x2 is Fisher-Freeman-Halton)."""
+    if item.spec.kind == "categorical" and item.table is not None and (item.table.sum(axis=0) > 0).sum() > 2:
+        a, b = ("fisher_freeman_halton" if t == "fisher" else t for t in (a, b))
+    return a == b
 
 
 def _rule_calls_for_exact(expected: np.ndarray, rule: str) -> tuple[bool, str]:
@@ -592,6 +663,8 @@ def _test_categorical(item: _Summary, override, rule, seed, n_resamples, groups)
     fires, reason = _rule_calls_for_exact(stats.expected_counts(t), rule)
     if override:
         test, reason = override, ""
+        if test == "fisher" and t.shape != (2, 2):  # Fisher's test of a larger table is its extension
+            test = "fisher_freeman_halton"
     elif fires:
         test = "fisher" if t.shape == (2, 2) else "fisher_freeman_halton"
     else:

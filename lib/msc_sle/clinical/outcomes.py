@@ -100,6 +100,8 @@ class ResponseDefinition:
 
         >>> paper_lda.with_thresholds(prednisone_max=10).name
         'paper_lda(prednisone_max=10)'
+        >>> paper_lda.with_thresholds(prednisone_max=10).label
+        'LDA (prednisone ≤ 10 mg/day)'
         """
         unknown = sorted(set(changes) - set(_THRESHOLDS))
         if unknown:
@@ -107,7 +109,22 @@ class ResponseDefinition:
         if not changes:
             return self
         text = ", ".join(f"{k}={v!r}" for k, v in changes.items())
-        return dataclasses.replace(self, name=f"{self.name}({text})", label=f"{self.label} [{text}]", **changes)
+        variant = dataclasses.replace(self, name=f"{self.name}({text})", **changes)
+        return dataclasses.replace(variant, label=f"{self.label} ({variant._criteria_words(changes)})")
+
+    def _criteria_words(self, names) -> str:
+        """The criteria ``names`` in words ("prednisone ≤ 10 mg/day"), as :meth:`describe` words them."""
+        score = "clinical SLEDAI" if self.use_clinical_sledai else "SLEDAI-2K"
+        words = {"sledai_max": lambda: f"{score} ≤ {self.sledai_max:g}" if self.sledai_max is not None else "",
+                 "prednisone_max": lambda: (f"prednisone ≤ {self.prednisone_max:g} mg/day"
+                                            if self.prednisone_max is not None else ""),
+                 "min_reduction": lambda: (f"{score} fall ≥ {self.min_reduction:g} points"
+                                           if self.min_reduction is not None else ""),
+                 "major_organ": lambda: "major organs: " + (", ".join(self.major_organ) or "none"),
+                 "use_clinical_sledai": lambda: "clinical SLEDAI" if self.use_clinical_sledai else "SLEDAI-2K",
+                 "require_no_new_activity": lambda: ("no new activity" if self.require_no_new_activity
+                                                     else "new activity allowed")}
+        return ", ".join(w for w in (words[n]() for n in names) if w)
 
     def accepts_sledai(self, score: float) -> bool:
         """Does a SLEDAI score (SLEDAI-2K, or clinical SLEDAI if ``use_clinical_sledai``) pass ``sledai_max``?
@@ -122,15 +139,15 @@ class ResponseDefinition:
         score = "clinical SLEDAI" if self.use_clinical_sledai else "SLEDAI-2K"
         parts = []
         if self.sledai_max is not None:
-            parts.append(f"{score} <= {self.sledai_max:g}")
+            parts.append(f"{score} ≤ {self.sledai_max:g}")
         if self.min_reduction is not None:
-            parts.append(f"{score} fall >= {self.min_reduction:g} points from baseline")
+            parts.append(f"{score} fall ≥ {self.min_reduction:g} points from baseline")
         if self.major_organ:
             parts.append("no major organ activity")
         if self.require_no_new_activity:
             parts.append("no new activity since the previous visit")
         if self.prednisone_max is not None:
-            parts.append(f"prednisone <= {self.prednisone_max:g} mg/day")
+            parts.append(f"prednisone ≤ {self.prednisone_max:g} mg/day")
         return f"{self.label}: " + ", ".join(parts)
 
 
@@ -141,13 +158,13 @@ _MAINTENANCE = "Maintenance CYC, MMF and LEF are allowed; the data holds no main
 
 paper_lda = ResponseDefinition(
     name="paper_lda", label="LDA", sledai_max=4, prednisone_max=7.5, major_organ=MAJOR_ORGAN_DESCRIPTORS,
-    source=_PAPER + ": SLEDAI <= 4 without major organ activity and prednisone <= 7.5 mg/day",
+    source=_PAPER + ": SLEDAI ≤ 4 without major organ activity and prednisone ≤ 7.5 mg/day",
     caveats=(_MAJOR_CAVEAT, _MAINTENANCE))
 
 paper_cr = ResponseDefinition(
     name="paper_cr", label="CR", sledai_max=2, prednisone_max=5.0, major_organ=MAJOR_ORGAN_DESCRIPTORS,
-    source=_PAPER + ": SLEDAI < 3 without major organ activity and prednisone <= 5 mg/day",
-    caveats=("'SLEDAI < 3' is applied as SLEDAI-2K <= 2 (the score is an integer).",
+    source=_PAPER + ": SLEDAI < 3 without major organ activity and prednisone ≤ 5 mg/day",
+    caveats=("'SLEDAI < 3' is applied as SLEDAI-2K ≤ 2 (the score is an integer).",
              _MAJOR_CAVEAT, _MAINTENANCE))
 
 _PGA = "PGA is not in the data: the physician global assessment criterion is not checked."
@@ -156,7 +173,7 @@ lldas = ResponseDefinition(
     name="lldas", label="LLDAS", sledai_max=4, prednisone_max=7.5, major_organ=MAJOR_ORGAN_DESCRIPTORS,
     require_no_new_activity=True,
     source="Franklyn K et al. Ann Rheum Dis 2016;75:1615-21 (Lupus Low Disease Activity State)",
-    caveats=(_PGA + " (LLDAS: PGA <= 1 on 0-3)",
+    caveats=(_PGA + " (LLDAS: PGA ≤ 1 on 0-3)",
              "Haemolytic anaemia and gastrointestinal activity are not SLEDAI-2K descriptors and are not checked.",
              "'No new activity' compares each SLEDAI-2K descriptor with the patient's previous recorded visit; "
              "a descriptor present at the first recorded visit cannot be judged, so that visit is unclassified.",
@@ -167,7 +184,7 @@ doris = ResponseDefinition(
     source="van Vollenhoven RF et al. Lupus Sci Med 2021;8:e000538 (DORIS 2021 remission)",
     caveats=(_PGA + " (DORIS: PGA < 0.5 on 0-3)",
              "Clinical SLEDAI = SLEDAI-2K without low complement and increased DNA binding.",
-             "DORIS states prednisolone <= 5 mg/day; prednisone is counted 1:1."))
+             "DORIS states prednisolone ≤ 5 mg/day; prednisone is counted 1:1."))
 
 sledai_reduction = ResponseDefinition(
     name="sledai_reduction", label="SLEDAI-4 reduction", min_reduction=4,

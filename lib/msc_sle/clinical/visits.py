@@ -78,9 +78,9 @@ def visit_completeness(cohort, months=VISIT_MONTHS) -> pd.DataFrame:
         at = (visits["month"] == m).to_numpy(dtype=bool, na_value=False)
         seen = int(visits.loc[at, "patient_id"].nunique())
         pred = visits.loc[at, "prednisone_mg"] if "prednisone_mg" in visits else pd.Series(dtype=float)
-        rows.append({"visit": "baseline" if m == 0 else f"month {m}", "patients": n, "seen": seen,
-                     "no visit": n - seen, "SLEDAI-2K not computable": int(total[at].isna().sum()),
-                     "prednisone missing": int(pred.isna().sum())})
+        rows.append({"Visit": "Baseline" if m == 0 else f"Month {m}", "Patients": n, "Seen": seen,
+                     "No visit": n - seen, "SLEDAI-2K not computable": int(total[at].isna().sum()),
+                     "Prednisone missing": int(pred.isna().sum())})
     return pd.DataFrame(rows)
 
 

@@ -61,14 +61,16 @@ def printed_decimals(printed: str) -> int:
 def matches_printed(computed: float | Fraction, printed: str) -> bool:
     """Does ``computed`` reproduce ``printed`` at the printed precision?
 
-    ``"<0.001"`` is matched by any value below 0.001; otherwise ``computed`` rounded half up to the
-    printed number of decimals must equal the printed number (``"%"`` ignored).
+    ``computed`` rounded half up to the printed number of decimals must equal the printed number
+    (``"%"`` ignored). ``"<0.001"`` is how the paper prints SPSS's three-decimal ``.000``: it is
+    matched by a value that rounds to zero at three decimals, i.e. below 0.0005 (data/README.md,
+    reading 7; 0.0005 to 0.001 prints ``0.001``, as arthralgia's CR p does).
     """
     if computed is None or (isinstance(computed, float) and math.isnan(computed)):
         return False
     text = str(printed).strip()
     if text.startswith("<"):
-        return float(computed) < float(_strip(text))
+        return round_half_up(computed, printed_decimals(text)) == 0
     return round_half_up(computed, printed_decimals(text)) == float(_strip(text))
 
 

@@ -30,6 +30,8 @@ import pandas as pd
 from .audit import STRATA, paper_audit
 from ..clinical import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, analysis_frame, apply_eligibility
 from ..compare import compare_groups, describe, paired_over_time
+from ..present.format import format_fixed, format_number, format_p
+from .choices import compare_as_the_paper
 from ..contract import Cohort
 from .published import load_published, matches_printed
 
@@ -48,7 +50,7 @@ LEVEL_MAP = {
 }
 
 REPRODUCTION_COLUMNS = ("source", "location", "variable", "outcome", "group", "level", "statistic", "published",
-                        "published_value", "computed", "test", "status", "note")
+                        "published_value", "computed", "shown", "test", "status", "note")
 
 _TEST_WORDS = {"chi2": "Pearson chi-square", "chi2_yates": "Yates-corrected chi-square",
                "fisher": "Fisher's exact test", "fisher_freeman_halton": "Fisher-Freeman-Halton test",
@@ -115,7 +117,10 @@ def _level_of(frame: pd.DataFrame, variable: str, level: str):
 class _Workbook:
     """The analysis of one cohort, computed lazily and cached per comparison."""
 
-    def __init__(self, cohort: Cohort, criteria, prednisone_cut: float, cyc_dose_cut: float, definitions):
+    def __init__(self, cohort: Cohort, criteria, prednisone_cut: float, cyc_dose_cut: float, definitions,
+                 test_rule: str, published: pd.DataFrame):
+        self.test_rule = test_rule
+        self.published = published
         self.eligibility = apply_eligibility(cohort, criteria)
         self.frame = analysis_frame(self.eligibility.cohort, definitions, prednisone_cut=prednisone_cut,
                                     cyc_dose_cut=cyc_dose_cut)
@@ -123,7 +128,7 @@ class _Workbook:
         self._describe = None
         self._compare: dict = {}
         self._paired = None
-        self._tests: dict = {}
+        self._printed: dict = {}
         self._lookups: dict = {}
 
     def find(self, result, variable: str, level) -> dict | None:
@@ -139,13 +144,6 @@ class _Workbook:
         index = self._lookups[id(table)][1]
         return index.get((variable, None if level == "" or level is None else str(level)))
 
-    def tests_for(self, pub: pd.DataFrame, source: str, outcome: str) -> dict[str, str]:
-        """The paper's marked tests for the p-values of one source and outcome (cached)."""
-        if (source, outcome) not in self._tests:
-            block = pub[(pub["source"] == source) & (pub["outcome"] == outcome)]
-            self._tests[(source, outcome)] = _tests_for(block, self.frame)
-        return self._tests[(source, outcome)]
-
     def columns(self, variables) -> list[str]:
         return [v for v in dict.fromkeys(variables) if v in self.frame.columns]
 
@@ -154,10 +152,18 @@ class _Workbook:
             self._describe = describe(self.frame, variables=self.columns(variables))
         return self._describe
 
+    def printed(self, outcome: str, variables):
+        """The comparison by ``outcome`` as the workbook's table prints it (``test_rule``; cached)."""
+        by = self._by(outcome)
+        if outcome not in self._printed:
+            cols = [v for v in self.columns(variables) if v != by]
+            self._printed[outcome] = compare_as_the_paper(self.frame, by, outcome, self.test_rule, cols,
+                                                          effect_sizes=False, published=self.published)
+        return self._printed[outcome]
+
     def comparison(self, outcome: str, variables, tests: dict | None):
-        by = f"{outcome}_ever"
-        if by not in self.frame.columns:
-            raise KeyError(f"the analysis frame has no {by!r} column for the outcome {outcome!r}")
+        """One variable under a named test (for the notes on which test reproduces a printed p)."""
+        by = self._by(outcome)
         cols = tuple(v for v in self.columns(variables) if v != by)
         key = (outcome, cols, tuple(sorted((tests or {}).items())))
         if key not in self._compare:
@@ -165,24 +171,16 @@ class _Workbook:
                                                 effect_sizes=False)
         return self._compare[key]
 
+    def _by(self, outcome: str) -> str:
+        by = f"{outcome}_ever"
+        if by not in self.frame.columns:
+            raise KeyError(f"the analysis frame has no {by!r} column for the outcome {outcome!r}")
+        return by
+
     def paired(self):
         if self._paired is None:
             self._paired = paired_over_time(self.frame)
         return self._paired
-
-
-def _tests_for(rows: pd.DataFrame, frame: pd.DataFrame) -> dict[str, str]:
-    """``tests=`` overrides mirroring the paper: the test each p-value row marks."""
-    tests = {}
-    for _, r in rows[rows["statistic"] == "p_value"].iterrows():
-        test = r["test_marked"]
-        if test in ("", "unspecified") or r["variable"] not in frame.columns:
-            continue
-        if test == "fisher" and frame[r["variable"]].dtype.name == "category" and \
-                frame[r["variable"]].nunique() > 2:
-            test = "fisher_freeman_halton"
-        tests[r["variable"]] = test
-    return tests
 
 
 def _describe_p(result_row: pd.Series) -> str:
@@ -225,9 +223,18 @@ def _matching_findings(findings, row) -> list[str]:
 
 def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *, criteria=None,
                        definitions=None, prednisone_cut: float = PREDNISONE_CUT_MG,
-                       cyc_dose_cut: float = CYC_DOSE_CUT_G, level_map: dict | None = None,
-                       audit: pd.DataFrame | None = None) -> ReproductionResult:
-    """Every published value beside the value the workbook computes on ``cohort``.
+                       cyc_dose_cut: float = CYC_DOSE_CUT_G, test_rule: str = "paper", decimals: int = 1,
+                       level_map: dict | None = None, audit: pd.DataFrame | None = None) -> ReproductionResult:
+    """Every published value beside the value the workbook's pages print for ``cohort``.
+
+    **What the score measures.** Each value is the one the rendered tables and notebooks compute
+    with the same parameters (Table 2's p-values under ``test_rule``, as its page prints them), at
+    full precision in ``computed``; it counts as reproduced when, rounded half up to the precision
+    the paper printed that value with (the paper mixes 1, 2 and 3 decimals), it equals the printed
+    value (``exact`` / ``within rounding``). ``shown`` is the text the workbook's page prints for
+    it (``decimals`` for percentages, the paper's p-value style); where that text differs from the
+    paper's digits although the value is reproduced (93.8 printed for the paper's 93.75), the
+    note says so.
 
     Parameters
     ----------
@@ -238,14 +245,15 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
         threshold shows how far the published values then are).
     prednisone_cut, cyc_dose_cut : the splits of ``analysis_frame`` (defaults: the paper's 20 mg/day
         and 1.2 g; another cut leaves the printed split levels unmatched, "not computed").
+    test_rule : how Table 2 chooses its tests (:data:`msc_sle.paper.choices.TEST_RULE_CHOICES`,
+        default "paper").
+    decimals : decimals of the workbook's percentages (the notebooks' ``decimals`` parameter).
     level_map : ``(variable, printed level) -> workbook level`` (default :data:`LEVEL_MAP`).
     audit : the paper audit whose slips explain differences (default :func:`msc_sle.paper.audit.paper_audit`
         on ``published``).
 
-    Each p-value is computed with the test the paper marks for it (Table 2's footnote, section 2.5
-    for the text), through ``compare_groups(tests=...)``; the note adds what the engine's own
-    selection gives when it chooses another test, and, when the marked test does not reproduce the
-    printed value, which other test does.
+    The note names the test behind each p-value and, when it does not reproduce the printed value,
+    which other test does.
     """
     if not isinstance(cohort, Cohort):
         raise TypeError(f"reproduction_table needs a Cohort, got {type(cohort).__name__}")
@@ -256,7 +264,7 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
     definitions = {"cr": "paper_cr", "lda": "paper_lda"} if definitions is None else dict(definitions)
     if set(definitions) != {"cr", "lda"}:
         raise ValueError(f"definitions must give 'cr' and 'lda', got {sorted(definitions)}")
-    wb = _Workbook(cohort, criteria, prednisone_cut, cyc_dose_cut, definitions)
+    wb = _Workbook(cohort, criteria, prednisone_cut, cyc_dose_cut, definitions, test_rule, pub)
     frame = wb.frame
     all_variables = [v for v in pub["variable"] if v in frame.columns] + ["cr_m12", "lda_m12"]
 
@@ -276,8 +284,11 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
         except (KeyError, ValueError) as err:
             notes.append(f"not computed: {err}")
         status = reproduction_status(computed, row["value"], row["printed"])
+        shown = "" if _is_missing(computed) else _shown(computed, stat, decimals)
         if status == "differs":
             notes.append(_difference(computed, row))
+        elif status != "not computed" and shown.lstrip("<") != str(row["printed"]).rstrip("%").lstrip("<"):
+            notes.append(f"the workbook prints {shown} where the paper prints {row['printed']}")
         notes += _matching_findings(findings.get((row["source"], row["variable"]), []), row)
         if status == "not computed" and not any(n.startswith("not computed") for n in notes):
             notes.append("not computed: the workbook has no value for this on the cohort")
@@ -285,13 +296,24 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
             "source": row["source"], "location": row["location"], "variable": row["variable"],
             "outcome": outcome, "group": group, "level": row["level"], "statistic": stat,
             "published": row["printed"], "published_value": float(row["value"]),
-            "computed": float(computed) if not _is_missing(computed) else math.nan, "test": test,
+            "computed": float(computed) if not _is_missing(computed) else math.nan, "shown": shown, "test": test,
             "status": status, "note": "; ".join(notes)})
     table = pd.DataFrame.from_records(records, columns=list(REPRODUCTION_COLUMNS))
     for c in REPRODUCTION_COLUMNS:
         if c not in ("published_value", "computed"):
             table[c] = table[c].astype(str).astype("string")
     return ReproductionResult(table, _score(table), wb.n)
+
+
+def _shown(computed: float, stat: str, decimals: int) -> str:
+    """The text the workbook's pages print for a value (the one formatting of msc_sle.present.format)."""
+    if stat == "p_value":
+        return format_p(computed)
+    if stat == "percent":
+        return format_fixed(computed, decimals)
+    if stat == "n":
+        return str(int(round(computed)))
+    return format_number(computed, decimals)
 
 
 def _difference(computed: float, row: pd.Series) -> str:
@@ -309,7 +331,7 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
     if variable == "n":
         if group == "all":
             return float(wb.n), "", notes
-        cmp = wb.comparison(outcome, all_variables, None)
+        cmp = wb.printed(outcome, all_variables)
         sizes = dict(zip(cmp.groups, cmp.group_sizes))
         return float(sizes[group == "with"]), "", notes
     if stat == "p_value":
@@ -321,23 +343,22 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
                          + ("" if row["test_marked"] not in ("", "unspecified") else
                             " (the paper names no test)"))
             return res.p_value, res.test, notes
-        cmp = wb.comparison(outcome, all_variables, wb.tests_for(pub, row["source"], outcome))
+        cmp = wb.printed(outcome, all_variables)
         hit = wb.find(cmp, variable, None)
         if hit is None:
             raise KeyError(f"{variable!r} is not a column of the analysis frame")
         if str(hit["test"]).startswith("not testable"):
             raise ValueError(str(hit["test"]))
-        marked = row["test_marked"]
-        default = wb.find(wb.comparison(outcome, all_variables, None), variable, None)
-        same_as_default = default is not None and str(default["test"]) == str(hit["test"])
-        if marked not in ("", "unspecified"):
-            # The LDA p-values name no test; their test_marked is section 2.5's (published README).
+        test = _TEST_WORDS.get(str(hit["test"]), hit["test"])
+        if wb.test_rule == "paper":
             how = ("the test section 2.5 states (the text names none)" if "names no test" in row["note"]
-                   else "as the paper marks")
-            notes.append(f"{_TEST_WORDS.get(str(hit['test']), hit['test'])}: {how}"
-                         + ("; also the engine's own choice" if same_as_default else ""))
-        if default is not None and not same_as_default and not str(default["test"]).startswith("not testable"):
-            notes.append(f"the engine's default selection: {_describe_p(default)}")
+                   else "as the paper marks" if row["test_marked"] not in ("", "unspecified") else "section 2.5's test")
+            notes.append(f"{test}: {how}, as the workbook's table prints it")
+        else:
+            notes.append(f"{test}: chosen by the rule {wb.test_rule}, as the workbook's table prints it")
+            if str(hit.get("ref_test", "") or ""):
+                notes.append(f"the paper's test, {_TEST_WORDS.get(hit['ref_test'], hit['ref_test'])}, "
+                             f"gives p = {hit['ref_p_value']:.4f}")
         if hit["type"] == "categorical" and not matches_printed(float(hit["p_value"]), row["printed"]):
             multi = frame[variable].dtype.name == "category" and frame[variable].nunique() > 2
             for other in ("chi2", "chi2_yates", "fisher_freeman_halton" if multi else "fisher"):
@@ -348,7 +369,7 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
                     notes.append(f"{_describe_p(alt)} reproduces the printed {row['printed']}")
         return float(hit["p_value"]), str(hit["test"]), notes
     if group in ("with", "without"):
-        cmp = wb.comparison(outcome, all_variables, wb.tests_for(pub, row["source"], outcome))
+        cmp = wb.printed(outcome, all_variables)
         hit = wb.find(cmp, variable, _level_of(frame, variable, level))
         if hit is None:
             raise KeyError(f"no {variable!r} level {level!r} in the workbook's comparison")

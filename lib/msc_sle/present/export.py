@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .tables import PublicationTable
+from .tables import PublicationTable, plain_table
 
 __all__ = ["export_table", "EXPORT_FORMATS", "atomic_write"]
 
-EXPORT_FORMATS = ("csv", "xlsx", "docx", "html", "tex", "md")
+#: ``csv``: the table as printed (body cells); ``data.csv``: the tidy numbers behind it.
+EXPORT_FORMATS = ("csv", "data.csv", "xlsx", "docx", "html", "tex", "md")
 
 
 def atomic_write(path: Path, write) -> Path:
@@ -35,8 +36,7 @@ def _as_table(table) -> PublicationTable:
     if isinstance(table, PublicationTable):
         return table
     if isinstance(table, pd.DataFrame):
-        body = table.reset_index(drop=True).astype(str)
-        return PublicationTable("", body, ("variable",) * len(body), (), table)
+        return plain_table(table)
     raise TypeError("export_table expects a PublicationTable (table_one / comparison_table) "
                     "or a DataFrame")
 
@@ -150,11 +150,12 @@ def _docx(t: PublicationTable, path: str):
 def export_table(table, path_stem, formats=EXPORT_FORMATS) -> dict[str, Path]:
     """Write ``table`` as ``<path_stem>.<format>`` for each format; returns {format: path}.
 
-    ``csv`` is the tidy frame (numbers, one row per variable / level); ``xlsx`` (openpyxl: the
-    table with bold headings and footnotes, plus a "data" sheet with the tidy frame), ``docx``
-    (python-docx, for the manuscript), ``html`` and ``tex`` (pandas Styler), ``md`` (Markdown)
-    show the formatted table. Each file is written atomically (temporary file in the same folder,
-    then ``os.replace``); the folder is created if needed.
+    ``csv`` is the table as printed (its body: the cells a reader sees, one row per line);
+    ``data.csv`` the tidy numbers behind it (one row per variable / level, full precision); ``xlsx``
+    (openpyxl: the printed table with bold headings and footnotes, plus a "data" sheet with the
+    tidy numbers), ``docx`` (python-docx, for the manuscript), ``html`` and ``tex`` (pandas Styler),
+    ``md`` (Markdown) show the printed table too. Each file is written atomically (temporary file in
+    the same folder, then ``os.replace``); the folder is created if needed.
     """
     t = _as_table(table)
     if isinstance(formats, str):
@@ -163,12 +164,13 @@ def export_table(table, path_stem, formats=EXPORT_FORMATS) -> dict[str, Path]:
     if unknown:
         raise ValueError(f"unknown export format(s) {unknown}; valid: {', '.join(EXPORT_FORMATS)}")
     stem = Path(path_stem)
-    if stem.suffix.lstrip(".") in EXPORT_FORMATS:
+    if stem.suffix.lstrip(".") in EXPORT_FORMATS + ("data",):
         raise ValueError(f"path_stem {str(path_stem)!r} should have no extension; "
                          "the format gives it")
     stem.parent.mkdir(parents=True, exist_ok=True)
     writers = {
-        "csv": lambda p: t.tidy.to_csv(p, index=False),
+        "csv": lambda p: t.body.to_csv(p, index=False),
+        "data.csv": lambda p: t.tidy.to_csv(p, index=False),
         "xlsx": lambda p: _xlsx(t, p),
         "docx": lambda p: _docx(t, p),
         "html": lambda p: Path(p).write_text(t.to_html(), encoding="utf-8"),

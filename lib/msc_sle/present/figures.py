@@ -31,7 +31,7 @@ import pandas as pd  # noqa: E402
 
 from .. import stats  # noqa: E402
 from ..stats import TESTS  # noqa: E402
-from .format import p_text  # noqa: E402
+from .format import format_number, p_text, typeset  # noqa: E402
 
 __all__ = ["OKABE_ITO", "use_print_style", "save_figure", "consort_figure", "sledai_over_time_figure",
            "response_rate_figure", "cumulative_response_figure", "forest_data", "forest_plot"]
@@ -95,6 +95,35 @@ def _new(figsize) -> tuple:
     return fig, ax
 
 
+def _wrapped(text: str, fig, fontsize: float) -> str:
+    """``text`` wrapped to the figure's width (a title longer than the canvas would be cut off)."""
+    import textwrap
+
+    chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))  # average glyph ~0.55 em
+    return "\n".join(textwrap.wrap(text, chars)) or text
+
+
+def _title(ax, text: str) -> None:
+    size = matplotlib.rcParams["axes.titlesize"]
+    ax.set_title(_wrapped(text, ax.figure, float(size) if not isinstance(size, str) else 11.0), loc="left")
+
+
+def _caption(fig, text: str) -> None:
+    """A caption under the axes, inside the canvas: what the marks of the figure show."""
+    wrapped = _wrapped(text, fig, 8.5)
+    lines = wrapped.count("\n") + 1
+    height = (lines * 8.5 * 1.35 + 8) / 72 / fig.get_figheight()  # the caption's share of the canvas
+    fig.get_layout_engine().set(rect=(0, height, 1, 1 - height))
+    fig.text(0.01, 0.01, wrapped, ha="left", va="bottom", fontsize=8.5, color="#333333")
+
+
+def _plain_log_ticks(axis) -> None:
+    """Log-scale ticks as plain numbers (0.1, 1, 10), not powers of ten."""
+    axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=12))
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: format_number(v, 3)))
+    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
 # --------------------------------------------------------------------------- CONSORT flow
 
 def _wrap(text: str, width: int) -> str:
@@ -143,14 +172,14 @@ def consort_figure(attrition: pd.DataFrame, *, start_label: str = "Patients in t
         ax.plot([3.0, 5.6], [y, y], color="#777777", lw=0.8)
         what = row["description"] if "description" in rows.columns and pd.notna(row["description"]) \
             else row["criterion"]
-        ax.text(5.7, y, f"Excluded: n = {n(row['excluded'])}\nnot {_wrap(str(what), 36)}", ha="left", va="center",
+        ax.text(5.7, y, f"Excluded: n = {n(row['excluded'])}\nnot {_wrap(typeset(what), 36)}", ha="left", va="center",
                 fontsize=8.5, bbox=ex_box)
         if i < steps - 1:
             ax.text(3.0, -(i + 1), f"n = {n(row['remaining'])}", ha="center", va="center", fontsize=8.5,
                     bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#BBBBBB", lw=0.6))
     ax.text(3.0, -(steps + 0.0) - 0.2 if steps else -1, f"{end_label}\nn = {n(end)}", ha="center", va="center",
             bbox=dict(boxstyle="round,pad=0.4", facecolor="#E8F1FA", edgecolor=OKABE_ITO[4], linewidth=1.2))
-    ax.set_title("Patient flow (eligibility, Wen et al. 2019 section 2.1)", loc="left")
+    _title(ax, "Patient flow (eligibility, Wen et al. 2019 section 2.1)")
     return fig
 
 
@@ -195,9 +224,12 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
     ax.set_ylim(bottom=-0.5)
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     if p_value is not None:
-        ax.set_title(f"SLEDAI-2K over the year after MSC transplantation ({test}, {p_text(p_value)})", loc="left")
+        _title(ax, f"SLEDAI-2K over the year after MSC transplantation ({test}, {p_text(p_value)})")
     else:
-        ax.set_title("SLEDAI-2K over the year after MSC transplantation", loc="left")
+        _title(ax, "SLEDAI-2K over the year after MSC transplantation")
+    _caption(fig, "Boxes: median and quartiles (SPSS type 6, as the tables print them); whiskers: the range "
+                  "(minimum to maximum); grey lines: each patient's SLEDAI-2K from visit to visit"
+                  + ("" if trajectories else " (not drawn in a shared bundle)") + ". n: patients scored at the visit.")
     return fig
 
 
@@ -227,7 +259,7 @@ def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = N
     ax.set_ylim(0, 100)
     ax.set_ylabel(f"Patients meeting the definition (%, of n = {n})")
     ax.set_xlabel("Follow-up visit (months after the first MSC infusion)")
-    ax.set_title("Response rates with Wilson 95% confidence intervals", loc="left")
+    _title(ax, "Response rates with Wilson 95% confidence intervals")
     ax.legend(title="Response", frameon=False)
     return fig
 
@@ -252,7 +284,7 @@ def cumulative_response_figure(cumulative: pd.DataFrame):
     ax.set_ylim(0, 100)
     ax.set_xlabel("Months after the first MSC infusion")
     ax.set_ylabel("Patients who reached it (%, cumulative)")
-    ax.set_title("Cumulative proportion reaching the response (shaded: Wilson 95% CI)", loc="left")
+    _title(ax, "Cumulative proportion reaching the response (shaded: Wilson 95% CI)")
     ax.legend(frameon=False, loc="upper left")
     return fig
 
@@ -304,7 +336,7 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
     """
     rows = effects.reset_index(drop=True)
     n_rows = max(1, len(rows))
-    fig = plt.figure(figsize=(7.5 if annotate else 5.5, 1.2 + 0.3 * n_rows), layout="constrained")
+    fig = plt.figure(figsize=(8.0 if annotate else 5.5, 1.2 + 0.3 * n_rows), layout="constrained")
     if annotate:
         ax, side = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [3, 2], "wspace": 0.02})
     else:
@@ -324,6 +356,7 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
     else:
         lo_x, hi_x = 0.1, 10.0
     ax.set_xlim(min(lo_x, 0.5), max(hi_x, 2.0))
+    _plain_log_ticks(ax.xaxis)
     ax.set_yticks(y)
     ax.set_yticklabels(rows[label].astype(str))
     ax.set_ylim(-0.7, len(rows) - 0.3)
@@ -331,10 +364,16 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
         if not ok:
             ax.text(1.0, yi, " not estimable", ha="left", va="center", fontsize=8, color="#555555")
     ax.set_xlabel(f"Odds ratio (95% CI, log scale)\n> 1: more frequent among patients with {outcome}")
-    fig.suptitle(title, x=0.02, ha="left", fontsize=matplotlib.rcParams["axes.titlesize"])
+    fig.suptitle(_wrapped(title, fig, 11.0), x=0.02, ha="left", fontsize=matplotlib.rcParams["axes.titlesize"])
     if side is not None:
         side.axis("off")
-        for yi, text in zip(y, rows[annotate].astype(str)):
-            side.text(0.02, yi, text, ha="left", va="center", fontsize=8)
+        notes = [side.text(0.02, yi, text, ha="left", va="center", fontsize=8)
+                 for yi, text in zip(y, rows[annotate].astype(str))]
         side.set_title("p (test); q (BH)", loc="left", fontsize=9)
+        # widen the canvas by what the longest annotation overflows (text is not laid out by matplotlib)
+        fig.canvas.draw()
+        right = max((t.get_window_extent().x1 for t in notes), default=0.0)
+        overflow = (right - fig.bbox.x1) / fig.dpi
+        if overflow > -0.05:
+            fig.set_figwidth(fig.get_figwidth() + overflow + 0.15)
     return fig

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 __all__ = ["round_half_up", "rounded", "format_number", "format_fixed", "format_percent", "format_p", "p_text",
-           "NOT_TESTED"]
+           "format_significant", "typeset", "NOT_TESTED"]
 
 #: What a p-value cell shows when no test could be run (the footnote says why).
 NOT_TESTED = "n.t."
@@ -59,20 +59,49 @@ def format_percent(k: int, n: int, decimals: int = 1) -> str:
 
 
 def format_p(p: float, p_decimals="auto") -> str:
-    """A p-value as printed: ``"auto"`` gives 2 decimals, 3 below 0.01 and ``"<0.001"`` below
-    0.001 (the paper's style); an integer d gives d decimals and ``"<0.0...1"`` below 10^-d."""
+    """A p-value as the paper's tables print it (``"auto"``): two decimals, three when two would
+    show 0.00, and ``"<0.001"`` when three would show 0.000 (SPSS displays three decimals; Table 2
+    prints 0.03, 0.01 for M1's 0.0054, 0.003, 0.001 for arthralgia's 0.00075, and <0.001). An
+    integer d gives d decimals and ``"<0.0...1"`` when d decimals would show zero. Half up."""
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return NOT_TESTED
     if p_decimals == "auto":
-        if p < 0.001:
+        if rounded(p, 3) == 0:
             return "<0.001"
-        return format_fixed(p, 3 if rounded(p, 2) < Decimal("0.01") or p < 0.01 else 2)
+        return format_fixed(p, 3 if rounded(p, 2) == 0 else 2)
     d = int(p_decimals)
     if d < 1:
         raise ValueError("p_decimals must be 'auto' or a positive integer")
-    if p < 10 ** -d:
+    if rounded(p, d) == 0:
         return "<" + format_fixed(10 ** -d, d)
     return format_fixed(p, d)
+
+
+def format_significant(x: float, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant digits, trailing zeros kept (an odds ratio of 1 prints 1.00,
+    0.3426 prints 0.343, 20.09 prints 20.1, 148.6 prints 149); "–" when missing or infinite."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    if x == 0:
+        return format_fixed(0.0, digits - 1)
+    exponent = math.floor(math.log10(abs(float(rounded(x, 12)))))
+    decimals = max(digits - 1 - exponent, 0)
+    text = format_fixed(x, decimals)
+    # rounding can carry into a new digit (9.996 -> 10.00): one decimal fewer then
+    if decimals and len(text.replace("-", "").replace(".", "").lstrip("0")) > digits:
+        text = format_fixed(x, decimals - 1)
+    return text
+
+
+_TYPESET = (("<=", "≤"), (">=", "≥"), ("!=", "≠"))
+
+
+def typeset(text) -> str:
+    """Printed text with the typography of the paper: ``>=`` as ≥, ``<=`` as ≤."""
+    text = str(text)
+    for ascii_, glyph in _TYPESET:
+        text = text.replace(ascii_, glyph)
+    return text
 
 
 def p_text(p: float, test: str | None = None, digits: int = 3, symbol: str = "p") -> str:

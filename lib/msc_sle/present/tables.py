@@ -15,13 +15,16 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..compare import Comparison, describe, group_columns
+from ..contract import load_dictionary, variable_info
 from ..stats import TESTS
-from .format import NOT_TESTED, format_fixed, format_number, format_p
+from .format import NOT_TESTED, format_fixed, format_number, format_p, format_percent, format_significant, typeset
 
-__all__ = ["PublicationTable", "table_one", "comparison_table", "PAPER_SECTION_ORDER", "TEST_MARKS"]
+__all__ = ["PublicationTable", "table_one", "comparison_table", "plain_table", "PAPER_SECTION_ORDER", "TEST_MARKS",
+           "TEST_RULE_WORDS", "CELL_FORMATS"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
 #: Sections are the dictionary's ``section`` values; any other section follows in dictionary order.
@@ -56,8 +59,8 @@ class PublicationTable:
             kind = kinds[row.name]
             if kind == "section":
                 return ["font-weight: bold"] * len(row)
-            if kind == "level":
-                return ["padding-left: 1.5em"] + [""] * (len(row) - 1)
+            if kind == "level":  # !important: the table-wide td padding would win otherwise
+                return ["padding-left: 1.8em !important"] + [""] * (len(row) - 1)
             return [""] * len(row)
 
         # A fixed id (from the content) instead of pandas' random one: the same table renders to the
@@ -103,7 +106,7 @@ class PublicationTable:
 # layout shared by both tables
 # --------------------------------------------------------------------------------------------
 def _label(row) -> str:
-    label = str(row["label"])
+    label = typeset(row["label"])
     unit = row["unit"] if isinstance(row["unit"], str) else ""
     if row["type"] == "continuous":
         # units from the dictionary, unless the printed label already carries them (Age/years)
@@ -115,14 +118,27 @@ def _label(row) -> str:
 
 
 def _shown_level_label(label: str, level) -> str:
+    label = typeset(label)
     if level is True or level is None or (isinstance(level, float) and math.isnan(level)):
         # None: no value recorded at all, the row only counts the missing
         return label
-    level = str(level)
+    level = typeset(level)
     # a dictionary label that already names the level (level "F", label "Female") stands alone
     if label.lower().startswith(level.lower()):
         return label
     return f"{label}: {level}"
+
+
+def _applicability(row, prefixes) -> str:
+    """" (n = 11 biopsied)" for a variable that applies to some patients only (the data
+    dictionary's ``applies_to``): the denominator is said, the others are not counted as missing."""
+    who = row.get("applies_to", "") if hasattr(row, "get") else ""
+    if not isinstance(who, str) or not who:
+        return ""
+    counts = [row.get(f"{p}_n_applicable") for p in prefixes]
+    if any(c is None or pd.isna(c) for c in counts):
+        return ""
+    return f" (n = {' / '.join(str(int(c)) for c in counts)} {who})"
 
 
 def _cell(row, prefix: str, decimals: int, range_sep: str) -> str:
@@ -133,7 +149,8 @@ def _cell(row, prefix: str, decimals: int, range_sep: str) -> str:
         return (f"{format_number(row[f'{prefix}_median'], decimals)} "
                 f"({format_number(row[f'{prefix}_min'], decimals)}{range_sep}"
                 f"{format_number(row[f'{prefix}_max'], decimals)})")
-    return f"{int(row[f'{prefix}_count'])} ({format_fixed(row[f'{prefix}_pct'], decimals)}%)"
+    count = int(row[f"{prefix}_count"])
+    return f"{count} ({format_percent(count, int(n_valid), decimals)}%)"
 
 
 def _ordered_blocks(tidy: pd.DataFrame, section_order):
@@ -150,24 +167,27 @@ def _ordered_blocks(tidy: pd.DataFrame, section_order):
     return blocks
 
 
-def _layout(tidy, prefixes, decimals, range_sep, section_order, extra):
-    """Body rows: [(kind, label, cells per prefix, extra cells on the p row)]."""
+def _layout(tidy, prefixes, decimals, range_sep, section_order, extra, marks=None):
+    """Body rows: [(kind, label, cells per prefix, extra cells on the p row)]; ``marks`` maps a
+    variable to a footnote mark appended to its label."""
+    marks = marks or {}
     rows = []
     for section, frames in _ordered_blocks(tidy, section_order):
         if section:
             rows.append(("section", section, None, None))
         for frame in frames:
             first = frame.iloc[0]
+            mark = marks.get(first["variable"], "")
             if len(frame) == 1:
                 r = first
                 label = _label(r) if r["type"] == "continuous" else \
                     _shown_level_label(str(r["label"]), r["level"])
-                rows.append(("variable", label, [_cell(r, p, decimals, range_sep) for p in prefixes],
-                             extra(frame, r, True)))
+                rows.append(("variable", label + _applicability(r, prefixes) + mark,
+                             [_cell(r, p, decimals, range_sep) for p in prefixes], extra(frame, r, True)))
             else:
-                rows.append(("variable", _label(first), None, None))
+                rows.append(("variable", _label(first) + _applicability(first, prefixes) + mark, None, None))
                 for i, (_, r) in enumerate(frame.iterrows()):
-                    rows.append(("level", str(r["level"]),
+                    rows.append(("level", typeset(r["level"]),
                                  [_cell(r, p, decimals, range_sep) for p in prefixes],
                                  extra(frame, r, i == 0)))
     return rows
@@ -199,7 +219,6 @@ def table_one(data: pd.DataFrame, variables=None, decimals: int = 1, *, labels=N
     in dictionary order) also sets the order within a section.
     """
     if variables is None:
-        from ..contract import load_dictionary
         d = load_dictionary() if dictionary is None else dictionary
         names = [n for n in dict.fromkeys(d.loc[d["section"] != "", "name"]) if n in data.columns]
         names += [c for c in data.columns if c not in set(d["name"])]
@@ -235,17 +254,21 @@ def _describable(series: pd.Series) -> bool:
 # --------------------------------------------------------------------------------------------
 def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bool = False,
                      q_value: bool | None = None, marks=None, section_order=PAPER_SECTION_ORDER,
-                     range_sep: str = "-", title: str | None = None) -> PublicationTable:
+                     range_sep: str = "-", title: str | None = None, row_notes=None) -> PublicationTable:
     """A comparison laid out like the paper's Table 2.
 
     ``result`` is a :class:`~msc_sle.compare.Comparison` after ``add_p`` or its ``table``; tables of
     several comparisons concatenated (e.g. CR and LDA) are laid out side by side, one block of
     columns per grouping. One column per group ("<label> (n = N)"), then "p value" with the test's
-    footnote mark (``marks``, default :data:`TEST_MARKS`: Fisher ``*`` as in the paper); optional
-    columns for the effect size with its 95% CI (``effect=True``) and the adjusted q-value (default:
-    shown when the result has one); "Missing" per group when any value is missing. p-values follow
-    :func:`~msc_sle.present.format.format_p`; a test that could not run shows "n.t." with its
-    reason in the footnotes.
+    footnote mark (``marks``, default :data:`TEST_MARKS`: Fisher ``*`` as in the paper); where the
+    comparison carries another choice of test (``add_p(reference_tests=...)``, e.g. the paper's),
+    a column beside gives that p-value wherever the tests differ; optional columns for the effect
+    size with its 95% CI (``effect=True``) and the adjusted q-value (default: shown when the result
+    has one); "Missing" per group when a value the variable applies to is missing (a variable that
+    applies to some patients only, e.g. the nephritis class of the biopsied, states its
+    denominator instead). p-values follow :func:`~msc_sle.present.format.format_p`; a test that
+    could not run shows "n.t." with its reason in the footnotes. ``row_notes`` ``{variable: text}``
+    adds a footnote to a row (a letter after its label).
     """
     tidy = result.table if isinstance(result, Comparison) else result
     if not isinstance(tidy, pd.DataFrame):
@@ -257,7 +280,7 @@ def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bo
                          f"(missing columns: {sorted(missing_cols) or 'the group columns'})")
     blocks = [b for _, b in tidy.groupby("by", sort=False)]
     tables = [_comparison_block(b.reset_index(drop=True), decimals, p_decimals, effect, q_value, marks,
-                                section_order, range_sep) for b in blocks]
+                                section_order, range_sep, row_notes or {}) for b in blocks]
     body, kinds, notes = tables[0]
     by_labels = [str(b["by_label"].iloc[0]) if "by_label" in b else str(b["by"].iloc[0]) for b in blocks]
     if len(tables) > 1:
@@ -288,8 +311,23 @@ def _merge_blocks(tables, by_labels):
     return merged, kinds, notes
 
 
+#: How a table names the rule that chose its tests (the ``test_rule`` column of a comparison).
+TEST_RULE_WORDS = {
+    "paper": "as the paper: the test each p-value of its tables was marked with (Fisher's exact test "
+             "where Table 2 prints *, Pearson's chi-square on the other categorical rows), and section "
+             "2.5's stated tests (Mann-Whitney U, Pearson's chi-square) for the comparisons it does not print",
+    "expected_lt_5": "Fisher's exact test (Fisher-Freeman-Halton beyond 2 x 2) when an expected count is "
+                     "below 5, Pearson's chi-square otherwise; Mann-Whitney U for continuous variables",
+    "cochran": "Fisher's exact test (Fisher-Freeman-Halton beyond 2 x 2) when an expected count is below 1 "
+               "or more than 20% are below 5 (Cochran 1954), Pearson's chi-square otherwise; Mann-Whitney U "
+               "for continuous variables",
+    "pearson_only": "Pearson's chi-square for every categorical variable and Mann-Whitney U for continuous "
+                    "ones (section 2.5's stated methods), unless a test is named for a variable",
+}
+
+
 def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_value, marks, section_order,
-                      range_sep):
+                      range_sep, row_notes):
     marks = dict(TEST_MARKS if marks is None else marks)
     prefixes = group_columns(result)
     glabels = [str(result[f"{p}_label"].iloc[0]) for p in prefixes]
@@ -299,9 +337,20 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
         raise ValueError("q_value=True but the result has no q_value (add_q)")
     if effect and "effect_estimate" not in result.columns:
         raise ValueError("effect=True but the result has no effect sizes (add_effect)")
+    show_ref = "ref_test" in result.columns and result["ref_test"].astype(str).ne("").any()
+    reference = str(result["reference"].iloc[0]) if show_ref and "reference" in result else ""
     miss_cols = [f"{p}_missing" for p in prefixes]
     any_missing = bool((result[miss_cols].fillna(0).to_numpy() > 0).any())
     used, not_testable = [], []
+    letters = {v: chr(ord("a") + i) for i, v in enumerate(v for v in dict.fromkeys(result["variable"])
+                                                           if v in row_notes)}
+
+    def p_cell(p, test):
+        if test not in marks:
+            raise ValueError(f"no footnote mark for test {test!r}; pass marks=")
+        if test not in used:
+            used.append(test)
+        return format_p(float(p), p_decimals) + marks[test]
 
     def extra(frame, r, first):
         cells = []
@@ -309,15 +358,14 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
         if first:
             if test.startswith("not testable"):
                 cells.append(NOT_TESTED)
-                not_testable.append(f"{r['label']}: {test.split(': ', 1)[1]}")
+                not_testable.append(f"{typeset(r['label'])}: {test.split(': ', 1)[1]}")
             else:
-                if test not in marks:
-                    raise ValueError(f"no footnote mark for test {test!r}; pass marks=")
-                cells.append(format_p(float(r["p_value"]), p_decimals) + marks[test])
-                if test not in used:
-                    used.append(test)
+                cells.append(p_cell(r["p_value"], test))
         else:
             cells.append("")
+        if show_ref:
+            ref = str(r.get("ref_test", "") or "")
+            cells.append(p_cell(r["ref_p_value"], ref) if first and ref and pd.notna(r["ref_p_value"]) else "")
         if effect:
             cells.append(_effect_cell(r, decimals))
         if show_q:
@@ -328,21 +376,31 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
             cells.append(" / ".join(map(str, m)) if first and sum(m) else "")
         return cells
 
-    rows = _layout(result, prefixes, decimals, range_sep, section_order, extra)
+    rows = _layout(result, prefixes, decimals, range_sep, section_order, extra,
+                   {v: f" ({letter})" for v, letter in letters.items()})
     haldane = bool(result["note"].str.contains("Haldane", regex=False).any()) and effect
+    ref_header = f"p value, {reference}'s test" if reference else "p value, other test"
     headers = (["Variables"] + [f"{g} (n = {n})" for g, n in zip(glabels, sizes)] + ["p value"]
+               + ([ref_header] if show_ref else [])
                + (["Effect size (95% CI)"] if effect else []) + (["q value"] if show_q else [])
-               + (["Missing"] if any_missing else []))
-    body, kinds = _build(rows, headers, 1 + effect + show_q + any_missing)
+               + (["Missing (" + " / ".join(glabels) + ")"] if any_missing else []))
+    body, kinds = _build(rows, headers, 1 + show_ref + effect + show_q + any_missing)
 
-    notes = ["Values are n (%) of the patients with the value recorded, or median (range)."]
+    notes = ["Values are n (%) of the patients with the value recorded, or median (range); a variable that "
+             "applies to some patients only gives their number (n = ... / ...) and percentages of them."]
+    rule = str(result["test_rule"].iloc[0]) if "test_rule" in result else ""
+    if rule in TEST_RULE_WORDS:
+        notes.append(f"Tests: {TEST_RULE_WORDS[rule]}.")
     notes += _test_legend(used, marks, result)
+    if show_ref:
+        notes.append(f"{ref_header}: where the tests above differ from the {reference}'s choice for a row, "
+                     f"the p-value under the {reference}'s test, marked the same way.")
     if not_testable:
         notes.append(f"{NOT_TESTED}: not testable - " + "; ".join(not_testable) + ".")
     if effect:
         versus = f", {glabels[0]} versus {glabels[1]}" if len(glabels) == 2 else ""
-        note = (f"Effect size{versus}: OR, odds ratio with Woolf (logit) "
-                "95% CI; HL, Hodges-Lehmann median difference with distribution-free 95% CI.")
+        note = (f"Effect size{versus}: OR, odds ratio with Woolf (logit) 95% CI, to 3 significant digits; "
+                "HL, Hodges-Lehmann median difference with distribution-free 95% CI.")
         if haldane:
             note += " ^ Haldane-Anscombe correction (0.5 added to each cell) for a zero cell."
         notes.append(note)
@@ -353,10 +411,11 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
         n_tested = int(result.drop_duplicates("variable")["p_value"].notna().sum())
         notes.append(f"q value: {method} over the {n_tested} variables tested.")
     if any_missing:
-        notes.append("Missing: patients without the value recorded, per group (" +
+        notes.append("Missing: patients the variable applies to without the value recorded, per group (" +
                      " / ".join(glabels) + ").")
     if "by_note" in result and result["by_note"].iloc[0]:
         notes.append(str(result["by_note"].iloc[0]))
+    notes += [f"({letter}) {row_notes[v]}" for v, letter in letters.items()]
     return body, kinds, tuple(notes)
 
 
@@ -365,14 +424,15 @@ def _effect_cell(r, decimals) -> str:
     est = r.get("effect_estimate")
     if not name or est is None or pd.isna(est):
         return ""
-    if name == "odds ratio":
-        tag, d = "OR", 2
-    else:
-        tag, d = "HL", decimals
     lo, hi = r["effect_ci_low"], r["effect_ci_high"]
-    ci = "" if pd.isna(lo) else f" ({format_number(lo, d)} to {format_number(hi, d)})"
-    mark = "^" if "Haldane" in str(r["note"]) else ""
-    return f"{tag} {format_number(est, d)}{ci}{mark}"
+    if name == "odds ratio":  # a ratio: significant digits, the same for every row
+        tag, fmt = "OR", format_significant
+        ci = "" if pd.isna(lo) else f" ({fmt(lo)} to {fmt(hi)})"
+        text = f"{tag} {fmt(est)}{ci}"
+    else:  # a difference on the variable's own scale: the decimals of its medians
+        ci = "" if pd.isna(lo) else f" ({format_number(lo, decimals)} to {format_number(hi, decimals)})"
+        text = f"HL {format_number(est, decimals)}{ci}"
+    return text + ("^" if "Haldane" in str(r["note"]) else "")
 
 
 _DESCRIPTIONS = {name: info.description for name, info in TESTS.items()}
@@ -399,3 +459,126 @@ def _test_legend(used, marks, result) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------------------------
+# other tables of the pages
+# --------------------------------------------------------------------------------------------
+#: How :func:`plain_table` prints a column: ``text`` (typeset), ``int`` (a count), ``p`` (a p- or
+#: q-value, the paper's style), ``test`` (a test's name from msc_sle.stats.TESTS), ``number:<d>``
+#: (rounded half up, trailing zeros dropped), ``fixed:<d>`` (exactly d decimals), ``sig:<d>``
+#: (d significant digits), ``percent:<d>`` (a share printed as a percentage).
+CELL_FORMATS = ("text", "int", "p", "test", "number", "fixed", "sig", "percent")
+
+
+def _format_cell(value, how: str) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "–" if how not in ("text", "test") else ""
+    kind, _, digits = how.partition(":")
+    if kind == "text":
+        return typeset(value)
+    if kind == "test":
+        return TESTS[value].label if value in TESTS else typeset(value)
+    if kind == "int":
+        return str(int(value))
+    if kind == "p":
+        return format_p(float(value))
+    if kind == "number":
+        return format_number(float(value), int(digits or 1))
+    if kind == "fixed":
+        return format_fixed(float(value), int(digits or 1))
+    if kind == "sig":
+        return format_significant(float(value), int(digits or 3))
+    if kind == "percent":  # a share (0-1) printed as a percentage
+        return format_fixed(100 * float(value), int(digits or 1)) + "%"
+    raise ValueError(f"unknown cell format {how!r}; use one of {CELL_FORMATS} (with ':<digits>')")
+
+
+def _default_format(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return "text"
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(series.dtype):
+        whole = series.dropna()
+        return "int" if len(whole) and (whole == whole.round()).all() else "number:2"
+    return "text"
+
+
+def plain_table(frame: pd.DataFrame, title: str = "", *, columns=None, formats=None,
+                footnotes=()) -> PublicationTable:
+    """A DataFrame as a page prints it: no index, clinical headers, every number formatted once.
+
+    ``columns`` ``{column: header}`` picks and renames the columns shown (default: all, as named);
+    ``formats`` ``{column: format}`` says how each prints (:data:`CELL_FORMATS`; default: counts
+    as integers, other numbers to 2 decimals, text typeset). The tidy numbers stay behind the
+    table (its ``data.csv``); booleans print yes / no.
+    """
+    shown = list(frame.columns) if columns is None else list(columns)
+    missing = [c for c in shown if c not in frame.columns]
+    if missing:
+        raise KeyError(f"plain_table: columns not in the frame: {missing}")
+    headers = [typeset(columns[c]) if columns else str(c) for c in shown]
+    formats = dict(formats or {})
+    body = {}
+    for c, h in zip(shown, headers):
+        how = formats.get(c) or _default_format(frame[c])
+        values = frame[c].tolist()
+        if pd.api.types.is_bool_dtype(frame[c].dtype):
+            values = [("yes" if v else "no") if isinstance(v, (bool, np.bool_)) else v for v in values]
+        body[h] = [_format_cell(v, how) for v in values]
+    body = pd.DataFrame(body, columns=headers)
+    return PublicationTable(title, body, ("variable",) * len(body), tuple(footnotes), frame.reset_index(drop=True))
+
+
+def _visit_label(name: str) -> str:
+    """The printed name of a visit column (``sledai_m1`` -> "M1", the dictionary's label)."""
+    try:
+        return typeset(variable_info(name)["label"])
+    except KeyError:
+        return typeset(name)
+
+
+def over_time_tables(result, decimals: int = 1) -> tuple[PublicationTable, PublicationTable]:
+    """The two tables of a :class:`~msc_sle.compare.PairedResult`: median (quartiles, range) per
+    visit, and each visit against baseline (Wilcoxon signed-rank, Holm-adjusted)."""
+    summary = result.summary.assign(time=[_visit_label(t) for t in result.summary["time"]])
+    fmt = f"number:{decimals}"
+    by_visit = plain_table(summary, "SLEDAI-2K per visit (patients scored at that visit)",
+                           columns={"time": "Visit", "n": "Patients scored", "median": "Median", "q1": "Q1",
+                                    "q3": "Q3", "min": "Min", "max": "Max"},
+                           formats={"n": "int", "median": fmt, "q1": fmt, "q3": fmt, "min": fmt, "max": fmt},
+                           footnotes=("Quartiles as SPSS computes them (type 6).",))
+    pairwise = result.pairwise.assign(time=[_visit_label(t) for t in result.pairwise["time"]],
+                                      baseline=[_visit_label(t) for t in result.pairwise["baseline"]])
+    adjusted = "p_holm" if "p_holm" in pairwise else "q_value"
+    against = plain_table(pairwise, "Each visit against baseline", columns={
+        "time": "Visit", "n_pairs": "Patients with both visits", "n_nonzero": "Non-zero differences",
+        "median_difference": "Median difference (points)", "statistic": "W+", "z": "z", "p_value": "p",
+        adjusted: "p, Holm-adjusted" if adjusted == "p_holm" else "q (BH)", "test": "Test"},
+        formats={"n_pairs": "int", "n_nonzero": "int", "median_difference": fmt, "statistic": "number:1",
+                 "z": "fixed:2", "p_value": "p", adjusted: "p", "test": "test"},
+        footnotes=(TESTS["wilcoxon"].description + "; W+ is the sum of the positive ranks (later minus "
+                   "baseline).",))
+    return by_visit, against
+
+
+def rates_table(rates: pd.DataFrame, title: str = "Response rates with Wilson 95% confidence intervals") \
+        -> PublicationTable:
+    """Response rates (``msc_sle.rates``) as a page prints them: response, visit, n/N (%, CI), missing."""
+    return plain_table(rates, title, columns={"response": "Response", "when": "Visit",
+                                              "shown": "Patients (%; 95% CI)", "missing visits": "Missing visits"},
+                       formats={"missing visits": "int"},
+                       footnotes=("Denominator: every analysed patient; a missing visit is not a response. "
+                                  "Missing visits: patients whose visit was absent or could not be classified.",))
+
+
+def attrition_table(attrition: pd.DataFrame) -> PublicationTable:
+    """The eligibility flow (``msc_sle.clinical.apply_eligibility(...).attrition``) as printed."""
+    frame = attrition.assign(description=[typeset(d) for d in attrition["description"]])
+    return plain_table(frame, "Eligibility (section 2.1), criteria in the paper's order",
+                       columns={"description": "Criterion", "excluded": "Excluded",
+                                "missing": "Of whom data missing", "remaining": "Remaining"},
+                       formats={"excluded": "int", "missing": "int", "remaining": "int"},
+                       footnotes=("A patient is counted under the first criterion he or she fails; missing data "
+                                  "for a criterion excludes (and is counted apart).",))

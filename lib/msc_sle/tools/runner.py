@@ -39,13 +39,15 @@ from typing import Any, Callable, Mapping
 
 from ..contract import REPO_ROOT
 from ..workbook.cache import CACHE_ENV, write_cohort_cache
-from ..workbook.notebook import RECORD_MIMETYPE
-from ..workbook.params import ParameterError, check_parameters, parameter_help, parse_assignments
+from ..workbook.notebook import RECORD_MIMETYPE, RECORD_TAG
+from ..workbook.params import PARAMETERS, ParameterError, check_parameters, parameter_help, parse_assignments
 
 __all__ = ["NOTEBOOKS", "NOTEBOOKS_DIR", "RunError", "RunResult", "declared_parameters", "run_workbook",
            "refresh_notebooks", "main", "RECORD_MIMETYPE", "MARKER", "PARAMETERS_NAME"]
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+#: The HTML templates of the bundle (jinja2).
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The notebooks in reading order.
 NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction")
 #: File that marks a folder as written by the runner: only such a folder is ever replaced.
@@ -121,11 +123,12 @@ def _versions() -> dict[str, str]:
 
 
 def _display_path(path: Path) -> str:
-    """Repository-relative when inside the repository, so provenance does not depend on the clone."""
+    """Repository-relative when inside the repository, so provenance does not depend on the clone;
+    the folder's name only otherwise (a page never shows where an extract lives on disk)."""
     try:
         return path.resolve().relative_to(REPO_ROOT).as_posix()
     except ValueError:
-        return str(path)
+        return f"extract folder '{path.name}'"
 
 
 def collect_provenance(cohort, params: Mapping[str, Any], mode: str) -> dict[str, Any]:
@@ -270,24 +273,29 @@ def _stable_widget_ids(nb):
 
 # --------------------------------------------------------------------------- HTML
 
-def _provenance_markdown(prov: Mapping[str, Any]) -> str:
-    params = ", ".join(f"{k}={v!r}" for k, v in prov["parameters"].items())
-    versions = ", ".join(f"{k} {v}" for k, v in prov["versions"].items())
+def provenance_html(prov: Mapping[str, Any]) -> str:
+    """The provenance as a readable table: data, fingerprint, every parameter (changed ones in bold,
+    with their default), commit, date and one row per package version."""
+    esc = html.escape
     kind = "SYNTHETIC cohort" if prov["synthetic"] else "patient extract"
-    lines = [
-        "<details open class='msc-provenance'><summary><b>Provenance</b></summary>\n",
-        "| | |", "|---|---|",
-        f"| Data | `{prov['data']}` ({kind}; {prov['patients']} patients, {prov['visits']} visits) |",
-        f"| Data fingerprint (sha256) | `{prov['data_fingerprint']}` |",
-        f"| Parameters | `{params}` |",
-        f"| Workbook commit | `{prov['commit']}` |",
-        f"| Run date | {prov['date']} |",
-        f"| Packages | {versions} |",
-    ]
+    rows = [("Data", f"{esc(prov['data'])} ({kind}; {prov['patients']} patients, {prov['visits']} visits)"),
+            ("Data fingerprint (sha256)", f"<code>{esc(prov['data_fingerprint'])}</code>")]
+    params = []
+    for name, value in prov["parameters"].items():
+        default = PARAMETERS[name].default if name in PARAMETERS else value
+        changed = value != default
+        cell = f"<span class='changed'>{esc(repr(value))}</span> (default {esc(repr(default))})" if changed \
+            else esc(repr(value))
+        params.append(f"<tr><td>{esc(PARAMETERS[name].make_name if name in PARAMETERS else name)}</td><td>{cell}</td></tr>")
+    rows.append(("Parameters", "<table>" + "".join(params) + "</table>"))
+    rows += [("Workbook commit", f"<code>{esc(prov['commit'])}</code>"), ("Run date", esc(prov["date"]))]
+    versions = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in prov["versions"].items())
+    rows.append(("Packages", "<table>" + versions + "</table>"))
     if prov.get("mode") == "share":
-        lines.append(f"| Sharing | counts below {prov['parameters'].get('small_cell_min')} shown as "
-                     f"'<{prov['parameters'].get('small_cell_min')}' |")
-    return "\n".join(lines) + "\n\n</details>"
+        m = prov["parameters"].get("small_cell_min")
+        rows.append(("Sharing", f"counts below {m} shown as '&lt;{m}'"))
+    return "<table class='msc-provenance'>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + \
+        "</table>"
 
 
 _EXPORTERS = threading.local()
@@ -301,13 +309,17 @@ def _render_html(nb, prov: Mapping[str, Any], dst_code: Path | None, dst_clinica
 
     exporters = getattr(_EXPORTERS, "pair", None)
     if exporters is None:  # building an exporter costs more than rendering with it: one pair per thread
+        offline = dict(template_name="offline", extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
         exporters = _EXPORTERS.pair = (
-            HTMLExporter(template_name="lab"),
-            HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                         exclude_output_prompt=True))
+            HTMLExporter(**offline),
+            HTMLExporter(**offline, exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True))
     page = copy.deepcopy(nb)
-    page.cells.insert(1 if page.cells and page.cells[0].cell_type == "markdown" else 0,
-                      nbformat.v4.new_markdown_cell(_provenance_markdown(prov)))
+    for cell in page.cells:  # outputs that only hand a record to the runner are not part of a page
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs if RECORD_TAG not in o.get("metadata", {}).get("tags", [])]
+    page.cells.insert(1 if page.cells and page.cells[0].cell_type == "markdown" else 0, nbformat.v4.new_markdown_cell(
+        "<details class='msc-provenance'><summary><b>Provenance</b> (data, parameters, versions)</summary>\n\n"
+        + provenance_html(prov) + "\n\n</details>"))
     if dst_code is not None:
         body, _ = exporters[0].from_notebook_node(page)
         dst_code.write_text(body, encoding="utf-8")
@@ -315,55 +327,46 @@ def _render_html(nb, prov: Mapping[str, Any], dst_code: Path | None, dst_clinica
     dst_clinical.write_text(body, encoding="utf-8")
 
 
+def _notebook_title(path: Path) -> str:
+    """What a notebook shows, from its first heading ("# 02 · Baseline characteristics (Table 1)")."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    heading = first.splitlines()[0].lstrip("# ").strip() if first else ""
+    return heading.split("·", 1)[-1].strip()
+
+
 def _index_html(out: Path, names: list[str], prov: Mapping[str, Any], records: Mapping[str, Any],
-                share: bool) -> str:
-    esc = html.escape
-    title = "MSC-SLE workbook" + (" (shared bundle)" if share else "")
-    banner = ("<p class='banner'>SYNTHETIC DATA: generated to match the published tables; not patient data, "
-              "no clinical conclusions.</p>" if prov["synthetic"] else "")
-    rows = []
+                share: bool, notebooks_dir: Path = NOTEBOOKS_DIR) -> str:
+    """index.html: every notebook, table (with what it shows) and figure of the bundle, the
+    reproduction score with a link to what differs, and the provenance as a readable table."""
+    import jinja2
+    from markupsafe import Markup
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    notebooks = []
     for name in names:
-        links = []
-        if (out / "html" / f"{name}.clinical.html").exists():
-            links.append(f"<a href='html/{name}.clinical.html'>report</a>")
-        if (out / "html" / f"{name}.html").exists():
-            links.append(f"<a href='html/{name}.html'>with code</a>")
-        if (out / "notebooks" / f"{name}.ipynb").exists():
-            links.append(f"<a href='notebooks/{name}.ipynb'>notebook</a>")
-        rows.append(f"<li><b>{esc(name)}</b>: {' &middot; '.join(links)}</li>")
-    tables = sorted(p.name for p in (out / "tables").glob("*") if p.is_file())
+        links = [(label, href) for label, href in (
+            ("report", f"html/{name}.clinical.html"), ("with code", f"html/{name}.html"),
+            ("notebook", f"notebooks/{name}.ipynb")) if (out / href).exists()]
+        src = notebooks_dir / f"{name}.ipynb"
+        notebooks.append({"name": name, "title": _notebook_title(src) if src.exists() else "", "links": links})
+    tables = []
+    stems = sorted({p.name.split(".")[0] for p in (out / "tables").glob("*") if p.is_file()})
+    for stem in stems:
+        files = [(ext, f"tables/{stem}.{ext}") for ext in ("csv", "data.csv", "xlsx", "docx")
+                 if (out / "tables" / f"{stem}.{ext}").exists()]
+        tables.append({"name": stem, "description": records.get(f"table:{stem}", ""), "files": files})
     figures = sorted(p.stem for p in (out / "figures").glob("*.png"))
-    table_items = "".join(f"<li><a href='tables/{esc(t)}'>{esc(t)}</a></li>" for t in tables) or "<li>(none)</li>"
-    figure_items = "".join(
-        f"<figure><a href='figures/{esc(f)}.svg'><img src='figures/{esc(f)}.png' alt='{esc(f)}'></a>"
-        f"<figcaption>{esc(f)} (<a href='figures/{esc(f)}.png'>PNG</a>, <a href='figures/{esc(f)}.svg'>SVG</a>)"
-        "</figcaption></figure>" for f in figures) or "<p>(none)</p>"
     score = records.get("reproduction_score")
-    score_html = f"<p class='score'>Reproduction score: <b>{esc(str(score))}</b></p>" if score is not None else ""
-    prov_rows = "".join(
-        f"<tr><th>{esc(k)}</th><td><code>{esc(json.dumps(v) if isinstance(v, dict) else str(v))}</code></td></tr>"
-        for k, v in prov.items())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
-.banner {{ background: #fde68a; border: 2px solid #b45309; padding: .6rem; font-weight: bold; }}
-figure {{ display: inline-block; width: 18rem; margin: .5rem; vertical-align: top; }}
-figure img {{ width: 100%; border: 1px solid #ccc; }}
-table {{ border-collapse: collapse; font-size: .85rem; }} th, td {{ border: 1px solid #ddd; padding: .2rem .4rem;
-text-align: left; vertical-align: top; }} code {{ word-break: break-all; }}
-</style></head><body>
-<h1>{esc(title)}</h1>
-{banner}
-<p>Re-analysis of Wen et al. (2019), Stem Cells International: response to allogeneic MSC transplantation in
-refractory SLE. Read the notebooks in order; the <i>report</i> versions hide the code.</p>
-{score_html}
-<h2>Notebooks</h2><ol>{''.join(rows)}</ol>
-<h2>Tables (CSV and XLSX)</h2><ul>{table_items}</ul>
-<h2>Figures</h2>{figure_items}
-<h2>Provenance</h2><table>{prov_rows}</table>
-</body></html>
-"""
+    reproduction_page = next((href for label, href in next(
+        (nb["links"] for nb in notebooks if nb["name"].endswith("reproduction")), []) if label == "report"), "")
+    return env.get_template("index.html.j2").render(
+        title="MSC-SLE workbook" + (" (shared bundle)" if share else ""), synthetic=prov["synthetic"],
+        score=f"Reproduction score: {score}" if score else "", reproduction_page=reproduction_page,
+        reproduction_table="tables/reproduction.csv" if (out / "tables" / "reproduction.csv").exists() else "",
+        notebooks=notebooks, tables=tables, figures=figures, provenance=Markup(provenance_html(prov)))
 
 
 # --------------------------------------------------------------------------- output folder
@@ -491,7 +494,8 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
             shutil.rmtree(tmp / "notebooks")
         (tmp / "provenance.json").write_text(json.dumps({**prov, "records": records}, indent=2, default=str),
                                              encoding="utf-8")
-        (tmp / "index.html").write_text(_index_html(tmp, list(notebooks), prov, records, share), encoding="utf-8")
+        (tmp / "index.html").write_text(_index_html(tmp, list(notebooks), prov, records, share, notebooks_dir),
+                                        encoding="utf-8")
         (tmp / MARKER).write_text("Written by msc_sle.tools.runner; replaced wholesale by the next run.\n")
         _readable(tmp)
         _swap_into(tmp, out)

@@ -194,8 +194,10 @@ class _Targets:
         for _, r in rows.iterrows():
             v = float(r["value"])
             if r["comparator"] == "<":
-                hi = min(hi, v)
-                pads.append(0.02 * v)
+                # "<0.001" is SPSS's three-decimal ".000" in print: p rounds to zero at that precision
+                # (data/README.md, reading 7), so p < 0.0005, not merely p < 0.001
+                hi = min(hi, 0.5 * v)
+                pads.append(0.01 * v)
                 continue
             decimals = len(r["printed"].split(".")[1]) if "." in r["printed"] else 0
             half = 0.5 * 10.0 ** -decimals

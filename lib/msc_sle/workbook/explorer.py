@@ -15,12 +15,13 @@ import pandas as pd
 from ..clinical import analysis_frame, classify_response
 from ..compare import baseline_variables, compare_groups
 from ..contract import variable_info
-from ..present.tables import comparison_table
+from ..present.format import typeset
+from ..present.tables import comparison_table, rates_table
 from ..rates import response_rates
 from .disclosure import share_safe, suppress_rates
-from .params import ParameterError, Params, check_parameters
+from .params import PARAMETERS, ParameterError, Params, check_parameters
 
-__all__ = ["ExploreResult", "explore", "recompute", "explorer"]
+__all__ = ["ExploreResult", "explore", "recompute", "explorer", "variable_choices"]
 
 
 @dataclass(frozen=True)
@@ -106,43 +107,68 @@ def _compare_one(cohort, frame, result, variable: str):
     return compare_groups(data, by="response", variables=[variable], labels={"response": label})
 
 
+def variable_choices(frame: pd.DataFrame, variables=None) -> list[tuple[str, str]]:
+    """(label, name) of the baseline variables the explorer offers, labelled as a clinician reads
+    them: the dictionary's label, with the unit for a continuous variable and the levels for a split
+    (so the prednisone dose and its < 20 / ≥ 20 split are told apart)."""
+    out = []
+    for name in (baseline_variables(frame) if variables is None else variables):
+        try:
+            info = variable_info(name)
+        except KeyError:  # a column the dictionary does not know is shown by its name
+            out.append((name, name))
+            continue
+        label = typeset(info["label"])
+        if info["type"] in ("number", "integer"):
+            label = f"{label}, median" + (f" ({info['unit']})" if info["unit"] and info["unit"] not in label else "")
+        elif info["type"] == "category" and info["name"].endswith("_group"):
+            label = f"{label}: " + " / ".join(typeset(level) for level in info["allowed"].split("|"))
+        out.append((label, name))
+    return out
+
+
+#: The explorer's threshold controls: parameter, label, integer?
+_THRESHOLDS = (("lda_sledai_max", "LDA: SLEDAI-2K at most (points)"),
+               ("lda_prednisone_max", "LDA: prednisone at most (mg/day)"),
+               ("cr_sledai_max", "CR: SLEDAI-2K at most (points)"),
+               ("cr_prednisone_max", "CR: prednisone at most (mg/day)"))
+
+
 def explorer(cohort, frame: pd.DataFrame | None = None, params: Params | None = None,
              variables: list[str] | None = None):
-    """An ipywidgets panel: threshold sliders, outcome and variable dropdowns, live tables.
+    """An ipywidgets panel: threshold sliders with a box to type the value, outcome and variable
+    dropdowns, live tables.
 
-    Returns the widget (display it). Each change calls :func:`explore` and redraws the output.
+    Returns the widget (display it). Each change calls :func:`recompute`: the thresholds are
+    checked by the runner's own rules over the parameter's whole range, and a value that breaks
+    them (500 mg/day typed in a box, CR looser than LDA) is refused with the runner's message
+    instead of being clamped.
     """
     import ipywidgets as w
     from IPython.display import display
 
     params = check_parameters() if params is None else params
     frame = analysis_frame(cohort) if frame is None else frame
-    if variables is None:
-        variables = baseline_variables(frame)
-    labels = {}
-    for name in variables:
-        try:
-            labels[name] = variable_info(name)["label"]
-        except KeyError:  # a column the dictionary does not know is shown by its name
-            labels[name] = name
+    choices = variable_choices(frame, variables)
     style = {"description_width": "14rem"}
-    layout = w.Layout(width="34rem")
-    controls = {
-        "lda_sledai_max": w.IntSlider(value=params["lda_sledai_max"], min=0, max=12, step=1,
-                                      description="LDA: SLEDAI-2K at most (points)", style=style, layout=layout),
-        "lda_prednisone_max": w.FloatSlider(value=params["lda_prednisone_max"], min=0, max=30, step=0.5,
-                                            description="LDA: prednisone at most (mg/day)", style=style,
-                                            layout=layout),
-        "cr_sledai_max": w.IntSlider(value=params["cr_sledai_max"], min=0, max=12, step=1,
-                                     description="CR: SLEDAI-2K at most (points)", style=style, layout=layout),
-        "cr_prednisone_max": w.FloatSlider(value=params["cr_prednisone_max"], min=0, max=30, step=0.5,
-                                           description="CR: prednisone at most (mg/day)", style=style,
-                                           layout=layout),
+    boxes, rows = {}, []
+    for name, label in _THRESHOLDS:
+        p = PARAMETERS[name]
+        integer = p.kind == "int"
+        slider = (w.IntSlider if integer else w.FloatSlider)(
+            value=params[name], min=p.low, max=p.high, step=1 if integer else 0.5, readout=False,
+            description=label, style=style, layout=w.Layout(width="30rem"))
+        box = (w.IntText if integer else w.FloatText)(value=params[name], layout=w.Layout(width="6rem"))
+        box.add_class(f"msc-{name}")
+        slider.observe(lambda change, box=box: setattr(box, "value", change["new"]), names="value")
+        boxes[name] = box
+        rows.append(w.HBox([slider, box]))
+    selects = {
         "outcome": w.Dropdown(options=[("LDA", "lda"), ("CR", "cr")], value="lda",
-                              description="Compare patients by", style=style, layout=layout),
-        "variable": w.Dropdown(options=[(labels[v], v) for v in variables],
-                               value="age_years" if "age_years" in variables else variables[0],
-                               description="Baseline variable", style=style, layout=layout),
+                              description="Compare patients by", style=style, layout=w.Layout(width="36rem")),
+        "variable": w.Dropdown(options=choices, value="age_years" if any(v == "age_years" for _, v in choices)
+                               else choices[0][1], description="Baseline variable", style=style,
+                               layout=w.Layout(width="36rem")),
     }
     headline = w.HTML(layout=w.Layout(margin="0.5rem 0"))
     headline.add_class("msc-headline")
@@ -150,8 +176,9 @@ def explorer(cohort, frame: pd.DataFrame | None = None, params: Params | None = 
     cache: dict = {}
 
     def redraw(_change=None):
-        # slider floats drift (5.000000000000001); thresholds are read at the slider's precision
-        values = {k: round(c.value, 2) if isinstance(c.value, float) else c.value for k, c in controls.items()}
+        # slider floats drift (5.000000000000001); thresholds are read at the control's precision
+        values = {k: round(b.value, 2) if isinstance(b.value, float) else b.value for k, b in boxes.items()}
+        values.update({k: c.value for k, c in selects.items()})
         try:
             result = recompute(cohort, frame, params, values, cache)
         except ParameterError as err:
@@ -161,10 +188,10 @@ def explorer(cohort, frame: pd.DataFrame | None = None, params: Params | None = 
         headline.value = "<br>".join(f"<b class='msc-rate'>{line}</b>" for line in result.headline.splitlines())
         out.clear_output(wait=True)
         with out:
-            display(result.rates.drop(columns=["ci_low", "ci_high"]))
+            display(rates_table(result.rates))
             display(result.comparison)
 
-    for control in controls.values():
+    for control in list(boxes.values()) + list(selects.values()):
         control.observe(redraw, names="value")
     redraw()
-    return w.VBox(list(controls.values()) + [headline, out])
+    return w.VBox(rows + list(selects.values()) + [headline, out])

@@ -4,28 +4,33 @@ The notebooks stay a few lines a step by calling these; everything here is testa
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 from ..clinical import analysis_frame, load_cohort
+from ..compare import Comparison, table_variables
 from ..contract import BUNDLED_DATA
+from ..paper.choices import compare_as_the_paper, printed_test_slips
 from ..present.export import export_table
 from ..present.figures import save_figure, use_print_style
+from ..present.tables import PublicationTable, comparison_table
 from .cache import cached_cohort
+from .disclosure import share_safe
 from .params import Params
 
-__all__ = ["RECORD_MIMETYPE", "open_cohort", "frame_for", "banner", "show_provenance", "record", "save_table",
-           "show_figure"]
+__all__ = ["RECORD_MIMETYPE", "RECORD_TAG", "open_cohort", "frame_for", "outcome_comparison", "outcome_table", "banner",
+           "show_provenance", "record", "save_table", "show_figure"]
 
 #: Mimetype of the facts a notebook hands to the runner (``msc_sle.tools.runner`` reads it).
 RECORD_MIMETYPE = "application/vnd.msc-sle.record+json"
 
 
-def _display(obj: dict) -> None:
+def _display(obj: dict, metadata: dict | None = None) -> None:
     from IPython.display import display
 
-    display(obj, raw=True)
+    display(obj, raw=True, metadata=metadata)
 
 
 # --------------------------------------------------------------------------- banners and provenance
@@ -84,23 +89,33 @@ def show_provenance(cohort, params: Params) -> None:
                                           "parameters": params.analysis()}}})
 
 
+#: Tag of the outputs that only carry a record for the runner (left out of the rendered pages).
+RECORD_TAG = "msc-sle-record"
+
+
 def record(name: str, value: Any, text: str | None = None) -> None:
-    """Show ``text`` (default ``name: value``) and hand ``value`` to the runner under ``name``."""
+    """Show ``text`` (default ``name: value``) and hand ``value`` to the runner under ``name``.
+
+    ``text=""`` shows nothing: the output only carries the record and is left out of the pages."""
     json.dumps(value)  # fail here, not in the runner, if the value is not JSON
-    _display({"text/plain": text if text is not None else f"{name}: {value}",
-              RECORD_MIMETYPE: {"name": name, "value": value}})
+    text = f"{name}: {value}" if text is None else text
+    _display({"text/plain": text, RECORD_MIMETYPE: {"name": name, "value": value}},
+             metadata={"tags": [RECORD_TAG]} if text == "" else None)
 
 
-
-def save_table(table, name: str, out_dir: str | Path | None) -> list[Path]:
-    """Write ``tables/<name>.csv`` and ``.xlsx`` under ``out_dir`` (nothing when it is None).
-
-    ``table`` is a DataFrame or a publication table (``msc_sle.present.tables``; its CSV holds the tidy
-    numbers, its XLSX the formatted table). Returns the paths written.
+def save_table(table, name: str, out_dir: str | Path | None, *, description: str | None = None,
+               manuscript: bool = False) -> list[Path]:
+    """Write ``tables/<name>.csv`` (the table as printed), ``.data.csv`` (the numbers behind it) and
+    ``.xlsx`` (both) under ``out_dir``, and ``.docx`` for a ``manuscript`` table; nothing when
+    ``out_dir`` is None. ``description`` (default: the table's title) is what ``index.html`` says
+    of the table. Returns the paths written.
     """
     if out_dir is None:
         return []
-    written = export_table(table, Path(out_dir) / "tables" / name, formats=("csv", "xlsx"))
+    formats = ("csv", "data.csv", "xlsx") + (("docx",) if manuscript else ())
+    written = export_table(table, Path(out_dir) / "tables" / name, formats=formats)
+    about = description or getattr(table, "title", "") or name
+    record(f"table:{name}", about, text="")
     return list(written.values())
 
 
@@ -129,3 +144,23 @@ def show_figure(fig, name: str, out_dir: str | Path | None) -> None:
     width = int(round(fig.get_figwidth() * fig.get_dpi()))
     plt.close(fig)
     display(Image(filename=str(Path(out_dir) / "figures" / f"{name}.png"), width=width))
+
+
+def outcome_comparison(frame, params: Params, group: str, by: str = "response_ever") -> Comparison:
+    """Table 2's comparison for ``params.outcome``: every baseline variable of the paper's tables,
+    tested under ``params.test_rule`` (default: the paper's own choice, row by row), odds ratios and
+    Hodges-Lehmann differences, Benjamini-Hochberg q-values; ``group`` names the responders."""
+    return compare_as_the_paper(frame, by, params["outcome"], params["test_rule"], table_variables(frame),
+                                labels={by: group}, adjust="bh")
+
+
+def outcome_table(result: Comparison, params: Params, title: str, caveats=()) -> PublicationTable:
+    """Table 2 as the page prints it: the paper's layout, every p-value marked with its test, the
+    rows whose printed p the paper's own counts contradict footnoted, and the response definition's
+    ``caveats`` (what the data cannot check) in the footnotes, so an exported file never claims more
+    than was measured. Small counts are suppressed as ``params.small_cell_min`` asks."""
+    table = comparison_table(result, decimals=params["decimals"], effect=True, title=title,
+                             row_notes=printed_test_slips(params["outcome"]))
+    if caveats:
+        table = dataclasses.replace(table, footnotes=table.footnotes + tuple(f"Definition: {c}" for c in caveats))
+    return share_safe(table, params["small_cell_min"])

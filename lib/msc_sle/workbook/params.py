@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
 from ..clinical import PREDNISONE_CUT_MG, get_definition, paper_cr, paper_lda
+from ..paper.choices import TEST_RULE_CHOICES
 
 __all__ = ["Parameter", "PARAMETERS", "Params", "ParameterError", "check_parameters", "parse_assignments",
            "parameter_help", "parameter_markdown", "OUTCOMES", "PATH_PARAMETERS"]
@@ -87,6 +88,11 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
     Parameter("prednisone_cut", "float", PREDNISONE_CUT_MG,
        "Table 2 baseline prednisone split: low < cut <= high (data/README.md, reading 1)", "mg/day",
        low=0, high=1000, low_open=True),
+    Parameter("test_rule", "choice", "paper",
+       "Tests of Table 2: paper (the test the paper used for each row: Table 2's marks, section 2.5's tests "
+       "elsewhere), expected_lt_5 (Fisher when an expected count is below 5), cochran (Cochran 1954), "
+       "pearson_only; any rule but paper shows the paper's p beside where the tests differ",
+       choices=TEST_RULE_CHOICES),
     Parameter("alpha", "float", 0.05, "Significance level (paper 2.5: p < 0.05)", low=0, high=0.5, low_open=True),
     Parameter("decimals", "int", 1, "Decimals shown for percentages in tables", low=0, high=4),
     Parameter("small_cell_min", "int", 0,

@@ -1,0 +1,98 @@
+"""The tests the paper used, and the workbook's default: compare as the paper compared.
+
+Section 2.5 states Mann-Whitney U for continuous variables and "the chi-square test" for
+categorical ones; Table 2 marks the rows where Fisher's exact test was used instead (``*``). The
+marks do not follow the usual "expected count below 5" rule: Table 2 uses Pearson's chi-square on
+ten rows whose smallest expected count is below 5 and Fisher's test on Rash, whose smallest is 5.8
+(data/README.md, reading 8). ``test_rule="paper"`` reproduces that choice, read row by row from the
+transcription (``data/published/``); a comparison the paper does not print (the other outcomes,
+the variables without a printed p) gets section 2.5's stated test. Any other rule
+(:data:`msc_sle.compare.TEST_RULES`) is applied as stated, and the paper's choice is computed
+beside it wherever the two differ, so a table can show both p-values.
+"""
+from __future__ import annotations
+
+from ..compare import TEST_RULES, Comparison, summarise
+from ..contract import load_dictionary
+from ..present.format import format_p
+from .audit import recheck_pvalues
+from .published import load_published, select_published
+
+__all__ = ["TEST_RULE_CHOICES", "STATED_TESTS", "paper_tests", "compare_as_the_paper", "printed_test_slips"]
+
+#: ``test_rule`` values: the paper's own choice, or one of the comparison engine's rules.
+TEST_RULE_CHOICES = ("paper",) + tuple(TEST_RULES)
+#: The tests section 2.5 names, by kind of variable.
+STATED_TESTS = {"categorical": "chi2", "continuous": "mann_whitney"}
+_TESTS = ("chi2", "fisher", "mann_whitney")
+
+
+def _kind(name: str, drows) -> str | None:
+    row = drows.get(name)
+    if row is None:
+        return None
+    return "categorical" if row["type"] in ("boolean", "category") else "continuous"
+
+
+def paper_tests(outcome: str, variables, published=None) -> dict[str, str]:
+    """``{variable: test}``: the test the paper used for the comparison of ``variable`` by
+    ``outcome`` ("cr", "lda", ...): the test a printed p-value is marked with (a table's mark
+    before the text's), section 2.5's stated test for a p the paper prints without naming its test
+    and for every comparison it does not print. Variables outside the data dictionary are left out."""
+    pub = load_published() if published is None else published
+    d = load_dictionary()
+    drows = {r["name"]: r for r in d.drop_duplicates("name").to_dict("records")}
+    rows = select_published(pub, outcome=outcome, statistic="p_value")
+    marked: dict[str, str] = {}
+    for r in sorted(rows.to_dict("records"), key=lambda r: not str(r["source"]).startswith("Table")):
+        if r["test_marked"] in _TESTS:
+            marked.setdefault(r["variable"], r["test_marked"])
+    out = {}
+    for name in variables:
+        kind = _kind(name, drows)
+        if kind is not None:
+            out[name] = marked.get(name, STATED_TESTS[kind])
+    return out
+
+
+def compare_as_the_paper(frame, by: str, outcome: str, test_rule: str = "paper", variables=None, *,
+                         labels=None, effect_sizes: bool = True, adjust: str | None = None,
+                         published=None) -> Comparison:
+    """The comparison of ``frame`` by ``by`` as a table of the workbook prints it.
+
+    ``test_rule="paper"``: every p-value under the test the paper used (:func:`paper_tests` for
+    ``outcome``). Another rule (``expected_lt_5``, ``cochran``, ``pearson_only``): the rule's test,
+    with the paper's test and p-value beside it (``ref_test``, ``ref_p_value``) wherever they
+    differ. Effect sizes and q-values (``adjust``) as :func:`msc_sle.compare.compare_groups`.
+    """
+    if test_rule not in TEST_RULE_CHOICES:
+        raise ValueError(f"unknown test_rule {test_rule!r}; use one of {', '.join(TEST_RULE_CHOICES)}")
+    result = summarise(frame, by, variables, labels=labels)
+    used = paper_tests(outcome, [s.spec.name for s in result.summaries], published)
+    if test_rule == "paper":
+        # every variable has its test, so the rule never decides ("pearson_only" is section 2.5's)
+        result = result.add_p("pearson_only", tests=used, rule_name="paper")
+    else:
+        result = result.add_p(test_rule, reference_tests=used, reference="paper")
+    if effect_sizes:
+        result = result.add_effect()
+    return result.add_q(adjust) if adjust else result
+
+
+def printed_test_slips(outcome: str, published=None) -> dict[str, str]:
+    """``{variable: note}`` for the printed p-values of ``outcome`` that the test the paper marks
+    does not give from its own printed counts, but another test does (data/README.md, reading 8):
+    a table that shows the marked test's p footnotes the row with this note."""
+    checks = recheck_pvalues(published)
+    checks = checks[(checks["outcome"] == outcome) & ~checks["marked_agrees"] & (checks["agreeing"] != "")]
+    words = {"chi2": "Pearson's chi-square", "chi2_yates": "Yates-corrected chi-square", "fisher": "Fisher's exact test"}
+    notes = {}
+    for r in checks.to_dict("records"):
+        others = " or ".join(words.get(t.strip(), t.strip()) for t in r["agreeing"].split(","))
+        marked = words.get(r["test_marked"], r["test_marked"])
+        marked_p = r.get(f"p_{r['test_marked']}", float("nan"))
+        notes.setdefault(r["variable"], (
+            f"{r['source']} prints p = {r['printed']} for this row and marks it {marked} (p = {format_p(marked_p)} "
+            f"from its printed counts), but only {others} gives {r['printed']}: a slip of the paper "
+            "(data/README.md, reading 8)."))
+    return notes
