@@ -154,3 +154,23 @@ def test_params_object_is_read_only_picklable_and_names_its_definitions():
     assert p.lda().prednisone_max == 10.0 and p.lda().sledai_max == paper_lda.sledai_max
     assert p.cr() == paper_cr and p.outcome_definition() == p.lda()
     assert check_parameters(outcome="lldas").outcome_definition().name == "lldas"
+
+
+def test_a_bad_value_in_jupyterlab_is_one_short_message():
+    """IPython (JupyterLab's kernel) shows the ParameterError's own rendering: the message, no traceback."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    with capture_output() as captured:
+        shell.run_cell("from msc_sle.workbook.params import check_parameters\ncheck_parameters(alpha=2)")
+    text = captured.stdout + captured.stderr
+    assert "ParameterError: parameter alpha (ALPHA) = 2: out of range" in text
+    assert "Traceback" not in text and "File " not in text
+
+
+def test_make_lab_allows_root_only_as_root_and_opens_the_first_notebook():
+    from msc_sle.tools.lab import lab_arguments
+
+    assert "--allow-root" in lab_arguments(True) and "--allow-root" not in lab_arguments(False)
+    assert lab_arguments(False)[-1].endswith(f"notebooks/{NOTEBOOKS[0]}.ipynb")
