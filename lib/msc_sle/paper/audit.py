@@ -31,18 +31,16 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from .. import stats
 from ..contract import load_dictionary
 from ..present.format import round_half_up
-from .published import PUBLISHED_COLUMNS, load_published, matches_printed
+from .published import matches_printed
+from .records import (AUDIT_COLUMNS, SEVERITIES, TEST_LABEL as _TEST_LABEL, as_p as _as_p, cohort_size as _cohort_size,
+                      finding as _finding, fmt_p as _fmt, group_sizes as _group_sizes, groups as _groups,
+                      is_table as _is_table, one as _one, overall_count as _overall_count, p_values as _p_values,
+                      prefer as _prefer, records as _records, rows as _rows)
 
 __all__ = ["AUDIT_COLUMNS", "SEVERITIES", "paper_audit", "recheck_pvalues", "recheck_percentages",
            "SPLIT_VARIABLES", "NESTED_COUNTS", "COMPLEMENTS", "STRATA"]
-
-#: Columns of :func:`paper_audit`'s result.
-AUDIT_COLUMNS = ("check", "source", "location", "variable", "outcome", "group", "level", "published",
-                 "recomputed", "severity", "finding")
-SEVERITIES = ("major", "minor", "info")
 
 #: Categorical splits of a continuous variable and the boolean that says who is split:
 #: ``split -> (continuous variable, population)``. Prednisone: every patient (Table 2 splits all
@@ -66,77 +64,6 @@ COMPLEMENTS = {"no_response": "lda_ever"}
 #: ``variable -> stratifier``: counts of ``variable`` printed per level of the stratifier add up to
 #: the variable's total and cannot exceed the stratum (section 3.2: second infusions by MSC source).
 STRATA = {"second_infusion": "msc_source"}
-
-_TEST_LABEL = {"chi2": "Pearson chi-square", "chi2_yates": "Yates-corrected chi-square",
-               "fisher": "Fisher's exact test"}
-_SOURCE_ORDER = ("Table 1", "Table 2")
-
-
-# --- the transcription as plain records -------------------------------------------------------------
-# The checks look rows up several hundred times; filtering a list of ~400 dicts is a hundred times
-# faster than filtering the DataFrame each time.
-
-def _records(published: pd.DataFrame | None) -> list[dict]:
-    pub = load_published() if published is None else published
-    recs = pub.to_dict("records")
-    for r in recs:
-        r["value"] = float(r["value"])
-        r["decimals"] = int(r["decimals"])
-        for c in PUBLISHED_COLUMNS:
-            if c != "value":
-                r[c] = "" if r[c] is None or r[c] is pd.NA else str(r[c])
-    return recs
-
-
-def _rows(recs: list[dict], **where) -> list[dict]:
-    tests = [(c, set(w) if isinstance(w, (list, tuple, set)) else {w}) for c, w in where.items()]
-    return [r for r in recs if all(r[c] in allowed for c, allowed in tests)]
-
-
-def _groups(recs: list[dict], *keys: str) -> dict[tuple, list[dict]]:
-    out: dict[tuple, list[dict]] = {}
-    for r in recs:
-        out.setdefault(tuple(r[k] for k in keys), []).append(r)
-    return out
-
-
-def _is_table(source: str) -> bool:
-    return source.startswith("Table")
-
-
-def _prefer(recs: list[dict], source: str | None = None) -> list[dict]:
-    """Rows ordered as references: the given source, then Table 1, Table 2, other tables, the text."""
-    def rank(r):
-        s = r["source"]
-        return (s != source, not _is_table(s), _SOURCE_ORDER.index(s) if s in _SOURCE_ORDER else len(_SOURCE_ORDER))
-    return sorted(recs, key=rank)
-
-
-def _one(recs: list[dict], **where) -> dict | None:
-    rows = _prefer(_rows(recs, **where))
-    return rows[0] if rows else None
-
-
-def _group_sizes(recs: list[dict], source: str, outcome: str) -> dict[str, float] | None:
-    head = _rows(recs, source=source, outcome=outcome, location="header", statistic="n")
-    sizes = {r["group"]: r["value"] for r in head}
-    if {"with", "without"} <= set(sizes):
-        return sizes
-    ever = _one(recs, variable=f"{outcome}_ever", group="all", level="", statistic="n")
-    cohort = _cohort_size(recs, source)
-    if ever is None or cohort is None:
-        return None
-    return {"with": ever["value"], "without": cohort[0] - ever["value"]}
-
-
-def _cohort_size(recs: list[dict], source: str) -> tuple[float, str] | None:
-    rows = _prefer(_rows(recs, variable="n", group="all", statistic="n"), source)
-    return (rows[0]["value"], rows[0]["source"]) if rows else None
-
-
-def _overall_count(recs: list[dict], variable: str, level: str) -> dict | None:
-    return _one(recs, variable=variable, group="all", level=level, statistic="n")
-
 
 # --- p-values ---------------------------------------------------------------------------------------
 
@@ -170,20 +97,6 @@ def _count_table(recs: list[dict], outcome: str, variable: str, prefer: str):
         table = counts[keep]
         label = "; ".join(f"{lv}: {int(a)} vs {int(b)}" for lv, (a, b), k in zip(levels, counts, keep) if k)
     return source, table.astype(int), label
-
-
-def _p_values(table: np.ndarray) -> dict[str, float]:
-    out = {"chi2": math.nan, "chi2_yates": math.nan, "fisher": math.nan, "min_expected": math.nan}
-    if (table.sum(axis=0) == 0).any() or table.shape[0] < 2 or (table < 0).any():
-        return out
-    out["chi2"] = stats.pearson_chi2(table).pvalue
-    out["min_expected"] = float(stats.expected_counts(table).min())
-    if table.shape == (2, 2):
-        out["chi2_yates"] = stats.yates_chi2(table).pvalue
-        out["fisher"] = stats.fisher_exact(table).pvalue
-    else:  # exact enumeration: the same p on every call
-        out["fisher"] = stats.fisher_freeman_halton(table).pvalue
-    return out
 
 
 _PVALUE_COLUMNS = ["source", "location", "variable", "outcome", "printed", "decimals", "test_marked", "counts_from",
@@ -298,26 +211,6 @@ def recheck_percentages(published: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 # --- the audit ------------------------------------------------------------------------------------------
-
-def _as_p(printed: str) -> str:
-    return f"< {printed[1:]}" if printed.startswith("<") else f"= {printed}"
-
-
-def _fmt(p: float) -> str:
-    """A recomputed p-value, to four decimals (one more than the paper's most precise)."""
-    return "n/a" if p is None or math.isnan(p) else f"{p:.4f}"
-
-
-def _finding(check, row=None, *, published="", recomputed=math.nan, severity="info", finding="", **override):
-    base = {c: "" for c in AUDIT_COLUMNS}
-    if row is not None:
-        for c in ("source", "location", "variable", "outcome", "group", "level"):
-            if c in row:
-                base[c] = row[c]
-    base.update(check=check, published=published, recomputed=recomputed, severity=severity, finding=finding)
-    base.update(override)
-    return base
-
 
 def _pvalue_findings(recs, alpha: float, expected_min: float) -> list[dict]:
     out = []
