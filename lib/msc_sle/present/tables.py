@@ -14,14 +14,15 @@ import html
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 import pandas as pd
 
 from ..compare import Comparison, describe, group_columns
 from ..stats import TESTS
-from .format import NOT_TESTED, format_fixed, format_number, format_p
+from .format import NOT_TESTED, format_fixed, format_number, format_p, format_rate, round_half_up
 
-__all__ = ["PublicationTable", "table_one", "comparison_table", "PAPER_SECTION_ORDER", "TEST_MARKS"]
+__all__ = ["PublicationTable", "table_one", "comparison_table", "rate_table", "PAPER_SECTION_ORDER", "TEST_MARKS"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
 #: Sections are the dictionary's ``section`` values; any other section follows in dictionary order.
@@ -399,3 +400,26 @@ def _test_legend(used, marks, result) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------------------------
+# Response rates
+# --------------------------------------------------------------------------------------------
+def rate_table(rates: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+    """Response rates as the pages print them: ``percent``, ``ci_low`` and ``ci_high`` rounded half
+    up to ``decimals`` and a ``shown`` column ("1/16 (6.3%; 95% CI 1.1-28.3)").
+
+    ``rates`` comes from :func:`msc_sle.rates.response_rates` or :func:`msc_sle.rates.cumulative_response`
+    (columns ``n``, ``patients``, ``percent``, ``ci_low``, ``ci_high``, in percent, unrounded). The
+    percentage is taken from the counts exactly (1/16 is 6.25%, printed 6.3, as the paper's tables do;
+    Python's ``round`` would print 6.2).
+    """
+    out = rates.copy()
+    k = out["n"].astype(int).tolist()
+    n = out["patients"].astype(int).tolist()
+    out["percent"] = [round_half_up(Fraction(100 * a, b), decimals) if b else math.nan for a, b in zip(k, n)]
+    for col in ("ci_low", "ci_high"):
+        out[col] = [round_half_up(float(v), decimals) for v in out[col]]
+    out["shown"] = [format_rate(a, b, lo, hi, decimals)
+                    for a, b, lo, hi in zip(k, n, rates["ci_low"].astype(float), rates["ci_high"].astype(float))]
+    return out
