@@ -58,7 +58,7 @@ for caveat in definition.caveats:
 
 # %%
 frame = frame_for(cohort, params, {"response": definition})
-group = f"{definition.label} during the year"
+group = f"{definition.display_label} during the year"
 result = compare_groups(frame, by="response_ever", variables=baseline_variables(frame), adjust="bh",
                         labels={"response_ever": group})
 print(f"{group}: {int(frame['response_ever'].sum())} of {len(frame)} patients")
@@ -68,11 +68,15 @@ print(f"{group}: {int(frame['response_ever'].sum())} of {len(frame)} patients")
 #
 # Values are n (%) of the patients with the value recorded, or median (range); the effect size
 # column gives the odds ratio (binary variables) or the Hodges-Lehmann median difference
-# (continuous ones), responders versus non-responders, with 95% confidence intervals.
+# (continuous ones), responders versus non-responders, with 95% confidence intervals. The title
+# names the response with what it could not check (LLDAS and DORIS: the physician global
+# assessment is not recorded), and the footnotes give the definition's source and every caveat,
+# in every exported format (the CSV's group labels carry the title's wording).
 
 # %%
 table2 = share_safe(comparison_table(result, decimals=params["decimals"], effect=True,
-                                     title=f"Patients' characteristics divided by {group}"),
+                                     title=f"Patients' characteristics divided by {group}",
+                                     footnotes=definition.footnotes()),
                     params["small_cell_min"])
 save_table(table2, f"table2_{params['outcome']}", params["out_dir"])
 table2

@@ -170,3 +170,32 @@ def test_the_same_table_renders_to_the_same_html_and_exports_are_readable(tmp_pa
     mode = stat.S_IMODE(written[0].stat().st_mode) if isinstance(written, list) else \
         stat.S_IMODE((tmp_path / "t.csv").stat().st_mode)
     assert mode & stat.S_IRGRP and mode & stat.S_IROTH
+
+
+def test_a_definitions_caveats_reach_every_exported_format(frame, tmp_path):
+    """A table made for LLDAS says in every format that the PGA criterion was not checked."""
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from msc_sle.clinical.outcomes import lldas
+
+    group = f"{lldas.display_label} during the year"
+    res = compare_groups(frame, "cr_ever", labels={"cr_ever": group})
+    t = comparison_table(res, title=f"Patients' characteristics divided by {group}", footnotes=lldas.footnotes())
+    assert "PGA not recorded: criterion not checked" in t.title
+    assert all(c in " ".join(t.footnotes) for c in lldas.caveats)
+    paths = export_table(t, tmp_path / "table2_lldas")
+    texts = {
+        "csv": paths["csv"].read_text(encoding="utf-8"),
+        "xlsx": " ".join(str(c.value) for ws in load_workbook(paths["xlsx"]) for row in ws.iter_rows()
+                         for c in row if c.value is not None),
+        "docx": " ".join(p.text for p in Document(paths["docx"]).paragraphs),
+        "html": paths["html"].read_text(encoding="utf-8"),
+        "tex": paths["tex"].read_text(encoding="utf-8"),
+        "md": paths["md"].read_text(encoding="utf-8"),
+    }
+    assert set(texts) == set(EXPORT_FORMATS)
+    for fmt, text in texts.items():
+        assert "PGA not recorded" in text, fmt                    # the label never travels alone
+        if fmt != "csv":                                          # the tidy CSV has no footnotes
+            assert "physician global assessment criterion is not checked" in text, fmt

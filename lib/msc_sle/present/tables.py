@@ -236,7 +236,7 @@ def _describable(series: pd.Series) -> bool:
 # --------------------------------------------------------------------------------------------
 def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bool = False,
                      q_value: bool | None = None, marks=None, section_order=PAPER_SECTION_ORDER,
-                     range_sep: str = "-", title: str | None = None) -> PublicationTable:
+                     range_sep: str = "-", title: str | None = None, footnotes=()) -> PublicationTable:
     """A comparison laid out like the paper's Table 2.
 
     ``result`` is a :class:`~msc_sle.compare.Comparison` after ``add_p`` or its ``table``; tables of
@@ -246,7 +246,9 @@ def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bo
     columns for the effect size with its 95% CI (``effect=True``) and the adjusted q-value (default:
     shown when the result has one); "Missing" per group when any value is missing. p-values follow
     :func:`~msc_sle.present.format.format_p`; a test that could not run shows "n.t." with its
-    reason in the footnotes.
+    reason in the footnotes. ``footnotes`` are added after the table's own, e.g. the response
+    definition's source and caveats (``ResponseDefinition.footnotes()``), so every exported format
+    carries them.
     """
     tidy = result.table if isinstance(result, Comparison) else result
     if not isinstance(tidy, pd.DataFrame):
@@ -263,6 +265,7 @@ def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bo
     by_labels = [str(b["by_label"].iloc[0]) if "by_label" in b else str(b["by"].iloc[0]) for b in blocks]
     if len(tables) > 1:
         body, kinds, notes = _merge_blocks(tables, by_labels)
+    notes = tuple(notes) + tuple(n for n in footnotes if n not in notes)
     return PublicationTable(title or f"Patients' characteristics divided by {' and by '.join(by_labels)}",
                             body, kinds, notes, tidy)
 
