@@ -32,30 +32,17 @@ import numpy as np
 import pandas as pd
 
 from ..contract import load_dictionary
-from ..present.format import round_half_up
-from .published import matches_printed
+from ..present.format import format_against, format_fixed, on_half, round_half_to_even, round_half_up
+from .feasible import claim_findings, feasible_p_findings, significance_findings
+from .published import claims_problems, load_claims, load_published, matches_printed
 from .records import (AUDIT_COLUMNS, SEVERITIES, TEST_LABEL as _TEST_LABEL, as_p as _as_p, cohort_size as _cohort_size,
                       finding as _finding, fmt_p as _fmt, group_sizes as _group_sizes, groups as _groups,
                       is_table as _is_table, one as _one, overall_count as _overall_count, p_values as _p_values,
                       prefer as _prefer, records as _records, rows as _rows)
+from .records import NESTED_COUNTS, SPLIT_VARIABLES
 
-__all__ = ["AUDIT_COLUMNS", "SEVERITIES", "paper_audit", "recheck_pvalues", "recheck_percentages",
+__all__ = ["AUDIT_COLUMNS", "SEVERITIES", "DEFAULT_CLAIMS", "paper_audit", "recheck_pvalues", "recheck_percentages",
            "SPLIT_VARIABLES", "NESTED_COUNTS", "COMPLEMENTS", "STRATA"]
-
-#: Categorical splits of a continuous variable and the boolean that says who is split:
-#: ``split -> (continuous variable, population)``. Prednisone: every patient (Table 2 splits all
-#: 69); CYC induction dose: the induced patients only (section 3.2 gives the dose median of the 42).
-SPLIT_VARIABLES = {
-    "prednisone_dose_group": ("baseline_prednisone_mg", "prior_prednisone"),
-    "cyc_induction_dose_group": ("cyc_induction_dose_g", "cyc_induction"),
-}
-
-#: ``(subset, superset)`` counts that must nest in any group. CR implies LDA with the paper's
-#: thresholds (section 2.4: SLEDAI < 3 and prednisone <= 5 mg/day imply SLEDAI <= 4 and <= 7.5);
-#: anti-dsDNA and anti-Sm positivity are items of the ACR 1997 immunologic disorder criterion
-#: (Hochberg 1997, criterion 10), so neither can outnumber it.
-NESTED_COUNTS = (("cr_ever", "lda_ever"), ("cr_m12", "lda_m12"),
-                 ("anti_dsdna", "immunologic_disorder"), ("anti_sm", "immunologic_disorder"))
 
 #: ``complement -> variable``: the complement and the variable add up to the cohort. Section 2.4:
 #: "In the absence of LDA, a patient was considered having no response."
@@ -212,7 +199,7 @@ def recheck_percentages(published: pd.DataFrame | None = None) -> pd.DataFrame:
 
 # --- the audit ------------------------------------------------------------------------------------------
 
-def _pvalue_findings(recs, alpha: float, expected_min: float) -> list[dict]:
+def _pvalue_findings(recs, alpha: float, expected_min: float, nested=NESTED_COUNTS, splits=None) -> list[dict]:
     out = []
     checks = _recheck_pvalues(recs)
     for r in checks:
@@ -254,17 +241,21 @@ def _pvalue_findings(recs, alpha: float, expected_min: float) -> list[dict]:
                     finding=(f"Fisher's exact test although every expected count is >= {expected_min:g} "
                              f"(smallest {r['min_expected']:.2f}); valid, but not what the expected-count "
                              f"rule would pick (Pearson p = {_fmt(r['p_chi2'])}).")))
-    # p-values nothing published lets us recompute.
+    # p-values printed without counts: tested over every table the printed numbers allow.
     done = {(r["source"], r["variable"], r["outcome"]) for r in checks}
+    feasible, handled = feasible_p_findings(recs, done, alpha, nested, splits)
+    out += feasible
+    # p-values nothing published lets us recompute or bound.
     for row in _rows(recs, statistic="p_value"):
-        if (row["source"], row["variable"], row["outcome"]) in done:
+        if (row["source"], row["variable"], row["outcome"]) in done | handled:
             continue
         if row["test_marked"] == "mann_whitney":
-            why = "a Mann-Whitney p needs the patient-level values; only median (range) is printed"
+            why = ("continuous, no ranks printed: a Mann-Whitney p needs the patients' values, and medians "
+                   "and ranges do not bound it")
         elif row["outcome"] == "":
             why = "a test over time needs the paired patient-level scores"
         else:
-            why = "the paper prints no counts for this comparison"
+            why = "nothing printed bounds the counts of this comparison"
         what = f"{row['outcome'].upper()} comparison p" if row["outcome"] else "p"
         out.append(_finding("not_checkable", row, published=row["printed"],
                             finding=f"{what} {_as_p(row['printed'])} not recomputable from the published numbers: {why}."))
@@ -299,6 +290,53 @@ def _percentage_findings(recs, slip_units: float) -> list[dict]:
                     f"{r['printed']}{other}: count and percentage disagree ({where}).")
         out.append(_finding("percentage", r, published=r["printed"], recomputed=r["percent"], severity=severity,
                             finding=text))
+    return out
+
+
+def _rounding_findings(recs) -> list[dict]:
+    """Percentages whose exact value lies on a half at the printed precision, where half up and half
+    to even print different digits; and one summary of the convention the paper follows."""
+    out, halves, up, even, neither = [], 0, [], [], []
+    for r in _recheck_percentages(recs):
+        exact = Fraction(r["count"] * 100, r["denominator"])
+        d = r["decimals"]
+        if not on_half(exact, d):
+            continue
+        halves += 1
+        hu, he = round_half_up(exact, d), round_half_to_even(exact, d)
+        if hu == he:
+            continue
+        printed = float(r["printed"].rstrip("%"))
+        follows = "half up" if printed == hu else "half to even" if printed == he else ""
+        (up if follows == "half up" else even if follows else neither).append(r)
+        shown = format_against(exact, d, extra=1)
+        out.append(_finding(
+            "rounding", r, published=r["printed"], recomputed=float(exact), severity="info",
+            finding=(f"{r['count']}/{r['denominator']} = {shown}% lies exactly on a half at {d} decimal(s): half up "
+                     f"prints {format_fixed(hu, d)}, half to even {format_fixed(he, d)}; the paper prints {r['printed']}"
+                     + (f" ({follows})." if follows else " (neither: see the percentage check)."))))
+    cells = up + even + neither
+    if halves:
+        if cells and not even and not neither:
+            verdict, severity = "the paper rounds half up", "info"
+        elif cells and not up and not neither:
+            verdict, severity = "the paper rounds half to even", "info"
+        elif cells:
+            verdict, severity = "the paper mixes conventions", "minor"
+        else:
+            verdict, severity = "no printed digit depends on the convention", "info"
+        both = halves - len(cells)
+        out.append(_finding(
+            "rounding", None, published=f"{len(up)} half up, {len(even)} half to even", recomputed=float(len(cells)),
+            severity=severity,
+            finding=(f"{halves} printed percentage(s) lie exactly on a half at their printed precision; in {len(cells)} "
+                     f"the two conventions print different digits, and the paper prints the half-up digits in "
+                     f"{len(up)}, the half-to-even digits in {len(even)}" + (f", neither in {len(neither)}" if neither
+                                                                               else "")
+                     + f": {verdict}"
+                     + (f" (in the other {both} both conventions print the same digits)." if both else ".")
+                     + " Only percentages are exact fractions of printed counts; medians, ranges and p-values give "
+                       "no such test.")))
     return out
 
 
@@ -572,8 +610,12 @@ def _erratum_findings(recs) -> list[dict]:
     return out
 
 
-def paper_audit(published: pd.DataFrame | None = None, *, alpha: float = 0.05, expected_min: float = 5,
-                slip_units: float = 2,
+#: ``claims=`` default of :func:`paper_audit`: the claims file of ``data/published/``.
+DEFAULT_CLAIMS = "default"
+
+
+def paper_audit(published: pd.DataFrame | None = None, *, claims=DEFAULT_CLAIMS, alpha: float = 0.05,
+                expected_min: float = 5, slip_units: float = 2,
                 splits: dict | None = None, nested=NESTED_COUNTS, complements: dict | None = None,
                 strata: dict | None = None, dictionary: pd.DataFrame | None = None) -> pd.DataFrame:
     """All consistency findings on the published numbers, most severe first.
@@ -581,8 +623,13 @@ def paper_audit(published: pd.DataFrame | None = None, *, alpha: float = 0.05, e
     Parameters
     ----------
     published : the transcription (default: :func:`msc_sle.paper.published.load_published`).
+    claims : the text's claims (default: :func:`msc_sle.paper.published.load_claims`; ``None``: no
+        claims checked). Their ``method`` rows give the stated tests and the significance level of
+        the ``significance`` and ``claim`` checks; claims naming a variable or outcome the
+        transcription lacks raise ValueError (a synthetic paper passes its own claims, or None).
     alpha : significance level of the paper (section 2.5: p < 0.05); a test disagreement that
-        moves a p-value across it is ``major``.
+        moves a p-value across it is ``major``; also the level of the ``significance`` check when
+        ``claims`` has no ``method`` row.
     expected_min : expected-count threshold of the usual chi-square validity rule (any cell < 5 in
         a 2x2 table calls for Fisher's exact test), used to comment on the paper's test choice.
     slip_units : a printed number less than this many units of its last decimal away from the
@@ -601,11 +648,20 @@ def paper_audit(published: pd.DataFrame | None = None, *, alpha: float = 0.05, e
     complements = COMPLEMENTS if complements is None else complements
     strata = STRATA if strata is None else strata
     dictionary = load_dictionary() if dictionary is None else dictionary
-    findings = (_pvalue_findings(recs, alpha, expected_min) + _percentage_findings(recs, slip_units)
+    if isinstance(claims, str) and claims == DEFAULT_CLAIMS:
+        claims = load_claims()
+    if claims is not None:
+        problems = claims_problems(claims, load_published() if published is None else published)
+        if problems:
+            raise ValueError("the claims do not fit the transcription (pass claims=None, or claims about "
+                             "this transcription):\n  - " + "\n  - ".join(problems))
+    findings = (_pvalue_findings(recs, alpha, expected_min, nested, splits) + _percentage_findings(recs, slip_units)
+                + _rounding_findings(recs)
                 + _sum_findings(recs) + _total_findings(recs, splits, complements, strata)
                 + _median_split_findings(recs, splits) + _median_range_findings(recs) + _nested_findings(recs, nested)
                 + _text_findings(recs, slip_units) + _precision_findings(recs) + _label_findings(recs, dictionary)
-                + _erratum_findings(recs))
+                + _erratum_findings(recs) + significance_findings(recs, claims, alpha, nested, splits)
+                + claim_findings(recs, claims, alpha, nested, splits))
     out = pd.DataFrame.from_records(findings, columns=list(AUDIT_COLUMNS))
     for c in AUDIT_COLUMNS:
         if c != "recomputed":

@@ -17,13 +17,28 @@ from .. import stats
 from ..present.format import format_fixed
 from .published import PUBLISHED_COLUMNS, load_published
 
-__all__ = ["AUDIT_COLUMNS", "SEVERITIES", "TEST_LABEL", "records", "rows", "groups", "is_table", "prefer", "one",
+__all__ = ["AUDIT_COLUMNS", "SEVERITIES", "SPLIT_VARIABLES", "NESTED_COUNTS", "TEST_LABEL", "records", "rows", "groups", "is_table", "prefer", "one",
            "group_sizes", "cohort_size", "overall_count", "p_values", "as_p", "fmt_p", "finding"]
 
 #: Columns of :func:`paper_audit`'s result.
 AUDIT_COLUMNS = ("check", "source", "location", "variable", "outcome", "group", "level", "published",
                  "recomputed", "severity", "finding")
 SEVERITIES = ("major", "minor", "info")
+
+#: Categorical splits of a continuous variable and the boolean that says who is split:
+#: ``split -> (continuous variable, population)``. Prednisone: every patient (Table 2 splits all
+#: 69); CYC induction dose: the induced patients only (section 3.2 gives the dose median of the 42).
+SPLIT_VARIABLES = {
+    "prednisone_dose_group": ("baseline_prednisone_mg", "prior_prednisone"),
+    "cyc_induction_dose_group": ("cyc_induction_dose_g", "cyc_induction"),
+}
+
+#: ``(subset, superset)`` counts that must nest in any group. CR implies LDA with the paper's
+#: thresholds (section 2.4: SLEDAI < 3 and prednisone <= 5 mg/day imply SLEDAI <= 4 and <= 7.5);
+#: anti-dsDNA and anti-Sm positivity are items of the ACR 1997 immunologic disorder criterion
+#: (Hochberg 1997, criterion 10), so neither can outnumber it.
+NESTED_COUNTS = (("cr_ever", "lda_ever"), ("cr_m12", "lda_m12"),
+                 ("anti_dsdna", "immunologic_disorder"), ("anti_sm", "immunologic_disorder"))
 
 #: How the findings name the tests of a contingency table.
 TEST_LABEL = {"chi2": "Pearson chi-square", "chi2_yates": "Yates-corrected chi-square",

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .audit import STRATA, paper_audit
+from .audit import DEFAULT_CLAIMS, STRATA, paper_audit
 from ..clinical import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, analysis_frame, apply_eligibility
 from ..compare import compare_groups, describe, paired_over_time
 from ..contract import Cohort
@@ -199,6 +199,7 @@ def _audit_notes(audit: pd.DataFrame) -> dict:
 
 
 _CHECK_STATISTICS = {"percentage": {"percent"}, "p_value_test": {"p_value"}, "median_split": {"n", "percent"},
+                     "feasible_p": {"p_value"}, "claim": {"p_value"}, "significance": {"p_value"},
                      "text_vs_table": None, "label": None, "erratum": None}
 
 
@@ -215,7 +216,7 @@ def _matching_findings(findings, row) -> list[str]:
         if f["check"] == "median_split" and f["level"] != row["level"] and \
                 f["location"] != row["location"]:
             continue
-        if f["group"] not in ("", row["group"]):
+        if f["group"] not in ("", row["group"]) or f["outcome"] not in ("", row["outcome"]):
             continue
         if f["check"] == "text_vs_table" and f["published"] != row["printed"]:
             continue
@@ -240,7 +241,7 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
         and 1.2 g; another cut leaves the printed split levels unmatched, "not computed").
     level_map : ``(variable, printed level) -> workbook level`` (default :data:`LEVEL_MAP`).
     audit : the paper audit whose slips explain differences (default :func:`msc_sle.paper.audit.paper_audit`
-        on ``published``).
+        on ``published``, with the claims file only for the default transcription).
 
     Each p-value is computed with the test the paper marks for it (Table 2's footnote, section 2.5
     for the text), through ``compare_groups(tests=...)``; the note adds what the engine's own
@@ -251,7 +252,8 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
         raise TypeError(f"reproduction_table needs a Cohort, got {type(cohort).__name__}")
     pub = load_published() if published is None else published
     level_map = LEVEL_MAP if level_map is None else level_map
-    audit = paper_audit(pub) if audit is None else audit
+    # The claims file speaks of the paper's transcription; a custom one is audited without claims.
+    audit = paper_audit(pub, claims=DEFAULT_CLAIMS if published is None else None) if audit is None else audit
     findings = _audit_notes(audit)
     definitions = {"cr": "paper_cr", "lda": "paper_lda"} if definitions is None else dict(definitions)
     if set(definitions) != {"cr", "lda"}:
