@@ -44,6 +44,21 @@ def test_format_p():
         format_p(0.5, 0)
 
 
+def test_rounding_conventions_and_halves():
+    from fractions import Fraction
+
+    from msc_sle.present.format import format_against, format_percent, on_half, round_half_to_even, round_half_up
+
+    assert format_percent(1, 16) == "6.3" and round(100 / 16, 1) == 6.2      # half up, not Python's half to even
+    assert on_half(Fraction(100, 16), 1) and on_half(6.25, 1) and not on_half(Fraction(500, 69), 1)
+    assert not on_half(Fraction(100, 16), 2) and on_half(0.125, 2)
+    assert (round_half_up(Fraction(500, 16), 1), round_half_to_even(Fraction(500, 16), 1)) == (31.3, 31.2)
+    assert round_half_to_even(18.75, 1) == round_half_up(18.75, 1) == 18.8   # both conventions agree here
+    # Shown beside a printed 7.3: "7.25" would round to 7.3, but 5/69 = 7.2464 rounds to 7.2.
+    assert format_against(Fraction(500, 69), 1) == "7.246"
+    assert format_against(7.2496, 1) == "7.2496" and format_against(0.0179, 2, extra=2) == "0.0179"
+
+
 def test_table_one_layout(frame):
     t = table_one(frame, decimals=1)
     body = t.body.set_index("Variables")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from .audit import DEFAULT_CLAIMS, STRATA, paper_audit
 from ..clinical import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, analysis_frame, apply_eligibility
 from ..compare import compare_groups, describe, paired_over_time
 from ..contract import Cohort
+from ..present.format import format_against, format_percent
 from .published import load_published, matches_printed
 
 __all__ = ["ReproductionResult", "reproduction_table", "reproduction_status", "LEVEL_MAP", "STATUSES",
@@ -77,8 +79,9 @@ class ReproductionResult:
     def headline(self) -> str:
         """One line for ``make run``: how many published values the workbook reproduces."""
         total = self.score[self.score["source"] == "all"].iloc[0]
-        return (f"{int(total['exact'] + total['within_rounding'])} of {int(total['n_values'])} published values "
-                f"reproduced ({100 * total['reproduced']:.0f}%): {int(total['exact'])} exact, "
+        done, n = int(total["exact"] + total["within_rounding"]), int(total["n_values"])
+        return (f"{done} of {n} published values "
+                f"reproduced ({format_percent(done, n, 0)}%): {int(total['exact'])} exact, "
                 f"{int(total['within_rounding'])} within rounding, {int(total['differs'])} differ, "
                 f"{int(total['not_computed'])} not computed")
 
@@ -279,7 +282,8 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
             notes.append(f"not computed: {err}")
         status = reproduction_status(computed, row["value"], row["printed"])
         if status == "differs":
-            notes.append(_difference(computed, row))
+            notes.append(_difference(computed, row, _fraction(wb, pub, row, variable, level, outcome, group,
+                                                             all_variables, computed)))
         notes += _matching_findings(findings.get((row["source"], row["variable"]), []), row)
         if status == "not computed" and not any(n.startswith("not computed") for n in notes):
             notes.append("not computed: the workbook has no value for this on the cohort")
@@ -296,12 +300,33 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
     return ReproductionResult(table, _score(table), wb.n)
 
 
-def _difference(computed: float, row: pd.Series) -> str:
+def _difference(computed: float, row: pd.Series, fraction: tuple[int, int] | None = None) -> str:
+    """"computed 7.246 (5/69) against the printed 7.3": precise enough that the shown digits round
+    the way the computed value does (:func:`~msc_sle.present.format.format_against`; "7.25" would
+    suggest the printed 7.3), with the count and denominator of a percentage."""
     if row["statistic"] == "n":
-        shown = f"{computed:g}"
-    else:  # one decimal more than printed (two for p-values) shows which way the rounding went
-        shown = f"{computed:.{int(row['decimals']) + (2 if row['statistic'] == 'p_value' else 1)}f}"
+        shown = f"{int(computed)}" if float(computed).is_integer() else format_against(computed, 0)
+    else:  # at least one decimal more than printed (two for p-values), more if needed not to mislead
+        decimals = int(row["decimals"])
+        exact = Fraction(fraction[0] * 100, fraction[1]) if fraction else computed
+        shown = format_against(exact, decimals, extra=2 if row["statistic"] == "p_value" else 1)
+        if fraction:
+            shown += f" ({fraction[0]}/{fraction[1]})"
     return f"computed {shown} against the printed {row['printed']}"
+
+
+def _fraction(wb, pub, row, variable, level, outcome, group, all_variables, computed) -> tuple[int, int] | None:
+    """(count, denominator) behind a computed percentage, when the workbook counts it."""
+    if row["statistic"] != "percent" or _is_missing(computed) or not computed:
+        return None
+    try:
+        k, _, _ = _compute(wb, pub, row, variable, level, "n", outcome, group, all_variables)
+    except (KeyError, ValueError):
+        return None
+    if _is_missing(k) or not k:
+        return None
+    n = round(100 * float(k) / float(computed))
+    return (int(k), int(n)) if n and math.isclose(100 * float(k) / n, float(computed), abs_tol=1e-9) else None
 
 
 def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all_variables):
