@@ -1,13 +1,27 @@
 """Is the paper consistent with itself? An audit computed from the published numbers alone.
 
 Nothing here reads patient data: every check takes the numbers of ``data/published/`` (through
-:func:`msc_sle.paper.published.load_published`) and recomputes what can be recomputed from them:
+:func:`msc_sle.paper.published.load_published`) and the text's claims (``wen2019_claims.csv``,
+:func:`msc_sle.paper.published.load_claims`), and recomputes what can be recomputed from them:
 
 - each categorical p-value of Table 2 (and each p-value the text quotes for the same comparison)
   from its published counts, under Pearson's chi-square without correction, Yates' corrected
   chi-square and Fisher's exact test (Fisher-Freeman-Halton beyond 2x2), and which of them the
-  printed value agrees with at its printed precision, beside the test the footnote marks;
-- each percentage from its count and denominator;
+  printed value agrees with at its printed precision, beside the test the footnote marks
+  (``p_value_test``; ``test_choice`` comments on the expected-count rule);
+- each categorical p-value printed *without* counts (the LDA arthralgia/arthritis p), tested over
+  every integer table the printed numbers allow (``feasible_p``: "consistent under Fisher only",
+  "under none", and what the stated test could have printed; :mod:`msc_sle.paper.feasible`);
+- for every variable of the paper's tables and both outcomes, whether its comparison could reach
+  p < alpha under the stated test and the alternatives, given the printed numbers: at every
+  feasible table, at none, or depending on the unprinted split; continuous variables without a
+  printed p are "not checkable: continuous, no ranks printed" (``significance``);
+- each claim of the text (``claim``): "significant", "not significant", "only these were
+  significant", "all reached the outcome", judged under the stated test and the alternatives;
+- p-values nothing printed can bound (a Mann-Whitney p, SLEDAI over time): ``not_checkable``;
+- each percentage from its count and denominator (``percentage``), and every percentage lying
+  exactly on a half where half up and half to even print different digits (``rounding``, one per
+  cell and one summary of the convention the paper follows);
 - counts that must add up: the two groups to Table 1's overall count, group sizes to the outcome
   counts, the levels of a split to the patients split, strata to their total;
 - a median against the split printed at that median (reading 1 of ``data/README.md``), and
@@ -17,10 +31,22 @@ Nothing here reads patient data: every check takes the numbers of ``data/publish
 - printing: labels that are a transposition of the dictionary's label, percentages printed at
   mixed precision within a table, and errata recorded in the transcription's notes.
 
-:func:`paper_audit` returns one row per finding; ``severity`` is ``info`` (consistent, or an
-observation), ``minor`` (a slip that changes no conclusion: rounding, a footnote mark, a typo) or
-``major`` (an impossibility, or a number no reading reproduces). It writes nothing; the notebooks
-save it to ``tables/paper_audit.csv``.
+:func:`paper_audit` returns one row per finding (:data:`AUDIT_COLUMNS`: ``check``, the place
+``source, location, variable, outcome, group, level``, ``published``, ``recomputed``, ``severity``,
+``finding``); ``severity`` is ``info`` (consistent, or an observation), ``minor`` (a slip that
+changes no conclusion: rounding, a footnote mark, a typo; or a claim that only the choice of test
+decides) or ``major`` (an impossibility, or a number or claim no reading reproduces). For the new
+checks, ``published`` is the printed p (``feasible_p``, ``significance``, empty when none is
+printed), the claim kind (``claim``) or the printed percentage (``rounding``; the summary gives the
+counts of half-up and half-to-even cells); ``recomputed`` is the smallest p of the stated test over
+the feasible tables (``feasible_p``, ``significance``, ``claim``), the exact percentage
+(``rounding``) or the number of convention-dependent cells (its summary). The tables behind them:
+:func:`msc_sle.paper.feasible.feasible_pvalues` (one row per feasible table: ``x``, ``counts``,
+``p_chi2``, ``p_chi2_yates``, ``p_fisher``, ``min_expected``, ``direction``),
+:func:`~msc_sle.paper.feasible.significance_table` (one row per outcome and variable, per test the
+p range, the number of tables with p < alpha and the verdict) and
+:func:`~msc_sle.paper.feasible.claim_checks` (one row per claim and variable, a status per test).
+It writes nothing; the notebooks save it to ``tables/paper_audit.csv``.
 """
 from __future__ import annotations
 
