@@ -338,9 +338,9 @@ def _rounding_findings(recs) -> list[dict]:
         shown = format_against(exact, d, extra=1)
         out.append(_finding(
             "rounding", r, published=r["printed"], recomputed=float(exact), severity="info",
-            finding=(f"{r['count']}/{r['denominator']} = {shown}% lies exactly on a half at {d} decimal(s): half up "
-                     f"prints {format_fixed(hu, d)}, half to even {format_fixed(he, d)}; the paper prints {r['printed']}"
-                     + (f" ({follows})." if follows else " (neither: see the percentage check)."))))
+            finding=(f"{r['count']}/{r['denominator']} = {shown}% lies exactly on a half at {d} decimal(s): "
+                     f"half up prints {format_fixed(hu, d)}, half to even {format_fixed(he, d)}; the paper prints "
+                     f"{r['printed']}" + (f" ({follows})." if follows else " (neither: see the percentage check)."))))
     cells = up + even + neither
     if halves:
         if cells and not even and not neither:
@@ -355,11 +355,10 @@ def _rounding_findings(recs) -> list[dict]:
         out.append(_finding(
             "rounding", None, published=f"{len(up)} half up, {len(even)} half to even", recomputed=float(len(cells)),
             severity=severity,
-            finding=(f"{halves} printed percentage(s) lie exactly on a half at their printed precision; in {len(cells)} "
-                     f"the two conventions print different digits, and the paper prints the half-up digits in "
-                     f"{len(up)}, the half-to-even digits in {len(even)}" + (f", neither in {len(neither)}" if neither
-                                                                               else "")
-                     + f": {verdict}"
+            finding=(f"{halves} printed percentage(s) lie exactly on a half at their printed precision; in "
+                     f"{len(cells)} the two conventions print different digits, and the paper prints the half-up "
+                     f"digits in {len(up)}, the half-to-even digits in {len(even)}"
+                     + (f", neither in {len(neither)}" if neither else "") + f": {verdict}"
                      + (f" (in the other {both} both conventions print the same digits)." if both else ".")
                      + " Only percentages are exact fractions of printed counts; medians, ranges and p-values give "
                        "no such test.")))

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
@@ -82,7 +82,7 @@ class FeasibleSet:
     sizes: tuple = ()
     source: str = ""
     inner: str = ""
-    constraints: tuple = field(default=())
+    constraints: tuple = ()
 
     @property
     def first_counts(self) -> list[int]:
@@ -195,7 +195,7 @@ def feasible_set(published: pd.DataFrame | list | None = None, outcome: str = "l
         levels, counts, cover = _with_complement(levels, counts, inner_sizes)
         a, b = counts[:, 0], counts[:, 1]
         basis = (f"{inner_name.upper()} split " + "; ".join(
-            f"{(lv or 'yes') + ' ' if len(levels) > 2 else ''}{ai}/{c} vs {bi}/{n - c}"
+            f"{(lv or 'yes') + ' ' if len(levels) > 2 or lv else ''}{ai}/{c} vs {bi}/{n - c}"
             for lv, ai, bi in zip(levels, a, b) if len(levels) > 2 or lv == levels[0])
                  + f" ({where}), {inner_name.upper()} within {outcome.upper()} ({c} of {n_with})")
     else:
@@ -505,9 +505,10 @@ def _significance_text(rec, method) -> str:
     if fs.kind == "continuous":
         if printed is not None:
             side = "<" if _below(printed, method.alpha) else ">="
-            return (f"{where}: printed p {_as_text(printed)} ({_SHORT.get(printed['test_marked'], printed['test_marked'])}, "
-                    f"{printed['source']}) {side} {method.alpha:g}; not recomputable (continuous: a Mann-Whitney p "
-                    f"needs the patients' values, only median (range) is printed).")
+            test = _SHORT.get(printed["test_marked"], printed["test_marked"])
+            return (f"{where}: printed p {_as_text(printed)} ({test}, {printed['source']}) {side} {method.alpha:g}; "
+                    f"not recomputable (continuous: a Mann-Whitney p needs the patients' values, only median "
+                    f"(range) is printed).")
         return (f"{where}: not checkable: continuous, no ranks printed (no {o} p-value, and a Mann-Whitney p "
                 f"cannot be bounded from medians and ranges).")
     if fs.kind == "constant":
@@ -772,11 +773,12 @@ def claim_checks(published: pd.DataFrame | None = None, claims: pd.DataFrame | N
     """Each claim about each variable judged under the stated test and the alternatives
     (:data:`CLAIM_CHECK_COLUMNS`; status ``holds``, ``contradicted``, ``depends``, ``unknown``,
     ``n/a``; ``support_stated`` says where, in words). An ``only_significant`` claim gives one row
-    per variable in its scope, judged as ``not_significant``; ``all_reached`` rows have no test."""
+    per variable in its scope, judged as ``not_significant``; ``all_reached`` rows have no test.
+    ``claims`` defaults to the claims file for the default transcription, to none otherwise."""
     recs = records(published)
-    claims = load_claims() if claims is None else claims
+    claims = load_claims() if claims is None and published is None else claims
     out = []
-    for chk in _claim_rows(recs, claims, alpha, nested, splits):
+    for chk in ([] if claims is None else _claim_rows(recs, claims, alpha, nested, splits)):
         for x in (chk["checks"] if chk.get("summary") else [chk]):
             c = x["claim_row"]
             out.append({"source": c["source"], "location": c["location"], "outcome": c["outcome"],

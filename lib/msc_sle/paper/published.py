@@ -364,6 +364,7 @@ def load_claims(path: str | Path | None = None) -> pd.DataFrame:
 def _claim_problems(raw: pd.DataFrame, name: str) -> list[Problem]:
     problems: list[Problem] = []
     kinds_seen: dict[str, int] = {}
+    alphas: dict[str, int] = {}
     for i, row in enumerate(raw.itertuples(index=False)):
         line = i + 2
 
@@ -395,6 +396,10 @@ def _claim_problems(raw: pd.DataFrame, name: str) -> list[Problem]:
                 alpha = float(row.alpha)
                 if not 0 < alpha < 1:
                     bad("alpha", "must lie strictly between 0 and 1")
+                alphas.setdefault(row.alpha, line)
+                if len(alphas) > 1:
+                    bad("alpha", f"the paper has one significance level; line {min(alphas.values())} "
+                                 f"gives {min(alphas, key=alphas.get)}")
             except ValueError:
                 bad("alpha", "a method row gives the significance level as a number")
         else:

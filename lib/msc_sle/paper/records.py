@@ -17,8 +17,9 @@ from .. import stats
 from ..present.format import format_fixed
 from .published import PUBLISHED_COLUMNS, load_published
 
-__all__ = ["AUDIT_COLUMNS", "SEVERITIES", "SPLIT_VARIABLES", "NESTED_COUNTS", "TEST_LABEL", "records", "rows", "groups", "is_table", "prefer", "one",
-           "group_sizes", "cohort_size", "overall_count", "p_values", "as_p", "fmt_p", "finding"]
+__all__ = ["AUDIT_COLUMNS", "SEVERITIES", "SPLIT_VARIABLES", "NESTED_COUNTS", "TEST_LABEL", "records", "rows",
+           "groups", "is_table", "prefer", "one", "group_sizes", "cohort_size", "overall_count", "p_values", "as_p",
+           "fmt_p", "finding"]
 
 #: Columns of :func:`paper_audit`'s result.
 AUDIT_COLUMNS = ("check", "source", "location", "variable", "outcome", "group", "level", "published",
