@@ -39,7 +39,7 @@ from msc_sle.compare import paired_over_time
 from msc_sle.present.figures import (cumulative_response_figure, response_rate_figure,
                                      sledai_over_time_figure)
 from msc_sle.present.format import p_text
-from msc_sle.present.tables import over_time_tables, rates_table
+from msc_sle.present.tables import over_time_tables, rate_table, rates_table
 from msc_sle.rates import cumulative_response, response_rates
 from msc_sle.workbook.disclosure import suppress_rates
 from msc_sle.workbook.notebook import frame_for, open_cohort, save_table, show_figure
@@ -90,7 +90,7 @@ against_baseline
 
 # %%
 results = [classify_response(cohort, params.lda()), classify_response(cohort, params.cr())]
-rates = suppress_rates(response_rates(results, decimals=params["decimals"]), params["small_cell_min"])
+rates = suppress_rates(rate_table(response_rates(results), params["decimals"]), params["small_cell_min"])
 save_table(rates, "response_rates", params["out_dir"],
            description="LDA and CR per visit and during the year, with Wilson 95% CIs")
 rates_table(rates)
@@ -116,7 +116,7 @@ for res in results:
 # (first visit meeting the definition at or before that month).
 
 # %%
-cumulative = suppress_rates(cumulative_response(results), params["small_cell_min"])
+cumulative = suppress_rates(rate_table(cumulative_response(results), params["decimals"]), params["small_cell_min"])
 save_table(cumulative, "cumulative_response", params["out_dir"],
            description="Share of patients who had reached LDA / CR by each visit")
 fig = cumulative_response_figure(cumulative)

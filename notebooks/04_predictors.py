@@ -64,7 +64,7 @@ for caveat in definition.caveats:
 
 # %%
 frame = frame_for(cohort, params, {"response": definition})
-group = f"{definition.label} during the year"
+group = f"{definition.display_label} during the year"
 result = outcome_comparison(frame, params, group)
 print(f"{group}: {int(frame['response_ever'].sum())} of {len(frame)} patients")
 
@@ -73,12 +73,14 @@ print(f"{group}: {int(frame['response_ever'].sum())} of {len(frame)} patients")
 #
 # Values are n (%) of the patients with the value recorded, or median (range); the effect size
 # column gives the odds ratio (binary variables) or the Hodges-Lehmann median difference
-# (continuous ones), responders versus non-responders, with 95% confidence intervals. The
-# footnotes name every test, the definition's limits and any row where the paper's printed p
-# disagrees with its own counts.
+# (continuous ones), responders versus non-responders, with 95% confidence intervals. The title
+# names the response with what it could not check (LLDAS and DORIS: the physician global
+# assessment is not recorded), and the footnotes name every test, give the definition's source and
+# every caveat, in every exported format, and flag any row where the paper's printed p disagrees
+# with its own counts.
 
 # %%
-table2 = outcome_table(result, params, f"Patients' characteristics divided by {group}", definition.caveats)
+table2 = outcome_table(result, params, f"Patients' characteristics divided by {group}", definition.footnotes())
 save_table(table2, f"table2_{params['outcome']}", params["out_dir"], manuscript=True)
 table2
 

@@ -23,8 +23,10 @@
 #    the workbook computes on this cohort, marked `exact`, `within rounding` (rounds to the printed
 #    value), `differs` (with what explains it, when something does) or `not computed`.
 # 2. **Paper audit**: is the paper consistent with itself? Computed from the published numbers
-#    alone (no patient data): p-values recomputed from the printed counts under each candidate
-#    test, percentages from counts, counts that must add up or be nested.
+#    and the text's claims alone (no patient data): p-values recomputed from the printed counts
+#    under each candidate test, or tested over every table the printed numbers allow when the
+#    counts are not printed; each claim about significance checked under the stated test;
+#    percentages from counts and the rounding convention; counts that must add up or be nested.
 #
 # On the bundled SYNTHETIC cohort the reproduction measures how faithfully the generator matched
 # the published tables; on a real extract it shows how the workbook's analysis compares with
@@ -81,7 +83,11 @@ not_computed_table(reproduction)
 # ## Paper audit: is the paper consistent with itself?
 #
 # One row per check; `severity` is `info` (consistent, or an observation), `minor` (a slip that
-# changes no conclusion) or `major` (an impossibility, or a number no reading reproduces).
+# changes no conclusion, or a claim only the choice of test decides) or `major` (an impossibility,
+# or a number no reading reproduces). The list shows every slip, then two summaries that are
+# `info` when all is well: each "only these variables were associated" claim of the text, with the
+# variables that contradict it, could go either way or cannot be checked, and the rounding
+# convention the paper's percentages follow (`data/published/README.md` works through each check).
 
 # %%
 audit = paper_audit()

@@ -22,6 +22,14 @@ def audit(pub):
     return paper_audit(pub)
 
 
+@pytest.fixture(scope="module")
+def alpha():
+    """The paper's significance level, as section 2.5 states it (the claims file's method rows)."""
+    from msc_sle.paper.published import load_claims
+    claims = load_claims()
+    return float(claims.loc[claims["claim"] == "method", "alpha"].iloc[0])
+
+
 def value(pub, **where):
     rows = pub
     for column, wanted in where.items():
@@ -218,9 +226,114 @@ def test_p_value_no_test_reproduces_is_major(pub):
     assert hit["severity"].tolist() == ["major"] and "no test reproduces" in hit["finding"].iloc[0]
 
 
-def test_lda_p_values_are_not_checkable(audit):
-    hit = findings(audit, check="not_checkable", outcome="lda", variable="arthralgia_arthritis")
-    assert len(hit) >= 1 and set(hit["severity"]) == {"info"}
+def lda_arthralgia_splits(pub):
+    """Every split of the arthralgia/arthritis patients by LDA the printed numbers allow, by brute force:
+    x with LDA of T overall, a of them with CR (CR patients are LDA patients), b without CR."""
+    n = value(pub, source="Table 1", location="header", statistic="n")
+    lda = value(pub, source="Table 1", variable="lda_ever", statistic="n")
+    cr = value(pub, source="Table 1", variable="cr_ever", statistic="n")
+    total = value(pub, source="Table 1", variable="arthralgia_arthritis", statistic="n")
+    a = value(pub, source="Table 2", variable="arthralgia_arthritis", group="with", statistic="n")
+    b = value(pub, source="Table 2", variable="arthralgia_arthritis", group="without", statistic="n")
+    splits = []
+    for x in range(int(total) + 1):
+        lda_not_cr = x - a                      # LDA without CR at this level: from the b without CR
+        no_lda = total - x                      # the rest are without LDA
+        if 0 <= lda_not_cr <= min(b, lda - cr) and 0 <= no_lda <= n - lda:
+            splits.append(np.array([[x, total - x], [lda - x, n - lda - (total - x)]], dtype=int))
+    return splits
+
+
+def test_lda_arthralgia_p_is_tested_over_its_feasible_splits(pub, audit):
+    printed = pub[(pub["source"] == "Section 3.3") & (pub["variable"] == "arthralgia_arthritis")
+                  & (pub["outcome"] == "lda") & (pub["statistic"] == "p_value")]["printed"].iloc[0]
+    splits = lda_arthralgia_splits(pub)
+    xs = [int(s[0, 0]) for s in splits]
+    assert xs == list(range(min(xs), max(xs) + 1)) and len(xs) > 1      # a short range of integers
+    d = len(printed.split(".")[1])
+    agreeing = {name: [int(s[0, 0]) for s in splits if half_up(p(s), d) == float(printed)]
+                for name, p in (("Pearson", lambda s: stats.chi2_contingency(s, correction=False).pvalue),
+                                ("Yates", lambda s: stats.chi2_contingency(s, correction=True).pvalue),
+                                ("Fisher", lambda s: stats.fisher_exact(s).pvalue))}
+    assert agreeing["Pearson"] == [] and agreeing["Yates"] == [] and len(agreeing["Fisher"]) == 1
+    x = agreeing["Fisher"][0]
+    for source in ("Section 3.3", "Abstract"):
+        hit = findings(audit, check="feasible_p", source=source, variable="arthralgia_arthritis", outcome="lda")
+        assert hit["severity"].tolist() == ["minor"], source       # Fisher only, same side of 0.05
+        text = hit["finding"].iloc[0]
+        assert f"{len(splits)} integer table(s)" in text and f"{min(xs)}-{max(xs)} of" in text
+        assert "Consistent under Fisher's exact test only" in text and f"at {x}/" in text
+    assert findings(audit, check="not_checkable", outcome="lda", variable="arthralgia_arthritis").empty
+    # The per-table p-values are the ones scipy gives.
+    from msc_sle.paper.feasible import feasible_pvalues
+    table = feasible_pvalues(pub, "lda", "arthralgia_arthritis")
+    assert table["x"].tolist() == xs
+    np.testing.assert_allclose(table["p_fisher"], [stats.fisher_exact(s).pvalue for s in splits])
+    np.testing.assert_allclose(table["p_chi2"], [stats.chi2_contingency(s, correction=False).pvalue for s in splits])
+
+
+def test_continuous_lda_p_values_are_not_checkable(audit):
+    hit = findings(audit, check="not_checkable", outcome="lda", variable="age_years")
+    assert len(hit) == 2 and set(hit["severity"]) == {"info"}                  # section 3.3 and abstract
+    assert all("continuous, no ranks printed" in f for f in hit["finding"])
+
+
+def test_every_variable_of_the_tables_is_judged_for_both_outcomes(pub, audit):
+    table_vars = set(pub.loc[pub["source"].str.startswith("Table"), "variable"]) - {"n", "lda_ever", "cr_ever"}
+    sig = findings(audit, check="significance")
+    assert set(zip(sig["outcome"], sig["variable"])) == {(o, v) for o in ("lda", "cr") for v in table_vars}
+    assert len(sig) == 2 * len(table_vars) and set(sig["severity"]) == {"info"}
+    duration = sig[(sig["outcome"] == "lda") & (sig["variable"] == "sle_duration_months")]["finding"].iloc[0]
+    assert "not checkable: continuous, no ranks printed" in duration
+
+
+def test_neurologic_lda_contradicts_only_age_and_arthralgia_under_pearson(pub, audit, alpha):
+    """'All 5 achieved LDA' fixes the LDA table: Pearson p < alpha, Fisher and Yates not."""
+    n = value(pub, source="Table 1", location="header", statistic="n")
+    lda = value(pub, source="Table 1", variable="lda_ever", statistic="n")
+    k = value(pub, source="Section 3.3", variable="neurologic_disorder", outcome="lda", group="with", statistic="n")
+    table = np.array([[k, 0], [lda - k, n - lda]])
+    assert stats.chi2_contingency(table, correction=False).pvalue < alpha
+    assert stats.fisher_exact(table).pvalue > alpha and stats.chi2_contingency(table, correction=True).pvalue > alpha
+    hit = findings(audit, check="claim", outcome="lda", variable="neurologic_disorder")
+    contradicted = hit[hit["severity"] != "info"]
+    assert contradicted["severity"].tolist() == ["minor"]                # Fisher and Yates rescue it
+    assert "Pearson chi-square it is contradicted" in contradicted["finding"].iloc[0]
+    summary = findings(audit, check="claim", outcome="lda", variable="", published="only_significant")
+    assert summary["severity"].tolist() == ["minor"] and "contradict it: 1 (Neurologic disorder)" in \
+        summary["finding"].iloc[0]
+    # 'All patients with neurological disorders achieved LDA' itself fits the other numbers.
+    reached = hit[hit["published"] == "all_reached"]
+    assert reached["severity"].tolist() == ["info"] and reached["finding"].iloc[0].endswith("consistent.")
+
+
+def test_cr_claims_hold_under_the_marked_tests(audit):
+    cr = findings(audit, check="claim", outcome="cr")
+    assert set(cr["severity"]) == {"info"}
+    summary = cr[(cr["variable"] == "") & (cr["published"] == "only_significant")]["finding"].iloc[0]
+    # Neurologic disorder: Fisher (marked, as printed) keeps it above 0.05, Pearson would not.
+    assert "Under Pearson chi-square instead: Neurologic disorder (contradicted)" in summary
+
+
+def test_rounding_cells_and_convention(pub, audit):
+    """Every percentage exactly on a half whose digits depend on the convention, worked out with Decimal."""
+    from decimal import ROUND_HALF_EVEN
+    checks = recheck_percentages(pub)
+    expected = set()
+    for _, r in checks.iterrows():
+        exact = Decimal(int(r["count"]) * 100) / Decimal(int(r["denominator"]))
+        q = Decimal(1).scaleb(-int(r["decimals"]))
+        up, even = exact.quantize(q, rounding=ROUND_HALF_UP), exact.quantize(q, rounding=ROUND_HALF_EVEN)
+        if up != even:
+            assert float(up) == float(r["printed"].rstrip("%")), r["location"]   # the paper rounds half up
+            expected.add((r["source"], r["location"], r["group"]))
+    cells = findings(audit, check="rounding")
+    cells = cells[cells["location"] != ""]
+    assert set(zip(cells["source"], cells["location"], cells["group"])) == expected and len(expected) >= 3
+    assert all("(half up)." in f for f in cells["finding"])
+    summary = findings(audit, check="rounding", location="")
+    assert len(summary) == 1 and f"in {len(expected)} the two conventions" in summary["finding"].iloc[0]
+    assert "the paper rounds half up" in summary["finding"].iloc[0]
 
 
 # --- sums, splits, ranges -----------------------------------------------------------------------
@@ -314,4 +427,5 @@ def test_the_paper_is_otherwise_consistent(audit):
     """Everything not listed above is an 'info' finding; a new minor/major needs a look (and a test)."""
     notable = audit[audit["severity"] != "info"]
     assert sorted(notable["check"]) == sorted(["median_split", "median_split", "p_value_test", "percentage",
-                                               "percentage", "text_vs_table", "label", "erratum"])
+                                               "percentage", "text_vs_table", "label", "erratum",
+                                               "feasible_p", "feasible_p", "claim", "claim"])

@@ -202,3 +202,20 @@ def test_load_from_a_copy(tmp_path):
     copy = tmp_path / "copy.csv"
     shutil.copy(PUBLISHED_PATH, copy)
     pd.testing.assert_frame_equal(load_published(copy), load_published())
+
+
+def test_the_claims_file_loads_and_fits_the_values():
+    from msc_sle.paper.published import CLAIM_KINDS, claim_list, claims_problems, load_claims
+
+    claims = load_claims()
+    assert claims_problems(claims) == [] and set(claims["claim"]) <= set(CLAIM_KINDS)
+    methods = claims[claims["claim"] == "method"]
+    assert sorted(methods["variables"]) == ["categorical", "continuous"] and methods["alpha"].notna().all()
+    assert claims.loc[claims["claim"] != "method", "alpha"].isna().all()
+    # Every LDA and CR p-value the text prints belongs to a variable a claim says reached significance.
+    pub = load_published()
+    alpha = methods["alpha"].iloc[0]
+    text_p = pub[(pub["statistic"] == "p_value") & (pub["source"] == "Section 3.3") & (pub["value"] < alpha)]
+    significant = {(r["outcome"], v) for _, r in claims[claims["claim"] == "significant"].iterrows()
+                   for v in claim_list(r["variables"])}
+    assert set(zip(text_p["outcome"], text_p["variable"])) == significant

@@ -47,6 +47,21 @@ def test_format_p():
         format_p(0.5, 0)
 
 
+def test_rounding_conventions_and_halves():
+    from fractions import Fraction
+
+    from msc_sle.present.format import format_against, format_percent, on_half, round_half_to_even, round_half_up
+
+    assert format_percent(1, 16) == "6.3" and round(100 / 16, 1) == 6.2      # half up, not Python's half to even
+    assert on_half(Fraction(100, 16), 1) and on_half(6.25, 1) and not on_half(Fraction(500, 69), 1)
+    assert not on_half(Fraction(100, 16), 2) and on_half(0.125, 2)
+    assert (round_half_up(Fraction(500, 16), 1), round_half_to_even(Fraction(500, 16), 1)) == (31.3, 31.2)
+    assert round_half_to_even(18.75, 1) == round_half_up(18.75, 1) == 18.8   # both conventions agree here
+    # Shown beside a printed 7.3: "7.25" would round to 7.3, but 5/69 = 7.2464 rounds to 7.2.
+    assert format_against(Fraction(500, 69), 1) == "7.246"
+    assert format_against(7.2496, 1) == "7.2496" and format_against(0.0179, 2, extra=2) == "0.0179"
+
+
 def test_table_one_layout(frame):
     t = table_one(frame, decimals=1)
     body = t.body.set_index("Variables")
@@ -174,3 +189,33 @@ def test_the_same_table_renders_to_the_same_html_and_exports_are_readable(tmp_pa
     mode = stat.S_IMODE(written[0].stat().st_mode) if isinstance(written, list) else \
         stat.S_IMODE((tmp_path / "t.csv").stat().st_mode)
     assert mode & stat.S_IRGRP and mode & stat.S_IROTH
+
+
+def test_a_definitions_caveats_reach_every_exported_format(frame, tmp_path):
+    """A table made for LLDAS says in every format that the PGA criterion was not checked."""
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from msc_sle.clinical.outcomes import lldas
+
+    group = f"{lldas.display_label} during the year"
+    res = compare_groups(frame, "cr_ever", labels={"cr_ever": group})
+    t = comparison_table(res, title=f"Patients' characteristics divided by {group}", footnotes=lldas.footnotes())
+    assert "PGA not recorded: criterion not checked" in t.title
+    assert all(c in " ".join(t.footnotes) for c in lldas.caveats)
+    paths = export_table(t, tmp_path / "table2_lldas")
+    texts = {
+        "csv": paths["csv"].read_text(encoding="utf-8"),
+        "data.csv": paths["data.csv"].read_text(encoding="utf-8"),
+        "xlsx": " ".join(str(c.value) for ws in load_workbook(paths["xlsx"]) for row in ws.iter_rows()
+                         for c in row if c.value is not None),
+        "docx": " ".join(p.text for p in Document(paths["docx"]).paragraphs),
+        "html": paths["html"].read_text(encoding="utf-8"),
+        "tex": paths["tex"].read_text(encoding="utf-8"),
+        "md": paths["md"].read_text(encoding="utf-8"),
+    }
+    assert set(texts) == set(EXPORT_FORMATS)
+    for fmt, text in texts.items():
+        assert "PGA not recorded" in text, fmt                    # the label never travels alone
+        if fmt not in ("csv", "data.csv"):                        # the CSVs are cells only, no footnotes
+            assert "physician global assessment criterion is not checked" in text, fmt

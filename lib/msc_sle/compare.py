@@ -628,7 +628,9 @@ def _rule_calls_for_exact(expected: np.ndarray, rule: str) -> tuple[bool, str]:
         return False, ""
     share = small.mean()
     if expected.min() < 1 or share > 0.2:
-        return True, f"Cochran's rule: {share:.0%} of expected counts < 5, smallest {expected.min():.2f}"
+        # Counts, not a percentage: percentages are rounded in present.format only (one rule, half up).
+        return True, (f"Cochran's rule: {int(small.sum())} of {small.size} expected counts < 5, "
+                      f"smallest {expected.min():.2f}")
     return False, ""
 
 

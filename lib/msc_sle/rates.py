@@ -1,5 +1,9 @@
 """Response rates over the year: responders per visit, during the year and cumulatively, with
-Wilson 95% confidence intervals (the numbers behind the response figures)."""
+Wilson 95% confidence intervals (the numbers behind the response figures).
+
+The numbers are unrounded: what a page prints (percentages rounded half up, the "1/16 (6.3%; 95%
+CI ...)" strings) is made by :func:`msc_sle.present.tables.rate_table`, the one place rates are
+rounded."""
 from __future__ import annotations
 
 import math
@@ -11,34 +15,33 @@ from .stats import wilson_interval
 __all__ = ["response_rates", "cumulative_response"]
 
 
-def _rate_row(label: str, when: str, k: int, n: int, missing: int, decimals: int) -> dict:
+def _rate_row(label: str, when: str, k: int, n: int, missing: int) -> dict:
     lo, hi = wilson_interval(k, n)
-    pct = 100.0 * k / n if n else math.nan
     return {"response": label, "when": when, "n": k, "patients": n, "missing visits": missing,
-            "percent": round(pct, decimals), "ci_low": round(100 * lo, decimals), "ci_high": round(100 * hi, decimals),
-            "shown": f"{k}/{n} ({pct:.{decimals}f}%; 95% CI {100 * lo:.{decimals}f}-{100 * hi:.{decimals}f})"}
+            "percent": 100.0 * k / n if n else math.nan, "ci_low": 100 * lo, "ci_high": 100 * hi}
 
 
-def response_rates(results, decimals: int = 1) -> pd.DataFrame:
+def response_rates(results) -> pd.DataFrame:
     """Responders per follow-up month, during the year and at month 12, with Wilson 95% CIs.
 
     ``results`` is one :class:`msc_sle.clinical.ResponseResult` or a list of them. The denominator is
     every patient (the paper's convention: a missing visit is not a response); ``missing visits``
     counts how many patients lack that visit or the data to classify it, so the reader sees it.
+    ``percent``, ``ci_low`` and ``ci_high`` are in percent, unrounded; ``response`` is the
+    definition's label with its qualifier (``ResponseDefinition.display_label``).
     """
     if not isinstance(results, (list, tuple)):
         results = [results]
     rows = []
     for res in results:
         p = res.patients
-        label = res.definition.label
+        label = res.definition.display_label
         n = len(p)
         missing = _missing_by_month(res)
         for col in [c for c in p.columns if c.startswith("met_m")]:
             month = int(col[len("met_m"):])
-            rows.append(_rate_row(label, f"month {month}", int(p[col].sum()), n, missing.get(month, 0), decimals))
-        rows.append(_rate_row(label, "during the year", int(p["ever"].sum()), n, int((p["n_missing"] > 0).sum()),
-                              decimals))
+            rows.append(_rate_row(label, f"month {month}", int(p[col].sum()), n, missing.get(month, 0)))
+        rows.append(_rate_row(label, "during the year", int(p["ever"].sum()), n, int((p["n_missing"] > 0).sum())))
     return pd.DataFrame(rows)
 
 
@@ -64,7 +67,7 @@ def cumulative_response(results) -> pd.DataFrame:
         for month in [0] + months:
             k = int((first.notna() & (first <= month)).fillna(False).sum())
             lo, hi = wilson_interval(k, len(p))
-            rows.append({"response": res.definition.label, "month": month, "n": k, "patients": len(p),
+            rows.append({"response": res.definition.display_label, "month": month, "n": k, "patients": len(p),
                          "percent": 100.0 * k / len(p) if len(p) else math.nan,
                          "ci_low": 100 * lo, "ci_high": 100 * hi})
     return pd.DataFrame(rows)

@@ -95,3 +95,10 @@ def test_adjust_bad_input():
         adjust_pvalues(P, "bonferroni")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         adjust_pvalues([0.5, 1.2])
+
+
+def test_wilson_ends_are_exact_at_zero_and_all():
+    """k = 0 and k = n put the interval's end at 0 and 1 exactly (no 3e-16 left by rounding)."""
+    from msc_sle.stats import wilson_interval
+
+    assert wilson_interval(0, 69)[0] == 0.0 and wilson_interval(69, 69)[1] == 1.0

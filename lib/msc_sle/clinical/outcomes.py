@@ -60,6 +60,10 @@ class ResponseDefinition:
         recorded visit (LLDAS criterion 2).
     min_reduction : SLEDAI must have fallen by at least this many points from baseline (month 0).
     source : citation of the definition. caveats : what the data cannot check.
+    qualifier : a short phrase that must travel with the label wherever the definition names a
+        table or a rate, when the label alone would overstate what was measured ("PGA not
+        recorded: criterion not checked" for LLDAS); :attr:`display_label` joins them and
+        :meth:`footnotes` gives the source and every caveat as table footnotes.
     """
     name: str
     label: str
@@ -71,6 +75,7 @@ class ResponseDefinition:
     min_reduction: float | None = None
     source: str = ""
     caveats: tuple[str, ...] = ()
+    qualifier: str = ""
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -126,6 +131,27 @@ class ResponseDefinition:
                                                      else "new activity allowed")}
         return ", ".join(w for w in (words[n]() for n in names) if w)
 
+    @property
+    def display_label(self) -> str:
+        """The label with its qualifier, as titles and rate tables print it.
+
+        >>> lldas.display_label
+        'LLDAS (PGA not recorded: criterion not checked)'
+        >>> paper_lda.display_label
+        'LDA'
+        """
+        return f"{self.label} ({self.qualifier})" if self.qualifier else self.label
+
+    def footnotes(self) -> tuple[str, ...]:
+        """The definition's source and each of its caveats, as footnotes of a table made with it.
+
+        >>> lldas.footnotes()[1]
+        'LLDAS: PGA is not in the data: the physician global assessment criterion is not checked. (LLDAS: PGA <= 1 on 0-3)'
+        """
+        criteria = self.describe().split(": ", 1)[1]
+        first = f"{self.label}: {criteria}." + (f" Source: {self.source}." if self.source else "")
+        return (first,) + tuple(f"{self.label}: {c}" for c in self.caveats)
+
     def accepts_sledai(self, score: float) -> bool:
         """Does a SLEDAI score (SLEDAI-2K, or clinical SLEDAI if ``use_clinical_sledai``) pass ``sledai_max``?
 
@@ -168,6 +194,7 @@ paper_cr = ResponseDefinition(
              _MAJOR_CAVEAT, _MAINTENANCE))
 
 _PGA = "PGA is not in the data: the physician global assessment criterion is not checked."
+_PGA_QUALIFIER = "PGA not recorded: criterion not checked"
 
 lldas = ResponseDefinition(
     name="lldas", label="LLDAS", sledai_max=4, prednisone_max=7.5, major_organ=MAJOR_ORGAN_DESCRIPTORS,
@@ -177,21 +204,24 @@ lldas = ResponseDefinition(
              "Haemolytic anaemia and gastrointestinal activity are not SLEDAI-2K descriptors and are not checked.",
              "'No new activity' compares each SLEDAI-2K descriptor with the patient's previous recorded visit; "
              "a descriptor present at the first recorded visit cannot be judged, so that visit is unclassified.",
-             "Tolerance of maintenance immunosuppressants is not in the data."))
+             "Tolerance of maintenance immunosuppressants is not in the data."),
+    qualifier=_PGA_QUALIFIER)
 
 doris = ResponseDefinition(
     name="doris", label="DORIS remission", sledai_max=0, prednisone_max=5.0, use_clinical_sledai=True,
     source="van Vollenhoven RF et al. Lupus Sci Med 2021;8:e000538 (DORIS 2021 remission)",
     caveats=(_PGA + " (DORIS: PGA < 0.5 on 0-3)",
              "Clinical SLEDAI = SLEDAI-2K without low complement and increased DNA binding.",
-             "DORIS states prednisolone ≤ 5 mg/day; prednisone is counted 1:1."))
+             "DORIS states prednisolone ≤ 5 mg/day; prednisone is counted 1:1."),
+    qualifier=_PGA_QUALIFIER)
 
 sledai_reduction = ResponseDefinition(
     name="sledai_reduction", label="SLEDAI-4 reduction", min_reduction=4,
     source="Furie RA et al. Arthritis Rheum 2009;61:1143-51 (SRI-4, SLEDAI component)",
     caveats=("Only the SLEDAI part of SRI-4: BILAG and PGA are not in the data, so this is not an "
              "SRI-4 response.",
-             "A patient without a baseline (month 0) SLEDAI-2K is never a responder."))
+             "A patient without a baseline (month 0) SLEDAI-2K is never a responder."),
+    qualifier="SLEDAI part of SRI-4 only: BILAG and PGA not recorded")
 
 #: The built-in definitions by name.
 DEFINITIONS = MappingProxyType({d.name: d for d in (paper_lda, paper_cr, lldas, doris, sledai_reduction)})

@@ -1,13 +1,27 @@
 """Is the paper consistent with itself? An audit computed from the published numbers alone.
 
 Nothing here reads patient data: every check takes the numbers of ``data/published/`` (through
-:func:`msc_sle.paper.published.load_published`) and recomputes what can be recomputed from them:
+:func:`msc_sle.paper.published.load_published`) and the text's claims (``wen2019_claims.csv``,
+:func:`msc_sle.paper.published.load_claims`), and recomputes what can be recomputed from them:
 
 - each categorical p-value of Table 2 (and each p-value the text quotes for the same comparison)
   from its published counts, under Pearson's chi-square without correction, Yates' corrected
   chi-square and Fisher's exact test (Fisher-Freeman-Halton beyond 2x2), and which of them the
-  printed value agrees with at its printed precision, beside the test the footnote marks;
-- each percentage from its count and denominator;
+  printed value agrees with at its printed precision, beside the test the footnote marks
+  (``p_value_test``; ``test_choice`` comments on the expected-count rule);
+- each categorical p-value printed *without* counts (the LDA arthralgia/arthritis p), tested over
+  every integer table the printed numbers allow (``feasible_p``: "consistent under Fisher only",
+  "under none", and what the stated test could have printed; :mod:`msc_sle.paper.feasible`);
+- for every variable of the paper's tables and both outcomes, whether its comparison could reach
+  p < alpha under the stated test and the alternatives, given the printed numbers: at every
+  feasible table, at none, or depending on the unprinted split; continuous variables without a
+  printed p are "not checkable: continuous, no ranks printed" (``significance``);
+- each claim of the text (``claim``): "significant", "not significant", "only these were
+  significant", "all reached the outcome", judged under the stated test and the alternatives;
+- p-values nothing printed can bound (a Mann-Whitney p, SLEDAI over time): ``not_checkable``;
+- each percentage from its count and denominator (``percentage``), and every percentage lying
+  exactly on a half where half up and half to even print different digits (``rounding``, one per
+  cell and one summary of the convention the paper follows);
 - counts that must add up: the two groups to Table 1's overall count, group sizes to the outcome
   counts, the levels of a split to the patients split, strata to their total;
 - a median against the split printed at that median (reading 1 of ``data/README.md``), and
@@ -17,10 +31,22 @@ Nothing here reads patient data: every check takes the numbers of ``data/publish
 - printing: labels that are a transposition of the dictionary's label, percentages printed at
   mixed precision within a table, and errata recorded in the transcription's notes.
 
-:func:`paper_audit` returns one row per finding; ``severity`` is ``info`` (consistent, or an
-observation), ``minor`` (a slip that changes no conclusion: rounding, a footnote mark, a typo) or
-``major`` (an impossibility, or a number no reading reproduces). It writes nothing; the notebooks
-save it to ``tables/paper_audit.csv``.
+:func:`paper_audit` returns one row per finding (:data:`AUDIT_COLUMNS`: ``check``, the place
+``source, location, variable, outcome, group, level``, ``published``, ``recomputed``, ``severity``,
+``finding``); ``severity`` is ``info`` (consistent, or an observation), ``minor`` (a slip that
+changes no conclusion: rounding, a footnote mark, a typo; or a claim that only the choice of test
+decides) or ``major`` (an impossibility, or a number or claim no reading reproduces). For the new
+checks, ``published`` is the printed p (``feasible_p``, ``significance``, empty when none is
+printed), the claim kind (``claim``) or the printed percentage (``rounding``; the summary gives the
+counts of half-up and half-to-even cells); ``recomputed`` is the smallest p of the stated test over
+the feasible tables (``feasible_p``, ``significance``, ``claim``), the exact percentage
+(``rounding``) or the number of convention-dependent cells (its summary). The tables behind them:
+:func:`msc_sle.paper.feasible.feasible_pvalues` (one row per feasible table: ``x``, ``counts``,
+``p_chi2``, ``p_chi2_yates``, ``p_fisher``, ``min_expected``, ``direction``),
+:func:`~msc_sle.paper.feasible.significance_table` (one row per outcome and variable, per test the
+p range, the number of tables with p < alpha and the verdict) and
+:func:`~msc_sle.paper.feasible.claim_checks` (one row per claim and variable, a status per test).
+It writes nothing; the notebooks save it to ``tables/paper_audit.csv``.
 """
 from __future__ import annotations
 
@@ -31,33 +57,18 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from .. import stats
 from ..contract import load_dictionary
-from ..present.format import round_half_up
-from .published import PUBLISHED_COLUMNS, load_published, matches_printed
+from ..present.format import format_against, format_fixed, on_half, round_half_to_even, round_half_up
+from .feasible import claim_findings, feasible_p_findings, significance_findings
+from .published import claims_problems, load_claims, load_published, matches_printed
+from .records import (AUDIT_COLUMNS, SEVERITIES, TEST_LABEL as _TEST_LABEL, as_p as _as_p, cohort_size as _cohort_size,
+                      finding as _finding, fmt_p as _fmt, group_sizes as _group_sizes, groups as _groups,
+                      is_table as _is_table, one as _one, overall_count as _overall_count, p_values as _p_values,
+                      prefer as _prefer, records as _records, rows as _rows)
+from .records import NESTED_COUNTS, SPLIT_VARIABLES
 
-__all__ = ["AUDIT_COLUMNS", "SEVERITIES", "paper_audit", "recheck_pvalues", "recheck_percentages",
+__all__ = ["AUDIT_COLUMNS", "SEVERITIES", "DEFAULT_CLAIMS", "paper_audit", "recheck_pvalues", "recheck_percentages",
            "SPLIT_VARIABLES", "NESTED_COUNTS", "COMPLEMENTS", "STRATA"]
-
-#: Columns of :func:`paper_audit`'s result.
-AUDIT_COLUMNS = ("check", "source", "location", "variable", "outcome", "group", "level", "published",
-                 "recomputed", "severity", "finding")
-SEVERITIES = ("major", "minor", "info")
-
-#: Categorical splits of a continuous variable and the boolean that says who is split:
-#: ``split -> (continuous variable, population)``. Prednisone: every patient (Table 2 splits all
-#: 69); CYC induction dose: the induced patients only (section 3.2 gives the dose median of the 42).
-SPLIT_VARIABLES = {
-    "prednisone_dose_group": ("baseline_prednisone_mg", "prior_prednisone"),
-    "cyc_induction_dose_group": ("cyc_induction_dose_g", "cyc_induction"),
-}
-
-#: ``(subset, superset)`` counts that must nest in any group. CR implies LDA with the paper's
-#: thresholds (section 2.4: SLEDAI < 3 and prednisone <= 5 mg/day imply SLEDAI <= 4 and <= 7.5);
-#: anti-dsDNA and anti-Sm positivity are items of the ACR 1997 immunologic disorder criterion
-#: (Hochberg 1997, criterion 10), so neither can outnumber it.
-NESTED_COUNTS = (("cr_ever", "lda_ever"), ("cr_m12", "lda_m12"),
-                 ("anti_dsdna", "immunologic_disorder"), ("anti_sm", "immunologic_disorder"))
 
 #: ``complement -> variable``: the complement and the variable add up to the cohort. Section 2.4:
 #: "In the absence of LDA, a patient was considered having no response."
@@ -66,77 +77,6 @@ COMPLEMENTS = {"no_response": "lda_ever"}
 #: ``variable -> stratifier``: counts of ``variable`` printed per level of the stratifier add up to
 #: the variable's total and cannot exceed the stratum (section 3.2: second infusions by MSC source).
 STRATA = {"second_infusion": "msc_source"}
-
-_TEST_LABEL = {"chi2": "Pearson chi-square", "chi2_yates": "Yates-corrected chi-square",
-               "fisher": "Fisher's exact test"}
-_SOURCE_ORDER = ("Table 1", "Table 2")
-
-
-# --- the transcription as plain records -------------------------------------------------------------
-# The checks look rows up several hundred times; filtering a list of ~400 dicts is a hundred times
-# faster than filtering the DataFrame each time.
-
-def _records(published: pd.DataFrame | None) -> list[dict]:
-    pub = load_published() if published is None else published
-    recs = pub.to_dict("records")
-    for r in recs:
-        r["value"] = float(r["value"])
-        r["decimals"] = int(r["decimals"])
-        for c in PUBLISHED_COLUMNS:
-            if c != "value":
-                r[c] = "" if r[c] is None or r[c] is pd.NA else str(r[c])
-    return recs
-
-
-def _rows(recs: list[dict], **where) -> list[dict]:
-    tests = [(c, set(w) if isinstance(w, (list, tuple, set)) else {w}) for c, w in where.items()]
-    return [r for r in recs if all(r[c] in allowed for c, allowed in tests)]
-
-
-def _groups(recs: list[dict], *keys: str) -> dict[tuple, list[dict]]:
-    out: dict[tuple, list[dict]] = {}
-    for r in recs:
-        out.setdefault(tuple(r[k] for k in keys), []).append(r)
-    return out
-
-
-def _is_table(source: str) -> bool:
-    return source.startswith("Table")
-
-
-def _prefer(recs: list[dict], source: str | None = None) -> list[dict]:
-    """Rows ordered as references: the given source, then Table 1, Table 2, other tables, the text."""
-    def rank(r):
-        s = r["source"]
-        return (s != source, not _is_table(s), _SOURCE_ORDER.index(s) if s in _SOURCE_ORDER else len(_SOURCE_ORDER))
-    return sorted(recs, key=rank)
-
-
-def _one(recs: list[dict], **where) -> dict | None:
-    rows = _prefer(_rows(recs, **where))
-    return rows[0] if rows else None
-
-
-def _group_sizes(recs: list[dict], source: str, outcome: str) -> dict[str, float] | None:
-    head = _rows(recs, source=source, outcome=outcome, location="header", statistic="n")
-    sizes = {r["group"]: r["value"] for r in head}
-    if {"with", "without"} <= set(sizes):
-        return sizes
-    ever = _one(recs, variable=f"{outcome}_ever", group="all", level="", statistic="n")
-    cohort = _cohort_size(recs, source)
-    if ever is None or cohort is None:
-        return None
-    return {"with": ever["value"], "without": cohort[0] - ever["value"]}
-
-
-def _cohort_size(recs: list[dict], source: str) -> tuple[float, str] | None:
-    rows = _prefer(_rows(recs, variable="n", group="all", statistic="n"), source)
-    return (rows[0]["value"], rows[0]["source"]) if rows else None
-
-
-def _overall_count(recs: list[dict], variable: str, level: str) -> dict | None:
-    return _one(recs, variable=variable, group="all", level=level, statistic="n")
-
 
 # --- p-values ---------------------------------------------------------------------------------------
 
@@ -170,20 +110,6 @@ def _count_table(recs: list[dict], outcome: str, variable: str, prefer: str):
         table = counts[keep]
         label = "; ".join(f"{lv}: {int(a)} vs {int(b)}" for lv, (a, b), k in zip(levels, counts, keep) if k)
     return source, table.astype(int), label
-
-
-def _p_values(table: np.ndarray) -> dict[str, float]:
-    out = {"chi2": math.nan, "chi2_yates": math.nan, "fisher": math.nan, "min_expected": math.nan}
-    if (table.sum(axis=0) == 0).any() or table.shape[0] < 2 or (table < 0).any():
-        return out
-    out["chi2"] = stats.pearson_chi2(table).pvalue
-    out["min_expected"] = float(stats.expected_counts(table).min())
-    if table.shape == (2, 2):
-        out["chi2_yates"] = stats.yates_chi2(table).pvalue
-        out["fisher"] = stats.fisher_exact(table).pvalue
-    else:  # exact enumeration: the same p on every call
-        out["fisher"] = stats.fisher_freeman_halton(table).pvalue
-    return out
 
 
 _PVALUE_COLUMNS = ["source", "location", "variable", "outcome", "printed", "decimals", "test_marked", "counts_from",
@@ -299,27 +225,7 @@ def recheck_percentages(published: pd.DataFrame | None = None) -> pd.DataFrame:
 
 # --- the audit ------------------------------------------------------------------------------------------
 
-def _as_p(printed: str) -> str:
-    return f"< {printed[1:]}" if printed.startswith("<") else f"= {printed}"
-
-
-def _fmt(p: float) -> str:
-    """A recomputed p-value, to four decimals (one more than the paper's most precise)."""
-    return "n/a" if p is None or math.isnan(p) else f"{p:.4f}"
-
-
-def _finding(check, row=None, *, published="", recomputed=math.nan, severity="info", finding="", **override):
-    base = {c: "" for c in AUDIT_COLUMNS}
-    if row is not None:
-        for c in ("source", "location", "variable", "outcome", "group", "level"):
-            if c in row:
-                base[c] = row[c]
-    base.update(check=check, published=published, recomputed=recomputed, severity=severity, finding=finding)
-    base.update(override)
-    return base
-
-
-def _pvalue_findings(recs, alpha: float, expected_min: float) -> list[dict]:
+def _pvalue_findings(recs, alpha: float, expected_min: float, nested=NESTED_COUNTS, splits=None) -> list[dict]:
     out = []
     checks = _recheck_pvalues(recs)
     for r in checks:
@@ -361,17 +267,21 @@ def _pvalue_findings(recs, alpha: float, expected_min: float) -> list[dict]:
                     finding=(f"Fisher's exact test although every expected count is >= {expected_min:g} "
                              f"(smallest {r['min_expected']:.2f}); valid, but not what the expected-count "
                              f"rule would pick (Pearson p = {_fmt(r['p_chi2'])}).")))
-    # p-values nothing published lets us recompute.
+    # p-values printed without counts: tested over every table the printed numbers allow.
     done = {(r["source"], r["variable"], r["outcome"]) for r in checks}
+    feasible, handled = feasible_p_findings(recs, done, alpha, nested, splits)
+    out += feasible
+    # p-values nothing published lets us recompute or bound.
     for row in _rows(recs, statistic="p_value"):
-        if (row["source"], row["variable"], row["outcome"]) in done:
+        if (row["source"], row["variable"], row["outcome"]) in done | handled:
             continue
         if row["test_marked"] == "mann_whitney":
-            why = "a Mann-Whitney p needs the patient-level values; only median (range) is printed"
+            why = ("continuous, no ranks printed: a Mann-Whitney p needs the patients' values, and medians "
+                   "and ranges do not bound it")
         elif row["outcome"] == "":
             why = "a test over time needs the paired patient-level scores"
         else:
-            why = "the paper prints no counts for this comparison"
+            why = "nothing printed bounds the counts of this comparison"
         what = f"{row['outcome'].upper()} comparison p" if row["outcome"] else "p"
         out.append(_finding("not_checkable", row, published=row["printed"],
                             finding=f"{what} {_as_p(row['printed'])} not recomputable from the published numbers: {why}."))
@@ -406,6 +316,52 @@ def _percentage_findings(recs, slip_units: float) -> list[dict]:
                     f"{r['printed']}{other}: count and percentage disagree ({where}).")
         out.append(_finding("percentage", r, published=r["printed"], recomputed=r["percent"], severity=severity,
                             finding=text))
+    return out
+
+
+def _rounding_findings(recs) -> list[dict]:
+    """Percentages whose exact value lies on a half at the printed precision, where half up and half
+    to even print different digits; and one summary of the convention the paper follows."""
+    out, halves, up, even, neither = [], 0, [], [], []
+    for r in _recheck_percentages(recs):
+        exact = Fraction(r["count"] * 100, r["denominator"])
+        d = r["decimals"]
+        if not on_half(exact, d):
+            continue
+        halves += 1
+        hu, he = round_half_up(exact, d), round_half_to_even(exact, d)
+        if hu == he:
+            continue
+        printed = float(r["printed"].rstrip("%"))
+        follows = "half up" if printed == hu else "half to even" if printed == he else ""
+        (up if follows == "half up" else even if follows else neither).append(r)
+        shown = format_against(exact, d, extra=1)
+        out.append(_finding(
+            "rounding", r, published=r["printed"], recomputed=float(exact), severity="info",
+            finding=(f"{r['count']}/{r['denominator']} = {shown}% lies exactly on a half at {d} decimal(s): "
+                     f"half up prints {format_fixed(hu, d)}, half to even {format_fixed(he, d)}; the paper prints "
+                     f"{r['printed']}" + (f" ({follows})." if follows else " (neither: see the percentage check)."))))
+    cells = up + even + neither
+    if halves:
+        if cells and not even and not neither:
+            verdict, severity = "the paper rounds half up", "info"
+        elif cells and not up and not neither:
+            verdict, severity = "the paper rounds half to even", "info"
+        elif cells:
+            verdict, severity = "the paper mixes conventions", "minor"
+        else:
+            verdict, severity = "no printed digit depends on the convention", "info"
+        both = halves - len(cells)
+        out.append(_finding(
+            "rounding", None, published=f"{len(up)} half up, {len(even)} half to even", recomputed=float(len(cells)),
+            severity=severity,
+            finding=(f"{halves} printed percentage(s) lie exactly on a half at their printed precision; in "
+                     f"{len(cells)} the two conventions print different digits, and the paper prints the half-up "
+                     f"digits in {len(up)}, the half-to-even digits in {len(even)}"
+                     + (f", neither in {len(neither)}" if neither else "") + f": {verdict}"
+                     + (f" (in the other {both} both conventions print the same digits)." if both else ".")
+                     + " Only percentages are exact fractions of printed counts; medians, ranges and p-values give "
+                       "no such test.")))
     return out
 
 
@@ -679,8 +635,12 @@ def _erratum_findings(recs) -> list[dict]:
     return out
 
 
-def paper_audit(published: pd.DataFrame | None = None, *, alpha: float = 0.05, expected_min: float = 5,
-                slip_units: float = 2,
+#: ``claims=`` default of :func:`paper_audit`: the claims file of ``data/published/``.
+DEFAULT_CLAIMS = "default"
+
+
+def paper_audit(published: pd.DataFrame | None = None, *, claims=DEFAULT_CLAIMS, alpha: float = 0.05,
+                expected_min: float = 5, slip_units: float = 2,
                 splits: dict | None = None, nested=NESTED_COUNTS, complements: dict | None = None,
                 strata: dict | None = None, dictionary: pd.DataFrame | None = None) -> pd.DataFrame:
     """All consistency findings on the published numbers, most severe first.
@@ -688,8 +648,13 @@ def paper_audit(published: pd.DataFrame | None = None, *, alpha: float = 0.05, e
     Parameters
     ----------
     published : the transcription (default: :func:`msc_sle.paper.published.load_published`).
+    claims : the text's claims (default: :func:`msc_sle.paper.published.load_claims`; ``None``: no
+        claims checked). Their ``method`` rows give the stated tests and the significance level of
+        the ``significance`` and ``claim`` checks; claims naming a variable or outcome the
+        transcription lacks raise ValueError (a synthetic paper passes its own claims, or None).
     alpha : significance level of the paper (section 2.5: p < 0.05); a test disagreement that
-        moves a p-value across it is ``major``.
+        moves a p-value across it is ``major``; also the level of the ``significance`` check when
+        ``claims`` has no ``method`` row.
     expected_min : expected-count threshold of the usual chi-square validity rule (any cell < 5 in
         a 2x2 table calls for Fisher's exact test), used to comment on the paper's test choice.
     slip_units : a printed number less than this many units of its last decimal away from the
@@ -708,11 +673,20 @@ def paper_audit(published: pd.DataFrame | None = None, *, alpha: float = 0.05, e
     complements = COMPLEMENTS if complements is None else complements
     strata = STRATA if strata is None else strata
     dictionary = load_dictionary() if dictionary is None else dictionary
-    findings = (_pvalue_findings(recs, alpha, expected_min) + _percentage_findings(recs, slip_units)
+    if isinstance(claims, str) and claims == DEFAULT_CLAIMS:
+        claims = load_claims()
+    if claims is not None:
+        problems = claims_problems(claims, load_published() if published is None else published)
+        if problems:
+            raise ValueError("the claims do not fit the transcription (pass claims=None, or claims about "
+                             "this transcription):\n  - " + "\n  - ".join(problems))
+    findings = (_pvalue_findings(recs, alpha, expected_min, nested, splits) + _percentage_findings(recs, slip_units)
+                + _rounding_findings(recs)
                 + _sum_findings(recs) + _total_findings(recs, splits, complements, strata)
                 + _median_split_findings(recs, splits) + _median_range_findings(recs) + _nested_findings(recs, nested)
                 + _text_findings(recs, slip_units) + _precision_findings(recs) + _label_findings(recs, dictionary)
-                + _erratum_findings(recs))
+                + _erratum_findings(recs) + significance_findings(recs, claims, alpha, nested, splits)
+                + claim_findings(recs, claims, alpha, nested, splits))
     out = pd.DataFrame.from_records(findings, columns=list(AUDIT_COLUMNS))
     for c in AUDIT_COLUMNS:
         if c != "recomputed":

@@ -8,11 +8,15 @@ from ..present.tables import PublicationTable, plain_table
 from .reproduction import ReproductionResult
 
 __all__ = ["score_table", "differences_table", "not_computed_table", "audit_summary_table", "audit_findings_table",
-           "STATISTIC_WORDS"]
+           "STATISTIC_WORDS", "CLAIM_WORDS"]
 
 #: How a published statistic is named on a page.
 STATISTIC_WORDS = {"n": "count", "percent": "percentage", "median": "median", "min": "minimum", "max": "maximum",
                    "p_value": "p-value"}
+#: How a claim of the text (data/published/wen2019_claims.csv, ``claim``) is named on a page.
+CLAIM_WORDS = {"significant": "associated (p < 0.05)", "not_significant": "not associated",
+               "only_significant": "only these associated", "all_reached": "all reached the response",
+               "method": "the statistical method"}
 _SCORE_NOTE = ("Reproduced: the value the workbook's tables print (same computation, default parameters), "
                "rounded half up to the precision the paper printed it with, equals the printed value "
                "(exact, or within rounding); see the reproduction's definition in data/published/README.md.")
@@ -59,9 +63,13 @@ def audit_summary_table(audit: pd.DataFrame) -> PublicationTable:
 
 
 def audit_findings_table(audit: pd.DataFrame) -> PublicationTable:
-    """The audit's major and minor findings, in full."""
-    rows = audit[audit["severity"] != "info"]
-    rows = rows.assign(check=[str(c).replace("_", " ") for c in rows["check"]])
+    """The audit's major and minor findings in full, and its summaries (the text's claims, the
+    rounding convention the paper follows)."""
+    summaries = audit["check"].isin(["claim", "rounding"]) & (audit["variable"] == "")
+    rows = audit[(audit["severity"] != "info") | summaries]
+    rows = rows.assign(check=[str(c).replace("_", " ") for c in rows["check"]],
+                       published=[CLAIM_WORDS.get(p, p) if c == "claim" else p
+                                  for c, p in zip(rows["check"], rows["published"])])
     return plain_table(rows, "Paper audit: the slips and contradictions found", columns={
         "severity": "Severity", "check": "Check", "source": "Printed in", "location": "Where",
         "published": "Paper prints", "finding": "Finding"})

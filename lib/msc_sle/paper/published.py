@@ -26,9 +26,12 @@ from ..present.format import round_half_up
 
 __all__ = ["PUBLISHED_PATH", "PUBLISHED_COLUMNS", "PublishedValuesError", "load_published", "printed_decimals",
            "matches_printed", "select_published", "group_sizes", "group_comparison",
-           "transcription_problems"]
+           "transcription_problems", "CLAIMS_PATH", "CLAIM_COLUMNS", "CLAIM_KINDS", "ClaimsError", "load_claims",
+           "claim_list", "claims_problems"]
 
 PUBLISHED_PATH = PUBLISHED_DIR / "wen2019_values.csv"
+#: The text's statements about significance, beside the values (data/published/README.md).
+CLAIMS_PATH = PUBLISHED_DIR / "wen2019_claims.csv"
 
 #: Columns of the transcription, in file order (data/published/README.md explains each one).
 PUBLISHED_COLUMNS = ("source", "location", "variable", "outcome", "group", "level", "statistic",
@@ -45,9 +48,11 @@ _SUMMARY = ("median", "min", "max")
 class PublishedValuesError(ValueError):
     """The published-values file is malformed; ``problems`` lists every problem (file line numbers)."""
 
+    what = "published-values"
+
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
-        lines = [f"The published-values file is malformed ({len(self.problems)} problem(s)):"]
+        lines = [f"The {self.what} file is malformed ({len(self.problems)} problem(s)):"]
         lines += [f"  - {p}" for p in self.problems]
         super().__init__("\n".join(lines))
 
@@ -302,4 +307,140 @@ def transcription_problems(published: pd.DataFrame | None = None) -> list[str]:
         if group == "all" and location != "header" and not ({"n", "percent"} <= stats or set(_SUMMARY) <= stats
                                                             or ("n" in stats and no_pct_note)):
             problems.append(f"{where}: an overall row needs n (%) or median (range)")
+    return problems
+
+
+# --- the text's claims ----------------------------------------------------------------------------
+
+#: Columns of the claims file, in file order (data/published/README.md explains each one).
+CLAIM_COLUMNS = ("source", "location", "outcome", "claim", "variables", "direction", "excluded", "stated_test",
+                 "alpha", "quote", "note")
+#: ``method``: the test the paper states for a kind of variable (``variables`` = ``categorical`` or
+#: ``continuous``) and its significance level; ``significant`` / ``not_significant``: the comparison
+#: of each listed variable reached / did not reach p < alpha; ``only_significant``: the listed
+#: variables are the only ones that did (every other variable of the tables, minus ``excluded``);
+#: ``all_reached``: every patient with the variable reached the outcome.
+CLAIM_KINDS = ("method", "significant", "not_significant", "only_significant", "all_reached")
+_KINDS_OF_VARIABLE = ("categorical", "continuous")
+_DIRECTIONS = ("higher", "lower")
+_CATEGORICAL_TESTS = ("chi2", "chi2_yates", "fisher")
+
+
+class ClaimsError(PublishedValuesError):
+    """The claims file is malformed; ``problems`` lists every problem (file line numbers)."""
+
+    what = "claims"
+
+
+def claim_list(text: str) -> list[str]:
+    """A ``;``-separated cell of the claims file as a list (``""`` -> ``[]``)."""
+    return [v.strip() for v in str(text).split(";") if v.strip()]
+
+
+def load_claims(path: str | Path | None = None) -> pd.DataFrame:
+    """The text's claims about significance, one row per claim, checked row by row.
+
+    Text columns are ``string`` with ``""`` for "not applicable"; ``alpha`` is float64 (NaN except on
+    ``method`` rows); ``variables`` and ``excluded`` stay ``;``-separated (:func:`claim_list`). A
+    malformed file raises :class:`ClaimsError` listing every problem with its line number. Whether
+    the variables exist in the values file is :func:`claims_problems`' job.
+    """
+    path = Path(path) if path is not None else CLAIMS_PATH
+    if not path.exists():
+        raise ClaimsError([Problem(str(path), None, None, None, "claims file not found")])
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in CLAIM_COLUMNS if c not in raw.columns]
+    extra = [c for c in raw.columns if c not in CLAIM_COLUMNS]
+    if missing or extra:
+        raise ClaimsError([Problem(path.name, None, c, None, "required column missing") for c in missing]
+                          + [Problem(path.name, None, c, None, "unknown column") for c in extra])
+    raw = raw[list(CLAIM_COLUMNS)].apply(lambda s: s.str.strip())
+    problems = _claim_problems(raw, path.name)
+    if problems:
+        raise ClaimsError(problems)
+    out = raw.astype("string")
+    out["alpha"] = pd.to_numeric(raw["alpha"].replace("", np.nan)).astype(float)
+    return out
+
+
+def _claim_problems(raw: pd.DataFrame, name: str) -> list[Problem]:
+    problems: list[Problem] = []
+    kinds_seen: dict[str, int] = {}
+    alphas: dict[str, int] = {}
+    for i, row in enumerate(raw.itertuples(index=False)):
+        line = i + 2
+
+        def bad(column, rule):
+            problems.append(Problem(name, line, column, getattr(row, column), rule))
+
+        for column in ("source", "location", "claim", "variables", "quote"):
+            if getattr(row, column) == "":
+                bad(column, "must not be empty")
+        if row.claim not in CLAIM_KINDS:
+            bad("claim", f"must be one of {', '.join(CLAIM_KINDS)}")
+            continue
+        variables = claim_list(row.variables)
+        if row.claim == "method":
+            if row.outcome:
+                bad("outcome", "a method row states a test for every comparison: leave it empty")
+            if len(variables) != 1 or variables[0] not in _KINDS_OF_VARIABLE:
+                bad("variables", f"a method row names one kind of variable: {' or '.join(_KINDS_OF_VARIABLE)}")
+            elif variables[0] in kinds_seen:
+                bad("variables", f"a second method row for {variables[0]} variables (first on line "
+                                 f"{kinds_seen[variables[0]]})")
+            else:
+                kinds_seen[variables[0]] = line
+            if not row.stated_test:
+                bad("stated_test", "a method row names the test the paper states")
+            elif variables == ["categorical"] and row.stated_test not in _CATEGORICAL_TESTS:
+                bad("stated_test", f"a categorical test is one of {', '.join(_CATEGORICAL_TESTS)}")
+            try:
+                alpha = float(row.alpha)
+                if not 0 < alpha < 1:
+                    bad("alpha", "must lie strictly between 0 and 1")
+                alphas.setdefault(row.alpha, line)
+                if len(alphas) > 1:
+                    bad("alpha", f"the paper has one significance level; line {min(alphas.values())} "
+                                 f"gives {min(alphas, key=alphas.get)}")
+            except ValueError:
+                bad("alpha", "a method row gives the significance level as a number")
+        else:
+            if not row.outcome:
+                bad("outcome", "names the outcome whose groups the claim compares")
+            if row.stated_test:
+                bad("stated_test", "only method rows state a test (the claim is judged by them)")
+            if row.alpha:
+                bad("alpha", "only method rows give the significance level")
+        if row.direction and (row.claim != "significant" or len(variables) != 1):
+            bad("direction", "only a 'significant' claim about one variable has a direction")
+        elif row.direction and row.direction not in _DIRECTIONS:
+            bad("direction", f"must be empty or one of {', '.join(_DIRECTIONS)}")
+        if row.excluded and row.claim != "only_significant":
+            bad("excluded", "only an 'only_significant' claim excludes variables from its scope")
+        overlap = set(variables) & set(claim_list(row.excluded))
+        if overlap:
+            bad("excluded", f"excludes variables it also names: {', '.join(sorted(overlap))}")
+    return problems
+
+
+def claims_problems(claims: pd.DataFrame | None = None, published: pd.DataFrame | None = None) -> list[str]:
+    """Ways the claims do not fit the values transcription; ``[]`` when they fit.
+
+    Every variable a claim names (or excludes) is a variable of the transcription and every
+    outcome an outcome of it (method rows name kinds of variables, not variables).
+    """
+    claims = load_claims() if claims is None else claims
+    pub = load_published() if published is None else published
+    variables = set(pub["variable"])
+    outcomes = set(pub["outcome"]) - {""}
+    problems = []
+    for i, row in enumerate(claims.to_dict("records")):
+        where = f"claim {i + 1} ({row['source']}, {row['claim']})"
+        if row["claim"] == "method":
+            continue
+        if row["outcome"] not in outcomes:
+            problems.append(f"{where}: outcome {row['outcome']!r} is not an outcome of the transcription")
+        for v in claim_list(row["variables"]) + claim_list(row["excluded"]):
+            if v not in variables:
+                problems.append(f"{where}: variable {v!r} is not in the transcription")
     return problems

@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
-from .audit import STRATA, paper_audit
+from .audit import DEFAULT_CLAIMS, STRATA, paper_audit
 from ..clinical import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, analysis_frame, apply_eligibility
 from ..compare import compare_groups, describe, paired_over_time
 from ..present.format import format_fixed, format_number, format_p
 from .choices import compare_as_the_paper
 from ..contract import Cohort
+from ..present.format import format_against, format_percent
 from .published import load_published, matches_printed
 
 __all__ = ["ReproductionResult", "reproduction_table", "reproduction_status", "LEVEL_MAP", "STATUSES",
@@ -79,8 +81,9 @@ class ReproductionResult:
     def headline(self) -> str:
         """One line for ``make run``: how many published values the workbook reproduces."""
         total = self.score[self.score["source"] == "all"].iloc[0]
-        return (f"{int(total['exact'] + total['within_rounding'])} of {int(total['n_values'])} published values "
-                f"reproduced ({100 * total['reproduced']:.0f}%): {int(total['exact'])} exact, "
+        done, n = int(total["exact"] + total["within_rounding"]), int(total["n_values"])
+        return (f"{done} of {n} published values "
+                f"reproduced ({format_percent(done, n, 0)}%): {int(total['exact'])} exact, "
                 f"{int(total['within_rounding'])} within rounding, {int(total['differs'])} differ, "
                 f"{int(total['not_computed'])} not computed")
 
@@ -197,6 +200,7 @@ def _audit_notes(audit: pd.DataFrame) -> dict:
 
 
 _CHECK_STATISTICS = {"percentage": {"percent"}, "p_value_test": {"p_value"}, "median_split": {"n", "percent"},
+                     "feasible_p": {"p_value"}, "claim": {"p_value"}, "significance": {"p_value"},
                      "text_vs_table": None, "label": None, "erratum": None}
 
 
@@ -213,7 +217,7 @@ def _matching_findings(findings, row) -> list[str]:
         if f["check"] == "median_split" and f["level"] != row["level"] and \
                 f["location"] != row["location"]:
             continue
-        if f["group"] not in ("", row["group"]):
+        if f["group"] not in ("", row["group"]) or f["outcome"] not in ("", row["outcome"]):
             continue
         if f["check"] == "text_vs_table" and f["published"] != row["printed"]:
             continue
@@ -250,7 +254,7 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
     decimals : decimals of the workbook's percentages (the notebooks' ``decimals`` parameter).
     level_map : ``(variable, printed level) -> workbook level`` (default :data:`LEVEL_MAP`).
     audit : the paper audit whose slips explain differences (default :func:`msc_sle.paper.audit.paper_audit`
-        on ``published``).
+        on ``published``, with the claims file only for the default transcription).
 
     The note names the test behind each p-value and, when it does not reproduce the printed value,
     which other test does.
@@ -259,7 +263,8 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
         raise TypeError(f"reproduction_table needs a Cohort, got {type(cohort).__name__}")
     pub = load_published() if published is None else published
     level_map = LEVEL_MAP if level_map is None else level_map
-    audit = paper_audit(pub) if audit is None else audit
+    # The claims file speaks of the paper's transcription; a custom one is audited without claims.
+    audit = paper_audit(pub, claims=DEFAULT_CLAIMS if published is None else None) if audit is None else audit
     findings = _audit_notes(audit)
     definitions = {"cr": "paper_cr", "lda": "paper_lda"} if definitions is None else dict(definitions)
     if set(definitions) != {"cr", "lda"}:
@@ -286,7 +291,8 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
         status = reproduction_status(computed, row["value"], row["printed"])
         shown = "" if _is_missing(computed) else _shown(computed, stat, decimals)
         if status == "differs":
-            notes.append(_difference(computed, row))
+            notes.append(_difference(computed, row, _fraction(wb, pub, row, variable, level, outcome, group,
+                                                             all_variables, computed)))
         elif status != "not computed" and shown.lstrip("<") != str(row["printed"]).rstrip("%").lstrip("<"):
             notes.append(f"the workbook prints {shown} where the paper prints {row['printed']}")
         notes += _matching_findings(findings.get((row["source"], row["variable"]), []), row)
@@ -316,12 +322,33 @@ def _shown(computed: float, stat: str, decimals: int) -> str:
     return format_number(computed, decimals)
 
 
-def _difference(computed: float, row: pd.Series) -> str:
+def _difference(computed: float, row: pd.Series, fraction: tuple[int, int] | None = None) -> str:
+    """"computed 7.246 (5/69) against the printed 7.3": precise enough that the shown digits round
+    the way the computed value does (:func:`~msc_sle.present.format.format_against`; "7.25" would
+    suggest the printed 7.3), with the count and denominator of a percentage."""
     if row["statistic"] == "n":
-        shown = f"{computed:g}"
-    else:  # one decimal more than printed (two for p-values) shows which way the rounding went
-        shown = f"{computed:.{int(row['decimals']) + (2 if row['statistic'] == 'p_value' else 1)}f}"
+        shown = f"{int(computed)}" if float(computed).is_integer() else format_against(computed, 0)
+    else:  # at least one decimal more than printed (two for p-values), more if needed not to mislead
+        decimals = int(row["decimals"])
+        exact = Fraction(fraction[0] * 100, fraction[1]) if fraction else computed
+        shown = format_against(exact, decimals, extra=2 if row["statistic"] == "p_value" else 1)
+        if fraction:
+            shown += f" ({fraction[0]}/{fraction[1]})"
     return f"computed {shown} against the printed {row['printed']}"
+
+
+def _fraction(wb, pub, row, variable, level, outcome, group, all_variables, computed) -> tuple[int, int] | None:
+    """(count, denominator) behind a computed percentage, when the workbook counts it."""
+    if row["statistic"] != "percent" or _is_missing(computed) or not computed:
+        return None
+    try:
+        k, _, _ = _compute(wb, pub, row, variable, level, "n", outcome, group, all_variables)
+    except (KeyError, ValueError):
+        return None
+    if _is_missing(k) or not k:
+        return None
+    n = round(100 * float(k) / float(computed))
+    return (int(k), int(n)) if n and math.isclose(100 * float(k) / n, float(computed), abs_tol=1e-9) else None
 
 
 def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all_variables):

@@ -250,7 +250,8 @@ def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = N
         sub = rates[rates["response"] == resp].set_index("when").reindex(when)
         x = np.arange(len(when)) + (j - (len(responses) - 1) / 2) * width
         y = sub["percent"].to_numpy(dtype=float)
-        err = np.vstack([y - sub["ci_low"].to_numpy(dtype=float), sub["ci_high"].to_numpy(dtype=float) - y])
+        err = np.clip(np.vstack([y - sub["ci_low"].to_numpy(dtype=float), sub["ci_high"].to_numpy(dtype=float) - y]),
+                      0, None)
         ax.errorbar(x, y, yerr=err, fmt=markers[j % len(markers)], color=OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]],
                     capsize=3, lw=1.2, ms=6, label=resp)
     n = int(rates["patients"].max()) if len(rates) else 0

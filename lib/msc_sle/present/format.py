@@ -7,11 +7,12 @@ reproduction compares what the pages print.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
-__all__ = ["round_half_up", "rounded", "format_number", "format_fixed", "format_percent", "format_p", "p_text",
-           "format_significant", "typeset", "NOT_TESTED"]
+__all__ = ["round_half_up", "rounded", "format_number", "format_fixed", "format_percent", "format_rate",
+           "format_against", "format_p", "p_text", "format_significant", "typeset", "NOT_TESTED", "on_half",
+           "round_half_to_even"]
 
 #: What a p-value cell shows when no test could be run (the footnote says why).
 NOT_TESTED = "n.t."
@@ -24,8 +25,17 @@ def rounded(x: float | Fraction, decimals: int) -> Decimal:
     is printed 6.3 % in Table 2; a Fraction is rounded exactly, a float through its shortest repr
     (so 0.125 is a half, as printed, not the binary fraction below it).
     """
-    d = Decimal(x.numerator) / Decimal(x.denominator) if isinstance(x, Fraction) else Decimal(repr(float(x)))
-    return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return _exact(x).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def _exact(x: float | Fraction) -> Decimal:
+    """A Fraction divided out at 60 significant digits (exact for every terminating decimal the
+    tables print); a float through its shortest repr."""
+    if isinstance(x, Fraction):
+        with localcontext() as ctx:
+            ctx.prec = 60
+            return Decimal(x.numerator) / Decimal(x.denominator)
+    return Decimal(repr(float(x)))
 
 
 def round_half_up(x: float | Fraction, decimals: int) -> float:
@@ -33,6 +43,29 @@ def round_half_up(x: float | Fraction, decimals: int) -> float:
     if isinstance(x, float) and not math.isfinite(x):
         return x
     return float(rounded(x, decimals))
+
+
+def on_half(x: float | Fraction, decimals: int) -> bool:
+    """Does ``x`` lie exactly halfway between two values printed at ``decimals`` places (6.25 at one
+    decimal)? Only there can two rounding conventions print different digits. A Fraction is judged
+    exactly (5/16 of 100 is 31.25); a float through its shortest repr."""
+    if isinstance(x, Fraction):
+        scaled = x * 10 ** decimals
+        return scaled.denominator == 2
+    if not math.isfinite(x):
+        return False
+    scaled = _exact(x).scaleb(decimals)
+    return scaled - scaled.to_integral_value(rounding=ROUND_FLOOR) == Decimal("0.5")
+
+
+def round_half_to_even(x: float | Fraction, decimals: int) -> float:
+    """``x`` rounded with halves to the even digit (Python's ``round``, IEEE 754's default).
+
+    Nothing the workbook prints uses it: the paper audit uses it only to say which convention a
+    printed value follows (6.25 prints 6.3 half up, 6.2 half to even)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return x
+    return float(_exact(x).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN))
 
 
 def format_number(x: float, decimals: int) -> str:
@@ -56,6 +89,32 @@ def format_percent(k: int, n: int, decimals: int = 1) -> str:
     if not n:
         return "–"
     return format_fixed(Fraction(int(k) * 100, int(n)), decimals)
+
+
+def format_rate(k: int, n: int, low: float, high: float, decimals: int = 1) -> str:
+    """A response rate as the pages print it: ``"1/16 (6.3%; 95% CI 1.1-28.3)"``.
+
+    ``low`` and ``high`` are the interval's bounds in percent; every number is rounded half up
+    (:func:`format_percent`, :func:`format_fixed`); ``"k/0"`` when there is no patient."""
+    if not n:
+        return f"{int(k)}/0"
+    ci = ("" if low is None or high is None or math.isnan(low) or math.isnan(high) else
+          f"; 95% CI {format_fixed(low, decimals)}-{format_fixed(high, decimals)}")
+    return f"{int(k)}/{int(n)} ({format_percent(k, n, decimals)}%{ci})"
+
+
+def format_against(x: float | Fraction, decimals: int, extra: int = 1, max_extra: int = 8) -> str:
+    """``x`` shown beside a value printed with ``decimals`` places, precisely enough not to mislead.
+
+    At least ``extra`` more places than printed, and more until the shown digits round (half up)
+    to what ``x`` itself rounds to: 5/69 = 7.2464% shows "7.246", not "7.25", which a reader would
+    round to 7.3 (the printed value) although 7.2464 rounds to 7.2."""
+    target = rounded(x, decimals)
+    for d in range(decimals + max(1, extra), decimals + max_extra + 1):
+        shown = rounded(x, d)
+        if shown.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP) == target:
+            return format_fixed(x, d)
+    return format_fixed(x, decimals + max_extra)
 
 
 def format_p(p: float, p_decimals="auto") -> str:

@@ -14,6 +14,7 @@ import html
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -21,10 +22,11 @@ import pandas as pd
 from ..compare import Comparison, describe, group_columns
 from ..contract import load_dictionary, variable_info
 from ..stats import TESTS
-from .format import NOT_TESTED, format_fixed, format_number, format_p, format_percent, format_significant, typeset
+from .format import (NOT_TESTED, format_fixed, format_number, format_p, format_percent, format_rate,
+                     format_significant, round_half_up, typeset)
 
-__all__ = ["PublicationTable", "table_one", "comparison_table", "plain_table", "PAPER_SECTION_ORDER", "TEST_MARKS",
-           "TEST_RULE_WORDS", "CELL_FORMATS"]
+__all__ = ["PublicationTable", "table_one", "comparison_table", "plain_table", "rate_table", "PAPER_SECTION_ORDER",
+           "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
 #: Sections are the dictionary's ``section`` values; any other section follows in dictionary order.
@@ -254,7 +256,8 @@ def _describable(series: pd.Series) -> bool:
 # --------------------------------------------------------------------------------------------
 def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bool = False,
                      q_value: bool | None = None, marks=None, section_order=PAPER_SECTION_ORDER,
-                     range_sep: str = "-", title: str | None = None, row_notes=None) -> PublicationTable:
+                     range_sep: str = "-", title: str | None = None, row_notes=None,
+                     footnotes=()) -> PublicationTable:
     """A comparison laid out like the paper's Table 2.
 
     ``result`` is a :class:`~msc_sle.compare.Comparison` after ``add_p`` or its ``table``; tables of
@@ -269,6 +272,8 @@ def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bo
     denominator instead). p-values follow :func:`~msc_sle.present.format.format_p`; a test that
     could not run shows "n.t." with its reason in the footnotes. ``row_notes`` ``{variable: text}``
     adds a footnote to a row (a letter after its label).
+    ``footnotes`` are added after the table's own, e.g. the response definition's source and
+    caveats (``ResponseDefinition.footnotes()``), so every exported format carries them.
     """
     tidy = result.table if isinstance(result, Comparison) else result
     if not isinstance(tidy, pd.DataFrame):
@@ -285,6 +290,7 @@ def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bo
     by_labels = [str(b["by_label"].iloc[0]) if "by_label" in b else str(b["by"].iloc[0]) for b in blocks]
     if len(tables) > 1:
         body, kinds, notes = _merge_blocks(tables, by_labels)
+    notes = tuple(notes) + tuple(n for n in footnotes if n not in notes)
     return PublicationTable(title or f"Patients' characteristics divided by {' and by '.join(by_labels)}",
                             body, kinds, notes, tidy)
 
@@ -563,9 +569,11 @@ def over_time_tables(result, decimals: int = 1) -> tuple[PublicationTable, Publi
     return by_visit, against
 
 
-def rates_table(rates: pd.DataFrame, title: str = "Response rates with Wilson 95% confidence intervals") \
-        -> PublicationTable:
+def rates_table(rates: pd.DataFrame, decimals: int = 1,
+                title: str = "Response rates with Wilson 95% confidence intervals") -> PublicationTable:
     """Response rates (``msc_sle.rates``) as a page prints them: response, visit, n/N (%, CI), missing."""
+    if "shown" not in rates:
+        rates = rate_table(rates, decimals)
     return plain_table(rates, title, columns={"response": "Response", "when": "Visit",
                                               "shown": "Patients (%; 95% CI)", "missing visits": "Missing visits"},
                        formats={"missing visits": "int"},
@@ -582,3 +590,26 @@ def attrition_table(attrition: pd.DataFrame) -> PublicationTable:
                        formats={"excluded": "int", "missing": "int", "remaining": "int"},
                        footnotes=("A patient is counted under the first criterion he or she fails; missing data "
                                   "for a criterion excludes (and is counted apart).",))
+
+
+# --------------------------------------------------------------------------------------------
+# Response rates
+# --------------------------------------------------------------------------------------------
+def rate_table(rates: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+    """Response rates as the pages print them: ``percent``, ``ci_low`` and ``ci_high`` rounded half
+    up to ``decimals`` and a ``shown`` column ("1/16 (6.3%; 95% CI 1.1-28.3)").
+
+    ``rates`` comes from :func:`msc_sle.rates.response_rates` or :func:`msc_sle.rates.cumulative_response`
+    (columns ``n``, ``patients``, ``percent``, ``ci_low``, ``ci_high``, in percent, unrounded). The
+    percentage is taken from the counts exactly (1/16 is 6.25%, printed 6.3, as the paper's tables do;
+    Python's ``round`` would print 6.2).
+    """
+    out = rates.copy()
+    k = out["n"].astype(int).tolist()
+    n = out["patients"].astype(int).tolist()
+    out["percent"] = [round_half_up(Fraction(100 * a, b), decimals) if b else math.nan for a, b in zip(k, n)]
+    for col in ("ci_low", "ci_high"):
+        out[col] = [round_half_up(float(v), decimals) for v in out[col]]
+    out["shown"] = [format_rate(a, b, lo, hi, decimals)
+                    for a, b, lo, hi in zip(k, n, rates["ci_low"].astype(float), rates["ci_high"].astype(float))]
+    return out

@@ -16,7 +16,7 @@ from ..clinical import analysis_frame, classify_response
 from ..compare import baseline_variables, compare_groups
 from ..contract import variable_info
 from ..present.format import typeset
-from ..present.tables import comparison_table, rates_table
+from ..present.tables import comparison_table, rate_table, rates_table
 from ..rates import response_rates
 from .disclosure import share_safe, suppress_rates
 from .params import PARAMETERS, ParameterError, Params, check_parameters
@@ -55,7 +55,7 @@ def explore(cohort, frame: pd.DataFrame | None = None, params: Params | None = N
     params = check_parameters() if params is None else params
     decimals, small_cell_min = params["decimals"], params["small_cell_min"]
     res = {"lda": classify_response(cohort, params.lda()), "cr": classify_response(cohort, params.cr())}
-    rates = response_rates([res["lda"], res["cr"]], decimals=decimals)
+    rates = rate_table(response_rates([res["lda"], res["cr"]]), decimals)
     shown = suppress_rates(rates, small_cell_min)
     during = shown[rates["when"] == "during the year"]["shown"].tolist()
     # The headline names the response by its short name: the thresholds are on the controls.

@@ -4,7 +4,6 @@ The notebooks stay a few lines a step by calling these; everything here is testa
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -154,13 +153,12 @@ def outcome_comparison(frame, params: Params, group: str, by: str = "response_ev
                                 labels={by: group}, adjust="bh")
 
 
-def outcome_table(result: Comparison, params: Params, title: str, caveats=()) -> PublicationTable:
+def outcome_table(result: Comparison, params: Params, title: str, footnotes=()) -> PublicationTable:
     """Table 2 as the page prints it: the paper's layout, every p-value marked with its test, the
-    rows whose printed p the paper's own counts contradict footnoted, and the response definition's
-    ``caveats`` (what the data cannot check) in the footnotes, so an exported file never claims more
-    than was measured. Small counts are suppressed as ``params.small_cell_min`` asks."""
+    rows whose printed p the paper's own counts contradict footnoted, and ``footnotes`` (the response
+    definition's source and caveats, ``ResponseDefinition.footnotes()``: what the data cannot check)
+    under it, so an exported file never claims more than was measured. Small counts are suppressed
+    as ``params.small_cell_min`` asks."""
     table = comparison_table(result, decimals=params["decimals"], effect=True, title=title,
-                             row_notes=printed_test_slips(params["outcome"]))
-    if caveats:
-        table = dataclasses.replace(table, footnotes=table.footnotes + tuple(f"Definition: {c}" for c in caveats))
+                             row_notes=printed_test_slips(params["outcome"]), footnotes=footnotes)
     return share_safe(table, params["small_cell_min"])
