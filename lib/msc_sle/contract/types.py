@@ -20,13 +20,15 @@ class Problem:
     column: str | None
     value: object
     rule: str
+    #: what ``column`` names: a table's "column", or a manifest.json "key"
+    heading: str = "column"
 
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
             where += f", row {self.row}"
         if self.column:
-            where += f", column '{self.column}'"
+            where += f", {self.heading} '{self.column}'"
         value = "" if self.value is None else f": value {self.value!r}"
         return f"{where}{value}: {self.rule}"
 
@@ -57,9 +59,11 @@ class Cohort:
 
     ``patients``: one row per screened patient; ``visits``: one row per (patient_id, month).
     ``fingerprint`` is the SHA-256 of the raw files read, ``synthetic`` comes from the extract's
-    ``manifest.json``, ``notes`` lists what was normalised and every warning, ``files`` names
-    the file (and sheet) each table was read from, as messages name it, and ``raw_files`` are the
-    paths whose bytes the fingerprint covers.
+    ``manifest.json``, ``notes`` lists what was normalised and every warning (counts and rules,
+    never a patient id), ``files`` names the file (and sheet) each table was read from, as messages
+    name it, ``raw_files`` are the paths whose bytes the fingerprint covers, and ``details`` are the
+    :class:`Problem` rows behind the warnings, naming the patients (``make run`` writes them to
+    ``OUT/data_issues.csv``; no page shows them).
     """
 
     patients: pd.DataFrame
@@ -70,3 +74,4 @@ class Cohort:
     notes: tuple[str, ...] = field(default_factory=tuple)
     files: dict = field(default_factory=dict)
     raw_files: tuple[str, ...] = ()
+    details: tuple[Problem, ...] = ()
