@@ -354,9 +354,14 @@ class Comparison:
                 raise ValueError(f"tests names {var!r}, which is not among the compared variables")
             _check_test_name(name, repr(var))
         k = len(self.groups)
+        empty = [str(lab) for lab, size in zip(self.group_labels, self.group_sizes) if not size]
         results = {}
         for item in self.summaries:
             spec = item.spec
+            if empty:  # e.g. nobody reached the response: nothing to compare, and the reason is the group
+                results[spec.name] = _not_testable(
+                    f"no patient in {'group' if len(empty) == 1 else 'groups'} {' and '.join(map(repr, empty))}")
+                continue
             override = tests.get(spec.name)
             if override:
                 allowed = CATEGORICAL_TESTS if spec.kind == "categorical" else CONTINUOUS_TESTS

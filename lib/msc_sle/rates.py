@@ -8,15 +8,21 @@ import pandas as pd
 
 from .stats import wilson_interval
 
-__all__ = ["response_rates", "cumulative_response"]
+__all__ = ["response_rates", "cumulative_response", "NO_PATIENT"]
+
+
+#: What a rate over no patient shows instead of a percentage.
+NO_PATIENT = "not computable: no patient"
 
 
 def _rate_row(label: str, when: str, k: int, n: int, missing: int, decimals: int) -> dict:
     lo, hi = wilson_interval(k, n)
     pct = 100.0 * k / n if n else math.nan
+    shown = (f"{k}/{n} ({pct:.{decimals}f}%; 95% CI {100 * lo:.{decimals}f}-{100 * hi:.{decimals}f})" if n
+             else f"{k}/{n} ({NO_PATIENT})")
     return {"response": label, "when": when, "n": k, "patients": n, "missing visits": missing,
             "percent": round(pct, decimals), "ci_low": round(100 * lo, decimals), "ci_high": round(100 * hi, decimals),
-            "shown": f"{k}/{n} ({pct:.{decimals}f}%; 95% CI {100 * lo:.{decimals}f}-{100 * hi:.{decimals}f})"}
+            "shown": shown}
 
 
 def response_rates(results, decimals: int = 1) -> pd.DataFrame:

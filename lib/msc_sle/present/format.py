@@ -75,6 +75,19 @@ def format_p(p: float, p_decimals="auto") -> str:
     return format_fixed(p, d)
 
 
+def friedman_text(result, times: str = "baseline, M1, M3, M6, M12") -> str:
+    """The sentence a page prints for :func:`msc_sle.compare.paired_over_time`'s Friedman test, or
+    what could not be computed and why."""
+    where = f"Friedman test across {times}"
+    if result.n_total == 0:
+        return f"{where}: not computable: no patient (n = 0)"
+    visits = f"{result.n_complete} of {result.n_total} patients with every visit"
+    if result.statistic is None or math.isnan(result.statistic):
+        return f"{where}: {result.test} ({visits})"
+    return (f"{where}: chi-square = {result.statistic:.2f}, df = {result.df}, {p_text(result.p_value)} "
+            f"({visits})")
+
+
 def p_text(p: float, test: str | None = None, digits: int = 3, symbol: str = "p") -> str:
     """A p-value for prose and figure labels: "p = 0.003 (Fisher)", "p < 0.001".
 
