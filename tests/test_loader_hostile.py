@@ -164,3 +164,11 @@ def test_any_patients_file_ends_in_a_data_error(tmp_path, content):
     folder = extract(tmp_path)
     (folder / "patients.csv").write_bytes(content)
     assert problems_of(folder)  # a DataError, never another exception
+
+
+def test_a_data_warning_points_at_the_callers_line_never_at_the_library():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_cohort(FIXTURES / "distinctive_ids_every_warning")
+    data = [w for w in caught if issubclass(w.category, DataWarning)]
+    assert len(data) == 3 and {Path(w.filename).name for w in data} == {Path(__file__).name}

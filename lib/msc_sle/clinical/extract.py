@@ -8,10 +8,9 @@ descriptors, so the centre's scoring can be checked).
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from pathlib import Path
 
-from ..contract import BUNDLED_DATA, Cohort, DataWarning, Problem, read_extract
+from ..contract import BUNDLED_DATA, Cohort, Problem, read_extract, warn_data
 from .sledai import sledai2k
 
 __all__ = ["load_cohort", "recorded_total_note", "recorded_total_details", "RECORDED_TOTAL_RULE"]
@@ -57,6 +56,6 @@ def load_cohort(path: str | Path = BUNDLED_DATA) -> Cohort:
     if not details:
         return cohort
     note = _note(file, len(details))
-    warnings.warn(note, DataWarning, stacklevel=2)
+    warn_data(note)
     return dataclasses.replace(cohort, notes=tuple(dict.fromkeys(cohort.notes + (note,))),
                                details=cohort.details + tuple(details))

@@ -16,7 +16,6 @@ import hashlib
 import io
 import json
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import pandas as pd
 
 from .dictionary import ID, dtype_for, table_variables
 from .paths import BUNDLED_DATA
-from .types import Cohort, DataError, DataWarning, Problem
+from .types import Cohort, DataError, Problem, warn_data
 
 __all__ = ["read_extract", "fingerprint_files", "TABLES", "MANIFEST", "MANIFEST_KEYS", "YES", "NO"]
 
@@ -607,7 +606,7 @@ def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str
     if extra:
         message = f"{raw.file}: unexpected column(s) ignored: {', '.join(extra)}"
         notes.append(message)
-        warnings.warn(message, DataWarning, stacklevel=3)
+        warn_data(message)
     if frame.empty:
         problems.append(Problem(raw.file, None, None, None, "no data rows (header only)"))
         return None
@@ -685,7 +684,7 @@ def _link_visits(patients, visits, pfile, vfile, problems, notes, details):
                    "SLEDAI-2K is unknown, so eligibility excludes them (which: data_issues.csv)")
         notes.append(message)
         details.extend(Problem(pfile, int(row), ID, pid, NO_BASELINE_RULE) for row, pid in without[ID].items())
-        warnings.warn(message, DataWarning, stacklevel=3)
+        warn_data(message)
 
 
 # --------------------------------------------------------------------------- public API

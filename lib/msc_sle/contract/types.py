@@ -2,11 +2,16 @@
 :class:`Problem` (file, row, column, value, rule)."""
 from __future__ import annotations
 
+import sys
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Problem", "DataError", "DataWarning", "Cohort"]
+__all__ = ["Problem", "DataError", "DataWarning", "Cohort", "warn_data"]
+
+_PACKAGE = str(Path(__file__).resolve().parents[1])
 
 _MAX_SHOWN = 60
 
@@ -51,6 +56,16 @@ class DataError(ValueError):
 
 class DataWarning(UserWarning):
     """Something in the extract was normalised or looks odd, but the data are usable."""
+
+
+def warn_data(message: str) -> None:
+    """Issue a :class:`DataWarning` attributed to the first caller outside ``msc_sle`` (what Python
+    3.12's ``skip_file_prefixes`` does): the line a warning shows is the user's own call, never a
+    line of the library."""
+    frame, level = sys._getframe(1), 2  # stacklevel 2: the caller of warn_data
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DataWarning, stacklevel=level)
 
 
 @dataclass(frozen=True)
