@@ -510,3 +510,15 @@ def test_fixture_runs_end_to_end(case, tmp_path):
                 found = [i for i in ids if i in text.casefold()]
                 assert not found, f"{path.relative_to(out)} shows patient id(s) {found}"
         assert ids & {v.casefold() for v in pd.read_csv(out / "data_issues.csv")["value"].astype(str)}
+
+
+def test_a_warning_in_a_page_has_no_source_path(data_copy, tmp_path):
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    _notebook(nbdir / "warn.ipynb", "import warnings\nwarnings.warn('careful', RuntimeWarning)")
+    out = tmp_path / "out"
+    run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("warn",), notebooks_dir=nbdir,
+                 progress=lambda _m: None)
+    nb = nbformat.read(str(out / "notebooks/warn.ipynb"), as_version=4)
+    streams = [o.text for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    assert streams == ["RuntimeWarning: careful\n"]

@@ -522,9 +522,14 @@ def _open_work(out: Path, progress: Callable[[str], None]) -> Path:
     work = out.parent / WORK_DIR
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        work.mkdir(exist_ok=True)
-        _remove_stale(work, out, progress)
-        return Path(tempfile.mkdtemp(dir=work, prefix=f"{out.name}.{_HOST}.{os.getpid()}."))
+        for attempt in (1, 2):  # another run may remove the (then empty) work folder meanwhile
+            work.mkdir(exist_ok=True)
+            _remove_stale(work, out, progress)
+            try:
+                return Path(tempfile.mkdtemp(dir=work, prefix=f"{out.name}.{_HOST}.{os.getpid()}."))
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
     except OSError as err:
         where = err.filename or work
         raise RunError(f"OUT={out} cannot be written: {err.strerror or err} ({where}). "
