@@ -59,8 +59,8 @@ notebooks: $(STAMP) ## Re-execute the stored notebooks in place on the bundled d
 share: $(STAMP) ## Rendered bundle for outside the care team, small counts suppressed; OUT defaults to reports-share
 	@$(RUNNER) share --from-make
 
-clean: ## Remove the default output folders (reports/, reports-share/) and caches (keeps .venv)
-	rm -rf reports reports-share .pytest_cache .hypothesis .bench
+clean: ## Remove the default output folders (reports/, reports-share/), run leftovers and caches (keeps .venv)
+	rm -rf reports reports-share .msc_sle-work .pytest_cache .hypothesis .bench
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
 
 distclean: clean ## Also remove the virtual environment

@@ -29,15 +29,14 @@
 overrides = {}
 
 # %%
-from msc_sle.clinical import apply_eligibility
 from msc_sle.compare import baseline_variables
 from msc_sle.present.tables import table_one
 from msc_sle.workbook.disclosure import share_safe
-from msc_sle.workbook.notebook import frame_for, open_cohort, save_table
+from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort, save_table
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
-cohort = apply_eligibility(open_cohort(params)).cohort
+cohort = analysed_cohort(open_cohort(params))
 
 # %% [markdown]
 # One row per eligible patient: the extract's baseline columns plus the derived variables

@@ -34,19 +34,19 @@
 overrides = {}
 
 # %%
-from msc_sle.clinical import apply_eligibility, classify_response, sledai_long
+from msc_sle.clinical import classify_response, sledai_long
 from msc_sle.compare import paired_over_time
 from msc_sle.present.figures import (cumulative_response_figure, response_rate_figure,
                                      sledai_over_time_figure)
-from msc_sle.present.format import p_text
+from msc_sle.present.format import friedman_text
 from msc_sle.present.tables import over_time_tables, rate_table, rates_table
 from msc_sle.rates import cumulative_response, response_rates
 from msc_sle.workbook.disclosure import suppress_rates
-from msc_sle.workbook.notebook import frame_for, open_cohort, save_table, show_figure
+from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort, save_table, show_figure
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
-cohort = apply_eligibility(open_cohort(params)).cohort
+cohort = analysed_cohort(open_cohort(params))
 frame = frame_for(cohort, params)
 
 # %% [markdown]
@@ -58,9 +58,7 @@ frame = frame_for(cohort, params)
 
 # %%
 over_time = paired_over_time(frame)
-print(f"Friedman test across baseline, M1, M3, M6, M12: chi-square = {over_time.statistic:.2f}, "
-      f"df = {over_time.df}, {p_text(over_time.p_value)} "
-      f"({over_time.n_complete} of {over_time.n_total} patients with every visit)")
+print(friedman_text(over_time))
 by_visit, against_baseline = over_time_tables(over_time)
 
 # %%

@@ -42,15 +42,14 @@
 overrides = {}
 
 # %%
-from msc_sle.clinical import apply_eligibility
 from msc_sle.present.figures import forest_data, forest_plot
 from msc_sle.present.tables import plain_table
-from msc_sle.workbook.notebook import (frame_for, open_cohort, outcome_comparison, outcome_table, save_table,
-                                       show_figure)
+from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, outcome_comparison, outcome_table,
+                                       save_table, show_figure)
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
-cohort = apply_eligibility(open_cohort(params)).cohort
+cohort = analysed_cohort(open_cohort(params))
 
 # %% [markdown]
 # ## The response compared

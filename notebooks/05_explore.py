@@ -31,14 +31,13 @@
 overrides = {}
 
 # %%
-from msc_sle.clinical import apply_eligibility
 from msc_sle.present.tables import rates_table
 from msc_sle.workbook.explorer import explore, explorer
-from msc_sle.workbook.notebook import frame_for, open_cohort
+from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
-cohort = apply_eligibility(open_cohort(params)).cohort
+cohort = analysed_cohort(open_cohort(params))
 frame = frame_for(cohort, params)
 
 # %% [markdown]

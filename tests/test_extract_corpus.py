@@ -44,7 +44,8 @@ def test_case(name):
             for want in spec["problems"]:
                 hits = [p for p in problems if want["rule"] in p.rule
                         and (want["column"] is None or p.column == want["column"])
-                        and (want["row"] is None or p.row == want["row"])]
+                        and (want["row"] is None or p.row == want["row"])
+                        and want.get("file", p.file) == p.file]
                 assert hits, f"{name}: no problem {want} among {[str(p) for p in problems]}"
             message = str(info.value)
             for p in problems:  # every problem appears in the one message, with its file
@@ -56,6 +57,15 @@ def test_case(name):
                 assert any(fragment in str(w.message) for w in caught), f"{name}: no warning {fragment!r} in {said}"
             for fragment in spec["notes"]:
                 assert any(fragment in n for n in cohort.notes), f"{name}: no note {fragment!r} in {cohort.notes}"
+            details = [str(p) for p in cohort.details]
+            for fragment in spec.get("details", []):
+                assert any(fragment in d for d in details), f"{name}: no detail {fragment!r} in {details}"
+            if "synthetic" in spec:
+                assert cohort.synthetic is spec["synthetic"]
+            # warnings and notes give counts and rules: the ids behind them are in cohort.details only
+            ids = {str(i).casefold() for i in cohort.patients["patient_id"]}
+            leaked = [(i, s) for s in said for i in ids if i in s.casefold()]
+            assert not leaked, f"{name}: patient ids in warnings or notes: {leaked}"
             if spec["same_as_base"]:
                 base = load_cohort(FIXTURES / "base")
                 pd.testing.assert_frame_equal(cohort.patients, base.patients)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -259,3 +260,265 @@ def test_every_page_of_a_run_applies_the_same_thresholds(tmp_path):
                       if RECORD_MIMETYPE in o.get("data", {}) and o["data"][RECORD_MIMETYPE]["name"] == "provenance")
         for k, v in SHARED.items():
             assert record["parameters"][k] == v, (name, k)
+
+
+# --------------------------------------------------------------------------- hostile runs (issue 15)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO_LIB = str(REPO_ROOT / "lib")
+MAKE_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
+
+
+def _leftovers(parent: Path) -> list[str]:
+    """Temporary folders a run may leave next to OUT: there must be none."""
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".") or "building" in p.name
+                  or ".old-" in p.name)
+
+
+def _quiet(**params):
+    return dict(check_parameters(**params))
+
+
+def test_jobs_must_be_ascii_digits(capsys):
+    assert main(["run", "JOBS=²"]) == 2
+    err = capsys.readouterr().err
+    assert "JOBS='²': expected a whole number" in err and "unexpected error" not in err
+
+
+def test_out_symlink_is_followed_and_its_target_replaced(tiny, data_copy, tmp_path):
+    target = tmp_path / "real-reports"
+    before = _previous_out(target)
+    link = tmp_path / "reports"
+    link.symlink_to(target, target_is_directory=True)
+    said = []
+    run_workbook(_quiet(data_dir=str(data_copy)), link, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                 progress=said.append)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert _checksums(target) != before and (target / "notebooks/ok.ipynb").is_file()
+    assert any("is a link to" in s for s in said)
+    assert _leftovers(tmp_path) == []  # no .old-*, no work folder, no dangling copy
+
+
+def test_out_that_cannot_be_written_is_refused_before_anything_runs(tiny, data_copy, tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RunError, match="cannot be written"):
+        run_workbook(_quiet(data_dir=str(data_copy)), blocker / "out", notebooks=("ok",), notebooks_dir=tiny,
+                     progress=lambda _m: None)
+
+    def read_only(*_a, **_k):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / ".msc_sle-work"))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    said = []
+    with pytest.raises(RunError, match="cannot be written: Read-only file system") as info:
+        run_workbook(_quiet(data_dir=str(data_copy)), tmp_path / "out", notebooks=("ok",), notebooks_dir=tiny,
+                     progress=said.append)
+    assert "nothing was computed" in str(info.value)
+    assert not any("Checking the extract" in s for s in said)  # refused first, not after the whole run
+
+
+def test_out_on_a_mount_point_or_busy_is_one_message_and_the_previous_out_stays(tiny, data_copy, tmp_path,
+                                                                                 monkeypatch):
+    import errno
+
+    out = tmp_path / "out"
+    before = _previous_out(out)
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == out or real_ismount(p))
+    with pytest.raises(RunError, match="is a mount point"):
+        run_workbook(_quiet(data_dir=str(data_copy)), out, notebooks=("ok",), notebooks_dir=tiny,
+                     progress=lambda _m: None)
+    monkeypatch.setattr(os.path, "ismount", real_ismount)
+    real_rename = Path.rename
+
+    def busy(self, target):
+        if self == out:  # OUT cannot be moved away (in use, or a mount point)
+            raise OSError(errno.EBUSY, "Device or resource busy", str(self))
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", busy)
+    with pytest.raises(RunError, match="could not be replaced: Device or resource busy"):
+        run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                     progress=lambda _m: None)
+    assert _checksums(out) == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_run_removes_what_an_interrupted_run_left(tiny, data_copy, tmp_path):
+    from msc_sle.tools.runner import WORK_DIR, _HOST
+
+    out = tmp_path / "out"
+    dead = subprocess.run([PY, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / WORK_DIR / f"out.{_HOST}.{dead}.abc123" / "build" / "tables"
+    stale.mkdir(parents=True)
+    (stale / "attrition.csv").write_text("patient-derived")
+    legacy = tmp_path / ".out.building-xyz"  # an earlier runner version's build folder
+    (legacy / "notebooks").mkdir(parents=True)
+    os.utime(legacy, (0, 0))
+    said = []
+    run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                 progress=said.append)
+    assert _leftovers(tmp_path) == [] and any("left by an interrupted run" in s for s in said)
+
+
+def test_workbook_as_the_extract_and_data_issues_only_under_out(tiny, tmp_path):
+    workbook = FIXTURES / "one_workbook_both_sheets" / "extract.xlsx"
+    out = tmp_path / "out"
+    run_workbook(_quiet(data_dir=str(workbook)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                 progress=lambda _m: None)
+    assert (out / "tables/sex.csv").is_file() and (out / "data_issues.csv").is_file()
+    shared = tmp_path / "shared"
+    run_workbook(_quiet(data_dir=str(workbook), small_cell_min=5), shared, jobs=1, share=True,
+                 notebooks=("ok",), notebooks_dir=tiny, progress=lambda _m: None)
+    assert not (shared / "data_issues.csv").exists()
+
+
+def test_pages_show_no_path_of_the_disk_and_warnings_no_source_line(tiny, tmp_path):
+    data = tmp_path / "private dir (copy) é" / "extract"
+    shutil.copytree(FIXTURES / "distinctive_ids_every_warning", data)
+    out = tmp_path / "out"
+    said = []
+    run_workbook(_quiet(data_dir=str(data)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                 progress=said.append)
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".ipynb", ".json", ".csv"):
+            text = path.read_text(encoding="utf-8")
+            assert str(tmp_path) not in text and "private dir" not in text, path
+    nb = nbformat.read(str(out / "notebooks/ok.ipynb"), as_version=4)
+    injected = next(c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "<outside the workbook>/extract" in injected and "<outside the workbook>/out" in injected
+    warned = [s for s in said if "warning:" in s]
+    assert len(warned) == 3 and not any(".py" in s or "ZZQ" in s for s in warned)
+    issues = pd.read_csv(out / "data_issues.csv")
+    assert {"ZZQ-SECRET-0002", "ZZQ-SECRET-0001 month 0: recorded 10, descriptors give 12"} <= set(issues["value"])
+
+
+def _make(*args: str, cwd: Path = REPO_ROOT, timeout: int = 900) -> subprocess.CompletedProcess:
+    # -o: never rebuild the environment from a test; PYTHONPATH: this checkout's library
+    env = {**os.environ, "PYTHONPATH": REPO_LIB}
+    env.pop("MAKEFLAGS", None)
+    return subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+needs_make = pytest.mark.skipif(not MAKE_PYTHON.exists() or shutil.which("make") is None,
+                                reason="make and the workbook's .venv are needed (make test builds them)")
+
+
+@needs_make
+def test_make_values_are_data_never_code(tmp_path):
+    marker = tmp_path / "pwned"
+    for value in (f"x;touch {marker}", f"$(touch {marker})", f"`touch {marker}`"):
+        proc = _make("run", f"OUTCOME={value}", f"OUT={tmp_path / 'o'}")
+        assert proc.returncode != 0, proc.stdout
+        assert "outcome (OUTCOME)" in proc.stderr and "Traceback" not in proc.stderr
+        assert not marker.exists() and not (tmp_path / "o").exists()
+    proc = _make("run", "JOBS=²", f"OUT={tmp_path / 'o'}")
+    assert proc.returncode != 0 and "JOBS='²'" in proc.stderr
+
+
+@needs_make
+@pytest.mark.slow
+def test_make_run_on_a_path_with_spaces_parentheses_quotes_and_unicode(tmp_path):
+    data = tmp_path / "dir with (parens) 'q' é" / "extract"
+    shutil.copytree(FIXTURES / "base", data)
+    out = tmp_path / "reports (mine)"
+    proc = _make("run", f"DATA={data}", f"OUT={out}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (out / "index.html").is_file() and "[6/6]" in proc.stdout
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_run_cleanly(tmp_path):
+    """SIGTERM (a timeout, docker stop, a cancelled CI job) while the notebooks run: the run stops
+    within seconds with a non-zero status, its kernels are shut down, no build folder or cohort
+    cache is left, and the previous OUT is byte-identical."""
+    import signal
+    import time
+
+    import psutil
+
+    out = tmp_path / "reports"
+    before = _previous_out(out)
+    env = {**os.environ, "PYTHONPATH": REPO_LIB}
+    proc = subprocess.Popen([PY, "-m", "msc_sle.tools.runner", "run", f"DATA={BUNDLED_DATA}", f"OUT={out}"],
+                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    kernels: list[int] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        builds = list(tmp_path.glob(".msc_sle-work/*/build/notebooks"))
+        kernels = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)
+                   if any("ipykernel" in part for part in c.cmdline())]
+        if builds and kernels:
+            break
+        time.sleep(0.05)
+    assert builds and kernels, "the run never reached its notebooks"
+    time.sleep(1.0)  # the kernels are executing cells
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "interrupted (SIGTERM)" in err and "Traceback" not in err
+    assert elapsed < 20
+    assert _checksums(out) == before
+    assert _leftovers(tmp_path) == []
+    assert not [p for p in tmp_path.rglob("*") if "building" in p.name or p.name == "cohort.pkl"]
+    time.sleep(0.5)
+    alive = [pid for pid in kernels if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert not alive, "kernels left running"
+
+
+RUNNER_CASES = sorted(p.parent.name for p in FIXTURES.glob("*/expected.json")
+                      if "runner" in json.loads(p.read_text()))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", RUNNER_CASES)
+def test_fixture_runs_end_to_end(case, tmp_path):
+    """Each fixture with a 'runner' entry: the whole workbook runs on it; the pages say what they
+    must; no page, notebook, table or figure holds a patient id (data_issues.csv alone lists them)."""
+    import html as htmllib
+    import warnings
+
+    spec = json.loads((FIXTURES / case / "expected.json").read_text())["runner"]
+    out = tmp_path / "reports"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ids = {str(i).casefold() for i in load_cohort(FIXTURES / case).patients["patient_id"]}
+    run_workbook(_quiet(data_dir=str(FIXTURES / case)), out, jobs=2, progress=lambda _m: None)
+    assert spec["outcome"] == "ok"
+    for page, fragments in spec["pages"].items():
+        text = htmllib.unescape((out / "html" / page).read_text(encoding="utf-8")).casefold()
+        for fragment in fragments:
+            assert fragment.casefold() in text, (page, fragment)
+    if spec.get("no_ids"):
+        for path in out.rglob("*"):
+            if path.is_file() and path.name != "data_issues.csv" and path.suffix != ".png":
+                if path.suffix == ".xlsx":
+                    text = pd.read_excel(path, sheet_name=None, header=None).__repr__()
+                    import zipfile
+                    with zipfile.ZipFile(path) as z:
+                        text += "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+                else:
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                found = [i for i in ids if i in text.casefold()]
+                assert not found, f"{path.relative_to(out)} shows patient id(s) {found}"
+        assert ids & {v.casefold() for v in pd.read_csv(out / "data_issues.csv")["value"].astype(str)}
+
+
+def test_a_warning_in_a_page_has_no_source_path(data_copy, tmp_path):
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    _notebook(nbdir / "warn.ipynb", "import warnings\nwarnings.warn('careful', RuntimeWarning)")
+    out = tmp_path / "out"
+    run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("warn",), notebooks_dir=nbdir,
+                 progress=lambda _m: None)
+    nb = nbformat.read(str(out / "notebooks/warn.ipynb"), as_version=4)
+    streams = [o.text for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    assert streams == ["RuntimeWarning: careful\n"]

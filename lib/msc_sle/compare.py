@@ -397,9 +397,14 @@ class Comparison:
         tests = self._check_tests(tests, "tests")
         reference_tests = self._check_tests(reference_tests, "reference_tests")
         k = len(self.groups)
+        empty = [str(lab) for lab, size in zip(self.group_labels, self.group_sizes) if not size]
         results, refs = {}, {}
         for item in self.summaries:
             spec = item.spec
+            if empty:  # e.g. nobody reached the response: nothing to compare, and the reason is the group
+                results[spec.name] = _not_testable(
+                    f"no patient in {'group' if len(empty) == 1 else 'groups'} {' and '.join(map(repr, empty))}")
+                continue
             if spec.default_test not in ("auto", "", *TEST_NAMES):
                 raise ValueError(f"the dictionary gives {spec.name!r} the unknown test {spec.default_test!r}")
             results[spec.name] = self._test(item, tests.get(spec.name), test_rule, exact, seed, n_resamples)

@@ -15,6 +15,7 @@ from .stats import wilson_interval
 __all__ = ["response_rates", "cumulative_response"]
 
 
+
 def _rate_row(label: str, when: str, k: int, n: int, missing: int) -> dict:
     lo, hi = wilson_interval(k, n)
     return {"response": label, "when": when, "n": k, "patients": n, "missing visits": missing,

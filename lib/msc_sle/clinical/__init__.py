@@ -12,7 +12,7 @@ Nothing here computes a test statistic: the comparisons live one layer up (``msc
 """
 from .eligibility import (PAPER_ELIGIBILITY, Criterion, EligibilityResult, EligibilityThresholds,
                           apply_eligibility, baseline_sledai, paper_criteria)
-from .extract import load_cohort, recorded_total_note
+from .extract import RECORDED_TOTAL_RULE, load_cohort, recorded_total_details, recorded_total_note
 from .frame import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, analysis_frame, sledai_long
 from .outcomes import (DEFINITION_ALIASES, DEFINITIONS, ResponseDefinition, ResponseResult, classify_response, doris,
                        get_definition, lldas, paper_cr, paper_lda, sledai_reduction)
@@ -22,7 +22,8 @@ from .steroids import EQUIVALENT_DOSE_MG, PULSE_MIN_MG, SteroidDoses, prednisone
 from .visits import BASELINE_MONTH, FOLLOW_UP_MONTHS, VisitGrid, visit_completeness, visit_grid
 
 __all__ = ["PAPER_ELIGIBILITY", "Criterion", "EligibilityResult", "EligibilityThresholds", "apply_eligibility",
-           "baseline_sledai", "paper_criteria", "load_cohort", "recorded_total_note", "CYC_DOSE_CUT_G",
+           "baseline_sledai", "paper_criteria", "load_cohort", "recorded_total_note", "recorded_total_details",
+           "RECORDED_TOTAL_RULE", "CYC_DOSE_CUT_G",
            "PREDNISONE_CUT_MG", "analysis_frame", "DEFINITION_ALIASES", "DEFINITIONS", "ResponseDefinition",
            "ResponseResult", "classify_response", "doris", "get_definition", "lldas", "paper_cr", "paper_lda",
            "sledai_reduction", "CVA_DOMAINS", "MAJOR_ORGAN_DESCRIPTORS", "SEROLOGY", "SLEDAI2K_DOMAINS",

@@ -8,39 +8,54 @@ descriptors, so the centre's scoring can be checked).
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from pathlib import Path
 
-from ..contract import BUNDLED_DATA, Cohort, DataWarning, read_extract
+from ..contract import BUNDLED_DATA, Cohort, Problem, read_extract, warn_data
 from .sledai import sledai2k
 
-__all__ = ["load_cohort", "recorded_total_note"]
+__all__ = ["load_cohort", "recorded_total_note", "recorded_total_details", "RECORDED_TOTAL_RULE"]
+
+#: The rule behind the recorded-total warning (each visit is a row of ``Cohort.details``).
+RECORDED_TOTAL_RULE = "recorded SLEDAI-2K total differs from its descriptors"
+
+
+def recorded_total_details(cohort: Cohort, file: str = "visits.csv") -> list[Problem]:
+    """One :class:`~msc_sle.contract.Problem` per visit whose recorded ``sledai_total`` differs from
+    the total of its descriptors (value: patient, month, recorded and computed totals)."""
+    visits = cohort.visits
+    if "sledai_total" not in visits or visits["sledai_total"].isna().all():
+        return []
+    return [Problem(file, None, "sledai_total",
+                    f"{m.patient_id} month {m.month}: recorded {m.recorded}, descriptors give {m.computed}",
+                    RECORDED_TOTAL_RULE)
+            for m in sledai2k(visits).mismatches.itertuples(index=False)]
 
 
 def recorded_total_note(cohort: Cohort, file: str = "visits.csv") -> str | None:
-    """The warning text for recorded ``sledai_total`` values that differ from their descriptors,
-    or None when nothing was recorded or every recorded total agrees."""
-    visits = cohort.visits
-    if "sledai_total" not in visits or visits["sledai_total"].isna().all():
+    """The warning text (a count and the rule, no patient id) for recorded ``sledai_total`` values
+    that differ from their descriptors, or None when nothing was recorded or every total agrees."""
+    return _note(file, len(recorded_total_details(cohort, file)))
+
+
+def _note(file: str, n: int) -> str | None:
+    if not n:
         return None
-    mismatches = sledai2k(visits).mismatches
-    if not len(mismatches):
-        return None
-    first = mismatches.head(5).itertuples(index=False)
-    shown = "; ".join(f"{m.patient_id} month {m.month}: recorded {m.recorded}, descriptors give {m.computed}"
-                      for m in first)
-    return (f"{file}: recorded SLEDAI-2K total differs from its descriptors at {len(mismatches)} "
-            f"visit(s) ({shown}); the workbook uses the total computed from the descriptors")
+    return (f"{file}: {RECORDED_TOTAL_RULE} at {n} visit(s); the workbook uses the total computed from "
+            "the descriptors (which: data_issues.csv)")
 
 
 def load_cohort(path: str | Path = BUNDLED_DATA) -> Cohort:
     """Read and validate an extract (:func:`msc_sle.contract.read_extract`), then check recorded
     SLEDAI-2K totals against their descriptors (a :class:`~msc_sle.contract.DataWarning` and a note
-    in ``Cohort.notes`` when they disagree). Returns the typed :class:`~msc_sle.contract.Cohort` or
-    raises :class:`~msc_sle.contract.DataError` listing every problem of the extract."""
+    in ``Cohort.notes`` giving their number; the visits in ``Cohort.details``). Returns the typed
+    :class:`~msc_sle.contract.Cohort` or raises :class:`~msc_sle.contract.DataError` listing every
+    problem of the extract."""
     cohort = read_extract(path)
-    note = recorded_total_note(cohort, cohort.files.get("visits", "visits"))
-    if note is None:
+    file = cohort.files.get("visits", "visits")
+    details = recorded_total_details(cohort, file)
+    if not details:
         return cohort
-    warnings.warn(note, DataWarning, stacklevel=2)
-    return dataclasses.replace(cohort, notes=tuple(dict.fromkeys(cohort.notes + (note,))))
+    note = _note(file, len(details))
+    warn_data(note)
+    return dataclasses.replace(cohort, notes=tuple(dict.fromkeys(cohort.notes + (note,))),
+                               details=cohort.details + tuple(details))

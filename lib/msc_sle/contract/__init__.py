@@ -11,9 +11,9 @@ The contract knows no clinical rule; :func:`msc_sle.clinical.load_cohort` adds t
 from .dictionary import ID, VISIT_MONTHS, dtype_for, load_dictionary, table_variables, variable_info
 from .loader import TABLES, fingerprint_files, read_extract
 from .paths import BUNDLED_DATA, DATA_DIR, DICTIONARY_PATH, PUBLISHED_DIR, REPO_ROOT
-from .types import Cohort, DataError, DataWarning, Problem
+from .types import Cohort, DataError, DataWarning, Problem, warn_data
 from .writer import write_cohort
 
-__all__ = ["Cohort", "DataError", "DataWarning", "Problem", "read_extract", "write_cohort", "load_dictionary",
+__all__ = ["Cohort", "DataError", "DataWarning", "Problem", "warn_data", "read_extract", "write_cohort", "load_dictionary",
            "table_variables", "variable_info", "dtype_for", "fingerprint_files", "VISIT_MONTHS", "ID", "TABLES",
            "BUNDLED_DATA", "DATA_DIR", "DICTIONARY_PATH", "PUBLISHED_DIR", "REPO_ROOT"]

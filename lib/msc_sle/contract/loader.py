@@ -1,11 +1,12 @@
 """Reading an extract against the data contract: ``read_extract``.
 
 A hospital extract is two tables, ``patients`` (one row per screened patient) and ``visits``
-(long form, one row per patient and month), as CSV or XLSX. ``read_extract`` reads them, normalises
-the usual spellings (and says which it normalised), checks every cell against the data dictionary
-(``data/dictionary.csv``) and either returns a typed :class:`Cohort` or raises :class:`DataError`
-listing *every* problem found, each with its file, row, column, value and rule. The raw files are
-only ever read.
+(long form, one row per patient and month), as CSV or XLSX, and optionally a ``manifest.json``.
+``read_extract`` reads them, normalises the usual spellings (and says which it normalised), checks
+every cell against the data dictionary (``data/dictionary.csv``) and either returns a typed
+:class:`Cohort` or raises :class:`DataError` listing *every* problem found, each with its file, row
+(as numbered in the file, header = row 1, blank lines counted), column, value and rule. The raw
+files are only ever read.
 """
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ import hashlib
 import io
 import json
 import re
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +24,18 @@ import pandas as pd
 
 from .dictionary import ID, dtype_for, table_variables
 from .paths import BUNDLED_DATA
-from .types import Cohort, DataError, DataWarning, Problem
+from .types import Cohort, DataError, Problem, warn_data
 
-__all__ = ["read_extract", "fingerprint_files", "TABLES"]
+__all__ = ["read_extract", "fingerprint_files", "TABLES", "MANIFEST", "MANIFEST_KEYS", "YES", "NO"]
 
 TABLES = ("patients", "visits")
+#: The extract's optional description file, beside the tables.
+MANIFEST = "manifest.json"
 
-_TRUE = {"1", "yes", "y", "true", "t"}
-_FALSE = {"0", "no", "n", "false", "f"}
+#: Spellings of yes and no (case-insensitive), for boolean cells and the manifest alike.
+YES = frozenset({"1", "yes", "y", "true", "t"})
+NO = frozenset({"0", "no", "n", "false", "f"})
+_YES_NO_RULE = "not a yes/no value (expected 1/0, yes/no, Y/N or TRUE/FALSE)"
 # Spellings of a unit that may follow a number in a cell ("20 mg"); keyed by the dictionary unit.
 _UNIT_ALIASES = {
     "mg/day": {"mg/day", "mg/d", "mg", "mg per day"},
@@ -41,59 +45,282 @@ _UNIT_ALIASES = {
     "points": {"points", "pts"},
     "criteria": {"criteria"},
 }
-_NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+(?:[.,]\d+)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z][A-Za-z/ ]*)?\s*$")
+_SPACES = " \u00a0\u202f"  # space, no-break space, narrow no-break space (French thousands)
+# sign, digits possibly grouped by separators, exponent, then an optional unit
+_NUMBER_WITH_UNIT = re.compile(
+    rf"^([-+]?)(\d[\d.,{_SPACES}]*\d|\d|[.,]\d+)((?:[eE][-+]?\d+)?)\s*([A-Za-z][A-Za-z/ ]*)?$")
+# '1.000', '12,500', '1.234.567': a reading as a thousands-grouped number exists
+_GROUPED = {sep: re.compile(rf"[1-9]\d{{0,2}}(?:{re.escape(sep)}\d{{3}})+") for sep in ".,"}
+_CSV_FIELD_LIMIT = csv.field_size_limit()
+
+#: The keys a manifest.json may hold: key -> (kind, meaning). Validated like data.
+MANIFEST_KEYS = {
+    "synthetic": ("yes/no", "true marks a SYNTHETIC extract (the pages then say so)"),
+    "decimal": ("'.' or ','", "the decimal mark of the extract's numbers"),
+    "thousands": ("'', '.', ',' or ' '", "the thousands separator of the extract's numbers ('' = none)"),
+    "description": ("text", "what the extract is"),
+    "generator": ("text", "the program that wrote it"),
+    "seed": ("whole number", "the generator's seed"),
+    "patients": ("whole number or null", "the requested number of patients"),
+    "n_screened": ("whole number", "patients in the patients table"),
+    "n_visits": ("whole number", "rows of the visits table"),
+    "targets": ("text", "the published values the generator matched"),
+    "notes": ("list of texts", "remarks on the extract"),
+}
+_DECIMAL_MARKS = (".", ",")
+_THOUSANDS = ("", ".", ",", " ")
+
+
+# --------------------------------------------------------------------------- the manifest
+@dataclass(frozen=True)
+class _Convention:
+    """How the extract writes numbers. ``decimal`` None: not declared (ambiguous values refused)."""
+
+    decimal: str | None = None
+    thousands: str = ""
+
+    def describe(self) -> str:
+        return f"decimal mark '{self.decimal}', thousands separator '{self.thousands or 'none'}'"
+
+
+@dataclass
+class _Manifest:
+    synthetic: bool = False
+    convention: _Convention = field(default_factory=_Convention)
+    path: Path | None = None
+
+
+def _key_line(text: str, key: str) -> int | None:
+    m = re.search(r'"' + re.escape(key) + r'"\s*:', text)
+    return None if m is None else text.count("\n", 0, m.start()) + 1
+
+
+def _yes_no(value) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        low = value.strip().lower()
+        return True if low in YES else False if low in NO else None
+    return None
+
+
+def _read_manifest(folder: Path, problems: list[Problem]) -> _Manifest:
+    """The extract's ``manifest.json``, every key checked; problems are added to ``problems``."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return _Manifest()
+    out = _Manifest(path=path)
+    start = len(problems)
+
+    def bad(key, value, rule):
+        problems.append(Problem(MANIFEST, _key_line(text, key), key, value, rule, heading="key"))
+
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        problems.append(Problem(MANIFEST, None, None, None, "not a UTF-8 text file"))
+        return out
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        problems.append(Problem(MANIFEST, err.lineno, None, None,
+                                f"not valid JSON: {err.msg} (column {err.colno})"))
+        return out
+    if not isinstance(data, dict):
+        problems.append(Problem(MANIFEST, None, None, None,
+                                f"must be a JSON object of keys and values, not a {type(data).__name__}"))
+        return out
+    for key, value in data.items():
+        if key not in MANIFEST_KEYS:
+            bad(key, None, f"unknown key (known keys: {', '.join(MANIFEST_KEYS)})")
+        elif key == "synthetic":
+            if _yes_no(value) is None:
+                bad(key, value, _YES_NO_RULE)
+        elif key == "decimal" and value not in _DECIMAL_MARKS:
+            bad(key, value, "not one of the allowed values '.', ','")
+        elif key == "thousands" and value not in _THOUSANDS:
+            bad(key, value, "not one of the allowed values '' (none), '.', ',', ' '")
+        elif key in ("description", "generator", "targets") and not isinstance(value, str):
+            bad(key, value, "not a text")
+        elif key in ("seed", "n_screened", "n_visits", "patients") and not (
+                (isinstance(value, int) and not isinstance(value, bool)) or (key == "patients" and value is None)):
+            bad(key, value, "not a whole number")
+        elif key == "notes" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            bad(key, value, "not a list of texts")
+    decimal, thousands = data.get("decimal"), data.get("thousands")
+    if len(problems) == start and (decimal is not None or thousands is not None):
+        decimal = decimal or ("," if thousands == "." else ".")
+        thousands = thousands or ""
+        if decimal == thousands:
+            bad("thousands", thousands, f"the thousands separator must differ from the decimal mark '{decimal}'")
+        else:
+            out.convention = _Convention(decimal, thousands)
+    if len(problems) == start:
+        out.synthetic = bool(_yes_no(data.get("synthetic", False)))
+    return out
+
 
 # --------------------------------------------------------------------------- reading raw tables
 @dataclass
 class _Raw:
-    file: str            # name shown in messages, e.g. "visits.csv" or "extract.xlsx [visits]"
-    frame: pd.DataFrame  # all cells as str, index = row number in the file
-    decimal_comma: bool
+    file: str              # name shown in messages, e.g. "visits.csv" or "extract.xlsx [sheet visits]"
+    frame: pd.DataFrame    # all cells as str, index = row number in the file (header = 1, blank lines counted)
+    kind: str              # "comma", "semicolon", "tab" (delimited text) or "xlsx"
     notes: list[str]
+    header_row: int = 1
+    native: pd.DataFrame | None = None  # xlsx: True where the cell held a number, not text
+    formulas: dict = field(default_factory=dict)  # (row, column position) -> formula without a saved value
 
 
-def _find_file(folder: Path, table: str) -> Path | None:
+def _candidates(folder: Path, table: str) -> list[Path]:
+    return [p for p in sorted(folder.iterdir())
+            if p.is_file() and p.stem.strip().lower() == table and p.suffix.lower() in (".csv", ".xlsx")]
+
+
+def _sheet_names(path: Path) -> list[str]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except Exception:  # noqa: BLE001 - not a workbook: not a candidate
+        return []
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()
+
+
+def _workbooks_with_sheet(folder: Path) -> dict[str, list[Path]]:
+    """Workbooks of the folder not named after a table (``extract.xlsx``), by the table sheets they hold."""
+    found: dict[str, list[Path]] = {t: [] for t in TABLES}
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.stem.strip().lower() == table and path.suffix.lower() in (".csv", ".xlsx"):
-            return path
-    return None
+        if (not path.is_file() or path.suffix.lower() != ".xlsx" or path.name.startswith((".", "~$"))
+                or path.stem.strip().lower() in TABLES):
+            continue
+        names = {s.strip().lower() for s in _sheet_names(path)}
+        for table in TABLES:
+            if table in names:
+                found[table].append(path)
+    return found
 
 
-def _decode(path: Path, notes: list[str]) -> str:
+def _binary(text: str) -> bool:
+    sample = text[:65536]
+    control = sum(1 for c in sample if (c < " " and c not in "\t\r\n\f") or c == "\ufffd")
+    return control > max(2, len(sample) // 200)
+
+
+def _decode(path: Path, notes: list[str], problems: list[Problem]) -> str | None:
     data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        problems.append(Problem(path.name, None, None, None,
+                                "is an Excel workbook (.xlsx) saved under a .csv name: rename it to .xlsx"))
+        return None
     if data.startswith(b"\xef\xbb\xbf"):
         notes.append(f"{path.name}: UTF-8 byte-order mark removed")
-        return data[3:].decode("utf-8")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        # Excel on Windows exports Latin-1/cp1252: decoding is lossless for those bytes.
-        notes.append(f"{path.name}: not UTF-8, read as Latin-1 (cp1252)")
-        return data.decode("cp1252", errors="replace")
+        text = data[3:].decode("utf-8", errors="replace")
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) >= 4 and b"\x00" in data[:4]):
+        # UTF-16 (Excel's "Unicode Text" export); without a BOM the zero bytes give the byte order
+        encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else \
+            ("utf-16-le" if data[1:2] == b"\x00" else "utf-16-be")
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            text = "\x00"
+        else:
+            notes.append(f"{path.name}: UTF-16 file, read as UTF-16")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            # Excel on Windows exports Latin-1/cp1252: decoding is lossless for those bytes.
+            notes.append(f"{path.name}: not UTF-8, read as Latin-1 (cp1252)")
+            text = data.decode("cp1252", errors="replace")
+    if "\x00" in text or _binary(text):
+        problems.append(Problem(path.name, None, None, None,
+                                "is not a text (CSV) file: it holds binary data; export the table as CSV or XLSX"))
+        return None
+    return text.lstrip("\ufeff")
 
 
-def _read_csv(path: Path, problems: list[Problem]) -> _Raw | None:
+def _blank(cells) -> bool:
+    return not any(str(c).strip() for c in cells)
+
+
+def _read_csv(path: Path, required: list[str], problems: list[Problem]) -> _Raw | None:
     notes: list[str] = []
-    text = _decode(path, notes)
+    text = _decode(path, notes, problems)
+    if text is None:
+        return None
     if not text.strip():
         problems.append(Problem(path.name, None, None, None, "the file is empty"))
         return None
-    header = text.splitlines()[0]
+    header = next(line for line in text.splitlines() if line.strip())
     delimiter = max([",", ";", "\t"], key=header.count)
+    kind = {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
     if delimiter != ",":
-        notes.append(f"{path.name}: {'semicolon' if delimiter == ';' else 'tab'}-delimited file")
+        notes.append(f"{path.name}: {kind}-delimited file")
     # newline="": the csv module recognises \r\n, \n and old-Mac \r line ends itself
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    columns, body = rows[0], rows[1:]
-    width = len(columns)
-    for i, r in enumerate(body):
-        if len(r) != width:
-            problems.append(Problem(path.name, i + 2, None, None,
-                                    f"has {len(r)} fields where the header has {width}"))
-    body = [(r + [""] * width)[:width] for r in body]
-    frame = pd.DataFrame(body, columns=columns, index=range(2, len(body) + 2), dtype=object)
-    return _Raw(path.name, frame, decimal_comma=delimiter == ";", notes=notes)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for row in reader:
+            if not _blank(row):
+                records.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as err:
+        rule = (f"a cell is longer than {_CSV_FIELD_LIMIT // 1024} KiB: usually a quote (\") opened and never "
+                "closed from this row on" if "field larger" in str(err) else f"cannot be read as CSV ({err})")
+        problems.append(Problem(path.name, start, None, None, rule))
+        return None
+    return _table(path.name, records, kind, required, notes, problems)
+
+
+def _table(label: str, records: list[tuple[int, list]], kind: str, required: list[str], notes: list[str],
+           problems: list[Problem], native: dict | None = None, formulas: dict | None = None) -> _Raw | None:
+    """The header and data rows of a sheet or CSV file: ``records`` are (row in the file, cells)."""
+    header_row, header = records[0][0], [str(c) for c in records[0][1]]
+    while header and not header[-1].strip():  # trailing delimiters of an Excel export
+        header.pop()
+    width = len(header)
+    body, trimmed = [], 0
+    for row, cells in records[1:]:
+        if len(cells) > width and _blank(cells[width:]):
+            cells, trimmed = cells[:width], trimmed + 1
+        body.append((row, cells))
+    if trimmed or width < len(records[0][1]):
+        notes.append(f"{label}: empty fields after the last column ignored (trailing delimiters)")
+    widths = {len(cells) for _, cells in body}
+    if len(body) > 1 and len(widths) == 1 and widths != {width}:
+        (n,) = widths
+        absent = [r for r in required if r not in {_normal_header(h) for h in header}]
+        why = "; a column name is missing from the header" if n > width else ""
+        why += f" (required column(s) not in the header: {', '.join(absent)})" if absent else ""
+        problems.append(Problem(label, header_row, None, None,
+                                f"the header has {width} fields but every data row has {n}{why}"))
+        return None
+    for row, cells in body:
+        if len(cells) != width:
+            problems.append(Problem(label, row, None, None, f"has {len(cells)} fields where the header has {width}"))
+    keep = [i for i, h in enumerate(header) if h.strip()]
+    for i in sorted(set(range(width)) - set(keep)):
+        if any(i < len(cells) and str(cells[i]).strip() for _, cells in body):
+            problems.append(Problem(label, header_row, None, None,
+                                    f"column {i + 1} of the header has no name but holds values"))
+        else:
+            notes.append(f"{label}: empty column {i + 1} without a name ignored")
+    rows = [row for row, _ in body]
+    cells = [[(cells[i] if i < len(cells) else "") for i in keep] for _, cells in body]
+    frame = pd.DataFrame(cells, columns=[header[i] for i in keep], index=rows, dtype=object)
+    mask = None
+    if native is not None:
+        mask = pd.DataFrame([[native.get((row, i), False) for i in keep] for row in rows],
+                            columns=frame.columns, index=rows, dtype=bool)
+    moved = {(row, keep.index(i)): f for (row, i), f in (formulas or {}).items() if i in keep}
+    return _Raw(label, frame, kind, notes, header_row, mask, moved)
 
 
 def _excel_cell(value) -> str:
@@ -116,13 +343,16 @@ def _read_xlsx(path: Path, table: str, required: list[str], problems: list[Probl
         problems.append(Problem(path.name, None, None, None, f"cannot be read as an Excel workbook ({err})"))
         return None
     notes: list[str] = []
-    sheets = {ws.title: [[_excel_cell(c) for c in row] for row in ws.iter_rows(values_only=True)]
-              for ws in book.worksheets}
-    book.close()
+    try:
+        sheets = {ws.title: [list(row) for row in ws.iter_rows(values_only=True)] for ws in book.worksheets}
+    finally:
+        book.close()
     chosen = next((s for s in sheets if s.strip().lower() == table), None)
     if chosen is None:  # hospital exports often put a cover sheet first: look for the right header
         chosen = next((s for s, rows in sheets.items()
-                       if rows and set(required) <= {str(c).strip().lower() for c in rows[0]}), None)
+                       if rows and set(required) <= {_normal_header(_excel_cell(c))
+                                                     for c in next((r for r in rows if not _blank(
+                                                         _excel_cell(c) for c in r)), [])}), None)
     if chosen is None:
         problems.append(Problem(path.name, None, None, None,
                                 f"no sheet named '{table}' or with the {table} columns "
@@ -130,14 +360,38 @@ def _read_xlsx(path: Path, table: str, required: list[str], problems: list[Probl
         return None
     if chosen != list(sheets)[0]:
         notes.append(f"{path.name}: {table} read from sheet '{chosen}'")
-    rows = [r for r in sheets[chosen] if any(c.strip() for c in r)]
     label = f"{path.name} [sheet {chosen}]"
-    if not rows:
+    values = sheets[chosen]
+    # iter_rows starts at row 1 and yields empty rows too: the position is the sheet's row number
+    records = [(i + 1, [_excel_cell(c) for c in row]) for i, row in enumerate(values)
+               if not _blank(_excel_cell(c) for c in row)]
+    if not records:
         problems.append(Problem(label, None, None, None, "the sheet is empty"))
         return None
-    columns, body = rows[0], rows[1:]
-    frame = pd.DataFrame(body, columns=columns, index=range(2, len(body) + 2), dtype=object)
-    return _Raw(label, frame, decimal_comma=False, notes=notes)
+    native = {(i + 1, j): True for i, row in enumerate(values) for j, c in enumerate(row)
+              if isinstance(c, (int, float)) and not isinstance(c, bool)}
+    formulas = {}
+    if any(c is None for _, row in records[1:] for c in row) or any(c == "" for _, row in records[1:] for c in row):
+        formulas = _unsaved_formulas(path, chosen, values)
+    return _table(label, records, "xlsx", required, notes, problems, native, formulas)
+
+
+def _unsaved_formulas(path: Path, sheet: str, values: list[list]) -> dict:
+    """(row, column position) -> formula, for cells holding a formula but no saved result (a workbook
+    written by a program and never opened and saved in Excel)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        out = {}
+        for i, row in enumerate(book[sheet].iter_rows(values_only=True)):
+            for j, cell in enumerate(row):
+                if isinstance(cell, str) and cell.startswith("=") and \
+                        (i >= len(values) or j >= len(values[i]) or values[i][j] is None):
+                    out[(i + 1, j)] = cell
+        return out
+    finally:
+        book.close()
 
 
 # --------------------------------------------------------------------------- parsing cells
@@ -150,12 +404,57 @@ def _range(allowed: str) -> tuple[float, float] | None:
     return (float(m.group(1)), float(m.group(2))) if m else None
 
 
+_DECLARE = 'declare the convention in manifest.json ("decimal", "thousands")'
+
+
+def _read_digits(digits: str, convention: _Convention, kind: str) -> tuple[str | None, str | None, bool]:
+    """Digits with separators -> (plain number text or None, rule broken or None, decimal comma read).
+
+    With no declared convention a value is read only when one reading exists: '7.5', '0.125' and, in
+    a semicolon-delimited file, '1,6'; '1.000' (1 or 1000?), '1,000' and '1.234,5' are refused.
+    """
+    if convention.decimal is not None:
+        decimal, thousands = convention.decimal, convention.thousands
+        text = re.sub(f"[{_SPACES}]", " ", digits) if thousands == " " else digits
+        whole, _, fraction = text.partition(decimal)
+        if thousands and thousands in whole:
+            if not re.fullmatch(rf"\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+", whole):
+                return None, f"not a number in the declared convention ({convention.describe()})", False
+            whole = whole.replace(thousands, "")
+        if not (whole.isdigit() or (whole == "" and fraction)) or (fraction and not fraction.isdigit()) \
+                or (decimal in text and not fraction):
+            return None, f"not a number in the declared convention ({convention.describe()})", False
+        return f"{whole or '0'}.{fraction or '0'}", None, False
+    if any(c in digits for c in _SPACES):
+        return None, f"digits grouped with spaces: {_DECLARE}, e.g. \"thousands\": \" \"", False
+    dot, comma = "." in digits, "," in digits
+    if dot and comma:
+        return None, f"ambiguous number: both '.' and ',' appear, either may be the decimal mark; {_DECLARE}", False
+    for sep, present in ((".", dot), (",", comma)):
+        if not present:
+            continue
+        if sep == "," and kind != "semicolon":
+            where = "a text cell of a workbook" if kind == "xlsx" else f"a {kind}-delimited file"
+            return None, (f"ambiguous decimal comma in {where}: the comma may be a decimal mark or a thousands "
+                          f"separator; write a decimal point, or {_DECLARE}"), False
+        if digits.count(sep) > 1 or _GROUPED[sep].fullmatch(digits):
+            plain = digits.replace(sep, "")
+            reading = (f"{float(digits.replace(sep, '.')):g} with '{sep}' as decimal mark or "
+                       if digits.count(sep) == 1 else "")
+            return None, (f"ambiguous thousands separator: {reading}{int(plain)} with '{sep}' as thousands "
+                          f"separator; write the number without a thousands separator, or {_DECLARE}"), False
+        return digits.replace(",", "."), None, sep == ","
+    return digits, None, False
+
+
 class _Column:
     """Parses one raw column against its dictionary row, collecting problems and notes."""
 
-    def __init__(self, raw: _Raw, spec: pd.Series, problems: list[Problem], notes: list[str]):
+    def __init__(self, raw: _Raw, spec: pd.Series, problems: list[Problem], notes: list[str],
+                 convention: _Convention, native: pd.Series | None, skip: set):
         self.raw, self.spec, self.problems, self.notes = raw, spec, problems, notes
         self.name = spec["name"]
+        self.convention, self.native, self.skip = convention, native, skip
 
     def problem(self, row, value, rule):
         self.problems.append(Problem(self.raw.file, int(row), self.name, value, rule))
@@ -167,7 +466,8 @@ class _Column:
         empty = text == ""
         if self.spec["required"] == "yes":
             for row in text.index[empty]:
-                self.problem(row, None, "required value missing")
+                if row not in self.skip:
+                    self.problem(row, None, "required value missing")
         parser = getattr(self, "_" + self.spec["type"])
         return parser(text.where(~empty, None))
 
@@ -178,11 +478,11 @@ class _Column:
         low = text.str.lower()
         low = low.where(~low.isin(["1.0", "0.0"]), low.str[0])  # Excel writes 1 as 1.0
         out = pd.Series(pd.NA, index=text.index, dtype="boolean")
-        out[low.isin(_TRUE)] = True
-        out[low.isin(_FALSE)] = False
-        bad = low.notna() & ~low.isin(_TRUE | _FALSE)
+        out[low.isin(YES)] = True
+        out[low.isin(NO)] = False
+        bad = low.notna() & ~low.isin(YES | NO)
         for row in low.index[bad]:
-            self.problem(row, text[row], "not a yes/no value (expected 1/0, yes/no, Y/N or TRUE/FALSE)")
+            self.problem(row, text[row], _YES_NO_RULE)
         spellings = sorted(set(text[low.notna() & ~bad]) - {"0", "1"})
         if spellings:
             self.notes.append(f"{self.raw.file}: '{self.name}' normalised {', '.join(map(repr, spellings))} to 1/0")
@@ -198,19 +498,21 @@ class _Column:
             if not m:
                 self.problem(row, cell, f"not a number{' (' + unit + ')' if unit else ''}")
                 continue
-            number, suffix = m.group(1), (m.group(2) or "").strip().lower()
+            sign, digits, exponent, suffix = m.group(1), m.group(2), m.group(3), (m.group(4) or "").strip().lower()
             if suffix:
                 if suffix not in aliases:
                     self.problem(row, cell, f"unit '{suffix}' is not the dictionary unit '{unit or 'none'}'")
                     continue
                 with_unit += 1
-            if "," in number:
-                if not self.raw.decimal_comma:
-                    # In a comma-delimited file "1,200" may be a thousands separator: refuse to guess.
-                    self.problem(row, cell, "ambiguous decimal comma in a comma-delimited file")
+            if self.native is not None and self.native.get(row, False):
+                number = digits  # an Excel number: no separator convention involved
+            else:
+                number, rule, comma = _read_digits(digits, self.convention, self.raw.kind)
+                if rule:
+                    self.problem(row, cell, rule)
                     continue
-                number, decimal_comma = number.replace(",", "."), decimal_comma + 1
-            value = float(number)
+                decimal_comma += comma
+            value = float(sign + number + exponent)
             if integer and not value.is_integer():
                 self.problem(row, cell, "not a whole number")
                 continue
@@ -253,7 +555,7 @@ class _Column:
         iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00)?)?").fillna(False).astype(bool)
         parsed = pd.to_datetime(text.where(iso).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
         for row in text.index[text.notna() & parsed.isna()]:
-            self.problem(row, text[row], "not a date in the form YYYY-MM-DD")
+            self.problem(row, text[row], _no_such_date(text[row]) if iso[row] else "not a date in the form YYYY-MM-DD")
         lo, _, hi = self.spec["allowed"].partition("..")
         hi_date = pd.Timestamp.today().normalize() if hi == "today" else pd.Timestamp(hi)
         for row in parsed.index[parsed > hi_date]:
@@ -264,16 +566,37 @@ class _Column:
         return parsed.astype("datetime64[ns]")
 
 
-def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str]) -> pd.DataFrame | None:
+def _no_such_date(text: str) -> str:
+    year, month, day = (int(x) for x in text[:10].split("-"))
+    if not 1 <= month <= 12:
+        return f"not an existing date: there is no month {month:02d} (form YYYY-MM-DD)"
+    return f"not an existing date: {dt.date(year, month, 1):%B %Y} has no day {day}"
+
+
+def _all_missing(index: pd.Index, row: pd.Series) -> pd.Series:
+    """An optional column left out of the file: every value missing, with the column's dtype."""
+    dtype = dtype_for(row)
+    if dtype == "float64":
+        return pd.Series(np.nan, index=index, dtype="float64")
+    if dtype == "datetime64[ns]":
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    return pd.Series([pd.NA] * len(index), index=index, dtype=object).astype(dtype)
+
+
+def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str],
+                 convention: _Convention) -> pd.DataFrame | None:
     spec = table_variables(table)
     headers = [_normal_header(c) for c in raw.frame.columns]
     renamed = [f"'{o}' -> '{n}'" for o, n in zip(raw.frame.columns, headers) if str(o) != n]
     if renamed:
         notes.append(f"{raw.file}: column names normalised ({', '.join(renamed)})")
     frame = raw.frame.set_axis(headers, axis=1)
+    native = raw.native.set_axis(headers, axis=1) if raw.native is not None else None
     dupes = sorted({h for h in headers if headers.count(h) > 1})
     for h in dupes:
-        problems.append(Problem(raw.file, None, h, None, "column appears more than once"))
+        where = " and ".join(str(i + 1) for i, x in enumerate(headers) if x == h)
+        problems.append(Problem(raw.file, raw.header_row, h, None,
+                                f"column appears more than once (columns {where} of the header)"))
     if dupes:
         return None
     missing = [n for n, req in zip(spec["name"], spec["required"]) if req == "yes" and n not in frame]
@@ -283,16 +606,26 @@ def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str
     if extra:
         message = f"{raw.file}: unexpected column(s) ignored: {', '.join(extra)}"
         notes.append(message)
-        warnings.warn(message, DataWarning, stacklevel=3)
+        warn_data(message)
     if frame.empty:
         problems.append(Problem(raw.file, None, None, None, "no data rows (header only)"))
         return None
+    formula_rows: dict[str, set] = {}
+    for (row, position), formula in raw.formulas.items():
+        name = headers[position]
+        problems.append(Problem(raw.file, row, name, formula,
+                                "a formula without a saved result (the workbook was written by a program and "
+                                "never saved by Excel): open and save it in Excel, or paste the values"))
+        formula_rows.setdefault(name, set()).add(row)
     out = {}
     for _, row in spec.iterrows():
-        if row["name"] in frame:
-            out[row["name"]] = _Column(raw, row, problems, notes).parse(frame[row["name"]])
-        elif row["name"] not in missing:  # optional column absent: all missing, typed
-            out[row["name"]] = pd.Series(pd.NA, index=frame.index).astype(dtype_for(row))
+        name = row["name"]
+        if name in frame:
+            column = _Column(raw, row, problems, notes, convention,
+                             None if native is None else native[name], formula_rows.get(name, set()))
+            out[name] = column.parse(frame[name])
+        elif name not in missing:  # optional column absent: all missing, typed
+            out[name] = _all_missing(frame.index, row)
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -319,7 +652,11 @@ def _check_keys(frame: pd.DataFrame, table: str, file: str, problems: list[Probl
             problems.append(Problem(file, int(row), " + ".join(cols), value, rule))
 
 
-def _link_visits(patients, visits, pfile, vfile, problems, notes):
+#: The rule behind the warning for patients without a baseline visit (Cohort.details names them).
+NO_BASELINE_RULE = "no baseline (month 0) visit: baseline SLEDAI-2K unknown, so eligibility excludes the patient"
+
+
+def _link_visits(patients, visits, pfile, vfile, problems, notes, details):
     known = set(patients[ID].dropna())
     folded = {}
     for pid in known:
@@ -340,13 +677,14 @@ def _link_visits(patients, visits, pfile, vfile, problems, notes):
         notes.append(f"{vfile}: {remapped} patient id(s) matched to the patients table ignoring case")
     visits[ID] = ids
     baseline = set(visits.loc[visits["month"] == 0, ID].dropna())
-    without = sorted(known - baseline)
-    if without:
-        message = (f"{vfile}: {len(without)} patient(s) without a baseline (month 0) visit: "
-                   f"{', '.join(without[:10])}{' ...' if len(without) > 10 else ''}")
+    without = patients[patients[ID].notna() & ~patients[ID].isin(baseline)]
+    if len(without):
+        # counts and the rule only: the ids go to Cohort.details (make run: OUT/data_issues.csv)
+        message = (f"{vfile}: {len(without)} patient(s) without a baseline (month 0) visit: their baseline "
+                   "SLEDAI-2K is unknown, so eligibility excludes them (which: data_issues.csv)")
         notes.append(message)
-        warnings.warn(message, DataWarning, stacklevel=3)
-
+        details.extend(Problem(pfile, int(row), ID, pid, NO_BASELINE_RULE) for row, pid in without[ID].items())
+        warn_data(message)
 
 
 # --------------------------------------------------------------------------- public API
@@ -358,61 +696,92 @@ def fingerprint_files(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def _find_tables(path: Path, problems: list[Problem]) -> dict[str, Path | None]:
+    """The one file holding each table: ``patients.csv``/``.xlsx``, ``visits.csv``/``.xlsx``, or a
+    workbook with a sheet named after the table. Two candidates for a table is a problem."""
+    if path.is_file():
+        return {t: path for t in TABLES}
+    workbooks = _workbooks_with_sheet(path)
+    found: dict[str, Path | None] = {}
+    for table in TABLES:
+        named = _candidates(path, table)
+        candidates = named + [w for w in workbooks[table] if w not in named]
+        if len(candidates) > 1:
+            names = [p.name + ("" if p in named else f" [sheet {table}]") for p in candidates]
+            problems.append(Problem(", ".join(names), None, None, None,
+                                    f"{len(candidates)} files hold the {table} table: keep one "
+                                    "(the workbook does not choose)"))
+            found[table] = None
+        elif not candidates:
+            problems.append(Problem(f"{path}/{table}.csv", None, None, None,
+                                    f"file not found: the {table} table (patients.csv/.xlsx and visits.csv/.xlsx, "
+                                    "or one .xlsx with a sheet for each)"))
+            found[table] = None
+        else:
+            found[table] = candidates[0]
+    return found
+
+
 def read_extract(path: str | Path = BUNDLED_DATA) -> Cohort:
     """Read and validate an extract; return a typed :class:`Cohort` or raise :class:`DataError`.
 
-    ``path`` is a folder holding ``patients`` and ``visits`` as ``.csv`` or ``.xlsx`` files, or one
-    ``.xlsx`` workbook with a sheet for each table. Accepted and normalised (each listed in
-    ``Cohort.notes``): UTF-8 with or without BOM and Latin-1 files; comma-, semicolon- (with decimal
-    commas) or tab-delimited CSV; yes/no spellings 1/0, yes/no, Y/N, TRUE/FALSE; numbers followed by
+    ``path`` is a folder holding ``patients`` and ``visits`` as ``.csv`` or ``.xlsx`` files (or one
+    ``.xlsx`` workbook with a sheet for each table), or such a workbook itself. Accepted and
+    normalised (each listed in ``Cohort.notes``): UTF-8 with or without BOM, UTF-16 and Latin-1
+    files; comma-, semicolon- (with decimal commas) or tab-delimited CSV, with any line ends; blank
+    lines and trailing delimiters; yes/no spellings 1/0, yes/no, Y/N, TRUE/FALSE; numbers followed by
     the dictionary unit ("20 mg"); surrounding spaces; case variants of categories and of ids.
-    Every other deviation from ``data/dictionary.csv`` is a problem; all problems of the extract are
-    raised together in one :class:`DataError`. Warnings (:class:`DataWarning`) are issued for
-    unexpected columns and patients without a baseline visit. Clinical consistency (recorded
-    SLEDAI-2K totals against their descriptors) is checked one layer up, by
-    :func:`msc_sle.clinical.load_cohort`, which calls this function first.
+    A number whose reading depends on a decimal/thousands convention ('1.000', '1,5' outside a
+    semicolon file) is refused unless ``manifest.json`` declares the convention (``"decimal"``,
+    ``"thousands"``). Every other deviation from ``data/dictionary.csv`` or from the manifest's keys
+    is a problem; all problems of the extract are raised together in one :class:`DataError`.
+
+    Warnings (:class:`DataWarning`, also in ``Cohort.notes``) give counts and rules only; the patients
+    behind them are listed in ``Cohort.details``. Clinical consistency (recorded SLEDAI-2K totals
+    against their descriptors) is checked one layer up, by :func:`msc_sle.clinical.load_cohort`,
+    which calls this function first.
     """
     path = Path(path)
     problems: list[Problem] = []
     notes: list[str] = []
+    details: list[Problem] = []
     if not path.exists():
         raise DataError([Problem(str(path), None, None, None, "no such file or folder")])
+    if path.is_file() and path.suffix.lower() != ".xlsx":
+        raise DataError([Problem(path.name, None, None, None,
+                                 "a single file must be an .xlsx workbook; otherwise give the folder")])
+    folder = path if path.is_dir() else path.parent
+    manifest = _read_manifest(folder, problems)
+    if manifest.convention.decimal is not None:
+        notes.append(f"{MANIFEST}: numbers read with the declared {manifest.convention.describe()}")
     raws: dict[str, _Raw | None] = {}
     files: list[Path] = []
-    for table in TABLES:
+    for table, file in _find_tables(path, problems).items():
+        if file is None:
+            raws[table] = None
+            continue
         required = table_variables(table).query("required == 'yes'")["name"].tolist()
-        if path.is_file():
-            if path.suffix.lower() != ".xlsx":
-                raise DataError([Problem(path.name, None, None, None,
-                                         "a single file must be an .xlsx workbook; otherwise give the folder")])
-            file = path
-            raws[table] = _read_xlsx(path, table, required, problems)
-        else:
-            file = _find_file(path, table)
-            if file is None:
-                problems.append(Problem(f"{path}/{table}.csv", None, None, None,
-                                        f"file not found: the {table} table (patients.csv/.xlsx and visits.csv/.xlsx)"))
-                raws[table] = None
-                continue
-            raws[table] = (_read_xlsx(file, table, required, problems) if file.suffix.lower() == ".xlsx"
-                           else _read_csv(file, problems))
+        raws[table] = (_read_xlsx(file, table, required, problems) if file.suffix.lower() == ".xlsx"
+                       else _read_csv(file, required, problems))
         if file not in files:
             files.append(file)
         if raws[table] is not None:
             notes.extend(raws[table].notes)
-    frames = {t: _parse_table(raws[t], t, problems, notes) if raws[t] is not None else None for t in TABLES}
+    frames = {t: _parse_table(raws[t], t, problems, notes, manifest.convention) if raws[t] is not None else None
+              for t in TABLES}
     for table, frame in frames.items():
-        if frame is not None and ID in frame:
+        if frame is not None and ID in frame and (table == "patients" or "month" in frame):
             _check_keys(frame, table, raws[table].file, problems)
-    if frames["patients"] is not None and frames["visits"] is not None:
+    if (frames["patients"] is not None and frames["visits"] is not None and ID in frames["patients"]
+            and ID in frames["visits"] and "month" in frames["visits"]):
         _link_visits(frames["patients"], frames["visits"], raws["patients"].file, raws["visits"].file,
-                     problems, notes)
+                     problems, notes, details)
     if problems:
         raise DataError(problems)
     patients = frames["patients"].reset_index(drop=True)
     visits = frames["visits"].sort_values([ID, "month"], kind="stable").reset_index(drop=True)
-    folder = path if path.is_dir() else path.parent
-    manifest = folder / "manifest.json"
-    synthetic = bool(manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("synthetic", False))
-    return Cohort(patients, visits, str(path), fingerprint_files(files), synthetic, tuple(dict.fromkeys(notes)),
-                  {t: raws[t].file for t in TABLES}, tuple(str(f.resolve()) for f in files))
+    if manifest.convention.decimal is not None:  # the manifest then decides how the numbers read
+        files.append(manifest.path)
+    return Cohort(patients, visits, str(path), fingerprint_files(files), manifest.synthetic,
+                  tuple(dict.fromkeys(notes)), {t: raws[t].file for t in TABLES},
+                  tuple(str(f.resolve()) for f in files), tuple(details))

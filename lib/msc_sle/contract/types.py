@@ -2,11 +2,16 @@
 :class:`Problem` (file, row, column, value, rule)."""
 from __future__ import annotations
 
+import sys
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Problem", "DataError", "DataWarning", "Cohort"]
+__all__ = ["Problem", "DataError", "DataWarning", "Cohort", "warn_data"]
+
+_PACKAGE = str(Path(__file__).resolve().parents[1])
 
 _MAX_SHOWN = 60
 
@@ -20,13 +25,15 @@ class Problem:
     column: str | None
     value: object
     rule: str
+    #: what ``column`` names: a table's "column", or a manifest.json "key"
+    heading: str = "column"
 
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
             where += f", row {self.row}"
         if self.column:
-            where += f", column '{self.column}'"
+            where += f", {self.heading} '{self.column}'"
         value = "" if self.value is None else f": value {self.value!r}"
         return f"{where}{value}: {self.rule}"
 
@@ -51,15 +58,27 @@ class DataWarning(UserWarning):
     """Something in the extract was normalised or looks odd, but the data are usable."""
 
 
+def warn_data(message: str) -> None:
+    """Issue a :class:`DataWarning` attributed to the first caller outside ``msc_sle`` (what Python
+    3.12's ``skip_file_prefixes`` does): the line a warning shows is the user's own call, never a
+    line of the library."""
+    frame, level = sys._getframe(1), 2  # stacklevel 2: the caller of warn_data
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DataWarning, stacklevel=level)
+
+
 @dataclass(frozen=True)
 class Cohort:
     """A validated extract.
 
     ``patients``: one row per screened patient; ``visits``: one row per (patient_id, month).
     ``fingerprint`` is the SHA-256 of the raw files read, ``synthetic`` comes from the extract's
-    ``manifest.json``, ``notes`` lists what was normalised and every warning, ``files`` names
-    the file (and sheet) each table was read from, as messages name it, and ``raw_files`` are the
-    paths whose bytes the fingerprint covers.
+    ``manifest.json``, ``notes`` lists what was normalised and every warning (counts and rules,
+    never a patient id), ``files`` names the file (and sheet) each table was read from, as messages
+    name it, ``raw_files`` are the paths whose bytes the fingerprint covers, and ``details`` are the
+    :class:`Problem` rows behind the warnings, naming the patients (``make run`` writes them to
+    ``OUT/data_issues.csv``; no page shows them).
     """
 
     patients: pd.DataFrame
@@ -70,3 +89,4 @@ class Cohort:
     notes: tuple[str, ...] = field(default_factory=tuple)
     files: dict = field(default_factory=dict)
     raw_files: tuple[str, ...] = ()
+    details: tuple[Problem, ...] = ()

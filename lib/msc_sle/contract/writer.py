@@ -1,6 +1,7 @@
 """The contract's canonical file format, written: ``write_cohort``."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,8 @@ from .types import Cohort
 
 __all__ = ["write_cohort"]
 
+_LOOKS_GROUPED = re.compile(r"-?[1-9]\d{0,2}\.\d{3}")
+
 
 def _format_value(value, kind: str) -> str:
     if kind == "boolean":
@@ -17,7 +20,12 @@ def _format_value(value, kind: str) -> str:
     if kind in ("integer", "number"):
         # repr-exact floats, whole numbers without ".0": the file round-trips value for value
         number = float(value)
-        return str(int(number)) if number.is_integer() else repr(number)
+        if number.is_integer():
+            return str(int(number))
+        text = repr(number)
+        # 1.125 could be read as 1125 with '.' as thousands separator (the loader refuses to guess):
+        # 1.1250 is the same number and has one reading only
+        return text + "0" if _LOOKS_GROUPED.fullmatch(text) else text
     return str(value)
 
 
@@ -33,7 +41,9 @@ def _format_column(series: pd.Series, kind: str) -> pd.Series:
 def write_cohort(cohort: Cohort, folder: str | Path) -> list[Path]:
     """Write ``cohort`` as ``patients.csv`` and ``visits.csv`` in the contract's canonical format.
 
-    Booleans as 1/0, dates as YYYY-MM-DD, empty cells for missing values, UTF-8, ``\\n`` line ends.
+    Booleans as 1/0, dates as YYYY-MM-DD, empty cells for missing values, UTF-8, ``\\n`` line ends,
+    numbers with a decimal point and no thousands separator (1.125 as 1.1250, which no reader can
+    take for one thousand one hundred and twenty-five).
     ``load_cohort`` reads the files back to an equal cohort. Each file is written to a temporary
     name and renamed, so a reader never sees half a file.
     """

@@ -82,10 +82,11 @@ class ReproductionResult:
         """One line for ``make run``: how many published values the workbook reproduces."""
         total = self.score[self.score["source"] == "all"].iloc[0]
         done, n = int(total["exact"] + total["within_rounding"]), int(total["n_values"])
-        return (f"{done} of {n} published values "
+        line = (f"{done} of {n} published values "
                 f"reproduced ({format_percent(done, n, 0)}%): {int(total['exact'])} exact, "
                 f"{int(total['within_rounding'])} within rounding, {int(total['differs'])} differ, "
                 f"{int(total['not_computed'])} not computed")
+        return line if self.n_eligible else f"{line} ({NO_ELIGIBLE})"
 
 
 def reproduction_status(computed: float, published_value: float, printed: str) -> str:
@@ -225,6 +226,10 @@ def _matching_findings(findings, row) -> list[str]:
     return out
 
 
+#: The note of every value when the eligibility criteria leave no patient.
+NO_ELIGIBLE = "not computable: no eligible patient (the section 2.1 criteria excluded every patient of the extract)"
+
+
 def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *, criteria=None,
                        definitions=None, prednisone_cut: float = PREDNISONE_CUT_MG,
                        cyc_dose_cut: float = CYC_DOSE_CUT_G, test_rule: str = "paper", decimals: int = 1,
@@ -283,11 +288,14 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
             notes.append(f"printed level '{level}' compared with the workbook's '{mapped}' "
                          f"(data/README.md, reading 1)")
             level = mapped
-        try:
-            computed, test, more = _compute(wb, pub, row, variable, level, stat, outcome, group, all_variables)
-            notes += more
-        except (KeyError, ValueError) as err:
-            notes.append(f"not computed: {err}")
+        if not wb.n:  # every patient excluded (e.g. all aged 18): nothing to compare with the paper
+            notes.append(NO_ELIGIBLE)
+        else:
+            try:
+                computed, test, more = _compute(wb, pub, row, variable, level, stat, outcome, group, all_variables)
+                notes += more
+            except (KeyError, ValueError) as err:
+                notes.append(f"not computed: {err}")
         status = reproduction_status(computed, row["value"], row["printed"])
         shown = "" if _is_missing(computed) else _shown(computed, stat, decimals)
         if status == "differs":
@@ -296,7 +304,7 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
         elif status != "not computed" and shown.lstrip("<") != str(row["printed"]).rstrip("%").lstrip("<"):
             notes.append(f"the workbook prints {shown} where the paper prints {row['printed']}")
         notes += _matching_findings(findings.get((row["source"], row["variable"]), []), row)
-        if status == "not computed" and not any(n.startswith("not computed") for n in notes):
+        if status == "not computed" and not any(n.startswith(("not computed", "not computable")) for n in notes):
             notes.append("not computed: the workbook has no value for this on the cohort")
         records.append({
             "source": row["source"], "location": row["location"], "variable": row["variable"],

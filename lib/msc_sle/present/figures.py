@@ -126,6 +126,15 @@ def _plain_log_ticks(axis) -> None:
 
 # --------------------------------------------------------------------------- CONSORT flow
 
+def _nothing_to_draw(ax, text: str) -> None:
+    """What a figure cannot show, written where its data would be (the file still exists, so a
+    bundle always has the same figures)."""
+    ax.text(0.5, 0.5, _wrap(text, 60), ha="center", va="center", transform=ax.transAxes, fontsize=10,
+            color="#333333", bbox=dict(boxstyle="round,pad=0.5", facecolor="#F5F5F5", edgecolor="#BBBBBB"))
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def _wrap(text: str, width: int) -> str:
     import textwrap
 
@@ -202,6 +211,10 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
     data["_month"] = pd.Categorical(data[month].astype(int), categories=months, ordered=True)
     counts = data.groupby("_month", observed=False)[value].size()
     fig, ax = _new((7.0, 4.4))
+    if data.empty:
+        ax.set_title("SLEDAI-2K over the year after MSC transplantation", loc="left")
+        _nothing_to_draw(ax, "Not computable: no patient with a SLEDAI-2K score (n = 0).")
+        return fig
     if trajectories:
         wide = data.pivot_table(index="patient_id", columns="_month", values=value, observed=False)
         xs = np.arange(len(months))
@@ -255,6 +268,10 @@ def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = N
         ax.errorbar(x, y, yerr=err, fmt=markers[j % len(markers)], color=OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]],
                     capsize=3, lw=1.2, ms=6, label=resp)
     n = int(rates["patients"].max()) if len(rates) else 0
+    if not n:
+        ax.set_title("Response rates with Wilson 95% confidence intervals", loc="left")
+        _nothing_to_draw(ax, "Not computable: no patient (n = 0), so no response rate.")
+        return fig
     ax.set_xticks(range(len(when)))
     ax.set_xticklabels([w.replace("month ", "M").replace("during the year", "During\nthe year") for w in when])
     ax.set_ylim(0, 100)
@@ -268,6 +285,10 @@ def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = N
 def cumulative_response_figure(cumulative: pd.DataFrame):
     """Cumulative share of patients who had reached each response by each visit (step curves)."""
     fig, ax = _new((6.0, 3.8))
+    if not len(cumulative) or not int(cumulative["patients"].max()):
+        ax.set_title("Cumulative proportion reaching the response (shaded: Wilson 95% CI)", loc="left")
+        _nothing_to_draw(ax, "Not computable: no patient (n = 0), so no cumulative response.")
+        return fig
     for j, (resp, sub) in enumerate(cumulative.groupby("response", sort=False)):
         sub = sub.sort_values("month")
         color = OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]]
@@ -365,6 +386,9 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
         if not ok:
             ax.text(1.0, yi, " not estimable", ha="left", va="center", fontsize=8, color="#555555")
     ax.set_xlabel(f"Odds ratio (95% CI, log scale)\n> 1: more frequent among patients with {outcome}")
+    if not len(rows):
+        _nothing_to_draw(ax, "Not computable: no odds ratio could be estimated (every variable is not testable; "
+                             "the table's footnote says why).")
     fig.suptitle(_wrapped(title, fig, 11.0), x=0.02, ha="left", fontsize=matplotlib.rcParams["axes.titlesize"])
     if side is not None:
         side.axis("off")

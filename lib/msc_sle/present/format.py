@@ -12,7 +12,7 @@ from fractions import Fraction
 
 __all__ = ["round_half_up", "rounded", "format_number", "format_fixed", "format_percent", "format_rate",
            "format_against", "format_p", "p_text", "format_significant", "typeset", "NOT_TESTED", "on_half",
-           "round_half_to_even"]
+           "round_half_to_even", "friedman_text", "NO_PATIENT"]
 
 #: What a p-value cell shows when no test could be run (the footnote says why).
 NOT_TESTED = "n.t."
@@ -91,13 +91,18 @@ def format_percent(k: int, n: int, decimals: int = 1) -> str:
     return format_fixed(Fraction(int(k) * 100, int(n)), decimals)
 
 
+#: What a rate over no patient prints instead of a percentage.
+NO_PATIENT = "not computable: no patient"
+
+
 def format_rate(k: int, n: int, low: float, high: float, decimals: int = 1) -> str:
     """A response rate as the pages print it: ``"1/16 (6.3%; 95% CI 1.1-28.3)"``.
 
     ``low`` and ``high`` are the interval's bounds in percent; every number is rounded half up
-    (:func:`format_percent`, :func:`format_fixed`); ``"k/0"`` when there is no patient."""
+    (:func:`format_percent`, :func:`format_fixed`); ``"0/0 (not computable: no patient)"`` when
+    there is no patient."""
     if not n:
-        return f"{int(k)}/0"
+        return f"{int(k)}/0 ({NO_PATIENT})"
     ci = ("" if low is None or high is None or math.isnan(low) or math.isnan(high) else
           f"; 95% CI {format_fixed(low, decimals)}-{format_fixed(high, decimals)}")
     return f"{int(k)}/{int(n)} ({format_percent(k, n, decimals)}%{ci})"
@@ -161,6 +166,19 @@ def typeset(text) -> str:
     for ascii_, glyph in _TYPESET:
         text = text.replace(ascii_, glyph)
     return text
+
+
+def friedman_text(result, times: str = "baseline, M1, M3, M6, M12") -> str:
+    """The sentence a page prints for :func:`msc_sle.compare.paired_over_time`'s Friedman test, or
+    what could not be computed and why."""
+    where = f"Friedman test across {times}"
+    if result.n_total == 0:
+        return f"{where}: not computable: no patient (n = 0)"
+    visits = f"{result.n_complete} of {result.n_total} patients with every visit"
+    if result.statistic is None or math.isnan(result.statistic):
+        return f"{where}: {result.test} ({visits})"
+    return (f"{where}: chi-square = {result.statistic:.2f}, df = {result.df}, {p_text(result.p_value)} "
+            f"({visits})")
 
 
 def p_text(p: float, test: str | None = None, digits: int = 3, symbol: str = "p") -> str:

@@ -241,6 +241,8 @@ def table_one(data: pd.DataFrame, variables=None, decimals: int = 1, *, labels=N
     notes = ["Values are n (%) of the patients with the value recorded, or median (range)."]
     if any_missing:
         notes.append("Missing: patients without the value recorded.")
+    if not len(data):
+        notes.append("Not computable: no patient to describe (n = 0).")
     return PublicationTable(title or f"Patients' characteristics at baseline (n = {len(data)})",
                             body, kinds, tuple(notes), tidy)
 
@@ -402,7 +404,11 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
         notes.append(f"{ref_header}: where the tests above differ from the {reference}'s choice for a row, "
                      f"the p-value under the {reference}'s test, marked the same way.")
     if not_testable:
-        notes.append(f"{NOT_TESTED}: not testable - " + "; ".join(not_testable) + ".")
+        reasons = {t.split(": ", 1)[1] for t in not_testable}
+        if len(not_testable) > 1 and len(reasons) == 1:  # e.g. no patient in one group: said once
+            notes.append(f"{NOT_TESTED}: not testable - every variable: {reasons.pop()}.")
+        else:
+            notes.append(f"{NOT_TESTED}: not testable - " + "; ".join(not_testable) + ".")
     if effect:
         versus = f", {glabels[0]} versus {glabels[1]}" if len(glabels) == 2 else ""
         note = (f"Effect size{versus}: OR, odds ratio with Woolf (logit) 95% CI, to 3 significant digits; "

@@ -2,10 +2,13 @@
 
 ``python -m msc_sle.tools.runner run DATA=<dir> OUT=<dir> JOBS=<n> [NAME=value ...]``
     validates every parameter and the extract, then executes the notebooks with papermill
-    (``JOBS`` at a time) into a temporary sibling of OUT: ``notebooks/`` (executed), ``html/``
-    (with code, and ``*.clinical.html`` without), ``tables/`` (CSV + XLSX), ``figures/`` (PNG + SVG),
-    ``index.html`` and ``provenance.json``.  Only when everything succeeded is it swapped into OUT,
-    so a failed run leaves the previous OUT untouched and no partial files.
+    (``JOBS`` at a time) into a build folder in ``<OUT's parent>/.msc_sle-work/`` (git-ignored):
+    ``notebooks/`` (executed), ``html/`` (with code, and ``*.clinical.html`` without), ``tables/``
+    (CSV + XLSX), ``figures/`` (PNG + SVG), ``index.html``, ``provenance.json`` and
+    ``data_issues.csv`` (the patients behind the loader's warnings; never in a page, never shared).
+    Only when everything succeeded is it swapped into OUT (a symbolic link is followed: its target
+    is replaced), so a failed or interrupted run (SIGINT, SIGTERM, SIGHUP) leaves the previous OUT
+    untouched and no partial files; a run also removes what an interrupted run of its own left.
 ``python -m msc_sle.tools.runner share ... [SHARE_MIN=5]``
     the same with counts below SHARE_MIN shown as "<SHARE_MIN"; the bundle keeps the code-hidden
     HTML, tables, figures and index only (for circulation outside the care team).
@@ -21,17 +24,23 @@ from __future__ import annotations
 
 import ast
 import concurrent.futures as cf
+import contextlib
+import csv
 import datetime as _dt
+import glob
 import html
 import json
 import re
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -52,6 +61,10 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction")
 #: File that marks a folder as written by the runner: only such a folder is ever replaced.
 MARKER = ".msc_sle_output"
+#: Folder beside OUT holding every temporary folder of a run (build, cohort cache, previous OUT).
+WORK_DIR = ".msc_sle-work"
+#: The id-level list behind the loader's warnings, written under OUT by ``make run`` only.
+DATA_ISSUES = "data_issues.csv"
 KERNEL = "python3"
 #: Packages whose versions each HTML page shows.
 PROVENANCE_PACKAGES = ("msc-sle", "pandas", "numpy", "scipy", "statsmodels", "firthmodels", "matplotlib",
@@ -61,6 +74,17 @@ RUNNER_OPTIONS = ("JOBS", "LIST_PARAMS", "SHARE_MIN")
 
 class RunError(RuntimeError):
     """A run could not complete; the message is what the user reads."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGINT, SIGTERM, SIGHUP); cleanup runs as for Ctrl-C.
+
+    ``replaced`` is True when the signal came after OUT already held this run's complete bundle."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.replaced = False
 
 
 @dataclass(frozen=True)
@@ -124,11 +148,11 @@ def _versions() -> dict[str, str]:
 
 def _display_path(path: Path) -> str:
     """Repository-relative when inside the repository, so provenance does not depend on the clone;
-    the folder's name only otherwise (a page never shows where an extract lives on disk)."""
+    outside it only the folder's own name: no page shows where on the disk an extract lives."""
     try:
         return path.resolve().relative_to(REPO_ROOT).as_posix()
     except ValueError:
-        return f"extract folder '{path.name}'"
+        return f"<outside the workbook>/{path.name}"
 
 
 def collect_provenance(cohort, params: Mapping[str, Any], mode: str) -> dict[str, Any]:
@@ -158,8 +182,18 @@ def _execute(src: Path, dst: Path, parameters: Mapping[str, Any], cwd: Path) -> 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     pm.execute_notebook(str(src), str(dst), parameters=dict(parameters), kernel_name=KERNEL,
                         cwd=str(cwd), progress_bar=False, log_output=False,
-                        # the kernel's TCP-transport warning is noise on the user's terminal
-                        extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+                        # the kernel's TCP-transport warning is noise on the user's terminal; a
+                        # warning in a page names its category and message, not a source file and line
+                        extra_arguments=["--IPKernelApp.log_level=CRITICAL",
+                                         f"--IPKernelApp.exec_lines={_PLAIN_WARNINGS}"])
+
+
+#: Run in each kernel at start-up: warnings print as "Category: message", without a source path.
+_PLAIN_WARNINGS = "import warnings as _w; _w.formatwarning = lambda m, c, *a, **k: f'{c.__name__}: {m}\\n'"
+
+
+def _plain_warning(message, category, *_args, **_kwargs) -> str:
+    return f"{category.__name__}: {message}\n"
 
 
 def _failure_message(name: str, err: BaseException) -> str:
@@ -196,8 +230,10 @@ def _run_notebooks(jobs: list[tuple[str, Path, Path, dict]], n_jobs: int, cwd: P
         return elapsed
 
     progress(f"Running {total} notebooks, {n_jobs} at a time: " + ", ".join(j[0] for j in jobs))
-    with cf.ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        futures = {pool.submit(one, job): job[0] for job in jobs}
+    before = _kernel_pids()
+    pool = cf.ThreadPoolExecutor(max_workers=n_jobs)
+    futures = {pool.submit(one, job): job[0] for job in jobs}
+    try:
         failure = None
         for fut in cf.as_completed(futures):
             name = futures[fut]
@@ -214,7 +250,53 @@ def _run_notebooks(jobs: list[tuple[str, Path, Path, dict]], n_jobs: int, cwd: P
                 other.cancel()
         if failure is not None:
             raise RunError(failure)
+    except BaseException:
+        # Interrupted (or failed): start nothing more, shut the running kernels down (their notebooks
+        # then end at once instead of running to the end) and wait for the workers, so no thread
+        # writes into the build folder after it is removed.
+        import logging
+
+        for fut in futures:
+            fut.cancel()
+        logging.getLogger("papermill").setLevel(logging.CRITICAL)  # "Kernel died ...": we stopped it
+        _stop_kernels(_kernel_pids() - before)
+        cf.wait(futures, timeout=30)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return seconds
+
+
+def _kernel_pids() -> set[int]:
+    """Process ids of the Jupyter kernels this process started (papermill's, via jupyter_client)."""
+    import psutil
+
+    pids = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if any("ipykernel" in part for part in child.cmdline()):
+                pids.add(child.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return pids
+
+
+def _stop_kernels(pids: set[int]) -> None:
+    """Terminate the given kernel processes (started by this run), killing those that linger."""
+    import psutil
+
+    procs = []
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            proc.terminate()
+            procs.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    _, alive = psutil.wait_procs(procs, timeout=3)
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
 
 
 def _records(nb) -> dict[str, Any]:
@@ -371,6 +453,15 @@ def _index_html(out: Path, names: list[str], prov: Mapping[str, Any], records: M
 
 # --------------------------------------------------------------------------- output folder
 
+def _real_out(out: Path) -> Path:
+    """The folder a run replaces: OUT itself, or the target of a symbolic link (followed, so the
+    folder the user looks at is the one renewed and the link is kept)."""
+    try:
+        return out.resolve()
+    except (OSError, RuntimeError) as err:  # a symlink loop
+        raise RunError(f"OUT={out} is a symbolic link that cannot be followed ({err})") from None
+
+
 def _check_out(out: Path, data_dir: Path) -> None:
     out_r, data_r = out.resolve(), data_dir.resolve()
     if out_r == data_r or data_r in out_r.parents or out_r in data_r.parents:
@@ -381,9 +472,89 @@ def _check_out(out: Path, data_dir: Path) -> None:
     if out.exists():
         if not out.is_dir():
             raise RunError(f"OUT={out} exists and is not a folder")
+        if os.path.ismount(out):
+            raise RunError(f"OUT={out} is a mount point: a run replaces OUT as a whole, which a mount point cannot "
+                           "be. Choose a folder inside it (e.g. OUT=" + str(out / "reports") + ")")
         if any(out.iterdir()) and not (out / MARKER).exists():
             raise RunError(f"OUT={out} exists and was not written by 'make run'; it is left alone. "
                            "Choose another OUT or empty that folder")
+
+
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(work: Path, out: Path, progress: Callable[[str], None]) -> None:
+    """Remove what interrupted runs left: run folders of this host whose process is gone, and the
+    ``.OUT.building-*`` / ``.OUT.old-*`` folders (and cohort caches) of earlier runner versions
+    once they are an hour old."""
+    removed = 0
+    for entry in work.iterdir():
+        parts = entry.name.rsplit(".", 3)
+        if len(parts) == 4 and parts[1] == _HOST and parts[2].isdigit() and not _alive(int(parts[2])):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    hour_ago = time.time() - 3600
+    name = glob.escape(out.name)
+    legacy = [*out.parent.glob(f".{name}.building-*"), *out.parent.glob(f".{name}.old-*"),
+              *Path(tempfile.gettempdir()).glob("msc_sle-cohort-*")]
+    for entry in legacy:
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink() and entry.stat().st_mtime < hour_ago \
+                    and entry.stat().st_uid == os.getuid():
+                shutil.rmtree(entry)
+                removed += 1
+    if removed:
+        progress(f"  removed {removed} temporary folder(s) left by an interrupted run")
+
+
+def _open_work(out: Path, progress: Callable[[str], None]) -> Path:
+    """This run's private folder (0700) in ``<OUT's parent>/.msc_sle-work/``: the build folder, the
+    cohort cache and, during the swap, the previous OUT. Creating it first is the check that OUT can
+    be written at all, before anything is computed."""
+    work = out.parent / WORK_DIR
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for attempt in (1, 2):  # another run may remove the (then empty) work folder meanwhile
+            work.mkdir(exist_ok=True)
+            _remove_stale(work, out, progress)
+            try:
+                return Path(tempfile.mkdtemp(dir=work, prefix=f"{out.name}.{_HOST}.{os.getpid()}."))
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+    except OSError as err:
+        where = err.filename or work
+        raise RunError(f"OUT={out} cannot be written: {err.strerror or err} ({where}). "
+                       "Choose an OUT on a writable disk; nothing was computed") from None
+
+
+def _close_work(run: Path, out: Path) -> None:
+    """Remove this run's folder; if the run stopped between the two renames of the swap, first put the
+    previous OUT back (and if even that fails, keep it where it is and say so)."""
+    old = run / "old"
+    if old.exists() and not os.path.lexists(out):
+        try:
+            old.rename(out)
+        except OSError as err:
+            for name in ("build", "cohort.pkl"):
+                shutil.rmtree(run / name, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    (run / name).unlink()
+            raise RunError(f"OUT={out} could not be put back ({err.strerror or err}); the previous OUT is "
+                           f"kept, whole, in {old}: move it back by hand") from None
+    shutil.rmtree(run, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        run.parent.rmdir()  # the work folder itself, when no other run uses it
 
 
 def _readable(root: Path) -> None:
@@ -395,31 +566,102 @@ def _readable(root: Path) -> None:
         os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
-def _swap_into(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp`` (same parent, so both renames are atomic on one filesystem)."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-        old.rmdir()
-        out.rename(old)
+def _swap_into(tmp: Path, out: Path, run: Path) -> None:
+    """Replace ``out`` by ``tmp``: the previous OUT moves into the run folder, the build takes its
+    place (renames within one parent folder, each atomic); a signal waits until both are done."""
+    old = run / "old"
+    with _critical():
+        try:
+            if out.exists():
+                out.rename(old)
+            try:
+                tmp.rename(out)
+            except OSError:
+                if old.exists():
+                    old.rename(out)
+                raise
+        except OSError as err:
+            raise RunError(f"OUT={out} could not be replaced: {err.strerror or err}. The previous OUT is "
+                           "unchanged; close what uses it (a file browser, a server) and run again") from None
+
+
+# --------------------------------------------------------------------------- signals
+
+_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+_STATE = {"critical": 0, "pending": None}
+
+
+def _on_signal(signum, _frame) -> None:
+    if _STATE["critical"]:
+        _STATE["pending"] = _STATE["pending"] or signum
+        return
+    for name in _SIGNALS:  # the cleanup that follows must not be interrupted in turn
+        with contextlib.suppress(AttributeError, ValueError):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _critical():
+    """A stretch (renaming OUT) during which a signal is held back, then raised."""
+    _STATE["critical"] += 1
     try:
-        tmp.rename(out)
-    except OSError:
-        if old is not None:
-            old.rename(out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        yield
+    finally:
+        _STATE["critical"] -= 1
+    if not _STATE["critical"] and _STATE["pending"] is not None:
+        signum, _STATE["pending"] = _STATE["pending"], None
+        _on_signal(signum, None)
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """SIGTERM and SIGHUP (a timeout, ``docker stop``, a cancelled CI job, a closed terminal) stop a
+    run as Ctrl-C does: the cleanup of ``run_workbook`` runs and the kernels are shut down."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for name in _SIGNALS:
+        if hasattr(signal, name):
+            previous[name] = signal.signal(getattr(signal, name), _on_signal)
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 # --------------------------------------------------------------------------- run
 
-def _load(data_dir: Path):
+def _load(data_dir: Path, progress: Callable[[str], None]):
     from ..clinical import load_cohort
+    from ..contract import DataWarning
 
-    if not data_dir.is_dir():
-        raise RunError(f"DATA={data_dir} is not a folder (expected a folder with the patients and visits tables)")
-    return load_cohort(data_dir)
+    if not (data_dir.is_dir() or (data_dir.is_file() and data_dir.suffix.lower() == ".xlsx")):
+        raise RunError(f"DATA={data_dir} is neither a folder nor an .xlsx workbook (expected a folder with the "
+                       "patients and visits tables)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        cohort = load_cohort(data_dir)
+    for w in caught:  # counts and rules only; the patients behind them go to OUT/data_issues.csv
+        kind = "warning" if issubclass(w.category, DataWarning) else f"warning ({w.category.__name__})"
+        progress(f"  {kind}: {w.message}")
+    return cohort
+
+
+def _write_details(cohort, path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["file", "row", "column", "value", "rule"])
+        for p in cohort.details:
+            writer.writerow([p.file, "" if p.row is None else p.row, p.column or "", p.value, p.rule])
+
+
+def _injected_source(params: Mapping[str, Any]) -> str:
+    from papermill.translators import translate_parameters
+
+    return translate_parameters(KERNEL, "python", {PARAMETERS_NAME: dict(params)}, "Parameters")
 
 
 def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, share: bool = False,
@@ -428,9 +670,11 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
     """Execute the notebooks on ``params['data_dir']`` and swap the rendered bundle into ``out``.
 
     ``params`` are notebook parameters (checked again here); every notebook receives all of them
-    (as its ``overrides`` dict), with ``data_dir``/``out_dir`` made absolute.  Raises :class:`RunError`,
-    :class:`~msc_sle.workbook.params.ParameterError` or :class:`~msc_sle.contract.DataError`; on any error ``out``
-    is untouched.
+    (as its ``overrides`` dict), with ``data_dir``/``out_dir`` made absolute for the kernel; the pages
+    show them relative to the workbook (or only the folder's name, outside it).  Raises
+    :class:`RunError`, :class:`~msc_sle.workbook.params.ParameterError`,
+    :class:`~msc_sle.contract.DataError` or :class:`Interrupted`; on any error ``out`` is untouched
+    and no temporary folder is left.
     """
     import nbformat
 
@@ -449,23 +693,27 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
             raise RunError(f"{name}: its parameters cell must assign exactly one dict, {PARAMETERS_NAME!r} "
                            "(every notebook receives the whole parameter set)")
 
-    _check_out(out, data_dir)
-    progress(f"Checking the extract in {data_dir} ...")
-    cohort = _load(data_dir)
-    progress(f"  {len(cohort.patients)} patients, {len(cohort.visits)} visits"
-             + ("  [SYNTHETIC cohort]" if cohort.synthetic else ""))
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
-    cache_dir = Path(tempfile.mkdtemp(prefix="msc_sle-cohort-"))  # 0700, outside OUT: patient-level data
-    previous_cache = os.environ.get(CACHE_ENV)
+    target = _real_out(out)
+    if target != out and out.is_symlink():
+        progress(f"OUT={out} is a link to {target}: that folder is the one replaced")
+    _check_out(target, data_dir)
+    run, previous_cache = None, os.environ.get(CACHE_ENV)
     try:
+        with _critical():  # a signal now would leave the new run folder behind
+            run = _open_work(target, progress)  # before anything is computed: OUT must be writable
+        tmp = run / "build"
+        progress(f"Checking the extract in {data_dir} ...")
+        cohort = _load(data_dir, progress)
+        progress(f"  {len(cohort.patients)} patients, {len(cohort.visits)} visits"
+                 + ("  [SYNTHETIC cohort]" if cohort.synthetic else ""))
         # validated once, here; each notebook's kernel (which inherits this environment) reuses it
-        os.environ[CACHE_ENV] = str(write_cohort_cache(cohort, cache_dir / "cohort.pkl"))
+        os.environ[CACHE_ENV] = str(write_cohort_cache(cohort, run / "cohort.pkl"))
         for sub in ("notebooks", "html", "tables", "figures"):
-            (tmp / sub).mkdir()
+            (tmp / sub).mkdir(parents=True)
         params["data_dir"] = str(data_dir)
         params["out_dir"] = str(tmp)
+        # what the pages show in place of the kernel's absolute paths
+        shown_params = {**params, "data_dir": _display_path(data_dir), "out_dir": _display_path(out)}
         mode = "share" if share else "run"
         prov = collect_provenance(cohort, params, mode)
         jobs_list = [(name, sources[name], tmp / "notebooks" / f"{name}.ipynb", {PARAMETERS_NAME: dict(params)})
@@ -475,9 +723,9 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
         def finish(name: str, path: Path) -> None:
             nb = nbformat.read(str(path), as_version=4)
             _clean_metadata(nb)
-            for cell in nb.cells:  # the injected out_dir names the build folder; show the final one
+            for cell in nb.cells:  # the injected paths are the kernel's; the page shows them relative
                 if "injected-parameters" in cell.metadata.get("tags", []):
-                    cell.source = cell.source.replace(str(tmp), str(out))
+                    cell.source = _injected_source(shown_params)
             nb_records = _records(nb)
             seen = nb_records.get("provenance", {}).get("data_fingerprint")
             if seen is not None and seen != cohort.fingerprint:
@@ -492,22 +740,27 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
         seconds = _run_notebooks(jobs_list, jobs, notebooks_dir, progress, after=finish)
         if share:  # the shared bundle is the rendered reports only
             shutil.rmtree(tmp / "notebooks")
+        else:  # the ids behind the warnings: for the care team, never in a page, never shared
+            _write_details(cohort, tmp / DATA_ISSUES)
         (tmp / "provenance.json").write_text(json.dumps({**prov, "records": records}, indent=2, default=str),
                                              encoding="utf-8")
         (tmp / "index.html").write_text(_index_html(tmp, list(notebooks), prov, records, share, notebooks_dir),
                                         encoding="utf-8")
         (tmp / MARKER).write_text("Written by msc_sle.tools.runner; replaced wholesale by the next run.\n")
         _readable(tmp)
-        _swap_into(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        try:
+            _swap_into(tmp, target, run)
+        except Interrupted as err:  # held back until the swap was done: OUT is this run's bundle
+            err.replaced = True
+            raise
     finally:
-        shutil.rmtree(cache_dir, ignore_errors=True)
-        if previous_cache is None:
-            os.environ.pop(CACHE_ENV, None)
-        else:
-            os.environ[CACHE_ENV] = previous_cache
+        with _critical():
+            if run is not None:
+                _close_work(run, target)
+            if previous_cache is None:
+                os.environ.pop(CACHE_ENV, None)
+            else:
+                os.environ[CACHE_ENV] = previous_cache
     return RunResult(out, time.perf_counter() - t_start, seconds, records, prov)
 
 
@@ -625,21 +878,33 @@ def main(argv: list[str] | None = None) -> int:
     from ..contract import DataError
 
     argv = sys.argv[1:] if argv is None else argv
+    formatwarning, warnings.formatwarning = warnings.formatwarning, _plain_warning
     try:
-        return _cli(argv)
+        with _stop_on_signals():
+            return _cli(argv)
     except (RunError, ParameterError, DataError) as err:
         print(f"\nmake: the workbook did not run.\n{err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted; OUT was left as it was", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        signum = getattr(err, "signum", signal.SIGINT)
+        left = ("OUT already holds this run's complete bundle" if getattr(err, "replaced", False)
+                else "OUT was left as it was and no temporary folder remains")
+        print(f"\ninterrupted ({signal.Signals(signum).name}); {left}", file=sys.stderr)
+        return 128 + signum
     except Exception as err:  # noqa: BLE001 - one readable line; MSC_SLE_DEBUG=1 shows the traceback
         if os.environ.get("MSC_SLE_DEBUG"):
             raise
         print(f"\nmake: unexpected error ({type(err).__name__}): {err}\n"
               "Run again with MSC_SLE_DEBUG=1 to see the traceback.", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if status > 128:  # stopped by a signal, cleanup done: do not wait for worker threads to wind down
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)

@@ -1,8 +1,9 @@
 """The validated cohort handed from the runner to its notebooks, so an extract is read and validated
 once per run instead of once per notebook.
 
-The runner writes the cohort it validated to a private file (never under OUT) and names it in the
-environment of the notebooks' kernels; :func:`cached_cohort` returns it only when the raw files it
+The runner writes the cohort it validated to a private file of its run folder (in
+``<OUT's parent>/.msc_sle-work/``, mode 0700, never under OUT, removed when the run ends, even on
+SIGTERM) and names it in the environment of the notebooks' kernels; :func:`cached_cohort` returns it only when the raw files it
 came from still have the same fingerprint, so an extract changed during the run is read again.
 Outside a run (JupyterLab) nothing is cached and the notebook validates the extract itself.
 """

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..clinical import analysis_frame, load_cohort
+from ..clinical import analysis_frame, apply_eligibility, load_cohort
 from ..compare import Comparison, table_variables
 from ..contract import BUNDLED_DATA
 from ..paper.choices import compare_as_the_paper, printed_test_slips
@@ -19,8 +19,11 @@ from .cache import cached_cohort
 from .disclosure import share_safe
 from .params import Params
 
-__all__ = ["RECORD_MIMETYPE", "RECORD_TAG", "open_cohort", "frame_for", "outcome_comparison", "outcome_table", "banner",
-           "show_provenance", "record", "save_table", "show_figure"]
+__all__ = ["RECORD_MIMETYPE", "RECORD_TAG", "open_cohort", "analysed_cohort", "frame_for", "outcome_comparison",
+           "outcome_table", "banner", "show_provenance", "record", "save_table", "show_figure", "NO_ELIGIBLE"]
+
+#: What every analysis page says first when the eligibility criteria leave no patient.
+NO_ELIGIBLE = "Not computable: no eligible patient."
 
 #: Mimetype of the facts a notebook hands to the runner (``msc_sle.tools.runner`` reads it).
 RECORD_MIMETYPE = "application/vnd.msc-sle.record+json"
@@ -68,6 +71,19 @@ def open_cohort(params: Params):
     banner(cohort)
     show_provenance(cohort, params)
     return cohort
+
+
+def analysed_cohort(cohort):
+    """The eligible cohort (section 2.1, :func:`msc_sle.clinical.apply_eligibility`) that the
+    analysis pages use. When nobody is eligible the page says so first, and why; the tables and
+    figures that follow are empty and each says what it could not compute."""
+    eligible = apply_eligibility(cohort).cohort
+    if not len(eligible.patients):
+        md = (f"> **{NO_ELIGIBLE}** The eligibility criteria of section 2.1 excluded all "
+              f"{len(cohort.patients)} patients of the extract (01_cohort's attrition table shows which criterion "
+              "excluded how many). The tables and figures below are empty; each says what it could not compute.")
+        _display({"text/markdown": md, "text/plain": md.replace("> ", "").replace("**", "")})
+    return eligible
 
 
 def show_provenance(cohort, params: Params) -> None:

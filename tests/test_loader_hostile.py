@@ -1,0 +1,174 @@
+"""Hostile extracts (issue 15): numbers whose reading depends on a convention, the manifest read like
+data, one file per table, and every loader error path ending in one DataError (never another
+exception). The corpus in tests/fixtures holds one extract per case; these tests vary the details.
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cohort_builder import default_rows, write_rows
+from msc_sle import DataError, DataWarning, load_cohort
+from msc_sle.contract import Cohort, write_cohort
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def extract(folder: Path, *, delimiter=",", dose=None, manifest=None) -> Path:
+    """Three patients; the first visit's prednisone cell written as ``dose``."""
+    patients, visits = default_rows(3)
+    if isinstance(manifest, dict) and manifest.get("decimal", "," if manifest.get("thousands") == "." else ".") == ",":
+        for row in patients + visits:  # the other numbers follow the declared convention too
+            for key in ("cyc_induction_dose_g", "prednisone_mg"):
+                if key in row:
+                    row[key] = row[key].replace(".", ",")
+    if dose is not None:
+        visits[0]["prednisone_mg"] = dose
+    write_rows(folder, "patients.csv", patients, delimiter=delimiter)
+    write_rows(folder, "visits.csv", visits, delimiter=delimiter)
+    if manifest is not None:
+        (folder / "manifest.json").write_text(manifest if isinstance(manifest, str) else json.dumps(manifest))
+    return folder
+
+
+def first_dose(folder: Path) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        cohort = load_cohort(folder)
+    return float(cohort.visits.loc[(cohort.visits["patient_id"] == "P001") & (cohort.visits["month"] == 0),
+                                   "prednisone_mg"].iloc[0])
+
+
+def problems_of(folder: Path) -> list[str]:
+    with pytest.raises(DataError) as info:
+        load_cohort(folder)
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize("delimiter, cell, value", [
+    (",", "7.5", 7.5), (",", "0.125", 0.125), (",", "999.5", 999.5), (",", "1.1250", 1.125), (",", "20 mg", 20),
+    (";", "7,5", 7.5), (";", "7.5", 7.5), (";", "0,125", 0.125), ("\t", "7.5", 7.5),
+])
+def test_numbers_with_one_reading_are_read(tmp_path, delimiter, cell, value):
+    assert first_dose(extract(tmp_path, delimiter=delimiter, dose=cell)) == value
+
+
+@pytest.mark.parametrize("delimiter, cell, rule", [
+    (",", "1.000", "ambiguous thousands separator: 1 with '.' as decimal mark or 1000"),
+    (";", "1.000", "ambiguous thousands separator: 1 with '.' as decimal mark or 1000"),
+    ("\t", "12.500", "ambiguous thousands separator: 12.5 with '.' as decimal mark or 12500"),
+    (";", "1,000", "ambiguous thousands separator: 1 with ',' as decimal mark or 1000"),
+    (";", "1.000.000", "ambiguous thousands separator: 1000000 with '.' as thousands separator"),
+    (",", "7,5", "ambiguous decimal comma in a comma-delimited file"),
+    ("\t", "7,5", "ambiguous decimal comma in a tab-delimited file"),
+    (";", "1.000,5", "ambiguous number: both '.' and ','"),
+    (";", "1 000", "digits grouped with spaces"),
+])
+def test_a_number_whose_reading_depends_on_a_convention_is_refused(tmp_path, delimiter, cell, rule):
+    found = problems_of(extract(tmp_path, delimiter=delimiter, dose=cell))
+    assert any(rule in p and "row 2, column 'prednisone_mg'" in p and "manifest.json" in p for p in found), found
+
+
+@pytest.mark.parametrize("delimiter, manifest, cell, value", [
+    (";", {"decimal": ",", "thousands": "."}, "1.000", 1000), (";", {"decimal": ",", "thousands": "."}, "7,5", 7.5),
+    (";", {"decimal": ","}, "1,5", 1.5), (",", {"decimal": "."}, "1.000", 1.0),
+    (",", {"decimal": ".", "thousands": ","}, "1,000.0", 1000), (";", {"thousands": " "}, "1 000", 1000),
+    (";", {"decimal": ",", "thousands": " "}, "1\u00a0000,0", 1000), ("\t", {"decimal": ","}, "7,5", 7.5),
+])
+def test_a_declared_convention_decides(tmp_path, delimiter, manifest, cell, value):
+    assert math.isclose(first_dose(extract(tmp_path, delimiter=delimiter, dose=cell, manifest=manifest)), value)
+
+
+@pytest.mark.parametrize("manifest, cell", [({"decimal": ",", "thousands": "."}, "1.5"),
+                                            ({"decimal": ","}, "7.5"), ({"decimal": "."}, "1,000")])
+def test_a_value_against_the_declared_convention_is_refused(tmp_path, manifest, cell):
+    found = problems_of(extract(tmp_path, delimiter=";", dose=cell, manifest=manifest))
+    assert any("not a number in the declared convention" in p for p in found), found
+
+
+def test_the_declaring_manifest_is_part_of_the_fingerprint(tmp_path):
+    a = load_cohort(extract(tmp_path / "a", delimiter=";", dose="7,5", manifest={"decimal": ","}))
+    b = load_cohort(extract(tmp_path / "b", delimiter=";", dose="7,5", manifest={"decimal": ",", "thousands": "."}))
+    assert a.fingerprint != b.fingerprint
+    assert load_cohort(extract(tmp_path / "c")).fingerprint == load_cohort(
+        extract(tmp_path / "d", manifest={"synthetic": False})).fingerprint  # no convention: tables only
+
+
+@pytest.mark.parametrize("flag, synthetic", [(True, True), (False, False), ("false", False), ("FALSE", False),
+                                             ("no", False), ("0", False), (0, False), ("yes", True), ("Y", True),
+                                             (1, True)])
+def test_the_synthetic_flag_follows_the_yes_no_rules(tmp_path, flag, synthetic):
+    assert load_cohort(extract(tmp_path, manifest={"synthetic": flag})).synthetic is synthetic
+
+
+@pytest.mark.parametrize("manifest, fragment", [
+    ('{"synthetic": "false",}', "manifest.json, row 1: not valid JSON"),
+    ('["synthetic"]', "manifest.json: must be a JSON object"),
+    ({"synthetic": "maybe"}, "manifest.json, row 1, key 'synthetic': value 'maybe': not a yes/no value"),
+    ({"synthetic": 2}, "key 'synthetic': value 2: not a yes/no value"),
+    ({"decimal": ",", "thousands": ","}, "key 'thousands': value ',': the thousands separator must differ"),
+    ({"Synthetic": True}, "key 'Synthetic': unknown key (known keys: synthetic, decimal, thousands"),
+    ({"seed": "12"}, "key 'seed': value '12': not a whole number"),
+    (b"\xff\xfe{}", "manifest.json: not a UTF-8 text file"),
+])
+def test_a_bad_manifest_is_one_clear_message(tmp_path, manifest, fragment):
+    folder = extract(tmp_path)
+    if isinstance(manifest, bytes):
+        (folder / "manifest.json").write_bytes(manifest)
+    else:
+        (folder / "manifest.json").write_text(manifest if isinstance(manifest, str) else json.dumps(manifest))
+    assert any(fragment in p for p in problems_of(folder)), problems_of(folder)
+
+
+def test_the_bundled_manifest_is_valid_and_synthetic():
+    assert load_cohort().synthetic is True
+
+
+def test_writer_output_has_one_reading(tmp_path):
+    patients, visits = default_rows(2)
+    extract(tmp_path / "src")
+    cohort = load_cohort(tmp_path / "src")
+    visits = cohort.visits.copy()
+    visits["prednisone_mg"] = [1.125, 12.5, 123.456, 999.125, 0.125] * (len(visits) // 5)
+    write_cohort(Cohort(cohort.patients, visits), tmp_path / "out")
+    text = (tmp_path / "out" / "visits.csv").read_text()
+    assert ",1.1250," in text and ",123.4560," in text and ",999.1250," in text and ",12.5," in text
+    back = load_cohort(tmp_path / "out")
+    assert back.visits["prednisone_mg"].tolist() == visits["prednisone_mg"].tolist()
+
+
+def test_one_workbook_can_be_given_as_the_extract_itself():
+    workbook = FIXTURES / "one_workbook_both_sheets" / "extract.xlsx"
+    cohort, base = load_cohort(workbook), load_cohort(FIXTURES / "base")
+    pd.testing.assert_frame_equal(cohort.patients, base.patients)
+    assert cohort.raw_files == (str(workbook.resolve()),)
+
+
+def test_a_workbook_and_a_named_file_for_the_same_table_are_two_candidates(tmp_path):
+    folder = extract(tmp_path)
+    patients, visits = default_rows(3)
+    with pd.ExcelWriter(folder / "export.xlsx") as xl:
+        pd.DataFrame(visits).to_excel(xl, sheet_name="visits", index=False)
+    found = problems_of(folder)
+    assert any("visits.csv, export.xlsx [sheet visits]: 2 files hold the visits table" in p for p in found), found
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n   \n", b"\x00\x01\x02" * 100, "é".encode("utf-16"),
+                                     b"patient_id\n\"P001\n" + b"x" * 200_000, b"a;b\n1;2\n", b"\r\r\r"])
+def test_any_patients_file_ends_in_a_data_error(tmp_path, content):
+    folder = extract(tmp_path)
+    (folder / "patients.csv").write_bytes(content)
+    assert problems_of(folder)  # a DataError, never another exception
+
+
+def test_a_data_warning_points_at_the_callers_line_never_at_the_library():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_cohort(FIXTURES / "distinctive_ids_every_warning")
+    data = [w for w in caught if issubclass(w.category, DataWarning)]
+    assert len(data) == 3 and {Path(w.filename).name for w in data} == {Path(__file__).name}
