@@ -32,7 +32,7 @@ overrides = {}
 from msc_sle.clinical import apply_eligibility
 from msc_sle.compare import baseline_variables
 from msc_sle.present.tables import table_one
-from msc_sle.workbook.disclosure import share_safe
+from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import frame_for, open_cohort, save_table
 from msc_sle.workbook.params import check_parameters
 
@@ -46,6 +46,7 @@ cohort = apply_eligibility(open_cohort(params)).cohort
 
 # %%
 frame = frame_for(cohort, params)
+shared = share_plan(cohort, frame, params)  # make share: the counts withheld (none by default)
 print(f"{len(frame)} patients, {len(baseline_variables(frame))} baseline variables")
 
 # %% [markdown]
@@ -55,8 +56,8 @@ print(f"{len(frame)} patients, {len(baseline_variables(frame))} baseline variabl
 # infusion).
 
 # %%
-table1 = share_safe(table_one(frame, baseline_variables(frame) + ["cr_ever", "lda_ever"],
-                              decimals=params["decimals"]), params["small_cell_min"])
+table1 = shared.table_one(table_one(frame, baseline_variables(frame) + ["cr_ever", "lda_ever"],
+                                     decimals=params["decimals"]))
 save_table(table1, "table1_baseline", params["out_dir"])
 table1
 

@@ -40,13 +40,14 @@ from msc_sle.present.figures import (cumulative_response_figure, response_rate_f
                                      sledai_over_time_figure)
 from msc_sle.present.format import p_text
 from msc_sle.rates import cumulative_response, response_rates
-from msc_sle.workbook.disclosure import suppress_rates
+from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import frame_for, open_cohort, save_table, show_figure
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
 cohort = apply_eligibility(open_cohort(params)).cohort
 frame = frame_for(cohort, params)
+shared = share_plan(cohort, frame, params)  # make share: the counts withheld (none by default)
 
 # %% [markdown]
 # ## SLEDAI-2K over time (Figure 1)
@@ -59,11 +60,12 @@ frame = frame_for(cohort, params)
 over_time = paired_over_time(frame)
 print(f"Friedman test across baseline, M1, M3, M6, M12: chi-square = {over_time.statistic:.2f}, "
       f"df = {over_time.df}, {p_text(over_time.p_value)} "
-      f"({over_time.n_complete} of {over_time.n_total} patients with every visit)")
+      f"({shared.friedman_text(over_time)} patients with every visit)")
 
 # %%
 fig = sledai_over_time_figure(sledai_long(frame), p_value=over_time.p_value, test="Friedman test",
-                              trajectories=params["small_cell_min"] == 0)
+                              trajectories=params["small_cell_min"] == 0,
+                              n_labels=shared.visit_counts(over_time.summary))
 show_figure(fig, "figure1_sledai_over_time", params["out_dir"])
 
 # %% [markdown]
@@ -72,12 +74,12 @@ show_figure(fig, "figure1_sledai_over_time", params["out_dir"])
 # p-values in `p_holm`).
 
 # %%
-summary = over_time.summary.round(1)
+summary = shared.sledai_summary(over_time.summary.round(1))
 save_table(summary, "sledai_by_visit", params["out_dir"])
 summary
 
 # %%
-pairwise = over_time.pairwise.round({"statistic": 1, "z": 2, "median_difference": 1})
+pairwise = shared.wilcoxon(over_time.pairwise.round({"statistic": 1, "z": 2, "median_difference": 1}))
 save_table(pairwise, "sledai_vs_baseline_wilcoxon", params["out_dir"])
 pairwise
 
@@ -91,7 +93,7 @@ pairwise
 
 # %%
 results = [classify_response(cohort, params.lda()), classify_response(cohort, params.cr())]
-rates = suppress_rates(response_rates(results, decimals=params["decimals"]), params["small_cell_min"])
+rates = shared.rates(response_rates(results, decimals=params["decimals"]))
 save_table(rates, "response_rates", params["out_dir"])
 rates[["response", "when", "shown", "missing visits"]]
 
@@ -106,7 +108,7 @@ show_figure(fig, "response_rates", params["out_dir"])
 # %%
 for res in results:
     print(res.definition.describe())
-    for caveat in res.caveats:
+    for caveat in shared.caveats(res):
         print("  -", caveat)
 
 # %% [markdown]
@@ -116,7 +118,7 @@ for res in results:
 # (first visit meeting the definition <= that month).
 
 # %%
-cumulative = suppress_rates(cumulative_response(results).round(1), params["small_cell_min"])
+cumulative = shared.cumulative(cumulative_response(results).round(1))
 save_table(cumulative, "cumulative_response", params["out_dir"])
 fig = cumulative_response_figure(cumulative)
 show_figure(fig, "cumulative_response", params["out_dir"])

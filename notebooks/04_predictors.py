@@ -35,16 +35,19 @@
 overrides = {}
 
 # %%
+import pandas as pd
+
 from msc_sle.clinical import apply_eligibility
 from msc_sle.compare import baseline_variables, compare_groups
 from msc_sle.present.figures import forest_data, forest_plot
 from msc_sle.present.tables import comparison_table
-from msc_sle.workbook.disclosure import share_safe
+from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import frame_for, open_cohort, save_table, show_figure
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
 cohort = apply_eligibility(open_cohort(params)).cohort
+shared = share_plan(cohort, None, params)  # make share: the counts withheld (none by default)
 
 # %% [markdown]
 # ## The response compared
@@ -61,7 +64,7 @@ frame = frame_for(cohort, params, {"response": definition})
 group = f"{definition.label} during the year"
 result = compare_groups(frame, by="response_ever", variables=baseline_variables(frame), adjust="bh",
                         labels={"response_ever": group})
-print(f"{group}: {int(frame['response_ever'].sum())} of {len(frame)} patients")
+print(f"{group}: {shared.responders_text(int(frame['response_ever'].sum()), len(frame))} patients")
 
 # %% [markdown]
 # ## Table 2
@@ -71,9 +74,8 @@ print(f"{group}: {int(frame['response_ever'].sum())} of {len(frame)} patients")
 # (continuous ones), responders versus non-responders, with 95% confidence intervals.
 
 # %%
-table2 = share_safe(comparison_table(result, decimals=params["decimals"], effect=True,
-                                     title=f"Patients' characteristics divided by {group}"),
-                    params["small_cell_min"])
+table2 = shared.comparison(comparison_table(result, decimals=params["decimals"], effect=True,
+                                            title=f"Patients' characteristics divided by {group}"))
 save_table(table2, f"table2_{params['outcome']}", params["out_dir"])
 table2
 
@@ -87,10 +89,11 @@ print("\n".join(table2.footnotes))
 # the association may well be one of the false positives expected among this many tests.
 
 # %%
-tested = result.table.drop_duplicates("variable")
-flagged = tested.loc[tested["p_value"] < params["alpha"], ["label", "test", "p_value", "q_value"]]
+tested = table2.tidy.drop_duplicates("variable")  # withheld p-values ("[c]", make share) are not listed
+flagged = tested.loc[pd.to_numeric(tested["p_value"], errors="coerce") < params["alpha"],
+                     ["label", "test", "p_value", "q_value"]]
 print(f"{len(flagged)} of {int(tested['p_value'].notna().sum())} variables tested have p < {params['alpha']}; "
-      f"{int((flagged['q_value'] < params['alpha']).sum())} keep q < {params['alpha']}.")
+      f"{int((pd.to_numeric(flagged['q_value'], errors='coerce') < params['alpha']).sum())} keep q < {params['alpha']}.")
 flagged.round(4).reset_index(drop=True)
 
 # %% [markdown]
@@ -101,7 +104,7 @@ flagged.round(4).reset_index(drop=True)
 # association; wide intervals reflect the small groups.
 
 # %%
-effects = forest_data(result)
+effects = forest_data(table2.tidy)
 fig = forest_plot(effects, annotate="annotation", outcome=group,
                   title=f"Odds ratios for {group} (n = {len(frame)})")
 show_figure(fig, f"forest_{params['outcome']}", params["out_dir"])

@@ -36,14 +36,16 @@
 overrides = {}
 
 # %%
+from msc_sle.clinical import apply_eligibility
 from msc_sle.paper.audit import paper_audit
 from msc_sle.paper.reproduction import reproduction_table
-from msc_sle.workbook.disclosure import share_safe
+from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import open_cohort, record, save_table
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
 cohort = open_cohort(params)
+shared = share_plan(apply_eligibility(cohort).cohort, None, params)  # make share: the counts withheld
 
 # %% [markdown]
 # ## Reproduction score
@@ -52,7 +54,8 @@ cohort = open_cohort(params)
 # and overall. The runner prints the overall line at the end of `make run`.
 
 # %%
-reproduction = reproduction_table(cohort, definitions=params.definitions(), prednisone_cut=params["prednisone_cut"])
+reproduction = shared.reproduction(reproduction_table(cohort, definitions=params.definitions(),
+                                                      prednisone_cut=params["prednisone_cut"]))
 save_table(reproduction.table, "reproduction", params["out_dir"])
 save_table(reproduction.score, "reproduction_score", params["out_dir"])
 record("reproduction_score", reproduction.headline(), text=f"Reproduction score: {reproduction.headline()}")
@@ -68,7 +71,7 @@ reproduction.score
 table = reproduction.table
 differs = table.loc[table["status"] == "differs",
                     ["source", "location", "statistic", "published", "computed", "test", "note"]]
-share_safe(differs.round({"computed": 4}).reset_index(drop=True), params["small_cell_min"])
+differs.astype({"computed": float}).round({"computed": 4}).reset_index(drop=True)
 
 # %% [markdown]
 # Values the workbook could not compute on this cohort, and why:

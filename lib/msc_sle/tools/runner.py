@@ -285,8 +285,11 @@ def _provenance_markdown(prov: Mapping[str, Any]) -> str:
         f"| Packages | {versions} |",
     ]
     if prov.get("mode") == "share":
-        lines.append(f"| Sharing | counts below {prov['parameters'].get('small_cell_min')} shown as "
-                     f"'<{prov['parameters'].get('small_cell_min')}' |")
+        low = prov["parameters"].get("small_cell_min")
+        zero = " (and zero counts of patients with a characteristic or response)" if \
+            prov["parameters"].get("share_suppress_zero", True) else ""
+        lines.append(f"| Sharing | counts below {low} shown as '<{low}'{zero}; '[c]': withheld so that none of them can "
+                     "be worked out from the others (docs/disclosure.md) |")
     return "\n".join(lines) + "\n\n</details>"
 
 
