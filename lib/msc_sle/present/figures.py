@@ -172,12 +172,12 @@ def _withheld(values: pd.Series) -> np.ndarray:
     return values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
 
 
-def _mark_withheld(ax, xs, labels, color) -> None:
-    """A hollow marker on the axis, with its marker text, where a withheld point would be."""
+def _mark_withheld(ax, xs, labels, color, lift: int = 0) -> None:
+    """A hollow marker on the axis, with its marker text (``lift`` lines higher), where a withheld point would be."""
     for x, label in zip(xs, labels):
         ax.plot([x], [0.0], marker="o", ms=7, mfc="white", mec=color, mew=1.3, ls="none", clip_on=False, zorder=4)
-        ax.annotate(label, (x, 0.0), xytext=(0, 7), textcoords="offset points", ha="center", va="bottom",
-                    fontsize=8, color=color)
+        ax.annotate(label, (x, 0.0), xytext=(0, 7 + 11 * lift), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=8, color=color)
 
 
 # --------------------------------------------------------------------------- Figure 1
@@ -270,6 +270,9 @@ def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = N
 def _withheld_note(fig, table) -> None:
     if "n" in table and _withheld(table["n"]).any():
         markers = sorted({v for v in table["n"] if isinstance(v, str)})
+        engine = fig.get_layout_engine()
+        if engine is not None and hasattr(engine, "set"):
+            engine.set(rect=(0, 0.08, 1, 0.92))  # room under the axes for the note
         fig.text(0.01, 0.005, "Hollow markers: " + _WITHHELD_NOTE.format(markers=", ".join(markers)), fontsize=7.5,
                  color="#555555", ha="left", va="bottom", wrap=True)
 
@@ -289,8 +292,10 @@ def cumulative_response_figure(cumulative: pd.DataFrame):
         ax.plot(sub["month"], sub["percent"], "o", color=color, ms=4)
         ax.fill_between(x, ext("ci_low"), ext("ci_high"), step="post", color=color, alpha=0.15, lw=0)
         hidden = _withheld(sub["n"])
-        if hidden.any():
-            _mark_withheld(ax, sub["month"].to_numpy(dtype=float)[hidden], sub["n"][hidden].tolist(), color)
+        if hidden.any():  # side by side, one response beside the other
+            shift = (j - (cumulative["response"].nunique() - 1) / 2) * 0.35
+            _mark_withheld(ax, sub["month"].to_numpy(dtype=float)[hidden] + shift, sub["n"][hidden].tolist(), color,
+                           lift=j)
     months = sorted(cumulative["month"].unique())
     ax.set_xticks(months)
     ax.set_xlim(-0.3, (max(months) if months else 12) + 0.6)
