@@ -37,7 +37,7 @@ COUNT, MISSING = "count", "missing"
 
 
 #: Candidates tried one by one for a complementary suppression that protects on its own.
-_TRIALS = 12
+_TRIALS = 6
 
 
 class DisclosureError(RuntimeError):
@@ -163,52 +163,59 @@ class Ledger:
     def leaks(self, status: Mapping | None = None) -> list[tuple[Hashable, int]]:
         """Sensitive counts a reader can work out under ``status`` (default: the protected one)."""
         status = self.protect() if status is None else status
-        out = []
-        for comp in self._components(status):
-            for k in self._sensitive_unknowns(comp, status):
-                if self._determined(comp, status, k):
-                    out.append((k, self._cells[k].value))
-        return out
+        return [(k, self._cells[k].value) for k in self._sensitive_unknowns(status)
+                if self._witness(self._component(status, k), status, k) is None]
 
-    def _determined(self, comp, status, key) -> bool:
-        """Whether ``key`` has one possible value. Its true value is always possible, so the largest
-        value is computed first and the smallest only when the largest is the true one."""
+    def _sensitive_unknowns(self, status) -> list:
+        return [k for k in self._cells if status[k] != PUBLISHED and self.sensitive(k)]
+
+    # A witness is another solution of what a reader knows in which the count takes another value
+    # (stored as the counts that differ from the truth). Withholding more only relaxes what a reader
+    # knows, so a witness stays valid until one of its differing counts is published again.
+    def _valid(self, witness: Mapping, status) -> bool:
+        for k, v in witness.items():
+            lo, hi = self.bounds(k, status[k])
+            if status[k] == PUBLISHED or not lo - 1e-9 <= v <= hi + 1e-9:
+                return False
+        return True
+
+    def _witness(self, comp, status, key) -> dict | None:
+        """A solution where ``key`` is not its true value, changing as few counts as possible (so that it
+        survives later decisions), or None when ``key`` is determined."""
         value = self._cells[key].value
-        if self._extreme(comp, status, key, maximum=True) > value + 0.5:
-            return False
-        return self._extreme(comp, status, key, maximum=False) > value - 0.5
-
-    def _sensitive_unknowns(self, comp, status):
-        return sorted((k for k in comp if status[k] != PUBLISHED and self.sensitive(k)),
-                      key=lambda k: self._cells[k].order)
+        for floor, ceiling in ((value + 1, np.inf), (-np.inf, value - 1)):
+            x = self._nearest(comp, status, key, floor, ceiling)
+            if x is not None:
+                return x
+        return None
 
     def _complement(self, status: dict) -> None:
-        clean: set = set()
         added: list = []
+        witnesses: dict = {}
         while True:
-            for comp in self._components(status):
-                frozen = frozenset(comp)
-                if frozen in clean:
+            leak = None
+            for k in self._sensitive_unknowns(status):
+                w = witnesses.get(k)
+                if w is not None and self._valid(w, status):
                     continue
-                leak = next((k for k in self._sensitive_unknowns(comp, status)
-                             if self._determined(comp, status, k)), None)
-                if leak is None:
-                    clean.add(frozen)
-                    continue
-                pick = self._candidate(leak, status, comp)
-                if pick is None:
-                    raise DisclosureError(
-                        f"the count {leak!r} ({self._cells[leak].value}) can be worked out from the published "
-                        f"counts and no further count can be withheld to prevent it (too few patients to share "
-                        f"at a threshold of {self.min_count}?)")
-                status[pick] = COMPLEMENTARY
-                added.append(pick)
+                w = self._witness(self._component(status, k), status, k)
+                if w is None:
+                    leak = k
+                    break
+                witnesses[k] = w
+            if leak is None:
                 break
-            else:
-                self._cleanup(status, added)
-                return
+            pick = self._candidate(leak, status)
+            if pick is None:
+                raise DisclosureError(
+                    f"the count {leak!r} ({self._cells[leak].value}) can be worked out from the published "
+                    f"counts and no further count can be withheld to prevent it (too few patients to share "
+                    f"at a threshold of {self.min_count}?)")
+            status[pick] = COMPLEMENTARY
+            added.append(pick)
+        self._cleanup(status, added, witnesses)
 
-    def _candidate(self, leak, status, comp):
+    def _candidate(self, leak, status):
         """The published count to withhold next. Candidates are the published, non-sensitive counts
         reachable from ``leak`` through relations over unknown counts; the first (lowest tier, then
         nearest, then smallest) that alone leaves ``leak`` undetermined is taken, else the nearest."""
@@ -237,62 +244,102 @@ class Ledger:
         ranked = sorted(options, key=lambda k: (self._cells[k].tier, options[k], self._cells[k].value,
                                                 self._cells[k].order))
         for k in ranked[:_TRIALS]:
-            trial = dict(status)
-            trial[k] = COMPLEMENTARY
-            grown = next(c for c in self._components(trial) if leak in c)
-            if not self._determined(grown, trial, leak):
+            status[k] = COMPLEMENTARY
+            protected = self._witness(self._component(status, leak), status, leak) is not None
+            status[k] = PUBLISHED
+            if protected:
                 return k
         return min(options, key=lambda k: (options[k], self._cells[k].tier, self._cells[k].value,
                                            self._cells[k].order))
 
-    def _cleanup(self, status: dict, added: list) -> None:
+    def _cleanup(self, status: dict, added: list, witnesses: dict) -> None:
         """Publish again each complementary count (latest first) whose withholding no longer protects anything."""
         for k in reversed(added):
             status[k] = PUBLISHED
-            if self._any_leak(status, near=k):
-                status[k] = COMPLEMENTARY
-
-    def _any_leak(self, status, near) -> bool:
-        linked = {c for r in self._by_cell[near] for c in self._relations[r][0]}
-        for comp in self._components(status):
-            if not linked.intersection(comp) and near not in comp:
+            fresh = {}
+            for s in self._sensitive_unknowns(status):
+                w = witnesses.get(s)
+                if w is not None and self._valid(w, status):
+                    continue
+                w = self._witness(self._component(status, s), status, s)
+                if w is None:
+                    status[k] = COMPLEMENTARY
+                    break
+                fresh[s] = w
+            else:
+                witnesses.update(fresh)
                 continue
-            if any(self._determined(comp, status, k) for k in self._sensitive_unknowns(comp, status)):
-                return True
-        return False
+            witnesses.update({s: w for s, w in fresh.items()})
 
-    def _components(self, status) -> list[list]:
-        """Unknown counts (not published) linked by a relation, each group with its relations."""
-        parent: dict = {}
+    def _component(self, status, key) -> list:
+        """The unknown counts linked to ``key`` through relations over unknown counts."""
+        seen = {key}
+        order = [key]
+        frontier = [key]
+        seen_rel: set[int] = set()
+        while frontier:
+            nxt = []
+            for k in frontier:
+                for r in self._by_cell[k]:
+                    if r in seen_rel:
+                        continue
+                    seen_rel.add(r)
+                    for j in self._relations[r][0]:
+                        if j not in seen and status[j] != PUBLISHED:
+                            seen.add(j)
+                            order.append(j)
+                            nxt.append(j)
+            frontier = nxt
+        return order
 
-        def find(x):
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
+    def _nearest(self, comp: Iterable, status: Mapping, target, floor: float, ceiling: float) -> dict | None:
+        """The solution of what a reader knows with ``target`` in [floor, ceiling] that moves the counts
+        least from their true values (as {count: value} for the counts that move), or None if none."""
+        from scipy.optimize import Bounds, LinearConstraint, milp
+        from scipy.sparse import csr_array
 
-        for k, s in status.items():
-            if s != PUBLISHED:
-                parent[k] = k
-        for terms, _ in self._relations:
-            unknown = [k for k in terms if status[k] != PUBLISHED]
-            for a, b in zip(unknown, unknown[1:]):
-                ra, rb = find(a), find(b)
-                if ra != rb:
-                    parent[max(ra, rb, key=lambda x: self._cells[x].order)] = min(
-                        ra, rb, key=lambda x: self._cells[x].order)
-        groups: dict = {}
-        for k in parent:
-            groups.setdefault(find(k), []).append(k)
-        return sorted((sorted(g, key=lambda k: self._cells[k].order) for g in groups.values()),
-                      key=lambda g: self._cells[g[0]].order)
+        comp = list(comp)
+        n = len(comp)
+        index = {k: i for i, k in enumerate(comp)}
+        truth = np.array([self._cells[k].value for k in comp], dtype=float)
+        data, row_of, col_of, rhs = [], [], [], []
+        for r in sorted({r for k in comp for r in self._by_cell[k]}):
+            terms, total = self._relations[r]
+            b = total
+            for k, c in terms.items():
+                if k in index:
+                    data.append(c)
+                    row_of.append(len(rhs))
+                    col_of.append(index[k])
+                else:
+                    b -= c * self._cells[k].value
+            rhs.append(b)
+        # x - up + down = truth: up and down measure the move away from the truth
+        base = len(rhs)
+        for j in range(n):
+            data += [1.0, -1.0, 1.0]
+            row_of += [base + j] * 3
+            col_of += [j, n + j, 2 * n + j]
+        A = csr_array((data, (row_of, col_of)), shape=(base + n, 3 * n))
+        b = np.concatenate([np.array(rhs, dtype=float), truth])
+        lo = np.array([self.bounds(k, status[k])[0] for k in comp], dtype=float)
+        hi = np.array([self.bounds(k, status[k])[1] for k in comp], dtype=float)
+        i = index[target]
+        lo[i], hi[i] = max(lo[i], floor), min(hi[i], ceiling)
+        if lo[i] > hi[i]:
+            return None
+        bounds = Bounds(np.concatenate([lo, np.zeros(2 * n)]), np.concatenate([hi, np.full(2 * n, np.inf)]))
+        cost = np.concatenate([np.zeros(n), np.ones(2 * n)])
+        res = milp(cost, integrality=np.ones(3 * n), bounds=bounds, constraints=[LinearConstraint(A, b, b)])
+        if res.x is None:
+            return None
+        x = np.round(res.x[:n])
+        return {k: float(x[j]) for k, j in index.items() if abs(x[j] - truth[j]) > 0.5}
 
-    def _range(self, comp: Iterable, status: Mapping, target) -> tuple[float, float]:
-        """Smallest and largest integer value of ``target`` consistent with everything published."""
-        return (self._extreme(comp, status, target, maximum=False),
-                self._extreme(comp, status, target, maximum=True))
-
-    def _extreme(self, comp: Iterable, status: Mapping, target, *, maximum: bool) -> float:
+    def _solve(self, comp: Iterable, status: Mapping, target, *, maximum: bool, floor: float | None = None
+               ) -> dict | None:
+        """An integer solution of what a reader knows, ``target`` as large (or small, and at least
+        ``floor``) as possible; None when unbounded."""
         from scipy.optimize import Bounds, LinearConstraint, milp
 
         comp = list(comp)
@@ -311,12 +358,14 @@ class Ledger:
             rhs.append(b)
         lo = np.array([self.bounds(k, status[k])[0] for k in comp], dtype=float)
         hi = np.array([self.bounds(k, status[k])[1] for k in comp], dtype=float)
+        if floor is not None:
+            lo[index[target]] = max(lo[index[target]], floor)
         constraints = [LinearConstraint(np.array(rows), np.array(rhs), np.array(rhs))] if rows else []
         c = np.zeros(len(comp))
         c[index[target]] = -1.0 if maximum else 1.0
         res = milp(c, integrality=np.ones(len(comp)), bounds=Bounds(lo, hi), constraints=constraints)
         if res.status == 2:
             raise RuntimeError(f"the published counts around {target!r} are inconsistent (no solution)")
-        if res.x is None:  # unbounded in this direction
-            return np.inf if maximum else -np.inf
-        return float(res.x[index[target]])
+        if res.x is None:
+            return None
+        return {k: float(round(res.x[i])) for k, i in index.items()}
