@@ -277,7 +277,7 @@ class Reader:
     def _variable_cells(self, col, var, rows, prefix, size_key, where):
         """Counts of one variable in one column: levels, the unprinted rest, n_valid, missing."""
         first = rows.iloc[0]
-        nv = self.cell(("n_valid", col, var), first[f"{prefix}_n_valid"], MISSING, where)
+        nv = self.cell(("n_valid", col, var), first[f"{prefix}_n_valid"], COUNT, where)
         ms = self.cell(("missing", col, var), first[f"{prefix}_missing"], MISSING, where)
         self.eq({nv: 1, ms: 1, size_key: -1})
         keys = [nv, ms]
@@ -467,7 +467,7 @@ class Reader:
                 self.derived(where, computed, [("unmapped",)])
                 continue
             if stat == "n":
-                kind = MISSING if key[0] in ("n_valid", "missing") else COUNT
+                kind = MISSING if key[0] == "missing" else COUNT
                 self.cell(key, computed, kind, where)
             elif stat == "percent" and denominator is not None:
                 self.percent(key, denominator, computed, where)
@@ -501,7 +501,7 @@ class Reader:
             if ("n_valid", col, var) not in self.cells:
                 for g in ("True", "False"):
                     c = (col[0], g)
-                    nv = self.cell(("n_valid", c, var), None, MISSING, hidden=True)
+                    nv = self.cell(("n_valid", c, var), None, COUNT, hidden=True)
                     ms = self.cell(("missing", c, var), None, MISSING, hidden=True)
                     self.eq({nv: 1, ms: 1, ("count", "all", col[0], g): -1})
                     lv_keys = [self.cell(("count", c, var, lv), None, hidden=True) for lv in
@@ -545,7 +545,7 @@ class Reader:
                     self.cell(key, r["shown"].split("/")[0], COUNT, name)
                     if "missing visits" in r:
                         self.cell(("missing", "rates", resp, w), r["missing visits"], MISSING, name)
-            elif any("during the year: yes (n = " in c for c in cols):
+            elif any(re.match(r"^\w+ during the year: yes \(n = ", c) for c in cols):
                 self._html_comparison(t, cols, name)
             elif {"criterion", "reason", "patients"} <= set(cols):
                 for r in t.to_dict("records"):
@@ -557,12 +557,12 @@ class Reader:
 
     def _html_comparison(self, t, cols, name):
         """The explorer's static comparison (not saved as CSV): group sizes in the header, a p-value."""
-        grouping = "lda_ever" if "LDA" in " ".join(cols) else "cr_ever"
         sizes = []
         for c in cols:
-            m = re.search(r"during the year: (yes|no) \(n = ([^)]+)\)", c)
+            m = re.match(r"^(\w+) during the year: (yes|no) \(n = ([^)]+)\)", c)
             if m:
-                sizes.append(self.cell(("count", "all", grouping, str(m.group(1) == "yes")), m.group(2), COUNT, name))
+                key = ("count", "all", _grouping(m.group(1)), str(m.group(2) == "yes"))
+                sizes.append(self.cell(key, m.group(3), COUNT, name))
         p_col = next((c for c in cols if c.startswith("p value")), None)
         if p_col:
             for v in t[p_col]:
@@ -575,7 +575,7 @@ class Reader:
             k = self.cell(("complete-visits",), m.group(1), MISSING, name)
             self.eq({k: 1, self.cell(("incomplete-visits",), None, MISSING, hidden=True): 1, ("N",): -1})
         for m in re.finditer(r"(\w+) during the year: (\S+) of (\d+) patients", text):
-            self.cell(("count", "all", RESPONSES.get(m.group(1), m.group(1)), "True"), m.group(2), COUNT, name)
+            self.cell(("count", "all", _grouping(m.group(1)), "True"), m.group(2), COUNT, name)
         for m in re.finditer(r"(LDA|CR) during the year: (\S+?)/(\d+)", text):
             self.cell(("count", "all", RESPONSES[m.group(1)], "True"), m.group(2), COUNT, name)
         for m in re.finditer(r"(\S+) follow-up visit\(s\) of (\S+) patient\(s\)", text):
@@ -618,6 +618,11 @@ class Reader:
             drawn = [l for l in self.withheld_effects if l in labels]
             if drawn and sum("withheld" in t for t in texts) < len(drawn):
                 self.leaks.append(f"{svg.name}: an odds ratio Table 2 withholds is drawn ({drawn[0]})")
+
+
+def _grouping(label: str) -> str:
+    """The grouping a response label names: LDA -> lda_ever, CR -> cr_ever, LLDAS -> lldas_ever, ..."""
+    return RESPONSES.get(label, f"{label.lower()}_ever")
 
 
 def _dictionary_levels() -> dict:

@@ -36,10 +36,23 @@ import numpy as np
 import pandas as pd
 
 from ..present.tables import PublicationTable, relayout
-from .ledger import COMPLEMENTARY, COUNT, IMPLICIT, MISSING, PRIMARY, PUBLISHED, DisclosureError, Ledger
+from .ledger import (COMPLEMENTARY, COUNT, IMPLICIT, MISSING, PRIMARY, PUBLISHED, DisclosureError, DisclosureWarning,
+                     Ledger)
 
 __all__ = ["MARK_C", "small_label", "suppress_small_counts", "share_safe", "suppress_rates", "share_plan",
-           "flow_plan", "SharePlan", "FlowPlan", "shown_count", "DisclosureError", "Ledger"]
+           "flow_plan", "SharePlan", "FlowPlan", "shown_count", "DisclosureError", "DisclosureWarning", "Ledger"]
+
+
+def _protect(ledger: Ledger) -> None:
+    """Decide, and say so when some small counts are given back by counts that are always printed."""
+    ledger.protect()
+    if ledger.unavoidable:
+        import warnings
+
+        warnings.warn(f"make share: {len(ledger.unavoidable)} small count(s) can be worked out from counts that are "
+                      "always printed (the cohort sizes, zero missing-data counts), e.g. no patient excluded by a "
+                      "criterion when the extract and the analysed cohort have the same size; they read as withheld "
+                      "but nothing can hide them (docs/disclosure.md, Limits)", DisclosureWarning, stacklevel=3)
 
 #: Marker of a count withheld so that no small count can be worked out, and of a derived value
 #: (percentage, p, OR, ...) computed from a withheld count.
@@ -217,7 +230,7 @@ def _add_tidy(ledger: Ledger, tidy: pd.DataFrame, cols: Mapping[str, Any], sizes
         allowed = levels_of(variable) if categorical else None
         for p, col in cols.items():
             nv, ms = ("n_valid", col, variable), ("missing", col, variable)
-            ledger.add(nv, int(first[f"{p}_n_valid"]), kind=MISSING, tier=1, shown=shown)
+            ledger.add(nv, int(first[f"{p}_n_valid"]), tier=1, shown=shown)  # 0 recorded: of the whole group
             ledger.add(ms, int(first[f"{p}_missing"]), kind=MISSING, tier=1, shown=shown)
             ledger.relate({nv: 1, ms: 1, sizes[p]: -1})
             if not categorical:
@@ -826,7 +839,7 @@ def share_plan(cohort, frame: pd.DataFrame | None, params, *, complementary: boo
     for key in _reproduction_shown_keys(frame):
         if key in ledger:
             ledger.add(key, ledger.value(key), shown=True)
-    ledger.protect()
+    _protect(ledger)
     return SharePlan(ledger, min_count, zero, n, groupings, responses=responses, outcome_column=outcome_column)
 
 
@@ -966,7 +979,7 @@ def flow_plan(cohort, eligibility, params, completeness: pd.DataFrame | None = N
         ledger.relate({seen: 1, no_visit: 1, patients: -1})
         ledger.add(("sledai-na", visit), int(rec["SLEDAI-2K not computable"]), kind=MISSING)
         ledger.add(("prednisone-na", visit), int(rec["prednisone missing"]), kind=MISSING)
-    ledger.protect()
+    _protect(ledger)
     return FlowPlan(ledger, min_count, zero)
 
 

@@ -28,7 +28,7 @@ from typing import Hashable, Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["Ledger", "DisclosureError", "PUBLISHED", "PRIMARY", "COMPLEMENTARY", "IMPLICIT", "COUNT", "MISSING"]
+__all__ = ["Ledger", "DisclosureError", "DisclosureWarning", "PUBLISHED", "PRIMARY", "COMPLEMENTARY", "IMPLICIT", "COUNT", "MISSING"]
 
 PUBLISHED, PRIMARY, COMPLEMENTARY, IMPLICIT = "published", "primary", "complementary", "implicit"
 #: Kinds of count: patients with a characteristic, response or exclusion (a zero can disclose), and
@@ -42,6 +42,10 @@ _TRIALS = 6
 
 class DisclosureError(RuntimeError):
     """No complementary suppression can protect a count (e.g. a cohort smaller than twice the threshold)."""
+
+
+class DisclosureWarning(UserWarning):
+    """Some small counts can be worked out from counts printed by necessity (the cohort sizes)."""
 
 
 @dataclass
@@ -61,12 +65,17 @@ class Ledger:
     min_count : counts from 1 to ``min_count - 1`` are sensitive.
     zero : zero counts of kind :data:`COUNT` are sensitive too.
     complementary : False skips step 2 (primary suppression only; for demonstrating the audit).
+    strict : raise :class:`DisclosureError` for a count that no complementary suppression can protect
+        (only fixed counts give it back); by default it is listed in :attr:`unavoidable` instead.
     """
 
-    def __init__(self, min_count: int, *, zero: bool = True, complementary: bool = True):
+    def __init__(self, min_count: int, *, zero: bool = True, complementary: bool = True, strict: bool = False):
         self.min_count = int(min_count)
         self.zero = bool(zero)
         self.complementary = bool(complementary)
+        self.strict = bool(strict)
+        #: Sensitive counts that only fixed counts (printed by necessity) give back: nothing can protect them.
+        self.unavoidable: list = []
         self._cells: dict[Hashable, _Cell] = {}
         self._relations: list[tuple[dict, float]] = []
         self._by_cell: dict[Hashable, list[int]] = {}
@@ -192,9 +201,12 @@ class Ledger:
     def _complement(self, status: dict) -> None:
         added: list = []
         witnesses: dict = {}
+        self.unavoidable = []
         while True:
             leak = None
             for k in self._sensitive_unknowns(status):
+                if k in self.unavoidable:
+                    continue
                 w = witnesses.get(k)
                 if w is not None and self._valid(w, status):
                     continue
@@ -207,6 +219,11 @@ class Ledger:
                 break
             pick = self._candidate(leak, status)
             if pick is None:
+                # only counts printed by necessity (fixed) pin it, e.g. no patient excluded when the
+                # extract and the analysed cohort have the same size: nothing to withhold can help
+                if not self.strict:
+                    self.unavoidable.append(leak)
+                    continue
                 raise DisclosureError(
                     f"the count {leak!r} ({self._cells[leak].value}) can be worked out from the published "
                     f"counts and no further count can be withheld to prevent it (too few patients to share "
@@ -258,6 +275,8 @@ class Ledger:
             status[k] = PUBLISHED
             fresh = {}
             for s in self._sensitive_unknowns(status):
+                if s in self.unavoidable:
+                    continue
                 w = witnesses.get(s)
                 if w is not None and self._valid(w, status):
                     continue
