@@ -117,7 +117,7 @@ class Reader:
 
     def derived(self, where: str, printed, depends_on: list):
         """A value computed from counts (percentage, p, OR, ...): printed beside a withheld count is a leak."""
-        if _text(printed) in ("", "nan", "[c]", "None", "–"):
+        if _text(printed) in ("", "nan", "[c]", "None", "–", "n.t."):
             return
         withheld = [k for k in depends_on if k in self.cells and self.cells[k].value is None and self.cells[k].marks]
         if withheld:
@@ -566,7 +566,7 @@ class Reader:
         p_col = next((c for c in cols if c.startswith("p value")), None)
         if p_col:
             for v in t[p_col]:
-                self.derived(f"{name} explorer p", v, sizes)
+                self.derived(f"{name} comparison p", v, sizes)
 
     def _sentences(self, text: str, name: str):
         for m in re.finditer(r"Visits whose recorded SLEDAI total disagrees with the descriptors: (\S+) of (\d+)", text):
