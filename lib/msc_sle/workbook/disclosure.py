@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..present.tables import PublicationTable, relayout
-from .ledger import (COMPLEMENTARY, COUNT, IMPLICIT, MISSING, PRIMARY, PUBLISHED, DisclosureError, DisclosureWarning,
+from .ledger import (COMPLEMENTARY, IMPLICIT, MISSING, PRIMARY, PUBLISHED, DisclosureError, DisclosureWarning,
                      Ledger)
 
 __all__ = ["MARK_C", "small_label", "suppress_small_counts", "share_safe", "suppress_rates", "share_plan",
