@@ -38,12 +38,13 @@ overrides = {}
 from msc_sle.clinical import apply_eligibility, sledai2k, visit_completeness
 from msc_sle.present.figures import consort_figure
 from msc_sle.present.tables import attrition_table, plain_table
-from msc_sle.workbook.disclosure import share_safe
+from msc_sle.workbook.disclosure import flow_plan
 from msc_sle.workbook.notebook import open_cohort, save_table, show_figure
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
 cohort = open_cohort(params)
+shared = flow_plan(cohort, apply_eligibility(cohort), params)  # make share: the counts withheld (none by default)
 
 # %% [markdown]
 # ## What the loader normalised or warned about
@@ -52,7 +53,8 @@ cohort = open_cohort(params)
 # identifiers) or tolerated (an extra column) is listed here.
 
 # %%
-print("\n".join(cohort.notes) if cohort.notes else "Nothing to report: the extract matched the contract as is.")
+print("\n".join(map(shared.text, cohort.notes)) if cohort.notes else
+      "Nothing to report: the extract matched the contract as is.")
 
 # %% [markdown]
 # ## Visits and missing data
@@ -62,8 +64,8 @@ print("\n".join(cohort.notes) if cohort.notes else "Nothing to report: the extra
 # missing visits matters for every rate in `03_response`.
 
 # %%
-completeness = share_safe(plain_table(visit_completeness(cohort), "Visits seen and data missing, per scheduled visit"),
-                          params["small_cell_min"])
+completeness = plain_table(shared.completeness(visit_completeness(cohort)),
+                           "Visits seen and data missing, per scheduled visit")
 save_table(completeness, "visit_completeness", params["out_dir"])
 completeness
 
@@ -73,7 +75,7 @@ completeness
 
 # %%
 mismatches = sledai2k(cohort.visits).mismatches
-print(f"Visits whose recorded SLEDAI total disagrees with the descriptors: {len(mismatches)} "
+print(f"Visits whose recorded SLEDAI total disagrees with the descriptors: {shared.mismatch_text(len(mismatches))} "
       f"of {len(cohort.visits)}")
 
 # %% [markdown]
@@ -85,7 +87,8 @@ print(f"Visits whose recorded SLEDAI total disagrees with the descriptors: {len(
 
 # %%
 eligibility = apply_eligibility(cohort)
-attrition = share_safe(attrition_table(eligibility.attrition), params["small_cell_min"])
+flow = shared.attrition(eligibility.attrition)
+attrition = attrition_table(flow)
 save_table(attrition, "attrition", params["out_dir"])
 attrition
 
@@ -94,7 +97,7 @@ attrition
 # patients removed by each criterion on the right, the analysed cohort at the bottom.
 
 # %%
-fig = consort_figure(eligibility.attrition, small_cell_min=params["small_cell_min"])
+fig = consort_figure(flow, small_cell_min=params["small_cell_min"])
 show_figure(fig, "consort_flow", params["out_dir"])
 
 # %% [markdown]
@@ -103,9 +106,11 @@ show_figure(fig, "consort_flow", params["out_dir"])
 # Counts per criterion and reason (no patient-level rows are shown).
 
 # %%
-reasons = eligibility.excluded.groupby("reason", observed=True).size().rename("patients").reset_index()
-share_safe(plain_table(reasons, "Reasons for exclusion", columns={"reason": "Reason", "patients": "Patients"}),
-           params["small_cell_min"])
+reasons = plain_table(shared.reasons(eligibility.excluded.groupby(["criterion", "reason"], observed=True).size()
+                                     .rename("patients").reset_index()),
+                      "Reasons for exclusion", columns={"reason": "Reason", "patients": "Patients"})
+save_table(reasons, "exclusion_reasons", params["out_dir"])
+reasons
 
 # %% [markdown]
 # **Analysed cohort.** The patients remaining after the last criterion are the cohort of the

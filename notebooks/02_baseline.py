@@ -31,7 +31,7 @@ overrides = {}
 # %%
 from msc_sle.compare import baseline_variables
 from msc_sle.present.tables import table_one
-from msc_sle.workbook.disclosure import share_safe
+from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort, save_table
 from msc_sle.workbook.params import check_parameters
 
@@ -45,6 +45,7 @@ cohort = analysed_cohort(open_cohort(params))
 
 # %%
 frame = frame_for(cohort, params)
+shared = share_plan(cohort, frame, params)  # make share: the counts withheld (none by default)
 print(f"{len(frame)} patients, {len(baseline_variables(frame))} baseline variables")
 
 # %% [markdown]
@@ -54,7 +55,7 @@ print(f"{len(frame)} patients, {len(baseline_variables(frame))} baseline variabl
 # infusion).
 
 # %%
-table1 = share_safe(table_one(frame, baseline_variables(frame) + ["cr_ever", "lda_ever"],
-                              decimals=params["decimals"]), params["small_cell_min"])
+table1 = shared.table_one(table_one(frame, baseline_variables(frame) + ["cr_ever", "lda_ever"],
+                                     decimals=params["decimals"]))
 save_table(table1, "table1_baseline", params["out_dir"], manuscript=True)
 table1

@@ -41,13 +41,14 @@ from msc_sle.present.figures import (cumulative_response_figure, response_rate_f
 from msc_sle.present.format import friedman_text
 from msc_sle.present.tables import over_time_tables, rate_table, rates_table
 from msc_sle.rates import cumulative_response, response_rates
-from msc_sle.workbook.disclosure import suppress_rates
+from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort, save_table, show_figure
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
 cohort = analysed_cohort(open_cohort(params))
 frame = frame_for(cohort, params)
+shared = share_plan(cohort, frame, params)  # make share: the counts withheld (none by default)
 
 # %% [markdown]
 # ## SLEDAI-2K over time (Figure 1)
@@ -58,12 +59,13 @@ frame = frame_for(cohort, params)
 
 # %%
 over_time = paired_over_time(frame)
-print(friedman_text(over_time))
-by_visit, against_baseline = over_time_tables(over_time)
+print(friedman_text(over_time, patients=shared.friedman_text(over_time)))
+by_visit, against_baseline = over_time_tables(shared.over_time(over_time))
 
 # %%
 fig = sledai_over_time_figure(sledai_long(frame), p_value=over_time.p_value, test="Friedman test",
-                              trajectories=params["small_cell_min"] == 0)
+                              trajectories=params["small_cell_min"] == 0,
+                              n_labels=shared.visit_counts(over_time.summary))
 show_figure(fig, "figure1_sledai_over_time", params["out_dir"])
 
 # %% [markdown]
@@ -88,7 +90,7 @@ against_baseline
 
 # %%
 results = [classify_response(cohort, params.lda()), classify_response(cohort, params.cr())]
-rates = suppress_rates(rate_table(response_rates(results), params["decimals"]), params["small_cell_min"])
+rates = shared.rates(rate_table(response_rates(results), params["decimals"]))
 save_table(rates, "response_rates", params["out_dir"],
            description="LDA and CR per visit and during the year, with Wilson 95% CIs")
 rates_table(rates)
@@ -104,7 +106,7 @@ show_figure(fig, "response_rates", params["out_dir"])
 # %%
 for res in results:
     print(res.definition.describe())
-    for caveat in res.caveats:
+    for caveat in shared.caveats(res):
         print("  -", caveat)
 
 # %% [markdown]
@@ -114,7 +116,7 @@ for res in results:
 # (first visit meeting the definition at or before that month).
 
 # %%
-cumulative = suppress_rates(rate_table(cumulative_response(results), params["decimals"]), params["small_cell_min"])
+cumulative = shared.cumulative(rate_table(cumulative_response(results), params["decimals"]))
 save_table(cumulative, "cumulative_response", params["out_dir"],
            description="Share of patients who had reached LDA / CR by each visit")
 fig = cumulative_response_figure(cumulative)

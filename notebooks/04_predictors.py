@@ -42,14 +42,18 @@
 overrides = {}
 
 # %%
+import pandas as pd
+
 from msc_sle.present.figures import forest_data, forest_plot
 from msc_sle.present.tables import plain_table
+from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, outcome_comparison, outcome_table,
                                        save_table, show_figure)
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
 cohort = analysed_cohort(open_cohort(params))
+shared = share_plan(cohort, None, params)  # make share: the counts withheld (none by default)
 
 # %% [markdown]
 # ## The response compared
@@ -65,7 +69,7 @@ for caveat in definition.caveats:
 frame = frame_for(cohort, params, {"response": definition})
 group = f"{definition.display_label} during the year"
 result = outcome_comparison(frame, params, group)
-print(f"{group}: {int(frame['response_ever'].sum())} of {len(frame)} patients")
+print(f"{group}: {shared.responders_text(int(frame['response_ever'].sum()), len(frame))} patients")
 
 # %% [markdown]
 # ## Table 2
@@ -79,7 +83,8 @@ print(f"{group}: {int(frame['response_ever'].sum())} of {len(frame)} patients")
 # with its own counts.
 
 # %%
-table2 = outcome_table(result, params, f"Patients' characteristics divided by {group}", definition.footnotes())
+table2 = shared.comparison(outcome_table(result, params, f"Patients' characteristics divided by {group}",
+                                          definition.footnotes()))
 save_table(table2, f"table2_{params['outcome']}", params["out_dir"], manuscript=True)
 table2
 
@@ -90,10 +95,11 @@ table2
 # the association may well be one of the false positives expected among this many tests.
 
 # %%
-tested = result.table.drop_duplicates("variable")
-flagged = tested[tested["p_value"] < params["alpha"]]
+tested = table2.tidy.drop_duplicates("variable")  # a p-value withheld by make share ("[c]") is not listed
+p, q = (pd.to_numeric(tested[c], errors="coerce") for c in ("p_value", "q_value"))
+flagged = tested[p < params["alpha"]]
 print(f"{len(flagged)} of {int(tested['p_value'].notna().sum())} variables tested have p < {params['alpha']}; "
-      f"{int((flagged['q_value'] < params['alpha']).sum())} keep q < {params['alpha']}.")
+      f"{int((q[p < params['alpha']] < params['alpha']).sum())} keep q < {params['alpha']}.")
 plain_table(flagged, f"Variables with p < {params['alpha']}", columns={
     "label": "Variable", "test": "Test", "p_value": "p", "q_value": "q (Benjamini-Hochberg)"},
     formats={"test": "test", "p_value": "p", "q_value": "p"})
@@ -106,7 +112,7 @@ plain_table(flagged, f"Variables with p < {params['alpha']}", columns={
 # association; wide intervals reflect the small groups.
 
 # %%
-effects = forest_data(result)
+effects = forest_data(table2.tidy)
 fig = forest_plot(effects, annotate="annotation", outcome=group,
                   title=f"Odds ratios for {group} (n = {len(frame)})")
 show_figure(fig, f"forest_{params['outcome']}", params["out_dir"])

@@ -38,16 +38,18 @@
 overrides = {}
 
 # %%
+from msc_sle.clinical import apply_eligibility
 from msc_sle.paper.audit import paper_audit
 from msc_sle.paper.pages import (audit_findings_table, audit_summary_table, differences_table, not_computed_table,
                                  score_table)
 from msc_sle.paper.reproduction import reproduction_table
-from msc_sle.workbook.disclosure import share_safe
+from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import open_cohort, record, save_table
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
 cohort = open_cohort(params)
+shared = share_plan(apply_eligibility(cohort).cohort, None, params)  # make share: the counts withheld
 
 # %% [markdown]
 # ## Reproduction score
@@ -56,8 +58,9 @@ cohort = open_cohort(params)
 # and overall. The runner prints the overall line at the end of `make run`.
 
 # %%
-reproduction = reproduction_table(cohort, definitions=params.definitions(), prednisone_cut=params["prednisone_cut"],
-                                  test_rule=params["test_rule"], decimals=params["decimals"])
+reproduction = shared.reproduction(reproduction_table(cohort, definitions=params.definitions(),
+                                                      prednisone_cut=params["prednisone_cut"],
+                                                      test_rule=params["test_rule"], decimals=params["decimals"]))
 save_table(reproduction.table, "reproduction", params["out_dir"],
            description="Every published value beside the workbook's, with its status and explanation")
 save_table(score_table(reproduction), "reproduction_score", params["out_dir"])
@@ -71,7 +74,7 @@ score_table(reproduction)
 # found by the audit, another test that reproduces the p-value, a documented reading).
 
 # %%
-share_safe(differences_table(reproduction), params["small_cell_min"])
+differences_table(reproduction)
 
 # %% [markdown]
 # Values the workbook could not compute on this cohort, and why:

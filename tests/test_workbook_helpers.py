@@ -100,9 +100,10 @@ def test_share_safe_suppresses_publication_tables_body_and_numbers():
     row = shared.body[shared.body.iloc[:, 0] == "fever"] if (shared.body.iloc[:, 0] == "fever").any() \
         else shared.body.iloc[[-1]]
     cells = row.iloc[0, 1:3].tolist()
-    assert cells[0] == "<5" and cells[1].startswith("6 (60.0%)")
+    # 2 of 10 is small; 6 of 10 would leave 4 without fever, small too: withheld as [c]
+    assert cells == ["<5", "[c]"]
     assert shared.tidy["g1_count"].iloc[0] == "<5" and shared.tidy["g1_pct"].iloc[0] is None
-    assert shared.tidy["g2_count"].iloc[0] == 6
+    assert shared.tidy["g2_count"].iloc[0] == "[c]" and shared.tidy["p_value"].iloc[0] == "[c]"
     assert any("shown as <5" in note for note in shared.footnotes)
 
 

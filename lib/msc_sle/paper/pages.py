@@ -26,10 +26,16 @@ def score_table(result: ReproductionResult) -> PublicationTable:
     """Per source (Table 1, Table 2, sections, ...) and overall: values, exact, within rounding,
     differ, not computed, share reproduced."""
     score = result.score.assign(source=["All sources" if src == "all" else src for src in result.score["source"]])
-    return plain_table(score, "Reproduction score: published values the workbook reproduces", columns={
-        "source": "Printed in", "n_values": "Values", "exact": "Exact", "within_rounding": "Within rounding",
-        "differs": "Differ", "not_computed": "Not computed", "reproduced": "Reproduced"},
-        formats={"reproduced": "percent:1"}, footnotes=(_SCORE_NOTE,))
+    columns = {"source": "Printed in", "n_values": "Values", "exact": "Exact", "within_rounding": "Within rounding",
+               "differs": "Differ", "not_computed": "Not computed"}
+    notes = (_SCORE_NOTE,)
+    if "withheld" in score:   # make share: values withheld for circulation are counted apart
+        columns["withheld"] = "Withheld"
+        notes += ("Withheld: computed, but not shown in a bundle for circulation (a small count, or a value "
+                  "that would give one back).",)
+    columns["reproduced"] = "Reproduced"
+    return plain_table(score, "Reproduction score: published values the workbook reproduces", columns=columns,
+                       formats={"reproduced": "percent:1"}, footnotes=notes)
 
 
 def _words(table: pd.DataFrame) -> pd.DataFrame:

@@ -37,7 +37,7 @@ from ..contract import Cohort
 from ..present.format import format_against, format_percent
 from .published import load_published, matches_printed
 
-__all__ = ["ReproductionResult", "reproduction_table", "reproduction_status", "LEVEL_MAP", "STATUSES",
+__all__ = ["ReproductionResult", "reproduction_table", "reproduction_status", "reproduction_score", "LEVEL_MAP", "STATUSES",
            "REPRODUCTION_COLUMNS"]
 
 STATUSES = ("exact", "within rounding", "differs", "not computed")
@@ -316,7 +316,7 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
     for c in REPRODUCTION_COLUMNS:
         if c not in ("published_value", "computed"):
             table[c] = table[c].astype(str).astype("string")
-    return ReproductionResult(table, _score(table), wb.n)
+    return ReproductionResult(table, reproduction_score(table), wb.n)
 
 
 def _shown(computed: float, stat: str, decimals: int) -> str:
@@ -454,15 +454,21 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
     return hit[f"all_{column}"], "", notes
 
 
-def _score(table: pd.DataFrame) -> pd.DataFrame:
+def reproduction_score(table: pd.DataFrame) -> pd.DataFrame:
+    """Per source and overall (``all``): values, exact, within rounding, differ, not computed, the
+    share reproduced, and ``withheld`` when a bundle for circulation withheld some
+    (``status == "withheld"``, :mod:`msc_sle.workbook.disclosure`)."""
+    withheld = bool((table["status"] == "withheld").any())
     rows = []
     for source, grp in list(table.groupby("source", sort=False)) + [("all", table)]:
         counts = grp["status"].value_counts()
         n = len(grp)
         exact, within = int(counts.get("exact", 0)), int(counts.get("within rounding", 0))
-        rows.append({"source": source, "n_values": n, "exact": exact, "within_rounding": within,
-                     "differs": int(counts.get("differs", 0)), "not_computed": int(counts.get("not computed", 0)),
-                     "reproduced": (exact + within) / n if n else np.nan})
+        row = {"source": source, "n_values": n, "exact": exact, "within_rounding": within,
+               "differs": int(counts.get("differs", 0)), "not_computed": int(counts.get("not computed", 0))}
+        if withheld:
+            row["withheld"] = int(counts.get("withheld", 0))
+        rows.append(row | {"reproduced": (exact + within) / n if n else np.nan})
     out = pd.DataFrame(rows)
     out["source"] = out["source"].astype("string")
     return out

@@ -149,12 +149,16 @@ def consort_figure(attrition: pd.DataFrame, *, start_label: str = "Patients in t
     (``msc_sle.clinical.apply_eligibility(...).attrition``, whose first row "screened" with no
     exclusions gives the first box; without it the first box is ``remaining + excluded`` of the
     first row). A ``description`` column, when present, words the exclusion boxes. Counts below ``small_cell_min`` show as "<N".
+    A count already withheld (a text marker such as ``"<5"`` or ``"[c]"``, from
+    ``msc_sle.workbook.disclosure``) is printed as is, and a note under the flow says what the markers mean.
     """
     needed = {"criterion", "excluded", "remaining"}
     if not needed <= set(attrition.columns):
         raise ValueError(f"attrition needs columns {sorted(needed)}, got {list(attrition.columns)}")
 
     def n(value) -> str:
+        if isinstance(value, str):
+            return value
         value = int(value)
         return f"<{small_cell_min}" if 0 < value < small_cell_min else str(value)
 
@@ -189,13 +193,36 @@ def consort_figure(attrition: pd.DataFrame, *, start_label: str = "Patients in t
     ax.text(3.0, -(steps + 0.0) - 0.2 if steps else -1, f"{end_label}\nn = {n(end)}", ha="center", va="center",
             bbox=dict(boxstyle="round,pad=0.4", facecolor="#E8F1FA", edgecolor=OKABE_ITO[4], linewidth=1.2))
     _title(ax, "Patient flow (eligibility, Wen et al. 2019 section 2.1)")
+    markers = sorted({v for c in ("excluded", "remaining") for v in attrition[c] if isinstance(v, str)})
+    if markers:
+        fig.text(0.01, 0.005, _WITHHELD_NOTE.format(markers=", ".join(markers)), fontsize=7.5, color="#555555",
+                 ha="left", va="bottom", wrap=True)
     return fig
+
+
+#: Note under a figure with withheld counts (make share).
+_WITHHELD_NOTE = ("{markers}: count withheld for circulation (<N: fewer than N patients; [c]: withheld so that "
+                  "no small count can be worked out); not plotted at its value.")
+
+
+def _withheld(values: pd.Series) -> np.ndarray:
+    """Rows whose count is a text marker (withheld by msc_sle.workbook.disclosure)."""
+    return values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+
+
+def _mark_withheld(ax, xs, labels, color, lift: int = 0) -> None:
+    """A hollow marker on the axis, with its marker text (``lift`` lines higher), where a withheld point would be."""
+    for x, label in zip(xs, labels):
+        ax.plot([x], [0.0], marker="o", ms=7, mfc="white", mec=color, mew=1.3, ls="none", clip_on=False, zorder=4)
+        ax.annotate(label, (x, 0.0), xytext=(0, 7 + 11 * lift), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=8, color=color)
 
 
 # --------------------------------------------------------------------------- Figure 1
 
 def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = None, test: str = "Friedman test",
-                            trajectories: bool = True, value: str = "sledai", month: str = "month"):
+                            trajectories: bool = True, value: str = "sledai", month: str = "month",
+                            n_labels=None):
     """The paper's Figure 1: SLEDAI-2K box plots per visit month with each patient's trajectory.
 
     Boxes show the median and quartiles (SPSS type 6, as the tables print them), whiskers the
@@ -204,7 +231,8 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
     ``scores`` is long form (``patient_id``, ``month``, ``value``). Tick labels give the month and
     the number of patients scored at that visit; the title names the test and its p-value
     (``test`` as computed over the patients with every visit). ``trajectories=False`` drops the
-    patient lines (e.g. for a shared bundle).
+    patient lines (e.g. for a shared bundle); ``n_labels`` (``{month: text}``) replaces the number of
+    patients in the tick labels (e.g. ``"<5"`` when it is withheld).
     """
     data = scores[["patient_id", month, value]].dropna(subset=[value]).copy()
     months = sorted(int(m) for m in data[month].unique())
@@ -231,7 +259,8 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
            boxprops=dict(facecolor=OKABE_ITO[1], alpha=0.85, linewidth=1.0), medianprops=dict(color="black", lw=1.2),
            whiskerprops=dict(lw=1.0), capprops=dict(lw=1.0), zorder=2)
     ax.set_xticks(range(len(months)))
-    ax.set_xticklabels([("Baseline" if m == 0 else f"M{m}") + f"\n(n = {counts.loc[m]})" for m in months])
+    shown = {m: (n_labels or {}).get(m, counts.loc[m]) for m in months}
+    ax.set_xticklabels([("Baseline" if m == 0 else f"M{m}") + f"\n(n = {shown[m]})" for m in months])
     ax.set_xlabel("Visit (months after the first MSC infusion)")
     ax.set_ylabel("SLEDAI-2K score (points)")
     ax.set_ylim(bottom=-0.5)
@@ -265,8 +294,13 @@ def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = N
         y = sub["percent"].to_numpy(dtype=float)
         err = np.clip(np.vstack([y - sub["ci_low"].to_numpy(dtype=float), sub["ci_high"].to_numpy(dtype=float) - y]),
                       0, None)
-        ax.errorbar(x, y, yerr=err, fmt=markers[j % len(markers)], color=OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]],
+        color = OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]]
+        ax.errorbar(x, y, yerr=err, fmt=markers[j % len(markers)], color=color,
                     capsize=3, lw=1.2, ms=6, label=resp)
+        if "n" in sub:
+            hidden = _withheld(sub["n"])
+            if hidden.any():
+                _mark_withheld(ax, x[hidden], sub["n"][hidden].tolist(), color)
     n = int(rates["patients"].max()) if len(rates) else 0
     if not n:
         ax.set_title("Response rates with Wilson 95% confidence intervals", loc="left")
@@ -279,7 +313,18 @@ def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = N
     ax.set_xlabel("Follow-up visit (months after the first MSC infusion)")
     _title(ax, "Response rates with Wilson 95% confidence intervals")
     ax.legend(title="Response", frameon=False)
+    _withheld_note(fig, rates)
     return fig
+
+
+def _withheld_note(fig, table) -> None:
+    if "n" in table and _withheld(table["n"]).any():
+        markers = sorted({v for v in table["n"] if isinstance(v, str)})
+        engine = fig.get_layout_engine()
+        if engine is not None and hasattr(engine, "set"):
+            engine.set(rect=(0, 0.08, 1, 0.92))  # room under the axes for the note
+        fig.text(0.01, 0.005, "Hollow markers: " + _WITHHELD_NOTE.format(markers=", ".join(markers)), fontsize=7.5,
+                 color="#555555", ha="left", va="bottom", wrap=True)
 
 
 def cumulative_response_figure(cumulative: pd.DataFrame):
@@ -300,6 +345,11 @@ def cumulative_response_figure(cumulative: pd.DataFrame):
                 label=f"{resp} (n = {int(sub['patients'].iloc[0])})")
         ax.plot(sub["month"], sub["percent"], "o", color=color, ms=4)
         ax.fill_between(x, ext("ci_low"), ext("ci_high"), step="post", color=color, alpha=0.15, lw=0)
+        hidden = _withheld(sub["n"])
+        if hidden.any():  # side by side, one response beside the other
+            shift = (j - (cumulative["response"].nunique() - 1) / 2) * 0.35
+            _mark_withheld(ax, sub["month"].to_numpy(dtype=float)[hidden] + shift, sub["n"][hidden].tolist(), color,
+                           lift=j)
     months = sorted(cumulative["month"].unique())
     ax.set_xticks(months)
     ax.set_xlim(-0.3, (max(months) if months else 12) + 0.6)
@@ -308,6 +358,7 @@ def cumulative_response_figure(cumulative: pd.DataFrame):
     ax.set_ylabel("Patients who reached it (%, cumulative)")
     _title(ax, "Cumulative proportion reaching the response (shaded: Wilson 95% CI)")
     ax.legend(frameon=False, loc="upper left")
+    _withheld_note(fig, cumulative)
     return fig
 
 
@@ -323,7 +374,9 @@ def forest_data(result) -> pd.DataFrame:
 
     Columns: ``label`` (with the level for non-boolean variables), ``odds_ratio``, ``ci_low``,
     ``ci_high``, ``p_value``, ``q_value`` (NaN without adjustment), ``test`` and ``annotation``
-    ("p = 0.003 (Fisher); q = 0.040"), in the order of the table.
+    ("p = 0.003 (Fisher); q = 0.040"), in the order of the table. A result whose odds ratio is
+    withheld (a text marker, ``msc_sle.workbook.disclosure``) gives a row with ``withheld`` true,
+    no estimate, and the marker as annotation; :func:`forest_plot` labels it instead of drawing it.
     """
     result = getattr(result, "table", result)  # a Comparison or its table
     # One row per variable: the levels of a two-level category are reciprocal odds ratios.
@@ -331,6 +384,7 @@ def forest_data(result) -> pd.DataFrame:
     rows = rows.drop_duplicates("variable")
     out = []
     for r in rows.itertuples(index=False):
+        hidden = isinstance(r.effect_estimate, str)
         level = r.level
         if level is True or level is None or level == "" or (not isinstance(level, str) and pd.isna(level)) \
                 or str(r.label).lower().startswith(str(level).lower()):
@@ -339,12 +393,19 @@ def forest_data(result) -> pd.DataFrame:
             label = f"{r.label}: {level}"
         q = getattr(r, "q_value", math.nan)
         test = TESTS[r.test].label if r.test in TESTS else r.test
-        note = p_text(r.p_value, test) + ("" if pd.isna(q) else "; " + p_text(q, symbol="q"))
+        if hidden:
+            out.append({"label": label, "odds_ratio": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+                        "p_value": math.nan, "q_value": math.nan, "test": r.test,
+                        "annotation": f"{r.effect_estimate} (withheld: small counts)", "withheld": True})
+            continue
+        qtext = "" if not isinstance(q, str) and pd.isna(q) else "; " + (
+            f"q {q}" if isinstance(q, str) else p_text(q, symbol="q"))
+        note = p_text(r.p_value, test) + qtext
         out.append({"label": label, "odds_ratio": r.effect_estimate, "ci_low": r.effect_ci_low,
-                    "ci_high": r.effect_ci_high, "p_value": r.p_value, "q_value": q, "test": r.test,
-                    "annotation": note})
+                    "ci_high": r.effect_ci_high, "p_value": r.p_value, "q_value": q if not isinstance(q, str) else math.nan,
+                    "test": r.test, "annotation": note, "withheld": False})
     return pd.DataFrame(out, columns=["label", "odds_ratio", "ci_low", "ci_high", "p_value", "q_value", "test",
-                                      "annotation"])
+                                      "annotation", "withheld"])
 
 
 def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = "odds_ratio",
@@ -382,9 +443,11 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
     ax.set_yticks(y)
     ax.set_yticklabels(rows[label].astype(str))
     ax.set_ylim(-0.7, len(rows) - 0.3)
-    for yi, ok in zip(y, finite):
+    withheld = rows["withheld"].fillna(False).to_numpy(dtype=bool) if "withheld" in rows else np.zeros(len(rows), bool)
+    for yi, ok, hide in zip(y, finite, withheld):
         if not ok:
-            ax.text(1.0, yi, " not estimable", ha="left", va="center", fontsize=8, color="#555555")
+            ax.text(1.0, yi, " withheld (small counts)" if hide else " not estimable", ha="left", va="center",
+                    fontsize=8, color="#555555")
     ax.set_xlabel(f"Odds ratio (95% CI, log scale)\n> 1: more frequent among patients with {outcome}")
     if not len(rows):
         _nothing_to_draw(ax, "Not computable: no odds ratio could be estimated (every variable is not testable; "

@@ -168,13 +168,14 @@ def typeset(text) -> str:
     return text
 
 
-def friedman_text(result, times: str = "baseline, M1, M3, M6, M12") -> str:
+def friedman_text(result, times: str = "baseline, M1, M3, M6, M12", patients: str | None = None) -> str:
     """The sentence a page prints for :func:`msc_sle.compare.paired_over_time`'s Friedman test, or
-    what could not be computed and why."""
+    what could not be computed and why. ``patients`` replaces "k of n" (the patients with every
+    visit), e.g. with a count withheld for circulation."""
     where = f"Friedman test across {times}"
     if result.n_total == 0:
         return f"{where}: not computable: no patient (n = 0)"
-    visits = f"{result.n_complete} of {result.n_total} patients with every visit"
+    visits = f"{patients or f'{result.n_complete} of {result.n_total}'} patients with every visit"
     if result.statistic is None or math.isnan(result.statistic):
         return f"{where}: {result.test} ({visits})"
     return (f"{where}: chi-square = {result.statistic:.2f}, df = {result.df}, {p_text(result.p_value)} "

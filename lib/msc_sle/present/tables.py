@@ -25,8 +25,8 @@ from ..stats import TESTS
 from .format import (NOT_TESTED, format_fixed, format_number, format_p, format_percent, format_rate,
                      format_significant, round_half_up, typeset)
 
-__all__ = ["PublicationTable", "table_one", "comparison_table", "plain_table", "rate_table", "PAPER_SECTION_ORDER",
-           "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
+__all__ = ["PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
+           "PAPER_SECTION_ORDER", "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
 #: Sections are the dictionary's ``section`` values; any other section follows in dictionary order.
@@ -46,12 +46,18 @@ class PublicationTable:
     ``body`` holds the displayed text (first column "Variables"); ``row_kinds`` says for each
     body row whether it is a ``"section"`` heading, a ``"variable"`` or a ``"level"`` row;
     ``footnotes`` are printed under the table; ``tidy`` is the numeric frame (CSV export).
+    ``layout`` records how the body was laid out from ``tidy`` (builder and options), so
+    :func:`relayout` can lay out a changed tidy frame (e.g. with counts withheld) the same way.
+
+    A tidy cell may hold a text marker instead of a number (``"<5"``, ``"[c]"``: a count or
+    statistic withheld for circulation, ``msc_sle.workbook.disclosure``); the body prints the marker.
     """
     title: str
     body: pd.DataFrame
     row_kinds: tuple
     footnotes: tuple
     tidy: pd.DataFrame
+    layout: tuple = ()
 
     def style(self):
         """A pandas Styler: bold section headings, indented levels, caption = title."""
@@ -131,6 +137,20 @@ def _shown_level_label(label: str, level) -> str:
     return f"{label}: {level}"
 
 
+def _marker(value) -> bool:
+    """A withheld value: the tidy frame holds its printed marker ("<5", "[c]") instead of a number."""
+    return isinstance(value, str)
+
+
+def _positive(series: pd.Series) -> pd.Series:
+    """Counts above zero; a marker counts as above zero (a withheld missing count is 1 or more)."""
+    return series.map(lambda v: _marker(v) or (pd.notna(v) and v > 0)).astype(bool)
+
+
+def _count_text(value) -> str:
+    return value if _marker(value) else str(int(value))
+
+
 def _applicability(row, prefixes) -> str:
     """" (n = 11 biopsied)" for a variable that applies to some patients only (the data
     dictionary's ``applies_to``): the denominator is said, the others are not counted as missing."""
@@ -138,21 +158,23 @@ def _applicability(row, prefixes) -> str:
     if not isinstance(who, str) or not who:
         return ""
     counts = [row.get(f"{p}_n_applicable") for p in prefixes]
-    if any(c is None or pd.isna(c) for c in counts):
+    if any(c is None or (not _marker(c) and pd.isna(c)) for c in counts):
         return ""
-    return f" (n = {' / '.join(str(int(c)) for c in counts)} {who})"
+    return f" (n = {' / '.join(_count_text(c) for c in counts)} {who})"
 
 
 def _cell(row, prefix: str, decimals: int, range_sep: str) -> str:
     n_valid = row[f"{prefix}_n_valid"]
-    if pd.isna(n_valid) or n_valid == 0:
+    if not _marker(n_valid) and (pd.isna(n_valid) or n_valid == 0):
         return "–"
     if row["type"] == "continuous":
         return (f"{format_number(row[f'{prefix}_median'], decimals)} "
                 f"({format_number(row[f'{prefix}_min'], decimals)}{range_sep}"
                 f"{format_number(row[f'{prefix}_max'], decimals)})")
-    count = int(row[f"{prefix}_count"])
-    return f"{count} ({format_percent(count, int(n_valid), decimals)}%)"
+    count, pct = row[f"{prefix}_count"], row.get(f"{prefix}_pct")
+    if _marker(count) or _marker(n_valid) or _marker(pct) or pct is None or pd.isna(pct):
+        return _count_text(count)      # a withheld count, or a percentage that would give one back
+    return f"{int(count)} ({format_percent(int(count), int(n_valid), decimals)}%)"
 
 
 def _ordered_blocks(tidy: pd.DataFrame, section_order):
@@ -228,23 +250,50 @@ def table_one(data: pd.DataFrame, variables=None, decimals: int = 1, *, labels=N
                         labels=labels, dictionary=dictionary).table
     else:
         tidy = describe(data, variables, labels=labels, dictionary=dictionary).table
-    any_missing = bool((tidy["all_missing"] > 0).any())
+    return _table_one(tidy, n=len(data), decimals=decimals, section_order=section_order, range_sep=range_sep,
+                      title=title)
+
+
+def _table_one(tidy, *, n, decimals, section_order, range_sep, title) -> PublicationTable:
+    any_missing = bool(_positive(tidy["all_missing"]).any())
 
     def extra(frame, r, first):
         if not any_missing:
             return []
-        return [str(int(r["all_missing"])) if first and r["all_missing"] else ""]
+        m = r["all_missing"]
+        return [_count_text(m) if first and (_marker(m) or m) else ""]
 
     rows = _layout(tidy, ["all"], decimals, range_sep, section_order, extra)
-    headers = ["Variables", f"n = {len(data)}"] + (["Missing"] if any_missing else [])
+    headers = ["Variables", f"n = {n}"] + (["Missing"] if any_missing else [])
     body, kinds = _build(rows, headers, 1 if any_missing else 0)
     notes = ["Values are n (%) of the patients with the value recorded, or median (range)."]
     if any_missing:
         notes.append("Missing: patients without the value recorded.")
-    if not len(data):
+    if not n:
         notes.append("Not computable: no patient to describe (n = 0).")
-    return PublicationTable(title or f"Patients' characteristics at baseline (n = {len(data)})",
-                            body, kinds, tuple(notes), tidy)
+    layout = (("builder", "table_one"), ("n", n), ("decimals", decimals), ("section_order", tuple(section_order)),
+              ("range_sep", range_sep), ("title", title))
+    return PublicationTable(title or f"Patients' characteristics at baseline (n = {n})",
+                            body, kinds, tuple(notes), tidy, layout)
+
+
+def relayout(table: PublicationTable, tidy: pd.DataFrame, footnotes=()) -> PublicationTable:
+    """``table`` laid out again from ``tidy`` (same builder and options), with ``footnotes`` added.
+
+    ``tidy`` is ``table.tidy`` with some values changed, e.g. replaced by markers.
+    """
+    options = dict(table.layout)
+    builder = options.pop("builder", None)
+    if builder == "table_one":
+        out = _table_one(tidy, **options)
+    elif builder == "comparison_table":
+        options["marks"] = None if options["marks"] is None else dict(options["marks"])
+        options["row_notes"] = dict(options.get("row_notes", ()))
+        out = comparison_table(tidy, **options)
+    else:
+        raise ValueError("relayout needs a table made by table_one or comparison_table")
+    return PublicationTable(out.title, out.body, out.row_kinds, tuple(out.footnotes) + tuple(footnotes), out.tidy,
+                            out.layout)
 
 
 def _describable(series: pd.Series) -> bool:
@@ -293,8 +342,13 @@ def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bo
     if len(tables) > 1:
         body, kinds, notes = _merge_blocks(tables, by_labels)
     notes = tuple(notes) + tuple(n for n in footnotes if n not in notes)
+    layout = (("builder", "comparison_table"), ("decimals", decimals), ("p_decimals", p_decimals),
+              ("effect", effect), ("q_value", q_value),
+              ("marks", None if marks is None else tuple(dict(marks).items())),
+              ("section_order", tuple(section_order)), ("range_sep", range_sep), ("title", title),
+              ("row_notes", tuple(dict(row_notes or {}).items())), ("footnotes", tuple(footnotes)))
     return PublicationTable(title or f"Patients' characteristics divided by {' and by '.join(by_labels)}",
-                            body, kinds, notes, tidy)
+                            body, kinds, notes, tidy, layout)
 
 
 def _merge_blocks(tables, by_labels):
@@ -339,7 +393,7 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
     marks = dict(TEST_MARKS if marks is None else marks)
     prefixes = group_columns(result)
     glabels = [str(result[f"{p}_label"].iloc[0]) for p in prefixes]
-    sizes = [int(result[f"{p}_n"].iloc[0]) for p in prefixes]
+    sizes = [_count_text(result[f"{p}_n"].iloc[0]) for p in prefixes]
     show_q = ("q_value" in result.columns) if q_value is None else bool(q_value)
     if show_q and "q_value" not in result.columns:
         raise ValueError("q_value=True but the result has no q_value (add_q)")
@@ -348,12 +402,14 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
     show_ref = "ref_test" in result.columns and result["ref_test"].astype(str).ne("").any()
     reference = str(result["reference"].iloc[0]) if show_ref and "reference" in result else ""
     miss_cols = [f"{p}_missing" for p in prefixes]
-    any_missing = bool((result[miss_cols].fillna(0).to_numpy() > 0).any())
+    any_missing = bool(any(_positive(result[c]).any() for c in miss_cols))
     used, not_testable = [], []
     letters = {v: chr(ord("a") + i) for i, v in enumerate(v for v in dict.fromkeys(result["variable"])
                                                            if v in row_notes)}
 
     def p_cell(p, test):
+        if _marker(p):
+            return p
         if test not in marks:
             raise ValueError(f"no footnote mark for test {test!r}; pass marks=")
         if test not in used:
@@ -367,6 +423,8 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
             if test.startswith("not testable"):
                 cells.append(NOT_TESTED)
                 not_testable.append(f"{typeset(r['label'])}: {test.split(': ', 1)[1]}")
+            elif _marker(r["p_value"]):
+                cells.append(r["p_value"])
             else:
                 cells.append(p_cell(r["p_value"], test))
         else:
@@ -378,10 +436,12 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
             cells.append(_effect_cell(r, decimals))
         if show_q:
             q = r["q_value"]
-            cells.append(format_p(float(q), p_decimals) if first and pd.notna(q) else "")
+            cells.append((q if _marker(q) else format_p(float(q), p_decimals)) if first and
+                         (_marker(q) or pd.notna(q)) else "")
         if any_missing:
-            m = [int(r[c]) for c in miss_cols]
-            cells.append(" / ".join(map(str, m)) if first and sum(m) else "")
+            m = [r[c] for c in miss_cols]
+            shown = any(_marker(v) or v for v in m)
+            cells.append(" / ".join(_count_text(v) for v in m) if first and shown else "")
         return cells
 
     rows = _layout(result, prefixes, decimals, range_sep, section_order, extra,
@@ -434,6 +494,8 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
 def _effect_cell(r, decimals) -> str:
     name = r.get("effect", "")
     est = r.get("effect_estimate")
+    if _marker(est):
+        return est
     if not name or est is None or pd.isna(est):
         return ""
     lo, hi = r["effect_ci_low"], r["effect_ci_high"]
@@ -487,6 +549,8 @@ def _format_cell(value, how: str) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "–" if how not in ("text", "test") else ""
     kind, _, digits = how.partition(":")
+    if _marker(value) and kind not in ("text", "test"):
+        return value        # withheld for circulation ("<5", "[c]"): printed as the marker
     if kind == "text":
         return typeset(value)
     if kind == "test":

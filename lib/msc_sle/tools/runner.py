@@ -374,8 +374,11 @@ def provenance_html(prov: Mapping[str, Any]) -> str:
     versions = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in prov["versions"].items())
     rows.append(("Packages", "<table>" + versions + "</table>"))
     if prov.get("mode") == "share":
-        m = prov["parameters"].get("small_cell_min")
-        rows.append(("Sharing", f"counts below {m} shown as '&lt;{m}'"))
+        low = prov["parameters"].get("small_cell_min")
+        zero = " (and zero counts of patients with a characteristic or response)" if \
+            prov["parameters"].get("share_suppress_zero", True) else ""
+        rows.append(("Sharing", f"counts below {low} shown as '&lt;{low}'{zero}; '[c]': withheld so that none of "
+                                "them can be worked out from the others (docs/disclosure.md)"))
     return "<table class='msc-provenance'>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + \
         "</table>"
 

@@ -1,49 +1,127 @@
 """Disclosure control for circulating results outside the care team (``make share``).
 
-Counts from 1 to ``min_count - 1`` are shown as ``"<min_count"`` and the percentages that would give
-them back are blanked, in tables, in the tidy numbers behind them and in response-rate rows.
+The rules (``docs/disclosure.md``; the cell-suppression method of the Handbook on Statistical
+Disclosure Control, Hundepool et al., 2nd ed. 2024):
+
+- **primary suppression**: every count of patients (or visits) from 1 to ``min_count - 1`` is shown
+  as ``"<min_count"``; with ``zero`` (parameter ``share_suppress_zero``, default true) a zero count
+  of patients with a characteristic, response or exclusion too (it says that *every* patient of
+  the group is in the other categories). Zero counts of missing data (values not recorded, visits
+  not made) stay shown.
+- **complementary suppression**: further counts are withheld, shown as ``"[c]"``, until no
+  sensitive count can be worked out from what is published: the levels of a variable add up to
+  the patients with it recorded, recorded + missing to the group, the groups to the cohort (Table 1
+  = Table 2's two columns), running totals lose the excluded, a rate's n and the patients without
+  the response add up to the cohort. Each decision is audited exactly (:mod:`.ledger`).
+- **derived values**: a percentage is shown only when its count and its denominator are; a
+  p-value, test statistic, effect size, confidence interval or note computed from a withheld
+  count is withheld (``"[c]"``), and so is a q-value that equals what a withheld p-value would give.
+
+Every page of a shared bundle applies one protection: :func:`share_plan` registers every count the
+analysis pages print (Table 1, Table 2, the CR and LDA comparisons behind the reproduction and the
+explorer, response rates, cumulative response, SLEDAI-2K per visit, the Wilcoxon and Friedman
+counts) with its relations and decides once; each notebook builds the same plan from the same data
+and reads its own tables through it. :func:`flow_plan` does the same for the patient flow of
+``01_cohort`` (attrition, exclusion reasons, visit completeness). With ``small_cell_min`` <= 1 both
+return tables unchanged.
 """
 from __future__ import annotations
 
-import dataclasses
+import math
 import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from ..present.tables import PublicationTable
+from ..present.tables import PublicationTable, relayout
+from .ledger import (COMPLEMENTARY, IMPLICIT, MISSING, PRIMARY, PUBLISHED, DisclosureError, DisclosureWarning,
+                     Ledger)
 
-__all__ = ["suppress_small_counts", "share_safe", "suppress_rates"]
+__all__ = ["MARK_C", "small_label", "suppress_small_counts", "share_safe", "suppress_rates", "share_plan",
+           "flow_plan", "SharePlan", "FlowPlan", "shown_count", "DisclosureError", "DisclosureWarning", "Ledger"]
 
+
+def _protect(ledger: Ledger) -> None:
+    """Decide, and say so when some small counts are given back by counts that are always printed."""
+    ledger.protect()
+    if ledger.unavoidable:
+        import warnings
+
+        warnings.warn(f"make share: {len(ledger.unavoidable)} small count(s) can be worked out from counts that are "
+                      "always printed (the cohort sizes, zero missing-data counts), e.g. no patient excluded by a "
+                      "criterion when the extract and the analysed cohort have the same size; they read as withheld "
+                      "but nothing can hide them (docs/disclosure.md, Limits)", DisclosureWarning, stacklevel=3)
+
+#: Marker of a count withheld so that no small count can be worked out, and of a derived value
+#: (percentage, p, OR, ...) computed from a withheld count.
+MARK_C = "[c]"
+
+
+def small_label(min_count: int) -> str:
+    """The marker of a small count: ``"<5"`` for ``min_count`` 5."""
+    return f"<{min_count}"
+
+
+def _footnote(min_count: int, zero: bool) -> str:
+    zero_text = " and zero counts of patients with a characteristic or response" if zero else ""
+    return (f"Shared bundle: counts from 1 to {min_count - 1}{zero_text} are shown as <{min_count}; "
+            f"{MARK_C}: a count withheld so that no <{min_count} can be worked out from the others, or a "
+            "percentage, p-value or effect size computed from a withheld count (docs/disclosure.md).")
+
+
+def shown_count(value: int, min_count: int, *, zero: bool = False, of: int | None = None) -> str:
+    """A count for a sentence: ``"<5"`` when small (or zero, with ``zero``); ``"[c]"`` when ``of`` is the
+    total and the rest (``of - value``) would be small; else the number. For counts that appear in no
+    table; counts of a protected table are read from its plan (:class:`SharePlan`, :class:`FlowPlan`)."""
+    if min_count <= 1:
+        return str(int(value))
+    def small(v):
+        return 0 < v < min_count or (zero and v == 0)
+    if small(value):
+        return small_label(min_count)
+    if of is not None and small(of - value):
+        return MARK_C
+    return str(int(value))
+
+
+# --------------------------------------------------------------------------------------------
+# standalone tables (no plan): primary suppression, and complementary within the table
+# --------------------------------------------------------------------------------------------
 _COUNT_PERCENT = re.compile(r"^\s*(\d+)\s*(/\s*\d+\s*)?\(\s*[\d.]+\s*%[^)]*\)\s*$")
 _COUNT_FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 
-def suppress_small_counts(table: pd.DataFrame, min_count: int, columns=None) -> pd.DataFrame:
-    """A copy of ``table`` where counts from 1 to ``min_count - 1`` read ``"<min_count"``.
+def suppress_small_counts(table: pd.DataFrame, min_count: int, columns=None, *, zero: bool = False) -> pd.DataFrame:
+    """Primary suppression only: a copy of ``table`` where counts from 1 to ``min_count - 1`` (and 0
+    with ``zero``) read ``"<min_count"``.
 
-    Cells suppressed: integers (and whole floats in count columns), ``"n (x%)"``, ``"n/N (x%)"`` and
-    ``"n/N"`` strings whose n is small; the percentage goes too, since with N it gives n back.
-    Zero is shown (it identifies no one). ``min_count`` 0 or 1 returns the table unchanged.
-    Only ``columns`` are touched when given (e.g. leave p-values alone; they are never ints anyway).
+    Cells suppressed: integers, ``"n (x%)"``, ``"n/N (x%)"`` and ``"n/N"`` strings whose n is small;
+    the percentage goes too, since with N it gives n back. Only ``columns`` are touched when given.
+    This does not protect a count that the table's totals give back: a table with totals goes
+    through :func:`share_safe` or a plan. ``min_count`` 0 or 1 returns the table unchanged.
     """
     if min_count <= 1:
         return table
     out = table.copy()
-    label = f"<{min_count}"
+    label = small_label(min_count)
     cols = list(out.columns if columns is None else columns)
+
+    def small(v: int) -> bool:
+        return 0 < v < min_count or (zero and v == 0)
 
     def cell(value):
         if isinstance(value, (bool, np.bool_)) or value is None or value is pd.NA:
             return value
         if isinstance(value, (int, np.integer)):
-            return label if 0 < value < min_count else value
+            return label if small(int(value)) else value
         if isinstance(value, str):
             m = _COUNT_PERCENT.match(value)
-            if m and 0 < int(m.group(1)) < min_count:
+            if m and small(int(m.group(1))):
                 return label if m.group(2) is None else f"{label}{m.group(2).rstrip()}"
             m = _COUNT_FRACTION.match(value)
-            if m and 0 < int(m.group(1)) < min_count:
+            if m and small(int(m.group(1))):
                 return f"{label}/{m.group(2)}"
         return value
 
@@ -55,45 +133,874 @@ def suppress_small_counts(table: pd.DataFrame, min_count: int, columns=None) -> 
     return out
 
 
-_TIDY_COUNT = re.compile(r"_(count|n|n_valid|missing)$")
+def share_safe(table, min_count: int, *, zero: bool = False, complementary: bool = True):
+    """``table`` with small counts withheld, on its own (no plan).
 
-
-def share_safe(table, min_count: int):
-    """``table`` (a DataFrame or a :class:`~msc_sle.present.tables.PublicationTable`) with small counts suppressed.
-
-    For a publication table both the displayed body and the tidy numbers behind it (its CSV) are
-    suppressed: counts 1..min_count-1 read "<min_count" and the matching percentages are blanked.
+    A :class:`~msc_sle.present.tables.PublicationTable` made by ``table_one`` or ``comparison_table``
+    gets primary and complementary suppression within its own relations (levels, missing, group
+    sizes; derived values withheld), in the tidy numbers (CSV) and the displayed body alike. A
+    DataFrame gets primary suppression (:func:`suppress_small_counts`). A table that shares counts
+    with other tables of a bundle must go through the bundle's plan (:func:`share_plan`) instead.
     """
     if min_count <= 1:
         return table
     if isinstance(table, pd.DataFrame):
-        return suppress_small_counts(table, min_count)
-    tidy = table.tidy.copy()
-    for col in [c for c in tidy.columns if _TIDY_COUNT.search(str(c))]:
-        values = pd.to_numeric(tidy[col], errors="coerce").astype("Float64")
-        small = ((values > 0) & (values < min_count)).fillna(False).to_numpy(dtype=bool)
-        if col.endswith("_count"):
-            pct = col[: -len("_count")] + "_pct"
-            if pct in tidy:
-                tidy[pct] = tidy[pct].astype(object).where(~small, None)
-        tidy[col] = tidy[col].astype(object).where(~small, f"<{min_count}")
-    notes = tuple(table.footnotes) + (f"Counts from 1 to {min_count - 1} are shown as <{min_count} "
-                                      "(small-cell suppression for circulation outside the care team).",)
-    return dataclasses.replace(table, body=suppress_small_counts(table.body, min_count), tidy=tidy,
-                               footnotes=notes)
+        return suppress_small_counts(table, min_count, zero=zero)
+    ledger = Ledger(min_count, zero=zero, complementary=complementary)
+    tidy = table.tidy
+    prefixes = _prefixes(tidy)
+    ledger.add(("N",), _group_total(tidy, prefixes), fixed=True)
+    cols = {}
+    for p in prefixes:
+        col = (p,)
+        cols[p] = col
+        if len(prefixes) > 1:
+            ledger.add(("size", col), int(tidy[f"{p}_n"].iloc[0]), tier=2)
+    if len(prefixes) > 1:
+        ledger.relate({("size", cols[p]): 1 for p in prefixes} | {("N",): -1})
+    sizes = {p: (("size", cols[p]) if len(prefixes) > 1 else ("N",)) for p in prefixes}
+    _add_tidy(ledger, tidy, cols, sizes, _dictionary_levels)
+    protected = _protect_tidy(ledger, tidy, cols, sizes, min_count)
+    return relayout(table, protected, footnotes=(_footnote(min_count, zero),))
 
 
-def suppress_rates(rates: pd.DataFrame, min_count: int) -> pd.DataFrame:
-    """Response-rate rows (:func:`response_rates`, :func:`cumulative_response`) with small counts
-    suppressed: ``n`` and ``shown`` read "<min_count" and the percentage and its CI are blanked
-    (with the denominator they would give the count back). Figures drawn from the result leave
-    those points out."""
+def suppress_rates(rates: pd.DataFrame, min_count: int, *, zero: bool = False, complementary: bool = True
+                   ) -> pd.DataFrame:
+    """Response-rate rows (:func:`~msc_sle.rates.response_rates`, :func:`~msc_sle.rates.cumulative_response`)
+    with small counts withheld on their own (no plan): ``n`` reads ``"<5"`` (or ``"[c]"`` when the
+    patients without the response would be few), ``missing visits`` likewise, and the percentage,
+    its CI and ``shown`` lose what would give the count back."""
     if min_count <= 1:
         return rates
-    n = pd.to_numeric(rates["n"], errors="coerce")
-    small = ((n > 0) & (n < min_count)).to_numpy(dtype=bool)
-    out = suppress_small_counts(rates, min_count, columns=[c for c in ("n", "shown") if c in rates])
-    for col in ("percent", "ci_low", "ci_high"):
-        if col in out:
-            out[col] = out[col].astype(float).where(~small, np.nan)
+    ledger = Ledger(min_count, zero=zero, complementary=complementary)
+    keys = _add_rate_rows(ledger, rates, "rates")
+    ledger.protect()
+    return _rate_view(ledger, rates, keys, min_count)
+
+
+# --------------------------------------------------------------------------------------------
+# registering the counts of a described / compared table
+# --------------------------------------------------------------------------------------------
+def _prefixes(tidy: pd.DataFrame) -> list[str]:
+    return [c[: -len("_n_valid")] for c in tidy.columns if str(c).endswith("_n_valid")]
+
+
+def _group_total(tidy, prefixes) -> int:
+    return int(sum(int(tidy[f"{p}_n"].iloc[0]) for p in prefixes))
+
+
+def _level_key(level) -> str:
+    return str(level)
+
+
+def _dictionary_levels(variable: str, series_levels=None):
+    """The allowed levels of a dictionary variable (booleans: True, False), None when unknown."""
+    from ..contract import variable_info
+
+    try:
+        info = variable_info(variable)
+    except KeyError:
+        return None
+    if info["type"] == "boolean":
+        return [True, False]
+    if info["type"] == "category" and isinstance(info["allowed"], str) and info["allowed"]:
+        return info["allowed"].split("|")
+    return None
+
+
+def _rest_key(listed: list, allowed) -> str:
+    """Name of the count a reader works out as n_valid minus the listed levels: the other level of a
+    two-level variable, else "~rest" (levels not listed, e.g. never observed)."""
+    if allowed is not None:
+        others = [a for a in allowed if _level_key(a) not in listed]
+        if len(others) == 1:
+            return _level_key(others[0])
+    return "~rest"
+
+
+def _add_tidy(ledger: Ledger, tidy: pd.DataFrame, cols: Mapping[str, Any], sizes: Mapping[str, Any], levels_of,
+              shown: bool = True) -> None:
+    """Register the counts of a ``describe`` / ``summarise`` tidy frame: per column ``cols[prefix]``
+    and variable, each listed level, the rest (n_valid minus the listed levels, never printed),
+    n_valid and missing, with their relations to the column's size ``sizes[prefix]``."""
+    for variable, rows in tidy.groupby("variable", sort=False):
+        first = rows.iloc[0]
+        categorical = first["type"] == "categorical"
+        listed = [_level_key(lv) for lv in rows["level"] if not _no_level(lv)] if categorical else []
+        allowed = levels_of(variable) if categorical else None
+        for p, col in cols.items():
+            nv, ms = ("n_valid", col, variable), ("missing", col, variable)
+            ledger.add(nv, int(first[f"{p}_n_valid"]), tier=1, shown=shown)  # 0 recorded: of the whole group
+            ledger.add(ms, int(first[f"{p}_missing"]), kind=MISSING, tier=1, shown=shown)
+            if _applies_to_some(first):
+                # recorded + missing = the patients it applies to ("n = 11 biopsied", printed beside the
+                # label); the others (not applicable) are the rest of the group, never printed
+                na, rest = ("n_applicable", col, variable), ("not_applicable", col, variable)
+                ledger.add(na, int(first[f"{p}_n_applicable"]), tier=1, shown=shown)
+                ledger.add(rest, int(ledger.value(sizes[p])) - int(first[f"{p}_n_applicable"]), shown=False)
+                ledger.relate({nv: 1, ms: 1, na: -1})
+                ledger.relate({na: 1, rest: 1, sizes[p]: -1})
+            else:
+                ledger.relate({nv: 1, ms: 1, sizes[p]: -1})
+            if not categorical:
+                continue
+            terms = {nv: -1.0}
+            total = 0
+            for _, r in rows.iterrows():
+                if _no_level(r["level"]):
+                    continue
+                key = ("count", col, variable, _level_key(r["level"]))
+                ledger.add(key, int(r[f"{p}_count"]), shown=shown)
+                terms[key] = 1.0
+                total += int(r[f"{p}_count"])
+            rest = int(first[f"{p}_n_valid"]) - total
+            has_rest = (len(allowed) > len(listed)) if allowed is not None else (len(listed) == 1 or rest > 0)
+            if has_rest:
+                key = ("count", col, variable, _rest_key(listed, allowed))
+                ledger.add(key, rest, shown=False)
+                terms[key] = 1.0
+            ledger.relate(terms)
+
+
+def _applies_to_some(row) -> bool:
+    """A variable the data dictionary applies to some patients only (``applies_to``, e.g. the
+    nephritis class of the biopsied)."""
+    who = row.get("applies_to", "")
+    return isinstance(who, str) and bool(who)
+
+
+def _no_level(level) -> bool:
+    return level is None or (isinstance(level, float) and math.isnan(level))
+
+
+def _cross(ledger: Ledger, whole, parts: list) -> None:
+    """Relations ``whole = sum(parts)`` for every count registered in the whole column and its parts."""
+    for key in list(ledger.keys()):
+        if len(key) >= 3 and key[0] in ("count", "n_valid", "missing", "n_applicable") and key[1] == whole:
+            part_keys = [(key[0], p) + key[2:] for p in parts]
+            if all(k in ledger for k in part_keys):
+                ledger.relate({key: 1.0} | {k: -1.0 for k in part_keys})
+
+
+def _published(status: str) -> bool:
+    return status in (PUBLISHED, IMPLICIT)
+
+
+def _mark(ledger: Ledger, key, min_count: int):
+    s = ledger.status(key)
+    if s == PRIMARY:
+        return small_label(min_count)
+    if s == COMPLEMENTARY:
+        return MARK_C
+    return None
+
+
+_DERIVED = ("statistic", "df", "p_value", "ref_p_value", "effect_estimate", "effect_ci_low", "effect_ci_high",
+            "q_value")
+
+
+def _protect_tidy(ledger: Ledger, tidy: pd.DataFrame, cols: Mapping[str, Any], sizes: Mapping[str, Any],
+                  min_count: int) -> pd.DataFrame:
+    """``tidy`` with the ledger's markers: counts, n_valid, missing, group sizes; percentages whose
+    count or denominator is withheld blanked; derived values of a variable with any withheld count
+    (or withheld group size) replaced by ``"[c]"``."""
+    ledger.protect()
+    out = tidy.copy()
+    for c in out.columns:
+        if any(str(c).endswith(s) for s in ("_n", "_n_applicable", "_n_valid", "_missing", "_count", "_pct")) \
+                or c in _DERIVED \
+                or c == "note":
+            out[c] = out[c].astype(object)
+    withheld_vars = set()
+    for p, col in cols.items():
+        size_mark = _mark(ledger, sizes[p], min_count) if sizes[p] in ledger else None
+        if size_mark is not None:
+            out[f"{p}_n"] = size_mark
+            withheld_vars.update(out["variable"])
+        for i, r in tidy.iterrows():
+            variable = r["variable"]
+            marks = {}
+            fields = [("n_valid", ("n_valid", col, variable)), ("missing", ("missing", col, variable))]
+            if _applies_to_some(r):
+                fields.append(("n_applicable", ("n_applicable", col, variable)))
+            for field_, key in fields:
+                m = _mark(ledger, key, min_count)
+                if m is not None:
+                    out.at[i, f"{p}_{field_}"] = m
+                    marks[field_] = m
+            if r["type"] == "categorical" and not _no_level(r["level"]):
+                m = _mark(ledger, ("count", col, variable, _level_key(r["level"])), min_count)
+                if m is not None:
+                    out.at[i, f"{p}_count"] = m
+                    marks["count"] = m
+                if marks.get("count") or marks.get("n_valid"):
+                    out.at[i, f"{p}_pct"] = None
+            if marks:
+                withheld_vars.add(variable)
+    derived = [c for c in _DERIVED if c in out.columns]
+    if derived and len(cols) > 1:
+        rows = out["variable"].isin(withheld_vars) & ~out.get("test", pd.Series("", index=out.index)).astype(
+            str).str.startswith("not testable")
+        for c in derived:
+            out.loc[rows & tidy[c].notna(), c] = MARK_C
+        if "note" in out.columns:
+            out.loc[rows & tidy["note"].fillna("").astype(str).ne(""), "note"] = MARK_C
+        if "q_value" in out.columns:
+            _withhold_attained_q(out, tidy)
     return out
+
+
+def _withhold_attained_q(out: pd.DataFrame, tidy: pd.DataFrame) -> None:
+    """Withhold a published q-value that equals what a withheld p-value gives (the adjustment's
+    minimum (BH) or maximum (Holm) is attained at that p): it would give the p-value back."""
+    per_var = tidy.drop_duplicates("variable").set_index("variable")
+    p = pd.to_numeric(per_var["p_value"], errors="coerce").dropna()
+    if p.empty:
+        return
+    method = str(per_var["q_method"].iloc[0]) if "q_method" in per_var else ""
+    withheld = set(out.loc[out["p_value"].astype(str) == MARK_C, "variable"])
+    if not withheld:
+        return
+    order = p.sort_values(kind="mergesort")
+    m = len(order)
+    ranks = {v: i + 1 for i, v in enumerate(order.index)}
+    if method == "bh":
+        term = {v: order[v] * m / ranks[v] for v in order.index}
+        attained_by = {v: [w for w in order.index if ranks[w] >= ranks[v]] for v in order.index}
+    elif method == "holm":
+        term = {v: (m - ranks[v] + 1) * order[v] for v in order.index}
+        attained_by = {v: [w for w in order.index if ranks[w] <= ranks[v]] for v in order.index}
+    else:
+        term, attained_by = {}, {v: list(order.index) for v in order.index}
+    q = pd.to_numeric(per_var["q_value"], errors="coerce")
+    for v in order.index:
+        if v in withheld or pd.isna(q.get(v)):
+            continue
+        hits = [w for w in attained_by[v] if w in withheld and
+                (w not in term or math.isclose(min(term[w], 1.0), q[v], rel_tol=1e-9, abs_tol=1e-15))]
+        if hits:
+            out.loc[out["variable"] == v, "q_value"] = MARK_C
+
+
+# --------------------------------------------------------------------------------------------
+# response rates
+# --------------------------------------------------------------------------------------------
+def _month_of(when: str):
+    return int(when.split()[-1]) if str(when).startswith("month ") else "year"
+
+
+def _add_rate_rows(ledger: Ledger, rates: pd.DataFrame, family: str, ever_keys: Mapping | None = None) -> list:
+    """Register response-rate rows; returns each row's (n key, missing key or None, total key)."""
+    keys = []
+    for rec in rates.to_dict("records"):
+        resp, n, total = str(rec["response"]), int(rec["n"]), int(rec["patients"])
+        tkey = ledger.add(("N",), total, fixed=True) if ("N",) not in ledger or ledger.value(("N",)) == total \
+            else ledger.add(("patients", family, resp), total, fixed=True)
+        if family == "cumulative":
+            when = int(rec["month"])
+            nkey = ("cum", resp, when)
+            ledger.add(nkey, n)
+            rest = ("cum-not", resp, when)
+            ledger.add(rest, total - n, shown=False)
+            ledger.relate({nkey: 1, rest: 1, tkey: -1})
+            keys.append((nkey, None, tkey))
+            continue
+        when = _month_of(rec["when"])
+        miss = int(rec["missing visits"])
+        if when == "year":
+            nkey = (ever_keys or {}).get(resp, ("met", resp, "year"))
+            ledger.add(nkey, n, tier=1)
+            never = (ever_keys or {}).get((resp, "never"), ("not-met", resp, "year"))
+            ledger.add(never, total - n, shown=False)
+            ledger.relate({nkey: 1, never: 1, tkey: -1})
+            mkey = ("missing", "rates", resp, "year")
+            ledger.add(mkey, miss, kind=MISSING)
+            complete = ("complete", "rates", resp, "year")
+            ledger.add(complete, total - miss, kind=MISSING, shown=False)
+            ledger.relate({mkey: 1, complete: 1, tkey: -1})
+        else:
+            nkey = ("met", resp, when)
+            ledger.add(nkey, n)
+            mkey = ("missing", "rates", resp, when)
+            ledger.add(mkey, miss, kind=MISSING)
+            rest = ("not-met", resp, when)
+            ledger.add(rest, total - n - miss, shown=False)
+            ledger.relate({nkey: 1, mkey: 1, rest: 1, tkey: -1})
+        keys.append((nkey, mkey, tkey))
+    return keys
+
+
+def _rate_view(ledger: Ledger, rates: pd.DataFrame, keys: list, min_count: int) -> pd.DataFrame:
+    out = rates.copy()
+    for c in ("n", "missing visits", "shown"):
+        if c in out:
+            out[c] = out[c].astype(object)
+    for c in ("percent", "ci_low", "ci_high"):
+        if c in out:
+            out[c] = out[c].astype(float)
+    for i, (nkey, mkey, _t) in zip(out.index, keys):
+        m = _mark(ledger, nkey, min_count)
+        if m is not None:
+            out.at[i, "n"] = m
+            for c in ("percent", "ci_low", "ci_high"):
+                if c in out:
+                    out.at[i, c] = np.nan
+            if "shown" in out:
+                out.at[i, "shown"] = f"{m}/{int(rates.at[i, 'patients'])}"
+        if mkey is not None and "missing visits" in out:
+            mm = _mark(ledger, mkey, min_count)
+            if mm is not None:
+                out.at[i, "missing visits"] = mm
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the analysis pages' plan
+# --------------------------------------------------------------------------------------------
+class _Unchanged:
+    """What a plan is when nothing is suppressed (``small_cell_min`` <= 1): every view returns its input."""
+    active = False
+    min_count = 0
+
+    def table_one(self, table):
+        return table
+
+    def comparison(self, table, grouping: str = "outcome"):
+        return table
+
+    def rates(self, rates):
+        return rates
+
+    def cumulative(self, cumulative):
+        return cumulative
+
+    def sledai_summary(self, summary):
+        return summary
+
+    def wilcoxon(self, pairwise):
+        return pairwise
+
+    def visit_counts(self, summary):
+        return None
+
+    def over_time(self, result):
+        return result
+
+    def friedman_text(self, over_time) -> str:
+        return f"{over_time.n_complete} of {over_time.n_total}"
+
+    def responders_text(self, k: int, n: int, grouping: str = "outcome") -> str:
+        return f"{k} of {n}"
+
+    def caveats(self, result) -> tuple:
+        return tuple(result.caveats)
+
+    def reproduction(self, reproduction):
+        return reproduction
+
+
+@dataclass
+class SharePlan:
+    """One protection for every count the analysis pages print (see the module docstring).
+
+    Views: :meth:`table_one`, :meth:`comparison` (``grouping`` "outcome", "cr" or "lda"),
+    :meth:`rates`, :meth:`cumulative`, :meth:`sledai_summary`, :meth:`wilcoxon`, :meth:`over_time`,
+    :meth:`reproduction`; sentences: :meth:`responders_text`, :meth:`friedman_text`, :meth:`caveats`.
+    """
+    ledger: Ledger
+    min_count: int
+    zero: bool
+    n: int
+    groupings: Mapping[str, tuple]   # name -> (column ids per group value, size keys)
+    rate_keys: Mapping[str, list] = field(default_factory=dict)
+    responses: Mapping[str, str] = field(default_factory=dict)   # rate label -> frame column (cr_ever, ...)
+    outcome_column: str = "response_ever"
+    active: bool = True
+
+    # -------------------------------------------------------------- tables
+    def _note(self) -> tuple:
+        return (_footnote(self.min_count, self.zero),)
+
+    def table_one(self, table: PublicationTable) -> PublicationTable:
+        """Table 1 (``table_one``) with the plan's markers; laid out again."""
+        cols, sizes = {"all": "all"}, {"all": ("N",)}
+        protected = _protect_tidy(self.ledger, table.tidy, cols, sizes, self.min_count)
+        return relayout(table, protected, footnotes=self._note())
+
+    def comparison(self, table, grouping: str = "outcome"):
+        """A comparison (``comparison_table`` of ``compare_groups`` by the grouping) with the plan's markers."""
+        name = {"outcome": self.outcome_column}.get(grouping, grouping)
+        ids, size_keys = self.groupings[name]
+        tidy = table.tidy if isinstance(table, PublicationTable) else table
+        cols, sizes = {}, {}
+        for p in _prefixes(tidy):
+            value = str(tidy[f"{p}_group"].iloc[0])
+            cols[p], sizes[p] = ids[value], size_keys[value]
+        protected = _protect_tidy(self.ledger, tidy, cols, sizes, self.min_count)
+        if isinstance(table, PublicationTable):
+            return relayout(table, protected, footnotes=self._note())
+        return protected
+
+    def rates(self, rates: pd.DataFrame) -> pd.DataFrame:
+        """Response rates (:func:`~msc_sle.rates.response_rates` of LDA then CR) with the plan's markers."""
+        return _rate_view(self.ledger, rates, self._rate_keys(rates, "rates"), self.min_count)
+
+    def cumulative(self, cumulative: pd.DataFrame) -> pd.DataFrame:
+        return _rate_view(self.ledger, cumulative, self._rate_keys(cumulative, "cumulative"), self.min_count)
+
+    def _rate_keys(self, rates, family):
+        keys = []
+        for r in rates.itertuples(index=False):
+            resp = str(r.response)
+            col = self.responses[resp]
+            if family == "cumulative":
+                key = ("count", "all", col, "True") if int(r.month) == 12 else ("cum", resp, int(r.month))
+                keys.append((key, None, ("N",)))
+                continue
+            when = _month_of(r.when)
+            if when == "year":
+                keys.append((("count", "all", col, "True"), ("missing", "rates", resp, "year"), ("N",)))
+            else:
+                keys.append((("met", resp, when), ("missing", "rates", resp, when), ("N",)))
+        return keys
+
+    def sledai_summary(self, summary: pd.DataFrame) -> pd.DataFrame:
+        """SLEDAI-2K per visit (``paired_over_time(...).summary``): ``n`` with the plan's markers."""
+        out = summary.copy()
+        out["n"] = out["n"].astype(object)
+        for i, r in summary.iterrows():
+            m = _mark(self.ledger, ("scored", str(r["time"])), self.min_count)
+            if m is not None:
+                out.at[i, "n"] = m
+        return out
+
+    def over_time(self, result):
+        """A :class:`~msc_sle.compare.PairedResult` whose per-visit summary and Wilcoxon rows carry the
+        plan's markers (:meth:`sledai_summary`, :meth:`wilcoxon`), for ``over_time_tables``."""
+        return replace(result, summary=self.sledai_summary(result.summary), pairwise=self.wilcoxon(result.pairwise))
+
+    def visit_counts(self, summary: pd.DataFrame) -> dict:
+        """Patients scored per visit month, as Figure 1's axis prints them (markers included)."""
+        shown = self.sledai_summary(summary)
+        return {int(str(t).rsplit("_m", 1)[1]): str(n) for t, n in zip(shown["time"], shown["n"])}
+
+    def wilcoxon(self, pairwise: pd.DataFrame) -> pd.DataFrame:
+        """Each visit against baseline: counts with markers; the statistic, z and p of a row with a
+        withheld count withheld, and a Holm p that equals what a withheld p gives."""
+        out = pairwise.copy()
+        for c in ("n_pairs", "n_nonzero", "statistic", "z", "p_value", "p_holm"):
+            out[c] = out[c].astype(object)
+        withheld = []
+        for i, r in pairwise.iterrows():
+            marks = False
+            for c, key in (("n_pairs", ("pairs", str(r["time"]))), ("n_nonzero", ("nonzero", str(r["time"])))):
+                m = _mark(self.ledger, key, self.min_count)
+                if m is not None:
+                    out.at[i, c] = m
+                    marks = True
+            if marks:
+                withheld.append(i)
+                for c in ("statistic", "z", "p_value", "p_holm"):
+                    out.at[i, c] = MARK_C
+        if withheld:
+            p = pairwise["p_value"].astype(float)
+            order = p.sort_values(kind="mergesort")
+            m = len(order)
+            rank = {i: k + 1 for k, i in enumerate(order.index)}
+            for i in pairwise.index:
+                if i in withheld:
+                    continue
+                q = float(pairwise.at[i, "p_holm"])
+                for j in withheld:
+                    if rank[j] <= rank[i] and math.isclose(min(1.0, (m - rank[j] + 1) * p[j]), q, rel_tol=1e-9):
+                        out.at[i, "p_holm"] = MARK_C
+        return out
+
+    # -------------------------------------------------------------- sentences
+    def _text(self, key) -> str:
+        m = _mark(self.ledger, key, self.min_count)
+        return m if m is not None else str(self.ledger.value(key))
+
+    def responders_text(self, k: int, n: int, grouping: str = "outcome") -> str:
+        """"k of n" for the ``k`` responders of a grouping, k as the tables show it."""
+        name = {"outcome": self.outcome_column}.get(grouping, grouping)
+        key = self.groupings[name][1]["True"]
+        if self.ledger.value(key) != k or n != self.n:
+            raise ValueError(f"{k} of {n} responders is not the plan's count ({self.ledger.value(key)} of {self.n})")
+        return f"{self._text(key)} of {n}"
+
+    def friedman_text(self, over_time) -> str:
+        """"k of n" patients with every visit (the Friedman test's patients)."""
+        return f"{self._text(('complete-visits',))} of {over_time.n_total}"
+
+    def caveats(self, result) -> tuple:
+        """A response's caveats, the missing-visit counts as the rates table shows them."""
+        resp = str(result.definition.label)
+        out = []
+        for text in result.caveats:
+            m = _MISSING_CAVEAT.match(text)
+            if m and resp in self.responses:
+                text = (f"{self._text(('missing-visits', resp))} follow-up visit(s) of "
+                        f"{self._text(('missing', 'rates', resp, 'year'))} patient(s)" + text[m.end():])
+            out.append(text)
+        return tuple(out)
+
+    # -------------------------------------------------------------- reproduction
+    def reproduction(self, reproduction):
+        """The reproduction with every computed value the plan withholds replaced by its marker, its
+        status "withheld" (an "exact" beside the printed value would give the count back), its test
+        and note emptied, and the score counting the withheld values apart."""
+        from ..paper.reproduction import LEVEL_MAP, reproduction_score
+
+        table = reproduction.table.copy()
+        printed = [c for c in ("computed", "shown") if c in table]
+        for c in printed:
+            table[c] = table[c].astype(object)
+        for i, r in reproduction.table.iterrows():
+            mark = self._reproduction_mark(r, LEVEL_MAP)
+            if mark is not None:
+                for c in printed:
+                    table.at[i, c] = mark
+                table.at[i, "status"] = "withheld"
+                table.at[i, "test"] = ""
+                table.at[i, "note"] = "withheld for circulation: " + (
+                    "a small count" if mark != MARK_C else "computed from, or giving back, a withheld count")
+        return replace(reproduction, table=table, score=reproduction_score(table))
+
+    def _reproduction_mark(self, r, level_map):
+        stat, variable, group, outcome = str(r["statistic"]), str(r["variable"]), str(r["group"]), str(r["outcome"])
+        if stat in ("median", "min", "max"):
+            return None
+        if stat == "p_value":
+            if not outcome:
+                return None
+            grouping = f"{outcome}_ever"
+            if any(_mark(self.ledger, k, self.min_count) for k in self._variable_keys(grouping, variable)):
+                return MARK_C
+            return None
+        key, denominator = self._reproduction_key(r, level_map)
+        if key is None:
+            return MARK_C
+        if self.ledger.status(key) == IMPLICIT:
+            # a count the plan did not expect to be printed: never shown rather than left unaudited
+            return small_label(self.min_count) if self.ledger.sensitive(key) else MARK_C
+        mark = _mark(self.ledger, key, self.min_count)
+        if stat == "n":
+            return mark
+        if mark is not None:
+            return MARK_C
+        if denominator is not None and _mark(self.ledger, denominator, self.min_count):
+            return MARK_C
+        return None
+
+    def _variable_keys(self, grouping: str, variable: str) -> list:
+        ids, size_keys = self.groupings[grouping]
+        keys = [k for k in self.ledger.keys() if len(k) >= 3 and k[1] in ids.values() and k[2] == variable
+                and self.ledger.status(k) != IMPLICIT]
+        return keys + list(size_keys.values())
+
+    def _reproduction_key(self, r, level_map):
+        """(ledger key of the count behind a reproduction row, key of its denominator)."""
+        variable, group, outcome = str(r["variable"]), str(r["group"]), str(r["outcome"])
+        level = str(r["level"]) if pd.notna(r["level"]) else ""
+        level = level_map.get((variable, level), level)
+        if variable == "n":
+            if group == "all":
+                return ("N",), None
+            return self.groupings[f"{outcome}_ever"][1].get(str(group == "with")), ("N",)
+        if variable == "no_response":
+            return ("count", "all", "lda_ever", "False"), ("N",)
+        if variable in ("cr_m12", "lda_m12"):
+            resp = next((k for k, v in self.responses.items() if v == variable.replace("_m12", "_ever")), None)
+            return (("met", resp, 12) if resp else None), ("N",)
+        if group in ("with", "without"):
+            col = self.groupings[f"{outcome}_ever"][0][str(group == "with")]
+        else:
+            col = "all"
+        if level in ("", "yes"):
+            level = "True"
+        elif level == "no":
+            level = "False"
+        key = ("count", col, variable, level)
+        if key not in self.ledger:
+            strat = self.groupings.get(_STRATA_BY.get(variable, ""))
+            if strat is not None and level in strat[0]:
+                key = ("count", strat[0][level], variable, "True")
+                return key, strat[1][level]
+            return None, None
+        return key, ("n_valid", col, variable)
+
+
+_MISSING_CAVEAT = re.compile(r"^(\d+) follow-up visit\(s\) of (\d+) patient\(s\)")
+#: Reproduction rows that count a boolean within the levels of another variable (paper audit STRATA).
+_STRATA_BY = {"second_infusion": "msc_source"}
+
+
+def share_plan(cohort, frame: pd.DataFrame | None, params, *, complementary: bool = True):
+    """The protection of every count the analysis pages print, for this cohort and these parameters.
+
+    ``cohort`` is the analysed (eligible) cohort, ``frame`` its analysis frame (``frame_for``; built
+    here when None). With ``params["small_cell_min"]`` <= 1 the plan changes nothing. Every
+    notebook builds the same plan from the same data, so a count is shown or withheld alike on every
+    page. ``complementary=False`` keeps primary suppression only (to show what the audit catches).
+    """
+    min_count = int(params["small_cell_min"])
+    if min_count <= 1:
+        return _Unchanged()
+    from ..clinical import classify_response
+    from ..compare import baseline_variables, describe, paired_over_time, summarise, table_variables
+    from ..rates import cumulative_response, response_rates
+    from .notebook import frame_for
+
+    zero = bool(params["share_suppress_zero"])
+    frame = frame_for(cohort, params) if frame is None else frame
+    n = len(frame)
+    ledger = Ledger(min_count, zero=zero, complementary=complementary)
+    ledger.add(("N",), n, fixed=True)
+
+    def levels_of(variable):
+        if variable not in frame:
+            return _dictionary_levels(variable)
+        dt = frame[variable].dtype
+        if pd.api.types.is_bool_dtype(dt):
+            return [True, False]
+        if isinstance(dt, pd.CategoricalDtype):
+            return list(dt.categories)
+        return None
+
+    baseline = baseline_variables(frame)
+    definitions = {"cr_ever": params.cr(), "lda_ever": params.lda()}
+    # Table 1: baseline variables and the outcomes (02_baseline)
+    table1 = describe(frame, baseline + ["cr_ever", "lda_ever"]).table
+    _add_tidy(ledger, table1, {"all": "all"}, {"all": ("N",)}, levels_of)
+    # groupings: CR and LDA (reproduction, explorer), the chosen outcome (Table 2), MSC source (reproduction)
+    outcome = params.outcome_definition()
+    data = frame.copy()
+    data["response_ever"] = classify_response(cohort, outcome).patients.set_index("patient_id")["ever"] \
+        .reindex(data["patient_id"]).to_numpy()
+    data["response_ever"] = data["response_ever"].astype("boolean")
+    groupings = {}
+    compared = table_variables(frame)   # Table 2's rows: baseline and follow-up SLEDAI
+    specs = [("cr_ever", compared), ("lda_ever", compared)]
+    outcome_column = {"cr": "cr_ever", "lda": "lda_ever"}.get(params["outcome"], "response_ever")
+    if outcome_column == "response_ever":
+        specs.append(("response_ever", compared))
+    specs.append(("msc_source", [v for v in _STRATA_BY if v in frame]))
+    for by, variables in specs:
+        if not variables or by not in data:
+            continue
+        summary = summarise(data, by, [v for v in variables if v != by])
+        tidy = summary.table
+        values = [str(g) for g in summary.groups]
+        ids = {v: (by, v) for v in values}
+        size_keys = {}
+        for g, size in zip(values, summary.group_sizes):
+            key = ("count", "all", by, g)
+            if key not in ledger:
+                ledger.add(key, size, shown=True, tier=2)
+            size_keys[g] = key
+        if by == "response_ever":
+            ledger.relate({k: 1 for k in size_keys.values()} | {("N",): -1})
+        cols = {p: ids[str(tidy[f"{p}_group"].iloc[0])] for p in _prefixes(tidy)}
+        sizes = {p: size_keys[str(tidy[f"{p}_group"].iloc[0])] for p in _prefixes(tidy)}
+        _add_tidy(ledger, tidy, cols, sizes, levels_of)
+        if summary.n_excluded == 0:
+            _cross(ledger, "all", list(ids.values()))
+        groupings[by] = (ids, size_keys)
+    # group sizes are printed (Table 2 header, text) and are the outcome rows of Table 1
+    for by in ("cr_ever", "lda_ever"):
+        for g in ("True", "False"):
+            ledger.add(("count", "all", by, g), ledger.value(("count", "all", by, g)), shown=True, tier=2)
+    # response rates and cumulative response (03_response, 05_explore), LDA then CR as the notebooks list them
+    results = [classify_response(cohort, definitions["lda_ever"]), classify_response(cohort, definitions["cr_ever"])]
+    responses = {str(res.definition.label): col for res, col in zip(results, ("lda_ever", "cr_ever"))}
+    rates = response_rates(results)
+    ever_keys = {}
+    for resp, col in responses.items():
+        ever_keys[resp] = ("count", "all", col, "True")
+        ever_keys[(resp, "never")] = ("count", "all", col, "False")
+    _add_rate_rows(ledger, rates, "rates", ever_keys)
+    for res in results:
+        resp = str(res.definition.label)
+        monthly = [("missing", "rates", resp, _month_of(w)) for w in rates.loc[rates["response"] == resp, "when"]
+                   if _month_of(w) != "year"]
+        total = int(sum(ledger.value(k) for k in monthly))
+        ledger.add(("missing-visits", resp), total, kind=MISSING, shown=total > 0)
+        ledger.relate({k: 1 for k in monthly} | {("missing-visits", resp): -1})
+    cumulative = cumulative_response(results)
+    for r in cumulative.itertuples(index=False):
+        resp, month, k = str(r.response), int(r.month), int(r.n)
+        if month == 12:
+            continue  # the same count as "during the year"
+        ledger.add(("cum", resp, month), k)
+        ledger.add(("cum-not", resp, month), n - k, shown=False)
+        ledger.relate({("cum", resp, month): 1, ("cum-not", resp, month): 1, ("N",): -1})
+    # SLEDAI-2K per visit, Wilcoxon against baseline, Friedman (03_response)
+    over_time = paired_over_time(frame)
+    for r in over_time.summary.itertuples(index=False):
+        key, rest = ("scored", str(r.time)), ("unscored", str(r.time))
+        ledger.add(key, int(r.n), kind=MISSING)
+        ledger.add(rest, n - int(r.n), kind=MISSING, shown=False)
+        ledger.relate({key: 1, rest: 1, ("N",): -1})
+    for r in over_time.pairwise.itertuples(index=False):
+        pairs, nonzero = ("pairs", str(r.time)), ("nonzero", str(r.time))
+        ledger.add(pairs, int(r.n_pairs), kind=MISSING)
+        ledger.add(("unpaired", str(r.time)), n - int(r.n_pairs), kind=MISSING, shown=False)
+        ledger.relate({pairs: 1, ("unpaired", str(r.time)): 1, ("N",): -1})
+        ledger.add(nonzero, int(r.n_nonzero))
+        ledger.add(("ties", str(r.time)), int(r.n_pairs) - int(r.n_nonzero), shown=False)
+        ledger.relate({nonzero: 1, ("ties", str(r.time)): 1, pairs: -1})
+    ledger.add(("complete-visits",), over_time.n_complete, kind=MISSING)
+    ledger.add(("incomplete-visits",), over_time.n_total - over_time.n_complete, kind=MISSING, shown=False)
+    ledger.relate({("complete-visits",): 1, ("incomplete-visits",): 1, ("N",): -1})
+    # counts the reproduction prints that no table lists (the other level of a yes/no variable)
+    for key in _reproduction_shown_keys(frame):
+        if key in ledger:
+            ledger.add(key, ledger.value(key), shown=True)
+    _protect(ledger)
+    return SharePlan(ledger, min_count, zero, n, groupings, responses=responses, outcome_column=outcome_column)
+
+
+def _reproduction_shown_keys(frame) -> list:
+    """Ledger keys of the counts the reproduction prints that the tables do not (``no_response``,
+    the "no" of a yes/no variable, the other level of a two-level category)."""
+    from ..paper.published import load_published
+
+    pub = load_published()
+    keys = [("count", "all", "lda_ever", "False")]
+    rows = pub[(pub["group"] == "all") & (pub["statistic"].isin(["n", "percent"]))]
+    for r in rows.itertuples(index=False):
+        level = str(r.level) if isinstance(r.level, str) else ""
+        if not level or r.variable not in frame:
+            continue
+        if level == "no":
+            keys.append(("count", "all", r.variable, "False"))
+        elif isinstance(frame[r.variable].dtype, pd.CategoricalDtype):
+            keys.append(("count", "all", r.variable, level))
+    return keys
+
+
+# --------------------------------------------------------------------------------------------
+# the patient flow (01_cohort)
+# --------------------------------------------------------------------------------------------
+@dataclass
+class FlowPlan:
+    """One protection for the patient flow: attrition (running totals), exclusion reasons, visit
+    completeness and the recorded-total mismatch count."""
+    ledger: Ledger | None
+    min_count: int
+    zero: bool
+    active: bool = True
+
+    def attrition(self, attrition: pd.DataFrame) -> pd.DataFrame:
+        """The attrition table with markers (excluded, missing, and the running totals that would
+        give a withheld exclusion back)."""
+        if not self.active:
+            return attrition
+        out = attrition.copy()
+        for c in ("excluded", "missing", "remaining"):
+            out[c] = out[c].astype(object)
+        for i, r in attrition.reset_index(drop=True).iterrows():
+            idx = attrition.index[i]
+            for c, key in (("remaining", ("remaining", i)), ("excluded", ("excluded", str(r["criterion"]))),
+                           ("missing", ("excl-missing", str(r["criterion"])))):
+                if key in self.ledger:
+                    m = _mark(self.ledger, key, self.min_count)
+                    if m is not None:
+                        out.at[idx, c] = m
+        return out
+
+    def reasons(self, reasons: pd.DataFrame) -> pd.DataFrame:
+        """Exclusions per criterion and reason (column ``patients``) with markers."""
+        if not self.active:
+            return reasons
+        out = reasons.copy()
+        out["patients"] = out["patients"].astype(object)
+        for i, r in reasons.iterrows():
+            m = _mark(self.ledger, ("reason", str(r["criterion"]), str(r["reason"])), self.min_count)
+            if m is not None:
+                out.at[i, "patients"] = m
+        return out
+
+    def completeness(self, completeness: pd.DataFrame) -> pd.DataFrame:
+        """Visit completeness with markers."""
+        if not self.active:
+            return completeness
+        out = completeness.copy()
+        for c in _COMPLETENESS:
+            out[c] = out[c].astype(object)
+        for i, r in completeness.iterrows():
+            for c, tag in _COMPLETENESS.items():
+                m = _mark(self.ledger, (tag, str(r["Visit"])), self.min_count)
+                if m is not None:
+                    out.at[i, c] = m
+        return out
+
+    def text(self, sentence: str) -> str:
+        """A sentence with each small count of visits or patients ("3 visit(s)", "2 patients") shown as
+        "<5": for messages (e.g. the loader's notes) whose counts appear in no table."""
+        if not self.active:
+            return sentence
+        return _COUNT_WORD.sub(lambda m: (small_label(self.min_count) if 0 < int(m.group(1)) < self.min_count
+                                          else m.group(1)) + m.group(2), sentence)
+
+    def mismatch_text(self, k: int) -> str:
+        """Visits whose recorded SLEDAI-2K total disagrees (a count of visits, zero shown)."""
+        if not self.active:
+            return str(k)
+        return shown_count(k, self.min_count, zero=False)
+
+
+_COUNT_WORD = re.compile(r"\b(\d+)(\s+(?:[\w-]+\s+)?(?:visit|patient)s?(?:\(s\))?)\b")
+_COMPLETENESS = {"Seen": "seen", "No visit": "no-visit", "SLEDAI-2K not computable": "sledai-na",
+                 "Prednisone missing": "prednisone-na"}
+
+
+def flow_plan(cohort, eligibility, params, completeness: pd.DataFrame | None = None, *,
+              complementary: bool = True) -> FlowPlan:
+    """The protection of ``01_cohort``'s counts: ``eligibility`` is ``apply_eligibility(cohort)``,
+    ``completeness`` ``visit_completeness(cohort)`` (computed when None)."""
+    min_count = int(params["small_cell_min"])
+    zero = bool(params["share_suppress_zero"])
+    if min_count <= 1:
+        return FlowPlan(None, min_count, zero, active=False)
+    from ..clinical import visit_completeness
+
+    ledger = Ledger(min_count, zero=zero, complementary=complementary)
+    attrition = eligibility.attrition.reset_index(drop=True)
+    last = len(attrition) - 1
+    for i, r in attrition.iterrows():
+        ledger.add(("remaining", i), int(r["remaining"]), fixed=i in (0, last), tier=1)
+        if i == 0 and pd.isna(r["excluded"]):
+            continue
+        crit = str(r["criterion"])
+        ledger.add(("excluded", crit), int(r["excluded"]))
+        ledger.add(("excl-missing", crit), int(r["missing"]), kind=MISSING)
+        if i > 0:
+            ledger.relate({("remaining", i - 1): 1, ("excluded", crit): -1, ("remaining", i): -1})
+    reasons = _reason_counts(eligibility)
+    for crit, grp in reasons.groupby("criterion", sort=False, observed=True):
+        terms = {}
+        for r in grp.itertuples(index=False):
+            key = ("reason", str(crit), str(r.reason))
+            ledger.add(key, int(r.patients))
+            terms[key] = 1
+        if ("excluded", str(crit)) in ledger:
+            ledger.relate(terms | {("excluded", str(crit)): -1})
+    completeness = visit_completeness(cohort) if completeness is None else completeness
+    patients = ledger.add(("remaining", 0), int(completeness["Patients"].iloc[0]), fixed=True)
+    for rec in completeness.to_dict("records"):
+        visit = str(rec["Visit"])
+        seen, no_visit = ("seen", visit), ("no-visit", visit)
+        ledger.add(seen, int(rec["Seen"]), kind=MISSING, tier=1)
+        ledger.add(no_visit, int(rec["No visit"]), kind=MISSING)
+        ledger.relate({seen: 1, no_visit: 1, patients: -1})
+        ledger.add(("sledai-na", visit), int(rec["SLEDAI-2K not computable"]), kind=MISSING)
+        ledger.add(("prednisone-na", visit), int(rec["Prednisone missing"]), kind=MISSING)
+    _protect(ledger)
+    return FlowPlan(ledger, min_count, zero)
+
+
+def _reason_counts(eligibility) -> pd.DataFrame:
+    return (eligibility.excluded.groupby(["criterion", "reason"], observed=True).size()
+            .rename("patients").reset_index())

@@ -18,7 +18,7 @@ from ..contract import variable_info
 from ..present.format import typeset
 from ..present.tables import comparison_table, rate_table, rates_table
 from ..rates import response_rates
-from .disclosure import share_safe, suppress_rates
+from .disclosure import share_plan
 from .params import PARAMETERS, ParameterError, Params, check_parameters
 
 __all__ = ["ExploreResult", "explore", "recompute", "explorer", "variable_choices"]
@@ -56,25 +56,46 @@ def explore(cohort, frame: pd.DataFrame | None = None, params: Params | None = N
     decimals, small_cell_min = params["decimals"], params["small_cell_min"]
     res = {"lda": classify_response(cohort, params.lda()), "cr": classify_response(cohort, params.cr())}
     rates = rate_table(response_rates([res["lda"], res["cr"]]), decimals)
-    shown = suppress_rates(rates, small_cell_min)
+    plan = _plan(cohort, params, cache)
+    shown = plan.rates(rates)
     during = shown[rates["when"] == "during the year"]["shown"].tolist()
     # The headline names the response by its short name: the thresholds are on the controls.
     headline = f"LDA during the year: {during[0]}\nCR during the year: {during[1]}"
     ever = res[outcome].patients["ever"].to_numpy(dtype=bool, na_value=False)
-    key = (outcome, variable, decimals, small_cell_min, ever.tobytes())
+    key = (outcome, variable, decimals, small_cell_min, params["share_suppress_zero"], _thresholds(params),
+           ever.tobytes())
     comparison = None if cache is None else cache.get(key)
     if comparison is None:
         compared = _compare_one(cohort, frame, res[outcome], variable)
         if compared.table.empty:  # e.g. a variable nobody has recorded: say so instead of an empty table
             comparison = pd.DataFrame({"note": [f"{variable}: no recorded value to compare"]})
         else:
-            comparison = share_safe(comparison_table(compared, decimals=decimals, title=(
-                f"Patients with and without {outcome.upper()} during the year")), small_cell_min)
+            comparison = plan.comparison(comparison_table(compared, decimals=decimals, title=(
+                f"Patients with and without {outcome.upper()} during the year")), grouping=f"{outcome}_ever")
         if cache is not None:
             if len(cache) > 256:
                 cache.clear()
             cache[key] = comparison
     return ExploreResult(shown, comparison, headline)
+
+
+def _thresholds(params: Params) -> tuple:
+    return tuple(params[k] for k in ("lda_sledai_max", "lda_prednisone_max", "cr_sledai_max", "cr_prednisone_max",
+                                     "prednisone_cut", "outcome"))
+
+
+def _plan(cohort, params: Params, cache: dict | None):
+    """The bundle's disclosure plan for these thresholds (``make share``; unchanged tables otherwise),
+    kept in ``cache``: building it takes seconds, and most control changes come back to a setting."""
+    if params["small_cell_min"] <= 1:
+        return share_plan(cohort, None, params)
+    key = ("plan", params["small_cell_min"], params["share_suppress_zero"], _thresholds(params))
+    plan = None if cache is None else cache.get(key)
+    if plan is None:
+        plan = share_plan(cohort, None, params)
+        if cache is not None:
+            cache[key] = plan
+    return plan
 
 
 def recompute(cohort, frame: pd.DataFrame, params: Params, controls: dict, cache: dict | None = None) -> ExploreResult:

@@ -16,7 +16,6 @@ from ..present.export import export_table
 from ..present.figures import save_figure, use_print_style
 from ..present.tables import PublicationTable, comparison_table
 from .cache import cached_cohort
-from .disclosure import share_safe
 from .params import Params
 
 __all__ = ["RECORD_MIMETYPE", "RECORD_TAG", "open_cohort", "analysed_cohort", "frame_for", "outcome_comparison",
@@ -173,8 +172,7 @@ def outcome_table(result: Comparison, params: Params, title: str, footnotes=()) 
     """Table 2 as the page prints it: the paper's layout, every p-value marked with its test, the
     rows whose printed p the paper's own counts contradict footnoted, and ``footnotes`` (the response
     definition's source and caveats, ``ResponseDefinition.footnotes()``: what the data cannot check)
-    under it, so an exported file never claims more than was measured. Small counts are suppressed
-    as ``params.small_cell_min`` asks."""
-    table = comparison_table(result, decimals=params["decimals"], effect=True, title=title,
-                             row_notes=printed_test_slips(params["outcome"]), footnotes=footnotes)
-    return share_safe(table, params["small_cell_min"])
+    under it, so an exported file never claims more than was measured. ``make share`` withholds its
+    small counts through the bundle's plan (``disclosure.share_plan(...).comparison``)."""
+    return comparison_table(result, decimals=params["decimals"], effect=True, title=title,
+                            row_notes=printed_test_slips(params["outcome"]), footnotes=footnotes)

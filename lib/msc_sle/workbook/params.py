@@ -19,11 +19,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
+from numpy import bool_ as np_bool
+
 from ..clinical import PREDNISONE_CUT_MG, get_definition, paper_cr, paper_lda
 from ..paper.choices import TEST_RULE_CHOICES
 
 __all__ = ["Parameter", "PARAMETERS", "Params", "ParameterError", "check_parameters", "parse_assignments",
-           "parameter_help", "parameter_markdown", "OUTCOMES", "PATH_PARAMETERS"]
+           "parameter_help", "parameter_markdown", "OUTCOMES", "PATH_PARAMETERS", "SHARE_ONLY"]
 
 #: Response definitions a notebook can use as outcome (``msc_sle.clinical.get_definition`` names).
 OUTCOMES = ("cr", "lda", "lldas", "doris", "sledai_reduction")
@@ -34,8 +36,8 @@ class Parameter:
     """One notebook parameter: its type, paper default, allowed values and meaning.
 
     ``kind`` is one of ``"path"`` (a directory, ``None`` = the notebook's own default),
-    ``"choice"`` (one of ``choices``), ``"int"`` or ``"float"`` (within ``low``..``high``,
-    both inclusive unless ``low_open``).
+    ``"choice"`` (one of ``choices``), ``"bool"`` (true or false), ``"int"`` or ``"float"`` (within
+    ``low``..``high``, both inclusive unless ``low_open``).
     """
 
     name: str
@@ -54,6 +56,8 @@ class Parameter:
             return " | ".join(self.choices)
         if self.kind == "path":
             return "a folder path"
+        if self.kind == "bool":
+            return "true | false"
         lo = "" if self.low is None else (f"> {self.low:g}" if self.low_open else f">= {self.low:g}")
         hi = "" if self.high is None else f"<= {self.high:g}"
         kind = "integer" if self.kind == "int" else "number"
@@ -98,6 +102,10 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
     Parameter("small_cell_min", "int", 0,
        "Counts below this show as '<N' (make share sets it; 0 = show every count)", "patients",
        low=0, high=100),
+    Parameter("share_suppress_zero", "bool", True,
+       "With SMALL_CELL_MIN: zero counts of patients with a characteristic, response or exclusion "
+       "are suppressed too (a zero tells something about every patient of the group; "
+       "docs/disclosure.md); missing-data counts of zero stay shown"),
 )})
 
 
@@ -115,6 +123,8 @@ class ParameterError(ValueError):
 
 #: The parameters that name folders, not analysis choices (left out of the provenance's parameters).
 PATH_PARAMETERS = ("data_dir", "out_dir")
+#: Parameters that only act when ``small_cell_min`` > 1 (``make share``).
+SHARE_ONLY = ("share_suppress_zero",)
 
 
 class Params(Mapping):
@@ -160,8 +170,12 @@ class Params(Mapping):
                 if k not in PATH_PARAMETERS and v != PARAMETERS[k].default}
 
     def analysis(self) -> dict[str, Any]:
-        """Every analysis parameter (folders left out), as the provenance records them."""
-        return {k: v for k, v in self._values.items() if k not in PATH_PARAMETERS}
+        """Every analysis parameter (folders left out), as the provenance records them.
+
+        ``share_suppress_zero`` is left out when it changes nothing (``small_cell_min`` <= 1: no
+        suppression), so a default run records the same parameters as before it existed."""
+        inert = () if self._values.get("small_cell_min", 0) > 1 else SHARE_ONLY
+        return {k: v for k, v in self._values.items() if k not in PATH_PARAMETERS and k not in inert}
 
     def lda(self):
         """The paper's LDA with this run's thresholds (named after the change when one differs)."""
@@ -188,6 +202,8 @@ def _changed(definition, **values) -> dict:
 
 
 def _default_text(p: Parameter) -> str:
+    if p.kind == "bool":
+        return "true" if p.default else "false"
     return {"data_dir": "data/synthetic (bundled)", "out_dir": "reports"}.get(
         p.name, "(none)" if p.default is None else repr(p.default))
 
@@ -238,6 +254,10 @@ def _check_value(p: Parameter, value: Any) -> Any:
         if not isinstance(value, str) or value not in p.choices:
             raise bad("not one of the choices")
         return value
+    if p.kind == "bool":
+        if isinstance(value, (bool, np_bool)):
+            return bool(value)
+        raise bad("expected true or false")
     if isinstance(value, bool) or value is None:
         raise bad("expected a number")
     if p.kind == "int":
@@ -281,10 +301,20 @@ def check_parameters(**values: Any) -> Params:
     return Params(checked)
 
 
+_TRUE_WORDS = ("1", "true", "yes", "on")
+_FALSE_WORDS = ("0", "false", "no", "off")
+
+
 def _parse_text(p: Parameter, text: str) -> Any:
     """Turn the text of a command-line assignment into the parameter's type (no silent coercion)."""
     if p.kind in ("path", "choice"):
         return text
+    if p.kind == "bool":
+        word = text.strip().lower()
+        if word in _TRUE_WORDS or word in _FALSE_WORDS:
+            return word in _TRUE_WORDS
+        raise ParameterError(f"parameter {p.name} ({p.make_name}) = {text!r}: expected true or false "
+                             f"(also 1/0, yes/no); allowed: {p.allowed()}")
     try:
         if p.kind == "int":
             return int(text)

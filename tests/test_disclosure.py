@@ -1,0 +1,288 @@
+"""Disclosure control of ``make share`` (docs/disclosure.md).
+
+The heart is the recovery test: the shared bundle of the bundled SYNTHETIC cohort (counts of 0 to 4
+in many cells) is handed to an independent reader (``disclosure_reader.py``) who sets up every
+relation a reader knows and tries to pin down each withheld count by integer programming; it must
+find nothing. The same reader must find the leaks when complementary suppression is switched off.
+The other tests work the engine and the views out by hand.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from disclosure_reader import read_bundle
+from msc_sle.workbook.disclosure import MARK_C, share_safe, shown_count, suppress_rates
+from msc_sle.workbook.ledger import COMPLEMENTARY, MISSING, PRIMARY, PUBLISHED, DisclosureError, Ledger
+from msc_sle.workbook.params import ParameterError, check_parameters, parse_assignments
+
+
+# --------------------------------------------------------------------------- the engine, by hand
+def _chain(ledger: Ledger, excluded, start=76):
+    """An attrition table: remaining(i-1) - excluded(i) = remaining(i), first and last published."""
+    remaining = [start]
+    for e in excluded:
+        remaining.append(remaining[-1] - e)
+    for i, r in enumerate(remaining):
+        ledger.add(("R", i), r, fixed=i in (0, len(remaining) - 1))
+    for i, e in enumerate(excluded, start=1):
+        ledger.add(("e", i), e)
+        ledger.relate({("R", i - 1): 1, ("e", i): -1, ("R", i): -1})
+
+
+def test_running_totals_give_exclusions_back_unless_some_are_withheld():
+    primary_only = Ledger(5, complementary=False)
+    _chain(primary_only, [1, 1, 1, 1, 2, 1])
+    status = primary_only.protect()
+    assert [status[("e", i)] for i in range(1, 7)] == [PRIMARY] * 6
+    # 76 - 75 = 1: every exclusion comes back from two published running totals
+    assert {k for k, _ in primary_only.leaks()} == {("e", i) for i in range(1, 7)}
+    protected = Ledger(5)
+    _chain(protected, [1, 1, 1, 1, 2, 1])
+    status = protected.protect()
+    assert protected.leaks() == []
+    assert any(status[("R", i)] == COMPLEMENTARY for i in range(1, 6))
+    assert status[("R", 0)] == status[("R", 6)] == PUBLISHED   # the extract and the analysed cohort
+
+
+def test_a_small_group_count_is_not_table_one_minus_the_other_group():
+    # second infusion: 24 of 69 overall, 4 of 16 responders, 20 of 53 non-responders
+    led = Ledger(5)
+    led.add("N", 69, fixed=True)
+    led.add("yes", 16, tier=2)
+    led.add("no", 53, tier=2)
+    led.relate({"yes": 1, "no": 1, "N": -1})
+    for key, value, shown in (("all", 24, True), ("all-not", 45, False), ("g1", 4, True), ("g1-not", 12, False),
+                              ("g2", 20, True), ("g2-not", 33, False)):
+        led.add(key, value, shown=shown)
+    led.relate({"all": 1, "all-not": 1, "N": -1})
+    led.relate({"g1": 1, "g1-not": 1, "yes": -1})
+    led.relate({"g2": 1, "g2-not": 1, "no": -1})
+    led.relate({"all": 1, "g1": -1, "g2": -1})
+    led.relate({"all-not": 1, "g1-not": -1, "g2-not": -1})
+    status = led.protect()
+    assert status["g1"] == PRIMARY and status["g2"] == COMPLEMENTARY    # 24 - 20 would give the 4 back
+    assert status["yes"] == status["no"] == status["all"] == PUBLISHED  # group sizes and Table 1 stay
+    assert led.leaks() == []
+
+
+def test_printed_zeros_make_small_cells_easier_to_solve():
+    # two withheld counts adding up to 2: with zeros printed each "<5" is 1..4, so both are 1
+    for zero, expect_more in ((True, False), (False, True)):
+        led = Ledger(5, zero=zero)
+        led.add("T", 2 + 30, fixed=True)
+        led.add("a", 1)
+        led.add("b", 1)
+        led.add("c", 30)
+        led.relate({"a": 1, "b": 1, "c": 1, "T": -1})
+        status = led.protect()
+        assert led.leaks() == []
+        assert (status["c"] == COMPLEMENTARY) is expect_more
+
+
+def test_missing_data_zeros_stay_shown_and_small_missing_counts_do_not():
+    led = Ledger(5)
+    for key, value in (("none", 0), ("two", 2), ("many", 40)):
+        led.add(key, value, kind=MISSING)
+    status = led.protect()
+    assert (status["none"], status["two"], status["many"]) == (PUBLISHED, PRIMARY, PUBLISHED)
+
+
+def test_a_count_only_the_cohort_sizes_give_back_is_listed_not_hidden():
+    # every patient eligible: 30 in the extract, 30 analysed, so each "excluded" is 0 whatever is withheld
+    def flow(**kw):
+        led = Ledger(5, **kw)
+        _chain(led, [0, 0], start=30)
+        return led
+    led = flow()
+    led.protect()
+    assert led.unavoidable == [("e", 1), ("e", 2)] and {k for k, _ in led.leaks()} == {("e", 1), ("e", 2)}
+    with pytest.raises(DisclosureError, match="too few"):
+        flow(strict=True).protect()
+
+
+def test_counts_in_sentences():
+    assert shown_count(3, 5) == "<5" and shown_count(0, 5) == "0" and shown_count(0, 5, zero=True) == "<5"
+    assert shown_count(66, 5, of=69) == MARK_C and shown_count(16, 5, of=69) == "16"
+    assert shown_count(3, 0) == "3"
+
+
+# --------------------------------------------------------------------------- standalone views
+def test_share_safe_withholds_the_other_group_and_the_p_value():
+    from msc_sle.compare import compare_groups
+    from msc_sle.present.tables import comparison_table
+
+    # fever: 2 of 10 vs 6 of 10; without fever 8 vs 4: the 4 is small too
+    data = pd.DataFrame({"grp": [True] * 10 + [False] * 10,
+                         "fever": [True] * 2 + [False] * 8 + [True] * 6 + [False] * 4})
+    table = comparison_table(compare_groups(data, by="grp", variables=["fever"], effect_sizes=True), effect=True)
+    shared = share_safe(table, 5)
+    tidy = shared.tidy.iloc[0]
+    assert tidy["g1_count"] == "<5" and tidy["g1_pct"] is None
+    assert tidy["g2_count"] == MARK_C and tidy["g2_pct"] is None  # 10 - 6 = 4 fevers-free would be small
+    assert tidy["p_value"] == MARK_C and tidy["effect_estimate"] == MARK_C
+    row = shared.body.iloc[-1].tolist()
+    assert row[1:3] == ["<5", MARK_C] and row[3] == MARK_C
+    assert any("shown as <5" in note and MARK_C in note for note in shared.footnotes)
+    assert "Fisher" not in " ".join(shared.footnotes) or "*" not in row[3]   # no test mark beside a withheld p
+    assert share_safe(table, 0) is table
+
+
+def test_rates_withhold_percent_and_interval_with_the_count():
+    from test_workbook_helpers import _Result
+    from msc_sle.present.tables import rate_table
+    from msc_sle.rates import response_rates
+
+    shared = suppress_rates(rate_table(response_rates(_Result())), 5).set_index("when")
+    assert shared.loc["month 1", "n"] == "<5" and shared.loc["month 1", "shown"] == "<5/4"
+    assert math.isnan(shared.loc["month 1", "percent"]) and math.isnan(shared.loc["month 1", "ci_low"])
+
+
+def test_a_q_value_attained_at_a_withheld_p_value_is_withheld():
+    from msc_sle.workbook.disclosure import _withhold_attained_q
+
+    # BH over 3 p-values 0.01, 0.02, 0.04: q = 0.03 (attained at rank 2: 0.02*3/2), 0.03, 0.04
+    tidy = pd.DataFrame({"variable": ["a", "b", "c"], "p_value": [0.01, 0.02, 0.04],
+                         "q_value": [0.03, 0.03, 0.04], "q_method": "bh"})
+    out = tidy.astype(object)
+    out.loc[1, "p_value"] = MARK_C               # b's p withheld: a's q (= b's term) would give it back
+    _withhold_attained_q(out, tidy)
+    assert out["q_value"].tolist() == [MARK_C, 0.03, 0.04]
+
+
+# --------------------------------------------------------------------------- parameters
+def test_share_suppress_zero_parameter():
+    assert check_parameters().share_suppress_zero is True
+    assert parse_assignments(["SHARE_SUPPRESS_ZERO=no"])[0]["share_suppress_zero"] is False
+    with pytest.raises(ParameterError, match="true or false"):
+        check_parameters(share_suppress_zero=1)
+    # it changes nothing without SMALL_CELL_MIN, so a default run records the same parameters as before
+    assert "share_suppress_zero" not in check_parameters().analysis()
+    assert check_parameters(small_cell_min=5).analysis()["share_suppress_zero"] is True
+
+
+# --------------------------------------------------------------------------- figures mark withheld points
+def _svg_text(fig, tmp_path, name):
+    import matplotlib.pyplot as plt
+
+    from msc_sle.present.figures import save_figure
+
+    save_figure(fig, name, tmp_path)
+    plt.close(fig)
+    return (tmp_path / "figures" / f"{name}.svg").read_text()
+
+
+def test_figures_mark_withheld_points(tmp_path):
+    from msc_sle.present.figures import (consort_figure, cumulative_response_figure, forest_plot,
+                                         response_rate_figure, use_print_style)
+
+    use_print_style()
+    attrition = pd.DataFrame({"criterion": ["screened", "adult", "follow_up"], "excluded": [np.nan, "<5", "<5"],
+                              "missing": [np.nan, 0, 0], "remaining": [76, MARK_C, 69]})
+    svg = _svg_text(consort_figure(attrition, small_cell_min=5), tmp_path, "consort")
+    assert "n = &lt;5" in svg and f"n = {MARK_C}" in svg and "withheld" in svg
+    rates = pd.DataFrame({"response": ["CR", "CR"], "when": ["month 1", "month 3"], "n": ["<5", 20],
+                          "patients": [69, 69], "percent": [np.nan, 29.0], "ci_low": [np.nan, 19.6],
+                          "ci_high": [np.nan, 40.6]})
+    svg = _svg_text(response_rate_figure(rates), tmp_path, "rates")
+    assert "&lt;5" in svg and "Hollow markers" in svg
+    cumulative = pd.DataFrame({"response": ["CR"] * 3, "month": [0, 1, 3], "n": ["<5", "<5", 20], "patients": 69,
+                               "percent": [np.nan, np.nan, 29.0], "ci_low": [np.nan, np.nan, 19.6],
+                               "ci_high": [np.nan, np.nan, 40.6]})
+    svg = _svg_text(cumulative_response_figure(cumulative), tmp_path, "cumulative")
+    assert svg.count("&lt;5") >= 2 and "Hollow markers" in svg
+    effects = pd.DataFrame({"label": ["Fever", "Rash"], "odds_ratio": [2.0, np.nan], "ci_low": [1.1, np.nan],
+                            "ci_high": [3.5, np.nan], "annotation": ["p = 0.010", "[c] (withheld: small counts)"],
+                            "withheld": [False, True]})
+    svg = _svg_text(forest_plot(effects, annotate="annotation"), tmp_path, "forest")
+    assert "withheld (small counts)" in svg and "not estimable" not in svg
+
+
+# --------------------------------------------------------------------------- the bundle's tables, in-process
+def _write_tables(out, params, complementary=True):
+    """The tables of a shared bundle, built as the notebooks build them (no kernel, no pages)."""
+    from msc_sle.clinical import apply_eligibility, classify_response, load_cohort, visit_completeness
+    from msc_sle.compare import baseline_variables, paired_over_time
+    from msc_sle.paper.reproduction import reproduction_table
+    from msc_sle.present.tables import attrition_table, over_time_tables, plain_table, rate_table, table_one
+    from msc_sle.rates import cumulative_response, response_rates
+    from msc_sle.workbook.disclosure import flow_plan, share_plan
+    from msc_sle.workbook.notebook import frame_for, outcome_comparison, outcome_table, save_table
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cohort = load_cohort()
+    eligibility = apply_eligibility(cohort)
+    analysed = eligibility.cohort
+    flow = flow_plan(cohort, eligibility, params, complementary=complementary)
+    save_table(plain_table(flow.completeness(visit_completeness(cohort))), "visit_completeness", out)
+    save_table(attrition_table(flow.attrition(eligibility.attrition)), "attrition", out)
+    reasons = eligibility.excluded.groupby(["criterion", "reason"], observed=True).size().rename("patients")
+    save_table(plain_table(flow.reasons(reasons.reset_index())), "exclusion_reasons", out)
+    frame = frame_for(analysed, params)
+    plan = share_plan(analysed, frame, params, complementary=complementary)
+    variables = baseline_variables(frame)
+    save_table(plan.table_one(table_one(frame, variables + ["cr_ever", "lda_ever"])), "table1_baseline", out)
+    definition = params.outcome_definition()
+    by_outcome = frame_for(analysed, params, {"response": definition})
+    result = outcome_comparison(by_outcome, params, "response")
+    save_table(plan.comparison(outcome_table(result, params, "Table 2", definition.footnotes())),
+               f"table2_{params['outcome']}", out)
+    results = [classify_response(analysed, params.lda()), classify_response(analysed, params.cr())]
+    save_table(plan.rates(rate_table(response_rates(results))), "response_rates", out)
+    save_table(plan.cumulative(rate_table(cumulative_response(results))), "cumulative_response", out)
+    by_visit, against = over_time_tables(plan.over_time(paired_over_time(frame)))
+    save_table(by_visit, "sledai_by_visit", out)
+    save_table(against, "sledai_vs_baseline_wilcoxon", out)
+    reproduction = plan.reproduction(reproduction_table(cohort, definitions=params.definitions(),
+                                                        prednisone_cut=params["prednisone_cut"],
+                                                        test_rule=params["test_rule"], decimals=params["decimals"]))
+    save_table(reproduction.table, "reproduction", out)
+    save_table(reproduction.score, "reproduction_score", out)
+    for sub in ("html", "figures"):
+        (out / sub).mkdir(exist_ok=True)
+    return plan
+
+
+def test_the_reader_recovers_counts_when_complementary_suppression_is_off(tmp_path):
+    """The negative test: primary suppression alone leaks, and the reader says where."""
+    _write_tables(tmp_path, check_parameters(small_cell_min=5), complementary=False)
+    report = read_bundle(tmp_path)
+    leaks = "\n".join(report.leaks)
+    # Table 1's 24 second infusions minus the 20 non-responders give the "<5" responders back
+    assert "('count', ('cr_ever', 'True'), 'second_infusion', 'True') (<) = 4" in leaks
+    # attrition: two published running totals give an exclusion back
+    assert "('excluded', 'adult') (<) = 1" in leaks
+    # 16 CR patients, 15 women: the one man is worked out although never printed
+    assert "('count', ('cr_ever', 'True'), 'sex', 'M') (unprinted) = 1" in leaks
+    assert len(report.leaks) > 20
+
+
+def test_no_leak_with_zeros_shown(tmp_path):
+    params = check_parameters(small_cell_min=5, share_suppress_zero=False)
+    _write_tables(tmp_path, params)
+    report = read_bundle(tmp_path, zero=False)
+    assert report.leaks == [], "\n".join(report.leaks)
+    assert (pd.read_csv(tmp_path / "tables" / "response_rates.csv", dtype=str)["n"] == "0").any()  # zeros shown
+
+
+@pytest.mark.slow
+def test_no_withheld_count_can_be_recovered_from_the_shared_bundle(tmp_path):
+    """make share on the bundled SYNTHETIC cohort, then every file read back by the reader."""
+    from msc_sle.tools.runner import run_workbook
+
+    out = tmp_path / "shared"
+    run_workbook(dict(check_parameters(small_cell_min=5)), out, jobs=2, share=True, progress=lambda _m: None)
+    report = read_bundle(out)
+    assert report.leaks == [], "\n".join(report.leaks)
+    # the reader read every kind of file and had something to solve
+    assert {"table1_baseline.csv", "table2_cr.csv", "attrition.csv", "reproduction.csv"} <= set(report.files)
+    assert sum(f.endswith(".clinical.html") for f in report.files) == 6
+    assert sum(f.endswith(".svg") for f in report.files) == 5
+    assert report.small >= 30 and report.complementary >= 20 and report.hidden >= 100
+    print(f"\nrecovery test: {report.unknowns} unknown counts ({report.small} '<5', {report.complementary} '[c]', "
+          f"{report.hidden} never printed), {report.published} published counts, no leak")
