@@ -26,6 +26,7 @@ import ast
 import concurrent.futures as cf
 import contextlib
 import csv
+import functools
 import datetime as _dt
 import glob
 import html
@@ -40,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -182,10 +184,34 @@ def _execute(src: Path, dst: Path, parameters: Mapping[str, Any], cwd: Path) -> 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     pm.execute_notebook(str(src), str(dst), parameters=dict(parameters), kernel_name=KERNEL,
                         cwd=str(cwd), progress_bar=False, log_output=False,
+                        kernel_manager_class=_ipc_kernel_manager(),
                         # the kernel's TCP-transport warning is noise on the user's terminal; a
                         # warning in a page names its category and message, not a source file and line
                         extra_arguments=["--IPKernelApp.log_level=CRITICAL",
                                          f"--IPKernelApp.exec_lines={_PLAIN_WARNINGS}"])
+
+
+@functools.lru_cache(maxsize=1)
+def _ipc_kernel_manager():
+    """A kernel manager that talks to its kernel over Unix sockets with a name of its own.
+
+    Over TCP, jupyter_client picks free ports, releases them and lets the kernel bind them; two
+    processes starting kernels at once (two ``make run`` in parallel, the test suite's workers) can
+    pick the same port, and a notebook then waits for a reply that went to another kernel
+    (papermill#511). A socket path made unique per kernel cannot collide."""
+    from jupyter_client import AsyncKernelManager
+    from traitlets import default
+
+    class IpcKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self):
+            return "ipc"
+
+        def _ip_default(self):
+            # short (a Unix socket path has at most 107 bytes) and unique to this kernel
+            return os.path.join(tempfile.gettempdir(), f"msc_sle-kernel-{uuid.uuid4().hex[:16]}")
+
+    return IpcKernelManager
 
 
 #: Run in each kernel at start-up: warnings print as "Category: message", without a source path.
