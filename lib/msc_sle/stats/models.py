@@ -655,7 +655,12 @@ def _fit_coef(fit: str, X1: np.ndarray, y: np.ndarray, tol: float, max_iter: int
     if fit == "firth":
         if y.min() == y.max():
             return None
-        model, _ = _fit_firth_model(X1[:, 1:], y, tol, max_iter)
+        try:
+            model, _ = _fit_firth_model(X1[:, 1:], y, tol, max_iter)
+        except np.linalg.LinAlgError:
+            # a bootstrap sample in which a rare binary predictor is constant: the design is
+            # rank deficient and the refit fails (counted in n_failed, as rms::validate does)
+            return None
         if not model.converged_:
             return None
         return np.concatenate([[model.intercept_], model.coef_])
@@ -697,8 +702,9 @@ def bootstrap_validation(X, y, *, fit: str = "firth", n_bootstrap: int = 1000,
     For each of ``n_bootstrap`` samples drawn with replacement (``numpy.random.default_rng(seed)``)
     the model (``fit="firth"`` or ``"ml"``, same predictors, no selection) is refitted; its
     performance in the bootstrap sample minus its performance in the original data is the
-    optimism. Replicates whose fit fails (no convergence; for ML also separation) are dropped and
-    counted in ``n_failed``; per measure, replicates where it is undefined are dropped too.
+    optimism. Replicates whose fit fails (no convergence; a rank-deficient sample, e.g. a rare
+    binary predictor constant in it; for ML also separation) are dropped and counted in
+    ``n_failed``; per measure, replicates where it is undefined are dropped too.
 
     ``progress(i, n)`` is called after each replicate (i = 1..n) -- hook a progress bar on it.
     ``resamples`` (an (B, n) array of 0-based row indices) replaces the random draws, to
