@@ -181,12 +181,30 @@ def _gls_cov(X: np.ndarray, subj: np.ndarray, var_u: float, var_e: float) -> np.
     return np.linalg.inv(info)
 
 
+#: Optimisers tried in turn until one converges (statsmodels' own list, plus Nelder-Mead last).
+_OPTIMISERS = ("lbfgs", "bfgs", "cg", "nm")
+
+
 def _fit_mixed(y, X, groups, reml: bool):
+    """Fit with each optimiser of :data:`_OPTIMISERS` until one converges. statsmodels' own list
+    moves on only when an optimiser does not converge; an L-BFGS line search can also step to
+    variance parameters where X' V^-1 X is singular, and then raises LinAlgError: that optimiser
+    has failed too, so the next one is tried (the likelihood, and so the estimate, is the same)."""
     from statsmodels.regression.mixed_linear_model import MixedLM
     model = MixedLM(y, X, groups=groups, exog_re=np.ones((y.size, 1)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = model.fit(reml=reml, method=["lbfgs", "bfgs", "cg"], maxiter=2000)
+    res, failure = None, None
+    for method in _OPTIMISERS:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = model.fit(reml=reml, method=[method], maxiter=2000)
+        except np.linalg.LinAlgError as err:
+            failure = err
+            continue
+        if res.converged:
+            return res
+    if res is None:
+        raise ValueError(f"the mixed model could not be fitted by any optimiser ({failure})")
     return res
 
 
