@@ -257,6 +257,7 @@ def test_trajectories_feed_the_mixed_model_and_the_raw_medians():
                        sledai=long["value"].astype("Float64").astype(float)).dropna(subset=["sledai"])
     direct = mixed_model(long, outcome="sledai", time="month", group="group", subject="patient_id")
     np.testing.assert_allclose(traj.mixed.means["mean"], direct.means["mean"], rtol=1e-6)
+    assert traj.note().startswith(f"{len(frame)} patients (CR during the year: no: ")
     table = traj.means_table()
     assert list(table.columns) == ["group", "month", "n", "mean", "ci_lower", "ci_upper", "median", "q1", "q3"]
     assert len(table) == 10
@@ -282,11 +283,15 @@ def test_sensitivity_refits_each_definition_and_says_which_cannot_be_modelled():
     assert pd.isna(doris_row["term"]) and doris_row["note"].startswith("not modelled") and doris_row["n_events"] == 0
     assert set(t["outcome_label"]) == {response_label(paper_cr), response_label(paper_lda), response_label(doris)}
     table = sensitivity_table(s)
-    assert table.body.shape == (1 + 4, 1 + 3)
+    assert table.body.shape == (2 + 4, 1 + 3)
     assert list(table.body.columns) == ["Characteristic", "CR during the year", "LDA during the year",
                                         "DORIS remission during the year"]
-    assert table.body.iloc[0, 3] == f"0/{len(frame)}" and table.body.iloc[1, 3] == "–"
-    assert "p = " in table.body.iloc[1, 1] and any(n.startswith("DORIS remission during the year: not modelled")
+    assert table.body.iloc[0, 3] == f"0/{len(frame)}" and table.body.iloc[1, 3] == "–" == table.body.iloc[2, 3]
+    assert table.body.iloc[1, 1] == f"{s.table['epv'].iloc[0]:.1f}"
+    from msc_sle.workbook.disclosure import share_safe
+    shared = share_safe(table, 100)  # responders / analysed is a count: suppressed like Table 2's
+    assert shared.body.iloc[0, 1].startswith("<100/")
+    assert "p = " in table.body.iloc[2, 1] and any(n.startswith("DORIS remission during the year: not modelled")
                                                      for n in table.footnotes)
     survivors = s.survivors()
     assert list(survivors["definitions"]) == [2, 2, 2, 2]

@@ -396,6 +396,13 @@ def _group_labels(series: pd.Series, name: str, row: dict | None) -> tuple[pd.Se
         return groups.where(values.notna()), f"{label} (yes / no)", (f"{label}: no", f"{label}: yes")
     if kind == "category":
         levels = _levels(series, row)
+        shown = (row or {}).get("show_level") or ""
+        if len(levels) == 2 and shown in levels and label.lower().startswith(shown.lower()):
+            # a label naming its shown level ("Female" for F): yes / no, as Table 2 reads it
+            other = next(lv for lv in levels if lv != shown)
+            names = {shown: f"{label}: yes", other: f"{label}: no ({other})"}
+            return (series.astype(object).map(lambda v: names.get(v) if pd.notna(v) else None),
+                    f"{label} (yes / no)", (names[other], names[shown]))
         groups = series.astype(object).map(lambda v: f"{label}: {v}" if pd.notna(v) else None)
         return groups, label, tuple(f"{label}: {lv}" for lv in levels)
     x = pd.to_numeric(series, errors="raise").astype(float)
@@ -505,6 +512,19 @@ class Trajectories:
     n_observations: int
     n_missing: int
 
+    def note(self) -> str:
+        """Patients and visits analysed, the group sizes and the intraclass correlation; a caution
+        when a group is too small for the GEE's robust (sandwich) errors."""
+        sizes = self.raw.groupby("group")["n"].max()
+        text = (f"{self.n_patients} patients ({', '.join(f'{g}: {sizes.get(g, 0)}' for g in self.groups)}), "
+                f"{self.n_observations} visits scored, {self.n_missing} missing; intraclass correlation "
+                f"{self.mixed.icc:.2f}")
+        smallest = int(min(sizes.get(g, 0) for g in self.groups))
+        if smallest < 10:
+            text += (f". CAUTION: {smallest} patient(s) in the smaller group; the GEE's robust errors need many "
+                     "patients per group and its test is unreliable here")
+        return text
+
     def means_table(self) -> pd.DataFrame:
         """Estimated mean (95% CI) beside the raw median (quartiles), per group and month."""
         m = self.mixed.means.rename(columns={"time": "month"})
@@ -529,8 +549,11 @@ def sledai_trajectories(frame: pd.DataFrame, outcome: str, *, label: str | None 
     long = long[long["group"].notna()]
     n_missing = int(long["sledai"].isna().sum())
     observed = long[long["sledai"].notna()]
-    mixed = mixed_model(observed, outcome="sledai", time="month", group="group", subject="patient_id", alpha=alpha)
-    gee = gee_model(observed, outcome="sledai", time="month", group="group", subject="patient_id", alpha=alpha)
+    # a group of one or two patients leaves a (robust) variance negative by rounding: its CIs are NaN, no warning
+    with np.errstate(invalid="ignore"):
+        mixed = mixed_model(observed, outcome="sledai", time="month", group="group", subject="patient_id",
+                            alpha=alpha)
+        gee = gee_model(observed, outcome="sledai", time="month", group="group", subject="patient_id", alpha=alpha)
     rows = []
     for (g, month), values in observed.groupby(["group", "month"])["sledai"]:
         s = stats.summary(values.to_numpy(dtype=float))

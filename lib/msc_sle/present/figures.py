@@ -361,9 +361,11 @@ def calibration_figure(curve, *, corrected: tuple[float, float] | None = None, a
     g = curve.groups
     x = g["mean_predicted"].to_numpy(float)
     y = g["observed"].to_numpy(float)
-    err = np.vstack([y - g["observed_lower"].to_numpy(float), g["observed_upper"].to_numpy(float) - y])
+    # clipped at 0: a Wilson bound at 0 or 1 can miss the proportion in the last bit
+    err = np.clip(np.vstack([y - g["observed_lower"].to_numpy(float), g["observed_upper"].to_numpy(float) - y]),
+                  0, None)
     ax.errorbar(x, y, yerr=err, fmt="o", color=OKABE_ITO[5], ms=5, capsize=3, lw=1.0,
-                label=f"Groups of predicted risk (n = {'/'.join(str(int(n)) for n in g['n'])})")
+                label=f"{len(g)} equal groups by predicted risk (Wilson 95% CI)")
     if corrected is not None and all(np.isfinite(corrected)):
         p = np.linspace(0.01, 0.99, 99)
         a, b = corrected
@@ -437,12 +439,13 @@ def cumulative_incidence_figure(incidence, *, title: str = "Cumulative incidence
 
 def trajectory_figure(means: pd.DataFrame, raw: pd.DataFrame, *, groups: Sequence[str] | None = None,
                       test_text: str = "", value_label: str = "SLEDAI-2K score (points)",
-                      title: str = "SLEDAI-2K over the year by response"):
+                      title: str = "SLEDAI-2K over the year by response", small_cell_min: int = 0):
     """Two panels sharing the y axis: the model's estimated means with 95% CIs per group and visit
     (left), and the observed medians with quartiles (right; Figure 1's summary, split by group).
 
     ``means`` has ``group``, ``time``, ``mean``, ``ci_lower``, ``ci_upper`` (``mixed_model(...).means``);
-    ``raw`` has ``group``, ``month``, ``n``, ``median``, ``q1``, ``q3``.
+    ``raw`` has ``group``, ``month``, ``n``, ``median``, ``q1``, ``q3``. Group sizes below
+    ``small_cell_min`` show as "<N".
     """
     groups = list(groups) if groups is not None else list(dict.fromkeys(means["group"]))
     months = sorted(int(m) for m in means["time"].unique())
@@ -456,13 +459,16 @@ def trajectory_figure(means: pd.DataFrame, raw: pd.DataFrame, *, groups: Sequenc
         m = means[means["group"] == group].sort_values("time")
         x = np.array([xs[int(t)] for t in m["time"]]) + offset
         y = m["mean"].to_numpy(float)
-        left.errorbar(x, y, yerr=np.vstack([y - m["ci_lower"].to_numpy(float), m["ci_upper"].to_numpy(float) - y]),
+        # clipped at 0: a quartile equal to the median can differ from it in the last bit
+        left.errorbar(x, y, yerr=np.clip(np.vstack([y - m["ci_lower"].to_numpy(float),
+                                                    m["ci_upper"].to_numpy(float) - y]), 0, None),
                       fmt="o-", color=color, ms=5, capsize=3, lw=1.3, label=str(group))
         r = raw[raw["group"] == group].sort_values("month")
         x = np.array([xs[int(t)] for t in r["month"]]) + offset
         y = r["median"].to_numpy(float)
         n = int(r["n"].max()) if len(r) else 0
-        right.errorbar(x, y, yerr=np.vstack([y - r["q1"].to_numpy(float), r["q3"].to_numpy(float) - y]),
+        n = f"<{small_cell_min}" if 0 < n < small_cell_min else n
+        right.errorbar(x, y, yerr=np.clip(np.vstack([y - r["q1"].to_numpy(float), r["q3"].to_numpy(float) - y]), 0, None),
                        fmt="s--", color=color, ms=5, capsize=3, lw=1.1, label=f"{group} (n = {n})")
     for ax, sub in ((left, "Estimated mean (95% CI), linear mixed model"),
                     (right, "Observed median (quartiles)")):

@@ -479,19 +479,17 @@ def sensitivity_table(result, decimals: int = 2, *, title: str | None = None) ->
     """The same model under each response definition, one column per definition.
 
     ``result`` is a :class:`msc_sle.models.SensitivityResult`. The first row gives responders /
-    analysed patients and the events per variable of each definition; each predictor row gives the
+    analysed patients, the second the events per variable of each definition; each predictor row gives the
     Firth odds ratio (95% profile penalised-likelihood CI) and its penalised likelihood-ratio p.
     """
     t = result.table
     outcomes = list(dict.fromkeys(t["outcome"]))
     heads = {o: t.loc[t["outcome"] == o].iloc[0] for o in outcomes}
     headers = ["Characteristic"] + [str(heads[o]["outcome_label"]) for o in outcomes]
-    first = ["Responders / analysed (events per variable)"]
-    for o in outcomes:
-        h = heads[o]
-        epv = "" if pd.isna(h["epv"]) else f" (EPV {h['epv']:.1f})"
-        first.append(f"{int(h['n_events'])}/{int(h['n'])}{epv}")
-    records, kinds = [first], ["variable"]
+    counts = ["Responders / analysed"] + [f"{int(heads[o]['n_events'])}/{int(heads[o]['n'])}" for o in outcomes]
+    epvs = ["Events per variable"] + ["–" if pd.isna(heads[o]["epv"]) else f"{heads[o]['epv']:.1f}"
+                                      for o in outcomes]
+    records, kinds = [counts, epvs], ["variable", "variable"]
     terms = t[t["term"].notna()].drop_duplicates("term")
     for _, term in terms.iterrows():
         row = [str(term["label"])]
