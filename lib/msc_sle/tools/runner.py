@@ -47,7 +47,8 @@ __all__ = ["NOTEBOOKS", "NOTEBOOKS_DIR", "RunError", "RunResult", "declared_para
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 #: The notebooks in reading order.
-NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction")
+NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction",
+             "07_models")
 #: File that marks a folder as written by the runner: only such a folder is ever replaced.
 MARKER = ".msc_sle_output"
 KERNEL = "python3"
