@@ -253,7 +253,9 @@ def gee_model(data: pd.DataFrame, *, outcome: str, time: str, group: str, subjec
               alpha: float = 0.05) -> GEEResult:
     """GEE for ``outcome ~ C(time) * C(group)``, Gaussian identity, exchangeable working
     correlation within subject, robust (sandwich) covariance (as R ``geepack::geeglm``)."""
-    import statsmodels.api as sm
+    # the modules, not statsmodels.api: the whole api costs a notebook about 0.9 s more to import
+    from statsmodels.genmod import cov_struct, families
+    from statsmodels.genmod.generalized_estimating_equations import GEE
     df, t_levels, g_levels = _prepare(data, outcome, time, group, subject)
     df = df.sort_values([subject, time], kind="stable")
     t = df[time].to_numpy(dtype=object)
@@ -263,8 +265,7 @@ def gee_model(data: pd.DataFrame, *, outcome: str, time: str, group: str, subjec
     main, inter = _names(t_levels, g_levels)
     names = main + inter
     X = _design(t, g, t_levels, g_levels)
-    model = sm.GEE(y, X, groups=subj, family=sm.families.Gaussian(),
-                   cov_struct=sm.cov_struct.Exchangeable())
+    model = GEE(y, X, groups=subj, family=families.Gaussian(), cov_struct=cov_struct.Exchangeable())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # ddof_scale=0: the scale (and so the exchangeable correlation) as geepack estimates it

@@ -383,7 +383,8 @@ def logistic(X, y, *, names: Sequence[str] | None = None, confint: str = "wald",
     """
     if confint not in ("profile", "wald"):
         raise ValueError("confint must be 'profile' or 'wald'")
-    import statsmodels.api as sm
+    # the module, not statsmodels.api: the whole api costs a notebook about 0.9 s more to import
+    from statsmodels.discrete.discrete_model import Logit
     Xa, cols = _design(X, names)
     ya = _outcome(y, Xa.shape[0])
     terms = (INTERCEPT,) + cols
@@ -403,7 +404,7 @@ def logistic(X, y, *, names: Sequence[str] | None = None, confint: str = "wald",
     Xc = _with_intercept(Xa)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = sm.Logit(ya, Xc).fit(method="newton", maxiter=max_iter, disp=0)
+        res = Logit(ya, Xc).fit(method="newton", maxiter=max_iter, disp=0)
     converged = bool(res.mle_retvals.get("converged", False))
     if not converged or not np.all(np.isfinite(res.bse)):
         msgs = "; ".join(str(w.message) for w in caught) or "no convergence"
