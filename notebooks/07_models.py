@@ -36,7 +36,7 @@
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"predictors": "age_years,prior_cyc"})
-# and run all. Empty: the pre-specified model on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
+# and run all. Empty: the pre-specified model on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists them.
 overrides = {}
 
 # %%
@@ -143,7 +143,7 @@ show_figure(fig, f"calibration_{params.outcome}", params.out_dir)
 # CIs); a missed visit widens an interval, and the workbook then switches to Turnbull. The
 # log-rank test (Mantel-Haenszel over the visits, which handles the grouped ties) compares the
 # groups. They are formed by the first of the `predictors` (a continuous one split at its median,
-# for the picture only: the model uses it continuous).
+# for the picture only: the model uses it continuous); the dashed grey curve is all patients.
 
 # %%
 by = params.names("predictors")[0]
@@ -153,7 +153,8 @@ print(result_sentence(ttr.test, f"By {ttr.group_title}"))
 ttr.overall.table[["time", "n_risk", "n_events", "n_censored", "cum_incidence", "ci_lower", "ci_upper"]].round(3)
 
 # %%
-fig = cumulative_incidence_figure(ttr.shown, title=f"First {definition.label} by {ttr.group_title}",
+fig = cumulative_incidence_figure(ttr.shown, overall=ttr.overall,
+                                  title=f"First {definition.label} by {ttr.group_title}",
                                   ylabel=f"Patients with a first {definition.label} (%)",
                                   test_text=result_sentence(ttr.test), small_cell_min=params.small_cell_min)
 show_figure(fig, f"time_to_{params.outcome}", params.out_dir)

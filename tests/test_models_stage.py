@@ -222,8 +222,11 @@ def test_time_to_response_groups_and_passes_the_intervals_on():
     by_age = time_to_response(cohort, frame, paper_cr, by="age_years")
     median = summary(frame["age_years"].to_numpy()).median
     assert by_age.by_group.groups == (f"Age/years < {median:g} years", f"Age/years >= {median:g} years")
-    fig = cumulative_incidence_figure(ttr.by_group, small_cell_min=5)
+    fig = cumulative_incidence_figure(ttr.by_group, overall=ttr.overall, small_cell_min=5)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "CYC use: no (n = 1)", "CYC use: yes (n = 2)", "All patients (n = 4)"]
     risk = fig.axes[1]
+    assert [t.get_text() for t in risk.get_yticklabels()] == ["All", "CYC use: yes", "CYC use: no"]
     assert "<5" in [t.get_text() for t in risk.texts] and "Numbers at risk" in risk.get_title(loc="left")
 
 
@@ -252,8 +255,8 @@ def test_trajectories_feed_the_mixed_model_and_the_raw_medians():
     assert raw.loc[("CR during the year: yes", 12), "median"] == ref.median
     assert raw.loc[("CR during the year: no", 6), "n"] == int((~yes[3:]).sum())
     long = frame.melt(id_vars=["patient_id", "cr_ever"], value_vars=[f"sledai_m{m}" for m in (0, 1, 3, 6, 12)])
-    long = long.assign(month=long["variable"].str[len("sledai_m"):].astype(int),
-                       group=np.where(long["cr_ever"].astype(bool), "CR during the year: yes", "CR during the year: no"),
+    yes_no = np.where(long["cr_ever"].astype(bool), "CR during the year: yes", "CR during the year: no")
+    long = long.assign(month=long["variable"].str[len("sledai_m"):].astype(int), group=yes_no,
                        sledai=long["value"].astype("Float64").astype(float)).dropna(subset=["sledai"])
     direct = mixed_model(long, outcome="sledai", time="month", group="group", subject="patient_id")
     np.testing.assert_allclose(traj.mixed.means["mean"], direct.means["mean"], rtol=1e-6)

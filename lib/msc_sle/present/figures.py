@@ -383,35 +383,40 @@ def calibration_figure(curve, *, corrected: tuple[float, float] | None = None, a
     return fig
 
 
-def cumulative_incidence_figure(incidence, *, title: str = "Cumulative incidence of first response",
+def cumulative_incidence_figure(incidence, *, overall=None, title: str = "Cumulative incidence of first response",
                                 ylabel: str = "Patients with a first response (%)", test_text: str = "",
                                 small_cell_min: int = 0):
     """Step curves of the cumulative incidence of a first event seen at visits, one per group, with
     pointwise 95% CIs (Kaplan-Meier; none for Turnbull), and the numbers at risk under the axis.
 
-    ``incidence`` is a :class:`msc_sle.stats.survival.CumulativeIncidence`. The curve steps only at
-    the visits: between two visits the event time is unknown, not constant. Numbers at risk below
-    ``small_cell_min`` show as "<N".
+    ``incidence`` is a :class:`msc_sle.stats.survival.CumulativeIncidence`; ``overall``, the same
+    estimate without groups, adds a grey dashed curve for all patients (and its row of numbers at
+    risk). The curve steps only at the visits: between two visits the event time is unknown, not
+    constant. Numbers at risk below ``small_cell_min`` show as "<N".
     """
     table = incidence.table
     groups = list(incidence.groups)
+    if overall is not None and groups != ["all"]:
+        table = pd.concat([table, overall.table.assign(group="all")], ignore_index=True)
+        groups = groups + ["all"]
     times = sorted(table["time"].unique())
     fig = plt.figure(figsize=(7.0, 4.4 + 0.25 * len(groups)), layout="constrained")
     ax, risk = fig.subplots(2, 1, sharex=True,
                             gridspec_kw={"height_ratios": [4.0, 0.45 + 0.3 * len(groups)]})
     for j, group in enumerate(groups):
         sub = table[table["group"] == group].sort_values("time")
-        color = OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]]
+        color = "#555555" if group == "all" else OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]]
         t = np.append(sub["time"].to_numpy(float), max(times) + 0.6)
 
         def ext(col):
             return 100 * np.append(sub[col].to_numpy(float), sub[col].iloc[-1])
 
         name = "All patients" if group == "all" else str(group)
-        ax.step(t, ext("cum_incidence"), where="post", color=color, lw=1.6,
-                label=f"{name} (n = {int(sub['n_risk'].iloc[0])})")
-        ax.plot(sub["time"], 100 * sub["cum_incidence"], "o", color=color, ms=4)
-        if sub["ci_lower"].notna().any():
+        alone = group == "all" and len(groups) > 1  # the overall curve beside the groups: no band
+        ax.step(t, ext("cum_incidence"), where="post", color=color, lw=1.2 if alone else 1.6,
+                ls="--" if alone else "-", label=f"{name} (n = {int(sub['n_risk'].iloc[0])})")
+        ax.plot(sub["time"], 100 * sub["cum_incidence"], "o", color=color, ms=3 if alone else 4)
+        if sub["ci_lower"].notna().any() and not alone:
             ax.fill_between(t, ext("ci_lower"), ext("ci_upper"), step="post", color=color, alpha=0.15, lw=0)
     ax.set_ylim(0, 100)
     ax.set_ylabel(ylabel)
@@ -468,7 +473,8 @@ def trajectory_figure(means: pd.DataFrame, raw: pd.DataFrame, *, groups: Sequenc
         y = r["median"].to_numpy(float)
         n = int(r["n"].max()) if len(r) else 0
         n = f"<{small_cell_min}" if 0 < n < small_cell_min else n
-        right.errorbar(x, y, yerr=np.clip(np.vstack([y - r["q1"].to_numpy(float), r["q3"].to_numpy(float) - y]), 0, None),
+        spread = np.vstack([y - r["q1"].to_numpy(float), r["q3"].to_numpy(float) - y])
+        right.errorbar(x, y, yerr=np.clip(spread, 0, None),
                        fmt="s--", color=color, ms=5, capsize=3, lw=1.1, label=f"{group} (n = {n})")
     for ax, sub in ((left, "Estimated mean (95% CI), linear mixed model"),
                     (right, "Observed median (quartiles)")):
