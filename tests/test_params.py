@@ -174,3 +174,55 @@ def test_make_lab_allows_root_only_as_root_and_opens_the_first_notebook():
 
     assert "--allow-root" in lab_arguments(True) and "--allow-root" not in lab_arguments(False)
     assert lab_arguments(False)[-1].endswith(f"notebooks/{NOTEBOOKS[0]}.ipynb")
+
+
+# --------------------------------------------------------------------------- the models stage's parameters
+
+def test_predictors_parse_from_the_command_line_and_from_a_list():
+    params, _ = parse_assignments(["PREDICTORS=age_years,arthralgia_arthritis", "N_BOOTSTRAP=200", "SEED=3"],
+                                  reserved=RESERVED)
+    assert params["predictors"] == "age_years,arthralgia_arthritis"
+    assert params["n_bootstrap"] == 200 and params["seed"] == 3
+    p = check_parameters(predictors=[" age_years", "prior_cyc "])  # a list in JupyterLab; spaces trimmed
+    assert p.predictors == "age_years,prior_cyc" and p.names("predictors") == ("age_years", "prior_cyc")
+    assert p.changed() == {"predictors": "age_years,prior_cyc"}
+    with pytest.raises(ValueError, match="not a list of names"):
+        p.names("outcome")
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("age_years,foo", "not baseline variable(s): foo"),
+    ("sledai_m12", "not baseline variable(s): sledai_m12"),       # measured after treatment
+    ("second_infusion", "not baseline variable(s): second_infusion"),  # decided after the first infusion
+    ("cr_ever", "not baseline variable(s): cr_ever"),             # an outcome
+    ("age_years,,sex", "an empty name"),
+    ("age_years,age_years", "named twice: age_years"),
+    (",".join(PARAMETERS["predictors"].choices[:9]), "9 names"),
+    (3, "expected comma-separated names"),
+])
+def test_bad_predictors_are_named(value, fragment):
+    with pytest.raises(ParameterError) as err:
+        check_parameters(predictors=value)
+    assert fragment in str(err.value) and PARAMETERS["predictors"].allowed() in str(err.value)
+
+
+def test_default_predictors_are_baseline_variables_and_the_bootstrap_defaults():
+    from msc_sle.clinical import baseline_predictors
+
+    p = check_parameters()
+    names = p.names("predictors")
+    assert set(names) <= set(baseline_predictors()) and len(names) <= PARAMETERS["predictors"].high
+    assert p["n_bootstrap"] == 1000 and isinstance(p["seed"], int)
+    for bad in ({"n_bootstrap": -1}, {"n_bootstrap": 10001}, {"seed": -1}, {"seed": 1.5}):
+        with pytest.raises(ParameterError):
+            check_parameters(**bad)
+    assert check_parameters(n_bootstrap=0)["n_bootstrap"] == 0  # apparent performance only
+
+
+def test_response_definitions_cover_every_outcome_with_this_runs_thresholds():
+    from msc_sle.workbook.params import OUTCOMES
+
+    p = check_parameters(cr_prednisone_max=2.5)
+    defs = p.response_definitions()
+    assert tuple(defs) == OUTCOMES
+    assert defs["cr"].prednisone_max == 2.5 and defs["lda"] == paper_lda and defs["lldas"].name == "lldas"

@@ -23,7 +23,7 @@ from msc_sle.contract import BUNDLED_DATA
 from msc_sle.clinical import load_cohort
 from msc_sle.workbook.notebook import RECORD_MIMETYPE
 from msc_sle.workbook.params import PARAMETERS, check_parameters
-from msc_sle.tools.runner import MARKER, REPO_ROOT, RunError, main, run_workbook
+from msc_sle.tools.runner import MARKER, NOTEBOOKS, REPO_ROOT, RunError, main, run_workbook
 
 PY = sys.executable
 
@@ -181,19 +181,22 @@ def test_full_workbook_on_the_bundled_data(tmp_path):
     proc = subprocess.run([PY, "-m", "msc_sle.tools.runner", "run", f"DATA={BUNDLED_DATA}", f"OUT={out}", "JOBS=2"],
                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Reproduction score:" in proc.stdout and "[6/6]" in proc.stdout
-    assert _checksums(BUNDLED_DATA) == before
     from msc_sle.tools.runner import NOTEBOOKS
+    assert "Reproduction score:" in proc.stdout and f"[{len(NOTEBOOKS)}/{len(NOTEBOOKS)}]" in proc.stdout
+    assert _checksums(BUNDLED_DATA) == before
     fingerprint = load_cohort().fingerprint
     for name in NOTEBOOKS:
         for page in (f"html/{name}.html", f"html/{name}.clinical.html"):
             assert fingerprint in (out / page).read_text(encoding="utf-8")
         assert (out / "notebooks" / f"{name}.ipynb").is_file()
     tables = {p.name for p in (out / "tables").iterdir()}
-    for stem in ("attrition", "table1_baseline", "table2_cr", "response_rates", "reproduction", "paper_audit"):
+    for stem in ("attrition", "table1_baseline", "table2_cr", "response_rates", "reproduction", "paper_audit",
+                 "model_cr", "model_sensitivity"):
         assert {f"{stem}.csv", f"{stem}.xlsx"} <= tables, stem
+    assert {"model_cr.docx", "model_sensitivity.docx"} <= tables
     figures = {p.name for p in (out / "figures").iterdir()}
-    for stem in ("consort_flow", "figure1_sledai_over_time", "response_rates", "cumulative_response", "forest_cr"):
+    for stem in ("consort_flow", "figure1_sledai_over_time", "response_rates", "cumulative_response", "forest_cr",
+                 "calibration_cr", "time_to_cr", "trajectories_cr"):
         assert {f"{stem}.png", f"{stem}.svg"} <= figures, stem
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "SYNTHETIC" in index and "html/05_explore.clinical.html" in index
@@ -429,7 +432,7 @@ def test_make_run_on_a_path_with_spaces_parentheses_quotes_and_unicode(tmp_path)
     out = tmp_path / "reports (mine)"
     proc = _make("run", f"DATA={data}", f"OUT={out}")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (out / "index.html").is_file() and "[6/6]" in proc.stdout
+    assert (out / "index.html").is_file() and f"[{len(NOTEBOOKS)}/{len(NOTEBOOKS)}]" in proc.stdout
     assert _leftovers(tmp_path) == []
 
 

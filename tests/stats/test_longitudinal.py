@@ -118,6 +118,28 @@ def test_gee_matches_geepack():
     assert u.wald_interaction.statistic == pytest.approx(b @ np.linalg.solve(V, b))
 
 
+def test_an_optimiser_that_raises_is_a_failed_optimiser(monkeypatch):
+    """statsmodels' L-BFGS line search can step to variance parameters where X'V^-1X is singular
+    and raise LinAlgError (seen on a 69-subject, 5-visit data set); the next optimiser must then be
+    tried, giving the same REML fit as nlme (here L-BFGS is made to raise on Orthodont)."""
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    fit = MixedLM.fit
+    tried = []
+
+    def flaky(self, *args, method=None, **kwargs):
+        tried.append(method[0])
+        if method == ["lbfgs"]:
+            raise np.linalg.LinAlgError("Singular matrix")
+        return fit(self, *args, method=method, **kwargs)
+
+    monkeypatch.setattr(MixedLM, "fit", flaky)
+    r = _fit(_orthodont())
+    assert tried[:2] == ["lbfgs", "bfgs"] and r.converged
+    assert r.var_subject == pytest.approx(3.28538825895, abs=1e-4)
+    assert r.lr_interaction.statistic == pytest.approx(7.31133503254, abs=1e-5)
+
+
 def test_input_checks_categorical_order_and_pickle():
     d = _orthodont()
     with pytest.raises(ValueError, match="single group"):

@@ -362,6 +362,25 @@ def test_bootstrap_1000_firth_is_fast_seeded_and_reports_progress():
     assert pickle.loads(pickle.dumps(v)).table.equals(v.table)
 
 
+def test_bootstrap_counts_rank_deficient_samples_as_failed():
+    """A rare binary predictor (2 of 30 subjects) is constant in some bootstrap samples: those refits
+    fail (rank-deficient design) and are counted, as rms::validate counts failed fits, instead of
+    stopping the validation. With the resamples given explicitly the count is known exactly."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=30)
+    rare = np.zeros(30)
+    rare[:2] = 1
+    y = (rng.random(30) < 1 / (1 + np.exp(-x))).astype(float)
+    y[:2] = [1, 0]
+    X = np.column_stack([x, rare])
+    idx = rng.integers(0, 30, size=(40, 30))
+    constant = int(sum((rare[r].min() == rare[r].max()) or (y[r].min() == y[r].max()) for r in idx))
+    assert constant > 0  # the draw includes samples without either rare subject
+    v = bootstrap_validation(X, y, resamples=idx)
+    assert v.n_failed == constant and int(v.replicates["fitted"].sum()) == 40 - constant
+    assert v.table.loc["c", "n"] == 40 - constant
+
+
 def test_bootstrap_input_checks():
     X, y = _cohort()
     with pytest.raises(ValueError, match="resamples"):

@@ -13,7 +13,7 @@ Nothing here computes a test statistic: the comparisons live one layer up (``msc
 from .eligibility import (PAPER_ELIGIBILITY, Criterion, EligibilityResult, EligibilityThresholds,
                           apply_eligibility, baseline_sledai, paper_criteria)
 from .extract import RECORDED_TOTAL_RULE, load_cohort, recorded_total_details, recorded_total_note
-from .frame import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, analysis_frame, sledai_long
+from .frame import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, analysis_frame, baseline_predictors, sledai_long
 from .outcomes import (DEFINITION_ALIASES, DEFINITIONS, ResponseDefinition, ResponseResult, classify_response, doris,
                        get_definition, lldas, paper_cr, paper_lda, sledai_reduction)
 from .sledai import (CVA_DOMAINS, MAJOR_ORGAN_DESCRIPTORS, SEROLOGY, SLEDAI2K_DOMAINS, SLEDAI2K_WEIGHTS, SledaiResult,
@@ -29,4 +29,5 @@ __all__ = ["PAPER_ELIGIBILITY", "Criterion", "EligibilityResult", "EligibilityTh
            "sledai_reduction", "CVA_DOMAINS", "MAJOR_ORGAN_DESCRIPTORS", "SEROLOGY", "SLEDAI2K_DOMAINS",
            "SLEDAI2K_WEIGHTS", "SledaiResult", "descriptor_arrays", "score_arrays", "sledai2k", "sledai2k_domains",
            "EQUIVALENT_DOSE_MG", "PULSE_MIN_MG", "SteroidDoses", "prednisone_equivalent", "split_pulses",
-           "BASELINE_MONTH", "FOLLOW_UP_MONTHS", "VisitGrid", "visit_grid", "visit_completeness", "sledai_long"]
+           "BASELINE_MONTH", "FOLLOW_UP_MONTHS", "VisitGrid", "visit_grid", "visit_completeness", "sledai_long",
+           "baseline_predictors"]

@@ -17,7 +17,7 @@ from .outcomes import ResponseDefinition, classify_response, get_definition
 from .sledai import sledai2k
 from .visits import FOLLOW_UP_MONTHS, visit_grid
 
-__all__ = ["analysis_frame", "sledai_long", "PREDNISONE_CUT_MG", "CYC_DOSE_CUT_G"]
+__all__ = ["analysis_frame", "sledai_long", "baseline_predictors", "POST_BASELINE", "PREDNISONE_CUT_MG", "CYC_DOSE_CUT_G"]
 
 #: Table 2's baseline prednisone split, mg/day; a dose equal to the cut goes to the high group
 #: (data/README.md, reading 1: Table 2's counts and Table 1's median of 20 mg agree only so; it is
@@ -26,6 +26,10 @@ PREDNISONE_CUT_MG = 20.0
 #: Table 2's CYC induction dose split among induced patients, g (section 3.2: median induction
 #: dose 1.2 g; Table 2 prints "<1.2 / >=1.2 g"); the dose equal to the cut goes to the high group.
 CYC_DOSE_CUT_G = 1.2
+#: Table variables decided after the first infusion, so never baseline predictors: a second
+#: infusion was given when the disease was not controlled, or flared, within 30 days of the first
+#: (paper section 2.3), i.e. it is an early sign of non-response, not a cause known beforehand.
+POST_BASELINE = ("second_infusion",)
 
 
 def _split_levels(name: str, cut: float) -> list[str]:
@@ -155,3 +159,21 @@ def sledai_long(frame: pd.DataFrame) -> pd.DataFrame:
     long["month"] = long["month"].str[len("sledai_m"):].astype(int)
     long["sledai"] = long["sledai"].astype("Float64").astype(float)
     return long.sort_values(["patient_id", "month"]).reset_index(drop=True)
+
+
+def baseline_predictors(dictionary: pd.DataFrame | None = None) -> tuple[str, ...]:
+    """The analysis-frame variables a prognostic model may use as predictors, in dictionary order.
+
+    Every variable of the paper's tables (a dictionary row of the patients or derived table with a
+    table ``section``) that is known at the first infusion. Left out: the outcomes (section
+    "Outcome"), the follow-up SLEDAI-2K (``sledai_m1`` ... ``sledai_m12``, measured after treatment,
+    so part of the response rather than a predictor of it; ``sledai_m0`` stays) and
+    :data:`POST_BASELINE` (decided after the first infusion).
+
+    >>> "sledai_m0" in baseline_predictors() and "sledai_m12" not in baseline_predictors()
+    True
+    """
+    d = load_dictionary() if dictionary is None else dictionary
+    rows = d[d["table"].isin(["patients", "derived"]) & (d["section"] != "") & (d["section"] != "Outcome")]
+    later = {f"sledai_m{m}" for m in FOLLOW_UP_MONTHS} | set(POST_BASELINE)
+    return tuple(n for n in dict.fromkeys(rows["name"]) if n not in later)

@@ -1,4 +1,5 @@
-"""The workbook's figures: CONSORT flow, Figure 1 (SLEDAI-2K over time), response rates, forest plot.
+"""The workbook's figures: CONSORT flow, Figure 1 (SLEDAI-2K over time), response rates, forest plot,
+and the models stage's calibration plot, cumulative incidence with numbers at risk and trajectories.
 
 Every figure is drawn for print: axis labels carry units, group sizes appear in the labels, the
 palette is Okabe-Ito (distinguishable with the common colour-vision deficiencies), and
@@ -34,7 +35,8 @@ from ..stats import TESTS  # noqa: E402
 from .format import format_number, p_text, typeset  # noqa: E402
 
 __all__ = ["OKABE_ITO", "use_print_style", "save_figure", "consort_figure", "sledai_over_time_figure",
-           "response_rate_figure", "cumulative_response_figure", "forest_data", "forest_plot"]
+           "response_rate_figure", "cumulative_response_figure", "forest_data", "forest_plot", "calibration_figure",
+           "cumulative_incidence_figure", "trajectory_figure"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette: orange, sky blue, bluish green, yellow, blue,
 #: vermillion, reddish purple, black.
@@ -464,4 +466,153 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
         overflow = (right - fig.bbox.x1) / fig.dpi
         if overflow > -0.05:
             fig.set_figwidth(fig.get_figwidth() + overflow + 0.15)
+    return fig
+
+
+# --------------------------------------------------------------------------- the models stage
+
+def calibration_figure(curve, *, corrected: tuple[float, float] | None = None, annotation: str = "",
+                       title: str = "Calibration of the predicted risk"):
+    """Observed against predicted risk: the apparent lowess smooth, quintile groups of predicted
+    risk (observed proportion with its Wilson 95% CI), the ideal diagonal and, when ``corrected``
+    = (intercept, slope) is given, the optimism-corrected recalibration line
+    ``expit(a + b logit(p))``: what the model's predictions are expected to mean in new patients.
+
+    ``curve`` is a :class:`msc_sle.stats.models.CalibrationCurve` (method ``"lowess"``).
+    """
+    fig, ax = _new((5.6, 5.0))
+    ax.plot([0, 1], [0, 1], ls="--", color="#777777", lw=0.9, label="Ideal (observed = predicted)")
+    if len(curve.smooth):
+        ax.plot(curve.smooth["predicted"], curve.smooth["observed"], color=OKABE_ITO[4], lw=1.6,
+                label="Apparent (lowess)")
+    g = curve.groups
+    x = g["mean_predicted"].to_numpy(float)
+    y = g["observed"].to_numpy(float)
+    # clipped at 0: a Wilson bound at 0 or 1 can miss the proportion in the last bit
+    err = np.clip(np.vstack([y - g["observed_lower"].to_numpy(float), g["observed_upper"].to_numpy(float) - y]),
+                  0, None)
+    ax.errorbar(x, y, yerr=err, fmt="o", color=OKABE_ITO[5], ms=5, capsize=3, lw=1.0,
+                label=f"{len(g)} equal groups by predicted risk (Wilson 95% CI)")
+    if corrected is not None and all(np.isfinite(corrected)):
+        p = np.linspace(0.01, 0.99, 99)
+        a, b = corrected
+        ax.plot(p, 1 / (1 + np.exp(-(a + b * np.log(p / (1 - p))))), color=OKABE_ITO[2], lw=1.4, ls="-.",
+                label=f"Optimism-corrected (intercept {a:.2f}, slope {b:.2f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("Predicted probability")
+    ax.set_ylabel("Observed proportion")
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False, loc="upper left", fontsize=8)
+    if annotation:
+        ax.text(0.98, 0.02, annotation, transform=ax.transAxes, ha="right", va="bottom", fontsize=8)
+    return fig
+
+
+def cumulative_incidence_figure(incidence, *, overall=None, title: str = "Cumulative incidence of first response",
+                                ylabel: str = "Patients with a first response (%)", test_text: str = "",
+                                small_cell_min: int = 0):
+    """Step curves of the cumulative incidence of a first event seen at visits, one per group, with
+    pointwise 95% CIs (Kaplan-Meier; none for Turnbull), and the numbers at risk under the axis.
+
+    ``incidence`` is a :class:`msc_sle.stats.survival.CumulativeIncidence`; ``overall``, the same
+    estimate without groups, adds a grey dashed curve for all patients (and its row of numbers at
+    risk). The curve steps only at the visits: between two visits the event time is unknown, not
+    constant. Numbers at risk below ``small_cell_min`` show as "<N".
+    """
+    table = incidence.table
+    groups = list(incidence.groups)
+    if overall is not None and groups != ["all"]:
+        table = pd.concat([table, overall.table.assign(group="all")], ignore_index=True)
+        groups = groups + ["all"]
+    times = sorted(table["time"].unique())
+    fig = plt.figure(figsize=(7.0, 4.4 + 0.25 * len(groups)), layout="constrained")
+    ax, risk = fig.subplots(2, 1, sharex=True,
+                            gridspec_kw={"height_ratios": [4.0, 0.45 + 0.3 * len(groups)]})
+    for j, group in enumerate(groups):
+        sub = table[table["group"] == group].sort_values("time")
+        color = "#555555" if group == "all" else OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]]
+        t = np.append(sub["time"].to_numpy(float), max(times) + 0.6)
+
+        def ext(col):
+            return 100 * np.append(sub[col].to_numpy(float), sub[col].iloc[-1])
+
+        name = "All patients" if group == "all" else str(group)
+        alone = group == "all" and len(groups) > 1  # the overall curve beside the groups: no band
+        ax.step(t, ext("cum_incidence"), where="post", color=color, lw=1.2 if alone else 1.6,
+                ls="--" if alone else "-", label=f"{name} (n = {int(sub['n_risk'].iloc[0])})")
+        ax.plot(sub["time"], 100 * sub["cum_incidence"], "o", color=color, ms=3 if alone else 4)
+        if sub["ci_lower"].notna().any() and not alone:
+            ax.fill_between(t, ext("ci_lower"), ext("ci_upper"), step="post", color=color, alpha=0.15, lw=0)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title + (f"\n{test_text}" if test_text else ""), loc="left")
+    ax.legend(frameon=False, loc="upper left")
+    risk.set_xlim(-0.3, max(times) + 0.6)
+    risk.set_ylim(-0.5, len(groups) - 0.5)
+    risk.set_yticks(range(len(groups)))
+    risk.set_yticklabels(["All" if g == "all" else _wrap(str(g), 22) for g in groups][::-1], fontsize=8)
+    risk.tick_params(axis="y", length=0)
+    for j, group in enumerate(groups):
+        sub = table[table["group"] == group].set_index("time")
+        for time in times:
+            n = int(sub.loc[time, "n_risk"])
+            text = f"<{small_cell_min}" if 0 < n < small_cell_min else str(n)
+            risk.text(time, len(groups) - 1 - j, text, ha="center", va="center", fontsize=8)
+    for side in ("left", "top", "right"):
+        risk.spines[side].set_visible(False)
+    risk.set_title("Numbers at risk (not yet responded, still followed)", loc="left", fontsize=8)
+    risk.set_xticks(times)
+    risk.set_xticklabels(["0" if t == 0 else f"M{t:g}" for t in times])
+    risk.set_xlabel("Visit (months after the first MSC infusion)")
+    return fig
+
+
+def trajectory_figure(means: pd.DataFrame, raw: pd.DataFrame, *, groups: Sequence[str] | None = None,
+                      test_text: str = "", value_label: str = "SLEDAI-2K score (points)",
+                      title: str = "SLEDAI-2K over the year by response", small_cell_min: int = 0):
+    """Two panels sharing the y axis: the model's estimated means with 95% CIs per group and visit
+    (left), and the observed medians with quartiles (right; Figure 1's summary, split by group).
+
+    ``means`` has ``group``, ``time``, ``mean``, ``ci_lower``, ``ci_upper`` (``mixed_model(...).means``);
+    ``raw`` has ``group``, ``month``, ``n``, ``median``, ``q1``, ``q3``. Group sizes below
+    ``small_cell_min`` show as "<N".
+    """
+    groups = list(groups) if groups is not None else list(dict.fromkeys(means["group"]))
+    months = sorted(int(m) for m in means["time"].unique())
+    xs = {m: i for i, m in enumerate(months)}
+    fig = plt.figure(figsize=(8.5, 4.2), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    shift = 0.12
+    for j, group in enumerate(groups):
+        color = OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]]
+        offset = (j - (len(groups) - 1) / 2) * shift
+        m = means[means["group"] == group].sort_values("time")
+        x = np.array([xs[int(t)] for t in m["time"]]) + offset
+        y = m["mean"].to_numpy(float)
+        # clipped at 0: a quartile equal to the median can differ from it in the last bit
+        left.errorbar(x, y, yerr=np.clip(np.vstack([y - m["ci_lower"].to_numpy(float),
+                                                    m["ci_upper"].to_numpy(float) - y]), 0, None),
+                      fmt="o-", color=color, ms=5, capsize=3, lw=1.3, label=str(group))
+        r = raw[raw["group"] == group].sort_values("month")
+        x = np.array([xs[int(t)] for t in r["month"]]) + offset
+        y = r["median"].to_numpy(float)
+        n = int(r["n"].max()) if len(r) else 0
+        n = f"<{small_cell_min}" if 0 < n < small_cell_min else n
+        spread = np.vstack([y - r["q1"].to_numpy(float), r["q3"].to_numpy(float) - y])
+        right.errorbar(x, y, yerr=np.clip(spread, 0, None),
+                       fmt="s--", color=color, ms=5, capsize=3, lw=1.1, label=f"{group} (n = {n})")
+    for ax, sub in ((left, "Estimated mean (95% CI), linear mixed model"),
+                    (right, "Observed median (quartiles)")):
+        ax.set_xticks(range(len(months)))
+        ax.set_xticklabels(["Baseline" if m == 0 else f"M{m}" for m in months])
+        ax.set_xlabel("Visit (months after the first MSC infusion)")
+        ax.set_title(sub, loc="left", fontsize=9)
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    left.set_ylabel(value_label)
+    left.set_ylim(bottom=0)
+    right.legend(frameon=False, fontsize=8, loc="upper right")
+    fig.suptitle(title + (f" ({test_text})" if test_text else ""), x=0.02, ha="left",
+                 fontsize=matplotlib.rcParams["axes.titlesize"])
     return fig

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 __all__ = ["round_half_up", "rounded", "format_number", "format_fixed", "format_percent", "format_rate",
            "format_against", "format_p", "p_text", "format_significant", "typeset", "NOT_TESTED", "on_half",
-           "round_half_to_even", "friedman_text", "NO_PATIENT"]
+           "round_half_to_even", "friedman_text", "NO_PATIENT", "result_sentence"]
 
 #: What a p-value cell shows when no test could be run (the footnote says why).
 NOT_TESTED = "n.t."
@@ -193,3 +193,14 @@ def p_text(p: float, test: str | None = None, digits: int = 3, symbol: str = "p"
     cell = format_p(p, digits)
     text = f"{symbol} < {cell[1:]}" if cell.startswith("<") else f"{symbol} = {cell}"
     return f"{text} ({test})" if test else text
+
+
+def result_sentence(result, subject: str = "", statistic: str = "chi-square") -> str:
+    """A test result in one line that names its method: "log-rank (...): chi-square = 4.03 on 1 df,
+    p = 0.045". ``result`` has ``method``, ``statistic``, ``df`` and ``p`` (a log-rank or interaction
+    test of ``msc_sle.stats``); None reads "not testable". ``subject`` prefixes what was tested."""
+    head = f"{subject}: " if subject else ""
+    if result is None:
+        return head + "not testable (fewer than two groups)"
+    return (f"{head}{result.method}, {statistic} = {format_fixed(result.statistic, 2)} on {result.df} df, "
+            f"{p_text(result.p)}")

@@ -23,10 +23,10 @@ from ..compare import Comparison, describe, group_columns
 from ..contract import load_dictionary, variable_info
 from ..stats import TESTS
 from .format import (NOT_TESTED, format_fixed, format_number, format_p, format_percent, format_rate,
-                     format_significant, round_half_up, typeset)
+                     format_significant, p_text, round_half_up, typeset)
 
 __all__ = ["PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
-           "PAPER_SECTION_ORDER", "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
+           "regression_table", "sensitivity_table", "PAPER_SECTION_ORDER", "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
 #: Sections are the dictionary's ``section`` values; any other section follows in dictionary order.
@@ -683,3 +683,120 @@ def rate_table(rates: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
     out["shown"] = [format_rate(a, b, lo, hi, decimals)
                     for a, b, lo, hi in zip(k, n, rates["ci_low"].astype(float), rates["ci_high"].astype(float))]
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# regression tables (the models stage)
+# --------------------------------------------------------------------------------------------
+_REFERENCE = "ref."
+
+
+def _or_cell(estimate, lower, upper, decimals: int = 2) -> str:
+    """"1.87 (0.99 to 3.68)", as Table 2's effect column; "–" when the estimate does not exist."""
+    if any(v is None or not math.isfinite(float(v)) for v in (estimate, lower, upper)):
+        return "–"
+    return (f"{format_fixed(estimate, decimals)} ({format_fixed(lower, decimals)} to "
+            f"{format_fixed(upper, decimals)})")
+
+
+def _p_cell(p, p_decimals) -> str:
+    return "–" if p is None or not math.isfinite(float(p)) else format_p(float(p), p_decimals)
+
+
+def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str | None = None
+                     ) -> PublicationTable:
+    """A multivariable logistic model laid out as a manuscript table, in the style of the paper's
+    Table 2: each predictor's univariable odds ratio beside its adjusted odds ratio (Firth), and the
+    ordinary maximum likelihood estimate where it exists (gtsummary's ``tbl_uvregression`` merged
+    with ``tbl_regression``).
+
+    ``model`` is a :class:`msc_sle.models.PrognosticModel`. A categorical predictor with more than
+    two levels gets a heading row and one row per level, its reference level marked "ref.";
+    footnotes name the estimation, interval and test of every column, the events per variable and
+    the patients left out.
+    """
+    tidy = model.table()
+    data = model.data
+    headers = ["Characteristic", "Univariable OR (95% CI)", "p, univariable", "Adjusted OR (95% CI), Firth",
+               "p, Firth", "Adjusted OR (95% CI), ML", "p, ML"]
+
+    def cells(r) -> list[str]:
+        return [_or_cell(r["uni_or"], r["uni_lower"], r["uni_upper"], decimals), _p_cell(r["uni_p"], p_decimals),
+                _or_cell(r["firth_or"], r["firth_lower"], r["firth_upper"], decimals),
+                _p_cell(r["firth_p"], p_decimals),
+                _or_cell(r["ml_or"], r["ml_lower"], r["ml_upper"], decimals), _p_cell(r["ml_p"], p_decimals)]
+
+    records, kinds = [], []
+    for variable, block in tidy.groupby("variable", sort=False):
+        if len(block) == 1:
+            r = block.iloc[0]
+            label = r["label"]
+            if r["kind"] == "indicator" and r["level"] not in ("", "yes"):
+                label = f"{label} (vs {r['reference']})"
+            records.append([label, *cells(r)])
+            kinds.append("variable")
+            continue
+        info = data.variables.set_index("variable").loc[variable]
+        records.append([info["label"]] + [""] * 6)
+        kinds.append("variable")
+        records.append([str(info["reference"]), _REFERENCE, "", _REFERENCE, "", _REFERENCE, ""])
+        kinds.append("level")
+        for _, r in block.iterrows():
+            records.append([str(r["level"]), *cells(r)])
+            kinds.append("level")
+    body = pd.DataFrame(records, columns=headers)
+    methods = model.methods
+    epv = data.epv
+    notes = [f"OR: odds ratio of {data.outcome_label}, with 95% confidence interval; continuous "
+             "predictors per the step given; yes/no predictors yes vs no.",
+             "Univariable: " + methods["univariable"].split(": ", 1)[1] + ".",
+             "Adjusted, Firth: " + methods["firth"].split(": ", 1)[1] + ".",
+             "Adjusted, ML: " + methods["ml"].split(": ", 1)[1] + ".",
+             f"{data.exclusions()} Events per variable: {epv.message}."]
+    title = title or (f"Odds ratios for {data.outcome_label}: univariable and multivariable logistic regression "
+                      f"(n = {data.n}, {data.n_events} with the outcome)")
+    return PublicationTable(title, body, tuple(kinds), tuple(notes), tidy)
+
+
+def sensitivity_table(result, decimals: int = 2, *, title: str | None = None) -> PublicationTable:
+    """The same model under each response definition, one column per definition.
+
+    ``result`` is a :class:`msc_sle.models.SensitivityResult`. The first row gives responders /
+    analysed patients, the second the events per variable of each definition; each predictor row gives the
+    Firth odds ratio (95% profile penalised-likelihood CI) and its penalised likelihood-ratio p.
+    """
+    t = result.table
+    outcomes = list(dict.fromkeys(t["outcome"]))
+    heads = {o: t.loc[t["outcome"] == o].iloc[0] for o in outcomes}
+    headers = ["Characteristic"] + [str(heads[o]["outcome_label"]) for o in outcomes]
+    counts = ["Responders / analysed"] + [f"{int(heads[o]['n_events'])}/{int(heads[o]['n'])}" for o in outcomes]
+    epvs = ["Events per variable"] + ["–" if pd.isna(heads[o]["epv"]) else f"{heads[o]['epv']:.1f}"
+                                      for o in outcomes]
+    records, kinds = [counts, epvs], ["variable", "variable"]
+    terms = t[t["term"].notna()].drop_duplicates("term")
+    for _, term in terms.iterrows():
+        row = [str(term["label"])]
+        for o in outcomes:
+            r = t[(t["outcome"] == o) & (t["term"] == term["term"])]
+            if r.empty:
+                row.append("–")
+                continue
+            r = r.iloc[0]
+            row.append(_or_cell(r["odds_ratio"], r["or_lower"], r["or_upper"], decimals) + "; "
+                       + p_text(r["p"], digits=3))
+        records.append(row)
+        kinds.append("variable")
+    body = pd.DataFrame(records, columns=headers)
+    level = f"{100 * (1 - result.alpha):g}%"
+    notes = [f"Firth's penalised-likelihood logistic regression of each response during the year on the same "
+             f"predictors: odds ratio ({level} profile penalised-likelihood CI); p: penalised likelihood-ratio "
+             "test (1 df). EPV: events (the smaller outcome class) per model term; below 10 the estimates are "
+             "unstable."]
+    for o in outcomes:
+        note = heads[o]["note"]
+        if isinstance(note, str) and note:
+            notes.append(f"{heads[o]['outcome_label']}: {note}.")
+    notes.extend(getattr(result, "descriptions", ()))
+    tidy = t.rename(columns={"n": "analysed_n", "n_events": "events_n"})
+    return PublicationTable(title or "Odds ratios under each response definition (Firth)", body, tuple(kinds),
+                            tuple(notes), tidy)

@@ -46,6 +46,7 @@ import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 from ..contract import REPO_ROOT
@@ -53,14 +54,20 @@ from ..workbook.cache import CACHE_ENV, write_cohort_cache
 from ..workbook.notebook import RECORD_MIMETYPE, RECORD_TAG
 from ..workbook.params import PARAMETERS, ParameterError, check_parameters, parameter_help, parse_assignments
 
-__all__ = ["NOTEBOOKS", "NOTEBOOKS_DIR", "RunError", "RunResult", "declared_parameters", "run_workbook",
+__all__ = ["NOTEBOOKS", "NOT_SHARED", "NOTEBOOKS_DIR", "RunError", "RunResult", "declared_parameters", "run_workbook",
            "refresh_notebooks", "main", "RECORD_MIMETYPE", "MARKER", "PARAMETERS_NAME"]
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 #: The HTML templates of the bundle (jinja2).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The notebooks in reading order.
-NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction")
+#: Notebooks ``make share`` leaves out, and why (said on the bundle's index page).
+NOT_SHARED = MappingProxyType({
+    "07_models": "its Kaplan-Meier estimates, numbers at risk, model counts and bootstrap results are not "
+                 "yet covered by the bundle's disclosure plan (docs/disclosure.md), so a withheld count could "
+                 "be worked out from them"})
+NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction",
+             "07_models")
 #: File that marks a folder as written by the runner: only such a folder is ever replaced.
 MARKER = ".msc_sle_output"
 #: Folder beside OUT holding every temporary folder of a run (build, cohort cache, previous OUT).
@@ -449,7 +456,7 @@ def _notebook_title(path: Path) -> str:
 
 
 def _index_html(out: Path, names: list[str], prov: Mapping[str, Any], records: Mapping[str, Any],
-                share: bool, notebooks_dir: Path = NOTEBOOKS_DIR) -> str:
+                share: bool, notebooks_dir: Path = NOTEBOOKS_DIR, left_out=()) -> str:
     """index.html: every notebook, table (with what it shows) and figure of the bundle, the
     reproduction score with a link to what differs, and the provenance as a readable table."""
     import jinja2
@@ -477,7 +484,8 @@ def _index_html(out: Path, names: list[str], prov: Mapping[str, Any], records: M
         title="MSC-SLE workbook" + (" (shared bundle)" if share else ""), synthetic=prov["synthetic"],
         score=f"Reproduction score: {score}" if score else "", reproduction_page=reproduction_page,
         reproduction_table="tables/reproduction.csv" if (out / "tables" / "reproduction.csv").exists() else "",
-        notebooks=notebooks, tables=tables, figures=figures, provenance=Markup(provenance_html(prov)))
+        notebooks=notebooks, tables=tables, figures=figures, provenance=Markup(provenance_html(prov)),
+        left_out=list(left_out))
 
 
 # --------------------------------------------------------------------------- output folder
@@ -709,6 +717,8 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
 
     t_start = time.perf_counter()
     params = dict(check_parameters(**{k: v for k, v in params.items() if k != "out_dir"}))
+    left_out = [(n, NOT_SHARED[n]) for n in notebooks if share and n in NOT_SHARED]
+    notebooks = tuple(n for n in notebooks if not (share and n in NOT_SHARED))
     from ..contract import BUNDLED_DATA
 
     data_dir = Path(params["data_dir"] or BUNDLED_DATA).expanduser().absolute()
@@ -773,8 +783,8 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
             _write_details(cohort, tmp / DATA_ISSUES)
         (tmp / "provenance.json").write_text(json.dumps({**prov, "records": records}, indent=2, default=str),
                                              encoding="utf-8")
-        (tmp / "index.html").write_text(_index_html(tmp, list(notebooks), prov, records, share, notebooks_dir),
-                                        encoding="utf-8")
+        (tmp / "index.html").write_text(_index_html(tmp, list(notebooks), prov, records, share, notebooks_dir,
+                                                    left_out), encoding="utf-8")
         (tmp / MARKER).write_text("Written by msc_sle.tools.runner; replaced wholesale by the next run.\n")
         _readable(tmp)
         try:

@@ -19,7 +19,7 @@ from .cache import cached_cohort
 from .params import Params
 
 __all__ = ["RECORD_MIMETYPE", "RECORD_TAG", "open_cohort", "analysed_cohort", "frame_for", "outcome_comparison",
-           "outcome_table", "banner", "show_provenance", "record", "save_table", "show_figure", "NO_ELIGIBLE"]
+           "outcome_table", "banner", "show_provenance", "record", "save_table", "show_figure", "progress_bar", "NO_ELIGIBLE"]
 
 #: What every analysis page says first when the eligibility criteria leave no patient.
 NO_ELIGIBLE = "Not computable: no eligible patient."
@@ -131,6 +131,43 @@ def save_table(table, name: str, out_dir: str | Path | None, *, description: str
     about = description or getattr(table, "title", "") or name
     record(f"table:{name}", about, text="")
     return list(written.values())
+
+
+def progress_bar(total: int, what: str = "steps"):
+    """A ``progress(i, n)`` callback drawing a bar for a long computation, or None where none can be drawn.
+
+    In a Jupyter kernel (JupyterLab, and the kernels ``make run`` starts) it displays an ipywidgets
+    bar with a "i of n <what>" label, updated in place about 50 times. Nothing is written to stdout
+    or stderr and the bar's final state holds no timing, so a stored or rendered notebook does not
+    change from one run to the next (tag the cell ``nbval-ignore-output`` all the same: the bar's
+    text form belongs to ipywidgets). Outside a kernel (a script, a benchmark) it returns None.
+    """
+    if total <= 0:
+        return None
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is None or not hasattr(shell, "kernel"):
+            return None
+        import ipywidgets
+    except ImportError:
+        return None
+    from IPython.display import display
+
+    bar = ipywidgets.IntProgress(value=0, min=0, max=int(total), bar_style="info")
+    label = ipywidgets.Label(f"0 of {int(total)} {what}")
+    display(ipywidgets.HBox([bar, label]))
+    step = max(1, int(total) // 50)
+
+    def progress(i: int, n: int) -> None:
+        if i % step == 0 or i == n:
+            bar.value = min(int(i), bar.max)
+            label.value = f"{int(i)} of {int(n)} {what}"
+            if i == n:
+                bar.bar_style = "success"
+
+    return progress
 
 
 def frame_for(cohort, params: Params, definitions=None):

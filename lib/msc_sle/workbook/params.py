@@ -21,7 +21,7 @@ from typing import Any, Iterator, Mapping
 
 from numpy import bool_ as np_bool
 
-from ..clinical import PREDNISONE_CUT_MG, get_definition, paper_cr, paper_lda
+from ..clinical import PREDNISONE_CUT_MG, baseline_predictors, get_definition, paper_cr, paper_lda
 from ..paper.choices import TEST_RULE_CHOICES
 
 __all__ = ["Parameter", "PARAMETERS", "Params", "ParameterError", "check_parameters", "parse_assignments",
@@ -37,7 +37,10 @@ class Parameter:
 
     ``kind`` is one of ``"path"`` (a directory, ``None`` = the notebook's own default),
     ``"choice"`` (one of ``choices``), ``"bool"`` (true or false), ``"int"`` or ``"float"`` (within
-    ``low``..``high``, both inclusive unless ``low_open``).
+    ``low``..``high``, both inclusive unless ``low_open``), or ``"names"``: a comma-separated list of
+    ``low`` to ``high`` distinct names from ``choices`` (kept as that text, e.g.
+    ``"age_years,prior_cyc"``, so it passes unchanged through the command line, papermill and the
+    provenance; :meth:`Params.names` splits it).
     """
 
     name: str
@@ -58,6 +61,9 @@ class Parameter:
             return "a folder path"
         if self.kind == "bool":
             return "true | false"
+        if self.kind == "names":
+            return (f"{self.low:g} to {self.high:g} comma-separated names of baseline variables "
+                    "(data/dictionary.csv)")
         lo = "" if self.low is None else (f"> {self.low:g}" if self.low_open else f">= {self.low:g}")
         hi = "" if self.high is None else f"<= {self.high:g}"
         kind = "integer" if self.kind == "int" else "number"
@@ -78,9 +84,21 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
        "Output folder: make run writes notebooks/, html/, tables/, figures/ and index.html there "
        "(a notebook opened in JupyterLab writes nothing)"),
     Parameter("outcome", "choice", "cr",
-       "Response compared in 04_predictors: cr, lda (paper section 2.4), lldas (Franklyn 2016), "
-       "doris (DORIS 2021), sledai_reduction (SLEDAI-4 reduction, the SLEDAI part of SRI-4)",
+       "Response compared in 04_predictors and modelled in 07_models: cr, lda (paper section 2.4), "
+       "lldas (Franklyn 2016), doris (DORIS 2021), sledai_reduction (SLEDAI-4 reduction, the SLEDAI "
+       "part of SRI-4)",
        choices=OUTCOMES),
+    Parameter("predictors", "names", "age_years,sle_duration_months,sledai_m0,active_lupus_nephritis",
+       "07_models: candidate predictors of the multivariable model, pre-specified on clinical grounds "
+       "(age, disease duration, baseline SLEDAI-2K, active lupus nephritis; the notebook gives the "
+       "rationale), not chosen from Table 2's p-values; the first one also splits the time-to-response "
+       "curves (a continuous one at its median)",
+       choices=baseline_predictors(), low=1, high=8),
+    Parameter("n_bootstrap", "int", 1000,
+       "07_models: bootstrap samples for Harrell's optimism-corrected c-statistic and calibration slope "
+       "(0 = apparent performance only)", "samples", low=0, high=10000),
+    Parameter("seed", "int", 7, "07_models: seed of the bootstrap's random numbers (same seed, same numbers)",
+       low=0, high=999999),
     Parameter("lda_sledai_max", "int", paper_lda.sledai_max, "LDA: SLEDAI-2K at most this (paper 2.4: <= 4)",
        "points", low=0, high=105),
     Parameter("lda_prednisone_max", "float", paper_lda.prednisone_max,
@@ -191,9 +209,22 @@ class Params(Mapping):
         """``{"cr": self.cr(), "lda": self.lda()}``: the outcomes every page's analysis frame holds."""
         return {"cr": self.cr(), "lda": self.lda()}
 
-    def outcome_definition(self):
-        """The response definition named by ``outcome``, with the LDA/CR thresholds applied."""
-        return {"lda": self.lda, "cr": self.cr}.get(self["outcome"], lambda: get_definition(self["outcome"]))()
+    def names(self, name: str) -> tuple[str, ...]:
+        """A ``"names"`` parameter as a tuple: ``params.names("predictors")``."""
+        if PARAMETERS[name].kind != "names":
+            raise ValueError(f"parameter {name} is not a list of names")
+        return tuple(self._values[name].split(","))
+
+    def outcome_definition(self, outcome: str | None = None):
+        """The response definition named by ``outcome`` (default: this run's), with the LDA/CR
+        thresholds applied."""
+        outcome = self["outcome"] if outcome is None else outcome
+        return {"lda": self.lda, "cr": self.cr}.get(outcome, lambda: get_definition(outcome))()
+
+    def response_definitions(self) -> dict:
+        """Every outcome choice and its definition, LDA/CR with this run's thresholds:
+        ``{"cr": ..., "lda": ..., "lldas": ..., "doris": ..., "sledai_reduction": ...}``."""
+        return {name: self.outcome_definition(name) for name in OUTCOMES}
 
 
 def _changed(definition, **values) -> dict:
@@ -204,6 +235,8 @@ def _changed(definition, **values) -> dict:
 def _default_text(p: Parameter) -> str:
     if p.kind == "bool":
         return "true" if p.default else "false"
+    if p.kind == "names":
+        return p.default
     return {"data_dir": "data/synthetic (bundled)", "out_dir": "reports"}.get(
         p.name, "(none)" if p.default is None else repr(p.default))
 
@@ -258,6 +291,8 @@ def _check_value(p: Parameter, value: Any) -> Any:
         if isinstance(value, (bool, np_bool)):
             return bool(value)
         raise bad("expected true or false")
+    if p.kind == "names":
+        return _check_names(p, value, bad)
     if isinstance(value, bool) or value is None:
         raise bad("expected a number")
     if p.kind == "int":
@@ -276,6 +311,27 @@ def _check_value(p: Parameter, value: Any) -> Any:
     if p.high is not None and value > p.high:
         raise bad("out of range")
     return value
+
+
+def _check_names(p: Parameter, value: Any, bad) -> str:
+    """A list of names (text "a,b" or a list/tuple of strings) as its canonical text "a,b"."""
+    if isinstance(value, str):
+        names = [n.strip() for n in value.split(",")]
+    elif isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
+        names = [n.strip() for n in value]
+    else:
+        raise bad("expected comma-separated names")
+    if any(n == "" for n in names):
+        raise bad("an empty name (a stray comma?)")
+    unknown = [n for n in names if n not in p.choices]
+    if unknown:
+        raise bad(f"not baseline variable(s): {', '.join(unknown)} (valid: {', '.join(p.choices)})")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise bad(f"named twice: {', '.join(repeated)}")
+    if not p.low <= len(names) <= p.high:
+        raise bad(f"{len(names)} names")
+    return ",".join(names)
 
 
 def check_parameters(**values: Any) -> Params:
@@ -307,7 +363,7 @@ _FALSE_WORDS = ("0", "false", "no", "off")
 
 def _parse_text(p: Parameter, text: str) -> Any:
     """Turn the text of a command-line assignment into the parameter's type (no silent coercion)."""
-    if p.kind in ("path", "choice"):
+    if p.kind in ("path", "choice", "names"):
         return text
     if p.kind == "bool":
         word = text.strip().lower()

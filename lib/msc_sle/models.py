@@ -1,0 +1,636 @@
+"""The models stage, lupus side: a multivariable prognostic model of response, its internal
+validation, time to first response and SLEDAI-2K trajectories, and the sensitivity of the model to
+the response definition.
+
+:mod:`msc_sle.stats.models`, :mod:`~msc_sle.stats.survival` and :mod:`~msc_sle.stats.longitudinal`
+hold the estimates and know nothing of lupus. This module knows the analysis frame, the data
+dictionary and the response definitions, and prepares what those functions take:
+
+* :func:`model_data` -- complete cases of an outcome and predictors of the analysis frame, as a
+  numeric design: booleans as 0/1 indicators, categories dummy coded against a reference level
+  (a two-level category with a dictionary ``show_level`` shows that level, as Table 2 does),
+  continuous variables per :data:`PER_UNIT` of their dictionary unit (age per 10 years); every
+  term labelled from the dictionary; patients left out counted per missing variable.
+* :func:`fit_prognostic_model` -- Firth's penalised logistic regression (profile penalised-
+  likelihood CIs, penalised likelihood-ratio p), each predictor alone and all together, with the
+  ordinary maximum likelihood fit beside it where it exists.
+* :func:`validate_model` -- Harrell's bootstrap optimism correction of the c-statistic and the
+  calibration slope, with the apparent calibration curve.
+* :func:`first_response` / :func:`time_to_response` -- per patient, the visit interval in which a
+  response was first seen (a missed visit widens it), and the cumulative incidence of first
+  response over the visits, overall and by a predictor, with a log-rank test.
+* :func:`sledai_trajectories` -- SLEDAI-2K over the visits in responders and non-responders: a
+  random-intercept linear mixed model (month categorical) with marginal means, the GEE beside it,
+  and the raw medians.
+* :func:`sensitivity_analysis` -- the same model refitted for each response definition.
+
+>>> data = model_data(frame, "cr_ever", ["age_years", "active_lupus_nephritis"])   # doctest: +SKIP
+>>> model = fit_prognostic_model(data)                                               # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+from .clinical import BASELINE_MONTH, FOLLOW_UP_MONTHS, classify_response, get_definition, sledai_long
+from .contract import load_dictionary
+from .stats.longitudinal import GEEResult, MixedModelResult, gee_model, mixed_model
+from .stats.models import (BootstrapValidation, CalibrationCurve, EventsPerVariable, FirthResult,
+                           LogisticResult, RegressionTable, bootstrap_validation, calibration_curve,
+                           events_per_variable, firth_logistic, logistic, regression_table)
+from .stats.survival import CumulativeIncidence, cumulative_incidence, first_event
+
+__all__ = ["PER_UNIT", "ModelData", "PrognosticModel", "ModelValidation", "TimeToResponse", "Trajectories",
+           "SensitivityResult", "model_data", "fit_prognostic_model", "validate_model", "first_response",
+           "time_to_response", "sledai_trajectories", "sensitivity_analysis", "outcome_label",
+           "response_label"]
+
+#: Units in which a continuous predictor's odds ratio is given, by its dictionary unit: an odds
+#: ratio per year of age or per month of disease duration is too close to 1 to read.
+PER_UNIT: Mapping[str, float] = MappingProxyType({"years": 10.0, "months": 12.0, "mg/day": 10.0})
+_TERM_COLUMNS = ["term", "variable", "label", "kind", "level", "reference", "per", "unit"]
+
+
+# --------------------------------------------------------------------------------------------
+# the design
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelData:
+    """Complete cases of an outcome and its predictors, as a logistic model takes them.
+
+    ``X`` holds one numeric column per model term (patients in rows, never displayed), ``y`` the
+    outcome as 0/1. ``terms``: one row per term with ``term``, ``variable``, ``label`` (dictionary
+    label, with the unit of a continuous term), ``kind`` (``continuous`` / ``indicator``),
+    ``level`` and ``reference`` (the level shown and the level it is compared with), ``per``
+    (units per step of a continuous term), ``unit``. ``variables``: one row per predictor with
+    its label, kind and reference level. ``missing``: patients missing each variable (the
+    outcome first); ``n_total`` patients in the frame, ``n_excluded`` of them left out.
+    """
+
+    X: pd.DataFrame
+    y: pd.Series
+    terms: pd.DataFrame
+    variables: pd.DataFrame
+    missing: pd.DataFrame
+    outcome: str
+    outcome_label: str
+    n_total: int
+    n_excluded: int
+
+    @property
+    def n(self) -> int:
+        return int(len(self.y))
+
+    @property
+    def n_events(self) -> int:
+        return int(self.y.sum())
+
+    @property
+    def epv(self) -> EventsPerVariable:
+        """Events per variable: the smaller outcome class over the number of model terms."""
+        return events_per_variable(self.y, len(self.terms))
+
+    def exclusions(self) -> str:
+        """Who was analysed and who was left out, and why, in one sentence."""
+        text = f"{self.n} of {self.n_total} patients analysed (complete cases)"
+        if not self.n_excluded:
+            return text + "; no value missing."
+        reasons = [f"{r.label} missing for {r.n_missing}" for r in self.missing.itertuples() if r.n_missing]
+        return text + f"; {self.n_excluded} left out: " + "; ".join(reasons) + "."
+
+
+def outcome_label(column: str, dictionary: pd.DataFrame | None = None) -> str:
+    """The dictionary label of an outcome column (``cr_ever`` -> "CR during 1 year"), else the name."""
+    d = load_dictionary() if dictionary is None else dictionary
+    rows = d[d["name"] == column]
+    return str(rows["label"].iloc[0]) if len(rows) and rows["label"].iloc[0] else column
+
+
+def _dictionary_row(name: str, d: pd.DataFrame) -> dict | None:
+    rows = d[(d["name"] == name) & d["table"].isin(["patients", "derived"])]
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
+def _kind(series: pd.Series, row: dict | None) -> str:
+    if row is not None:
+        return {"boolean": "boolean", "category": "category"}.get(row["type"], "continuous")
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return "boolean"
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return "category"
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return "continuous"
+    raise ValueError(f"{series.name!r} is neither boolean, categorical nor numeric")
+
+
+def _levels(series: pd.Series, row: dict | None) -> list:
+    """Levels present, in the dictionary's (or the category's) order."""
+    present = set(series.dropna().astype(object))
+    if row is not None and row.get("allowed"):
+        order = row["allowed"].split("|")
+    elif isinstance(series.dtype, pd.CategoricalDtype):
+        order = list(series.cat.categories)
+    else:
+        order = sorted(present, key=str)
+    return [lv for lv in order if lv in present]
+
+
+def _terms_for(name: str, series: pd.Series, row: dict | None, per_unit: Mapping[str, float]):
+    """[(term, column values, description)] for one predictor on the complete cases."""
+    label = (row or {}).get("label") or name
+    unit = (row or {}).get("unit") or ""
+    kind = _kind(series, row)
+    if kind == "continuous":
+        x = pd.to_numeric(series, errors="raise").astype(float)
+        if x.nunique() < 2:
+            raise ValueError(f"{name} ({label}) takes one value in every analysed patient; it cannot be estimated")
+        per = float(per_unit.get(unit, 1.0))
+        if per != 1:
+            step = f"per {per:g} {unit}" if unit else f"per {per:g}"
+        else:  # "per point", "per criterion"
+            step = f"per {unit[:-1] if unit.endswith('s') else unit}" if unit else "per unit"
+        return [(name, x / per, dict(label=f"{label} ({step})", kind="continuous", level="", reference="",
+                                     per=per, unit=unit))]
+    if kind == "boolean":
+        x = series.astype("boolean").astype(float)
+        if x.nunique() < 2:
+            raise ValueError(f"{name} ({label}) is the same in every analysed patient "
+                             f"({'yes' if x.iloc[0] else 'no'}); it cannot be estimated")
+        return [(name, x, dict(label=label, kind="indicator", level="yes", reference="no", per=1.0, unit=""))]
+    levels = _levels(series, row)
+    if len(levels) < 2:
+        raise ValueError(f"{name} ({label}) has one level among the analysed patients ({levels}); "
+                         "it cannot be estimated")
+    shown = (row or {}).get("show_level") or ""
+    if len(levels) == 2 and shown in levels:
+        reference, coded = next(lv for lv in levels if lv != shown), [shown]
+    else:
+        reference, coded = levels[0], levels[1:]
+    values = series.astype(object)
+    out = []
+    for level in coded:
+        term = f"{name}[{level}]"
+        # a label that already names the level ("Female" for F) stands alone, as in Table 2
+        text = label if label.lower().startswith(str(level).lower()) else f"{label}: {level}"
+        out.append((term, (values == level).astype(float),
+                    dict(label=text, kind="indicator", level=str(level), reference=str(reference), per=1.0,
+                         unit="")))
+    return out
+
+
+def model_data(frame: pd.DataFrame, outcome: str, predictors: Sequence[str], *, label: str | None = None,
+               per_unit: Mapping[str, float] = PER_UNIT, dictionary: pd.DataFrame | None = None) -> ModelData:
+    """The complete cases of ``outcome`` (a boolean column of the analysis frame) and ``predictors``.
+
+    A patient missing the outcome or any predictor is left out (complete-case analysis), and the
+    count missing per variable is kept (:meth:`ModelData.exclusions`). A predictor that takes a
+    single value among the analysed patients cannot be estimated and raises ``ValueError``.
+    """
+    predictors = list(predictors)
+    if not predictors:
+        raise ValueError("name at least one predictor")
+    if len(set(predictors)) != len(predictors):
+        raise ValueError(f"a predictor is named twice: {predictors}")
+    absent = [c for c in [outcome] + predictors if c not in frame.columns]
+    if absent:
+        raise ValueError(f"not columns of the analysis frame: {absent}")
+    if outcome in predictors:
+        raise ValueError(f"{outcome} is the outcome; it cannot also be a predictor")
+    d = load_dictionary() if dictionary is None else dictionary
+    rows = {name: _dictionary_row(name, d) for name in predictors}
+    y_all = frame[outcome]
+    if not (pd.api.types.is_bool_dtype(y_all.dtype) or set(y_all.dropna().unique()) <= {0, 1}):
+        raise ValueError(f"the outcome {outcome} must be yes/no")
+    missing_mask = pd.DataFrame({c: frame[c].isna() for c in [outcome] + predictors})
+    complete = ~missing_mask.any(axis=1)
+    labels = {outcome: label or outcome_label(outcome, d)}
+    labels.update({n: (rows[n] or {}).get("label") or n for n in predictors})
+    missing = pd.DataFrame({"variable": list(missing_mask.columns),
+                            "label": [labels[c] for c in missing_mask.columns],
+                            "n_missing": [int(missing_mask[c].sum()) for c in missing_mask.columns]})
+    sub = frame.loc[complete]
+    y = sub[outcome].astype(float)
+    if y.nunique() < 2:
+        raise ValueError(f"every analysed patient has the same outcome ({labels[outcome]}: "
+                         f"{'yes' if len(y) and y.iloc[0] else 'no'}); no model can be fitted")
+    columns, described, variables = {}, [], []
+    for name in predictors:
+        parts = _terms_for(name, sub[name], rows[name], per_unit)
+        for term, values, info in parts:
+            columns[term] = values.to_numpy(dtype=float)
+            described.append({"term": term, "variable": name, **info})
+        variables.append({"variable": name, "label": labels[name], "kind": _kind(sub[name], rows[name]),
+                          "reference": parts[0][2]["reference"], "n_terms": len(parts)})
+    X = pd.DataFrame(columns, index=sub.index)
+    return ModelData(X=X, y=y, terms=pd.DataFrame(described, columns=_TERM_COLUMNS),
+                     variables=pd.DataFrame(variables), missing=missing, outcome=outcome,
+                     outcome_label=labels[outcome], n_total=int(len(frame)), n_excluded=int((~complete).sum()))
+
+
+# --------------------------------------------------------------------------------------------
+# the model
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PrognosticModel:
+    """Firth's multivariable logistic model with each predictor's univariable fit beside it, and
+    the ordinary maximum likelihood fit where it exists (``ml.exists``)."""
+
+    data: ModelData
+    firth: FirthResult
+    univariable: RegressionTable
+    ml: LogisticResult
+    alpha: float
+
+    def table(self) -> pd.DataFrame:
+        """One row per term: labels, univariable and adjusted (Firth) odds ratios with CIs and p,
+        and the maximum likelihood odds ratio, CI and p (NaN where the MLE does not exist)."""
+        t = self.data.terms.set_index("term")[["variable", "label", "kind", "level", "reference", "per", "unit"]]
+        t = t.join(self.univariable.table[["uni_or", "uni_lower", "uni_upper", "uni_p"]])
+        f = self.firth.table
+        t = t.assign(firth_or=f["odds_ratio"], firth_lower=f["or_lower"], firth_upper=f["or_upper"], firth_p=f["p"])
+        m = self.ml.table
+        t = t.assign(ml_or=m["odds_ratio"], ml_lower=m["or_lower"], ml_upper=m["or_upper"], ml_p=m["p"])
+        return t.reset_index()
+
+    @property
+    def methods(self) -> dict[str, str]:
+        """What produced each column of :meth:`table`, for footnotes."""
+        level = f"{100 * (1 - self.alpha):g}%"
+        return {
+            "univariable": f"univariable: each predictor alone, Firth's penalised likelihood, {level} profile "
+                           "penalised-likelihood CI, penalised likelihood-ratio test (1 df)",
+            "firth": f"adjusted (Firth): all predictors together, Firth's penalised likelihood (firthmodels, "
+                     f"R logistf conventions), {level} profile penalised-likelihood CI, penalised "
+                     "likelihood-ratio test (1 df)",
+            "ml": f"adjusted (ML): ordinary maximum likelihood (statsmodels Logit), {level} Wald CI, Wald z test"
+                  + ("" if self.ml.exists else f"; not reported: {self.ml.message}"),
+        }
+
+
+def fit_prognostic_model(data: ModelData, *, alpha: float = 0.05) -> PrognosticModel:
+    """Fit the multivariable Firth model, each predictor alone (Firth), and the ML model."""
+    firth = firth_logistic(data.X, data.y, alpha=alpha)
+    uni = regression_table(data.X, data.y, method="firth", alpha=alpha)
+    ml = logistic(data.X, data.y, alpha=alpha)
+    return PrognosticModel(data=data, firth=firth, univariable=uni, ml=ml, alpha=float(alpha))
+
+
+# --------------------------------------------------------------------------------------------
+# internal validation
+# --------------------------------------------------------------------------------------------
+_MEASURES = {"c": "c-statistic (AUC)", "slope": "Calibration slope", "intercept": "Calibration intercept",
+             "brier": "Brier score"}
+
+
+@dataclass(frozen=True)
+class ModelValidation:
+    """Apparent and bootstrap optimism-corrected performance of a :class:`PrognosticModel`.
+
+    ``bootstrap`` is None when ``n_bootstrap`` was 0; ``calibration`` is the apparent calibration
+    curve (lowess and quintile groups of predicted risk); ``predicted`` the apparent predicted
+    risks (one per analysed patient, not for display)."""
+
+    bootstrap: BootstrapValidation | None
+    calibration: CalibrationCurve
+    predicted: np.ndarray
+    n_bootstrap: int
+    seed: int | None
+
+    def summary(self) -> pd.DataFrame:
+        """One row per measure: ``apparent``, ``optimism`` and ``corrected`` side by side."""
+        if self.bootstrap is not None:
+            t = self.bootstrap.table.loc[list(_MEASURES), ["apparent", "optimism", "corrected", "n"]]
+            t = t.rename(columns={"n": "replicates"})
+        else:
+            c = self.calibration
+            t = pd.DataFrame({"apparent": [c.c, c.slope, c.intercept, c.brier]}, index=list(_MEASURES))
+            t["optimism"] = np.nan
+            t["corrected"] = np.nan
+            t["replicates"] = 0
+        t.insert(0, "measure", [_MEASURES[m] for m in t.index])
+        return t.reset_index(drop=True)
+
+    def corrected_line(self) -> tuple[float, float] | None:
+        """(intercept, slope) of the optimism-corrected recalibration line, or None without bootstrap."""
+        if self.bootstrap is None:
+            return None
+        t = self.bootstrap.table
+        return float(t.loc["intercept", "corrected"]), float(t.loc["slope", "corrected"])
+
+    def annotation(self) -> str:
+        """Two short lines for the calibration plot."""
+        if self.bootstrap is None:
+            return f"c-statistic {self.calibration.c:.3f} (apparent)\ncalibration slope {self.calibration.slope:.2f}"
+        b = self.bootstrap
+        return (f"c-statistic {b.c_apparent:.3f} apparent, {b.c_corrected:.3f} corrected\n"
+                f"calibration slope {b.table.loc['slope', 'apparent']:.2f} apparent, {b.slope_corrected:.2f} corrected")
+
+    def text(self) -> str:
+        """The headline in words: c-statistic and calibration slope, apparent and corrected."""
+        c = self.calibration
+        if self.bootstrap is None:
+            return (f"c-statistic {c.c:.3f}, calibration slope {c.slope:.2f} (apparent only: n_bootstrap = 0, "
+                    "no optimism correction)")
+        b = self.bootstrap
+        return (f"c-statistic {b.c_apparent:.3f} apparent, {b.c_corrected:.3f} optimism-corrected; calibration "
+                f"slope {b.table.loc['slope', 'apparent']:.2f} apparent, {b.slope_corrected:.2f} corrected "
+                f"({b.n_bootstrap} bootstrap samples, seed {b.seed}, {b.n_failed} failed refits)")
+
+
+def validate_model(model: PrognosticModel, *, n_bootstrap: int = 1000, seed: int | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> ModelValidation:
+    """Harrell's bootstrap validation of the Firth model (same predictors refitted in each sample,
+    no selection), and the apparent calibration curve. ``progress(i, n)`` is called after each
+    bootstrap sample; ``n_bootstrap = 0`` gives the apparent performance only."""
+    data = model.data
+    predicted = model.firth.predict_proba(data.X)
+    curve = calibration_curve(data.y, predicted, method="lowess", alpha=model.alpha)
+    boot = None
+    if n_bootstrap:
+        boot = bootstrap_validation(data.X, data.y, fit="firth", n_bootstrap=n_bootstrap, seed=seed,
+                                    progress=progress)
+    return ModelValidation(bootstrap=boot, calibration=curve, predicted=predicted, n_bootstrap=int(n_bootstrap),
+                           seed=seed)
+
+
+# --------------------------------------------------------------------------------------------
+# time to first response
+# --------------------------------------------------------------------------------------------
+def first_response(cohort, definition) -> pd.DataFrame:
+    """Per patient, the visit interval in which ``definition`` was first met.
+
+    One row per patient of ``cohort.patients`` with ``patient_id``, ``left`` (last assessed visit
+    without the response, 0 if none), ``right`` (the visit where it was first met; without it, the
+    last assessed visit), ``event``, ``widened`` (a scheduled visit was missed or could not be
+    classified inside the interval), ``n_visits`` (assessed follow-up visits) and ``followed`` (at
+    least one follow-up visit assessed; patients without one carry no information on the timing).
+    A visit whose data cannot decide the definition counts as missed.
+    """
+    result = classify_response(cohort, get_definition(definition))
+    visits = result.visits[["patient_id", "month", "met"]]
+    intervals = first_event(visits, subject="patient_id", time="month", event="met", origin=BASELINE_MONTH,
+                            schedule=FOLLOW_UP_MONTHS)
+    ids = result.patients["patient_id"]
+    out = intervals.reindex(pd.Index(ids, name="patient_id")).reset_index()
+    out["followed"] = out["right"].notna()
+    out["event"] = out["event"].fillna(False).astype(bool)
+    out["widened"] = out["widened"].fillna(False).astype(bool)
+    out["n_visits"] = out["n_visits"].fillna(0).astype(int)
+    return out
+
+
+def _group_labels(series: pd.Series, name: str, row: dict | None) -> tuple[pd.Series, str, tuple]:
+    """Group labels for a split by one predictor: yes/no, the category's levels, or a median split."""
+    label = (row or {}).get("label") or name
+    unit = (row or {}).get("unit") or ""
+    kind = _kind(series, row)
+    if kind == "boolean":
+        values = series.astype("boolean")
+        groups = values.map({True: f"{label}: yes", False: f"{label}: no"}).astype(object)
+        return groups.where(values.notna()), f"{label} (yes / no)", (f"{label}: no", f"{label}: yes")
+    if kind == "category":
+        levels = _levels(series, row)
+        shown = (row or {}).get("show_level") or ""
+        if len(levels) == 2 and shown in levels and label.lower().startswith(shown.lower()):
+            # a label naming its shown level ("Female" for F): yes / no, as Table 2 reads it
+            other = next(lv for lv in levels if lv != shown)
+            names = {shown: f"{label}: yes", other: f"{label}: no ({other})"}
+            return (series.astype(object).map(lambda v: names.get(v) if pd.notna(v) else None),
+                    f"{label} (yes / no)", (names[other], names[shown]))
+        groups = series.astype(object).map(lambda v: f"{label}: {v}" if pd.notna(v) else None)
+        return groups, label, tuple(f"{label}: {lv}" for lv in levels)
+    x = pd.to_numeric(series, errors="raise").astype(float)
+    cut = float(stats.summary(x.dropna().to_numpy()).median)
+    u = f" {unit}" if unit else ""
+    low, high = f"{label} < {cut:g}{u}", f"{label} >= {cut:g}{u}"
+    groups = pd.Series(np.where(x < cut, low, high), index=series.index, dtype=object).where(x.notna())
+    return groups, f"{label}, split at its median ({cut:g}{u})", (low, high)
+
+
+@dataclass(frozen=True)
+class TimeToResponse:
+    """Cumulative incidence of first response over the visits, overall and by group.
+
+    ``intervals``: per patient (:func:`first_response`, not for display); ``overall`` and
+    ``by_group``: :class:`~msc_sle.stats.survival.CumulativeIncidence` (``by_group.test`` is the
+    log-rank test); ``group_title`` says how the groups were formed; ``n_unfollowed``: patients
+    without an assessed follow-up visit (left out); ``n_group_missing``: patients left out of the
+    grouped analysis because the grouping variable is missing."""
+
+    label: str
+    intervals: pd.DataFrame
+    overall: CumulativeIncidence
+    by_group: CumulativeIncidence | None
+    group_variable: str | None
+    group_title: str
+    n_unfollowed: int
+    n_group_missing: int
+
+    @property
+    def shown(self) -> CumulativeIncidence:
+        """The estimate to draw: by group when there are two groups or more, else overall."""
+        if self.by_group is not None and len(self.by_group.groups) > 1:
+            return self.by_group
+        return self.overall
+
+    @property
+    def test(self):
+        """The log-rank test between the groups (None without groups or with a single group)."""
+        return None if self.by_group is None else self.by_group.test
+
+    def schedule_note(self) -> str:
+        """How the visit schedule is handled, with the counts of this analysis."""
+        widened = int(self.intervals["widened"].sum())
+        method = ("Kaplan-Meier on the visit-grouped times (the Turnbull estimate reduces to it: no interval "
+                  "widened by a missed visit)" if self.overall.method == "kaplan-meier" else
+                  f"Turnbull's nonparametric maximum likelihood estimate ({widened} interval(s) widened by a "
+                  "missed or unclassifiable visit)")
+        return (f"A first {self.label} is known only to have happened between the last visit without it and the "
+                f"visit where it was seen (months {', '.join(map(str, FOLLOW_UP_MONTHS))}); the incidence is "
+                f"estimated at those visits only, by {method}. {self.overall.n} patients analysed, "
+                f"{self.overall.n_events} with a first {self.label}; "
+                f"{self.n_unfollowed} without an assessed follow-up visit left out.")
+
+
+def time_to_response(cohort, frame: pd.DataFrame, definition, *, by: str | None = None,
+                     label: str | None = None, alpha: float = 0.05,
+                     dictionary: pd.DataFrame | None = None) -> TimeToResponse:
+    """Cumulative incidence of the first ``definition`` response by visit, overall and by ``by``.
+
+    ``by`` is a column of the analysis ``frame`` (same patients as ``cohort``): a boolean splits
+    yes/no, a category by level, a continuous variable at its median (type-6 quantile, the tables'
+    rule: the lower group is below the median). The log-rank test compares the groups on the
+    visit-grouped times.
+    """
+    definition = get_definition(definition)
+    label = label or definition.label
+    intervals = first_response(cohort, definition)
+    followed = intervals[intervals["followed"]]
+    overall = cumulative_incidence(followed["right"].to_numpy(float), followed["event"].to_numpy(bool),
+                                   left=followed["left"].to_numpy(float), alpha=alpha)
+    by_group, title, n_group_missing = None, "", 0
+    if by is not None:
+        d = load_dictionary() if dictionary is None else dictionary
+        if by not in frame.columns:
+            raise ValueError(f"{by!r} is not a column of the analysis frame")
+        groups, title, _ = _group_labels(frame[by], by, _dictionary_row(by, d))
+        mapping = dict(zip(frame["patient_id"], groups))
+        g = followed["patient_id"].map(mapping)
+        keep = g.notna().to_numpy()
+        n_group_missing = int((~keep).sum())
+        sub = followed[keep]
+        by_group = cumulative_incidence(sub["right"].to_numpy(float), sub["event"].to_numpy(bool),
+                                        left=sub["left"].to_numpy(float), group=g[keep].to_numpy(object),
+                                        alpha=alpha)
+    return TimeToResponse(label=label, intervals=intervals, overall=overall, by_group=by_group, group_variable=by,
+                          group_title=title, n_unfollowed=int((~intervals["followed"]).sum()),
+                          n_group_missing=n_group_missing)
+
+
+# --------------------------------------------------------------------------------------------
+# SLEDAI-2K trajectories
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Trajectories:
+    """SLEDAI-2K by visit in two groups: the mixed model, the GEE and the raw medians.
+
+    ``mixed.means`` / ``gee.means``: estimated means with CIs per group and month; ``raw``: per
+    group and month ``n``, ``median``, ``q1``, ``q3``, ``min``, ``max`` (type-6 quartiles, as the
+    tables); ``groups``: the two group labels (reference first)."""
+
+    mixed: MixedModelResult
+    gee: GEEResult
+    raw: pd.DataFrame
+    groups: tuple
+    n_patients: int
+    n_observations: int
+    n_missing: int
+
+    def note(self) -> str:
+        """Patients and visits analysed, the group sizes and the intraclass correlation; a caution
+        when a group is too small for the GEE's robust (sandwich) errors."""
+        sizes = self.raw.groupby("group")["n"].max()
+        text = (f"{self.n_patients} patients ({', '.join(f'{g}: {sizes.get(g, 0)}' for g in self.groups)}), "
+                f"{self.n_observations} visits scored, {self.n_missing} missing; intraclass correlation "
+                f"{self.mixed.icc:.2f}")
+        smallest = int(min(sizes.get(g, 0) for g in self.groups))
+        if smallest < 10:
+            text += (f". CAUTION: {smallest} patient(s) in the smaller group; the GEE's robust errors need many "
+                     "patients per group and its test is unreliable here")
+        return text
+
+    def means_table(self) -> pd.DataFrame:
+        """Estimated mean (95% CI) beside the raw median (quartiles), per group and month."""
+        m = self.mixed.means.rename(columns={"time": "month"})
+        t = m.merge(self.raw, on=["group", "month"], suffixes=("", "_raw"))
+        return t[["group", "month", "n", "mean", "ci_lower", "ci_upper", "median", "q1", "q3"]]
+
+
+def sledai_trajectories(frame: pd.DataFrame, outcome: str, *, label: str | None = None,
+                        alpha: float = 0.05) -> Trajectories:
+    """SLEDAI-2K at months 0-12 in patients with and without ``outcome`` (a boolean column).
+
+    Linear mixed model ``sledai ~ C(month) * group + (1 | patient)`` (REML; the interaction tested
+    by Wald and by likelihood ratio between ML fits) and the exchangeable GEE beside it. A missing
+    SLEDAI-2K leaves that visit out (likelihood-based: valid if missing at random).
+    """
+    label = label or outcome_label(outcome)
+    status = frame[outcome].astype("boolean")
+    long = sledai_long(frame)
+    names = {True: f"{label}: yes", False: f"{label}: no"}
+    groups = dict(zip(frame["patient_id"], status.map(names).astype(object)))
+    long["group"] = long["patient_id"].map(groups)
+    long = long[long["group"].notna()]
+    n_missing = int(long["sledai"].isna().sum())
+    observed = long[long["sledai"].notna()]
+    # a group of one or two patients leaves a (robust) variance negative by rounding: its CIs are NaN, no warning
+    with np.errstate(invalid="ignore"):
+        mixed = mixed_model(observed, outcome="sledai", time="month", group="group", subject="patient_id",
+                            alpha=alpha)
+        gee = gee_model(observed, outcome="sledai", time="month", group="group", subject="patient_id", alpha=alpha)
+    rows = []
+    for (g, month), values in observed.groupby(["group", "month"])["sledai"]:
+        s = stats.summary(values.to_numpy(dtype=float))
+        rows.append({"group": g, "month": int(month), "n": s.n, "median": s.median, "q1": s.q1, "q3": s.q3,
+                     "min": s.min, "max": s.max})
+    return Trajectories(mixed=mixed, gee=gee, raw=pd.DataFrame(rows), groups=(names[False], names[True]),
+                        n_patients=int(observed["patient_id"].nunique()), n_observations=int(len(observed)),
+                        n_missing=n_missing)
+
+
+# --------------------------------------------------------------------------------------------
+# sensitivity to the response definition
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SensitivityResult:
+    """The model refitted per response definition. ``table``: one row per definition and term with
+    ``outcome`` (the frame's column), ``outcome_label``, ``n``, ``n_events``, ``epv``, ``term``,
+    ``label``, ``odds_ratio``, ``or_lower``, ``or_upper``, ``p`` (Firth: profile penalised-likelihood
+    CI, penalised LR test) and ``note`` (why a definition could not be modelled, or separation).
+    ``descriptions``: each definition's criteria in words and its source."""
+
+    table: pd.DataFrame
+    outcomes: tuple
+    alpha: float
+    descriptions: tuple = ()
+
+    def survivors(self, alpha: float | None = None) -> pd.DataFrame:
+        """Per term, under how many definitions its CI excludes 1 (p < alpha) and in which direction."""
+        alpha = self.alpha if alpha is None else alpha
+        t = self.table[self.table["term"].notna()]
+        out = t.assign(significant=t["p"] < alpha, direction=np.sign(np.log(t["odds_ratio"])))
+        return (out.groupby(["term", "label"], sort=False)
+                .agg(definitions=("outcome", "size"), p_below_alpha=("significant", "sum"),
+                     same_direction=("direction", lambda s: int(max((s > 0).sum(), (s < 0).sum()))))
+                .reset_index())
+
+
+def response_label(definition) -> str:
+    """How a response during the year is named in the models stage: "CR during the year"."""
+    return f"{get_definition(definition).label} during the year"
+
+
+def sensitivity_analysis(frame: pd.DataFrame, predictors: Sequence[str], definitions: Mapping[str, object], *,
+                         alpha: float = 0.05) -> SensitivityResult:
+    """Refit the Firth model of ``predictors`` for each response definition.
+
+    ``definitions`` maps the prefix of the frame's outcome columns to a definition, as
+    :func:`msc_sle.clinical.analysis_frame` was given them (``{"cr": paper_cr, "lldas": lldas,
+    ...}`` -> columns ``cr_ever``, ``lldas_ever``). A definition under which every patient (or
+    none) responds, or whose model cannot be fitted, gets one row with the reason in ``note``.
+    """
+    rows = []
+    outcomes = {f"{prefix}_ever": response_label(d) for prefix, d in definitions.items()}
+    descriptions = tuple(f"{get_definition(d).describe()} ({get_definition(d).source})"
+                         for d in definitions.values())
+    for column, label in outcomes.items():
+        head = {"outcome": column, "outcome_label": label}
+        try:
+            data = model_data(frame, column, predictors, label=label)
+        except ValueError as err:
+            events = int(frame[column].sum()) if column in frame else 0
+            rows.append({**head, "n": int(frame[column].notna().sum()) if column in frame else 0,
+                         "n_events": events, "epv": math.nan, "term": None, "note": f"not modelled: {err}"})
+            continue
+        fit = firth_logistic(data.X, data.y, alpha=alpha)
+        note = ""
+        if fit.separation:
+            note = "separation: the ordinary MLE does not exist; Firth's estimates stay finite"
+        if not fit.converged:
+            note = "Firth fit did not converge"
+        terms = data.terms.set_index("term")
+        for term in terms.index:
+            r = fit.table.loc[term]
+            rows.append({**head, "n": data.n, "n_events": data.n_events, "epv": data.epv.epv, "term": term,
+                         "label": terms.loc[term, "label"], "odds_ratio": r["odds_ratio"], "or_lower": r["or_lower"],
+                         "or_upper": r["or_upper"], "p": r["p"], "note": note})
+    columns = ["outcome", "outcome_label", "n", "n_events", "epv", "term", "label", "odds_ratio", "or_lower",
+               "or_upper", "p", "note"]
+    return SensitivityResult(table=pd.DataFrame(rows, columns=columns), outcomes=tuple(outcomes), alpha=float(alpha),
+                             descriptions=descriptions)

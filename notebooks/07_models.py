@@ -1,0 +1,265 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 07 · Beyond the univariate tests: a prognostic model, time to response and SLEDAI trajectories
+#
+# The paper tested each baseline variable on its own (Table 2). This notebook asks the questions a
+# univariate table cannot answer, with the methods small samples call for:
+#
+# 1. **Which baseline factors predict the response together?** A multivariable logistic regression
+#    with Firth's penalised likelihood (finite estimates even when a predictor separates responders
+#    from non-responders), beside the ordinary maximum likelihood fit where it exists.
+# 2. **How well would the model predict in new patients?** Harrell's bootstrap corrects the
+#    c-statistic and the calibration slope for optimism (the model is judged on the patients it
+#    was fitted to).
+# 3. **When is the response first reached?** The cumulative incidence of a first response over
+#    the visits at months 1, 3, 6 and 12, overall and by a predictor.
+# 4. **How does SLEDAI-2K evolve in responders and non-responders?** A linear mixed model.
+# 5. **Does the answer depend on the response definition?** The model refitted for each
+#    definition the workbook offers.
+#
+# Parameters: `outcome` (the response modelled), `predictors` (the candidate predictors),
+# `n_bootstrap` and `seed` (the bootstrap), `alpha`.
+#
+# This page is for the care team: `make share` leaves it out of the bundle for circulation, because
+# its Kaplan-Meier estimates, numbers at risk and model counts are not yet covered by the bundle's
+# disclosure plan (`docs/disclosure.md`).
+
+# %% tags=["parameters"]
+# `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"predictors": "age_years,prior_cyc"})
+# and run all. Empty: the pre-specified model on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists them.
+overrides = {}
+
+# %%
+from IPython.display import display
+
+from msc_sle.models import (fit_prognostic_model, model_data, response_label, sensitivity_analysis,
+                            sledai_trajectories, time_to_response, validate_model)
+from msc_sle.present.figures import calibration_figure, cumulative_incidence_figure, trajectory_figure
+from msc_sle.present.format import p_text, result_sentence
+from msc_sle.present.tables import plain_table, regression_table, sensitivity_table
+from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort, progress_bar, save_table, show_figure
+from msc_sle.workbook.params import check_parameters
+
+params = check_parameters(**overrides)
+cohort = analysed_cohort(open_cohort(params))
+
+# %% [markdown]
+# ## The outcome and the pre-specified predictors
+#
+# The default predictors were chosen **before looking at Table 2**, on clinical grounds:
+#
+# - **age** at the infusion: later-onset and older SLE patients have milder disease and lower
+#   activity (Rovenský, Formiga, Bertoli: cited in the paper's discussion);
+# - **SLE duration**: long-standing disease accumulates damage and refractoriness;
+# - **baseline SLEDAI-2K**: the further a patient starts from the LDA/CR thresholds, the more the
+#   score must fall to reach them;
+# - **active lupus nephritis**: renal activity is "major organ activity", which LDA and CR forbid,
+#   and lupus nephritis is the classic marker of refractory disease.
+#
+# The paper's significant univariate findings (arthralgia/arthritis, prior cyclophosphamide or
+# hydroxychloroquine) are *not* the default: putting a variable in the model *because* its p-value
+# was small re-uses the same data twice, so the adjusted odds ratios are biased away from 1, the
+# confidence intervals too narrow and the p-values too small (Harrell, *Regression Modeling
+# Strategies*, section 4.3). Try them with `PREDICTORS=age_years,arthralgia_arthritis,prior_cyc`, as
+# an exploratory model. CR is rare in this cohort: the rule of thumb of 10 events per predictor
+# allows only one or two predictors. The events per variable (EPV) are printed, with a warning below 10; Firth's
+# penalisation and the bootstrap optimism correction reduce, but do not remove, the bias and
+# over-fitting that a low EPV brings. The analysis is complete-case: patients missing a predictor
+# are left out and counted.
+
+# %%
+definitions = params.response_definitions()
+definition = definitions[params.outcome]
+frame = frame_for(cohort, params, definitions)
+print(definition.describe())
+try:
+    data = model_data(frame, f"{params.outcome}_ever", params.names("predictors"), label=response_label(definition))
+except ValueError as why:  # nobody eligible, one outcome only, a predictor every patient shares
+    data, not_modelled = None, f"Not computable: {why}. The sections below say so too."
+    print(not_modelled)
+else:
+    print(data.exclusions())
+    print("Events per variable:", data.epv.message)
+
+# %% [markdown]
+# ## The model: univariable and adjusted odds ratios
+#
+# Each predictor alone, then all together, by Firth's penalised likelihood (profile
+# penalised-likelihood 95% confidence intervals, penalised likelihood-ratio tests: the conventions
+# of R's `logistf`); the ordinary maximum likelihood fit (Wald intervals and tests, statsmodels) is
+# shown beside it where its estimates exist, i.e. without separation. Continuous predictors are
+# given per a readable step (age per 10 years, duration per 12 months). The table is saved as CSV,
+# XLSX and DOCX; its footnotes name the method behind every interval and p-value.
+
+# %%
+if data is None:
+    print(not_modelled)
+else:
+    model = fit_prognostic_model(data, alpha=params.alpha)
+    table = regression_table(model)
+    save_table(table, f"model_{params.outcome}", params.out_dir, manuscript=True)
+    display(table)
+
+# %% [markdown]
+# ## Internal validation: how optimistic is the model?
+#
+# A model always fits the patients it was built on better than new ones. Harrell's bootstrap
+# (as `rms::validate`) refits the model, with the same predictors, in each of `n_bootstrap`
+# samples drawn with replacement; the average loss of performance from a bootstrap sample to the
+# original data is the *optimism*, and apparent minus optimism is the *corrected* performance.
+# The c-statistic (AUC) measures discrimination (0.5 = chance); the calibration slope measures
+# over-fitting (1 = none; below 1, predictions are too extreme and should be shrunk). The bar
+# below follows the refits (seeded: the same `seed` gives the same numbers).
+
+# %% tags=["nbval-ignore-output"]
+validation = None if data is None else validate_model(
+    model, n_bootstrap=params.n_bootstrap, seed=params.seed,
+    progress=progress_bar(params.n_bootstrap, "bootstrap samples refitted"))
+
+# %%
+if validation is None:
+    print(not_modelled)
+else:
+    print(validation.text())
+    display(plain_table(validation.summary(), "Apparent and optimism-corrected performance", columns={
+        "measure": "Measure", "apparent": "Apparent", "optimism": "Optimism", "corrected": "Corrected",
+        "replicates": "Bootstrap samples refitted"},
+        formats={"apparent": "fixed:3", "optimism": "fixed:3", "corrected": "fixed:3", "replicates": "int"}))
+
+# %% [markdown]
+# The calibration plot puts the observed proportion of responders against the predicted
+# probability: the apparent lowess curve, groups of patients by predicted risk (Wilson 95% CIs),
+# and the optimism-corrected recalibration line, which shows how the predictions would have to be
+# shrunk for new patients.
+
+# %%
+if validation is not None:
+    fig = calibration_figure(validation.calibration, corrected=validation.corrected_line(),
+                             annotation=validation.annotation(),
+                             title=f"Calibration: {data.outcome_label} (n = {data.n})")
+    show_figure(fig, f"calibration_{params.outcome}", params.out_dir)
+
+# %% [markdown]
+# ## Time to the first response
+#
+# Patients were seen at months 1, 3, 6 and 12 only: a first response seen at month 6 happened at
+# some time after the month-3 visit. The data are *interval-censored* on the visit grid, so the
+# cumulative incidence is estimated at the visits and is flat in between only by convention (no
+# smoother curve is claimed). When every interval is one visit step, Turnbull's estimator for
+# interval-censored data is the Kaplan-Meier estimate on the visit-grouped times (Greenwood 95%
+# CIs); a missed visit widens an interval, and the workbook then switches to Turnbull. The
+# log-rank test (Mantel-Haenszel over the visits, which handles the grouped ties) compares the
+# groups. They are formed by the first of the `predictors` (a continuous one split at its median,
+# for the picture only: the model uses it continuous); the dashed grey curve is all patients.
+
+# %%
+if data is None:
+    print(not_modelled)
+else:
+    by = params.names("predictors")[0]
+    ttr = time_to_response(cohort, frame, definition, by=by, label=definition.label, alpha=params.alpha)
+    print(ttr.schedule_note())
+    print(result_sentence(ttr.test, f"By {ttr.group_title}"))
+    display(plain_table(ttr.overall.table, f"First {definition.label}, all patients", columns={
+        "time": "Month", "n_risk": "At risk", "n_events": "First response", "n_censored": "Censored",
+        "cum_incidence": "Cumulative incidence", "ci_lower": "95% CI, lower", "ci_upper": "95% CI, upper"},
+        formats={"time": "int", "cum_incidence": "percent:1", "ci_lower": "percent:1", "ci_upper": "percent:1"}))
+
+# %%
+if data is not None:
+    fig = cumulative_incidence_figure(ttr.shown, overall=ttr.overall,
+                                      title=f"First {definition.label} by {ttr.group_title}",
+                                      ylabel=f"Patients with a first {definition.label} (%)",
+                                      test_text=result_sentence(ttr.test), small_cell_min=params.small_cell_min)
+    show_figure(fig, f"time_to_{params.outcome}", params.out_dir)
+
+# %% [markdown]
+# ## SLEDAI-2K trajectories in responders and non-responders
+#
+# A linear mixed model with a random intercept per patient and the visit month as a categorical
+# factor (no linear trend is assumed), responders vs non-responders and their interaction with
+# month; the estimated means with 95% CIs are shown beside the raw medians of Figure 1. The
+# interaction asks whether the two groups' SLEDAI-2K evolve differently. Read it with care:
+# responders are *defined* by a low SLEDAI-2K at a follow-up visit, so their trajectories must
+# diverge; the model describes by how much and when, it does not test a hypothesis independent
+# of the outcome. The population-averaged GEE (exchangeable correlation, robust errors) is given
+# as a check.
+
+# %%
+if data is None:
+    print(not_modelled)
+else:
+    traj = sledai_trajectories(frame, f"{params.outcome}_ever", label=response_label(definition),
+                               alpha=params.alpha)
+    mixed, gee = traj.mixed, traj.gee
+    print(traj.note())
+    for name, t in (("Mixed model, group x month", mixed.wald_interaction),
+                    ("Mixed model, group x month", mixed.lr_interaction),
+                    ("GEE, group x month", gee.wald_interaction)):
+        print(result_sentence(t, name))
+
+# %%
+if data is not None:
+    fig = trajectory_figure(mixed.means, traj.raw, groups=traj.groups, small_cell_min=params.small_cell_min,
+                            test_text=f"interaction {p_text(mixed.lr_interaction.p)}, likelihood ratio")
+    show_figure(fig, f"trajectories_{params.outcome}", params.out_dir)
+
+# %%
+if data is not None:
+    display(plain_table(traj.means_table(), "SLEDAI-2K per visit: model means beside the raw values", columns={
+        "group": "Group", "month": "Month", "n": "Patients scored", "mean": "Model mean",
+        "ci_lower": "95% CI, lower", "ci_upper": "95% CI, upper", "median": "Raw median", "q1": "Q1", "q3": "Q3"},
+        formats={c: "number:1" for c in ("mean", "ci_lower", "ci_upper", "median", "q1", "q3")},
+        footnotes=("Model mean: linear mixed model (random intercept per patient, month as a factor); "
+                   "quartiles as SPSS computes them (type 6).",)))
+
+# %% [markdown]
+# ## Sensitivity: the same model under every response definition
+#
+# The model is refitted with the same predictors for the paper's LDA and CR (with this run's
+# thresholds), LLDAS, DORIS remission and the SLEDAI-4 reduction (the SLEDAI part of SRI-4; the
+# physician global assessment, BILAG and maintenance therapy are not in the data, see `04_predictors`).
+# An association that keeps its direction, and its interval away from 1, under every definition is
+# less likely to be an artefact of one threshold. A definition met by almost every patient (or almost
+# none) leaves too few events, or non-events, to estimate anything: its EPV says so.
+
+# %%
+if data is None:
+    print(not_modelled)
+else:
+    sensitivity = sensitivity_analysis(frame, params.names("predictors"), definitions, alpha=params.alpha)
+    comparison = sensitivity_table(sensitivity)
+    save_table(comparison, "model_sensitivity", params.out_dir, manuscript=True)
+    display(comparison)
+
+# %%
+if data is not None:
+    display(plain_table(sensitivity.survivors(), f"Which associations survive a change of definition "
+                        f"(p < {params.alpha})", columns={
+                            "label": "Predictor", "definitions": "Definitions modelled",
+                            "p_below_alpha": f"With p < {params.alpha}",
+                            "same_direction": "With the odds ratio on the same side of 1"}))
+
+# %% [markdown]
+# "With p < alpha" counts the definitions under which the predictor's penalised likelihood-ratio p
+# is below `alpha`; the last column, how many of them put its odds ratio on the same side of 1.
+#
+# **Reading these results.** On the bundled data every number here comes from a SYNTHETIC cohort
+# built to reproduce the paper's tables, not from patients: it shows what the analysis does, not
+# what MSC transplantation does. On a real extract, the events per variable and the optimism
+# decide how much a reader may trust the adjusted odds ratios: an external cohort would be needed
+# before the model could guide the choice of patients.
