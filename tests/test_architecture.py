@@ -3,6 +3,7 @@ statistics know nothing of lupus, analysis code never reads the paper's publishe
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import msc_sle
@@ -121,3 +122,16 @@ def test_analysis_never_imports_the_paper():
             for target, _ in _imports(module, path, tree):
                 assert not target.startswith("msc_sle.paper"), f"{module} imports {target}"
             assert "wen2019_values" not in path.read_text(encoding="utf-8"), module
+
+
+def test_percentages_are_printed_by_the_one_rounding_function():
+    """Issue 13: every percentage is rounded half up by msc_sle.present.format (format_percent,
+    format_fixed, round_half_up), never by a float format spec, which rounds the binary value
+    (7.245 prints 7.24 or 7.25 depending on its representation)."""
+    spec = re.compile(r"\{[^{}]*:[^{}]*\.\d+f\}\s*%")
+    offenders = []
+    for path in LIB.rglob("*.py"):
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if spec.search(line):
+                offenders.append(f"{path.relative_to(LIB.parent)}:{i}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)

@@ -291,7 +291,7 @@ def _pvalue_findings(recs, alpha: float, expected_min: float, nested=NESTED_COUN
 def _percentage_findings(recs, slip_units: float) -> list[dict]:
     out = []
     for r in _recheck_percentages(recs):
-        frac = f"{r['count']}/{r['denominator']} = {r['percent']:.3f}%"
+        frac = f"{r['count']}/{r['denominator']} = {format_fixed(r['percent'], 3)}%"
         where = f"count from {r['count_from']}, denominator: {r['denominator_from']}"
         printed = float(r["printed"].rstrip("%"))
         # Which counts out of this denominator would print the published percentage?
