@@ -110,6 +110,42 @@ def test_failing_notebook_leaves_previous_out_intact(tiny, data_copy, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no partial build left
 
 
+# A kernel that has lost a request or a reply sits idle while nbclient waits with no time limit (a
+# hang seen once in CI). A sleeping cell looks exactly like that to the watch: idle kernel, notebook
+# waiting. The first notebook sleeps on its first attempt only (a marker file), so the watch must
+# kill it and the runner must run it again; the second sleeps every time; the third computes for
+# three quiet periods and must never be taken for stalled.
+STALL_ONCE = """
+import pathlib, time
+marker = pathlib.Path({marker!r})
+if not marker.exists():
+    marker.touch()
+    time.sleep(600)
+print("second attempt ran")
+"""
+
+
+def test_a_stalled_kernel_is_replaced_once_then_reported(tiny, data_copy, tmp_path, monkeypatch):
+    monkeypatch.setenv("MSC_SLE_STALL_SECONDS", "4")
+    _notebook(tiny / "stall_once.ipynb", STALL_ONCE.format(marker=str(tmp_path / "slept")))
+    _notebook(tiny / "stall_always.ipynb", "import time\ntime.sleep(600)")
+    _notebook(tiny / "busy.ipynb", "import time\nt = time.process_time()\n"
+                                   "while time.process_time() - t < 12:\n    pass\nprint('busy done')")
+    said = []
+    out = tmp_path / "out"
+    run_workbook(dict(check_parameters(data_dir=str(data_copy))), out, jobs=2, notebooks=("stall_once", "busy"),
+                 notebooks_dir=tiny, progress=said.append)
+    assert [m for m in said if "stopped answering" in m] == [
+        "  stall_once: its kernel stopped answering for 4 s; running it again in a new kernel"]
+    assert "second attempt ran" in (out / "notebooks/stall_once.ipynb").read_text(encoding="utf-8")
+    assert "busy done" in (out / "notebooks/busy.ipynb").read_text(encoding="utf-8")
+    before = _checksums(out)
+    with pytest.raises(RunError, match=r"notebook stall_always: its kernel stopped answering twice"):
+        run_workbook(dict(check_parameters(data_dir=str(data_copy))), out, jobs=1, notebooks=("stall_always",),
+                     notebooks_dir=tiny, progress=lambda _msg: None)
+    assert _checksums(out) == before
+
+
 def test_out_not_written_by_the_runner_is_refused(tiny, tmp_path):
     out = tmp_path / "thesis"
     out.mkdir()

@@ -182,20 +182,114 @@ def collect_provenance(cohort, params: Mapping[str, Any], mode: str) -> dict[str
 
 # --------------------------------------------------------------------------- execution
 
-def _execute(src: Path, dst: Path, parameters: Mapping[str, Any], cwd: Path) -> None:
+def _execute(src: Path, dst: Path, parameters: Mapping[str, Any], cwd: Path,
+             progress: Callable[[str], None] = print) -> None:
+    """Execute one notebook; a kernel that stops answering is replaced once (see :class:`_StallWatch`)."""
     import logging
 
     import papermill as pm
 
     # The runner validated the parameters itself; papermill's parse warnings would only confuse.
     logging.getLogger("papermill").setLevel(logging.ERROR)
-    pm.execute_notebook(str(src), str(dst), parameters=dict(parameters), kernel_name=KERNEL,
-                        cwd=str(cwd), progress_bar=False, log_output=False,
-                        kernel_manager_class=_ipc_kernel_manager(),
-                        # the kernel's TCP-transport warning is noise on the user's terminal; a
-                        # warning in a page names its category and message, not a source file and line
-                        extra_arguments=["--IPKernelApp.log_level=CRITICAL",
-                                         f"--IPKernelApp.exec_lines={_PLAIN_WARNINGS}"])
+    for attempt in (1, 2):
+        with _StallWatch() as watch:
+            try:
+                pm.execute_notebook(
+                    str(src), str(dst), parameters=dict(parameters), kernel_name=KERNEL,
+                    cwd=str(cwd), progress_bar=False, log_output=False,
+                    kernel_manager_class=_ipc_kernel_manager(),
+                    # the kernel's TCP-transport warning is noise on the user's terminal; a warning in
+                    # a page names its category and message, not a source file and line; the last
+                    # argument only tags the kernel process so the watch can find it (traitlets keeps
+                    # config for a class it does not know and nothing reads it)
+                    extra_arguments=["--IPKernelApp.log_level=CRITICAL",
+                                     f"--IPKernelApp.exec_lines={_PLAIN_WARNINGS}",
+                                     f"--MscSleRunner.job={watch.tag}"])
+                return
+            except Exception:
+                if not watch.stalled:
+                    raise
+        name = Path(src).stem
+        if attempt == 2:
+            raise RunError(f"notebook {name}: its kernel stopped answering twice (no reply and no work for "
+                           f"{watch.quiet:.0f} s); nothing was written. Run again; if it recurs, run with JOBS=1.")
+        progress(f"  {name}: its kernel stopped answering for {watch.quiet:.0f} s; running it again in a new kernel")
+
+
+#: Seconds a kernel may use no processor time while its notebook waits for it before it counts as
+#: stalled. Computing cells keep a kernel busy and waiting for the next cell takes milliseconds, so a
+#: kernel idle this long has lost a message (a reply that never comes would otherwise block forever).
+STALL_SECONDS = 120.0
+#: Environment variable that shortens STALL_SECONDS (the tests use it to provoke a stall quickly).
+STALL_ENV = "MSC_SLE_STALL_SECONDS"
+
+
+class _StallWatch:
+    """Watches the kernel of one notebook execution and kills it when it stalls.
+
+    A kernel whose request or reply was lost sits idle while nbclient waits with no time limit (the
+    runner sets none: a registry-sized cell may legitimately take long). The watch samples the
+    kernel's processor time (its children's included) every few seconds; when it has not grown for
+    ``quiet`` seconds the kernel is killed, nbclient reports a dead kernel at once, and ``_execute``
+    runs the notebook again. ``stalled`` tells that apart from any other failure."""
+
+    def __init__(self):
+        self.tag = uuid.uuid4().hex
+        self.quiet = float(os.environ.get(STALL_ENV) or STALL_SECONDS)
+        self.stalled = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"stall-watch-{self.tag[:8]}", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+        return False
+
+    def _kernel(self):
+        import psutil
+
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if f"--MscSleRunner.job={self.tag}" in child.cmdline():
+                    return child
+        return None
+
+    @staticmethod
+    def _cpu(proc) -> float:
+        import psutil
+
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system
+        return total
+
+    def _watch(self) -> None:
+        import psutil
+
+        kernel, last_cpu, since = None, -1.0, time.monotonic()
+        step = min(5.0, self.quiet / 4)
+        while not self._done.wait(step):
+            try:
+                kernel = kernel or self._kernel()
+                if kernel is None:
+                    continue  # still starting: nbclient's own start timeout covers that
+                cpu = self._cpu(kernel)
+            except psutil.Error:
+                return  # the kernel ended: nbclient reports it
+            now = time.monotonic()
+            if cpu > last_cpu + 0.05:
+                last_cpu, since = cpu, now
+            elif now - since >= self.quiet:
+                self.stalled = True
+                with contextlib.suppress(psutil.Error):
+                    kernel.kill()
+                return
 
 
 @functools.lru_cache(maxsize=1)
@@ -256,7 +350,7 @@ def _run_notebooks(jobs: list[tuple[str, Path, Path, dict]], n_jobs: int, cwd: P
     def one(job):
         name, src, dst, params = job
         t0 = time.perf_counter()
-        _execute(src, dst, params, cwd)
+        _execute(src, dst, params, cwd, progress)
         elapsed = time.perf_counter() - t0
         if after is not None:
             after(name, dst)
