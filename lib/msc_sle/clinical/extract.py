@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..contract import BUNDLED_DATA, Cohort, Problem, read_extract, warn_data
 from .sledai import sledai2k
+from .steroids import EQUIVALENT_DOSE_MG, prednisone_equivalent
 
 __all__ = ["load_cohort", "recorded_total_note", "recorded_total_details", "RECORDED_TOTAL_RULE"]
 
@@ -50,7 +51,8 @@ def load_cohort(path: str | Path = BUNDLED_DATA) -> Cohort:
     in ``Cohort.notes`` giving their number; the visits in ``Cohort.details``). Returns the typed
     :class:`~msc_sle.contract.Cohort` or raises :class:`~msc_sle.contract.DataError` listing every
     problem of the extract."""
-    cohort = read_extract(path)
+    # a mapping.yml may give a dose as another glucocorticoid: the contract converts it with these
+    cohort = read_extract(path, converters={drug: float(prednisone_equivalent(1.0, drug)) for drug in EQUIVALENT_DOSE_MG})
     file = cohort.files.get("visits", "visits")
     details = recorded_total_details(cohort, file)
     if not details:

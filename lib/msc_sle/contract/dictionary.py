@@ -3,6 +3,7 @@ for names, labels as printed in the paper, types, units, allowed values, table s
 tests and the level a binary category shows."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,12 +11,17 @@ import pandas as pd
 
 from .paths import DICTIONARY_PATH
 
-__all__ = ["load_dictionary", "table_variables", "variable_info", "dtype_for", "VISIT_MONTHS", "ID"]
+__all__ = ["load_dictionary", "table_variables", "variable_info", "dtype_for", "normal_name", "VISIT_MONTHS", "ID"]
 
 #: The id column of both tables.
 ID = "patient_id"
 #: Visit schedule of the paper (section 2.4): baseline and 1, 3, 6 and 12 months after the first infusion.
 VISIT_MONTHS = (0, 1, 3, 6, 12)
+
+
+def normal_name(header: str) -> str:
+    """A column header as the dictionary spells names: 'Age Years ' -> 'age_years'."""
+    return re.sub(r"[\s\-]+", "_", str(header).strip().lower())
 
 
 @lru_cache(maxsize=4)

@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dictionary import ID, dtype_for, table_variables
+from .dictionary import ID, dtype_for, normal_name, table_variables
+from .formats import STATISTICAL, Foreign, apply_labels, read_redcap, read_statistical
+from .mapping import MAPPING, ExtractMapping, read_mapping
 from .paths import BUNDLED_DATA
 from .types import Cohort, DataError, Problem, warn_data
 
@@ -174,9 +176,12 @@ class _Raw:
     formulas: dict = field(default_factory=dict)  # (row, column position) -> formula without a saved value
 
 
+_SUFFIXES = (".csv", ".xlsx", *STATISTICAL)
+
+
 def _candidates(folder: Path, table: str) -> list[Path]:
     return [p for p in sorted(folder.iterdir())
-            if p.is_file() and p.stem.strip().lower() == table and p.suffix.lower() in (".csv", ".xlsx")]
+            if p.is_file() and p.stem.strip().lower() == table and p.suffix.lower() in _SUFFIXES]
 
 
 def _sheet_names(path: Path) -> list[str]:
@@ -396,7 +401,7 @@ def _unsaved_formulas(path: Path, sheet: str, values: list[list]) -> dict:
 
 # --------------------------------------------------------------------------- parsing cells
 def _normal_header(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+    return normal_name(name)
 
 
 def _range(allowed: str) -> tuple[float, float] | None:
@@ -696,14 +701,24 @@ def fingerprint_files(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _find_tables(path: Path, problems: list[Problem]) -> dict[str, Path | None]:
-    """The one file holding each table: ``patients.csv``/``.xlsx``, ``visits.csv``/``.xlsx``, or a
-    workbook with a sheet named after the table. Two candidates for a table is a problem."""
+def _find_tables(path: Path, problems: list[Problem], mapping: ExtractMapping | None = None
+                 ) -> dict[str, Path | None]:
+    """The one file holding each table: ``patients.csv``/``.xlsx``/``.sav``/..., ``visits.*``, a
+    workbook with a sheet named after the table, or the file ``mapping.yml`` names. Two candidates
+    for a table is a problem."""
     if path.is_file():
         return {t: path for t in TABLES}
     workbooks = _workbooks_with_sheet(path)
     found: dict[str, Path | None] = {}
     for table in TABLES:
+        named_file = mapping.tables[table].file if mapping is not None else None
+        if named_file:
+            found[table] = path / str(named_file)
+            if not found[table].is_file():
+                problems.append(Problem(str(named_file), None, None, None,
+                                        f"file not found: {MAPPING} names it for the {table} table", mapping=MAPPING))
+                found[table] = None
+            continue
         named = _candidates(path, table)
         candidates = named + [w for w in workbooks[table] if w not in named]
         if len(candidates) > 1:
@@ -714,15 +729,54 @@ def _find_tables(path: Path, problems: list[Problem]) -> dict[str, Path | None]:
             found[table] = None
         elif not candidates:
             problems.append(Problem(f"{path}/{table}.csv", None, None, None,
-                                    f"file not found: the {table} table (patients.csv/.xlsx and visits.csv/.xlsx, "
-                                    "or one .xlsx with a sheet for each)"))
+                                    f"file not found: the {table} table (patients.csv/.xlsx/.sav/.dta and visits.csv/..., "
+                                    "or one .xlsx with a sheet for each, or a mapping.yml naming the files)"))
             found[table] = None
         else:
             found[table] = candidates[0]
     return found
 
 
-def read_extract(path: str | Path = BUNDLED_DATA) -> Cohort:
+def _foreign_raw(foreign: Foreign, table: str, mapping: ExtractMapping | None, problems: list[Problem],
+                 notes: list[str]) -> _Raw:
+    """A table read by pyreadstat or from REDCap, as the loader's text cells (mapped when asked)."""
+    notes.extend(foreign.notes)
+    frame, numeric = foreign.frame, set(foreign.numeric)
+    if mapping is not None:
+        frame, numeric = mapping.apply(frame, table, foreign.file, foreign.labels, numeric, problems, notes)
+    else:
+        kinds = dict(zip(table_variables(table)["name"], table_variables(table)["type"]))
+        # labels stand for levels and yes/no; a labelled number (999 = "unknown") stays a number
+        labelled = apply_labels(foreign, [c for c in frame.columns if kinds.get(normal_name(c)) in ("category", "boolean")])
+        frame, numeric = foreign.frame, set(foreign.numeric)
+        if labelled:
+            notes.append(f"{foreign.file}: value labels used for {', '.join(labelled)}")
+    native = pd.DataFrame({c: pd.Series(c in numeric, index=frame.index) for c in frame.columns},
+                          index=frame.index, dtype=bool)
+    return _Raw(foreign.file, frame, "statistical", [], None, native.set_axis(frame.columns, axis=1))
+
+
+def _mapped_raw(raw: _Raw, table: str, mapping: ExtractMapping, problems: list[Problem], notes: list[str]) -> _Raw:
+    """A CSV/XLSX table under the workbook's names, as ``mapping.yml`` says."""
+    numeric = set() if raw.native is None else {c for c in raw.frame.columns if raw.native[c].all()}
+    frame, numeric = mapping.apply(raw.frame, table, raw.file, {}, numeric, problems, notes)
+    native = None
+    if raw.native is not None or numeric:
+        native = pd.DataFrame({c: pd.Series(c in numeric, index=frame.index) for c in frame.columns},
+                              index=frame.index, dtype=bool)
+    return _Raw(raw.file, frame, raw.kind, raw.notes, raw.header_row, native, {})
+
+
+def _without_echoes(problems: list[Problem]) -> list[Problem]:
+    """A cell or column the mapping already reported is not reported again by the rule it then
+    breaks (a code the mapping does not know is also not an allowed level): one problem, one line."""
+    cells = {(p.file, p.row, p.column) for p in problems if p.mapping and p.row is not None}
+    columns = {(p.file, t) for p in problems if p.mapping for t in re.findall(r"for '(\w+)'", p.rule)}
+    return [p for p in problems if p.mapping or (
+        (p.file, p.row, p.column) not in cells and not (p.row is None and (p.file, p.column) in columns))]
+
+
+def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] | None = None) -> Cohort:
     """Read and validate an extract; return a typed :class:`Cohort` or raise :class:`DataError`.
 
     ``path`` is a folder holding ``patients`` and ``visits`` as ``.csv`` or ``.xlsx`` files (or one
@@ -754,19 +808,40 @@ def read_extract(path: str | Path = BUNDLED_DATA) -> Cohort:
     manifest = _read_manifest(folder, problems)
     if manifest.convention.decimal is not None:
         notes.append(f"{MANIFEST}: numbers read with the declared {manifest.convention.describe()}")
+    mapping = read_mapping(folder, problems, converters)
+    if (folder / MAPPING).is_file() and mapping is None:
+        raise DataError(problems)  # a mapping that cannot be read: nothing below would be meaningful
     raws: dict[str, _Raw | None] = {}
     files: list[Path] = []
-    for table, file in _find_tables(path, problems).items():
-        if file is None:
-            raws[table] = None
-            continue
-        required = table_variables(table).query("required == 'yes'")["name"].tolist()
-        raws[table] = (_read_xlsx(file, table, required, problems) if file.suffix.lower() == ".xlsx"
-                       else _read_csv(file, required, problems))
-        if file not in files:
-            files.append(file)
-        if raws[table] is not None:
-            notes.extend(raws[table].notes)
+    if mapping is not None:
+        files.append(mapping.path)
+        notes.append(f"{MAPPING}: the extract's names, codes and units mapped to the data dictionary")
+    if mapping is not None and mapping.redcap is not None:
+        rc = mapping.redcap
+        records, dictionary = folder / str(rc["records"]), folder / str(rc["dictionary"])
+        forms = rc["visit_instrument"] if isinstance(rc["visit_instrument"], list) else [rc["visit_instrument"]]
+        split = read_redcap(records, dictionary, [str(f) for f in forms], problems)
+        files += [records, dictionary]
+        for table in TABLES:
+            raws[table] = None if split is None else _foreign_raw(split[table], table, mapping, problems, notes)
+    else:
+        for table, file in _find_tables(path, problems, mapping).items():
+            if file is None:
+                raws[table] = None
+                continue
+            required = table_variables(table).query("required == 'yes'")["name"].tolist()
+            if file.suffix.lower() in STATISTICAL:
+                foreign = read_statistical(file, problems)
+                raws[table] = None if foreign is None else _foreign_raw(foreign, table, mapping, problems, notes)
+            else:
+                raws[table] = (_read_xlsx(file, table, required, problems) if file.suffix.lower() == ".xlsx"
+                               else _read_csv(file, required, problems))
+                if raws[table] is not None and mapping is not None:
+                    raws[table] = _mapped_raw(raws[table], table, mapping, problems, notes)
+            if file not in files:
+                files.append(file)
+            if raws[table] is not None:
+                notes.extend(raws[table].notes)
     frames = {t: _parse_table(raws[t], t, problems, notes, manifest.convention) if raws[t] is not None else None
               for t in TABLES}
     for table, frame in frames.items():
@@ -777,7 +852,7 @@ def read_extract(path: str | Path = BUNDLED_DATA) -> Cohort:
         _link_visits(frames["patients"], frames["visits"], raws["patients"].file, raws["visits"].file,
                      problems, notes, details)
     if problems:
-        raise DataError(problems)
+        raise DataError(_without_echoes(problems))
     patients = frames["patients"].reset_index(drop=True)
     visits = frames["visits"].sort_values([ID, "month"], kind="stable").reset_index(drop=True)
     if manifest.convention.decimal is not None:  # the manifest then decides how the numbers read

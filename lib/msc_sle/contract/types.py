@@ -27,6 +27,8 @@ class Problem:
     rule: str
     #: what ``column`` names: a table's "column", or a manifest.json "key"
     heading: str = "column"
+    #: the mapping.yml line involved, when a mapping renamed or recoded the value
+    mapping: str | None = None
 
     def __str__(self) -> str:
         where = self.file
@@ -35,7 +37,8 @@ class Problem:
         if self.column:
             where += f", {self.heading} '{self.column}'"
         value = "" if self.value is None else f": value {self.value!r}"
-        return f"{where}{value}: {self.rule}"
+        via = f" [{self.mapping}]" if self.mapping else ""
+        return f"{where}{value}: {self.rule}{via}"
 
 
 class DataError(ValueError):
