@@ -50,7 +50,9 @@ shared = flow_plan(cohort, apply_eligibility(cohort), params)  # make share: the
 # ## What the loader normalised or warned about
 #
 # The loader never coerces silently: anything it adjusted (an encoding, a delimiter, spaces in
-# identifiers) or tolerated (an extra column) is listed here.
+# identifiers) or tolerated (an extra column) is listed here. An extract read through a
+# `mapping.yml` (an SPSS, Stata or SAS file, a REDCap export, or columns in the centre's own names)
+# also lists every column the mapping renamed, every code it recoded and every unit it converted.
 
 # %%
 print("\n".join(map(shared.text, cohort.notes)) if cohort.notes else

@@ -741,11 +741,23 @@ def _foreign_raw(foreign: Foreign, table: str, mapping: ExtractMapping | None, p
                  notes: list[str]) -> _Raw:
     """A table read by pyreadstat or from REDCap, as the loader's text cells (mapped when asked)."""
     notes.extend(foreign.notes)
+    kinds = dict(zip(table_variables(table)["name"], table_variables(table)["type"]))
+    spec = mapping.tables.get(table) if mapping is not None else None
+    targets = {c.source: c.name for c in spec.columns} if spec is not None else {}
+    for source, codes in foreign.labels.items():
+        target = targets.get(source, normal_name(source))
+        if kinds.get(target) not in ("number", "integer") or (spec is not None and target in spec.values):
+            continue
+        # 999 = "unknown" left undeclared would be read as 999 mg: a labelled code is never a number
+        cells = foreign.frame[source]
+        for row in cells.index[cells.isin(list(codes)).to_numpy()]:
+            problems.append(Problem(foreign.file, int(row), target, cells[row],
+                                    f"a code labelled '{codes[cells[row]]}' in a numeric column: declare it missing "
+                                    "in the file (SPSS missing values), or remove the label if it is a real value"))
     frame, numeric = foreign.frame, set(foreign.numeric)
     if mapping is not None:
         frame, numeric = mapping.apply(frame, table, foreign.file, foreign.labels, numeric, problems, notes)
     else:
-        kinds = dict(zip(table_variables(table)["name"], table_variables(table)["type"]))
         # labels stand for levels and yes/no; a labelled number (999 = "unknown") stays a number
         labelled = apply_labels(foreign, [c for c in frame.columns if kinds.get(normal_name(c)) in ("category", "boolean")])
         frame, numeric = foreign.frame, set(foreign.numeric)
