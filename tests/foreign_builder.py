@@ -22,7 +22,7 @@ SEX_CODES = {"F": 1, "M": 2}
 USER_MISSING = 99  # declared missing for the CYC induction dose of patients without induction
 
 
-def _typed(df: pd.DataFrame) -> pd.DataFrame:
+def typed(df: pd.DataFrame) -> pd.DataFrame:
     """Columns as a statistical package stores them: numbers (booleans 1/0), text, dates."""
     out = pd.DataFrame(index=df.index)
     for col in df.columns:
@@ -51,7 +51,7 @@ def write_sav(folder: Path, compress: bool = False, source: Path = BUNDLED_DATA)
 
     cohort = load_cohort(source)
     folder.mkdir(parents=True, exist_ok=True)
-    patients = _typed(cohort.patients)
+    patients = typed(cohort.patients)
     patients["sex"] = cohort.patients["sex"].astype(object).map(SEX_CODES).astype("float64")
     patients["cyc_induction_dose_g"] = patients["cyc_induction_dose_g"].fillna(USER_MISSING)
     suffix = ".zsav" if compress else ".sav"
@@ -59,7 +59,7 @@ def write_sav(folder: Path, compress: bool = False, source: Path = BUNDLED_DATA)
                          variable_value_labels={"sex": {1: "female", 2: "male"},
                                                 "cyc_induction_dose_g": {USER_MISSING: "no induction"}},
                          missing_ranges={"cyc_induction_dose_g": [USER_MISSING]})
-    pyreadstat.write_sav(_typed(cohort.visits), folder / f"visits{suffix}", compress=compress)
+    pyreadstat.write_sav(typed(cohort.visits), folder / f"visits{suffix}", compress=compress)
     (folder / "mapping.yml").write_text("# SPSS codes 1/2 carry the value labels female/male\n"
                                         "patients:\n  values:\n    sex: {female: F, male: M}\n")
     _copy_manifest(source, folder)
@@ -73,12 +73,12 @@ def write_dta(folder: Path, source: Path = BUNDLED_DATA) -> Path:
 
     cohort = load_cohort(source)
     folder.mkdir(parents=True, exist_ok=True)
-    patients = _typed(cohort.patients)
+    patients = typed(cohort.patients)
     patients["age_years"] = cohort.patients["age_years"] * 12        # the centre records months
     patients["cyc_induction_dose_g"] = cohort.patients["cyc_induction_dose_g"] * 1000  # and mg
     patients = patients.rename(columns={"patient_id": "PATID", "age_years": "AGE_M", "cyc_induction_dose_g": "CYC_MG"})
     pyreadstat.write_dta(patients, folder / "patients.dta")
-    pyreadstat.write_dta(_typed(cohort.visits).rename(columns={"patient_id": "PATID"}), folder / "visits.dta")
+    pyreadstat.write_dta(typed(cohort.visits).rename(columns={"patient_id": "PATID"}), folder / "visits.dta")
     (folder / "mapping.yml").write_text(
         "patients:\n"
         "  columns:\n"
