@@ -340,7 +340,8 @@ class ModelValidation:
         b = self.bootstrap
         return (f"c-statistic {b.c_apparent:.3f} apparent, {b.c_corrected:.3f} optimism-corrected; calibration "
                 f"slope {b.table.loc['slope', 'apparent']:.2f} apparent, {b.slope_corrected:.2f} corrected "
-                f"({b.n_bootstrap} bootstrap samples, seed {b.seed}, {b.n_failed} failed refits)")
+                f"({b.n_bootstrap} bootstrap samples, seed {b.seed}, {b.n_failed} failed "
+                f"refit{'' if b.n_failed == 1 else 's'})")
 
 
 def validate_model(model: PrognosticModel, *, n_bootstrap: int = 1000, seed: int | None = None,
