@@ -460,8 +460,10 @@ class _Column:
         self.problems.append(Problem(self.raw.file, int(row), self.name, value, rule))
 
     def parse(self, cells: pd.Series) -> pd.Series:
-        text = cells.astype(str).str.strip()
-        if (text != cells.astype(str)).any():
+        # object dtype: pandas' string methods on it run in C-speed loops (python-backed 'str' does not)
+        raw = pd.Series([str(c) for c in cells], index=cells.index, dtype=object)
+        text = pd.Series([c.strip() for c in raw], index=cells.index, dtype=object)
+        if (text != raw).any():
             self.notes.append(f"{self.raw.file}: surrounding spaces removed in '{self.name}'")
         empty = text == ""
         if self.spec["required"] == "yes":
@@ -476,7 +478,9 @@ class _Column:
 
     def _boolean(self, text):
         low = text.str.lower()
-        low = low.where(~low.isin(["1.0", "0.0"]), low.str[0])  # Excel writes 1 as 1.0
+        excel = low.isin(["1.0", "0.0"])  # Excel writes 1 as 1.0
+        if excel.any():
+            low = low.where(~excel, low.str[0])
         out = pd.Series(pd.NA, index=text.index, dtype="boolean")
         out[low.isin(YES)] = True
         out[low.isin(NO)] = False
@@ -493,7 +497,20 @@ class _Column:
         unit = self.spec["unit"]
         aliases = _UNIT_ALIASES.get(unit, {unit} if unit else set())
         with_unit = decimal_comma = 0
-        for row, cell in text.dropna().items():
+        cells = text.dropna()
+        if self.convention.decimal is None and len(cells):
+            # Vectorised fast path for the common cell, a plain number ('7', '-2.5'), whose only
+            # reading is its own; the rest (units, commas, '1.000', exponents...) take the loop below.
+            plain = cells.str.fullmatch(r"[-+]?\d+(?:\.\d+)?") & ~cells.str.fullmatch(_GROUPED["."].pattern)
+            values = pd.to_numeric(cells[plain], errors="coerce").astype("float64")
+            if integer:
+                whole = (values % 1 == 0).reindex(plain.index, fill_value=False)
+                plain &= whole
+                values = values[whole[whole].index]
+            out[values.index] = values.to_numpy()
+            cells = cells[~plain]
+        parsed = {}
+        for row, cell in cells.items():
             m = _NUMBER_WITH_UNIT.match(cell)
             if not m:
                 self.problem(row, cell, f"not a number{' (' + unit + ')' if unit else ''}")
@@ -516,7 +533,9 @@ class _Column:
             if integer and not value.is_integer():
                 self.problem(row, cell, "not a whole number")
                 continue
-            out[row] = value
+            parsed[row] = value
+        if parsed:
+            out[list(parsed)] = list(parsed.values())
         if with_unit:
             self.notes.append(f"{self.raw.file}: '{self.name}' had {with_unit} value(s) written with their unit; read as numbers in {unit}")
         if decimal_comma:
