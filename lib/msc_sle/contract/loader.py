@@ -246,7 +246,7 @@ def _decode(path: Path, notes: list[str], problems: list[Problem]) -> str | None
 
 
 def _blank(cells) -> bool:
-    return not any(str(c).strip() for c in cells)
+    return not "".join(map(str, cells)).strip()
 
 
 def _read_csv(path: Path, required: list[str], problems: list[Problem]) -> _Raw | None:
@@ -313,7 +313,10 @@ def _table(label: str, records: list[tuple[int, list]], kind: str, required: lis
         else:
             notes.append(f"{label}: empty column {i + 1} without a name ignored")
     rows = [row for row, _ in body]
-    cells = [[(cells[i] if i < len(cells) else "") for i in keep] for _, cells in body]
+    if widths == {width} and keep == list(range(width)):  # the usual file: every row whole, every column named
+        cells = [cells for _, cells in body]
+    else:
+        cells = [[(cells[i] if i < len(cells) else "") for i in keep] for _, cells in body]
     frame = pd.DataFrame(cells, columns=[header[i] for i in keep], index=rows, dtype=object)
     mask = None
     if native is not None:
@@ -461,7 +464,10 @@ class _Column:
 
     def parse(self, cells: pd.Series) -> pd.Series:
         # object dtype: pandas' string methods on it run in C-speed loops (python-backed 'str' does not)
-        raw = pd.Series([str(c) for c in cells], index=cells.index, dtype=object)
+        raw = cells.to_numpy(dtype=object)
+        if not all(type(c) is str for c in raw):
+            raw = np.array([str(c) for c in raw], dtype=object)
+        raw = pd.Series(raw, index=cells.index, dtype=object)
         text = pd.Series([c.strip() for c in raw], index=cells.index, dtype=object)
         if (text != raw).any():
             self.notes.append(f"{self.raw.file}: surrounding spaces removed in '{self.name}'")
@@ -477,17 +483,19 @@ class _Column:
         return text.astype("string")
 
     def _boolean(self, text):
-        low = text.str.lower()
+        # the usual cells, '1' and '0', in one hashed pass; only the others are lower-cased and checked
+        out = text.map({"1": True, "0": False}).astype("boolean")
+        rest = text[text.notna() & out.isna()]
+        low = rest.str.lower()
         excel = low.isin(["1.0", "0.0"])  # Excel writes 1 as 1.0
         if excel.any():
             low = low.where(~excel, low.str[0])
-        out = pd.Series(pd.NA, index=text.index, dtype="boolean")
-        out[low.isin(YES)] = True
-        out[low.isin(NO)] = False
-        bad = low.notna() & ~low.isin(YES | NO)
+        out[low.index[low.isin(YES)]] = True
+        out[low.index[low.isin(NO)]] = False
+        bad = ~low.isin(YES | NO)
         for row in low.index[bad]:
             self.problem(row, text[row], _YES_NO_RULE)
-        spellings = sorted(set(text[low.notna() & ~bad]) - {"0", "1"})
+        spellings = sorted(set(rest[~bad]) - {"0", "1"})
         if spellings:
             self.notes.append(f"{self.raw.file}: '{self.name}' normalised {', '.join(map(repr, spellings))} to 1/0")
         return out
