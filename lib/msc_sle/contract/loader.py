@@ -52,6 +52,8 @@ _NUMBER_WITH_UNIT = re.compile(
 # '1.000', '12,500', '1.234.567': a reading as a thousands-grouped number exists
 _GROUPED = {sep: re.compile(rf"[1-9]\d{{0,2}}(?:{re.escape(sep)}\d{{3}})+") for sep in ".,"}
 _CSV_FIELD_LIMIT = csv.field_size_limit()
+# whitespace at the start or end of a cell, in the cells of a column joined by NUL
+_PADDED = re.compile(r"(?:^|\0)\s|\s(?:\0|$)")
 
 #: The keys a manifest.json may hold: key -> (kind, meaning). Validated like data.
 MANIFEST_KEYS = {
@@ -268,7 +270,7 @@ def _read_csv(path: Path, required: list[str], problems: list[Problem]) -> _Raw 
     start = 1
     try:
         for row in reader:
-            if not _blank(row):
+            if "".join(row).strip():  # not a blank line (csv cells are str: _blank without its str())
                 records.append((start, row))
             start = reader.line_num + 1
     except csv.Error as err:
@@ -465,11 +467,13 @@ class _Column:
     def parse(self, cells: pd.Series) -> pd.Series:
         # object dtype: pandas' string methods on it run in C-speed loops (python-backed 'str' does not)
         raw = cells.to_numpy(dtype=object)
-        if not all(type(c) is str for c in raw):
-            raw = np.array([str(c) for c in raw], dtype=object)
+        try:  # one join finds every cell with surrounding whitespace (str.strip and \s: the same characters)
+            padded = _PADDED.search("\0".join(raw)) is not None
+        except TypeError:  # a cell that is not a str
+            raw, padded = np.array([str(c) for c in raw], dtype=object), True
         raw = pd.Series(raw, index=cells.index, dtype=object)
-        text = pd.Series([c.strip() for c in raw], index=cells.index, dtype=object)
-        if (text != raw).any():
+        text = pd.Series([c.strip() for c in raw], index=cells.index, dtype=object) if padded else raw
+        if padded and (text != raw).any():
             self.notes.append(f"{self.raw.file}: surrounding spaces removed in '{self.name}'")
         empty = text == ""
         if self.spec["required"] == "yes":
