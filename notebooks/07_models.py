@@ -32,7 +32,8 @@
 #    definition the workbook offers.
 #
 # Parameters: `outcome` (the response modelled), `predictors` (the candidate predictors),
-# `n_bootstrap` and `seed` (the bootstrap), `alpha`.
+# `n_bootstrap` and `seed` (the bootstrap), `alpha`, `model_max_patients` (above it, a seeded random
+# sample of that many patients is modelled, and the page says so).
 #
 # This page is for the care team: `make share` leaves it out of the bundle for circulation, because
 # its Kaplan-Meier estimates, numbers at risk and model counts are not yet covered by the bundle's
@@ -46,7 +47,7 @@ overrides = {}
 # %%
 from IPython.display import display
 
-from msc_sle.models import (fit_prognostic_model, model_data, response_label, sensitivity_analysis,
+from msc_sle.models import (fit_prognostic_model, model_data, model_sample, response_label, sensitivity_analysis,
                             sledai_trajectories, time_to_response, validate_model)
 from msc_sle.present.figures import calibration_figure, cumulative_incidence_figure, trajectory_figure
 from msc_sle.present.format import p_text, result_sentence
@@ -55,7 +56,9 @@ from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort, p
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
-cohort = analysed_cohort(open_cohort(params))
+cohort, sampled = model_sample(analysed_cohort(open_cohort(params)), params["model_max_patients"], params["seed"])
+if sampled:
+    print(sampled)
 
 # %% [markdown]
 # ## The outcome and the pre-specified predictors

@@ -29,6 +29,8 @@ dictionary and the response definitions, and prepares what those functions take:
 """
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -49,7 +51,7 @@ from .stats.survival import CumulativeIncidence, cumulative_incidence, first_eve
 __all__ = ["PER_UNIT", "ModelData", "PrognosticModel", "ModelValidation", "TimeToResponse", "Trajectories",
            "SensitivityResult", "model_data", "fit_prognostic_model", "validate_model", "first_response",
            "time_to_response", "sledai_trajectories", "sensitivity_analysis", "outcome_label",
-           "response_label"]
+           "response_label", "model_sample"]
 
 #: Units in which a continuous predictor's odds ratio is given, by its dictionary unit: an odds
 #: ratio per year of age or per month of disease duration is too close to 1 to read.
@@ -635,3 +637,19 @@ def sensitivity_analysis(frame: pd.DataFrame, predictors: Sequence[str], definit
                "or_upper", "p", "note"]
     return SensitivityResult(table=pd.DataFrame(rows, columns=columns), outcomes=tuple(outcomes), alpha=float(alpha),
                              descriptions=descriptions)
+
+
+def model_sample(cohort, max_patients: int, seed: int):
+    """``(cohort, note)``: the cohort itself when it has at most ``max_patients`` patients (or
+    ``max_patients`` is 0), else a seeded random sample of ``max_patients`` of its patients with their
+    visits, and a sentence saying so (the models, bootstrap and mixed models of 07_models cost
+    time that grows with every patient; a registry extract is modelled on a sample)."""
+    n = len(cohort.patients)
+    if not max_patients or n <= max_patients:
+        return cohort, None
+    keep = cohort.patients.sample(n=max_patients, random_state=seed).sort_index().reset_index(drop=True)
+    visits = cohort.visits[cohort.visits["patient_id"].isin(keep["patient_id"])].reset_index(drop=True)
+    note = (f"Modelled on a random sample of {max_patients} of the {n} analysed patients (seed {seed}; "
+            "MODEL_MAX_PATIENTS sets the size, 0 models every patient): the estimates below are the sample's, "
+            "their intervals as wide as its size makes them.")
+    return dataclasses.replace(cohort, patients=keep, visits=visits), note

@@ -54,6 +54,8 @@ _NUMBER_WITH_UNIT = re.compile(
 # '1.000', '12,500', '1.234.567': a reading as a thousands-grouped number exists
 _GROUPED = {sep: re.compile(rf"[1-9]\d{{0,2}}(?:{re.escape(sep)}\d{{3}})+") for sep in ".,"}
 _CSV_FIELD_LIMIT = csv.field_size_limit()
+# whitespace at the start or end of a cell, in the cells of a column joined by NUL
+_PADDED = re.compile(r"(?:^|\0)\s|\s(?:\0|$)")
 
 #: The keys a manifest.json may hold: key -> (kind, meaning). Validated like data.
 MANIFEST_KEYS = {
@@ -251,7 +253,7 @@ def _decode(path: Path, notes: list[str], problems: list[Problem]) -> str | None
 
 
 def _blank(cells) -> bool:
-    return not any(str(c).strip() for c in cells)
+    return not "".join(map(str, cells)).strip()
 
 
 def _read_csv(path: Path, required: list[str], problems: list[Problem]) -> _Raw | None:
@@ -273,7 +275,7 @@ def _read_csv(path: Path, required: list[str], problems: list[Problem]) -> _Raw 
     start = 1
     try:
         for row in reader:
-            if not _blank(row):
+            if "".join(row).strip():  # not a blank line (csv cells are str: _blank without its str())
                 records.append((start, row))
             start = reader.line_num + 1
     except csv.Error as err:
@@ -318,7 +320,10 @@ def _table(label: str, records: list[tuple[int, list]], kind: str, required: lis
         else:
             notes.append(f"{label}: empty column {i + 1} without a name ignored")
     rows = [row for row, _ in body]
-    cells = [[(cells[i] if i < len(cells) else "") for i in keep] for _, cells in body]
+    if widths == {width} and keep == list(range(width)):  # the usual file: every row whole, every column named
+        cells = [cells for _, cells in body]
+    else:
+        cells = [[(cells[i] if i < len(cells) else "") for i in keep] for _, cells in body]
     frame = pd.DataFrame(cells, columns=[header[i] for i in keep], index=rows, dtype=object)
     mask = None
     if native is not None:
@@ -465,8 +470,15 @@ class _Column:
         self.problems.append(Problem(self.raw.file, int(row), self.name, value, rule))
 
     def parse(self, cells: pd.Series) -> pd.Series:
-        text = cells.astype(str).str.strip()
-        if (text != cells.astype(str)).any():
+        # object dtype: pandas' string methods on it run in C-speed loops (python-backed 'str' does not)
+        raw = cells.to_numpy(dtype=object)
+        try:  # one join finds every cell with surrounding whitespace (str.strip and \s: the same characters)
+            padded = _PADDED.search("\0".join(raw)) is not None
+        except TypeError:  # a cell that is not a str
+            raw, padded = np.array([str(c) for c in raw], dtype=object), True
+        raw = pd.Series(raw, index=cells.index, dtype=object)
+        text = pd.Series([c.strip() for c in raw], index=cells.index, dtype=object) if padded else raw
+        if padded and (text != raw).any():
             self.notes.append(f"{self.raw.file}: surrounding spaces removed in '{self.name}'")
         empty = text == ""
         if self.spec["required"] == "yes":
@@ -480,15 +492,19 @@ class _Column:
         return text.astype("string")
 
     def _boolean(self, text):
-        low = text.str.lower()
-        low = low.where(~low.isin(["1.0", "0.0"]), low.str[0])  # Excel writes 1 as 1.0
-        out = pd.Series(pd.NA, index=text.index, dtype="boolean")
-        out[low.isin(YES)] = True
-        out[low.isin(NO)] = False
-        bad = low.notna() & ~low.isin(YES | NO)
+        # the usual cells, '1' and '0', in one hashed pass; only the others are lower-cased and checked
+        out = text.map({"1": True, "0": False}).astype("boolean")
+        rest = text[text.notna() & out.isna()]
+        low = rest.str.lower()
+        excel = low.isin(["1.0", "0.0"])  # Excel writes 1 as 1.0
+        if excel.any():
+            low = low.where(~excel, low.str[0])
+        out[low.index[low.isin(YES)]] = True
+        out[low.index[low.isin(NO)]] = False
+        bad = ~low.isin(YES | NO)
         for row in low.index[bad]:
             self.problem(row, text[row], _YES_NO_RULE)
-        spellings = sorted(set(text[low.notna() & ~bad]) - {"0", "1"})
+        spellings = sorted(set(rest[~bad]) - {"0", "1"})
         if spellings:
             self.notes.append(f"{self.raw.file}: '{self.name}' normalised {', '.join(map(repr, spellings))} to 1/0")
         return out
@@ -498,7 +514,20 @@ class _Column:
         unit = self.spec["unit"]
         aliases = _UNIT_ALIASES.get(unit, {unit} if unit else set())
         with_unit = decimal_comma = 0
-        for row, cell in text.dropna().items():
+        cells = text.dropna()
+        if self.convention.decimal is None and len(cells):
+            # Vectorised fast path for the common cell, a plain number ('7', '-2.5'), whose only
+            # reading is its own; the rest (units, commas, '1.000', exponents...) take the loop below.
+            plain = cells.str.fullmatch(r"[-+]?\d+(?:\.\d+)?") & ~cells.str.fullmatch(_GROUPED["."].pattern)
+            values = pd.to_numeric(cells[plain], errors="coerce").astype("float64")
+            if integer:
+                whole = (values % 1 == 0).reindex(plain.index, fill_value=False)
+                plain &= whole
+                values = values[whole[whole].index]
+            out[values.index] = values.to_numpy()
+            cells = cells[~plain]
+        parsed = {}
+        for row, cell in cells.items():
             m = _NUMBER_WITH_UNIT.match(cell)
             if not m:
                 self.problem(row, cell, f"not a number{' (' + unit + ')' if unit else ''}")
@@ -521,7 +550,9 @@ class _Column:
             if integer and not value.is_integer():
                 self.problem(row, cell, "not a whole number")
                 continue
-            out[row] = value
+            parsed[row] = value
+        if parsed:
+            out[list(parsed)] = list(parsed.values())
         if with_unit:
             self.notes.append(f"{self.raw.file}: '{self.name}' had {with_unit} value(s) written with their unit; read as numbers in {unit}")
         if decimal_comma:

@@ -224,7 +224,7 @@ def _mark_withheld(ax, xs, labels, color, lift: int = 0) -> None:
 
 def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = None, test: str = "Friedman test",
                             trajectories: bool = True, value: str = "sledai", month: str = "month",
-                            n_labels=None):
+                            n_labels=None, max_lines: int | None = None, seed: int = 0):
     """The paper's Figure 1: SLEDAI-2K box plots per visit month with each patient's trajectory.
 
     Boxes show the median and quartiles (SPSS type 6, as the tables print them), whiskers the
@@ -234,7 +234,9 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
     the number of patients scored at that visit; the title names the test and its p-value
     (``test`` as computed over the patients with every visit). ``trajectories=False`` drops the
     patient lines (e.g. for a shared bundle); ``n_labels`` (``{month: text}``) replaces the number of
-    patients in the tick labels (e.g. ``"<5"`` when it is withheld).
+    patients in the tick labels (e.g. ``"<5"`` when it is withheld). Above ``max_lines`` patients a
+    random sample of ``max_lines`` of them (seeded by ``seed``) is drawn as lines, so the figure stays
+    readable and small at registry scale; the boxes use every patient and the caption says so.
     """
     data = scores[["patient_id", month, value]].dropna(subset=[value]).copy()
     months = sorted(int(m) for m in data[month].unique())
@@ -247,6 +249,9 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
         return fig
     if trajectories:
         wide = data.pivot_table(index="patient_id", columns="_month", values=value, observed=False)
+        n_patients = len(wide)
+        if max_lines is not None and n_patients > max_lines:
+            wide = wide.sample(n=max_lines, random_state=seed).sort_index()
         xs = np.arange(len(months))
         for _, series in wide.iterrows():
             ax.plot(xs, series.to_numpy(dtype=float), color="#9A9A9A", alpha=0.35, lw=0.7, zorder=1)
@@ -271,8 +276,12 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
         _title(ax, f"SLEDAI-2K over the year after MSC transplantation ({test}, {p_text(p_value)})")
     else:
         _title(ax, "SLEDAI-2K over the year after MSC transplantation")
+    lines = "each patient's SLEDAI-2K from visit to visit"
+    if trajectories and len(wide) < n_patients:
+        lines = (f"the SLEDAI-2K from visit to visit of a random sample of {len(wide)} of the {n_patients} patients "
+                 f"(seed {seed}; the boxes use every patient)")
     _caption(fig, "Boxes: median and quartiles (SPSS type 6, as the tables print them); whiskers: the range "
-                  "(minimum to maximum); grey lines: each patient's SLEDAI-2K from visit to visit"
+                  f"(minimum to maximum); grey lines: {lines}"
                   + ("" if trajectories else " (not drawn in a shared bundle)") + ". n: patients scored at the visit.")
     return fig
 

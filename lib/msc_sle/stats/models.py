@@ -264,11 +264,17 @@ def _separation(X: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> tuple[b
     return bool(res.separation), infinite
 
 
-def _profile_ci(model, alpha: float, tol: float, max_iter: int) -> tuple[np.ndarray, list[str]]:
+def _profile_ci(model, alpha: float, tol: float, max_iter: int) -> tuple[np.ndarray | None, list[str]]:
     from sklearn.exceptions import ConvergenceWarning
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        ci = model.conf_int(alpha=alpha, method="pl", tol=tol, max_iter=max_iter)
+        try:
+            ci = model.conf_int(alpha=alpha, method="pl", tol=tol, max_iter=max_iter)
+        except np.linalg.LinAlgError:
+            # On a large cohort the search can step to a coefficient where every weight p(1-p)
+            # underflows (a rank-deficient weighted design): no profile bound there, said so.
+            return None, ["profile penalised-likelihood interval not computable (the weighted design became "
+                          "rank deficient during the search); Wald interval given instead"]
     return np.asarray(ci, dtype=float), [str(w.message) for w in caught]
 
 
@@ -314,9 +320,11 @@ def firth_logistic(X, y, *, names: Sequence[str] | None = None, confint: str = "
         notes.extend(msgs)
         p = _reorder(p_raw)
         chi2 = stats.chi2.isf(p, 1)
+    ci = None
     if confint == "profile" and model.converged_:
         ci, msgs = _profile_ci(model, alpha, tol, max_iter)
         notes.extend(msgs)
+    if ci is not None:
         lower, upper = _reorder(ci[:, 0]), _reorder(ci[:, 1])
     else:
         z = stats.norm.isf(alpha / 2)

@@ -99,6 +99,13 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
        "(0 = apparent performance only)", "samples", low=0, high=10000),
     Parameter("seed", "int", 7, "07_models: seed of the bootstrap's random numbers (same seed, same numbers)",
        low=0, high=999999),
+    Parameter("figure_max_patients", "int", 500,
+       "Figures draw one line per patient (Figure 1's trajectories) up to this many patients; above it, a "
+       "seeded random sample of this many, and the caption says so", "patients", low=10, high=100000),
+    Parameter("model_max_patients", "int", 2000,
+       "07_models: above this many analysed patients the models, bootstrap and trajectories are fitted on a "
+       "seeded random sample of this many patients, and the page says so (0 = always every patient)",
+       "patients", low=0, high=10000000),
     Parameter("lda_sledai_max", "int", paper_lda.sledai_max, "LDA: SLEDAI-2K at most this (paper 2.4: <= 4)",
        "points", low=0, high=105),
     Parameter("lda_prednisone_max", "float", paper_lda.prednisone_max,
