@@ -271,7 +271,7 @@ def _profile_ci(model, alpha: float, tol: float, max_iter: int) -> tuple[np.ndar
         try:
             ci = model.conf_int(alpha=alpha, method="pl", tol=tol, max_iter=max_iter)
         except np.linalg.LinAlgError:
-            # On a large cohort the search can step to a coefficient where every weight p(1-p)
+            # On a large sample the search can step to a coefficient where every weight p(1-p)
             # underflows (a rank-deficient weighted design): no profile bound there, said so.
             return None, ["profile penalised-likelihood interval not computable (the weighted design became "
                           "rank deficient during the search); Wald interval given instead"]
