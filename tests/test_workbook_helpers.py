@@ -148,3 +148,21 @@ def test_suppressed_rates_blank_the_percentages_that_give_counts_back():
     assert shared.loc["month 1", "n"] == "<5" and shared.loc["month 1", "shown"].startswith("<5/4")
     assert math.isnan(shared.loc["month 1", "percent"]) and math.isnan(shared.loc["month 1", "ci_high"])
     assert shared.loc["month 6", "n"] == 0 and shared.loc["month 6", "percent"] == 0.0  # zero is shown
+
+
+def test_explorer_compares_every_variable_it_offers_including_not_applicable_ones():
+    """Every baseline variable the explorer's dropdown offers can be compared; the CYC induction dose
+    group applies to induced patients only, so its applicability column must travel with it (it
+    once raised KeyError in the explorer, found by bench_widgets)."""
+    from msc_sle.clinical import analysis_frame, load_cohort
+    from msc_sle.workbook.explorer import explore, variable_choices
+
+    cohort = load_cohort()
+    frame = analysis_frame(cohort)
+    names = [name for _, name in variable_choices(frame)]
+    assert "cyc_induction_dose_group" in names
+    for name in names:
+        assert explore(cohort, frame, variable=name).comparison is not None, name
+    body = explore(cohort, frame, variable="cyc_induction_dose_group").comparison.body
+    text = body.to_string()
+    assert "induced" in text and "Missing" not in text  # not-applicable patients are not missing

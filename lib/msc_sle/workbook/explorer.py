@@ -123,9 +123,19 @@ def _compare_one(cohort, frame, result, variable: str):
     if frame is None:
         frame = analysis_frame(cohort)
     label = f"{result.definition.label.split(' [')[0]} during the year"
-    data = frame[["patient_id", variable]].copy()
+    # the column saying whom the variable applies to travels with it (the dose group of induced
+    # patients only): without it a not-applicable patient would be counted as missing
+    rule = _applies_if(variable)
+    data = frame[["patient_id", variable] + ([rule] if rule in frame.columns and rule != variable else [])].copy()
     data["response"] = data["patient_id"].map(result.patients.set_index("patient_id")["ever"]).astype("boolean")
     return compare_groups(data, by="response", variables=[variable], labels={"response": label})
+
+
+def _applies_if(variable: str) -> str:
+    try:
+        return str(variable_info(variable)["applies_if"] or "")
+    except KeyError:  # a column the dictionary does not know applies to everyone
+        return ""
 
 
 def variable_choices(frame: pd.DataFrame, variables=None) -> list[tuple[str, str]]:

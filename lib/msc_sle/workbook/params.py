@@ -97,7 +97,8 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
     Parameter("n_bootstrap", "int", 1000,
        "07_models: bootstrap samples for Harrell's optimism-corrected c-statistic and calibration slope "
        "(0 = apparent performance only)", "samples", low=0, high=10000),
-    Parameter("seed", "int", 7, "07_models: seed of the bootstrap's random numbers (same seed, same numbers)",
+    Parameter("seed", "int", 7, "07_models: seed of the bootstrap's random numbers, and of the patient samples drawn above "
+       "FIGURE_MAX_PATIENTS and MODEL_MAX_PATIENTS (same seed, same numbers)",
        low=0, high=999999),
     Parameter("figure_max_patients", "int", 500,
        "Figures draw one line per patient (Figure 1's trajectories) up to this many patients; above it, a "
