@@ -29,10 +29,8 @@ dictionary and the response definitions, and prepares what those functions take:
 """
 from __future__ import annotations
 
-import dataclasses
-
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Callable, Mapping, Sequence
 
@@ -652,4 +650,4 @@ def model_sample(cohort, max_patients: int, seed: int):
     note = (f"Modelled on a random sample of {max_patients} of the {n} analysed patients (seed {seed}; "
             "MODEL_MAX_PATIENTS sets the size, 0 models every patient): the estimates below are the sample's, "
             "their intervals as wide as its size makes them.")
-    return dataclasses.replace(cohort, patients=keep, visits=visits), note
+    return replace(cohort, patients=keep, visits=visits), note

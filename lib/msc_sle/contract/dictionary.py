@@ -11,7 +11,7 @@ import pandas as pd
 
 from .paths import DICTIONARY_PATH
 
-__all__ = ["load_dictionary", "table_variables", "variable_info", "dtype_for", "normal_name", "VISIT_MONTHS", "ID"]
+__all__ = ["load_dictionary", "table_variables", "variable_info", "dtype_for", "normal_name", "variable_types", "VISIT_MONTHS", "ID"]
 
 #: The id column of both tables.
 ID = "patient_id"
@@ -44,6 +44,12 @@ def table_variables(table: str, dictionary: pd.DataFrame | None = None) -> pd.Da
     """Dictionary rows of one table (``patients``, ``visits`` or ``derived``), in file order."""
     d = load_dictionary() if dictionary is None else dictionary
     return d[d["table"] == table].reset_index(drop=True)
+
+
+def variable_types(table: str) -> dict[str, str]:
+    """name -> type (string, integer, number, boolean, category, date) of one table's variables."""
+    spec = table_variables(table)
+    return dict(zip(spec["name"], spec["type"]))
 
 
 def variable_info(name: str, table: str | None = None, dictionary: pd.DataFrame | None = None) -> pd.Series:

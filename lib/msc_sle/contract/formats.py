@@ -21,7 +21,8 @@ import pandas as pd
 
 from .types import Problem
 
-__all__ = ["STATISTICAL", "Foreign", "read_statistical", "read_redcap", "REDCAP_FIELDS"]
+__all__ = ["STATISTICAL", "Foreign", "read_statistical", "read_metadata", "read_redcap", "with_labels",
+           "apply_labels", "REDCAP_FIELDS"]
 
 #: File suffix -> the package that writes it (and how messages name the format).
 STATISTICAL = {".sav": "SPSS", ".zsav": "SPSS", ".dta": "Stata", ".sas7bdat": "SAS", ".xpt": "SAS transport"}
@@ -42,6 +43,19 @@ class Foreign:
     numeric: set = field(default_factory=set)
     labels: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+
+
+def _reader(path: Path):
+    import pyreadstat
+
+    return {"SPSS": pyreadstat.read_sav, "Stata": pyreadstat.read_dta, "SAS": pyreadstat.read_sas7bdat,
+            "SAS transport": pyreadstat.read_xport}[STATISTICAL[path.suffix.lower()]]
+
+
+def read_metadata(path: Path):
+    """pyreadstat's metadata of a package's file (column names, variable and value labels), no rows."""
+    _, meta = _reader(path)(str(path), metadataonly=True)
+    return meta
 
 
 def _code_text(value) -> str:
@@ -74,11 +88,8 @@ def read_statistical(path: Path, problems: list[Problem]) -> Foreign | None:
     as codes, counted, and blanked here. Value labels are kept in ``labels`` for the mapping (and
     applied to the cells when no mapping says otherwise, by :func:`apply_labels`).
     """
-    import pyreadstat
-
     kind = STATISTICAL[path.suffix.lower()]
-    reader = {"SPSS": pyreadstat.read_sav, "Stata": pyreadstat.read_dta,
-              "SAS": pyreadstat.read_sas7bdat, "SAS transport": pyreadstat.read_xport}[kind]
+    reader = _reader(path)
     kwargs = {"user_missing": True} if kind == "SPSS" else {}
     try:
         data, meta = reader(str(path), **kwargs)
@@ -111,6 +122,11 @@ def read_statistical(path: Path, problems: list[Problem]) -> Foreign | None:
     return Foreign(path.name, pd.DataFrame(frame, index=data.index, dtype=object), numeric, labels, notes)
 
 
+def with_labels(cells: pd.Series, labels: dict) -> pd.Series:
+    """Codes replaced by their value labels; a code without a label stays as it is."""
+    return cells.map(labels).where(cells.isin(list(labels)), cells)
+
+
 def apply_labels(foreign: Foreign, columns) -> list[str]:
     """Replace codes by their value labels in ``columns`` (codes without a label stay as they are)."""
     done = []
@@ -118,8 +134,7 @@ def apply_labels(foreign: Foreign, columns) -> list[str]:
         labels = foreign.labels.get(name)
         if not labels or name not in foreign.frame:
             continue
-        cells = foreign.frame[name]
-        foreign.frame[name] = cells.map(labels).where(cells.isin(list(labels)), cells)
+        foreign.frame[name] = with_labels(foreign.frame[name], labels)
         foreign.numeric.discard(name)
         done.append(name)
     return done

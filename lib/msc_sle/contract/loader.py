@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dictionary import ID, dtype_for, normal_name, table_variables
+from .dictionary import ID, dtype_for, normal_name, table_variables, variable_types
 from .formats import STATISTICAL, Foreign, apply_labels, read_redcap, read_statistical
 from .mapping import MAPPING, ExtractMapping, read_mapping
 from .paths import BUNDLED_DATA
 from .types import Cohort, DataError, Problem, warn_data
 
-__all__ = ["read_extract", "fingerprint_files", "TABLES", "MANIFEST", "MANIFEST_KEYS", "YES", "NO"]
+__all__ = ["read_extract", "fingerprint_files", "TABLES", "TABLE_SUFFIXES", "MANIFEST", "MANIFEST_KEYS", "YES", "NO"]
 
 TABLES = ("patients", "visits")
 #: The extract's optional description file, beside the tables.
@@ -178,12 +178,13 @@ class _Raw:
     formulas: dict = field(default_factory=dict)  # (row, column position) -> formula without a saved value
 
 
-_SUFFIXES = (".csv", ".xlsx", *STATISTICAL)
+#: The suffixes of a file that can hold a table.
+TABLE_SUFFIXES = (".csv", ".xlsx", *STATISTICAL)
 
 
 def _candidates(folder: Path, table: str) -> list[Path]:
     return [p for p in sorted(folder.iterdir())
-            if p.is_file() and p.stem.strip().lower() == table and p.suffix.lower() in _SUFFIXES]
+            if p.is_file() and p.stem.strip().lower() == table and p.suffix.lower() in TABLE_SUFFIXES]
 
 
 def _sheet_names(path: Path) -> list[str]:
@@ -772,7 +773,7 @@ def _foreign_raw(foreign: Foreign, table: str, mapping: ExtractMapping | None, p
                  notes: list[str]) -> _Raw:
     """A table read by pyreadstat or from REDCap, as the loader's text cells (mapped when asked)."""
     notes.extend(foreign.notes)
-    kinds = dict(zip(table_variables(table)["name"], table_variables(table)["type"]))
+    kinds = variable_types(table)
     spec = mapping.tables.get(table) if mapping is not None else None
     targets = {c.source: c.name for c in spec.columns} if spec is not None else {}
     for source, codes in foreign.labels.items():
@@ -794,20 +795,20 @@ def _foreign_raw(foreign: Foreign, table: str, mapping: ExtractMapping | None, p
         frame, numeric = foreign.frame, set(foreign.numeric)
         if labelled:
             notes.append(f"{foreign.file}: value labels used for {', '.join(labelled)}")
-    native = pd.DataFrame({c: pd.Series(c in numeric, index=frame.index) for c in frame.columns},
-                          index=frame.index, dtype=bool)
-    return _Raw(foreign.file, frame, "statistical", [], None, native.set_axis(frame.columns, axis=1))
+    return _Raw(foreign.file, frame, "statistical", [], None, _native(frame, numeric))
 
 
 def _mapped_raw(raw: _Raw, table: str, mapping: ExtractMapping, problems: list[Problem], notes: list[str]) -> _Raw:
     """A CSV/XLSX table under the workbook's names, as ``mapping.yml`` says."""
     numeric = set() if raw.native is None else {c for c in raw.frame.columns if raw.native[c].all()}
     frame, numeric = mapping.apply(raw.frame, table, raw.file, {}, numeric, problems, notes)
-    native = None
-    if raw.native is not None or numeric:
-        native = pd.DataFrame({c: pd.Series(c in numeric, index=frame.index) for c in frame.columns},
-                              index=frame.index, dtype=bool)
+    native = _native(frame, numeric) if raw.native is not None or numeric else None
     return _Raw(raw.file, frame, raw.kind, raw.notes, raw.header_row, native, {})
+
+
+def _native(frame: pd.DataFrame, numeric: set) -> pd.DataFrame:
+    """True in the columns stored as numbers: no decimal-mark convention applies to their cells."""
+    return pd.DataFrame({c: np.full(len(frame), c in numeric) for c in frame.columns}, index=frame.index)
 
 
 def _without_echoes(problems: list[Problem]) -> list[Problem]:

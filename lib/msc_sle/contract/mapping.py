@@ -32,7 +32,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .dictionary import normal_name, table_variables
+from .dictionary import normal_name, table_variables, variable_types
+from .formats import with_labels
 from .types import Problem
 
 __all__ = ["MAPPING", "ColumnMap", "TableMap", "ExtractMapping", "read_mapping", "UNIT_FACTORS"]
@@ -84,15 +85,15 @@ class ExtractMapping:
 
         Returns the new frame and the columns that hold plain numbers (no separator convention)."""
         spec = self.tables.get(table, TableMap())
-        out, out_numeric, used, renamed = {}, set(), set(), []
-        kinds = dict(zip(table_variables(table)["name"], table_variables(table)["type"]))
+        out, out_numeric, renamed = {}, set(), []
+        kinds = variable_types(table)
         for col in spec.columns:
             if col.source not in frame:
                 problems.append(Problem(file, None, col.source, None,
                                         f"column named in the mapping for '{col.name}' is not in the file",
                                         mapping=self.where(col.line)))
                 continue
-            cells, used = frame[col.source], used | {col.source}
+            cells = frame[col.source]
             if col.factor != 1.0:
                 values = pd.to_numeric(cells.where(cells.str.strip() != ""), errors="coerce")
                 converted = np.char.mod("%.15g", values.to_numpy(dtype="float64") * col.factor).astype(object)
@@ -141,7 +142,7 @@ class ExtractMapping:
             # labels stand for levels and yes/no; a labelled number (999 = "unknown") stays a number
             if own and name not in spec.values and kinds.get(name) in ("category", "boolean"):
                 cells = out[name]
-                out[name] = cells.map(own).where(cells.isin(list(own)), cells)
+                out[name] = with_labels(cells, own)
                 out_numeric.discard(name)
                 notes.append(f"{file}: '{name}' read through its value labels")
         return pd.DataFrame(out, index=frame.index, dtype=object), out_numeric

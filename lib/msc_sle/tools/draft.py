@@ -18,23 +18,17 @@ import pandas as pd
 
 from ..contract import DataError, Problem
 from ..contract.dictionary import normal_name, table_variables
-from ..contract.formats import STATISTICAL
+from ..contract.formats import STATISTICAL, read_metadata
+from ..contract.loader import TABLE_SUFFIXES
 from ..contract.mapping import MAPPING
 
 __all__ = ["draft_mapping", "main"]
-
-_SUFFIXES = (".csv", ".xlsx", *STATISTICAL)
-
 
 def _columns(path: Path) -> tuple[list[str], dict, dict]:
     """(column names, variable labels, value labels) of a table file, without reading its rows."""
     suffix = path.suffix.lower()
     if suffix in STATISTICAL:
-        import pyreadstat
-
-        reader = {".sav": pyreadstat.read_sav, ".zsav": pyreadstat.read_sav, ".dta": pyreadstat.read_dta,
-                  ".sas7bdat": pyreadstat.read_sas7bdat, ".xpt": pyreadstat.read_xport}[suffix]
-        _, meta = reader(str(path), metadataonly=True)
+        meta = read_metadata(path)
         return list(meta.column_names), dict(meta.column_names_to_labels or {}), dict(meta.variable_value_labels or {})
     if suffix == ".xlsx":
         return [str(c) for c in pd.read_excel(path, nrows=0).columns], {}, {}
@@ -42,7 +36,7 @@ def _columns(path: Path) -> tuple[list[str], dict, dict]:
 
 
 def _table_file(folder: Path, table: str) -> Path:
-    found = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in _SUFFIXES
+    found = [p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES
              and normal_name(p.stem) == table]
     if len(found) != 1:
         why = "no file" if not found else f"{len(found)} files ({', '.join(p.name for p in found)})"
