@@ -469,9 +469,11 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
         notes = [side.text(0.02, yi, text, ha="left", va="center", fontsize=8)
                  for yi, text in zip(y, rows[annotate].astype(str))]
         side.set_title("p (test); q (BH)", loc="left", fontsize=9)
-        # widen the canvas by what the longest annotation overflows (text is not laid out by matplotlib)
-        fig.canvas.draw()
-        right = max((t.get_window_extent().x1 for t in notes), default=0.0)
+        # widen the canvas by what the longest annotation overflows (text is not laid out by
+        # matplotlib); the layout alone places the axes, a full draw here would render it all twice
+        fig.get_layout_engine().execute(fig)
+        renderer = fig.canvas.get_renderer()
+        right = max((t.get_window_extent(renderer).x1 for t in notes), default=0.0)
         overflow = (right - fig.bbox.x1) / fig.dpi
         if overflow > -0.05:
             fig.set_figwidth(fig.get_figwidth() + overflow + 0.15)
