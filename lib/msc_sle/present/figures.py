@@ -85,7 +85,10 @@ def save_figure(fig, name: str, out_dir: str | Path | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     # Lay the figure out once, then keep that layout: the PNG, the SVG and the notebook's inline
     # image would otherwise each recompute the constrained layout (0.2 s a draw for the forest plot).
-    fig.canvas.draw()
+    # The layout alone, not a full draw: the PNG is the first render.
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
     fig.set_layout_engine("none")
     with matplotlib.rc_context({"svg.hashsalt": _RC["svg.hashsalt"]}):
         fig.savefig(folder / f"{name}.png", format="png", metadata={"Software": None})
