@@ -347,8 +347,8 @@ class ModelValidation:
 def validate_model(model: PrognosticModel, *, n_bootstrap: int = 1000, seed: int | None = None,
                    progress: Callable[[int, int], None] | None = None) -> ModelValidation:
     """Harrell's bootstrap validation of the Firth model (same predictors refitted in each sample,
-    no selection), and the apparent calibration curve. ``progress(i, n)`` is called after each
-    bootstrap sample; ``n_bootstrap = 0`` gives the apparent performance only."""
+    no selection), and the apparent calibration curve. ``progress(i, n)`` is called as the
+    bootstrap samples are refitted (i of n done); ``n_bootstrap = 0`` gives the apparent performance only."""
     data = model.data
     predicted = model.firth.predict_proba(data.X)
     curve = calibration_curve(data.y, predicted, method="lowess", alpha=model.alpha)

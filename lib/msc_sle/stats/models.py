@@ -868,7 +868,8 @@ def bootstrap_validation(X, y, *, fit: str = "firth", n_bootstrap: int = 1000,
     binary predictor constant in it; for ML also separation) are dropped and counted in
     ``n_failed``; per measure, replicates where it is undefined are dropped too.
 
-    ``progress(i, n)`` is called after each replicate (i = 1..n) -- hook a progress bar on it.
+    ``progress(i, n)`` is called as the replicates are done (i of n, rising to n; the refits run in
+    batches of up to 50) -- hook a progress bar on it.
     ``resamples`` (an (B, n) array of 0-based row indices) replaces the random draws, to
     reproduce another program's bootstrap samples. Same ``seed`` -> identical results.
     """

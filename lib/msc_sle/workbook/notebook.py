@@ -137,7 +137,7 @@ def progress_bar(total: int, what: str = "steps"):
     """A ``progress(i, n)`` callback drawing a bar for a long computation, or None where none can be drawn.
 
     In a Jupyter kernel (JupyterLab, and the kernels ``make run`` starts) it displays an ipywidgets
-    bar with a "i of n <what>" label, updated in place about 50 times. Nothing is written to stdout
+    bar with a "i of n <what>" label, updated in place at most about 50 times. Nothing is written to stdout
     or stderr and the bar's final state holds no timing, so a stored or rendered notebook does not
     change from one run to the next (tag the cell ``nbval-ignore-output`` all the same: the bar's
     text form belongs to ipywidgets). Outside a kernel (a script, a benchmark) it returns None.
