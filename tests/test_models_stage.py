@@ -146,7 +146,7 @@ def test_validation_is_seeded_and_zero_samples_gives_apparent_only():
     a = validate_model(m, n_bootstrap=30, seed=3, progress=lambda i, n: calls.append(i))
     b = validate_model(m, n_bootstrap=30, seed=3)
     pd.testing.assert_frame_equal(a.summary(), b.summary())
-    assert calls == list(range(1, 31))
+    assert calls[-1] == 30 and calls == sorted(set(calls))  # rising to n as the batches are refitted
     s = a.summary().set_index("measure")
     assert s.loc["c-statistic (AUC)", "corrected"] == pytest.approx(
         s.loc["c-statistic (AUC)", "apparent"] - s.loc["c-statistic (AUC)", "optimism"])

@@ -772,7 +772,7 @@ def _fit_coef(fit: str, X1: np.ndarray, y: np.ndarray, tol: float, max_iter: int
 
 
 # Many bootstrap refits at once. firthmodels (like statsmodels) fits one sample per call, and on a
-# small cohort each call is mostly input checking: 1000 refits took 3 s of a 4 s page. The batch
+# small sample each call is mostly input checking: 1000 refits took 3 s of a 4 s page. The batch
 # below runs firthmodels' own Newton-Raphson (the step solved with the augmented information, the
 # same score and step tolerances, steps capped at 5, up to 25 halvings of the penalised
 # log-likelihood) on a stack of samples. Any sample it does not bring to a clean convergence (a
