@@ -13,6 +13,8 @@ any change misses the target.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import statistics
 import sys
 import time
@@ -40,14 +42,16 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(REPO / "data" / "synthetic"))
     args = ap.parse_args(argv)
     from msc_sle import analysis_frame, apply_eligibility, baseline_variables, load_cohort
-    from msc_sle.workbook.explorer import explore, recompute
+    from msc_sle.workbook.explorer import explore, explorer, recompute
     from msc_sle.workbook.params import check_parameters
 
     cohort = apply_eligibility(load_cohort(args.data)).cohort
     frame = analysis_frame(cohort)
     variables = baseline_variables(frame)
     defaults = check_parameters()
-    explore(cohort, frame, defaults)  # warm-up: imports, as the notebook's static cell does
+    with contextlib.redirect_stdout(io.StringIO()):  # warm-up, as the notebook: its static cell, then the panel
+        explore(cohort, frame, defaults)
+        explorer(cohort, frame, defaults)
     cache: dict = {}  # the explorer keeps one: a change that leaves the responders as they were reuses the table
     times, cpu = [], []
     for thresholds, outcome, variable in changes(variables, defaults):
