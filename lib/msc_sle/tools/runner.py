@@ -184,6 +184,11 @@ def collect_provenance(cohort, params: Mapping[str, Any], mode: str) -> dict[str
 
 # --------------------------------------------------------------------------- execution
 
+#: The command-line option that tags each kernel the runner starts: the stall watch and the signal
+#: clean-up find the kernels by it (:func:`_kernels`).
+_TAG_OPTION = "--MscSleRunner.job="
+
+
 def _execute(src: Path, dst: Path, parameters: Mapping[str, Any], cwd: Path,
              progress: Callable[[str], None] = print) -> None:
     """Execute one notebook; a kernel that stops answering is replaced once (see :class:`_StallWatch`)."""
@@ -206,7 +211,7 @@ def _execute(src: Path, dst: Path, parameters: Mapping[str, Any], cwd: Path,
                     # config for a class it does not know and nothing reads it)
                     extra_arguments=["--IPKernelApp.log_level=CRITICAL",
                                      f"--IPKernelApp.exec_lines={_PLAIN_WARNINGS}",
-                                     f"--MscSleRunner.job={watch.tag}"])
+                                     f"{_TAG_OPTION}{watch.tag}"])
                 return
             except Exception:
                 if not watch.stalled:
@@ -252,13 +257,8 @@ class _StallWatch:
         return False
 
     def _kernel(self):
-        import psutil
-
-        for child in psutil.Process().children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                if f"--MscSleRunner.job={self.tag}" in child.cmdline():
-                    return child
-        return None
+        found = _kernels(self.tag)
+        return found[0] if found else None
 
     @staticmethod
     def _cpu(proc) -> float:
@@ -399,18 +399,22 @@ def _run_notebooks(jobs: list[tuple[str, Path, Path, dict]], n_jobs: int, cwd: P
     return seconds
 
 
-def _kernel_pids() -> set[int]:
-    """Process ids of the Jupyter kernels this process started (papermill's, via jupyter_client)."""
+def _kernels(tag: str = "") -> list:
+    """The kernels this process started for notebooks (psutil processes), found by the tag each
+    carries on its command line; ``tag`` narrows them to one execution's kernel."""
     import psutil
 
-    pids = set()
+    found = []
     for child in psutil.Process().children(recursive=True):
-        try:
-            if any("ipykernel" in part for part in child.cmdline()):
-                pids.add(child.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return pids
+        with contextlib.suppress(psutil.Error):
+            if any(part.startswith(_TAG_OPTION + tag) for part in child.cmdline()):
+                found.append(child)
+    return found
+
+
+def _kernel_pids() -> set[int]:
+    """Process ids of the kernels this process started for notebooks."""
+    return {proc.pid for proc in _kernels()}
 
 
 def _stop_kernels(pids: set[int]) -> None:
