@@ -150,6 +150,10 @@ def test_lda_slider_recomputes_the_rate(lab):
                                    timeout=60_000)
             before = headline.inner_text().splitlines()[0].strip()
             assert before == _expected_lda_line()
+            # the panel's tables are its Output widget's state (set, not captured): drawn in Lab too
+            tables = page.locator(".widget-output table, .jupyter-widgets-output-area table")
+            tables.first.wait_for(state="visible", timeout=60_000)
+            assert tables.count() >= 2 and "Response rates" in tables.first.inner_text()
             slider = page.locator(".widget-slider, .jupyter-widget-slider").filter(has_text=LDA_SLIDER)
             slider.scroll_into_view_if_needed()
             page.screenshot(path=str(SCREENSHOTS / "05_explore_before.png"))

@@ -165,6 +165,14 @@ _THRESHOLDS = (("lda_sledai_max", "LDA: SLEDAI-2K at most (points)"),
                ("cr_prednisone_max", "CR: prednisone at most (mg/day)"))
 
 
+def _display_data(obj) -> dict:
+    """``obj`` as one display_data output of an ipywidgets Output (its rich forms: HTML, text)."""
+    from IPython.core.formatters import format_display_data
+
+    data, metadata = format_display_data(obj)
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
 def explorer(cohort, frame: pd.DataFrame | None = None, params: Params | None = None,
              variables: list[str] | None = None):
     """An ipywidgets panel: threshold sliders with a box to type the value, outcome and variable
@@ -176,7 +184,6 @@ def explorer(cohort, frame: pd.DataFrame | None = None, params: Params | None = 
     instead of being clamped.
     """
     import ipywidgets as w
-    from IPython.display import display
 
     params = check_parameters() if params is None else params
     frame = analysis_frame(cohort) if frame is None else frame
@@ -214,13 +221,14 @@ def explorer(cohort, frame: pd.DataFrame | None = None, params: Params | None = 
             result = recompute(cohort, frame, params, values, cache)
         except ParameterError as err:
             headline.value = f"<b class='msc-error' style='color:#b00020'>{html.escape(str(err))}</b>"
-            out.clear_output()
+            out.outputs = ()
             return
         headline.value = "<br>".join(f"<b class='msc-rate'>{line}</b>" for line in result.headline.splitlines())
-        out.clear_output(wait=True)
-        with out:
-            display(rates_table(result.rates))
-            display(result.comparison)
+        # The tables are set as the panel's state, not captured with `with out: display(...)`: under
+        # capture, a headless run's client (nbclient) writes every output back to the kernel on the
+        # shell channel while waiting there for the cell's reply, and about one run in ten the
+        # reply was never seen (05_explore stalled until the runner's watch restarted it).
+        out.outputs = tuple(_display_data(table) for table in (rates_table(result.rates), result.comparison))
 
     for control in list(boxes.values()) + list(selects.values()):
         control.observe(redraw, names="value")
