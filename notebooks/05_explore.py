@@ -31,6 +31,8 @@
 overrides = {}
 
 # %%
+import gc
+
 from msc_sle.present.tables import rates_table
 from msc_sle.workbook.explorer import explore, explorer
 from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort
@@ -57,7 +59,11 @@ state.comparison
 # %% [markdown]
 # ## Interactive explorer
 #
-# Each control recomputes everything below it (about a hundredth of a second on this cohort).
+# Each control recomputes everything below it (about 30 ms on this cohort; `make bench` measures
+# it). Before the panel is drawn, `gc.freeze()` sets what is loaded so far (the libraries, the
+# cohort) aside from Python's garbage collector: a full collection would otherwise rescan all of
+# it now and then and hold a slider move up for 100-150 ms.
 
 # %% tags=["nbval-ignore-output"]
+gc.freeze()
 explorer(cohort, frame, params)

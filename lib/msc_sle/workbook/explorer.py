@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import gc
 import html
 from dataclasses import dataclass
 from typing import Any
@@ -103,20 +102,15 @@ def recompute(cohort, frame: pd.DataFrame, params: Params, controls: dict, cache
     (same rules and messages, e.g. CR looser than LDA raises :class:`ParameterError`), then
     :func:`explore`.
 
-    Automatic garbage collection is paused for the duration and restored afterwards: a full
-    collection scanning the imported stack, the cohort and the frame would otherwise stall a
-    slider move now and then for 100+ ms (``bench/bench_widgets.py`` times this function).
+    ``bench/bench_widgets.py`` times this function. A full garbage collection scanning the loaded
+    libraries and the cohort would stall a change now and then for 100-150 ms; 05_explore freezes
+    what is loaded (``gc.freeze()``) before drawing the panel, in the open, rather than this library
+    changing the interpreter's collector behind the notebook's back.
     """
     controls = dict(controls)
     choice = {k: controls.pop(k) for k in ("outcome", "variable") if k in controls}
     current = check_parameters(**{**params, **controls})
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return explore(cohort, frame, current, cache=cache, **choice)
-    finally:
-        if was_enabled:
-            gc.enable()
+    return explore(cohort, frame, current, cache=cache, **choice)
 
 
 def _compare_one(cohort, frame, result, variable: str):
