@@ -495,13 +495,7 @@ def c_statistic(y, score) -> float:
     a random event has a higher score than a random non-event, ties counting one half."""
     ya = np.asarray(y, dtype=float).ravel()
     s = np.asarray(score, dtype=float).ravel()
-    n1 = ya.sum()
-    n0 = ya.size - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    ranks = stats.rankdata(s)
-    u = ranks[ya == 1].sum() - n1 * (n1 + 1) / 2.0
-    return float(u / (n1 * n0))
+    return float(_c_rows(ya[None], s[None])[0])
 
 
 def calibration_intercept_slope(y, lp, *, max_iter: int = 50, tol: float = 1e-10
@@ -513,34 +507,60 @@ def calibration_intercept_slope(y, lp, *, max_iter: int = 50, tol: float = 1e-10
     """
     ya = np.asarray(y, dtype=float).ravel()
     x = np.asarray(lp, dtype=float).ravel()
-    c = c_statistic(ya, x)
-    if not np.isfinite(c) or c in (0.0, 1.0) or np.ptp(x) == 0:
-        return float("nan"), float("nan")
-    beta = np.array([0.0, 1.0])
-    ll_old = -np.inf
+    a, b = _recalibrate_rows(ya[None], x[None], max_iter=max_iter, tol=tol)[0]
+    return float(a), float(b)
+
+
+def _c_rows(y: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """The c-statistic of each row of (m, n) outcomes and scores (NaN without both classes)."""
+    n1 = y.sum(axis=1)
+    n0 = y.shape[1] - n1
+    u = (stats.rankdata(score, axis=1) * y).sum(axis=1) - n1 * (n1 + 1) / 2.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((n1 > 0) & (n0 > 0), u / (n1 * n0), np.nan)
+
+
+def _recalibrate_rows(y: np.ndarray, x: np.ndarray, max_iter: int = 50, tol: float = 1e-10) -> np.ndarray:
+    """(m, 2) recalibration intercepts and slopes of each row of (m, n) outcomes and linear
+    predictors, by Newton-Raphson with step-halving on all rows at once (the bootstrap recalibrates
+    thousands); NaN where ``x`` separates ``y`` (c of 0 or 1), is constant, or the fit fails."""
+    m = y.shape[0]
+    beta = np.tile([0.0, 1.0], (m, 1))
+    c = _c_rows(y, x)
+    live = np.isfinite(c) & (c > 0) & (c < 1) & (np.ptp(x, axis=1) > 0)
+    ll_old = np.full(m, -np.inf)
+    done = np.zeros(m, dtype=bool)
     for _ in range(max_iter):
-        eta = beta[0] + beta[1] * x
-        p = _expit(eta)
-        w = p * (1 - p)
-        r = ya - p
-        g = np.array([r.sum(), (r * x).sum()])
-        h = np.array([[w.sum(), (w * x).sum()], [(w * x).sum(), (w * x * x).sum()]])
-        try:
-            step = np.linalg.solve(h, g)
-        except np.linalg.LinAlgError:
-            return float("nan"), float("nan")
-        # step-halving keeps the log-likelihood increasing
+        if not live.any():
+            break
+        rows = np.flatnonzero(live)
+        b, yl, xl = beta[rows], y[rows], x[rows]
+        p = _expit(b[:, :1] + b[:, 1:] * xl)
+        w, r = p * (1 - p), yl - p
+        g0, g1 = r.sum(axis=1), (r * xl).sum(axis=1)
+        sw, swx, swxx = w.sum(axis=1), (w * xl).sum(axis=1), (w * xl * xl).sum(axis=1)
+        det = sw * swxx - swx * swx
+        good = det > 0
+        live[rows[~good]] = False  # singular information: no fit
+        rows, b, yl, xl = rows[good], b[good], yl[good], xl[good]
+        step = np.stack([swxx * g0 - swx * g1, sw * g1 - swx * g0], axis=1)[good] / det[good, None]
+        # step-halving keeps the log-likelihood increasing; after 30 halvings the last try is kept
+        new, ll = b + step, np.empty(len(rows))
+        todo = np.arange(len(rows))
         for _h in range(30):
-            nb = beta + step
-            eta_n = nb[0] + nb[1] * x
-            ll = float(np.sum(ya * eta_n - np.logaddexp(0.0, eta_n)))
-            if ll >= ll_old - 1e-12:
+            new[todo] = b[todo] + step[todo]
+            eta = new[todo, :1] + new[todo, 1:] * xl[todo]
+            ll[todo] = np.sum(yl[todo] * eta - np.logaddexp(0.0, eta), axis=1)
+            worse = ll[todo] < ll_old[rows[todo]] - 1e-12
+            step[todo[worse]] /= 2
+            todo = todo[worse]
+            if not todo.size:
                 break
-            step = step / 2
-        beta, ll_old = nb, ll
-        if np.max(np.abs(step)) < tol:
-            return float(beta[0]), float(beta[1])
-    return float("nan"), float("nan")
+        beta[rows], ll_old[rows] = new, ll
+        finished = np.abs(step).max(axis=1) < tol
+        done[rows[finished]] = True
+        live[rows[finished]] = False
+    return np.where(done[:, None], beta, np.nan)
 
 
 def _brier(y: np.ndarray, p: np.ndarray) -> float:
@@ -551,78 +571,11 @@ _METRICS = ("c", "dxy", "intercept", "slope", "brier")
 
 
 def _metrics(y: np.ndarray, lp: np.ndarray) -> np.ndarray:
-    c = c_statistic(y, lp)
-    a, b = calibration_intercept_slope(y, lp)
-    return np.array([c, 2 * c - 1, a, b, _brier(y, _expit(lp))])
-
-
-def _metrics_batch(y: np.ndarray, lp: np.ndarray) -> np.ndarray:
-    """:func:`_metrics` of each row of (m, n) outcomes and linear predictors, (m, 5): the
-    c-statistic from row-wise ranks, the recalibration by Newton-Raphson on all rows at once (a row
-    that does not converge cleanly is redone by :func:`calibration_intercept_slope`)."""
-    m = y.shape[0]
-    out = np.full((m, len(_METRICS)), np.nan)
-    if m == 0:
-        return out
-    n1 = y.sum(axis=1)
-    n0 = y.shape[1] - n1
-    u = (stats.rankdata(lp, axis=1) * y).sum(axis=1) - n1 * (n1 + 1) / 2.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c = np.where((n1 > 0) & (n0 > 0), u / (n1 * n0), np.nan)
-    out[:, 0], out[:, 1] = c, 2 * c - 1
-    out[:, 4] = np.mean((_expit(lp) - y) ** 2, axis=1)
-    # the recalibration exists where lp does not separate y (c strictly between 0 and 1)
-    fit = np.isfinite(c) & (c > 0) & (c < 1) & (np.ptp(lp, axis=1) > 0)
-    ab, done = _recalibrate_batch(y[fit], lp[fit])
-    rows = np.flatnonzero(fit)
-    out[rows[done], 2:4] = ab[done]
-    for r in rows[~done]:
-        out[r, 2:4] = calibration_intercept_slope(y[r], lp[r])
-    return out
-
-
-def _recalibrate_batch(y: np.ndarray, x: np.ndarray, max_iter: int = 50, tol: float = 1e-10):
-    """:func:`calibration_intercept_slope`'s Newton-Raphson with step-halving on every row at once;
-    ((m, 2) estimates, (m,) converged)."""
-    m = y.shape[0]
-    beta = np.tile([0.0, 1.0], (m, 1))
-    ll_old = np.full(m, -np.inf)
-    live = np.ones(m, dtype=bool)
-    done = np.zeros(m, dtype=bool)
-    for _ in range(max_iter):
-        if not live.any():
-            break
-        b, yl, xl = beta[live], y[live], x[live]
-        p = _expit(b[:, :1] + b[:, 1:] * xl)
-        w, r = p * (1 - p), yl - p
-        g = np.stack([r.sum(axis=1), (r * xl).sum(axis=1)], axis=1)
-        sw, swx, swxx = w.sum(axis=1), (w * xl).sum(axis=1), (w * xl * xl).sum(axis=1)
-        det = sw * swxx - swx * swx
-        good = det > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            step = np.stack([swxx * g[:, 0] - swx * g[:, 1], sw * g[:, 1] - swx * g[:, 0]], axis=1) / det[:, None]
-        rows = np.flatnonzero(live)
-        live[rows[~good]] = False  # singular: left to the one-by-one fit
-        rows, b, step, yl, xl = rows[good], b[good], step[good], yl[good], xl[good]
-        accepted = np.zeros(len(rows), dtype=bool)
-        new, ll = b + step, np.empty(len(rows))
-        for _h in range(30):  # step-halving keeps the log-likelihood increasing
-            todo = np.flatnonzero(~accepted)
-            trial_beta = b[todo] + step[todo]
-            eta = trial_beta[:, :1] + trial_beta[:, 1:] * xl[todo]
-            trial = np.sum(yl[todo] * eta - np.logaddexp(0.0, eta), axis=1)
-            better = trial >= ll_old[rows[todo]] - 1e-12
-            new[todo[better]], ll[todo[better]], accepted[todo[better]] = trial_beta[better], trial[better], True
-            step[todo[~better]] /= 2
-            if accepted.all():
-                break
-        live[rows[~accepted]] = False  # no halving helped: left to the one-by-one fit
-        rows, new, ll, step = rows[accepted], new[accepted], ll[accepted], step[accepted]
-        beta[rows], ll_old[rows] = new, ll
-        finished = np.abs(step).max(axis=1) < tol
-        done[rows[finished]] = True
-        live[rows[finished]] = False
-    return beta, done
+    """The performance measures (:data:`_METRICS`) of each row of (m, n) outcomes and linear
+    predictors, (m, 5)."""
+    c = _c_rows(y, lp)
+    ab = _recalibrate_rows(y, lp) if y.shape[0] else np.empty((0, 2))
+    return np.column_stack([c, 2 * c - 1, ab, np.mean((_expit(lp) - y) ** 2, axis=1)])
 
 
 # --------------------------------------------------------------------------------------------
@@ -893,7 +846,7 @@ def bootstrap_validation(X, y, *, fit: str = "firth", n_bootstrap: int = 1000,
     if beta0 is None:
         raise ValueError(f"the {fit} model cannot be fitted to the full data"
                          + (" (separation: use fit='firth')" if fit == "ml" else ""))
-    apparent = _metrics(ya, X1 @ beta0)
+    apparent = _metrics(ya[None], (X1 @ beta0)[None])[0]
     boot = np.full((n_bootstrap, len(_METRICS)), np.nan)
     test = np.full((n_bootstrap, len(_METRICS)), np.nan)
     ok = np.zeros(n_bootstrap, dtype=bool)
@@ -911,8 +864,8 @@ def bootstrap_validation(X, y, *, fit: str = "firth", n_bootstrap: int = 1000,
                 betas[i], fitted[i] = beta, True
         rows = slice(start, start + len(chunk))
         ok[rows] = fitted
-        boot[rows][fitted] = _metrics_batch(yb[fitted], np.einsum("mnk,mk->mn", Xb[fitted], betas[fitted]))
-        test[rows][fitted] = _metrics_batch(np.broadcast_to(ya, (int(fitted.sum()), n)), betas[fitted] @ X1.T)
+        boot[rows][fitted] = _metrics(yb[fitted], np.einsum("mnk,mk->mn", Xb[fitted], betas[fitted]))
+        test[rows][fitted] = _metrics(np.broadcast_to(ya, (int(fitted.sum()), n)), betas[fitted] @ X1.T)
         if progress is not None:
             progress(start + len(chunk), n_bootstrap)
     opt = boot - test
