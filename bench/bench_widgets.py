@@ -4,9 +4,10 @@ Times ``msc_sle.workbook.explorer.recompute``, what the explorer runs on each ch
 definitions re-classified at every visit, rates with Wilson CIs, the comparison table of the
 chosen variable) over a sweep of changes like a user's: the LDA prednisone slider across its
 range, the SLEDAI sliders, the outcome and variable dropdowns. Target (issue 6): under 100 ms
-per change on the 69-patient cohort. The notebook's set-up is copied (its static cell, ``gc.freeze()``, the panel), and the explorer's cache is used as in the notebook (a change that
-leaves the responders unchanged reuses the comparison table). Reports median, 95th percentile and worst; exits 1 when
-any change misses the target.
+per change on the 69-patient cohort. The notebook's set-up is copied (its static cell,
+``gc.freeze()``, the panel), and the explorer's cache is used as in the notebook (a change that
+leaves the responders unchanged reuses the comparison table). Reports median, 95th percentile and
+worst; exits 1 when any change misses the target.
 
     python bench/bench_widgets.py [--data data/synthetic]
 """
