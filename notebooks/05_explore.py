@@ -59,11 +59,18 @@ state.comparison
 # %% [markdown]
 # ## Interactive explorer
 #
-# Each control recomputes everything below it (about 30 ms on this cohort; `make bench` measures
-# it). Before the panel is drawn, `gc.freeze()` sets what is loaded so far (the libraries, the
-# cohort) aside from Python's garbage collector: a full collection would otherwise rescan all of
-# it now and then and hold a slider move up for 100-150 ms.
+# Each threshold has one control: drag its slider or type the value in its box and press Enter;
+# the two always show the same value. The sliders cover the thresholds in clinical use (the panel
+# states the ranges); a value the control cannot take (a fraction of a SLEDAI-2K point, a dose
+# between two steps, a value beyond the range, CR looser than LDA) is refused with a message,
+# never rounded. Each change recomputes everything below it at once. The comparison's p value
+# uses the test Table 2 uses for the same row, so with the run's thresholds the two pages print
+# the same p value.
 
 # %% tags=["nbval-ignore-output"]
+# gc.freeze() sets what is loaded so far (the libraries, the cohort) aside from Python's garbage
+# collector: a full collection would otherwise rescan all of it now and then and hold a slider
+# move up for 100-150 ms. It is called here, in the open, rather than by the library behind the
+# notebook's back.
 gc.freeze()
 explorer(cohort, frame, params)

@@ -127,7 +127,10 @@ def _label(row) -> str:
 
 def _shown_level_label(label: str, level) -> str:
     label = typeset(label)
-    if level is True or level is None or (isinstance(level, float) and math.isnan(level)):
+    # a boolean's shown level is its True row; a one-variable table's level column is numpy bool
+    # (np.True_ is not True), which once printed "Arthralgia/arthritis: True" in the explorer
+    if level is None or (isinstance(level, (bool, np.bool_)) and level) or \
+            (isinstance(level, float) and math.isnan(level)):
         # None: no value recorded at all, the row only counts the missing
         return label
     level = typeset(level)

@@ -6,21 +6,25 @@
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from ..clinical import analysis_frame, classify_response
-from ..compare import baseline_variables, compare_groups
+from ..compare import baseline_variables
 from ..contract import variable_info
 from ..present.format import typeset
 from ..present.tables import comparison_table, rate_table, rates_table
+from ..paper.choices import compare_as_the_paper
+from ..paper.published import load_published
 from ..rates import response_rates
 from .disclosure import share_plan
 from .params import PARAMETERS, ParameterError, Params, check_parameters
 
-__all__ = ["ExploreResult", "explore", "recompute", "explorer", "variable_choices"]
+__all__ = ["ExploreResult", "ThresholdControl", "explore", "recompute", "explorer", "threshold_controls",
+           "variable_choices"]
 
 
 @dataclass(frozen=True)
@@ -61,21 +65,30 @@ def explore(cohort, frame: pd.DataFrame | None = None, params: Params | None = N
     # The headline names the response by its short name: the thresholds are on the controls.
     headline = f"LDA during the year: {during[0]}\nCR during the year: {during[1]}"
     ever = res[outcome].patients["ever"].to_numpy(dtype=bool, na_value=False)
-    key = (outcome, variable, decimals, small_cell_min, params["share_suppress_zero"], _thresholds(params),
-           ever.tobytes())
+    key = (outcome, variable, decimals, small_cell_min, params["share_suppress_zero"], params["test_rule"],
+           _thresholds(params), ever.tobytes())
     comparison = None if cache is None else cache.get(key)
     if comparison is None:
-        compared = _compare_one(cohort, frame, res[outcome], variable)
+        compared = _compare_one(cohort, frame, res[outcome], outcome, variable, params["test_rule"], cache)
         if compared.table.empty:  # e.g. a variable nobody has recorded: say so instead of an empty table
             comparison = pd.DataFrame({"note": [f"{variable}: no recorded value to compare"]})
         else:
             comparison = plan.comparison(comparison_table(compared, decimals=decimals, title=(
-                f"Patients with and without {outcome.upper()} during the year")), grouping=f"{outcome}_ever")
+                f"Patients with and without {outcome.upper()} during the year"), footnotes=(_same_test_note(),)),
+                grouping=f"{outcome}_ever")
         if cache is not None:
             if len(cache) > 256:
                 cache.clear()
             cache[key] = comparison
     return ExploreResult(shown, comparison, headline)
+
+
+def _same_test_note() -> str:
+    """Says that the p value is Table 2's test, so a reader comparing the two pages knows when
+    they must agree (same thresholds) and why they may not (other thresholds, other groups)."""
+    return ("p value: the test Table 2 (04_predictors) uses for this row, by the rule above; with the "
+            "run's thresholds it equals Table 2's p value, with other thresholds the groups change and so "
+            "may the p value.")
 
 
 def _thresholds(params: Params) -> tuple:
@@ -113,7 +126,7 @@ def recompute(cohort, frame: pd.DataFrame, params: Params, controls: dict, cache
     return explore(cohort, frame, current, cache=cache, **choice)
 
 
-def _compare_one(cohort, frame, result, variable: str):
+def _compare_one(cohort, frame, result, outcome: str, variable: str, test_rule: str, cache: dict | None):
     if frame is None:
         frame = analysis_frame(cohort)
     label = f"{result.definition.label.split(' [')[0]} during the year"
@@ -122,7 +135,16 @@ def _compare_one(cohort, frame, result, variable: str):
     rule = _applies_if(variable)
     data = frame[["patient_id", variable] + ([rule] if rule in frame.columns and rule != variable else [])].copy()
     data["response"] = data["patient_id"].map(result.patients.set_index("patient_id")["ever"]).astype("boolean")
-    return compare_groups(data, by="response", variables=[variable], labels={"response": label})
+    # Tested as Table 2 tests (02/04_predictors, ``test_rule``; by default the test the paper used
+    # for the row): at the parameters' thresholds the explorer's p is Table 2's, not that of a rule
+    # of its own (Fisher by expected counts once gave 0.002 where Table 2 printed 0.001).
+    published = None if cache is None else cache.get("published")
+    if published is None:
+        published = load_published()
+        if cache is not None:
+            cache["published"] = published
+    return compare_as_the_paper(data, "response", outcome, test_rule, [variable],
+                                labels={"response": label}, effect_sizes=False, published=published)
 
 
 def _applies_if(variable: str) -> str:
@@ -152,11 +174,88 @@ def variable_choices(frame: pd.DataFrame, variables=None) -> list[tuple[str, str
     return out
 
 
-#: The explorer's threshold controls: parameter, label, integer?
-_THRESHOLDS = (("lda_sledai_max", "LDA: SLEDAI-2K at most (points)"),
-               ("lda_prednisone_max", "LDA: prednisone at most (mg/day)"),
-               ("cr_sledai_max", "CR: SLEDAI-2K at most (points)"),
-               ("cr_prednisone_max", "CR: prednisone at most (mg/day)"))
+@dataclass(frozen=True)
+class ThresholdControl:
+    """One threshold of the panel: a slider and a box over the same range, kept equal both ways.
+
+    ``low``..``high`` is the slider's span (:func:`threshold_controls`), ``step`` its step;
+    ``integer`` thresholds take whole numbers only. :meth:`parse` reads what is typed in the box.
+    """
+    name: str
+    label: str
+    unit: str
+    low: float
+    high: float
+    step: float
+    integer: bool
+
+    def text(self, value) -> str:
+        """The value as the box shows it (7.5, 5, 4)."""
+        return str(int(value)) if self.integer else f"{float(value):g}"
+
+    def span(self) -> str:
+        """The range in words, e.g. "0-20 points (whole numbers)"."""
+        grain = "whole numbers" if self.integer else f"steps of {self.step:g}"
+        return f"{self.text(self.low)}\u2013{self.text(self.high)} {self.unit} ({grain})"
+
+    def parse(self, text: str):
+        """The value typed in the box, or :class:`ParameterError` saying why it is refused.
+
+        Nothing is coerced: "2.7" for a whole number of points, "7,5", "7.3" between two steps
+        or a value beyond the slider's span is refused, so the box never shows one threshold
+        while the tables use another."""
+        typed = str(text).strip()
+
+        def refuse(why: str) -> ParameterError:
+            return ParameterError(f"{self.label}: {typed!r} refused, {why}; "
+                                  f"the explorer takes {self.span()}")
+
+        try:
+            number = float(typed)
+        except ValueError:
+            raise refuse("not a number (use a dot for decimals)" if "," in typed else "not a number") from None
+        if not math.isfinite(number):
+            raise refuse("not a number")
+        if self.integer:
+            if not number.is_integer():
+                raise refuse(f"not a whole number of {self.unit}")
+            value = int(number)
+        else:
+            steps = (number - self.low) / self.step
+            if abs(steps - round(steps)) > 1e-9:
+                raise refuse("between two steps of the slider")
+            value = round(number, 6)
+        if not self.low <= value <= self.high:
+            raise refuse("outside the slider's range")
+        return value
+
+
+#: The threshold controls: parameter, label, the slider's clinical span (before widening), step.
+#: SLEDAI-2K 0-20 points: the published response thresholds lie within 0-4 (CR < 3, LDA and LLDAS
+#: <= 4) and the paper's patients enter at >= 8; beyond 20 a "response" would count patients with
+#: high disease activity, and spreading the drag over the score's 0-105 made one step of the mouse
+#: several points. Prednisone 0-30 mg/day: the definitions use 5 and 7.5 mg/day and Table 2 splits
+#: at 20 mg/day; 30 mg/day is the top of "medium dose" in the EULAR nomenclature (Buttgereit 2002).
+_THRESHOLDS = (("lda_sledai_max", "LDA: SLEDAI-2K at most", (0, 20), 1),
+               ("lda_prednisone_max", "LDA: prednisone at most", (0, 30), 0.5),
+               ("cr_sledai_max", "CR: SLEDAI-2K at most", (0, 20), 1),
+               ("cr_prednisone_max", "CR: prednisone at most", (0, 30), 0.5))
+
+
+def threshold_controls(params: Params | None = None) -> tuple[ThresholdControl, ...]:
+    """The panel's threshold controls for ``params`` (default: the paper's values).
+
+    Each slider spans its clinical range (:data:`_THRESHOLDS`), widened to take the value of
+    ``params`` when a run sets one beyond it, and never beyond the range the parameter itself
+    allows (``workbook/params.py``, what ``make run`` accepts): one outer bound for both."""
+    params = check_parameters() if params is None else params
+    out = []
+    for name, label, (low, high), step in _THRESHOLDS:
+        p = PARAMETERS[name]
+        value = params[name]
+        low, high = max(p.low, min(low, value)), min(p.high, max(high, value))
+        out.append(ThresholdControl(name, f"{label} ({p.unit})", p.unit, low, high, step, p.kind == "int"))
+    return tuple(out)
 
 
 def _display_data(obj) -> dict:
@@ -169,13 +268,14 @@ def _display_data(obj) -> dict:
 
 def explorer(cohort, frame: pd.DataFrame | None = None, params: Params | None = None,
              variables: list[str] | None = None):
-    """An ipywidgets panel: threshold sliders with a box to type the value, outcome and variable
-    dropdowns, live tables.
+    """An ipywidgets panel: one control per threshold (a slider and a box to type the value, kept
+    equal both ways), outcome and variable dropdowns, live tables.
 
-    Returns the widget (display it). Each change calls :func:`recompute`: the thresholds are
-    checked by the runner's own rules over the parameter's whole range, and a value that breaks
-    them (500 mg/day typed in a box, CR looser than LDA) is refused with the runner's message
-    instead of being clamped.
+    Returns the widget (display it). The sliders span clinical ranges (:func:`threshold_controls`);
+    what is typed in a box is read by :meth:`ThresholdControl.parse`: a fraction for a whole
+    number, a value between steps or beyond the range is refused with a message beside the
+    controls, and the box goes back to the slider's value. Each accepted change calls
+    :func:`recompute`, whose rules (CR looser than LDA) are the runner's, with its message.
     """
     import ipywidgets as w
 
@@ -183,18 +283,24 @@ def explorer(cohort, frame: pd.DataFrame | None = None, params: Params | None = 
     frame = analysis_frame(cohort) if frame is None else frame
     choices = variable_choices(frame, variables)
     style = {"description_width": "14rem"}
-    boxes, rows = {}, []
-    for name, label in _THRESHOLDS:
-        p = PARAMETERS[name]
-        integer = p.kind == "int"
-        slider = (w.IntSlider if integer else w.FloatSlider)(
-            value=params[name], min=p.low, max=p.high, step=1 if integer else 0.5, readout=False,
-            description=label, style=style, layout=w.Layout(width="30rem"))
-        box = (w.IntText if integer else w.FloatText)(value=params[name], layout=w.Layout(width="6rem"))
-        box.add_class(f"msc-{name}")
-        slider.observe(lambda change, box=box: setattr(box, "value", change["new"]), names="value")
-        boxes[name] = box
+    sliders, rows = {}, []
+    refused = w.HTML()
+    refused.add_class("msc-refused")
+    for control in threshold_controls(params):
+        slider = (w.IntSlider if control.integer else w.FloatSlider)(
+            value=params[control.name], min=control.low, max=control.high, step=control.step, readout=False,
+            description=control.label, style=style, layout=w.Layout(width="30rem"))
+        # a Text box, not IntText: the browser's number box drops what it cannot read ("2.7"
+        # became 27) before Python sees it; here every keystroke reaches parse() as typed
+        box = w.Text(value=control.text(slider.value), continuous_update=False, layout=w.Layout(width="6rem"))
+        box.add_class(f"msc-{control.name}")
+        _link(control, slider, box, refused)
+        sliders[control.name] = slider
         rows.append(w.HBox([slider, box]))
+    spans = w.HTML("Thresholds: " + "; ".join(f"{html.escape(c.label.split(' (')[0])} {html.escape(c.span())}"
+                                              for c in threshold_controls(params))
+                   + ". Drag a slider or type in its box and press Enter.")
+    spans.add_class("msc-spans")
     selects = {
         "outcome": w.Dropdown(options=[("LDA", "lda"), ("CR", "cr")], value="lda",
                               description="Compare patients by", style=style, layout=w.Layout(width="36rem")),
@@ -209,7 +315,7 @@ def explorer(cohort, frame: pd.DataFrame | None = None, params: Params | None = 
 
     def redraw(_change=None):
         # slider floats drift (5.000000000000001); thresholds are read at the control's precision
-        values = {k: round(b.value, 2) if isinstance(b.value, float) else b.value for k, b in boxes.items()}
+        values = {k: round(s.value, 2) if isinstance(s.value, float) else s.value for k, s in sliders.items()}
         values.update({k: c.value for k, c in selects.items()})
         try:
             result = recompute(cohort, frame, params, values, cache)
@@ -224,10 +330,34 @@ def explorer(cohort, frame: pd.DataFrame | None = None, params: Params | None = 
         # reply was never seen (05_explore stalled until the runner's watch restarted it).
         out.outputs = tuple(_display_data(table) for table in (rates_table(result.rates), result.comparison))
 
-    for control in list(boxes.values()) + list(selects.values()):
+    for control in list(sliders.values()) + list(selects.values()):
         control.observe(redraw, names="value")
     # The first view (a continuous variable) needs no scipy.stats; a categorical variable's test does.
     # Load it while the panel is drawn rather than in the user's first choice of one (0.6 s).
     import scipy.stats  # noqa: F401
     redraw()
-    return w.VBox(rows + list(selects.values()) + [headline, out])
+    return w.VBox(rows + [refused, spans] + list(selects.values()) + [headline, out])
+
+
+def _link(control: ThresholdControl, slider, box, message) -> None:
+    """Keep ``slider`` and ``box`` equal both ways: the slider holds the value (the tables follow
+    it), the box shows it; a typed value moves the slider or is refused in ``message``."""
+    def slider_moved(change):
+        message.value = ""
+        box.value = control.text(change["new"])
+
+    def typed(change):
+        if change["new"] == control.text(slider.value):
+            return  # the box was set from the slider
+        try:
+            value = control.parse(change["new"])
+        except ParameterError as err:
+            message.value = f"<b class='msc-error' style='color:#b00020'>{html.escape(str(err))}</b>"
+            box.value = control.text(slider.value)
+            return
+        message.value = ""
+        slider.value = value
+        box.value = control.text(value)  # "7.50" typed shows as 7.5, as the slider sets it
+
+    slider.observe(slider_moved, names="value")
+    box.observe(typed, names="value")
