@@ -57,7 +57,7 @@ rates_table(state.rates)
 state.comparison
 
 # %% [markdown]
-# ## Interactive explorer
+# ## Interactive explorer (in JupyterLab)
 #
 # Each threshold has one control: drag its slider or type the value in its box and press Enter;
 # the two always show the same value. The sliders cover the thresholds in clinical use (the panel

@@ -2,7 +2,9 @@
 
 Starts JupyterLab on 127.0.0.1 with a token on a free port, serving a temporary copy of
 05_explore, runs all cells, moves the LDA prednisone slider and checks that the LDA rate shown is
-the one the library computes for the new threshold. Skipped (with the reason) when
+the one the library computes for the new threshold and that its box follows; types in the SLEDAI
+box and checks the slider follows, that a fraction ("2.7") and a value beyond the range are refused
+with a message, and that the comparison says its p is Table 2's test. Skipped (with the reason) when
 /usr/bin/chromium is absent, unless REQUIRE_BROWSER=1 (set by .ci/run), where that is a failure.
 The screenshots are saved in <tmp>/msc_sle_browser_test/.
 """
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,7 +30,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(tempfile.gettempdir()) / "msc_sle_browser_test"
 LDA_SLIDER = "LDA: prednisone at most (mg/day)"
-STEP = 0.5  # the slider's step (report.explorer)
+SLEDAI_SLIDER = "LDA: SLEDAI-2K at most (points)"
+STEP = 0.5  # the slider's step (workbook.explorer)
 #: Optional extract folder to run on instead of the bundled cohort (e.g. to try a real extract locally).
 DATA = os.environ.get("MSC_SLE_BROWSER_DATA")
 
@@ -57,14 +59,15 @@ def lab(tmp_path):
     _require_browser()
     root = tmp_path / "workbook"
     root.mkdir()
-    shutil.copy(NOTEBOOKS_DIR / "05_explore.ipynb", root / "05_explore.ipynb")
-    if DATA:  # run the copy on another extract (the parameters cell is the notebook's own default otherwise)
-        import nbformat
+    import jupytext
+    import nbformat
 
-        nb = nbformat.read(str(root / "05_explore.ipynb"), as_version=4)
+    # the paired script, as `make run` syncs it: the stored .ipynb is refreshed only after a merge
+    nb = jupytext.read(NOTEBOOKS_DIR / "05_explore.py")
+    if DATA:  # run the copy on another extract (the parameters cell is the notebook's own default otherwise)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         cell.source = cell.source.replace("overrides = {}", f"overrides = {{'data_dir': {DATA!r}}}", 1)
-        nbformat.write(nb, str(root / "05_explore.ipynb"))
+    nbformat.write(nb, str(root / "05_explore.ipynb"))
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"))
@@ -168,18 +171,45 @@ def test_lda_slider_recomputes_the_rate(lab):
             assert float(box.input_value()) == threshold, f"box shows {box.input_value()}, expected {threshold}"
             after = headline.inner_text().splitlines()[0].strip()
             page.screenshot(path=str(SCREENSHOTS / "05_explore_after.png"))
-            # a value beyond the parameter's range, typed in the box: refused visibly, not clamped
+            # the comparison says its p is Table 2's test
+            panel_tables = page.locator(".widget-output, .jupyter-widgets-output-area").filter(has_text="Response rates")
+            noted = "Table 2 (04_predictors)" in panel_tables.first.inner_text()
+            # box -> slider: a whole number typed in the LDA SLEDAI box moves its slider
+            sledai = page.locator(".widget-slider, .jupyter-widget-slider").filter(has_text=SLEDAI_SLIDER)
+            sledai_box = page.locator(".msc-lda_sledai_max input")
+            typed = int(sledai_box.input_value()) + 2
+            sledai_box.fill(str(typed))
+            sledai_box.press("Enter")
+            sledai_handle = sledai.locator(".noUi-handle")
+            page.wait_for_function("([h, v]) => parseFloat(h.getAttribute('aria-valuenow')) === v",
+                                   arg=[sledai_handle.element_handle(), typed], timeout=60_000)
+            slider_now = float(sledai_handle.get_attribute("aria-valuenow"))
+            # a fraction for a whole number: refused visibly, the box back at the slider's value
+            sledai_box.fill("2.7")
+            sledai_box.press("Enter")
+            page.wait_for_function("document.querySelector('.msc-refused').innerText.includes('refused')",
+                                   timeout=60_000)
+            fraction = page.locator(".msc-refused").inner_text()
+            page.wait_for_function(f"document.querySelector('.msc-lda_sledai_max input').value === '{typed}'",
+                                   timeout=60_000)
+            page.screenshot(path=str(SCREENSHOTS / "05_explore_fraction_refused.png"))
+            # a value beyond the slider's range, typed in the box: refused visibly, not clamped
             box.fill("500")
             box.press("Enter")
-            page.wait_for_function("document.querySelector('.msc-headline').innerText.includes('out of range')",
+            page.wait_for_function("document.querySelector('.msc-refused').innerText.includes('500')",
                                    timeout=60_000)
-            refused = headline.inner_text()
+            refused = page.locator(".msc-refused").inner_text()
+            boxed = box.input_value()
             page.screenshot(path=str(SCREENSHOTS / "05_explore_refused.png"))
         finally:
             browser.close()
     assert after == _expected_lda_line(threshold)
-    assert "lda_prednisone_max (LDA_PREDNISONE_MAX) = 500" in refused and "<= 100" in refused
     assert after != before
+    assert noted, "the panel's comparison does not say its p is Table 2's test"
+    assert slider_now == typed
+    assert "'2.7' refused" in fraction and "whole number" in fraction
+    assert "'500' refused" in refused and "outside the slider's range" in refused
+    assert float(boxed) == threshold  # the box went back to the slider's value
 
 
 def test_every_rendered_page_opens_cleanly(bundle):
