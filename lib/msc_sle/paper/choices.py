@@ -57,18 +57,22 @@ def paper_tests(outcome: str, variables, published=None) -> dict[str, str]:
 
 def compare_as_the_paper(frame, by: str, outcome: str, test_rule: str = "paper", variables=None, *,
                          labels=None, effect_sizes: bool = True, adjust: str | None = None,
-                         published=None) -> Comparison:
+                         published=None, paper_choice: dict[str, str] | None = None) -> Comparison:
     """The comparison of ``frame`` by ``by`` as a table of the workbook prints it.
 
     ``test_rule="paper"``: every p-value under the test the paper used (:func:`paper_tests` for
     ``outcome``). Another rule (``expected_lt_5``, ``cochran``, ``pearson_only``): the rule's test,
     with the paper's test and p-value beside it (``ref_test``, ``ref_p_value``) wherever they
     differ. Effect sizes and q-values (``adjust``) as :func:`msc_sle.compare.compare_groups`.
+    ``paper_choice``: :func:`paper_tests` for ``outcome`` when the caller keeps it (the explorer
+    compares one variable per control change, and reading the choice costs more than the test).
     """
     if test_rule not in TEST_RULE_CHOICES:
         raise ValueError(f"unknown test_rule {test_rule!r}; use one of {', '.join(TEST_RULE_CHOICES)}")
     result = summarise(frame, by, variables, labels=labels)
-    used = paper_tests(outcome, [s.spec.name for s in result.summaries], published)
+    names = [s.spec.name for s in result.summaries]
+    used = paper_tests(outcome, names, published) if paper_choice is None else \
+        {n: paper_choice[n] for n in names if n in paper_choice}
     if test_rule == "paper":
         # every variable has its test, so the rule never decides ("pearson_only" is section 2.5's)
         result = result.add_p("pearson_only", tests=used, rule_name="paper")

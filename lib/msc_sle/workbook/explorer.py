@@ -17,8 +17,7 @@ from ..compare import baseline_variables
 from ..contract import variable_info
 from ..present.format import typeset
 from ..present.tables import comparison_table, rate_table, rates_table
-from ..paper.choices import compare_as_the_paper
-from ..paper.published import load_published
+from ..paper.choices import compare_as_the_paper, paper_tests
 from ..rates import response_rates
 from .disclosure import share_plan
 from .params import PARAMETERS, ParameterError, Params, check_parameters
@@ -138,13 +137,14 @@ def _compare_one(cohort, frame, result, outcome: str, variable: str, test_rule: 
     # Tested as Table 2 tests (02/04_predictors, ``test_rule``; by default the test the paper used
     # for the row): at the parameters' thresholds the explorer's p is Table 2's, not that of a rule
     # of its own (Fisher by expected counts once gave 0.002 where Table 2 printed 0.001).
-    published = None if cache is None else cache.get("published")
-    if published is None:
-        published = load_published()
+    key = ("paper_choice", outcome)
+    choice = None if cache is None else cache.get(key)
+    if choice is None:
+        choice = paper_tests(outcome, baseline_variables(frame))
         if cache is not None:
-            cache["published"] = published
+            cache[key] = choice
     return compare_as_the_paper(data, "response", outcome, test_rule, [variable],
-                                labels={"response": label}, effect_sizes=False, published=published)
+                                labels={"response": label}, effect_sizes=False, paper_choice=choice)
 
 
 def _applies_if(variable: str) -> str:
