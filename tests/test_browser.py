@@ -199,6 +199,8 @@ def test_lda_slider_recomputes_the_rate(lab):
             page.wait_for_function("document.querySelector('.msc-refused').innerText.includes('500')",
                                    timeout=60_000)
             refused = page.locator(".msc-refused").inner_text()
+            page.wait_for_function("document.querySelector('.msc-lda_prednisone_max input').value !== '500'",
+                                   timeout=60_000)
             boxed = box.input_value()
             page.screenshot(path=str(SCREENSHOTS / "05_explore_refused.png"))
         finally:

@@ -119,12 +119,16 @@ def test_a_fraction_typed_for_a_whole_number_is_refused_visibly_not_coerced(anal
 
 
 def test_the_panel_states_each_sliders_range(analysed):
-    from msc_sle.workbook.explorer import threshold_controls
+    from msc_sle.workbook.explorer import spans_text, threshold_controls
 
     _, _, found = _panel(analysed)
     stated = html.unescape(found["msc-spans"].value)
+    assert stated.startswith("Ranges: ") and stated.count("SLEDAI-2K") == stated.count("prednisone") == 1
     for control in threshold_controls():
-        assert f"{control.label.split(' (')[0]} {control.span()}" in stated
+        assert control.span() in stated
+    # a run's LDA dose beyond the clinical span: its own range is stated apart from CR's
+    wide = spans_text(threshold_controls(check_parameters(lda_prednisone_max=40.0)))
+    assert "prednisone (LDA) 0\u201340 mg/day" in wide and "prednisone (CR) 0\u201330 mg/day" in wide
 
 
 def test_cr_looser_than_lda_is_refused_with_the_runners_message(analysed):

@@ -22,8 +22,8 @@ from ..rates import response_rates
 from .disclosure import share_plan
 from .params import PARAMETERS, ParameterError, Params, check_parameters
 
-__all__ = ["ExploreResult", "ThresholdControl", "explore", "recompute", "explorer", "threshold_controls",
-           "variable_choices"]
+__all__ = ["ExploreResult", "ThresholdControl", "explore", "recompute", "explorer", "spans_text",
+           "threshold_controls", "variable_choices"]
 
 
 @dataclass(frozen=True)
@@ -258,6 +258,17 @@ def threshold_controls(params: Params | None = None) -> tuple[ThresholdControl, 
     return tuple(out)
 
 
+def spans_text(controls) -> str:
+    """What the panel says the controls take, one phrase per measure when LDA and CR share a range:
+    "Ranges: SLEDAI-2K (LDA, CR) 0-20 points (whole numbers); ..."."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for c in controls:
+        response, measure = c.label.split(" (")[0].split(": ", 1)
+        groups.setdefault((measure.replace(" at most", ""), c.span()), []).append(response)
+    return ("Ranges: " + "; ".join(f"{measure} ({', '.join(who)}) {span}" for (measure, span), who in groups.items())
+            + ". Drag a slider, or type a value in its box and press Enter.")
+
+
 def _display_data(obj) -> dict:
     """``obj`` as one display_data output of an ipywidgets Output (its rich forms: HTML, text)."""
     from IPython.core.formatters import format_display_data
@@ -297,9 +308,7 @@ def explorer(cohort, frame: pd.DataFrame | None = None, params: Params | None = 
         _link(control, slider, box, refused)
         sliders[control.name] = slider
         rows.append(w.HBox([slider, box]))
-    spans = w.HTML("Thresholds: " + "; ".join(f"{html.escape(c.label.split(' (')[0])} {html.escape(c.span())}"
-                                              for c in threshold_controls(params))
-                   + ". Drag a slider or type in its box and press Enter.")
+    spans = w.HTML(html.escape(spans_text(threshold_controls(params))))
     spans.add_class("msc-spans")
     selects = {
         "outcome": w.Dropdown(options=[("LDA", "lda"), ("CR", "cr")], value="lda",
