@@ -174,6 +174,8 @@ def test_lda_slider_recomputes_the_rate(lab):
             # the comparison says its p is Table 2's test
             panel_tables = page.locator(".widget-output, .jupyter-widgets-output-area").filter(has_text="Response rates")
             noted = "Table 2 (04_predictors)" in panel_tables.first.inner_text()
+            panel_tables.first.locator("table").last.scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / "05_explore_comparison.png"))
             # box -> slider: a whole number typed in the LDA SLEDAI box moves its slider
             sledai = page.locator(".widget-slider, .jupyter-widget-slider").filter(has_text=SLEDAI_SLIDER)
             sledai_box = page.locator(".msc-lda_sledai_max input")
