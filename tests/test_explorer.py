@@ -81,6 +81,9 @@ def test_slider_spans_are_clinical_and_inside_the_parameter_ranges():
     spans = {c.name: c for c in threshold_controls(wide)}
     assert spans["lda_sledai_max"].high == PARAMETERS["lda_sledai_max"].high
     assert spans["lda_prednisone_max"].high == 60.0 and spans["lda_prednisone_max"].parse("60") == 60.0
+    # a run's dose between two steps: the step becomes one that holds it, so the box takes the run's value
+    between = _control("lda_prednisone_max", check_parameters(lda_prednisone_max=7.25))
+    assert between.parse("7.25") == 7.25 and between.parse(between.text(7.25)) == 7.25
 
 
 def test_slider_and_box_are_linked_both_ways_and_the_tables_follow(analysed):

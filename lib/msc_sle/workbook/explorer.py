@@ -15,9 +15,9 @@ import pandas as pd
 from ..clinical import analysis_frame, classify_response
 from ..compare import baseline_variables
 from ..contract import variable_info
+from ..paper.choices import compare_as_the_paper, paper_tests
 from ..present.format import typeset
 from ..present.tables import comparison_table, rate_table, rates_table
-from ..paper.choices import compare_as_the_paper, paper_tests
 from ..rates import response_rates
 from .disclosure import share_plan
 from .params import PARAMETERS, ParameterError, Params, check_parameters
@@ -134,7 +134,7 @@ def _compare_one(cohort, frame, result, outcome: str, variable: str, test_rule: 
     rule = _applies_if(variable)
     data = frame[["patient_id", variable] + ([rule] if rule in frame.columns and rule != variable else [])].copy()
     data["response"] = data["patient_id"].map(result.patients.set_index("patient_id")["ever"]).astype("boolean")
-    # Tested as Table 2 tests (02/04_predictors, ``test_rule``; by default the test the paper used
+    # Tested as Table 2 tests (04_predictors, ``test_rule``; by default the test the paper used
     # for the row): at the parameters' thresholds the explorer's p is Table 2's, not that of a rule
     # of its own (Fisher by expected counts once gave 0.002 where Table 2 printed 0.001).
     key = ("paper_choice", outcome)
@@ -221,8 +221,7 @@ class ThresholdControl:
                 raise refuse(f"not a whole number of {self.unit}")
             value = int(number)
         else:
-            steps = (number - self.low) / self.step
-            if abs(steps - round(steps)) > 1e-9:
+            if not _on_grid(number - self.low, self.step):
                 raise refuse("between two steps of the slider")
             value = round(number, 6)
         if not self.low <= value <= self.high:
@@ -242,6 +241,11 @@ _THRESHOLDS = (("lda_sledai_max", "LDA: SLEDAI-2K at most", (0, 20), 1),
                ("cr_prednisone_max", "CR: prednisone at most", (0, 30), 0.5))
 
 
+def _on_grid(distance: float, step: float) -> bool:
+    steps = distance / step
+    return abs(steps - round(steps)) <= 1e-9
+
+
 def threshold_controls(params: Params | None = None) -> tuple[ThresholdControl, ...]:
     """The panel's threshold controls for ``params`` (default: the paper's values).
 
@@ -254,6 +258,9 @@ def threshold_controls(params: Params | None = None) -> tuple[ThresholdControl, 
         p = PARAMETERS[name]
         value = params[name]
         low, high = max(p.low, min(low, value)), min(p.high, max(high, value))
+        # a run's dose between two steps (make run LDA_PREDNISONE_MAX=7.25) gets the finer step that
+        # holds it: the slider could not show it otherwise, and the box would refuse the run's own value
+        step = next((s for s in (step, 0.25, 0.1, 0.05) if _on_grid(value - low, s)), 0.01)
         out.append(ThresholdControl(name, f"{label} ({p.unit})", p.unit, low, high, step, p.kind == "int"))
     return tuple(out)
 
