@@ -248,3 +248,12 @@ def test_visits_are_labelled_as_in_figure_1(made, name):
         assert labels and all(re.fullmatch(r"Baseline|M\d+|During", t) for t in labels), (name, labels)
         assert ax.get_xlabel() == figures.VISIT_AXIS
     assert not [t for t in _texts(fig) if re.search(r"\b[Mm]onth \d", t)], name
+
+
+# --------------------------------------------------------------------------- what make run / make share write
+
+@pytest.mark.slow
+def test_no_figure_of_make_run_or_make_share_inks_its_edge(bundle, shared_bundle):
+    """Every PNG of both bundles (the session's runs, shared with test_pages and test_disclosure)."""
+    for folder in (bundle, shared_bundle):
+        assert clipped_figures(folder / "figures") == {}, folder.name

@@ -12,6 +12,7 @@ so re-running on the same data gives byte-identical files.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -36,7 +37,7 @@ from .format import format_number, p_text, typeset  # noqa: E402
 
 __all__ = ["OKABE_ITO", "use_print_style", "save_figure", "consort_figure", "sledai_over_time_figure",
            "response_rate_figure", "cumulative_response_figure", "forest_data", "forest_plot", "calibration_figure",
-           "cumulative_incidence_figure", "trajectory_figure"]
+           "cumulative_incidence_figure", "trajectory_figure", "VISIT_AXIS"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette: orange, sky blue, bluish green, yellow, blue,
 #: vermillion, reddish purple, black.
@@ -192,8 +193,6 @@ def _laid_out(draw):
     ``>=`` typeset, log-axis ticks thinned until their labels do not touch, and the canvas grown
     where anything would still come closer than ``_EDGE_PT`` to its edge. The layout is then fixed
     (no layout engine), so what was measured is what :func:`save_figure` writes."""
-    import functools
-
     @functools.wraps(draw)
     def wrapper(*args, **kwargs):
         fig = draw(*args, **kwargs)
