@@ -1,8 +1,11 @@
 """The workbook's figures: CONSORT flow, Figure 1 (SLEDAI-2K over time), response rates, forest plot,
 and the models stage's calibration plot, cumulative incidence with numbers at risk and trajectories.
 
-Every figure is drawn for print: axis labels carry units, group sizes appear in the labels, the
-palette is Okabe-Ito (distinguishable with the common colour-vision deficiencies), and
+Every figure is drawn for print: axis labels carry units, group sizes appear in the labels, visits
+read as Figure 1's (Baseline, M1 ... M12), the palette is Okabe-Ito (distinguishable with the common
+colour-vision deficiencies), and each figure function lays its figure out with its text (titles and
+notes wrapped by their measured width at the PNG's dpi, ≥ typeset, log ticks thinned until their
+labels part, the canvas grown rather than anything cut off: :func:`_laid_out`).
 :func:`save_figure` writes PNG + SVG reproducibly (fixed SVG hash salt, no dates in the metadata),
 so re-running on the same data gives byte-identical files.
 
