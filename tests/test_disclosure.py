@@ -271,12 +271,9 @@ def test_no_leak_with_zeros_shown(tmp_path):
 
 
 @pytest.mark.slow
-def test_no_withheld_count_can_be_recovered_from_the_shared_bundle(tmp_path):
-    """make share on the bundled SYNTHETIC cohort, then every file read back by the reader."""
-    from msc_sle.tools.runner import run_workbook
-
-    out = tmp_path / "shared"
-    run_workbook(dict(check_parameters(small_cell_min=5)), out, jobs=2, share=True, progress=lambda _m: None)
+def test_no_withheld_count_can_be_recovered_from_the_shared_bundle(shared_bundle):
+    """make share on the bundled SYNTHETIC cohort (small_cell_min=5), then every file read back by the reader."""
+    out = shared_bundle
     report = read_bundle(out)
     assert report.leaks == [], "\n".join(report.leaks)
     # the reader read every kind of file and had something to solve

@@ -1,6 +1,7 @@
 """The workbook at registry scale (issue 17): on a 10^4-patient extract, what ``make run`` prints
 equals the engine called directly on the same data, Figure 1 draws a seeded sample of patient lines
-and says so, 07_models says it modelled a sample, and every figure file stays under 2 MB.
+and says so, 07_models says it modelled a sample, and every figure file stays under 2 MB and clear
+of its edges (nothing cut off by five-digit counts).
 """
 from __future__ import annotations
 
@@ -86,6 +87,13 @@ def test_figures_sample_above_the_size_parameter_and_stay_small(scaled):
     lines = [line for line in fig.axes[0].lines if line.get_color() == "#9A9A9A"]
     assert len(lines) == params["figure_max_patients"]
     plt.close(fig)
+
+
+def test_no_figure_inks_its_edge(scaled):
+    from figure_pixels import clipped_figures
+
+    _cohort, _params, out = scaled
+    assert clipped_figures(out / "figures") == {}
 
 
 def test_models_say_they_modelled_a_sample(scaled):

@@ -1,8 +1,11 @@
 """The workbook's figures: CONSORT flow, Figure 1 (SLEDAI-2K over time), response rates, forest plot,
 and the models stage's calibration plot, cumulative incidence with numbers at risk and trajectories.
 
-Every figure is drawn for print: axis labels carry units, group sizes appear in the labels, the
-palette is Okabe-Ito (distinguishable with the common colour-vision deficiencies), and
+Every figure is drawn for print: axis labels carry units, group sizes appear in the labels, visits
+read as Figure 1's (Baseline, M1 ... M12), the palette is Okabe-Ito (distinguishable with the common
+colour-vision deficiencies), and each figure function lays its figure out with its text (titles and
+notes wrapped by their measured width at the PNG's dpi, ≥ typeset, log ticks thinned until their
+labels part, the canvas grown rather than anything cut off: :func:`_laid_out`).
 :func:`save_figure` writes PNG + SVG reproducibly (fixed SVG hash salt, no dates in the metadata),
 so re-running on the same data gives byte-identical files.
 
@@ -12,6 +15,7 @@ so re-running on the same data gives byte-identical files.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -36,7 +40,7 @@ from .format import format_number, p_text, typeset  # noqa: E402
 
 __all__ = ["OKABE_ITO", "use_print_style", "save_figure", "consort_figure", "sledai_over_time_figure",
            "response_rate_figure", "cumulative_response_figure", "forest_data", "forest_plot", "calibration_figure",
-           "cumulative_incidence_figure", "trajectory_figure"]
+           "cumulative_incidence_figure", "trajectory_figure", "VISIT_AXIS"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette: orange, sky blue, bluish green, yellow, blue,
 #: vermillion, reddish purple, black.
@@ -100,26 +104,223 @@ def _new(figsize) -> tuple:
     return fig, ax
 
 
-def _wrapped(text: str, fig, fontsize: float) -> str:
-    """``text`` wrapped to the figure's width (a title longer than the canvas would be cut off)."""
-    import textwrap
+#: Room kept free at the canvas edge (points): a glyph, step or band closer than this to the
+#: border reads as cut off, and some viewers crop a pixel or two. Less than the constrained
+#: layout's own pad (3 pt), so a figure that fits keeps its size.
+_EDGE_PT = 2.0
 
-    chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))  # average glyph ~0.55 em
-    return "\n".join(textwrap.wrap(text, chars)) or text
+#: Signs a line is never broken beside: "p =" at the end of one line and "0.057" on the next reads
+#: as a missing value.
+_GLUE = {"=", "<", ">", "≤", "≥", "±", "~", "×"}
 
 
-def _title(ax, text: str) -> None:
-    size = matplotlib.rcParams["axes.titlesize"]
-    ax.set_title(_wrapped(text, ax.figure, float(size) if not isinstance(size, str) else 11.0), loc="left")
+def _title(ax, text: str, **kwargs) -> None:
+    """A left-aligned title, wrapped by :func:`_laid_out` to the room it has on the canvas."""
+    _to_wrap(ax.set_title(text, loc="left", **kwargs))
+
+
+def _suptitle(fig, text: str) -> None:
+    _to_wrap(fig.suptitle(text, x=0.02, ha="left", fontsize=matplotlib.rcParams["axes.titlesize"]))
 
 
 def _caption(fig, text: str) -> None:
     """A caption under the axes, inside the canvas: what the marks of the figure show."""
-    wrapped = _wrapped(text, fig, 8.5)
-    lines = wrapped.count("\n") + 1
-    height = (lines * 8.5 * 1.35 + 8) / 72 / fig.get_figheight()  # the caption's share of the canvas
-    fig.get_layout_engine().set(rect=(0, height, 1, 1 - height))
-    fig.text(0.01, 0.01, wrapped, ha="left", va="bottom", fontsize=8.5, color="#333333")
+    _note(fig, text, fontsize=8.5, color="#333333")
+
+
+def _note(fig, text: str, *, fontsize: float, color: str) -> None:
+    """Text under the axes (a caption, what a marker means); :func:`_laid_out` wraps it to the canvas
+    and keeps the axes above it."""
+    note = fig.text(0.01, 0.0, text, ha="left", va="bottom", fontsize=fontsize, color=color)
+    note._msc_note = True
+    _to_wrap(note)
+
+
+def _to_wrap(text) -> None:
+    text._msc_raw = text.get_text()
+
+
+def _wrap_measured(text, raw: str, room: float, renderer) -> str:
+    """``raw`` broken at spaces so that no line of ``text`` (its font) is wider than ``room`` pixels
+    as rendered, in as few lines as that allows, of even lengths (no last line of one word); a single
+    word wider than the room keeps its own line."""
+    probe = matplotlib.text.Text(text=raw, fontproperties=text.get_fontproperties())
+    probe.set_figure(text.get_figure(root=True))
+
+    def width(line: str) -> float:
+        probe.set_text(line)
+        return probe.get_window_extent(renderer).width
+
+    def greedy(words, room):
+        lines, line = [], ""
+        for word in words:
+            trial = f"{line} {word}" if line else word
+            if line and width(trial) > room:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        return lines + [line]
+
+    out = []
+    for paragraph in raw.split("\n"):
+        words = _unbreakable(paragraph.split(" "))
+        lines = greedy(words, room)
+        low, high = 0.0, room  # the narrowest room that still needs no more lines: even lines
+        while len(lines) > 1 and high - low > 2:
+            middle = (low + high) / 2
+            if len(greedy(words, middle)) > len(lines):
+                low = middle
+            else:
+                high = middle
+        out.extend(greedy(words, high) if len(lines) > 1 else lines)
+    return "\n".join(out)
+
+
+def _unbreakable(words: list[str]) -> list[str]:
+    """Words with each sign of ``_GLUE`` joined to its neighbours ("p", "=", "0.05" -> "p = 0.05")."""
+    out: list[str] = []
+    glue_next = False
+    for word in words:
+        if out and (glue_next or word in _GLUE):
+            out[-1] = f"{out[-1]} {word}"
+        else:
+            out.append(word)
+        glue_next = word in _GLUE
+    return out
+
+
+def _laid_out(draw):
+    """A figure function whose figure is laid out with its text: titles and notes wrapped to the
+    room they have (measured, not guessed from a glyph width), notes stacked under the axes,
+    ``>=`` typeset, log-axis ticks thinned until their labels do not touch, and the canvas grown
+    where anything would still come closer than ``_EDGE_PT`` to its edge. The layout is then fixed
+    (no layout engine), so what was measured is what :func:`save_figure` writes."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        fig = draw(*args, **kwargs)
+        _fit(fig)
+        return fig
+    return wrapper
+
+
+def _fit(fig) -> None:
+    # Measured at the dpi the PNG is written at: glyph widths do not scale exactly with the dpi
+    # (hinting), and a title that fits at 100 dpi can overrun the canvas by a few pixels at 200.
+    screen_dpi = fig.dpi
+    dpi = matplotlib.rcParams["savefig.dpi"]
+    fig.set_dpi(screen_dpi if dpi == "figure" else float(dpi))
+    try:
+        _fit_at_dpi(fig)
+    finally:
+        fig.set_dpi(screen_dpi)
+    fig.set_layout_engine("none")
+
+
+def _fit_at_dpi(fig) -> None:
+    for t in fig.findobj(matplotlib.text.Text):
+        if t.get_text():
+            t.set_text(typeset(t.get_text()))
+            if hasattr(t, "_msc_raw"):
+                t._msc_raw = typeset(t._msc_raw)
+    renderer = fig.canvas.get_renderer()
+    edge = _EDGE_PT * fig.dpi / 72
+    engine = fig.get_layout_engine()
+    wrapped = [t for t in fig.findobj(matplotlib.text.Text) if hasattr(t, "_msc_raw")]
+    notes = [t for t in wrapped if getattr(t, "_msc_note", False)]
+    for _ in range(4):
+        changed = _stack_notes(fig, notes, renderer, edge, engine)
+        if engine is not None:
+            engine.execute(fig)
+        for t in wrapped:
+            left = t.get_window_extent(renderer).x0
+            text = _wrap_measured(t, t._msc_raw, fig.bbox.x1 - edge - left, renderer)
+            if text != t.get_text():
+                t.set_text(text)
+                changed = True
+        changed |= any(_thin_log_ticks(ax, renderer) for ax in fig.axes)
+        if not changed:  # the text is final and laid out: does it all lie inside?
+            if not _grow_to_fit(fig, renderer, edge):
+                break
+            renderer = fig.canvas.get_renderer()
+
+
+def _stack_notes(fig, notes, renderer, edge: float, engine) -> bool:
+    """Notes one above the other from the bottom edge (first note on top), the axes above them."""
+    if not notes:
+        return False
+    y = edge
+    for note in reversed(notes):
+        note.set_y(y / fig.bbox.height)
+        note.set_x(2 * edge / fig.bbox.width)
+        y += note.get_window_extent(renderer).height + 0.4 * note.get_fontsize() * fig.dpi / 72
+    bottom = y / fig.bbox.height
+    if engine is not None and hasattr(engine, "set"):
+        rect = engine.get().get("rect", (0, 0, 1, 1))
+        if not math.isclose(rect[1], bottom):
+            engine.set(rect=(0, bottom, 1, 1 - bottom))
+            return True
+    return False
+
+
+def _thin_log_ticks(ax, renderer) -> bool:
+    """Fewer ticks on a log x axis whose labels touch (0.01 beside 0.02 on a wide range):
+    1-2-5 per decade, then one a decade, then every other decade."""
+    axis = ax.xaxis
+    if axis.get_scale() != "log" or not _labels_touch(axis, renderer):
+        return False
+    locator = axis.get_major_locator()
+    subs = getattr(locator, "_subs", None)
+    if subs is not None and len(subs) > 1:
+        axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0,), numticks=12))
+        return True
+    numticks = getattr(locator, "numticks", 12)
+    if isinstance(numticks, int) and numticks > 3:
+        axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0,), numticks=numticks // 2))
+        return True
+    return False
+
+
+def _labels_touch(axis, renderer) -> bool:
+    boxes = sorted((t.get_window_extent(renderer) for t in axis.get_ticklabels()
+                    if t.get_visible() and t.get_text()), key=lambda b: b.x0)
+    return any(a.x1 + 2 > b.x0 for a, b in zip(boxes, boxes[1:]))
+
+
+def _grow_to_fit(fig, renderer, edge: float) -> bool:
+    """A larger canvas where something drawn still reaches within ``edge`` of its border."""
+    box = fig.get_tightbbox(renderer)
+    if box is None:
+        return False
+    box = box.transformed(fig.dpi_scale_trans)  # inches -> pixels
+    over_x = max(0.0, edge - box.x0) + max(0.0, box.x1 - (fig.bbox.x1 - edge))
+    over_y = max(0.0, edge - box.y0) + max(0.0, box.y1 - (fig.bbox.y1 - edge))
+    if over_x < 0.5 and over_y < 0.5:
+        return False
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width + (over_x + 1) / fig.dpi if over_x >= 0.5 else width,
+                        height + (over_y + 1) / fig.dpi if over_y >= 0.5 else height)
+    return True
+
+
+#: What every figure calls the visits and their axis: Figure 1's labels (the paper's tables print M1 ... M12,
+#: "M: follow-up months").
+VISIT_AXIS = "Visit (months after the first MSC infusion)"
+
+
+def _visit(month) -> str:
+    return "Baseline" if float(month) == 0 else f"M{float(month):g}"
+
+
+def _visit_ticks(ax, months) -> None:
+    """Visit labels on an axis in months: "Baseline" ends at its tick, so it does not run into M1
+    one month to its right."""
+    ax.set_xticks(list(months))
+    ax.set_xticklabels([_visit(m) for m in months])
+    for m, label in zip(months, ax.get_xticklabels()):
+        if float(m) == 0:
+            label.set_horizontalalignment("right")
+    ax.set_xlabel(VISIT_AXIS)
 
 
 def _plain_log_ticks(axis) -> None:
@@ -146,6 +347,7 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
+@_laid_out
 def consort_figure(attrition: pd.DataFrame, *, start_label: str = "Patients in the extract",
                    end_label: str = "Analysed", small_cell_min: int = 0):
     """CONSORT-style flow: the extract at the top, one exclusion box per criterion, the analysed cohort.
@@ -200,8 +402,7 @@ def consort_figure(attrition: pd.DataFrame, *, start_label: str = "Patients in t
     _title(ax, "Patient flow (eligibility, Wen et al. 2019 section 2.1)")
     markers = sorted({v for c in ("excluded", "remaining") for v in attrition[c] if isinstance(v, str)})
     if markers:
-        fig.text(0.01, 0.005, _WITHHELD_NOTE.format(markers=", ".join(markers)), fontsize=7.5, color="#555555",
-                 ha="left", va="bottom", wrap=True)
+        _note(fig, _WITHHELD_NOTE.format(markers=", ".join(markers)), fontsize=7.5, color="#555555")
     return fig
 
 
@@ -225,6 +426,7 @@ def _mark_withheld(ax, xs, labels, color, lift: int = 0) -> None:
 
 # --------------------------------------------------------------------------- Figure 1
 
+@_laid_out
 def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = None, test: str = "Friedman test",
                             trajectories: bool = True, value: str = "sledai", month: str = "month",
                             n_labels=None, max_lines: int | None = None, seed: int = 0):
@@ -247,7 +449,7 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
     counts = data.groupby("_month", observed=False)[value].size()
     fig, ax = _new((7.0, 4.4))
     if data.empty:
-        ax.set_title("SLEDAI-2K over the year after MSC transplantation", loc="left")
+        _title(ax, "SLEDAI-2K over the year after MSC transplantation")
         _nothing_to_draw(ax, "Not computable: no patient with a SLEDAI-2K score (n = 0).")
         return fig
     if trajectories:
@@ -270,8 +472,8 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
            whiskerprops=dict(lw=1.0), capprops=dict(lw=1.0), zorder=2)
     ax.set_xticks(range(len(months)))
     shown = {m: (n_labels or {}).get(m, counts.loc[m]) for m in months}
-    ax.set_xticklabels([("Baseline" if m == 0 else f"M{m}") + f"\n(n = {shown[m]})" for m in months])
-    ax.set_xlabel("Visit (months after the first MSC infusion)")
+    ax.set_xticklabels([f"{_visit(m)}\n(n = {shown[m]})" for m in months])
+    ax.set_xlabel(VISIT_AXIS)
     ax.set_ylabel("SLEDAI-2K score (points)")
     ax.set_ylim(bottom=-0.5)
     ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -291,6 +493,7 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
 
 # --------------------------------------------------------------------------- response rates
 
+@_laid_out
 def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = None):
     """Response rate per follow-up visit with Wilson 95% CIs, one colour and marker per response.
 
@@ -317,14 +520,14 @@ def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = N
                 _mark_withheld(ax, x[hidden], sub["n"][hidden].tolist(), color)
     n = int(rates["patients"].max()) if len(rates) else 0
     if not n:
-        ax.set_title("Response rates with Wilson 95% confidence intervals", loc="left")
+        _title(ax, "Response rates with Wilson 95% confidence intervals")
         _nothing_to_draw(ax, "Not computable: no patient (n = 0), so no response rate.")
         return fig
     ax.set_xticks(range(len(when)))
     ax.set_xticklabels([w.replace("month ", "M").replace("during the year", "During\nthe year") for w in when])
     ax.set_ylim(0, 100)
     ax.set_ylabel(f"Patients meeting the definition (%, of n = {n})")
-    ax.set_xlabel("Follow-up visit (months after the first MSC infusion)")
+    ax.set_xlabel(VISIT_AXIS)
     _title(ax, "Response rates with Wilson 95% confidence intervals")
     ax.legend(title="Response", frameon=False)
     _withheld_note(fig, rates)
@@ -334,18 +537,16 @@ def response_rate_figure(rates: pd.DataFrame, *, order: Sequence[str] | None = N
 def _withheld_note(fig, table) -> None:
     if "n" in table and _withheld(table["n"]).any():
         markers = sorted({v for v in table["n"] if isinstance(v, str)})
-        engine = fig.get_layout_engine()
-        if engine is not None and hasattr(engine, "set"):
-            engine.set(rect=(0, 0.08, 1, 0.92))  # room under the axes for the note
-        fig.text(0.01, 0.005, "Hollow markers: " + _WITHHELD_NOTE.format(markers=", ".join(markers)), fontsize=7.5,
-                 color="#555555", ha="left", va="bottom", wrap=True)
+        _note(fig, "Hollow markers: " + _WITHHELD_NOTE.format(markers=", ".join(markers)), fontsize=7.5,
+              color="#555555")
 
 
+@_laid_out
 def cumulative_response_figure(cumulative: pd.DataFrame):
     """Cumulative share of patients who had reached each response by each visit (step curves)."""
     fig, ax = _new((6.0, 3.8))
     if not len(cumulative) or not int(cumulative["patients"].max()):
-        ax.set_title("Cumulative proportion reaching the response (shaded: Wilson 95% CI)", loc="left")
+        _title(ax, "Cumulative proportion reaching the response (shaded: Wilson 95% CI)")
         _nothing_to_draw(ax, "Not computable: no patient (n = 0), so no cumulative response.")
         return fig
     for j, (resp, sub) in enumerate(cumulative.groupby("response", sort=False)):
@@ -365,10 +566,10 @@ def cumulative_response_figure(cumulative: pd.DataFrame):
             _mark_withheld(ax, sub["month"].to_numpy(dtype=float)[hidden] + shift, sub["n"][hidden].tolist(), color,
                            lift=j)
     months = sorted(cumulative["month"].unique())
-    ax.set_xticks(months)
-    ax.set_xlim(-0.3, (max(months) if months else 12) + 0.6)
+    # the axis runs on past the carried last step, so the step and its band end inside it
+    ax.set_xlim(-0.3, (max(months) if months else 12) + 0.9)
+    _visit_ticks(ax, months)
     ax.set_ylim(0, 100)
-    ax.set_xlabel("Months after the first MSC infusion")
     ax.set_ylabel("Patients who reached it (%, cumulative)")
     _title(ax, "Cumulative proportion reaching the response (shaded: Wilson 95% CI)")
     ax.legend(frameon=False, loc="upper left")
@@ -380,7 +581,7 @@ def cumulative_response_figure(cumulative: pd.DataFrame):
 
 
 
-def forest_data(result) -> pd.DataFrame:
+def forest_data(result, p_decimals="auto") -> pd.DataFrame:
     """The odds-ratio rows of a :func:`msc_sle.compare.compare_groups` result, for :func:`forest_plot`.
 
     Variables without an odds ratio (not testable, e.g. constant) are left out; a two-level
@@ -388,7 +589,9 @@ def forest_data(result) -> pd.DataFrame:
 
     Columns: ``label`` (with the level for non-boolean variables), ``odds_ratio``, ``ci_low``,
     ``ci_high``, ``p_value``, ``q_value`` (NaN without adjustment), ``test`` and ``annotation``
-    ("p = 0.003 (Fisher); q = 0.040"), in the order of the table. A result whose odds ratio is
+    ("p = 0.003 (Fisher); q = 0.04"), in the order of the table. p and q are printed as the table beside
+    the plot prints them (:func:`msc_sle.present.format.format_p` with the same ``p_decimals`` as
+    :func:`msc_sle.present.tables.comparison_table`). A result whose odds ratio is
     withheld (a text marker, ``msc_sle.workbook.disclosure``) gives a row with ``withheld`` true,
     no estimate, and the marker as annotation; :func:`forest_plot` labels it instead of drawing it.
     """
@@ -413,8 +616,8 @@ def forest_data(result) -> pd.DataFrame:
                         "annotation": f"{r.effect_estimate} (withheld: small counts)", "withheld": True})
             continue
         qtext = "" if not isinstance(q, str) and pd.isna(q) else "; " + (
-            f"q {q}" if isinstance(q, str) else p_text(q, symbol="q"))
-        note = p_text(r.p_value, test) + qtext
+            f"q {q}" if isinstance(q, str) else p_text(q, symbol="q", digits=p_decimals))
+        note = p_text(r.p_value, test, digits=p_decimals) + qtext
         out.append({"label": label, "odds_ratio": r.effect_estimate, "ci_low": r.effect_ci_low,
                     "ci_high": r.effect_ci_high, "p_value": r.p_value, "q_value": q if not isinstance(q, str) else math.nan,
                     "test": r.test, "annotation": note, "withheld": False})
@@ -422,6 +625,7 @@ def forest_data(result) -> pd.DataFrame:
                                       "annotation", "withheld"])
 
 
+@_laid_out
 def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = "odds_ratio",
                 low: str = "ci_low", high: str = "ci_high", annotate: str | None = None,
                 title: str = "Odds ratios with 95% confidence intervals", outcome: str = "the response"):
@@ -455,7 +659,7 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
     ax.set_xlim(min(lo_x, 0.5), max(hi_x, 2.0))
     _plain_log_ticks(ax.xaxis)
     ax.set_yticks(y)
-    ax.set_yticklabels(rows[label].astype(str))
+    ax.set_yticklabels([typeset(t) for t in rows[label].astype(str)])  # tick labels are redrawn from this list
     ax.set_ylim(-0.7, len(rows) - 0.3)
     withheld = rows["withheld"].fillna(False).to_numpy(dtype=bool) if "withheld" in rows else np.zeros(len(rows), bool)
     for yi, ok, hide in zip(y, finite, withheld):
@@ -466,7 +670,7 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
     if not len(rows):
         _nothing_to_draw(ax, "Not computable: no odds ratio could be estimated (every variable is not testable; "
                              "the table's footnote says why).")
-    fig.suptitle(_wrapped(title, fig, 11.0), x=0.02, ha="left", fontsize=matplotlib.rcParams["axes.titlesize"])
+    _suptitle(fig, title)
     if side is not None:
         side.axis("off")
         notes = [side.text(0.02, yi, text, ha="left", va="center", fontsize=8)
@@ -485,6 +689,7 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
 
 # --------------------------------------------------------------------------- the models stage
 
+@_laid_out
 def calibration_figure(curve, *, corrected: tuple[float, float] | None = None, annotation: str = "",
                        title: str = "Calibration of the predicted risk"):
     """Observed against predicted risk: the apparent lowess smooth, quintile groups of predicted
@@ -517,13 +722,14 @@ def calibration_figure(curve, *, corrected: tuple[float, float] | None = None, a
     ax.set_aspect("equal")
     ax.set_xlabel("Predicted probability")
     ax.set_ylabel("Observed proportion")
-    ax.set_title(title, loc="left")
+    _title(ax, title)
     ax.legend(frameon=False, loc="upper left", fontsize=8)
     if annotation:
         ax.text(0.98, 0.02, annotation, transform=ax.transAxes, ha="right", va="bottom", fontsize=8)
     return fig
 
 
+@_laid_out
 def cumulative_incidence_figure(incidence, *, overall=None, title: str = "Cumulative incidence of first response",
                                 ylabel: str = "Patients with a first response (%)", test_text: str = "",
                                 small_cell_min: int = 0):
@@ -561,12 +767,12 @@ def cumulative_incidence_figure(incidence, *, overall=None, title: str = "Cumula
             ax.fill_between(t, ext("ci_lower"), ext("ci_upper"), step="post", color=color, alpha=0.15, lw=0)
     ax.set_ylim(0, 100)
     ax.set_ylabel(ylabel)
-    ax.set_title(title + (f"\n{test_text}" if test_text else ""), loc="left")
+    _title(ax, title + (f"\n{test_text}" if test_text else ""))
     ax.legend(frameon=False, loc="upper left")
-    risk.set_xlim(-0.3, max(times) + 0.6)
+    risk.set_xlim(-0.3, max(times) + 0.9)  # past the carried last step and its band
     risk.set_ylim(-0.5, len(groups) - 0.5)
     risk.set_yticks(range(len(groups)))
-    risk.set_yticklabels(["All" if g == "all" else _wrap(str(g), 22) for g in groups][::-1], fontsize=8)
+    risk.set_yticklabels(["All" if g == "all" else _wrap(typeset(g), 22) for g in groups][::-1], fontsize=8)
     risk.tick_params(axis="y", length=0)
     for j, group in enumerate(groups):
         sub = table[table["group"] == group].set_index("time")
@@ -577,12 +783,11 @@ def cumulative_incidence_figure(incidence, *, overall=None, title: str = "Cumula
     for side in ("left", "top", "right"):
         risk.spines[side].set_visible(False)
     risk.set_title("Numbers at risk (not yet responded, still followed)", loc="left", fontsize=8)
-    risk.set_xticks(times)
-    risk.set_xticklabels(["0" if t == 0 else f"M{t:g}" for t in times])
-    risk.set_xlabel("Visit (months after the first MSC infusion)")
+    _visit_ticks(risk, times)
     return fig
 
 
+@_laid_out
 def trajectory_figure(means: pd.DataFrame, raw: pd.DataFrame, *, groups: Sequence[str] | None = None,
                       test_text: str = "", value_label: str = "SLEDAI-2K score (points)",
                       title: str = "SLEDAI-2K over the year by response", small_cell_min: int = 0):
@@ -620,13 +825,12 @@ def trajectory_figure(means: pd.DataFrame, raw: pd.DataFrame, *, groups: Sequenc
     for ax, sub in ((left, "Estimated mean (95% CI), linear mixed model"),
                     (right, "Observed median (quartiles)")):
         ax.set_xticks(range(len(months)))
-        ax.set_xticklabels(["Baseline" if m == 0 else f"M{m}" for m in months])
-        ax.set_xlabel("Visit (months after the first MSC infusion)")
+        ax.set_xticklabels([_visit(m) for m in months])
+        ax.set_xlabel(VISIT_AXIS)
         ax.set_title(sub, loc="left", fontsize=9)
         ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     left.set_ylabel(value_label)
     left.set_ylim(bottom=0)
     right.legend(frameon=False, fontsize=8, loc="upper right")
-    fig.suptitle(title + (f" ({test_text})" if test_text else ""), x=0.02, ha="left",
-                 fontsize=matplotlib.rcParams["axes.titlesize"])
+    _suptitle(fig, title + (f" ({test_text})" if test_text else ""))
     return fig
