@@ -326,6 +326,9 @@ def _docx(t: PublicationTable, path: str, *, synthetic: bool = False, label: str
             run.bold = kind in ("header", "section")
             if kind == "level" and j == 0:
                 par.paragraph_format.left_indent = Pt(_LEVEL_INDENT_PT)
+            # a heading, or a variable whose levels follow, does not end a page without them
+            par.paragraph_format.keep_with_next = kind == "section" or (
+                i < len(kinds) - 1 and kinds[i + 1] == "level" and kind != "header")
             if kind == "header":
                 _rule(cell, "top", _RULE_HEAVY)
                 _rule(cell, "bottom", _RULE_LIGHT)
