@@ -54,7 +54,8 @@ def draw():
         "rates": lambda: figures.response_rate_figure(response_rates(results)),
         "cumulative": lambda: figures.cumulative_response_figure(cumulative_response(results)),
         "forest": lambda: figures.forest_plot(forest, annotate="annotation", outcome="CR during the year",
-                                              title="Odds ratios for CR during the year (n = 69)"),
+                                              title="Odds ratios for LLDAS during the year (PGA NOT RECORDED: "
+                                                    "CRITERION NOT CHECKED), n = 69, a title that wraps"),
     }
     plt.close("all")
 

@@ -78,19 +78,33 @@ _LABEL_PT = 7.0
 _LABEL_FILL = "#fde68a"  # index.html's banner
 
 
-def _synthetic_label(fig) -> None:
-    """Reserve a strip along the top of the canvas and write the label in its right corner.
+def _label_strip(fig) -> float:
+    """The share of the canvas's height the label takes, along its top edge."""
+    return (_LABEL_PT * 1.2 + 8) / 72 / fig.get_figheight()  # the label's line, its box, a gap
 
-    The strip comes off the layout's rectangle before the layout runs, so the axes, titles and
-    legends the layout places stay clear of it; a figure without a layout engine has its axes
-    moved down by as much."""
-    strip = (_LABEL_PT * 1.2 + 8) / 72 / fig.get_figheight()  # the label's line, its box, a gap
+
+def _reserve_label_strip(fig) -> None:
+    """Take the label's strip off the layout's rectangle before the layout runs, so the axes and
+    legends the layout places stay clear of it."""
     engine = fig.get_layout_engine()
     rect = engine.get().get("rect") if engine is not None else None
     if rect is not None:
         x0, y0, w, h = rect
-        engine.set(rect=(x0, y0, w, min(h, 1 - strip - y0)))
-    else:
+        engine.set(rect=(x0, y0, w, min(h, 1 - _label_strip(fig) - y0)))
+
+
+def _synthetic_label(fig, reserved: bool) -> None:
+    """Write the label in the top right corner, once the layout is fixed.
+
+    The layout puts a figure title (suptitle) at the very top of the canvas whatever its
+    rectangle, so the title comes down by the strip, into the room the layout kept for it above the
+    axes; a figure without a layout engine has its axes moved down as well."""
+    strip = _label_strip(fig)
+    title = fig.get_suptitle()
+    for text in fig.findobj(matplotlib.text.Text):
+        if title and text.axes is None and text.get_text() == title:
+            text.set_y(text.get_position()[1] - strip)
+    if not reserved:
         for ax in fig.axes:
             pos = ax.get_position()
             ax.set_position([pos.x0, pos.y0 * (1 - strip), pos.width, pos.height * (1 - strip)])
@@ -113,15 +127,17 @@ def save_figure(fig, name: str, out_dir: str | Path | None, *, synthetic: bool =
         return
     folder = Path(out_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
+    engine = fig.get_layout_engine()
     if synthetic:
-        _synthetic_label(fig)
+        _reserve_label_strip(fig)
     # Lay the figure out once, then keep that layout: the PNG, the SVG and the notebook's inline
     # image would otherwise each recompute the constrained layout (0.2 s a draw for the forest plot).
     # The layout alone, not a full draw: the PNG is the first render.
-    engine = fig.get_layout_engine()
     if engine is not None:
         engine.execute(fig)
     fig.set_layout_engine("none")
+    if synthetic:
+        _synthetic_label(fig, reserved=engine is not None and "rect" in engine.get())
     about = {"Description": SYNTHETIC_LABEL} if synthetic else {}
     with matplotlib.rc_context({"svg.hashsalt": _RC["svg.hashsalt"]}):
         fig.savefig(folder / f"{name}.png", format="png", metadata={"Software": None, **about})
