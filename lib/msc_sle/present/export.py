@@ -261,7 +261,7 @@ def _docx(t: PublicationTable, path: str, *, synthetic: bool = False, label: str
     under it; SYNTHETIC in the page header of a synthetic cohort's table."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
-    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.table import WD_ALIGN_VERTICAL, WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_COLOR_INDEX
     from docx.oxml.ns import qn
     from docx.shared import Inches, Pt
@@ -329,7 +329,8 @@ def _docx(t: PublicationTable, path: str, *, synthetic: bool = False, label: str
             # a heading, or a variable whose levels follow, does not end a page without them
             par.paragraph_format.keep_with_next = kind == "section" or (
                 i < len(kinds) - 1 and kinds[i + 1] == "level" and kind != "header")
-            if kind == "header":
+            if kind == "header":  # headings of one line and of three share their baseline
+                cell.vertical_alignment = WD_ALIGN_VERTICAL.BOTTOM
                 _rule(cell, "top", _RULE_HEAVY)
                 _rule(cell, "bottom", _RULE_LIGHT)
             if i == len(rows) - 1:

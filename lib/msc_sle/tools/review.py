@@ -77,7 +77,7 @@ def contact_sheet(images: list[tuple[str, Path]], path: Path) -> Path:
     """One PNG with every image as a labelled thumbnail, :data:`PER_ROW` to a row."""
     from PIL import Image, ImageDraw, ImageFont
 
-    label_h, gap = 16, 10
+    label_h, gap = 20, 10
     thumbs = []
     for label, src in images:
         with Image.open(src) as im:
@@ -88,7 +88,7 @@ def contact_sheet(images: list[tuple[str, Path]], path: Path) -> Path:
     heights = [max(im.height for _, im in row) + label_h + gap for row in rows]
     sheet = Image.new("RGB", (PER_ROW * (THUMB_WIDTH + gap) + gap, sum(heights) + gap), "white")
     draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default()
+    font = ImageFont.load_default(size=14)
     y = gap
     for row, height in zip(rows, heights):
         for k, (label, im) in enumerate(row):
