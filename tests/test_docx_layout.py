@@ -148,3 +148,30 @@ def test_a_real_extracts_table_has_no_synthetic_header(tables, tmp_path):
     doc = Document(docx)
     assert "SYNTHETIC" not in "".join(p.text for p in doc.sections[0].header.paragraphs)
     assert "SYNTHETIC" not in _xml(docx)
+
+
+def _orientation_and_size(docx):
+    from docx import Document
+
+    doc = Document(docx)
+    section = doc.sections[0]
+    sizes = {r.font.size.pt for c in doc.tables[0]._cells for p in c.paragraphs for r in p.runs}
+    return ("landscape" if section.page_width > section.page_height else "portrait"), sizes
+
+
+def test_a_table_turns_landscape_then_smaller_only_when_its_values_do_not_fit(tmp_path):
+    """Portrait while the values fit on one line beside the labels; landscape when they do not;
+    smaller type in landscape before a value would wrap."""
+    import pandas as pd
+
+    from msc_sle.present.tables import plain_table
+
+    value = "1.86 (0.99 to 3.65); p = 0.053"
+    def table(n_cols):
+        return plain_table(pd.DataFrame({"Characteristic": ["Age/years"],
+                                         **{f"Definition {k}": [value] for k in range(n_cols)}}))
+    shapes = {n: _orientation_and_size(export_table(table(n), tmp_path / f"t{n}", formats=("docx",))["docx"])
+              for n in (2, 4, 5)}
+    assert shapes[2] == ("portrait", {10.0})
+    assert shapes[4] == ("landscape", {10.0})
+    assert shapes[5][0] == "landscape" and max(shapes[5][1]) < 10

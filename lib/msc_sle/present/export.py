@@ -274,10 +274,16 @@ def _docx(t: PublicationTable, path: str, *, synthetic: bool = False, label: str
 
     section = doc.sections[0]
     portrait = _PAGE_IN[0] - 2 * _MARGIN_IN
-    widths, fits = _column_widths(t, _BODY_PT, portrait * 72)
-    landscape = not fits
-    if landscape:  # if even landscape is too narrow, its columns still hold their longest words
-        widths, _ = _column_widths(t, _BODY_PT, (_PAGE_IN[1] - 2 * _MARGIN_IN) * 72)
+    wide = (_PAGE_IN[1] - 2 * _MARGIN_IN) * 72
+    # portrait; else landscape; else landscape in smaller type, as journals set a wide table; else
+    # body type with the values wrapped (every column still holds its longest word)
+    for landscape, size in ((False, _BODY_PT), (True, _BODY_PT), (True, _BODY_PT - 1), (True, _NOTE_PT)):
+        widths, fits = _column_widths(t, size, wide if landscape else portrait * 72)
+        if fits:
+            break
+    else:
+        size = _BODY_PT
+        widths, _ = _column_widths(t, size, wide)
     page = (_PAGE_IN[1], _PAGE_IN[0]) if landscape else _PAGE_IN
     section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Inches(page[0]), Inches(page[1])
@@ -321,8 +327,9 @@ def _docx(t: PublicationTable, path: str, *, synthetic: bool = False, label: str
             _set(tr_pr, "tblHeader", val="true")
         for j, (cell, value) in enumerate(zip(row.cells, values)):
             cell.width = Pt(widths[j])
-            par = _docx_paragraph(cell.paragraphs[0], _BODY_PT)
+            par = _docx_paragraph(cell.paragraphs[0], size)
             run = par.add_run(value)
+            run.font.size = Pt(size)
             run.bold = kind in ("header", "section")
             if kind == "level" and j == 0:
                 par.paragraph_format.left_indent = Pt(_LEVEL_INDENT_PT)
