@@ -18,7 +18,7 @@ override PY    := $(VENV)/bin/python
 override STAMP := $(VENV)/.installed
 RUNNER := $(PY) -m msc_sle.tools.runner
 
-.PHONY: help run test lab bench data notebooks share mapping clean distclean
+.PHONY: help run test lab bench data notebooks share mapping review clean distclean
 
 help: ## List the targets (README.md: every variable and notebook parameter)
 	@echo "MSC-SLE workbook (Wen et al. 2019 re-analysis). Targets:"
@@ -61,6 +61,9 @@ share: $(STAMP) ## Rendered bundle for outside the care team, small counts suppr
 
 mapping: $(STAMP) ## Draft DATA/mapping.yml for an extract in the centre's own names (never overwrites one)
 	@$(PY) -m msc_sle.tools.draft --from-make
+
+review: $(STAMP) ## Every report page, figure and DOCX page of the bundle in OUT as PNG, and a contact sheet (OUT/review/)
+	@$(PY) -m msc_sle.tools.review --from-make
 
 clean: ## Remove the default output folders (reports/, reports-share/), run leftovers and caches (keeps .venv)
 	rm -rf reports reports-share .msc_sle-work .pytest_cache .hypothesis .bench

@@ -68,7 +68,7 @@ print("\n".join(map(shared.text, cohort.notes)) if cohort.notes else
 # %%
 completeness = plain_table(shared.completeness(visit_completeness(cohort)),
                            "Visits seen and data missing, per scheduled visit")
-save_table(completeness, "visit_completeness", params["out_dir"])
+save_table(completeness, "visit_completeness", params["out_dir"], synthetic=cohort.synthetic)
 completeness
 
 # %% [markdown]
@@ -91,7 +91,7 @@ print(f"Visits whose recorded SLEDAI total disagrees with the descriptors: {shar
 eligibility = apply_eligibility(cohort)
 flow = shared.attrition(eligibility.attrition)
 attrition = attrition_table(flow)
-save_table(attrition, "attrition", params["out_dir"])
+save_table(attrition, "attrition", params["out_dir"], synthetic=cohort.synthetic)
 attrition
 
 # %% [markdown]
@@ -100,7 +100,7 @@ attrition
 
 # %%
 fig = consort_figure(flow, small_cell_min=params["small_cell_min"])
-show_figure(fig, "consort_flow", params["out_dir"])
+show_figure(fig, "consort_flow", params["out_dir"], synthetic=cohort.synthetic)
 
 # %% [markdown]
 # ## Reasons for exclusion
@@ -111,7 +111,7 @@ show_figure(fig, "consort_flow", params["out_dir"])
 reasons = plain_table(shared.reasons(eligibility.excluded.groupby(["criterion", "reason"], observed=True).size()
                                      .rename("patients").reset_index()),
                       "Reasons for exclusion", columns={"reason": "Reason", "patients": "Patients"})
-save_table(reasons, "exclusion_reasons", params["out_dir"])
+save_table(reasons, "exclusion_reasons", params["out_dir"], synthetic=cohort.synthetic)
 reasons
 
 # %% [markdown]

@@ -57,5 +57,5 @@ print(f"{len(frame)} patients, {len(baseline_variables(frame))} baseline variabl
 # %%
 table1 = shared.table_one(table_one(frame, baseline_variables(frame) + ["cr_ever", "lda_ever"],
                                      decimals=params["decimals"]))
-save_table(table1, "table1_baseline", params["out_dir"], manuscript=True)
+save_table(table1, "table1_baseline", params["out_dir"], synthetic=cohort.synthetic, manuscript="Table 1")
 table1

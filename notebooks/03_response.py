@@ -67,18 +67,18 @@ fig = sledai_over_time_figure(sledai_long(frame), p_value=over_time.p_value, tes
                               trajectories=params["small_cell_min"] == 0,
                               n_labels=shared.visit_counts(over_time.summary),
                               max_lines=params["figure_max_patients"], seed=params["seed"])
-show_figure(fig, "figure1_sledai_over_time", params["out_dir"])
+show_figure(fig, "figure1_sledai_over_time", params["out_dir"], synthetic=cohort.synthetic)
 
 # %% [markdown]
 # Median (range) per visit, as the Figure 1 caption prints them, with quartiles and the number
 # of patients scored; then each visit against baseline (Wilcoxon signed-rank, Holm-adjusted).
 
 # %%
-save_table(by_visit, "sledai_by_visit", params["out_dir"])
+save_table(by_visit, "sledai_by_visit", params["out_dir"], synthetic=cohort.synthetic)
 by_visit
 
 # %%
-save_table(against_baseline, "sledai_vs_baseline_wilcoxon", params["out_dir"])
+save_table(against_baseline, "sledai_vs_baseline_wilcoxon", params["out_dir"], synthetic=cohort.synthetic)
 against_baseline
 
 # %% [markdown]
@@ -92,13 +92,13 @@ against_baseline
 # %%
 results = [classify_response(cohort, params.lda()), classify_response(cohort, params.cr())]
 rates = shared.rates(rate_table(response_rates(results), params["decimals"]))
-save_table(rates, "response_rates", params["out_dir"],
+save_table(rates, "response_rates", params["out_dir"], synthetic=cohort.synthetic,
            description="LDA and CR per visit and during the year, with Wilson 95% CIs")
 rates_table(rates)
 
 # %%
 fig = response_rate_figure(rates)
-show_figure(fig, "response_rates", params["out_dir"])
+show_figure(fig, "response_rates", params["out_dir"], synthetic=cohort.synthetic)
 
 # %% [markdown]
 # What the definitions ask that the data cannot check is listed here, so the rates are read
@@ -118,7 +118,7 @@ for res in results:
 
 # %%
 cumulative = shared.cumulative(rate_table(cumulative_response(results), params["decimals"]))
-save_table(cumulative, "cumulative_response", params["out_dir"],
+save_table(cumulative, "cumulative_response", params["out_dir"], synthetic=cohort.synthetic,
            description="Share of patients who had reached LDA / CR by each visit")
 fig = cumulative_response_figure(cumulative)
-show_figure(fig, "cumulative_response", params["out_dir"])
+show_figure(fig, "cumulative_response", params["out_dir"], synthetic=cohort.synthetic)

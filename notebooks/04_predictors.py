@@ -85,7 +85,8 @@ print(f"{group}: {shared.responders_text(int(frame['response_ever'].sum()), len(
 # %%
 table2 = shared.comparison(outcome_table(result, params, f"Patients' characteristics divided by {group}",
                                           definition.footnotes()))
-save_table(table2, f"table2_{params['outcome']}", params["out_dir"], manuscript=True)
+save_table(table2, f"table2_{params['outcome']}", params["out_dir"], synthetic=cohort.synthetic,
+           manuscript="Table 2")
 table2
 
 # %% [markdown]
@@ -115,4 +116,4 @@ plain_table(flagged, f"Variables with p < {params['alpha']}", columns={
 effects = forest_data(table2.tidy)
 fig = forest_plot(effects, annotate="annotation", outcome=group,
                   title=f"Odds ratios for {group} (n = {len(frame)})")
-show_figure(fig, f"forest_{params['outcome']}", params["out_dir"])
+show_figure(fig, f"forest_{params['outcome']}", params["out_dir"], synthetic=cohort.synthetic)

@@ -63,9 +63,9 @@ reproduction = shared.reproduction(reproduction_table(cohort, definitions=params
                                                       prednisone_cut=params["prednisone_cut"],
                                                       test_rule=params["test_rule"], decimals=params["decimals"],
                                                       audit=audit))
-save_table(reproduction.table, "reproduction", params["out_dir"],
+save_table(reproduction.table, "reproduction", params["out_dir"], synthetic=cohort.synthetic,
            description="Every published value beside the workbook's, with its status and explanation")
-save_table(score_table(reproduction), "reproduction_score", params["out_dir"])
+save_table(score_table(reproduction), "reproduction_score", params["out_dir"], synthetic=cohort.synthetic)
 record("reproduction_score", reproduction.headline(), text=f"Reproduction score: {reproduction.headline()}")
 score_table(reproduction)
 
@@ -95,7 +95,7 @@ not_computed_table(reproduction)
 # convention the paper's percentages follow (`data/published/README.md` works through each check).
 
 # %%
-save_table(audit, "paper_audit", params["out_dir"], description="The paper checked against itself, from its own numbers")
+save_table(audit, "paper_audit", params["out_dir"], synthetic=cohort.synthetic, description="The paper checked against itself, from its own numbers")
 audit_summary_table(audit)
 
 # %%

@@ -114,7 +114,7 @@ if data is None:
 else:
     model = fit_prognostic_model(data, alpha=params.alpha)
     table = regression_table(model)
-    save_table(table, f"model_{params.outcome}", params.out_dir, manuscript=True)
+    save_table(table, f"model_{params.outcome}", params.out_dir, synthetic=cohort.synthetic, manuscript=True)
     display(table)
 
 # %% [markdown]
@@ -154,7 +154,7 @@ if validation is not None:
     fig = calibration_figure(validation.calibration, corrected=validation.corrected_line(),
                              annotation=validation.annotation(),
                              title=f"Calibration: {data.outcome_label} (n = {data.n})")
-    show_figure(fig, f"calibration_{params.outcome}", params.out_dir)
+    show_figure(fig, f"calibration_{params.outcome}", params.out_dir, synthetic=cohort.synthetic)
 
 # %% [markdown]
 # ## Time to the first response
@@ -188,7 +188,7 @@ if data is not None:
                                       title=f"First {definition.label} by {ttr.group_title}",
                                       ylabel=f"Patients with a first {definition.label} (%)",
                                       test_text=result_sentence(ttr.test), small_cell_min=params.small_cell_min)
-    show_figure(fig, f"time_to_{params.outcome}", params.out_dir)
+    show_figure(fig, f"time_to_{params.outcome}", params.out_dir, synthetic=cohort.synthetic)
 
 # %% [markdown]
 # ## SLEDAI-2K trajectories in responders and non-responders
@@ -219,7 +219,7 @@ else:
 if data is not None:
     fig = trajectory_figure(mixed.means, traj.raw, groups=traj.groups, small_cell_min=params.small_cell_min,
                             test_text=f"interaction {p_text(mixed.lr_interaction.p)}, likelihood ratio")
-    show_figure(fig, f"trajectories_{params.outcome}", params.out_dir)
+    show_figure(fig, f"trajectories_{params.outcome}", params.out_dir, synthetic=cohort.synthetic)
 
 # %%
 if data is not None:
@@ -246,7 +246,7 @@ if data is None:
 else:
     sensitivity = sensitivity_analysis(frame, params.names("predictors"), definitions, alpha=params.alpha)
     comparison = sensitivity_table(sensitivity)
-    save_table(comparison, "model_sensitivity", params.out_dir, manuscript=True)
+    save_table(comparison, "model_sensitivity", params.out_dir, synthetic=cohort.synthetic, manuscript=True)
     display(comparison)
 
 # %%

@@ -260,16 +260,17 @@ class Reader:
         from openpyxl import load_workbook
 
         wb = load_workbook(xlsx, read_only=True)
-        sheet = wb["data"] if "data" in wb.sheetnames else wb[wb.sheetnames[0]]
+        sheets = {n.removesuffix(" (SYNTHETIC)"): wb[n] for n in wb.sheetnames}  # a synthetic cohort's names
+        sheet = sheets.get("data", wb[wb.sheetnames[0]])
         rows = [["" if v is None else _text(v) for v in r] for r in sheet.iter_rows(values_only=True)]
-        if "data" in wb.sheetnames:
+        if "data" in sheets:
             data = pd.DataFrame(rows[1:], columns=rows[0])
             assert list(data.columns) == list(frame.columns), stem
             for c in frame.columns:
                 a = frame[c].map(_norm).tolist()
                 b = data[c].map(_norm).tolist()
                 assert a == b, f"{stem}.xlsx data sheet differs from the CSV in column {c}"
-            self._printed_within(frame, wb["table"].iter_rows(values_only=True), f"{stem}.xlsx")
+            self._printed_within(frame, sheets["table"].iter_rows(values_only=True), f"{stem}.xlsx")
         wb.close()
 
     @staticmethod

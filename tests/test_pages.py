@@ -99,6 +99,6 @@ def test_manuscript_tables_are_docx_with_the_csv_cells(bundle, stem):
 
     doc = Document(str(bundle / "tables" / f"{stem}.docx"))
     grid = [[c.text for c in row.cells] for row in doc.tables[0].rows]
-    with open(bundle / "tables" / f"{stem}.csv", newline="", encoding="utf-8") as fh:
+    with open(bundle / "tables" / f"{stem}.csv", newline="", encoding="utf-8-sig") as fh:  # Excel's BOM
         printed = list(csv.reader(fh))
     assert grid == printed

@@ -157,7 +157,7 @@ def test_export_is_atomic(frame, tmp_path, monkeypatch):
     export_table(t, tmp_path / "t1", formats=("docx",))
     before = (tmp_path / "t1.docx").read_bytes()
 
-    def boom(table, path):
+    def boom(table, path, **_options):
         with open(path, "wb") as fh:
             fh.write(b"half a file")
         raise RuntimeError("disk full")

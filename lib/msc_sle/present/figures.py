@@ -38,7 +38,7 @@ from .. import stats  # noqa: E402
 from ..stats import TESTS  # noqa: E402
 from .format import format_number, p_text, typeset  # noqa: E402
 
-__all__ = ["OKABE_ITO", "use_print_style", "save_figure", "consort_figure", "sledai_over_time_figure",
+__all__ = ["OKABE_ITO", "SYNTHETIC_LABEL", "use_print_style", "save_figure", "consort_figure", "sledai_over_time_figure",
            "response_rate_figure", "cumulative_response_figure", "forest_data", "forest_plot", "calibration_figure",
            "cumulative_incidence_figure", "trajectory_figure", "VISIT_AXIS"]
 
@@ -76,27 +76,76 @@ def use_print_style() -> None:
     matplotlib.rcParams.update(_RC)
 
 
-def save_figure(fig, name: str, out_dir: str | Path | None) -> None:
+#: The corner label of a synthetic cohort's figure, and what its files' metadata say.
+SYNTHETIC_LABEL = "SYNTHETIC DATA"
+_LABEL_PT = 7.0
+_LABEL_FILL = "#fde68a"  # index.html's banner
+
+
+def _label_strip(fig) -> float:
+    """The share of the canvas's height the label takes, along its top edge."""
+    return (_LABEL_PT * 1.2 + 8) / 72 / fig.get_figheight()  # the label's line, its box, a gap
+
+
+def _reserve_label_strip(fig) -> None:
+    """Take the label's strip off the layout's rectangle before the layout runs, so the axes and
+    legends the layout places stay clear of it."""
+    engine = fig.get_layout_engine()
+    rect = engine.get().get("rect") if engine is not None else None
+    if rect is not None:
+        x0, y0, w, h = rect
+        engine.set(rect=(x0, y0, w, min(h, 1 - _label_strip(fig) - y0)))
+
+
+def _synthetic_label(fig, reserved: bool) -> None:
+    """Write the label in the top right corner, once the layout is fixed.
+
+    The layout puts a figure title (suptitle) at the very top of the canvas whatever its
+    rectangle, so the title comes down by the strip, into the room the layout kept for it above the
+    axes; a figure without a layout engine has its axes moved down as well."""
+    strip = _label_strip(fig)
+    title = fig.get_suptitle()
+    for text in fig.findobj(matplotlib.text.Text):
+        if title and text.axes is None and text.get_text() == title:
+            text.set_y(text.get_position()[1] - strip)
+    if not reserved:
+        for ax in fig.axes:
+            pos = ax.get_position()
+            ax.set_position([pos.x0, pos.y0 * (1 - strip), pos.width, pos.height * (1 - strip)])
+    fig.text(1 - 4 / 72 / fig.get_figwidth(), 1 - 4 / 72 / fig.get_figheight(), SYNTHETIC_LABEL,
+             ha="right", va="top", fontsize=_LABEL_PT, fontweight="bold", color="#000000",
+             bbox={"boxstyle": "square,pad=0.25", "facecolor": _LABEL_FILL, "edgecolor": "#b45309",
+                   "linewidth": 0.6}, gid="synthetic-label")
+
+
+def save_figure(fig, name: str, out_dir: str | Path | None, *, synthetic: bool = False) -> None:
     """Write ``figures/<name>.png`` and ``.svg`` under ``out_dir``; nothing when ``out_dir`` is None.
 
     Returns nothing, so a notebook cell can end with it and show only the figure. Metadata that
     changes between runs (SVG date, PNG software stamp) is left out so identical figures give
-    identical files.
+    identical files. A ``synthetic`` cohort's figure (``cohort.synthetic``) carries a small
+    "SYNTHETIC DATA" label in its top right corner, inside the canvas and clear of the plot, and
+    says so in the files' description: a figure copied into a slide keeps the warning.
     """
     if out_dir is None:
         return
     folder = Path(out_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
+    engine = fig.get_layout_engine()
+    if synthetic:
+        _reserve_label_strip(fig)
     # Lay the figure out once, then keep that layout: the PNG, the SVG and the notebook's inline
     # image would otherwise each recompute the constrained layout (0.2 s a draw for the forest plot).
     # The layout alone, not a full draw: the PNG is the first render.
-    engine = fig.get_layout_engine()
     if engine is not None:
         engine.execute(fig)
     fig.set_layout_engine("none")
+    if synthetic:
+        _synthetic_label(fig, reserved=engine is not None and "rect" in engine.get())
+    about = {"Description": SYNTHETIC_LABEL} if synthetic else {}
     with matplotlib.rc_context({"svg.hashsalt": _RC["svg.hashsalt"]}):
-        fig.savefig(folder / f"{name}.png", format="png", metadata={"Software": None})
-        fig.savefig(folder / f"{name}.svg", format="svg", metadata={"Date": None, "Creator": None})
+        fig.savefig(folder / f"{name}.png", format="png", metadata={"Software": None, **about})
+        fig.savefig(folder / f"{name}.svg", format="svg", metadata={"Date": None, "Creator": None, **about})
 
 
 def _new(figsize) -> tuple:

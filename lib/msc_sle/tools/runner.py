@@ -51,7 +51,7 @@ from typing import Any, Callable, Mapping
 
 from ..contract import REPO_ROOT
 from ..workbook.cache import CACHE_ENV, write_cohort_cache
-from ..workbook.notebook import RECORD_MIMETYPE, RECORD_TAG
+from ..workbook.notebook import BANNER_STYLE, RECORD_MIMETYPE, RECORD_TAG
 from ..workbook.params import PARAMETERS, ParameterError, check_parameters, parameter_help, parse_assignments
 
 __all__ = ["NOTEBOOKS", "NOT_SHARED", "NOTEBOOKS_DIR", "RunError", "RunResult", "declared_parameters", "run_workbook",
@@ -585,6 +585,7 @@ def _index_html(out: Path, names: list[str], prov: Mapping[str, Any], records: M
         (nb["links"] for nb in notebooks if nb["name"].endswith("reproduction")), []) if label == "report"), "")
     return env.get_template("index.html.j2").render(
         title="MSC-SLE workbook" + (" (shared bundle)" if share else ""), synthetic=prov["synthetic"],
+        banner_style=BANNER_STYLE,
         score=f"Reproduction score: {score}" if score else "", reproduction_page=reproduction_page,
         reproduction_table="tables/reproduction.csv" if (out / "tables" / "reproduction.csv").exists() else "",
         notebooks=notebooks, tables=tables, figures=figures, provenance=Markup(provenance_html(prov)),
@@ -953,6 +954,8 @@ def _jupytext_sync(paths: list[Path]) -> None:
 
 # --------------------------------------------------------------------------- command line
 
+#: Where ``make run`` and ``make share`` (and ``make review``) write when OUT is not given.
+DEFAULT_OUT, DEFAULT_SHARE_OUT = "reports", "reports-share"
 #: Environment variable naming the assignments given on the ``make`` command line (see Makefile).
 MAKE_VARS_ENV = "MSC_SLE_MAKE_VARS"
 _WHOLE = re.compile(r"[0-9]+")
@@ -1006,7 +1009,7 @@ def _cli(argv: list[str]) -> int:
                                           "counts below it are suppressed")
     elif "SHARE_MIN" in options:
         raise RunError("SHARE_MIN applies to 'make share' only")
-    out = params.pop("out_dir") or ("reports-share" if command == "share" else "reports")
+    out = params.pop("out_dir") or (DEFAULT_SHARE_OUT if command == "share" else DEFAULT_OUT)
     result = run_workbook(params, out, jobs, share=command == "share")
     print(f"Done in {result.seconds:.1f} s: open {result.out / 'index.html'}")
     score = result.records.get("reproduction_score")
