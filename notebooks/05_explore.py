@@ -21,14 +21,17 @@
 # that splits the patients and a baseline variable to compare: the response rates (Wilson 95%
 # CIs) and the comparison table are recomputed at once.
 #
-# Open this notebook in JupyterLab (`make lab`) and run all cells to use the controls. In the
-# HTML report (a headless run) the controls cannot move, so the default state is shown as a
-# static table first.
+# The controls move only in JupyterLab; this page shows their default state as static tables.
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
 # Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
 overrides = {}
+
+# %% [markdown] tags=["analyst"]
+# Open this notebook in JupyterLab (`make lab`) and run all cells to use the controls. In the
+# HTML report (a headless run) the controls cannot move, so the default state is shown as a
+# static table first.
 
 # %%
 import gc
@@ -59,8 +62,10 @@ state.comparison
 # %% [markdown]
 # ## Interactive explorer
 #
-# Each control recomputes everything below it (about 30 ms on this cohort; `make bench` measures
-# it). Before the panel is drawn, `gc.freeze()` sets what is loaded so far (the libraries, the
+# In JupyterLab each control recomputes everything below it at once.
+
+# %% [markdown] tags=["analyst"]
+# A change takes about 30 ms on this cohort (`make bench` measures it). Before the panel is drawn, `gc.freeze()` sets what is loaded so far (the libraries, the
 # cohort) aside from Python's garbage collector: a full collection would otherwise rescan all of
 # it now and then and hold a slider move up for 100-150 ms.
 
