@@ -82,8 +82,8 @@ print(f"Visits whose recorded SLEDAI total disagrees with the descriptors: {shar
 # ## Eligibility (section 2.1)
 #
 # Criteria are applied in order; each patient is counted under the first criterion he or she
-# fails. A patient whose data for a criterion is missing is excluded by it and counted in
-# `missing`: eligibility must be shown, not assumed.
+# fails. A patient whose data for a criterion is missing is excluded by it and counted apart
+# ("of whom data missing"): eligibility must be shown, not assumed.
 
 # %%
 eligibility = apply_eligibility(cohort)

@@ -50,7 +50,7 @@ from msc_sle.paper.pages import (audit_findings_table, audit_summary_table, diff
                                  printed_audit, printed_reproduction, score_table)
 from msc_sle.paper.reproduction import reproduction_table
 from msc_sle.workbook.disclosure import share_plan
-from msc_sle.workbook.notebook import open_cohort, record, save_table
+from msc_sle.workbook.notebook import open_cohort, record, save_table, show_text
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
@@ -84,10 +84,11 @@ score_table(reproduction)
 differences_table(reproduction)
 
 # %% [markdown]
-# Values the workbook could not compute on this cohort, and why (none when every value was computed):
+# Values the workbook could not compute on this cohort, and why:
 
 # %%
-not_computed_table(reproduction)
+missing = not_computed_table(reproduction)
+missing if missing is not None else show_text("Every published value was computed on this cohort.")
 
 # %% [markdown]
 # ## Paper audit: is the paper consistent with itself?
