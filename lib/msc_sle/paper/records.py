@@ -167,8 +167,11 @@ OTHER_LABELS = {"n": "Number of patients", "no_response": "No response (LDA neve
 
 @lru_cache(maxsize=1)
 def _name_pattern() -> tuple[re.Pattern, dict]:
+    from ..clinical.outcomes import DEFINITIONS
+
     labels = dict(zip(load_dictionary()["name"], load_dictionary()["label"])) | \
-        {k: v for k, v in OTHER_LABELS.items() if "_" in k}
+        {k: v for k, v in OTHER_LABELS.items() if "_" in k} | \
+        {f"{name}_ever": f"{name.upper().replace('_', ' ')} during the year" for name in DEFINITIONS}
     names = sorted((n for n in labels if "_" in n), key=len, reverse=True)
     return re.compile(r"(?<![\w])(" + "|".join(map(re.escape, names)) + r")(?![\w])"), labels
 

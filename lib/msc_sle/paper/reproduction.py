@@ -36,7 +36,7 @@ from .choices import compare_as_the_paper
 from ..contract import Cohort
 from ..present.format import format_against, format_percent
 from .published import load_published, matches_printed
-from .records import variable_words
+from .records import labelled, variable_words
 
 __all__ = ["ReproductionResult", "reproduction_table", "reproduction_status", "reproduction_score", "LEVEL_MAP", "STATUSES",
            "REPRODUCTION_COLUMNS"]
@@ -192,7 +192,7 @@ class _Workbook:
     def _by(self, outcome: str) -> str:
         by = f"{outcome}_ever"
         if by not in self.frame.columns:
-            raise KeyError(f"the analysis frame has no {by!r} column for the outcome {outcome!r}")
+            raise KeyError(f"the workbook computes no {outcome.upper()} response (no {by!r} column)")
         return by
 
     def paired(self):
@@ -335,7 +335,7 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
             "outcome": outcome, "group": group, "level": row["level"], "statistic": stat,
             "published": row["printed"], "published_value": float(row["value"]),
             "computed": float(computed) if not _is_missing(computed) else math.nan, "shown": shown, "test": test,
-            "status": status, "note": "; ".join(notes)})
+            "status": status, "note": labelled("; ".join(notes))})
     table = pd.DataFrame.from_records(records, columns=list(REPRODUCTION_COLUMNS))
     for c in REPRODUCTION_COLUMNS:
         if c not in ("published_value", "computed"):
