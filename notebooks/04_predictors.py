@@ -51,7 +51,7 @@ from msc_sle.present.figures import forest_data, forest_plot
 from msc_sle.present.tables import plain_table
 from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, outcome_comparison, outcome_table,
-                                       save_table, show_figure)
+                                       save_table, show_figure, show_text)
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
@@ -63,10 +63,7 @@ shared = share_plan(cohort, None, params)  # make share: the counts withheld (no
 
 # %%
 definition = params.outcome_definition()
-print(definition.describe())
-print("Source:", definition.source)
-for caveat in definition.caveats:
-    print("  -", caveat)
+show_text(definition.describe(), f"Source: {definition.source}", "\n".join(f"- {c}" for c in definition.caveats))
 
 # %%
 frame = frame_for(cohort, params, {"response": definition})
