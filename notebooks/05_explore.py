@@ -65,9 +65,10 @@ state.comparison
 # In JupyterLab each control recomputes everything below it at once.
 
 # %% [markdown] tags=["analyst"]
-# A change takes about 30 ms on this cohort (`make bench` measures it). Before the panel is drawn, `gc.freeze()` sets what is loaded so far (the libraries, the
-# cohort) aside from Python's garbage collector: a full collection would otherwise rescan all of
-# it now and then and hold a slider move up for 100-150 ms.
+# A change takes about 30 ms on this cohort (`make bench` measures it). Before the panel is drawn,
+# `gc.freeze()` sets what is loaded so far (the libraries, the cohort) aside from Python's garbage
+# collector: a full collection would otherwise rescan all of it now and then and hold a slider move
+# up for 100-150 ms.
 
 # %% tags=["nbval-ignore-output"]
 gc.freeze()

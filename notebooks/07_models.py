@@ -80,8 +80,8 @@ if sampled:
 # hydroxychloroquine) are *not* the default: putting a variable in the model *because* its p-value
 # was small re-uses the same data twice, so the adjusted odds ratios are biased away from 1, the
 # confidence intervals too narrow and the p-values too small (Harrell, *Regression Modeling
-# Strategies*, section 4.3); they can be tried as an exploratory model. CR is rare in this cohort: the rule of thumb of 10 events per predictor
-# allows only one or two predictors. The events per variable (EPV) are printed, with a warning below 10; Firth's
+# Strategies*, section 4.3); they can be tried as an exploratory model. CR is rare in this cohort:
+# the rule of thumb of 10 events per predictor allows only one or two predictors. The events per variable (EPV) are printed, with a warning below 10; Firth's
 # penalisation and the bootstrap optimism correction reduce, but do not remove, the bias and
 # over-fitting that a low EPV brings. The analysis is complete-case: patients missing a predictor
 # are left out and counted.
@@ -266,7 +266,8 @@ if data is not None:
 
 # %% [markdown]
 # The "With p <" column counts the definitions under which the predictor's penalised
-# likelihood-ratio p is below the significance level; the last column, how many of them put its odds ratio on the same side of 1.
+# likelihood-ratio p is below the significance level; the last column, how many of them put its
+# odds ratio on the same side of 1.
 #
 # **Reading these results.** On the bundled data every number here comes from a SYNTHETIC cohort
 # built to reproduce the paper's tables, not from patients: it shows what the analysis does, not

@@ -89,7 +89,8 @@ def test_no_sideways_scroll(index, width):
         try:
             page = browser.new_page(viewport={"width": width, "height": 900})
             page.goto(index.as_uri(), wait_until="load")
-            scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            scroll, client = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / f"index_{width}.png"), full_page=True)
         finally:

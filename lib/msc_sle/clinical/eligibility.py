@@ -210,7 +210,8 @@ class EligibilityResult:
 
     cohort : the eligible patients and their visits (indexes reset).
     attrition : one row per step, for a CONSORT-style flow: ``criterion``, ``description``,
-        ``exclusion`` (the reason in words, :attr:`Criterion.fails`), ``excluded`` (by this criterion, among those still in), ``missing`` (of those, excluded
+        ``exclusion`` (the reason in words, :attr:`Criterion.fails`), ``excluded`` (by this criterion,
+        among those still in), ``missing`` (of those, excluded
         because the data was missing), ``remaining``. The first row is ``screened``.
     excluded : ``patient_id``, ``criterion`` (the first one that excluded the patient), ``reason``;
         in the criteria's order (then the extract's), so a count per criterion keeps the paper's order.
@@ -258,7 +259,8 @@ def apply_eligibility(cohort: Cohort, criteria=None) -> EligibilityResult:
                      "excluded": int(newly.sum()), "missing": int((newly & missing).sum()),
                      "remaining": int(still_in.sum())})
     attrition = pd.DataFrame(rows).astype({"criterion": "string", "description": "string",
-                                           "exclusion": "string", "excluded": "Int64", "missing": "Int64", "remaining": "Int64"})
+                                           "exclusion": "string", "excluded": "Int64", "missing": "Int64",
+                                           "remaining": "Int64"})
     out = np.flatnonzero(~still_in)
     out = out[np.argsort(first_failed[out], kind="stable")]
     excluded = pd.DataFrame({

@@ -9,7 +9,8 @@ from .records import variable_words
 from .reproduction import CHECK_WORDS, ReproductionResult
 
 __all__ = ["score_table", "differences_table", "not_computed_table", "printed_reproduction", "audit_summary_table",
-           "audit_findings_table", "printed_audit", "variable_words", "response_words", "STATISTIC_WORDS", "CLAIM_WORDS"]
+           "audit_findings_table", "printed_audit", "variable_words", "response_words", "STATISTIC_WORDS",
+           "CLAIM_WORDS"]
 
 #: How a published statistic is named on a page.
 STATISTIC_WORDS = {"n": "count", "percent": "percentage", "median": "median", "min": "minimum", "max": "maximum",

@@ -586,8 +586,9 @@ def _index_outputs(out: Path, records: Mapping[str, Any]) -> list[dict]:
         items.setdefault(f"table:{stem}", {"kind": "table", "caption": stem.replace("_", " ").capitalize(),
                                            "files": [("CSV", f"tables/{stem}.csv")]})
     for path in sorted((out / "figures").glob("*.png")):
-        items.setdefault(f"figure:{path.stem}", {"kind": "figure", "caption": path.stem.replace("_", " ").capitalize(),
-                                                 "png": f"figures/{path.name}", "files": [("PNG", f"figures/{path.name}")]})
+        items.setdefault(f"figure:{path.stem}", {
+            "kind": "figure", "caption": path.stem.replace("_", " ").capitalize(), "png": f"figures/{path.name}",
+            "files": [("PNG", f"figures/{path.name}")]})
     first = []
     for prefix, label in PAPER_OUTPUTS:
         for key in [k for k in items if k.partition(":")[2].startswith(prefix)]:

@@ -19,7 +19,8 @@ from .cache import cached_cohort
 from .params import Params, parameter_words
 
 __all__ = ["RECORD_MIMETYPE", "RECORD_TAG", "open_cohort", "analysed_cohort", "frame_for", "outcome_comparison",
-           "outcome_table", "banner", "show_provenance", "record", "show_text", "save_table", "show_figure", "progress_bar", "NO_ELIGIBLE"]
+           "outcome_table", "banner", "show_provenance", "record", "show_text", "save_table", "show_figure",
+           "progress_bar", "NO_ELIGIBLE"]
 
 #: What every analysis page says first when the eligibility criteria leave no patient.
 NO_ELIGIBLE = "Not computable: no eligible patient."

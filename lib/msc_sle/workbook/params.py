@@ -25,7 +25,8 @@ from ..clinical import PREDNISONE_CUT_MG, baseline_predictors, get_definition, p
 from ..paper.choices import TEST_RULE_CHOICES
 
 __all__ = ["Parameter", "PARAMETERS", "Params", "ParameterError", "check_parameters", "parse_assignments",
-           "parameter_help", "PARAMETER_WORDS", "parameter_words", "parameter_markdown", "OUTCOMES", "PATH_PARAMETERS", "SHARE_ONLY"]
+           "parameter_help", "PARAMETER_WORDS", "parameter_words", "parameter_markdown", "OUTCOMES", "PATH_PARAMETERS",
+           "SHARE_ONLY"]
 
 #: Response definitions a notebook can use as outcome (``msc_sle.clinical.get_definition`` names).
 OUTCOMES = ("cr", "lda", "lldas", "doris", "sledai_reduction")
