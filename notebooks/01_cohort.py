@@ -16,22 +16,20 @@
 # %% [markdown]
 # # 01 · The cohort: who was treated, and who is analysed
 #
-# This notebook loads the extract, checks it against the data contract (`data/dictionary.csv`),
+# This notebook loads the extract, checks it against the data contract (the data dictionary),
 # applies the eligibility criteria of Wen et al. (2019, section 2.1) and shows how many patients
 # each criterion removed, as a table and as a CONSORT-style flow diagram. Every later notebook
 # analyses the patients left at the end of this flow.
-#
-# Run it with other data or thresholds through `make run` (e.g. `make run DATA=data/private/extract`);
-# the next cell holds the parameters and their defaults.
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
 # Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
 overrides = {}
 
-# %% [markdown]
-# The parameters are checked first, so a typo stops here with a message naming the parameter
-# and its allowed values. Loading the extract validates every column against the data dictionary:
+# %% [markdown] tags=["analyst"]
+# Run it with other data or thresholds through `make run` (e.g. `make run DATA=data/private/extract`);
+# the cell above holds the parameters. They are checked first, so a typo stops here with a message
+# naming the parameter and its allowed values. Loading the extract validates every column against the data dictionary:
 # a malformed extract stops with the full list of problems (file, row, column, value, rule).
 
 # %%
@@ -84,8 +82,8 @@ print(f"Visits whose recorded SLEDAI total disagrees with the descriptors: {shar
 # ## Eligibility (section 2.1)
 #
 # Criteria are applied in order; each patient is counted under the first criterion he or she
-# fails. A patient whose data for a criterion is missing is excluded by it and counted in
-# `missing`: eligibility must be shown, not assumed.
+# fails. A patient whose data for a criterion is missing is excluded by it and counted apart
+# ("of whom data missing"): eligibility must be shown, not assumed.
 
 # %%
 eligibility = apply_eligibility(cohort)
@@ -105,10 +103,10 @@ show_figure(fig, "consort_flow", params["out_dir"], synthetic=cohort.synthetic)
 # %% [markdown]
 # ## Reasons for exclusion
 #
-# Counts per criterion and reason (no patient-level rows are shown).
+# Counts per criterion and reason, criteria in the paper's order (no patient-level rows are shown).
 
 # %%
-reasons = plain_table(shared.reasons(eligibility.excluded.groupby(["criterion", "reason"], observed=True).size()
+reasons = plain_table(shared.reasons(eligibility.excluded.groupby(["criterion", "reason"], sort=False).size()
                                      .rename("patients").reset_index()),
                       "Reasons for exclusion", columns={"reason": "Reason", "patients": "Patients"})
 save_table(reasons, "exclusion_reasons", params["out_dir"], synthetic=cohort.synthetic)

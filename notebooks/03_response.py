@@ -39,7 +39,7 @@ from msc_sle.compare import paired_over_time
 from msc_sle.present.figures import (cumulative_response_figure, response_rate_figure,
                                      sledai_over_time_figure)
 from msc_sle.present.format import friedman_text
-from msc_sle.present.tables import over_time_tables, rate_table, rates_table
+from msc_sle.present.tables import over_time_tables, plain_table, rate_table, rates_table
 from msc_sle.rates import cumulative_response, response_rates
 from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort, save_table, show_figure
@@ -85,16 +85,17 @@ against_baseline
 # ## Response rates with 95% confidence intervals
 #
 # The denominator is every analysed patient: a missing visit is not a response (the paper's
-# convention), and `missing visits` counts the patients whose visit was absent or could not be
+# convention), and the missing visits column counts the patients whose visit was absent or could not be
 # classified. "During the year" means met at any follow-up visit; "month 12" means maintained
 # at the last visit. Intervals are Wilson score intervals, which stay honest at small counts.
 
 # %%
 results = [classify_response(cohort, params.lda()), classify_response(cohort, params.cr())]
 rates = shared.rates(rate_table(response_rates(results), params["decimals"]))
-save_table(rates, "response_rates", params["out_dir"], synthetic=cohort.synthetic,
+printed = rates_table(rates)
+save_table(printed, "response_rates", params["out_dir"], synthetic=cohort.synthetic,
            description="LDA and CR per visit and during the year, with Wilson 95% CIs")
-rates_table(rates)
+printed
 
 # %%
 fig = response_rate_figure(rates)
@@ -118,7 +119,8 @@ for res in results:
 
 # %%
 cumulative = shared.cumulative(rate_table(cumulative_response(results), params["decimals"]))
-save_table(cumulative, "cumulative_response", params["out_dir"], synthetic=cohort.synthetic,
-           description="Share of patients who had reached LDA / CR by each visit")
+save_table(plain_table(cumulative, "Share of patients who had reached LDA / CR by each visit", columns={
+    "response": "Response", "month": "Month", "shown": "Patients (%; 95% CI)"}, formats={"month": "int"}),
+    "cumulative_response", params["out_dir"], synthetic=cohort.synthetic)
 fig = cumulative_response_figure(cumulative)
 show_figure(fig, "cumulative_response", params["out_dir"], synthetic=cohort.synthetic)

@@ -24,22 +24,25 @@
 # the rows where Fisher's exact test was used. Recomputed from the paper's own counts, its
 # chi-square is Pearson's without continuity correction, and the marks follow no expected-count
 # rule: ten rows with an expected count below 5 were tested with Pearson's chi-square, while Rash
-# (smallest expected count 5.8) was tested with Fisher's. By default (`test_rule = paper`) this
-# notebook uses the paper's own choice row by row, so its Table 2 prints the paper's p-values;
-# `make run TEST_RULE=expected_lt_5` (or `cochran`, `pearson_only`) applies a rule instead and
-# shows the paper's p beside wherever the two choices differ. Every p-value is marked with its test.
+# (smallest expected count 5.8) was tested with Fisher's. By default this notebook uses the
+# paper's own choice row by row, so its Table 2 prints the paper's p-values; a rule can be applied
+# instead, and the paper's p is then shown beside wherever the two choices differ. Every p-value
+# is marked with its test.
 #
-# The paper tested some 30 variables without adjusting for multiplicity; the `q value` column
+# The paper tested some 30 variables without adjusting for multiplicity; the q-value column
 # adds Benjamini-Hochberg false discovery rates, and the forest plot shows odds ratios with their
 # 95% confidence intervals, so the size of each association is seen beside its p-value.
-#
-# Choose the response with the `outcome` parameter (`make run OUTCOME=lda`): `cr` and `lda` (the
-# paper's definitions, with the thresholds below), `lldas`, `doris`, `sledai_reduction`.
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
 # Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
 overrides = {}
+
+# %% [markdown] tags=["analyst"]
+# By default (`test_rule = paper`) Table 2 uses the paper's test row by row;
+# `make run TEST_RULE=expected_lt_5` (or `cochran`, `pearson_only`) applies a rule instead.
+# Choose the response with the `outcome` parameter (`make run OUTCOME=lda`): `cr` and `lda` (the
+# paper's definitions, with the thresholds below), `lldas`, `doris`, `sledai_reduction`.
 
 # %%
 import pandas as pd
@@ -48,7 +51,7 @@ from msc_sle.present.figures import forest_data, forest_plot
 from msc_sle.present.tables import plain_table
 from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, outcome_comparison, outcome_table,
-                                       save_table, show_figure)
+                                       save_table, show_figure, show_text)
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
@@ -60,10 +63,7 @@ shared = share_plan(cohort, None, params)  # make share: the counts withheld (no
 
 # %%
 definition = params.outcome_definition()
-print(definition.describe())
-print("Source:", definition.source)
-for caveat in definition.caveats:
-    print("  -", caveat)
+show_text(definition.describe(), f"Source: {definition.source}", "\n".join(f"- {c}" for c in definition.caveats))
 
 # %%
 frame = frame_for(cohort, params, {"response": definition})

@@ -21,14 +21,17 @@
 # that splits the patients and a baseline variable to compare: the response rates (Wilson 95%
 # CIs) and the comparison table are recomputed at once.
 #
-# Open this notebook in JupyterLab (`make lab`) and run all cells to use the controls. In the
-# HTML report (a headless run) the controls cannot move, so the default state is shown as a
-# static table first.
+# The controls move only in JupyterLab; this page shows their default state as static tables.
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
 # Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
 overrides = {}
+
+# %% [markdown] tags=["analyst"]
+# Open this notebook in JupyterLab (`make lab`) and run all cells to use the controls. In the
+# HTML report (a headless run) the controls cannot move, so the default state is shown as a
+# static table first.
 
 # %%
 import gc

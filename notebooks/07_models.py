@@ -31,18 +31,20 @@
 # 5. **Does the answer depend on the response definition?** The model refitted for each
 #    definition the workbook offers.
 #
-# Parameters: `outcome` (the response modelled), `predictors` (the candidate predictors),
-# `n_bootstrap` and `seed` (the bootstrap), `alpha`, `model_max_patients` (above it, a seeded random
-# sample of that many patients is modelled, and the page says so).
-#
-# This page is for the care team: `make share` leaves it out of the bundle for circulation, because
-# its Kaplan-Meier estimates, numbers at risk and model counts are not yet covered by the bundle's
-# disclosure plan (`docs/disclosure.md`).
+# This page is for the care team: it is left out of the bundle for circulation outside the care
+# team, because its Kaplan-Meier estimates, numbers at risk and model counts are not yet covered
+# by the rules that withhold small counts there.
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"predictors": "age_years,prior_cyc"})
 # and run all. Empty: the pre-specified model on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists them.
 overrides = {}
+
+# %% [markdown] tags=["analyst"]
+# Parameters: `outcome` (the response modelled), `predictors` (the candidate predictors),
+# `n_bootstrap` and `seed` (the bootstrap), `alpha`, `model_max_patients` (above it, a seeded random
+# sample of that many patients is modelled, and the page says so). `make share` leaves this page
+# out (`docs/disclosure.md`).
 
 # %%
 from IPython.display import display
@@ -52,13 +54,14 @@ from msc_sle.models import (fit_prognostic_model, model_data, model_sample, resp
 from msc_sle.present.figures import calibration_figure, cumulative_incidence_figure, trajectory_figure
 from msc_sle.present.format import p_text, result_sentence
 from msc_sle.present.tables import plain_table, regression_table, sensitivity_table
-from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort, progress_bar, save_table, show_figure
+from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, progress_bar, save_table, show_figure,
+                                       show_text)
 from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides)
 cohort, sampled = model_sample(analysed_cohort(open_cohort(params)), params["model_max_patients"], params["seed"])
 if sampled:
-    print(sampled)
+    show_text(sampled)
 
 # %% [markdown]
 # ## The outcome and the pre-specified predictors
@@ -77,9 +80,8 @@ if sampled:
 # hydroxychloroquine) are *not* the default: putting a variable in the model *because* its p-value
 # was small re-uses the same data twice, so the adjusted odds ratios are biased away from 1, the
 # confidence intervals too narrow and the p-values too small (Harrell, *Regression Modeling
-# Strategies*, section 4.3). Try them with `PREDICTORS=age_years,arthralgia_arthritis,prior_cyc`, as
-# an exploratory model. CR is rare in this cohort: the rule of thumb of 10 events per predictor
-# allows only one or two predictors. The events per variable (EPV) are printed, with a warning below 10; Firth's
+# Strategies*, section 4.3); they can be tried as an exploratory model. CR is rare in this cohort:
+# the rule of thumb of 10 events per predictor allows only one or two predictors. The events per variable (EPV) are printed, with a warning below 10; Firth's
 # penalisation and the bootstrap optimism correction reduce, but do not remove, the bias and
 # over-fitting that a low EPV brings. The analysis is complete-case: patients missing a predictor
 # are left out and counted.
@@ -88,15 +90,15 @@ if sampled:
 definitions = params.response_definitions()
 definition = definitions[params.outcome]
 frame = frame_for(cohort, params, definitions)
-print(definition.describe())
+show_text(definition.describe())
 try:
     data = model_data(frame, f"{params.outcome}_ever", params.names("predictors"), label=response_label(definition))
 except ValueError as why:  # nobody eligible, one outcome only, a predictor every patient shares
     data, not_modelled = None, f"Not computable: {why}. The sections below say so too."
-    print(not_modelled)
+    show_text(not_modelled)
 else:
-    print(data.exclusions())
-    print("Events per variable:", data.epv.message)
+    show_text(data.exclusions())
+    show_text(f"Events per variable: {data.epv.message}")
 
 # %% [markdown]
 # ## The model: univariable and adjusted odds ratios
@@ -110,7 +112,7 @@ else:
 
 # %%
 if data is None:
-    print(not_modelled)
+    show_text(not_modelled)
 else:
     model = fit_prognostic_model(data, alpha=params.alpha)
     table = regression_table(model)
@@ -121,12 +123,17 @@ else:
 # ## Internal validation: how optimistic is the model?
 #
 # A model always fits the patients it was built on better than new ones. Harrell's bootstrap
-# (as `rms::validate`) refits the model, with the same predictors, in each of `n_bootstrap`
+# (as `rms::validate`) refits the model, with the same predictors, in each of many
 # samples drawn with replacement; the average loss of performance from a bootstrap sample to the
 # original data is the *optimism*, and apparent minus optimism is the *corrected* performance.
 # The c-statistic (AUC) measures discrimination (0.5 = chance); the calibration slope measures
-# over-fitting (1 = none; below 1, predictions are too extreme and should be shrunk). The bar
-# below follows the refits (seeded: the same `seed` gives the same numbers).
+# over-fitting (1 = none; below 1, predictions are too extreme and should be shrunk). The
+# bootstrap is seeded: the same run gives the same numbers.
+
+# %% [markdown] tags=["analyst"]
+# The bar below follows the refits (`n_bootstrap` samples; the same `seed` gives the same numbers).
+# To try the paper's univariate findings as an exploratory model:
+# `make run PREDICTORS=age_years,arthralgia_arthritis,prior_cyc`.
 
 # %% tags=["nbval-ignore-output"]
 validation = None if data is None else validate_model(
@@ -135,9 +142,9 @@ validation = None if data is None else validate_model(
 
 # %%
 if validation is None:
-    print(not_modelled)
+    show_text(not_modelled)
 else:
-    print(validation.text())
+    show_text(validation.text())
     display(plain_table(validation.summary(), "Apparent and optimism-corrected performance", columns={
         "measure": "Measure", "apparent": "Apparent", "optimism": "Optimism", "corrected": "Corrected",
         "replicates": "Bootstrap samples refitted"},
@@ -166,17 +173,17 @@ if validation is not None:
 # interval-censored data is the Kaplan-Meier estimate on the visit-grouped times (Greenwood 95%
 # CIs); a missed visit widens an interval, and the workbook then switches to Turnbull. The
 # log-rank test (Mantel-Haenszel over the visits, which handles the grouped ties) compares the
-# groups. They are formed by the first of the `predictors` (a continuous one split at its median,
+# groups. They are formed by the first pre-specified predictor (a continuous one split at its median,
 # for the picture only: the model uses it continuous); the dashed grey curve is all patients.
 
 # %%
 if data is None:
-    print(not_modelled)
+    show_text(not_modelled)
 else:
     by = params.names("predictors")[0]
     ttr = time_to_response(cohort, frame, definition, by=by, label=definition.label, alpha=params.alpha)
-    print(ttr.schedule_note())
-    print(result_sentence(ttr.test, f"By {ttr.group_title}"))
+    show_text(ttr.schedule_note())
+    show_text(result_sentence(ttr.test, f"By {ttr.group_title}"))
     display(plain_table(ttr.overall.table, f"First {definition.label}, all patients", columns={
         "time": "Month", "n_risk": "At risk", "n_events": "First response", "n_censored": "Censored",
         "cum_incidence": "Cumulative incidence", "ci_lower": "95% CI, lower", "ci_upper": "95% CI, upper"},
@@ -204,16 +211,16 @@ if data is not None:
 
 # %%
 if data is None:
-    print(not_modelled)
+    show_text(not_modelled)
 else:
     traj = sledai_trajectories(frame, f"{params.outcome}_ever", label=response_label(definition),
                                alpha=params.alpha)
     mixed, gee = traj.mixed, traj.gee
-    print(traj.note())
+    show_text(traj.note())
     for name, t in (("Mixed model, group x month", mixed.wald_interaction),
                     ("Mixed model, group x month", mixed.lr_interaction),
                     ("GEE, group x month", gee.wald_interaction)):
-        print(result_sentence(t, name))
+        show_text(result_sentence(t, name))
 
 # %%
 if data is not None:
@@ -242,7 +249,7 @@ if data is not None:
 
 # %%
 if data is None:
-    print(not_modelled)
+    show_text(not_modelled)
 else:
     sensitivity = sensitivity_analysis(frame, params.names("predictors"), definitions, alpha=params.alpha)
     comparison = sensitivity_table(sensitivity)
@@ -258,8 +265,9 @@ if data is not None:
                             "same_direction": "With the odds ratio on the same side of 1"}))
 
 # %% [markdown]
-# "With p < alpha" counts the definitions under which the predictor's penalised likelihood-ratio p
-# is below `alpha`; the last column, how many of them put its odds ratio on the same side of 1.
+# The "With p <" column counts the definitions under which the predictor's penalised
+# likelihood-ratio p is below the significance level; the last column, how many of them put its
+# odds ratio on the same side of 1.
 #
 # **Reading these results.** On the bundled data every number here comes from a SYNTHETIC cohort
 # built to reproduce the paper's tables, not from patients: it shows what the analysis does, not

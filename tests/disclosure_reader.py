@@ -535,7 +535,7 @@ class Reader:
         return None, None
 
     def _score(self, f, name):
-        table = pd.read_csv(Path(self.files_dir) / "reproduction.csv", dtype=str, keep_default_na=False) \
+        table = pd.read_csv(Path(self.files_dir) / "reproduction.data.csv", dtype=str, keep_default_na=False) \
             if hasattr(self, "files_dir") else None
         if table is None:
             return

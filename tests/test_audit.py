@@ -262,7 +262,7 @@ def test_lda_arthralgia_p_is_tested_over_its_feasible_splits(pub, audit):
         assert hit["severity"].tolist() == ["minor"], source       # Fisher only, same side of 0.05
         text = hit["finding"].iloc[0]
         assert f"{len(splits)} integer table(s)" in text and f"{min(xs)}-{max(xs)} of" in text
-        assert "Consistent under Fisher's exact test only" in text and f"at {x}/" in text
+        assert "Consistent under Fisher's exact test only" in text and f"for {x}/" in text
     assert findings(audit, check="not_checkable", outcome="lda", variable="arthralgia_arthritis").empty
     # The per-table p-values are the ones scipy gives.
     from msc_sle.paper.feasible import feasible_pvalues

@@ -66,7 +66,7 @@ def test_attrition_in_the_papers_order_with_hand_counts(result):
     assert a["missing"].tolist()[1:] == [1, 0, 0, 1, 0, 0]
     assert a["remaining"].tolist() == [13, 10, 9, 8, 6, 4, 3]
     assert pd.isna(a["excluded"].iloc[0])
-    assert list(a.columns) == ["criterion", "description", "excluded", "missing", "remaining"]
+    assert list(a.columns) == ["criterion", "description", "exclusion", "excluded", "missing", "remaining"]
 
 
 def test_each_patient_is_excluded_by_the_first_criterion_failed(result):
@@ -80,7 +80,21 @@ def test_missing_data_excludes_and_says_so(result):
     reason = dict(zip(result.excluded["patient_id"], result.excluded["reason"]))
     assert reason["P09"] == "baseline SLEDAI missing"
     assert reason["P12"] == "age missing"
-    assert reason["P05"].startswith("not SLEDAI-2K >= 8")
+    assert reason["P05"] == "SLEDAI-2K below 8 at baseline"
+
+
+def test_exclusion_reasons_in_clinical_words_and_the_criteria_order(result):
+    """What the flow diagram and the reasons table print: the failed rule said as a clinician says
+    it (not "not age > 18 years"), one row per patient in the order of the criteria."""
+    reason = dict(zip(result.excluded["patient_id"], result.excluded["reason"]))
+    assert reason["P02"] == "age 18 years or younger at first MSC infusion"
+    assert reason["P03"] == "fewer than 4 of the 11 ACR 1997 criteria"
+    assert reason["P04"] == "not refractory to previous treatment"
+    assert reason["P06"] == "first MSC infusion before 2007-03-01 or after 2013-12-31"
+    assert reason["P08"] == "follow-up shorter than 12 months after the first infusion"
+    assert result.excluded["criterion"].tolist() == ["adult"] * 3 + ["acr_criteria", "refractory"] + \
+        ["baseline_sledai"] * 2 + ["infusion_window"] * 2 + ["follow_up"]
+    assert result.attrition["exclusion"].tolist()[1:3] == [reason["P02"], reason["P03"]]
 
 
 def test_eligible_cohort_keeps_patients_and_their_visits_only(result):

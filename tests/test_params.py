@@ -174,6 +174,8 @@ def test_make_lab_allows_root_only_as_root_and_opens_the_first_notebook():
 
     assert "--allow-root" in lab_arguments(True) and "--allow-root" not in lab_arguments(False)
     assert lab_arguments(False)[-1].endswith(f"notebooks/{NOTEBOOKS[0]}.ipynb")
+    # the server prints its default URL: pasted into a browser it must open the notebook, not the Launcher
+    assert f"--LabApp.default_url=/lab/tree/notebooks/{NOTEBOOKS[0]}.ipynb" in lab_arguments(False)
 
 
 # --------------------------------------------------------------------------- the models stage's parameters

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -252,7 +253,7 @@ def test_not_computed_is_explained(mechanics):
     pga = get(result, "Table 1", "pga", "n")
     assert pga["status"] == "not computed" and "'pga' is not a column" in pga["note"]
     doris = get(result, "Section 3.3", "fever", "n")
-    assert doris["status"] == "not computed" and "doris_ever" in doris["note"]
+    assert doris["status"] == "not computed" and "computes no DORIS response" in doris["note"]
 
 
 def test_score_per_source(mechanics):
@@ -405,3 +406,43 @@ def test_bundled_score_accounts_for_every_difference(bundled_result):
     assert (explained | non_target).all(), differs[~(explained | non_target)][["source", "variable", "note"]]
     score = result.score.set_index("source")
     assert score.loc["all", "reproduced"] > 0.95
+
+
+def test_a_shared_headline_counts_the_withheld_values_apart(mechanics):
+    """make share withholds values: the headline says "N of M shown values reproduced; K withheld",
+    and N, the differences, the values not computed and K add up to every published value."""
+    from dataclasses import replace
+
+    from msc_sle.paper.reproduction import reproduction_score
+
+    _, result, _ = mechanics
+    table = result.table.copy()
+    table.loc[table.index[:3], "status"] = "withheld"
+    shared = replace(result, table=table, score=reproduction_score(table))
+    line = shared.headline()
+    m = re.match(r"(\d+) of (\d+) shown values reproduced \(\d+%\): (\d+) exact, (\d+) within rounding, (\d+) differ"
+                 r"(?:, (\d+) not computed)?; (\d+) withheld \(small counts\)$", line)
+    assert m, line
+    done, shown, exact, within, differ, missing, withheld = (int(g or 0) for g in m.groups())
+    assert withheld == 3 and shown == len(table) - 3
+    assert done == exact + within and done + differ + missing == shown
+    assert "withheld" not in result.headline()
+
+
+def test_the_printed_rows_name_variable_and_response_in_words(mechanics):
+    """The reproduction page's rows say which variable and which response a value is about, by the
+    tables' labels; no raw column name or audit code reaches the printed table."""
+    from msc_sle.contract import variable_info
+    from msc_sle.paper.pages import printed_reproduction
+
+    _, result, _ = mechanics
+    printed = printed_reproduction(result).body
+    assert {"Variable", "Response"} <= set(printed.columns)
+    for (_, raw), (_, shown) in zip(result.table.iterrows(), printed.iterrows()):
+        if raw["variable"] == "fever":
+            assert shown["Variable"].startswith(variable_info("fever")["label"])
+        if raw["outcome"]:
+            assert raw["outcome"].upper() in shown["Response"]
+    # "Where" is the transcription's own text (this fixture's rows name it by the variable)
+    text = " ".join(printed.drop(columns="Where").astype(str).to_numpy().ravel())
+    assert not re.search(r"\b[a-z]+_[a-z0-9_]+\b", text), re.findall(r"\b[a-z]+_[a-z0-9_]+\b", text)[:5]

@@ -68,18 +68,24 @@ class Criterion:
     predicate : ``predicate(cohort) -> Series`` aligned with ``cohort.patients``: True = meets the
         criterion, False = excluded, <NA> = the data needed is missing (excluded too, as ``missing``).
     missing : wording of the exclusion reason when the data is missing.
+    fails : wording of the exclusion reason when the criterion is not met, as a clinician says it
+        ("age 18 years or younger"; default "not <description>"): the flow diagram and the reasons
+        table print it, and a negated threshold ("not age > 18 years") reads as a puzzle.
     """
     name: str
     description: str
     source: str
     predicate: Callable[[Cohort], pd.Series]
     missing: str = ""
+    fails: str = ""
 
     def __post_init__(self):
         if not callable(self.predicate):
             raise TypeError(f"criterion {self.name!r}: predicate must be callable")
         if not self.missing:
             object.__setattr__(self, "missing", f"{self.name}: data missing")
+        if not self.fails:
+            object.__setattr__(self, "fails", f"not {self.description}")
 
     def evaluate(self, cohort: Cohort) -> pd.Series:
         """The predicate's result as a nullable boolean Series aligned with ``cohort.patients``."""
@@ -145,25 +151,25 @@ def paper_criteria(**thresholds) -> list[Criterion]:
         criteria.append(Criterion(
             "adult", f"age > {min_age_exclusive:g} years at first MSC infusion", _PAPER + ", section 2.1",
             lambda c: _known(_column(c, "age_years"), _column(c, "age_years") > min_age_exclusive),
-            "age missing"))
+            "age missing", f"age {min_age_exclusive:g} years or younger at first MSC infusion"))
     if min_acr_criteria is not None:
         criteria.append(Criterion(
             "acr_criteria", f">= {min_acr_criteria} of the 11 ACR 1997 criteria",
             _PAPER + ", section 2.1 (Hochberg 1997 revision of the ACR criteria)",
             lambda c: _known(_column(c, "acr_criteria_count"), _column(c, "acr_criteria_count") >= min_acr_criteria),
-            "ACR criteria count missing"))
+            "ACR criteria count missing", f"fewer than {min_acr_criteria} of the 11 ACR 1997 criteria"))
     if require_refractory:
         criteria.append(Criterion(
             "refractory", "refractory to previous treatment (CYC >= 6 months, MMF/LEF >= 3 months, "
             "or prednisone >= 20 mg/day continued)", _PAPER + ", section 2.1",
             lambda c: _column(c, "refractory").astype("boolean"),
-            "refractoriness missing"))
+            "refractoriness missing", "not refractory to previous treatment"))
     if min_baseline_sledai is not None:
         criteria.append(Criterion(
             "baseline_sledai", f"SLEDAI-2K >= {min_baseline_sledai:g} at baseline (month 0 descriptors)",
             _PAPER + ", section 2.1; SLEDAI-2K: Gladman 2002",
             lambda c: _at_least(baseline_sledai(c), min_baseline_sledai),
-            "baseline SLEDAI missing"))
+            "baseline SLEDAI missing", f"SLEDAI-2K below {min_baseline_sledai:g} at baseline"))
     if infusion_start is not None or infusion_end is not None:
         start = pd.Timestamp(infusion_start) if infusion_start is not None else None
         end = pd.Timestamp(infusion_end) if infusion_end is not None else None
@@ -171,6 +177,8 @@ def paper_criteria(**thresholds) -> list[Criterion]:
             raise ValueError(f"infusion_end {end.date()} is before infusion_start {start.date()}")
         words = " and ".join(filter(None, [f"on or after {start.date()}" if start is not None else "",
                                            f"on or before {end.date()}" if end is not None else ""]))
+        outside = " or ".join(filter(None, [f"before {start.date()}" if start is not None else "",
+                                            f"after {end.date()}" if end is not None else ""]))
 
         def in_window(c, start=start, end=end):
             dates = _column(c, "first_infusion_date")
@@ -185,13 +193,14 @@ def paper_criteria(**thresholds) -> list[Criterion]:
                 ok &= day <= end
             return _known(dates, ok)
         criteria.append(Criterion("infusion_window", f"first MSC infusion {words}",
-                                  _PAPER + ", section 2.1", in_window, "first infusion date missing"))
+                                  _PAPER + ", section 2.1", in_window, "first infusion date missing",
+                                  f"first MSC infusion {outside}"))
     if min_follow_up_months is not None:
         criteria.append(Criterion(
             "follow_up", f"follow-up >= {min_follow_up_months:g} months after the first infusion",
             _PAPER + ", section 2.1",
             lambda c: _known(_column(c, "follow_up_months"), _column(c, "follow_up_months") >= min_follow_up_months),
-            "follow-up missing"))
+            "follow-up missing", f"follow-up shorter than {min_follow_up_months:g} months after the first infusion"))
     return criteria
 
 
@@ -201,9 +210,11 @@ class EligibilityResult:
 
     cohort : the eligible patients and their visits (indexes reset).
     attrition : one row per step, for a CONSORT-style flow: ``criterion``, ``description``,
-        ``excluded`` (by this criterion, among those still in), ``missing`` (of those, excluded
+        ``exclusion`` (the reason in words, :attr:`Criterion.fails`), ``excluded`` (by this criterion,
+        among those still in), ``missing`` (of those, excluded
         because the data was missing), ``remaining``. The first row is ``screened``.
-    excluded : ``patient_id``, ``criterion`` (the first one that excluded the patient), ``reason``.
+    excluded : ``patient_id``, ``criterion`` (the first one that excluded the patient), ``reason``;
+        in the criteria's order (then the extract's), so a count per criterion keeps the paper's order.
     criteria : the criteria applied, in order.
     """
     cohort: Cohort
@@ -233,7 +244,7 @@ def apply_eligibility(cohort: Cohort, criteria=None) -> EligibilityResult:
     still_in = np.ones(n, dtype=bool)
     first_failed = np.full(n, -1, dtype=np.int64)
     reason = np.full(n, None, dtype=object)
-    rows = [{"criterion": "screened", "description": "patients in the extract", "excluded": pd.NA,
+    rows = [{"criterion": "screened", "description": "patients in the extract", "exclusion": "", "excluded": pd.NA,
              "missing": pd.NA, "remaining": n}]
     for k, criterion in enumerate(criteria):
         result = criterion.evaluate(cohort)
@@ -242,14 +253,16 @@ def apply_eligibility(cohort: Cohort, criteria=None) -> EligibilityResult:
         newly = still_in & fails
         first_failed[newly] = k
         reason[newly & missing] = criterion.missing
-        reason[newly & ~missing] = f"not {criterion.description}"
+        reason[newly & ~missing] = criterion.fails
         still_in &= ~fails
-        rows.append({"criterion": criterion.name, "description": criterion.description,
+        rows.append({"criterion": criterion.name, "description": criterion.description, "exclusion": criterion.fails,
                      "excluded": int(newly.sum()), "missing": int((newly & missing).sum()),
                      "remaining": int(still_in.sum())})
     attrition = pd.DataFrame(rows).astype({"criterion": "string", "description": "string",
-                                           "excluded": "Int64", "missing": "Int64", "remaining": "Int64"})
-    out = ~still_in
+                                           "exclusion": "string", "excluded": "Int64", "missing": "Int64",
+                                           "remaining": "Int64"})
+    out = np.flatnonzero(~still_in)
+    out = out[np.argsort(first_failed[out], kind="stable")]
     excluded = pd.DataFrame({
         "patient_id": patients["patient_id"].to_numpy()[out],
         "criterion": [names[k] for k in first_failed[out]],

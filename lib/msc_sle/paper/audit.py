@@ -496,7 +496,7 @@ def _median_split_findings(recs, splits) -> list[dict]:
             else:
                 severity = "major"
                 text += (f": impossible. The counts fit the median only if the boundary value belongs to "
-                         f"the other group ('{flipped} {c:g}'), reading 1 of data/README.md.")
+                         f"the other group ('{flipped} {c:g}'), reading 1 of the data (appendix).")
             out.append(_finding("median_split", grp[0], group="", published=f"{count} at {level}",
                                 recomputed=float(m), severity=severity, finding=text))
     return out

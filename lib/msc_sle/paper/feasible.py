@@ -464,8 +464,8 @@ def _feasible_p_finding(row, fs: FeasibleSet, alpha: float) -> dict:
             continue
         hits = [x for x, p in zip(fs.tables, ps) if matches_printed(p, row["printed"])]
         agree[t] = hits
-        at = ", ".join(f"{_counts_text(fs, x)} ({fmt_p(_p(x)[t])})" for x in hits) if hits else "at none"
-        parts.append(f"{_SHORT[t]} {_range_text(ps)}, prints {row['printed']} {'at ' if hits else ''}{at}")
+        at = ", ".join(f"{_counts_text(fs, x)} ({fmt_p(_p(x)[t])})" for x in hits) if hits else "none of them"
+        parts.append(f"{_SHORT[t]} gives {_range_text(ps)}, the printed {row['printed']} for {at}")
     names = [t for t, hits in agree.items() if hits]
     marked_ps = [_p(x)[marked] for x in fs.tables] if marked in TESTS else []
     head = (f"{what}: {len(fs.tables)} integer table(s) fit the printed numbers ({fs.describe_range()}; "

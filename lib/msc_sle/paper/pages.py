@@ -5,10 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 from ..present.tables import PublicationTable, plain_table
-from .reproduction import ReproductionResult
+from .records import variable_words
+from .reproduction import CHECK_WORDS, ReproductionResult
 
-__all__ = ["score_table", "differences_table", "not_computed_table", "audit_summary_table", "audit_findings_table",
-           "STATISTIC_WORDS", "CLAIM_WORDS"]
+__all__ = ["score_table", "differences_table", "not_computed_table", "printed_reproduction", "audit_summary_table",
+           "audit_findings_table", "printed_audit", "variable_words", "response_words", "STATISTIC_WORDS",
+           "CLAIM_WORDS"]
 
 #: How a published statistic is named on a page.
 STATISTIC_WORDS = {"n": "count", "percent": "percentage", "median": "median", "min": "minimum", "max": "maximum",
@@ -19,7 +21,7 @@ CLAIM_WORDS = {"significant": "associated (p < 0.05)", "not_significant": "not a
                "method": "the statistical method"}
 _SCORE_NOTE = ("Reproduced: the value the workbook's tables print (same computation, default parameters), "
                "rounded half up to the precision the paper printed it with, equals the printed value "
-               "(exact, or within rounding); see the reproduction's definition in data/published/README.md.")
+               "(exact, or within rounding).")
 
 
 def score_table(result: ReproductionResult) -> PublicationTable:
@@ -38,24 +40,49 @@ def score_table(result: ReproductionResult) -> PublicationTable:
                        formats={"reproduced": "percent:1"}, footnotes=notes)
 
 
+def response_words(outcome: str, group: str = "") -> str:
+    """The response a published value concerns ("patients with CR", "LDA"), or "" for the whole cohort."""
+    if not str(outcome or ""):
+        return ""
+    name = str(outcome).upper()
+    return f"patients {group} {name}" if group in ("with", "without") else name
+
+
 def _words(table: pd.DataFrame) -> pd.DataFrame:
-    return table.assign(statistic=[STATISTIC_WORDS.get(s, s) for s in table["statistic"]])
+    return table.assign(statistic=[STATISTIC_WORDS.get(s, s) for s in table["statistic"]],
+                        what=[variable_words(v, lv) for v, lv in zip(table["variable"], table["level"])],
+                        response=[response_words(o, g) for o, g in zip(table["outcome"], table["group"])])
 
 
 def differences_table(result: ReproductionResult) -> PublicationTable:
-    """Every published value the workbook does not reproduce, with what explains it."""
+    """Every published value the workbook does not reproduce: which variable, for which response,
+    and what explains the difference."""
     rows = _words(result.table[result.table["status"] == "differs"])
     return plain_table(rows, "The published values that differ", columns={
-        "source": "Printed in", "location": "Where", "statistic": "Value", "published": "Paper prints",
-        "shown": "Workbook prints", "test": "Test", "note": "Why"}, formats={"test": "test"})
+        "source": "Printed in", "what": "Variable", "response": "Response", "statistic": "Value",
+        "published": "Paper prints", "shown": "Workbook prints", "test": "Test", "note": "Why"},
+        formats={"test": "test"})
 
 
-def not_computed_table(result: ReproductionResult) -> PublicationTable:
-    """The published values the workbook could not compute on this cohort, and why."""
+def not_computed_table(result: ReproductionResult) -> PublicationTable | None:
+    """The published values the workbook could not compute on this cohort, and why; None when it
+    computes every one (the page then says so in a sentence, not with an empty table)."""
     rows = _words(result.table[result.table["status"] == "not computed"])
+    if not len(rows):
+        return None
     return plain_table(rows, "Published values not computed on this cohort", columns={
-        "source": "Printed in", "location": "Where", "statistic": "Value", "note": "Why"},
-        footnotes=() if len(rows) else ("None: the workbook computes every published value on this cohort.",))
+        "source": "Printed in", "what": "Variable", "response": "Response", "statistic": "Value", "note": "Why"})
+
+
+def printed_reproduction(result: ReproductionResult) -> PublicationTable:
+    """Every published value beside the workbook's, as a reader compares them (the tidy columns stay
+    behind it, in its ``data.csv``)."""
+    rows = _words(result.table)
+    return plain_table(rows, "Every published value beside the workbook's, with its status and explanation",
+                       columns={"source": "Printed in", "location": "Where", "what": "Variable",
+                                "response": "Response", "statistic": "Value", "published": "Paper prints",
+                                "shown": "Workbook prints", "test": "Test", "status": "Status", "note": "Why"},
+                       formats={"test": "test"})
 
 
 def audit_summary_table(audit: pd.DataFrame) -> PublicationTable:
@@ -73,9 +100,21 @@ def audit_findings_table(audit: pd.DataFrame) -> PublicationTable:
     rounding convention the paper follows)."""
     summaries = audit["check"].isin(["claim", "rounding"]) & (audit["variable"] == "")
     rows = audit[(audit["severity"] != "info") | summaries]
-    rows = rows.assign(check=[str(c).replace("_", " ") for c in rows["check"]],
+    rows = rows.assign(check=[CHECK_WORDS.get(c, str(c).replace("_", " ")) for c in rows["check"]],
                        published=[CLAIM_WORDS.get(p, p) if c == "claim" else p
                                   for c, p in zip(rows["check"], rows["published"])])
     return plain_table(rows, "Paper audit: the slips and contradictions found", columns={
         "severity": "Severity", "check": "Check", "source": "Printed in", "location": "Where",
         "published": "Paper prints", "finding": "Finding"})
+
+
+def printed_audit(audit: pd.DataFrame) -> PublicationTable:
+    """Every check of the paper audit as a reader reads it (the tidy columns stay behind it)."""
+    rows = audit.assign(check=[CHECK_WORDS.get(c, str(c).replace("_", " ")) for c in audit["check"]],
+                        what=[variable_words(v) if str(v) else "" for v in audit["variable"]],
+                        response=[response_words(o, g) for o, g in zip(audit["outcome"], audit["group"])],
+                        published=[CLAIM_WORDS.get(p, p) if c == "claim" else p
+                                   for c, p in zip(audit["check"], audit["published"])])
+    return plain_table(rows, "The paper checked against itself, from its own numbers", columns={
+        "severity": "Severity", "check": "Check", "source": "Printed in", "location": "Where", "what": "Variable",
+        "response": "Response", "published": "Paper prints", "recomputed": "Recomputed", "finding": "Finding"})

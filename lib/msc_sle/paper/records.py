@@ -22,7 +22,7 @@ from .published import PUBLISHED_COLUMNS, load_published
 
 __all__ = ["AUDIT_COLUMNS", "SEVERITIES", "SPLIT_VARIABLES", "NESTED_COUNTS", "TEST_LABEL", "records", "rows",
            "groups", "is_table", "prefer", "one", "group_sizes", "cohort_size", "overall_count", "p_values", "as_p",
-           "fmt_p", "labelled", "finding"]
+           "fmt_p", "labelled", "finding", "variable_words", "OTHER_LABELS"]
 
 #: Columns of :func:`paper_audit`'s result.
 AUDIT_COLUMNS = ("check", "source", "location", "variable", "outcome", "group", "level", "published",
@@ -159,11 +159,33 @@ def fmt_p(p: float) -> str:
     return "<0.0001" if p < 0.00005 else format_fixed(p, 4)
 
 
+#: Published quantities that are not variables of the data dictionary, as a reader names them.
+OTHER_LABELS = {"n": "Number of patients", "no_response": "No response (LDA never reached during the year)",
+                "sledai_over_time": "SLEDAI-2K over the five visits", "cr_m12": "CR at month 12",
+                "lda_m12": "LDA at month 12"}
+
+
 @lru_cache(maxsize=1)
 def _name_pattern() -> tuple[re.Pattern, dict]:
-    labels = dict(zip(load_dictionary()["name"], load_dictionary()["label"]))
+    from ..clinical.outcomes import DEFINITIONS
+
+    labels = dict(zip(load_dictionary()["name"], load_dictionary()["label"])) | \
+        {k: v for k, v in OTHER_LABELS.items() if "_" in k} | \
+        {f"{name}_ever": f"{name.upper().replace('_', ' ')} during the year" for name in DEFINITIONS}
     names = sorted((n for n in labels if "_" in n), key=len, reverse=True)
     return re.compile(r"(?<![\w])(" + "|".join(map(re.escape, names)) + r")(?![\w])"), labels
+
+
+def variable_words(variable: str, level: str = "") -> str:
+    """What a published value is about, as the tables label it ("SLEDAI-2K at month 3", "Female: F")."""
+    visit = re.fullmatch(r"sledai_m(\d+)", str(variable))
+    if visit and visit.group(1) != "0":
+        label = f"SLEDAI-2K at month {visit.group(1)}"
+    elif variable in OTHER_LABELS:
+        label = OTHER_LABELS[variable]
+    else:
+        label = _name_pattern()[1].get(str(variable), str(variable).replace("_", " "))
+    return f"{label}: {level}" if str(level or "") else label
 
 
 def labelled(text: str) -> str:

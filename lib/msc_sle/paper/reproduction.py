@@ -36,6 +36,7 @@ from .choices import compare_as_the_paper
 from ..contract import Cohort
 from ..present.format import format_against, format_percent
 from .published import load_published, matches_printed
+from .records import labelled, variable_words
 
 __all__ = ["ReproductionResult", "reproduction_table", "reproduction_status", "reproduction_score", "LEVEL_MAP", "STATUSES",
            "REPRODUCTION_COLUMNS"]
@@ -79,13 +80,26 @@ class ReproductionResult:
     n_eligible: int
 
     def headline(self) -> str:
-        """One line for ``make run``: how many published values the workbook reproduces."""
+        """One line for ``make run`` and the index: how many published values the workbook reproduces.
+
+        In a bundle for circulation the withheld values are counted apart ("N of M shown values
+        reproduced; K withheld"), so the counts add up to every published value and a withheld value
+        never reads as a failed reproduction."""
         total = self.score[self.score["source"] == "all"].iloc[0]
-        done, n = int(total["exact"] + total["within_rounding"]), int(total["n_values"])
-        line = (f"{done} of {n} published values "
-                f"reproduced ({format_percent(done, n, 0)}%): {int(total['exact'])} exact, "
-                f"{int(total['within_rounding'])} within rounding, {int(total['differs'])} differ, "
-                f"{int(total['not_computed'])} not computed")
+        exact, within = int(total["exact"]), int(total["within_rounding"])
+        differs, missing = int(total["differs"]), int(total["not_computed"])
+        withheld = int(total["withheld"]) if "withheld" in total.index else 0
+        done, n = exact + within, int(total["n_values"]) - withheld
+        parts = [f"{exact} exact", f"{within} within rounding", f"{differs} differ"]
+        if missing:
+            parts.append(f"{missing} not computed")
+        what = "shown values" if withheld else "published values"
+        line = f"{done} of {n} {what} reproduced"
+        if n:
+            line += f" ({format_percent(done, n, 0)}%)"
+        line += ": " + ", ".join(parts)
+        if withheld:
+            line += f"; {withheld} withheld (small counts)"
         return line if self.n_eligible else f"{line} ({NO_ELIGIBLE})"
 
 
@@ -178,7 +192,7 @@ class _Workbook:
     def _by(self, outcome: str) -> str:
         by = f"{outcome}_ever"
         if by not in self.frame.columns:
-            raise KeyError(f"the analysis frame has no {by!r} column for the outcome {outcome!r}")
+            raise KeyError(f"the workbook computes no {outcome.upper()} response (no {by!r} column)")
         return by
 
     def paired(self):
@@ -205,6 +219,15 @@ _CHECK_STATISTICS = {"percentage": {"percent"}, "p_value_test": {"p_value"}, "me
                      "text_vs_table": None, "label": None, "erratum": None}
 
 
+#: How each check of the paper audit is named in a note a reader sees.
+CHECK_WORDS = {"percentage": "percentage against its count", "p_value_test": "p-value under each test",
+               "median_split": "split at the median", "feasible_p": "p-value printed without its counts",
+               "claim": "claim of the text", "significance": "significance stated in the text",
+               "text_vs_table": "text against table", "label": "label", "erratum": "erratum",
+               "rounding": "rounding convention", "totals": "counts that must add up",
+               "not_checkable": "not checkable"}
+
+
 def _matching_findings(findings, row) -> list[str]:
     out = []
     for f in findings:
@@ -222,7 +245,8 @@ def _matching_findings(findings, row) -> list[str]:
             continue
         if f["check"] == "text_vs_table" and f["published"] != row["printed"]:
             continue
-        out.append(f"paper audit ({f['severity']}, {f['check']}): {str(f['finding']).rstrip('.')}")
+        what = CHECK_WORDS.get(f["check"], str(f["check"]).replace("_", " "))
+        out.append(f"paper audit ({f['severity']}; {what}): {str(f['finding']).rstrip('.')}")
     return out
 
 
@@ -286,7 +310,7 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
         mapped = level_map.get((variable, level))
         if mapped is not None:
             notes.append(f"printed level '{level}' compared with the workbook's '{mapped}' "
-                         f"(data/README.md, reading 1)")
+                         f"(reading 1 of the data, in the appendix)")
             level = mapped
         if not wb.n:  # every patient excluded (e.g. all aged 18): nothing to compare with the paper
             notes.append(NO_ELIGIBLE)
@@ -311,7 +335,7 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
             "outcome": outcome, "group": group, "level": row["level"], "statistic": stat,
             "published": row["printed"], "published_value": float(row["value"]),
             "computed": float(computed) if not _is_missing(computed) else math.nan, "shown": shown, "test": test,
-            "status": status, "note": "; ".join(notes)})
+            "status": status, "note": labelled("; ".join(notes))})
     table = pd.DataFrame.from_records(records, columns=list(REPRODUCTION_COLUMNS))
     for c in REPRODUCTION_COLUMNS:
         if c not in ("published_value", "computed"):
@@ -436,7 +460,7 @@ def _compute(wb: _Workbook, pub, row, variable, level, stat, outcome, group, all
             raise KeyError(f"level {level!r} of the boolean {variable!r} names no stratum")
         within = frame[stratifier].astype(str) == level
         k = int((series.fillna(False).astype(bool) & within).sum())
-        notes.append(f"{variable} among patients with {stratifier} = {level}")
+        notes.append(f"{variable_words(variable)} among patients with {variable_words(stratifier)}: {level}")
         return float(k), "", notes
     desc = wb.overall(all_variables)
     hit = wb.find(desc, variable, _level_of(frame, variable, level))

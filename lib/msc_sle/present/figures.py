@@ -404,7 +404,9 @@ def consort_figure(attrition: pd.DataFrame, *, start_label: str = "Patients in t
     ``attrition`` has one row per criterion with columns ``criterion``, ``excluded``, ``remaining``
     (``msc_sle.clinical.apply_eligibility(...).attrition``, whose first row "screened" with no
     exclusions gives the first box; without it the first box is ``remaining + excluded`` of the
-    first row). A ``description`` column, when present, words the exclusion boxes. Counts below ``small_cell_min`` show as "<N".
+    first row). An ``exclusion`` column (the reason in words, "age 18 years or younger ..."), else a
+    ``description`` column (printed "not <description>"), words the exclusion boxes. Counts below
+    ``small_cell_min`` show as "<N".
     A count already withheld (a text marker such as ``"<5"`` or ``"[c]"``, from
     ``msc_sle.workbook.disclosure``) is printed as is, and a note under the flow says what the markers mean.
     """
@@ -439,9 +441,12 @@ def consort_figure(attrition: pd.DataFrame, *, start_label: str = "Patients in t
         ax.annotate("", xy=(3.0, -(i + 1) + 0.25), xytext=(3.0, -i - 0.25),
                     arrowprops=dict(arrowstyle="-|>", color="#333333", lw=1))
         ax.plot([3.0, 5.6], [y, y], color="#777777", lw=0.8)
-        what = row["description"] if "description" in rows.columns and pd.notna(row["description"]) \
-            else row["criterion"]
-        ax.text(5.7, y, f"Excluded: n = {n(row['excluded'])}\nnot {_wrap(typeset(what), 36)}", ha="left", va="center",
+        if "exclusion" in rows.columns and pd.notna(row["exclusion"]) and str(row["exclusion"]):
+            what = str(row["exclusion"])
+        else:
+            what = "not " + str(row["description"] if "description" in rows.columns and pd.notna(row["description"])
+                                else row["criterion"])
+        ax.text(5.7, y, f"Excluded: n = {n(row['excluded'])}\n{_wrap(typeset(what), 36)}", ha="left", va="center",
                 fontsize=8.5, bbox=ex_box)
         if i < steps - 1:
             ax.text(3.0, -(i + 1), f"n = {n(row['remaining'])}", ha="center", va="center", fontsize=8.5,

@@ -64,10 +64,12 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Notebooks ``make share`` leaves out, and why (said on the bundle's index page).
 NOT_SHARED = MappingProxyType({
     "07_models": "its Kaplan-Meier estimates, numbers at risk, model counts and bootstrap results are not "
-                 "yet covered by the bundle's disclosure plan (docs/disclosure.md), so a withheld count could "
+                 "yet covered by the bundle's disclosure plan (see the appendix), so a withheld count could "
                  "be worked out from them"})
 NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction",
              "07_models")
+#: Tag of the markdown cells written for analysts: shown with the code, left out of the report pages.
+ANALYST_TAG = "analyst"
 #: File that marks a folder as written by the runner: only such a folder is ever replaced.
 MARKER = ".msc_sle_output"
 #: Folder beside OUT holding every temporary folder of a run (build, cohort cache, previous OUT).
@@ -514,7 +516,7 @@ def provenance_html(prov: Mapping[str, Any]) -> str:
         zero = " (and zero counts of patients with a characteristic or response)" if \
             prov["parameters"].get("share_suppress_zero", True) else ""
         rows.append(("Sharing", f"counts below {low} shown as '&lt;{low}'{zero}; '[c]': withheld so that none of "
-                                "them can be worked out from the others (docs/disclosure.md)"))
+                                "them can be worked out from the others (see the appendix)"))
     return "<table class='msc-provenance'>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + \
         "</table>"
 
@@ -544,6 +546,9 @@ def _render_html(nb, prov: Mapping[str, Any], dst_code: Path | None, dst_clinica
     if dst_code is not None:
         body, _ = exporters[0].from_notebook_node(page)
         dst_code.write_text(body, encoding="utf-8")
+    # the code-hidden page is the clinicians': markdown written for analysts (make commands,
+    # parameter names, how a cell works) goes with the code it explains
+    page.cells = [c for c in page.cells if ANALYST_TAG not in c.get("metadata", {}).get("tags", [])]
     body, _ = exporters[1].from_notebook_node(page)
     dst_clinical.write_text(body, encoding="utf-8")
 
@@ -556,6 +561,39 @@ def _notebook_title(path: Path) -> str:
     first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
     heading = first.splitlines()[0].lstrip("# ").strip() if first else ""
     return heading.split("·", 1)[-1].strip()
+
+
+#: The paper's own numbering, first on the index: (file name prefix, label).
+PAPER_OUTPUTS = (("table1_", "Table 1"), ("table2_", "Table 2"), ("figure1_", "Figure 1"))
+
+
+def _index_outputs(out: Path, records: Mapping[str, Any]) -> list[dict]:
+    """The tables and figures of the bundle for the index: the paper's Table 1, Table 2 and Figure 1
+    first, then the others in the notebooks' reading order (the order of ``records``); each with
+    the caption its page gives it (a table's title, a figure's title), never its file name."""
+    items: dict[str, dict] = {}
+    for key, caption in records.items():
+        kind, _, stem = key.partition(":")
+        if kind == "table" and (out / "tables" / f"{stem}.csv").exists():
+            files = [(ext.upper() if ext != "data.csv" else "numbers (CSV)", f"tables/{stem}.{ext}")
+                     for ext in ("csv", "data.csv", "xlsx", "docx") if (out / "tables" / f"{stem}.{ext}").exists()]
+            items[key] = {"kind": "table", "caption": str(caption), "files": files}
+        elif kind == "figure" and (out / "figures" / f"{stem}.png").exists():
+            items[key] = {"kind": "figure", "caption": str(caption), "png": f"figures/{stem}.png",
+                          "files": [("PNG", f"figures/{stem}.png"), ("SVG", f"figures/{stem}.svg")]}
+    for path in sorted((out / "tables").glob("*.csv")):  # a table no page described: still listed
+        stem = path.name.split(".")[0]
+        items.setdefault(f"table:{stem}", {"kind": "table", "caption": stem.replace("_", " ").capitalize(),
+                                           "files": [("CSV", f"tables/{stem}.csv")]})
+    for path in sorted((out / "figures").glob("*.png")):
+        items.setdefault(f"figure:{path.stem}", {
+            "kind": "figure", "caption": path.stem.replace("_", " ").capitalize(), "png": f"figures/{path.name}",
+            "files": [("PNG", f"figures/{path.name}")]})
+    first = []
+    for prefix, label in PAPER_OUTPUTS:
+        for key in [k for k in items if k.partition(":")[2].startswith(prefix)]:
+            first.append({**items.pop(key), "label": label})
+    return first + [{**item, "label": ""} for item in items.values()]
 
 
 def _index_html(out: Path, names: list[str], prov: Mapping[str, Any], records: Mapping[str, Any],
@@ -573,13 +611,7 @@ def _index_html(out: Path, names: list[str], prov: Mapping[str, Any], records: M
             ("notebook", f"notebooks/{name}.ipynb")) if (out / href).exists()]
         src = notebooks_dir / f"{name}.ipynb"
         notebooks.append({"name": name, "title": _notebook_title(src) if src.exists() else "", "links": links})
-    tables = []
-    stems = sorted({p.name.split(".")[0] for p in (out / "tables").glob("*") if p.is_file()})
-    for stem in stems:
-        files = [(ext, f"tables/{stem}.{ext}") for ext in ("csv", "data.csv", "xlsx", "docx")
-                 if (out / "tables" / f"{stem}.{ext}").exists()]
-        tables.append({"name": stem, "description": records.get(f"table:{stem}", ""), "files": files})
-    figures = sorted(p.stem for p in (out / "figures").glob("*.png"))
+    outputs = _index_outputs(out, records)
     score = records.get("reproduction_score")
     reproduction_page = next((href for label, href in next(
         (nb["links"] for nb in notebooks if nb["name"].endswith("reproduction")), []) if label == "report"), "")
@@ -588,8 +620,8 @@ def _index_html(out: Path, names: list[str], prov: Mapping[str, Any], records: M
         banner_style=BANNER_STYLE,
         score=f"Reproduction score: {score}" if score else "", reproduction_page=reproduction_page,
         reproduction_table="tables/reproduction.csv" if (out / "tables" / "reproduction.csv").exists() else "",
-        notebooks=notebooks, tables=tables, figures=figures, provenance=Markup(provenance_html(prov)),
-        left_out=list(left_out))
+        notebooks=notebooks, outputs=outputs, provenance=Markup(provenance_html(prov)),
+        left_out=list(left_out), appendix="html/appendix.html" if (out / "html" / "appendix.html").exists() else "")
 
 
 # --------------------------------------------------------------------------- output folder
@@ -861,7 +893,7 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
         prov = collect_provenance(cohort, params, mode)
         jobs_list = [(name, sources[name], tmp / "notebooks" / f"{name}.ipynb", {PARAMETERS_NAME: dict(params)})
                      for name in notebooks]
-        records: dict[str, Any] = {}
+        by_page: dict[str, dict[str, Any]] = {}
 
         def finish(name: str, path: Path) -> None:
             nb = nbformat.read(str(path), as_version=4)
@@ -874,17 +906,21 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
             if seen is not None and seen != cohort.fingerprint:
                 raise RunError(f"{name} ran on data with fingerprint {seen[:12]}..., not the checked extract "
                                f"{cohort.fingerprint[:12]}...: was the extract modified during the run?")
-            records.update({k: v for k, v in nb_records.items() if k != "provenance"})
+            by_page[name] = {k: v for k, v in nb_records.items() if k != "provenance"}
             nb.metadata["msc_sle"] = {**prov, "notebook": name}
             nbformat.write(nb, str(path))
             _render_html(nb, prov, None if share else tmp / "html" / f"{name}.html",
                          tmp / "html" / f"{name}.clinical.html")
 
         seconds = _run_notebooks(jobs_list, jobs, notebooks_dir, progress, after=finish)
+        records = {k: v for name in notebooks for k, v in by_page.get(name, {}).items()}  # reading order
         if share:  # the shared bundle is the rendered reports only
             shutil.rmtree(tmp / "notebooks")
         else:  # the ids behind the warnings: for the care team, never in a page, never shared
             _write_details(cohort, tmp / DATA_ISSUES)
+        from .appendix import appendix_html
+
+        (tmp / "html" / "appendix.html").write_text(appendix_html(), encoding="utf-8")
         (tmp / "provenance.json").write_text(json.dumps({**prov, "records": records}, indent=2, default=str),
                                              encoding="utf-8")
         (tmp / "index.html").write_text(_index_html(tmp, list(notebooks), prov, records, share, notebooks_dir,

@@ -68,7 +68,7 @@ def _footnote(min_count: int, zero: bool) -> str:
     zero_text = " and zero counts of patients with a characteristic or response" if zero else ""
     return (f"Shared bundle: counts from 1 to {min_count - 1}{zero_text} are shown as <{min_count}; "
             f"{MARK_C}: a count withheld so that no <{min_count} can be worked out from the others, or a "
-            "percentage, p-value or effect size computed from a withheld count (docs/disclosure.md).")
+            "percentage, p-value or effect size computed from a withheld count (the appendix explains how).")
 
 
 def shown_count(value: int, min_count: int, *, zero: bool = False, of: int | None = None) -> str:

@@ -16,10 +16,11 @@ from ..present.export import export_table
 from ..present.figures import save_figure, use_print_style
 from ..present.tables import PublicationTable, comparison_table
 from .cache import cached_cohort
-from .params import Params
+from .params import Params, parameter_words
 
 __all__ = ["RECORD_MIMETYPE", "RECORD_TAG", "open_cohort", "analysed_cohort", "frame_for", "outcome_comparison",
-           "outcome_table", "BANNER_STYLE", "banner", "show_provenance", "record", "save_table", "show_figure", "progress_bar", "NO_ELIGIBLE"]
+           "outcome_table", "BANNER_STYLE", "banner", "show_provenance", "record", "show_text", "save_table",
+           "show_figure", "progress_bar", "NO_ELIGIBLE"]
 
 #: What every analysis page says first when the eligibility criteria leave no patient.
 NO_ELIGIBLE = "Not computable: no eligible patient."
@@ -40,7 +41,7 @@ def _source_label(cohort) -> str:
     source = Path(cohort.source)
     try:
         if source.resolve() == BUNDLED_DATA.resolve():
-            return "bundled data/synthetic"
+            return "the bundled cohort"
     except OSError:
         pass
     return f"extract folder '{source.name}'"
@@ -101,12 +102,35 @@ def show_provenance(cohort, params: Params) -> None:
     text = (f"Data: {_source_label(cohort)}{' (SYNTHETIC)' if cohort.synthetic else ''}; "
             f"{len(cohort.patients)} patients, {len(cohort.visits)} visits; "
             f"sha256 fingerprint {cohort.fingerprint}\n"
-            f"Parameters: {'defaults (paper values)' if not changed else ', '.join(f'{k}={v!r}' for k, v in changed.items())}")
+            + ("Settings: the paper's analysis" if not changed else
+               "Settings changed from the paper's analysis: " + "; ".join(parameter_words(k, v)
+                                                                         for k, v in changed.items())))
     _display({"text/plain": text,
               RECORD_MIMETYPE: {"name": "provenance",
                                 "value": {"data_fingerprint": cohort.fingerprint,
                                           "synthetic": bool(cohort.synthetic),
                                           "parameters": params.analysis()}}})
+
+
+def show_text(*paragraphs: str) -> None:
+    """Show sentences as wrapped prose (one paragraph each; a line starting "- " as a list item).
+
+    ``print`` puts them in a preformatted block, which a page cannot wrap at word boundaries: long
+    sentences then run off the page or break inside a word ("Peduzzi et al. 1 / 996")."""
+    import html as _html
+
+    blocks, plain = [], []
+    for text in paragraphs:
+        text = str(text)
+        plain.append(text)
+        lines = text.splitlines() or [""]
+        items = [ln[2:] for ln in lines if ln.startswith("- ")]
+        prose = " ".join(ln for ln in lines if not ln.startswith("- "))
+        if prose.strip():
+            blocks.append(f"<p>{_html.escape(prose)}</p>")
+        if items:
+            blocks.append("<ul>" + "".join(f"<li>{_html.escape(i)}</li>" for i in items) + "</ul>")
+    _display({"text/html": "<div class='msc-text'>" + "".join(blocks) + "</div>", "text/plain": "\n".join(plain)})
 
 
 #: Tag of the outputs that only carry a record for the runner (left out of the rendered pages).
@@ -187,6 +211,13 @@ def frame_for(cohort, params: Params, definitions=None):
     return analysis_frame(cohort, definitions, prednisone_cut=params["prednisone_cut"])
 
 
+def _figure_title(fig) -> str:
+    """The figure's title as one line (the first titled axes; wrapped titles joined)."""
+    suptitle = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    titles = [suptitle] + [ax.get_title(loc) for ax in fig.axes for loc in ("left", "center")]
+    return " ".join(next((t for t in titles if t.strip()), "").split())
+
+
 def show_figure(fig, name: str, out_dir: str | Path | None, *, synthetic: bool = False) -> None:
     """Show a figure in the notebook and, under ``make run``, write ``figures/<name>.png`` / ``.svg``.
 
@@ -201,6 +232,7 @@ def show_figure(fig, name: str, out_dir: str | Path | None, *, synthetic: bool =
     from IPython.display import Image, display
 
     save_figure(fig, name, out_dir, synthetic=synthetic)
+    record(f"figure:{name}", _figure_title(fig), text="")  # index.html's caption
     width = int(round(fig.get_figwidth() * fig.get_dpi()))
     plt.close(fig)
     display(Image(filename=str(Path(out_dir) / "figures" / f"{name}.png"), width=width))

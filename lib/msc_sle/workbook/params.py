@@ -25,7 +25,8 @@ from ..clinical import PREDNISONE_CUT_MG, baseline_predictors, get_definition, p
 from ..paper.choices import TEST_RULE_CHOICES
 
 __all__ = ["Parameter", "PARAMETERS", "Params", "ParameterError", "check_parameters", "parse_assignments",
-           "parameter_help", "parameter_markdown", "OUTCOMES", "PATH_PARAMETERS", "SHARE_ONLY"]
+           "parameter_help", "PARAMETER_WORDS", "parameter_words", "parameter_markdown", "OUTCOMES", "PATH_PARAMETERS",
+           "SHARE_ONLY"]
 
 #: Response definitions a notebook can use as outcome (``msc_sle.clinical.get_definition`` names).
 OUTCOMES = ("cr", "lda", "lldas", "doris", "sledai_reduction")
@@ -136,6 +137,45 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
 
 
 _MAKE_ALIASES = {"data_dir": "DATA", "out_dir": "OUT"}
+
+#: How a page names each analysis parameter and its values, in the sentence that says what a run
+#: changed from the paper's analysis (a clinician reads "highest prednisone for LDA: 10 mg/day", not
+#: ``lda_prednisone_max=10.0``).
+PARAMETER_WORDS = MappingProxyType({
+    "outcome": "response compared and modelled", "predictors": "predictors of the model",
+    "n_bootstrap": "bootstrap samples", "seed": "seed of the random samples",
+    "figure_max_patients": "most patients drawn in a figure", "model_max_patients": "most patients modelled",
+    "lda_sledai_max": "highest SLEDAI-2K for LDA", "lda_prednisone_max": "highest prednisone for LDA",
+    "cr_sledai_max": "highest SLEDAI-2K for CR", "cr_prednisone_max": "highest prednisone for CR",
+    "prednisone_cut": "prednisone split of Table 2", "test_rule": "tests of Table 2",
+    "alpha": "significance level", "decimals": "decimals of percentages",
+    "small_cell_min": "smallest count shown", "share_suppress_zero": "zero counts withheld too"})
+_VALUE_WORDS = {"cr": "CR", "lda": "LDA", "lldas": "LLDAS", "doris": "DORIS remission",
+                "sledai_reduction": "SLEDAI-4 reduction", "paper": "the paper's, row by row",
+                "expected_lt_5": "Fisher's when an expected count is below 5", "cochran": "Cochran's rule",
+                "pearson_only": "Pearson's chi-square only"}
+
+
+def parameter_words(name: str, value: Any) -> str:
+    """One parameter and its value as a page says it ("highest prednisone for LDA: 10 mg/day")."""
+    p = PARAMETERS[name]
+    if p.kind == "bool":
+        shown = "yes" if value else "no"
+    elif p.kind == "names":
+        from ..contract import variable_info
+
+        def label(v):
+            try:
+                return str(variable_info(v)["label"])
+            except KeyError:
+                return v.replace("_", " ")
+        shown = ", ".join(label(v.strip()) for v in str(value).split(",") if v.strip())
+    elif isinstance(value, float):
+        shown = f"{value:g}"
+    else:
+        shown = _VALUE_WORDS.get(str(value), str(value))
+    unit = f" {p.unit}" if p.unit and p.kind in ("int", "float") else ""
+    return f"{PARAMETER_WORDS.get(name, name.replace('_', ' '))}: {shown}{unit}"
 
 
 class ParameterError(ValueError):
