@@ -179,7 +179,7 @@ class ResponseDefinition:
 
 _PAPER = "Wen L et al. Stem Cells Int 2019:6157612, section 2.4"
 _MAJOR_CAVEAT = ("The paper does not list the organ systems of 'major organ activity'; the LLDAS "
-                 "reading in SLEDAI-2K descriptors is used (parameter major_organ).")
+                 "reading in SLEDAI-2K descriptors is used.")
 _MAINTENANCE = "Maintenance CYC, MMF and LEF are allowed; the data holds no maintenance therapy to check."
 
 paper_lda = ResponseDefinition(
