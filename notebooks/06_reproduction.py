@@ -41,7 +41,7 @@ overrides = {}
 from msc_sle.clinical import apply_eligibility
 from msc_sle.paper.audit import paper_audit
 from msc_sle.paper.pages import (audit_findings_table, audit_summary_table, differences_table, not_computed_table,
-                                 score_table)
+                                 reproduction_list, score_table)
 from msc_sle.paper.reproduction import reproduction_table
 from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import open_cohort, record, save_table
@@ -63,7 +63,7 @@ reproduction = shared.reproduction(reproduction_table(cohort, definitions=params
                                                       prednisone_cut=params["prednisone_cut"],
                                                       test_rule=params["test_rule"], decimals=params["decimals"],
                                                       audit=audit))
-save_table(reproduction.table, "reproduction", params["out_dir"],
+save_table(reproduction_list(reproduction), "reproduction", params["out_dir"],
            description="Every published value beside the workbook's, with its status and explanation")
 save_table(score_table(reproduction), "reproduction_score", params["out_dir"])
 record("reproduction_score", reproduction.headline(), text=f"Reproduction score: {reproduction.headline()}")

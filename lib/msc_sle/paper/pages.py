@@ -7,7 +7,7 @@ import pandas as pd
 from ..present.tables import PublicationTable, plain_table
 from .reproduction import ReproductionResult
 
-__all__ = ["score_table", "differences_table", "not_computed_table", "audit_summary_table", "audit_findings_table",
+__all__ = ["score_table", "reproduction_list", "differences_table", "not_computed_table", "audit_summary_table", "audit_findings_table",
            "STATISTIC_WORDS", "CLAIM_WORDS"]
 
 #: How a published statistic is named on a page.
@@ -36,6 +36,16 @@ def score_table(result: ReproductionResult) -> PublicationTable:
     columns["reproduced"] = "Reproduced"
     return plain_table(score, "Reproduction score: published values the workbook reproduces", columns=columns,
                        formats={"reproduced": "percent:1"}, footnotes=notes)
+
+
+def reproduction_list(result: ReproductionResult) -> PublicationTable:
+    """Every published value beside the workbook's, as printed: the paper's text and the workbook's
+    (``shown``, one formatting per statistic); the numbers at full precision (``published_value``,
+    ``computed``) stay in the tidy data behind it, since printed with one rule for every row a
+    p-value of 0.003 would read "0"."""
+    columns = {c: c for c in result.table.columns if c not in ("published_value", "computed")}
+    return plain_table(result.table, "Every published value beside the workbook's", columns=columns,
+                       formats={c: "text" for c in columns})
 
 
 def _words(table: pd.DataFrame) -> pd.DataFrame:

@@ -230,7 +230,8 @@ def flagged_by_family(table: PublicationTable, alpha: float) -> tuple[str, list[
         tables.append(plain_table(flagged, f"{words[:1].upper() + words[1:]}: variables with p < {alpha:g}", columns={
             "label": "Variable", "test": "Test", "p_value": "p", "q_value": "q (Benjamini-Hochberg)"},
             formats={"test": "test", "p_value": "p", "q_value": "p"}))
-    return "; ".join(sentences) + ".", tables
+    text = "; ".join(sentences) + "."
+    return text[:1].upper() + text[1:], tables
 
 
 def _one_paragraph(footnotes) -> tuple[str, ...]:
