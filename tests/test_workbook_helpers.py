@@ -118,8 +118,9 @@ def test_forest_rows_one_per_variable_with_test_and_q():
         "q_value": [0.4, 0.002, 0.1, 0.1, np.nan], "test": ["fisher", "chi2", "chi2", "chi2", "not testable: x"]})
     rows = forest_data(result)
     assert rows["label"].tolist() == ["Female", "Fever", "Dose: <20"]  # reciprocal level dropped
-    assert rows["annotation"].tolist() == ["p = 0.300 (Fisher's exact); q = 0.400", "p < 0.001 (Pearson chi-square); q = 0.002",
-                                           "p = 0.050 (Pearson chi-square); q = 0.100"]
+    # the p and q of a label print as in Table 2 (one p style everywhere)
+    assert rows["annotation"].tolist() == ["p = 0.30 (Fisher's exact); q = 0.40", "p < 0.001 (Pearson chi-square); q = 0.002",
+                                           "p = 0.05 (Pearson chi-square); q = 0.10"]
 
 
 def test_saved_figures_are_byte_identical_across_runs(tmp_path):

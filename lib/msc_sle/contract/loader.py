@@ -60,8 +60,6 @@ _PADDED = re.compile(r"(?:^|\0)\s|\s(?:\0|$)")
 #: The keys a manifest.json may hold: key -> (kind, meaning). Validated like data.
 MANIFEST_KEYS = {
     "synthetic": ("yes/no", "true marks a SYNTHETIC extract (the pages then say so)"),
-    "paper_cohort": ("yes/no", "true: the extract is the cohort of Wen et al. (2019) (or its synthetic reconstruction), "
-                     "so Table 2 may use the paper's own row-by-row test choices"),
     "decimal": ("'.' or ','", "the decimal mark of the extract's numbers"),
     "thousands": ("'', '.', ',' or ' '", "the thousands separator of the extract's numbers ('' = none)"),
     "description": ("text", "what the extract is"),
@@ -72,6 +70,8 @@ MANIFEST_KEYS = {
     "n_visits": ("whole number", "rows of the visits table"),
     "targets": ("text", "the published values the generator matched"),
     "notes": ("list of texts", "remarks on the extract"),
+    "paper_cohort": ("yes/no", "true: the extract is the cohort of Wen et al. (2019) (or its synthetic reconstruction), "
+                     "so Table 2 may use the paper's own row-by-row test choices"),
 }
 _DECIMAL_MARKS = (".", ",")
 _THOUSANDS = ("", ".", ",", " ")
