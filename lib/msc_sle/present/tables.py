@@ -478,7 +478,12 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
         tests += (f" {ref_header}: where the {reference}'s choice of test differs from the one above, the p value "
                   "under the paper's test, marked the same way.")
     if not_testable:
-        tests += f" {NOT_TESTED}: not tested (" + "; ".join(_not_testable_words(not_testable)) + ")."
+        reasons = {t.split(": ", 1)[1] for t in not_testable}
+        if len(not_testable) > 1 and len(not_testable) == result["variable"].nunique() and len(reasons) == 1:
+            words = [f"every variable: {reasons.pop()}"]   # e.g. no patient in one group: said once
+        else:
+            words = _not_testable_words(not_testable)
+        tests += f" {NOT_TESTED}: not tested (" + "; ".join(words) + ")."
     notes.append(tests.strip())
     estimates = []
     if effect:
