@@ -70,8 +70,8 @@ MANIFEST_KEYS = {
     "n_visits": ("whole number", "rows of the visits table"),
     "targets": ("text", "the published values the generator matched"),
     "notes": ("list of texts", "remarks on the extract"),
-    "paper_cohort": ("yes/no", "true: the extract is the cohort of Wen et al. (2019) (or its synthetic reconstruction), "
-                     "so Table 2 may use the paper's own row-by-row test choices"),
+    "paper_cohort": ("yes/no", "true: the extract is the cohort of Wen et al. (2019) (or its synthetic "
+                     "reconstruction), so Table 2 may use the paper's own row-by-row test choices"),
 }
 _DECIMAL_MARKS = (".", ",")
 _THOUSANDS = ("", ".", ",", " ")

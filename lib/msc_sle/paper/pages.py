@@ -7,7 +7,8 @@ import pandas as pd
 from ..present.tables import PublicationTable, plain_table
 from .reproduction import ReproductionResult
 
-__all__ = ["score_table", "reproduction_list", "differences_table", "not_computed_table", "audit_summary_table", "audit_findings_table",
+__all__ = ["score_table", "reproduction_list",
+           "differences_table", "not_computed_table", "audit_summary_table", "audit_findings_table",
            "STATISTIC_WORDS", "CLAIM_WORDS"]
 
 #: How a published statistic is named on a page.
