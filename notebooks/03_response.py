@@ -86,7 +86,7 @@ against_baseline
 #
 # The denominator is every analysed patient: a missing visit is not a response (the paper's
 # convention), and the missing visits column counts the patients whose visit was absent or could not be
-# classified. "During the year" means met at any follow-up visit; "month 12" means maintained
+# classified. "During the year" means met at any follow-up visit; "M12" (month 12) means maintained
 # at the last visit. Intervals are Wilson score intervals, which stay honest at small counts.
 
 # %%

@@ -52,7 +52,7 @@ from IPython.display import display
 from msc_sle.models import (fit_prognostic_model, model_data, model_sample, response_label, sensitivity_analysis,
                             sledai_trajectories, time_to_response, validate_model)
 from msc_sle.present.figures import calibration_figure, cumulative_incidence_figure, trajectory_figure
-from msc_sle.present.format import p_text, result_sentence
+from msc_sle.present.format import epv_text, p_text, result_sentence
 from msc_sle.present.tables import plain_table, regression_table, sensitivity_table
 from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, progress_bar, save_table, show_figure,
                                        show_text)
@@ -98,7 +98,7 @@ except ValueError as why:  # nobody eligible, one outcome only, a predictor ever
     show_text(not_modelled)
 else:
     show_text(data.exclusions())
-    show_text(f"Events per variable: {data.epv.message}")
+    show_text(f"Events per variable: {epv_text(data.epv)}")
 
 # %% [markdown]
 # ## The model: univariable and adjusted odds ratios
@@ -185,9 +185,9 @@ else:
     show_text(ttr.schedule_note())
     show_text(result_sentence(ttr.test, f"By {ttr.group_title}"))
     display(plain_table(ttr.overall.table, f"First {definition.label}, all patients", columns={
-        "time": "Month", "n_risk": "At risk", "n_events": "First response", "n_censored": "Censored",
+        "time": "Visit", "n_risk": "At risk", "n_events": "First response", "n_censored": "Censored",
         "cum_incidence": "Cumulative incidence", "ci_lower": "95% CI, lower", "ci_upper": "95% CI, upper"},
-        formats={"time": "int", "cum_incidence": "percent:1", "ci_lower": "percent:1", "ci_upper": "percent:1"}))
+        formats={"time": "visit", "cum_incidence": "percent:1", "ci_lower": "percent:1", "ci_upper": "percent:1"}))
 
 # %%
 if data is not None:
@@ -231,9 +231,9 @@ if data is not None:
 # %%
 if data is not None:
     display(plain_table(traj.means_table(), "SLEDAI-2K per visit: model means beside the raw values", columns={
-        "group": "Group", "month": "Month", "n": "Patients scored", "mean": "Model mean",
+        "group": "Group", "month": "Visit", "n": "Patients scored", "mean": "Model mean",
         "ci_lower": "95% CI, lower", "ci_upper": "95% CI, upper", "median": "Raw median", "q1": "Q1", "q3": "Q3"},
-        formats={c: "number:1" for c in ("mean", "ci_lower", "ci_upper", "median", "q1", "q3")},
+        formats={"month": "visit"} | {c: "number:1" for c in ("mean", "ci_lower", "ci_upper", "median", "q1", "q3")},
         footnotes=("Model mean: linear mixed model (random intercept per patient, month as a factor); "
                    "quartiles as SPSS computes them (type 6).",)))
 

@@ -562,7 +562,7 @@ class Reader:
             if {"response", "when", "shown"} <= set(cols):
                 for r in t.to_dict("records"):
                     resp, when = r["response"], r["when"]
-                    w = "year" if when == "during the year" else int(when.split()[-1])
+                    w = "year" if when == "during the year" else int(re.sub(r"\D", "", when.split()[-1]))  # "M1"
                     key = ("count", "all", RESPONSES[resp], "True") if w == "year" else ("met", resp, w)
                     self.cell(key, r["shown"].split("/")[0], COUNT, name)
                     if "missing visits" in r:

@@ -229,7 +229,7 @@ def _write_tables(out, params, complementary=True):
     save_table(plan.table_one(table_one(frame, variables + ["cr_ever", "lda_ever"])), "table1_baseline", out)
     definition = params.outcome_definition()
     by_outcome = frame_for(analysed, params, {"response": definition})
-    result = outcome_comparison(by_outcome, params, "response")
+    result = outcome_comparison(by_outcome, params, "response", cohort=analysed)
     save_table(plan.comparison(outcome_table(result, params, "Table 2", definition.footnotes())),
                f"table2_{params['outcome']}", out)
     results = [classify_response(analysed, params.lda()), classify_response(analysed, params.cr())]

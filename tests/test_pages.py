@@ -21,7 +21,9 @@ pytestmark = pytest.mark.slow
 SNAKE_NAMES = sorted({n for n in load_dictionary()["name"] if "_" in n} | {t for t in TESTS if "_" in t}
                      | {"chi2", "p_value", "q_value", "n_valid", "effect_estimate"})
 RAW_NAME = re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, SNAKE_NAMES)) + r")(?![\w/-])")
-UNFORMATTED = re.compile(r"(?<![\w.])(\d+\.\d{5,}|\d+(\.\d+)?e[-+]\d+|0\.0000)(?![\w.])")
+# five decimals or more with four significant digits or more: a ratio's small CI bound printed to
+# three significant digits (0.00117) is formatted, 0.123456 is not
+UNFORMATTED = re.compile(r"(?<![\w.])(\d+\.(?=\d{5,})0*[1-9]\d{3,}|\d+(\.\d+)?e[-+]\d+|0\.0000)(?![\w.])")
 TRUNCATED = re.compile(r"\.\.\.|…")
 
 

@@ -1,6 +1,7 @@
 """Reproduction comparison: the mechanics on a hand-built cohort, then the score on the bundled data."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
@@ -73,6 +74,8 @@ def small_cohort(tmp_path_factory):
               for pid, course, *_ in PATIENTS for month, present, prednisone in COURSES[course]]
     write_rows(folder, "patients.csv", patients)
     write_rows(folder, "visits.csv", visits)
+    # it stands for the paper's cohort of its hand-made published table: the paper's test choices apply
+    (folder / "manifest.json").write_text('{"paper_cohort": true}')
     return load_cohort(folder)
 
 
@@ -446,3 +449,12 @@ def test_the_printed_rows_name_variable_and_response_in_words(mechanics):
     # "Where" is the transcription's own text (this fixture's rows name it by the variable)
     text = " ".join(printed.drop(columns="Where").astype(str).to_numpy().ravel())
     assert not re.search(r"\b[a-z]+_[a-z0-9_]+\b", text), re.findall(r"\b[a-z]+_[a-z0-9_]+\b", text)[:5]
+
+
+def test_on_another_extract_the_reproduction_scores_the_rule_its_table_uses(mechanics, small_cohort):
+    """Table 2 of an extract that is not the paper's cohort uses the documented rule even with
+    TEST_RULE=paper, and the reproduction scores the p-values that table prints."""
+    pub, _, _ = mechanics
+    other = dataclasses.replace(small_cohort, paper_cohort=False)
+    photo = get(reproduction_table(other, pub), "Table 2", "photosensitivity", "p_value")
+    assert photo["test"] == "fisher" and "chosen by the rule expected_lt_5" in photo["note"]

@@ -7,23 +7,27 @@ paper's p beside wherever the two choices differ. Published values are read from
 """
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
 
 from msc_sle.clinical import apply_eligibility, load_cohort
-from msc_sle.paper.choices import printed_test_slips
+from msc_sle.contract import BUNDLED_DATA
+from msc_sle.paper.choices import RULE_ELSEWHERE, printed_test_slips
 from msc_sle.paper.published import load_published
 from msc_sle.present.format import format_p, typeset
-from msc_sle.present.tables import TEST_MARKS
+from msc_sle.present.tables import TEST_MARKS, TEST_RULE_WORDS
 from msc_sle.workbook.notebook import frame_for, outcome_comparison, outcome_table
 from msc_sle.workbook.params import check_parameters
 
 
-def _table2(**overrides):
+def _table2(data_dir=None, **overrides):
     params = check_parameters(**overrides)
-    cohort = apply_eligibility(load_cohort()).cohort
+    cohort = apply_eligibility(load_cohort(data_dir) if data_dir else load_cohort()).cohort
     definition = params.outcome_definition()
     frame = frame_for(cohort, params, {"response": definition})
-    result = outcome_comparison(frame, params, f"{definition.label} during the year")
+    result = outcome_comparison(frame, params, f"{definition.label} during the year", cohort=cohort)
     return result, outcome_table(result, params, "Table 2", definition.caveats)
 
 
@@ -83,3 +87,42 @@ def test_table2_footnotes_carry_the_definitions_caveats():
     _, table = _table2(outcome="lldas")
     text = " ".join(table.footnotes)
     assert "PGA is not in the data" in text  # LLDAS's physician global assessment is not measured
+
+
+@pytest.fixture(scope="module")
+def other_extract(tmp_path_factory):
+    """The bundled tables under a manifest that does not say they are the paper's cohort: the same
+    patients, so only the claim decides which tests Table 2 uses."""
+    folder = tmp_path_factory.mktemp("other")
+    for name in ("patients.csv", "visits.csv"):
+        shutil.copy(BUNDLED_DATA / name, folder / name)
+    manifest = json.loads((BUNDLED_DATA / "manifest.json").read_text())
+    manifest.pop("paper_cohort")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_the_bundled_cohort_is_the_papers_and_another_extract_is_not(other_extract):
+    assert load_cohort().paper_cohort
+    assert not load_cohort(other_extract).paper_cohort
+
+
+def test_another_extract_gets_the_documented_rule_and_no_word_of_the_papers_slips(other_extract):
+    result, table = _table2(other_extract)
+    assert set(result.table["test_rule"]) == {RULE_ELSEWHERE}
+    assert "ref_test" not in result.table        # the paper's choices are not put beside either
+    assert "p value, paper's test" not in table.body.columns
+    notes = " ".join(table.footnotes)
+    assert TEST_RULE_WORDS[RULE_ELSEWHERE] in notes and TEST_RULE_WORDS["paper"] not in notes
+    assert "not the paper's cohort" in notes
+    assert "slip" not in notes and not any(n.startswith("(a)") for n in table.footnotes)
+    assert not table.body["Variables"].str.contains(r"\(a\)").any()
+    # the rule chose each test: Fisher's exact test where an expected count is below 5
+    tidy = result.table.drop_duplicates("variable").set_index("variable")
+    fisher = tidy.index[tidy["test"] == "fisher"]
+    assert len(fisher) and all("expected count" in tidy.loc[v, "note"] for v in fisher)
+
+
+def test_an_explicit_rule_on_the_papers_cohort_keeps_the_papers_p_beside():
+    result, _ = _table2(test_rule="expected_lt_5")
+    assert (result.table["ref_test"] != "").any()

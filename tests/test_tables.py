@@ -96,7 +96,7 @@ def test_comparison_table_marks_and_legend(frame):
     # constant variable: n.t. and its reason in the footnotes
     assert body.loc["Anti-SSB", "p value"] == "n.t."
     notes = "\n".join(t.footnotes)
-    assert "Anti-SSB: constant variable" in notes
+    assert "n.t.: not tested (Anti-SSB: no patient had it)." in notes
     assert "* Fisher's exact test (two-sided)." in notes
     assert "Unmarked p values: Mann-Whitney U test" in notes
     # a two-level category: p on its first level row only

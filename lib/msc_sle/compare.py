@@ -34,8 +34,8 @@ from . import stats
 from .contract import load_dictionary
 
 __all__ = ["Comparison", "summarise", "compare_groups", "describe", "paired_over_time", "PairedResult",
-           "baseline_variables", "table_variables", "group_columns", "TEST_NAMES", "TEST_RULES", "CATEGORICAL_TESTS",
-           "CONTINUOUS_TESTS"]
+           "baseline_variables", "table_variables", "timing_families", "FAMILIES", "group_columns", "TEST_NAMES",
+           "TEST_RULES", "CATEGORICAL_TESTS", "CONTINUOUS_TESTS"]
 
 #: Tests for a categorical variable and for a continuous one (keys of ``msc_sle.stats.TESTS``).
 CATEGORICAL_TESTS = ("chi2", "chi2_yates", "fisher", "fisher_freeman_halton")
@@ -70,6 +70,20 @@ def baseline_variables(frame: pd.DataFrame) -> list[str]:
     d = load_dictionary()
     baseline = set(d.loc[d["timing"] == "baseline", "name"])
     return [n for n in table_variables(frame) if n in baseline]
+
+
+#: The family a table variable's p-value is adjusted in (the dictionary's ``timing``): the baseline
+#: characteristics ask "who responds?", the follow-up SLEDAI-2K only restates the response.
+FAMILIES = {"baseline": "baseline characteristics", "follow-up": "follow-up SLEDAI-2K"}
+
+
+def timing_families(variables) -> dict[str, str]:
+    """``{variable: family}`` for :meth:`Comparison.add_q`: ``"follow-up"`` for a variable measured
+    after the first infusion (the dictionary's ``timing``, e.g. SLEDAI-2K at M1-M12), ``"baseline"``
+    for every other one."""
+    d = load_dictionary()
+    timing = dict(zip(d["name"], d["timing"].fillna("")))
+    return {v: "follow-up" if timing.get(v) == "follow-up" else "baseline" for v in variables}
 
 
 def group_columns(table: pd.DataFrame) -> list[str]:
@@ -368,7 +382,7 @@ class Comparison:
         return [f"g{i + 1}" for i in range(len(self.groups))]
 
     def _with(self, table: pd.DataFrame) -> "Comparison":
-        tail = [c for c in _TESTED + ["test_rule"] + _REFERENCE + _EFFECT + ["q_value", "q_method", "note"]
+        tail = [c for c in _TESTED + ["test_rule"] + _REFERENCE + _EFFECT + ["q_value", "q_method", "q_family", "note"]
                 if c in table.columns]
         return dataclasses.replace(self, table=table[[c for c in table.columns if c not in tail] + tail])
 
@@ -413,7 +427,7 @@ class Comparison:
             if other and k >= 2 and not chosen.startswith(_NOT_TESTABLE) and not _same_test(other, chosen, item):
                 refs[spec.name] = self._test(item, other, test_rule, exact, seed, n_resamples)
         table = self.table.drop(columns=[c for c in _TESTED + _EFFECT + _REFERENCE + ["note", "test_rule", "q_value",
-                                                                                      "q_method"]
+                                                                                      "q_method", "q_family"]
                                          if c in self.table.columns])
         for col in _TESTED:
             values = [results[v][col] for v in table["variable"]]
@@ -446,10 +460,11 @@ class Comparison:
 
     def _test(self, item: _Summary, override, test_rule, exact, seed, n_resamples) -> dict:
         if len(self.groups) < 2:  # every patient in one group (e.g. everyone responded): describe, do not test
-            return _not_testable(f"only one group ({self.groups[0]!r}) in {self.by!r}")
+            return _not_testable(f"every patient is in one group ({self.group_labels[0]})")
+        # the reasons a row is not testable are printed under the table: groups by their labels
         if item.spec.kind == "categorical":
-            return _test_categorical(item, override, test_rule, seed, n_resamples, self.groups)
-        return _test_continuous(item, override, exact, seed, n_resamples, self.groups)
+            return _test_categorical(item, override, test_rule, seed, n_resamples, self.group_labels)
+        return _test_continuous(item, override, exact, seed, n_resamples, self.group_labels)
 
     def add_effect(self) -> "Comparison":
         """Odds ratios (binary variables, per shown level; Woolf 95% CI, Haldane-Anscombe correction
@@ -470,7 +485,10 @@ class Comparison:
                 note = "groups too small for a 95% CI" if math.isnan(est.ci_low) else ""
                 cells[(spec.name, None)] = ("Hodges-Lehmann difference", est.estimate, est.ci_low, est.ci_high, note)
             elif len(item.levels) == 2 and k == 2:
-                for j in item.shown:
+                # both levels of a two-level category may be shown (the paper's <=20 / >20 rows): the
+                # second odds ratio is the reciprocal of the first and says nothing more, so only the
+                # first shown level (the dictionary's level order, the paper's printed row) carries one
+                for j in item.shown[:1]:
                     if min(item.n_valid) == 0 or not testable:
                         cells[(spec.name, j)] = ("odds ratio", np.nan, np.nan, np.nan,
                                                  "odds ratio not estimable (variable not testable)")
@@ -495,18 +513,25 @@ class Comparison:
         table["note"] = notes
         return self._with(table)
 
-    def add_q(self, method: str = "bh") -> "Comparison":
+    def add_q(self, method: str = "bh", families=None) -> "Comparison":
         """q-values over the variables tested: ``"bh"`` Benjamini-Hochberg false discovery rate,
-        ``"holm"`` Holm's family-wise adjustment (``msc_sle.stats.adjust_pvalues``)."""
+        ``"holm"`` Holm's family-wise adjustment (``msc_sle.stats.adjust_pvalues``).
+
+        ``families`` ``{variable: family}`` adjusts each family apart (e.g. the baseline predictors
+        apart from the follow-up SLEDAI-2K, which answer another question); a variable not named
+        joins the family ``""``. The family of each row is kept in ``q_family``."""
         if method not in stats.ADJUST_METHODS:
             raise ValueError(f"unknown adjust {method!r}; use one of {stats.ADJUST_METHODS}")
         if "p_value" not in self.table:
             raise ValueError("add_q comes after add_p")
-        per_var = self.table.drop_duplicates("variable").set_index("variable")["p_value"]
-        q = stats.adjust_pvalues(per_var.astype(float), method)
+        per_var = self.table.drop_duplicates("variable").set_index("variable")["p_value"].astype(float)
+        family = pd.Series({v: str((families or {}).get(v, "")) for v in per_var.index}, dtype=object)
+        q = pd.concat([stats.adjust_pvalues(per_var[family == f], method) for f in dict.fromkeys(family)])
         table = self.table.copy()
         table["q_value"] = table["variable"].map(q).astype(float)
         table["q_method"] = method
+        if families:
+            table["q_family"] = table["variable"].map(family)
         return self._with(table)
 
 
@@ -611,6 +636,19 @@ def _is_na(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+def _none_recorded(groups) -> str:
+    return f"no value recorded in {'group' if len(groups) == 1 else 'groups'} {' and '.join(map(str, groups))}"
+
+
+def _all_alike(level) -> str:
+    """Why a categorical row is not testable, in the words a clinician reads under the table."""
+    if level is True:
+        return "all patients had it"
+    if level is False:
+        return "no patient had it"
+    return "nothing recorded" if level is None else f"all patients: {level}"
+
+
 def _not_testable(reason) -> dict:
     return dict(test=f"{_NOT_TESTABLE}: {reason}", statistic=np.nan, df=None, p_value=np.nan, note="")
 
@@ -661,10 +699,10 @@ def _test_categorical(item: _Summary, override, rule, seed, n_resamples, groups)
     empty = [str(groups[g]) for g in range(k) if item.n_valid[g] == 0]
     used = item.table.sum(axis=0) > 0
     if empty:
-        return _not_testable(f"no recorded {spec.name!r} in group(s) {', '.join(empty)}")
+        return _not_testable(_none_recorded(empty))
     if used.sum() < 2:
         only = item.levels[int(np.flatnonzero(used)[0])] if used.any() else None
-        return _not_testable(f"constant variable (every recorded value is {only!r})")
+        return _not_testable(_all_alike(only))
     # SPSS crosstabs drop levels nobody has; an all-zero column has no expected count
     t = item.table[:, used]
     fires, reason = _rule_calls_for_exact(stats.expected_counts(t), rule)
@@ -689,11 +727,11 @@ def _test_continuous(item: _Summary, override, exact, seed, n_resamples, groups)
     k = len(groups)
     empty = [str(groups[g]) for g in range(k) if gv.n_valid[g] == 0]
     if empty:
-        return _not_testable(f"no recorded {spec.name!r} in group(s) {', '.join(empty)}")
+        return _not_testable(_none_recorded(empty))
     lo = min(gv.order_statistic(g, 0) for g in range(k))
     hi = max(gv.order_statistic(g, int(gv.n_valid[g]) - 1) for g in range(k))
     if lo == hi:
-        return _not_testable(f"constant variable (every recorded value is {lo:g})")
+        return _not_testable(f"all patients had the same value ({lo:g}{' ' + spec.unit if spec.unit else ''})")
     test = override or ("mann_whitney" if k == 2 else "kruskal")
     if test == "kruskal":
         res = stats.kruskal_grouped(gv)

@@ -19,7 +19,7 @@ from .outcomes import (DEFINITION_ALIASES, DEFINITIONS, ResponseDefinition, Resp
 from .sledai import (CVA_DOMAINS, MAJOR_ORGAN_DESCRIPTORS, SEROLOGY, SLEDAI2K_DOMAINS, SLEDAI2K_WEIGHTS, SledaiResult,
                      descriptor_arrays, score_arrays, sledai2k, sledai2k_domains)
 from .steroids import EQUIVALENT_DOSE_MG, PULSE_MIN_MG, SteroidDoses, prednisone_equivalent, split_pulses
-from .visits import BASELINE_MONTH, FOLLOW_UP_MONTHS, VisitGrid, visit_completeness, visit_grid
+from .visits import BASELINE_MONTH, FOLLOW_UP_MONTHS, VisitGrid, visit_completeness, visit_grid, visit_label
 
 __all__ = ["PAPER_ELIGIBILITY", "Criterion", "EligibilityResult", "EligibilityThresholds", "apply_eligibility",
            "baseline_sledai", "paper_criteria", "load_cohort", "recorded_total_note", "recorded_total_details",
@@ -29,5 +29,6 @@ __all__ = ["PAPER_ELIGIBILITY", "Criterion", "EligibilityResult", "EligibilityTh
            "sledai_reduction", "CVA_DOMAINS", "MAJOR_ORGAN_DESCRIPTORS", "SEROLOGY", "SLEDAI2K_DOMAINS",
            "SLEDAI2K_WEIGHTS", "SledaiResult", "descriptor_arrays", "score_arrays", "sledai2k", "sledai2k_domains",
            "EQUIVALENT_DOSE_MG", "PULSE_MIN_MG", "SteroidDoses", "prednisone_equivalent", "split_pulses",
-           "BASELINE_MONTH", "FOLLOW_UP_MONTHS", "VisitGrid", "visit_grid", "visit_completeness", "sledai_long",
+           "BASELINE_MONTH", "FOLLOW_UP_MONTHS", "VisitGrid", "visit_grid", "visit_completeness", "visit_label",
+           "sledai_long",
            "baseline_predictors"]

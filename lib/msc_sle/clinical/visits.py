@@ -16,12 +16,20 @@ import pandas as pd
 from ..contract import VISIT_MONTHS, DataError, Problem
 from .sledai import sledai2k
 
-__all__ = ["BASELINE_MONTH", "FOLLOW_UP_MONTHS", "VisitGrid", "visit_grid", "visit_completeness"]
+__all__ = ["BASELINE_MONTH", "FOLLOW_UP_MONTHS", "VisitGrid", "visit_grid", "visit_completeness", "visit_label"]
 
 #: Month of the baseline visit (before the first infusion).
 BASELINE_MONTH = VISIT_MONTHS[0]
 #: Visits assessed for response, in months after the first infusion (Wen 2019, section 2.4).
 FOLLOW_UP_MONTHS = tuple(VISIT_MONTHS[1:])
+
+
+def visit_label(month) -> str:
+    """The printed name of a visit, the same in every table and sentence: "Baseline", "M1", "M3",
+    "M6", "M12", as the paper's Table 2 and the data dictionary's SLEDAI-2K rows name them (a
+    table note spells the abbreviation out)."""
+    month = int(month)
+    return "Baseline" if month == BASELINE_MONTH else f"M{month}"
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ def visit_completeness(cohort, months=VISIT_MONTHS) -> pd.DataFrame:
         at = (visits["month"] == m).to_numpy(dtype=bool, na_value=False)
         seen = int(visits.loc[at, "patient_id"].nunique())
         pred = visits.loc[at, "prednisone_mg"] if "prednisone_mg" in visits else pd.Series(dtype=float)
-        rows.append({"Visit": "Baseline" if m == 0 else f"Month {m}", "Patients": n, "Seen": seen,
+        rows.append({"Visit": visit_label(m), "Patients": n, "Seen": seen,
                      "No visit": n - seen, "SLEDAI-2K not computable": int(total[at].isna().sum()),
                      "Prednisone missing": int(pred.isna().sum())})
     return pd.DataFrame(rows)

@@ -70,6 +70,8 @@ MANIFEST_KEYS = {
     "n_visits": ("whole number", "rows of the visits table"),
     "targets": ("text", "the published values the generator matched"),
     "notes": ("list of texts", "remarks on the extract"),
+    "paper_cohort": ("yes/no", "true: the extract is the cohort of Wen et al. (2019) (or its synthetic "
+                     "reconstruction), so Table 2 may use the paper's own row-by-row test choices"),
 }
 _DECIMAL_MARKS = (".", ",")
 _THOUSANDS = ("", ".", ",", " ")
@@ -90,6 +92,7 @@ class _Convention:
 @dataclass
 class _Manifest:
     synthetic: bool = False
+    paper_cohort: bool = False
     convention: _Convention = field(default_factory=_Convention)
     path: Path | None = None
 
@@ -139,7 +142,7 @@ def _read_manifest(folder: Path, problems: list[Problem]) -> _Manifest:
     for key, value in data.items():
         if key not in MANIFEST_KEYS:
             bad(key, None, f"unknown key (known keys: {', '.join(MANIFEST_KEYS)})")
-        elif key == "synthetic":
+        elif key in ("synthetic", "paper_cohort"):
             if _yes_no(value) is None:
                 bad(key, value, _YES_NO_RULE)
         elif key == "decimal" and value not in _DECIMAL_MARKS:
@@ -163,6 +166,7 @@ def _read_manifest(folder: Path, problems: list[Problem]) -> _Manifest:
             out.convention = _Convention(decimal, thousands)
     if len(problems) == start:
         out.synthetic = bool(_yes_no(data.get("synthetic", False)))
+        out.paper_cohort = bool(_yes_no(data.get("paper_cohort", False)))
     return out
 
 
@@ -903,4 +907,4 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
         files.append(manifest.path)
     return Cohort(patients, visits, str(path), fingerprint_files(files), manifest.synthetic,
                   tuple(dict.fromkeys(notes)), {t: raws[t].file for t in TABLES},
-                  tuple(str(f.resolve()) for f in files), tuple(details))
+                  tuple(str(f.resolve()) for f in files), tuple(details), manifest.paper_cohort)

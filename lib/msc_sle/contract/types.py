@@ -81,7 +81,7 @@ class Cohort:
     never a patient id), ``files`` names the file (and sheet) each table was read from, as messages
     name it, ``raw_files`` are the paths whose bytes the fingerprint covers, and ``details`` are the
     :class:`Problem` rows behind the warnings, naming the patients (``make run`` writes them to
-    ``OUT/data_issues.csv``; no page shows them).
+    ``OUT/data_issues.csv``; no page shows them), ``paper_cohort`` comes from the manifest too.
     """
 
     patients: pd.DataFrame
@@ -93,3 +93,6 @@ class Cohort:
     files: dict = field(default_factory=dict)
     raw_files: tuple[str, ...] = ()
     details: tuple[Problem, ...] = ()
+    #: the manifest says the extract is the paper's cohort (``paper_cohort``): only then do the
+    #: paper's row-by-row test choices, made for its 69 patients, choose Table 2's tests
+    paper_cohort: bool = False

@@ -32,7 +32,7 @@ from .audit import DEFAULT_CLAIMS, STRATA, paper_audit
 from ..clinical import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, analysis_frame, apply_eligibility
 from ..compare import compare_groups, describe, paired_over_time
 from ..present.format import format_fixed, format_number, format_p
-from .choices import compare_as_the_paper
+from .choices import compare_as_the_paper, table_test_rule
 from ..contract import Cohort
 from ..present.format import format_against, format_percent
 from .published import load_published, matches_printed
@@ -137,7 +137,8 @@ class _Workbook:
 
     def __init__(self, cohort: Cohort, criteria, prednisone_cut: float, cyc_dose_cut: float, definitions,
                  test_rule: str, published: pd.DataFrame):
-        self.test_rule = test_rule
+        # what Table 2 prints: the paper's own test choices on the paper's cohort only
+        self.test_rule = table_test_rule(test_rule, cohort.paper_cohort)
         self.published = published
         self.eligibility = apply_eligibility(cohort, criteria)
         self.frame = analysis_frame(self.eligibility.cohort, definitions, prednisone_cut=prednisone_cut,

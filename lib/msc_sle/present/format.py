@@ -12,7 +12,7 @@ from fractions import Fraction
 
 __all__ = ["round_half_up", "rounded", "format_number", "format_fixed", "format_percent", "format_rate",
            "format_against", "format_p", "p_text", "format_significant", "typeset", "NOT_TESTED", "on_half",
-           "round_half_to_even", "friedman_text", "NO_PATIENT", "result_sentence"]
+           "round_half_to_even", "friedman_text", "NO_PATIENT", "result_sentence", "format_ratio", "epv_text"]
 
 #: What a p-value cell shows when no test could be run (the footnote says why).
 NOT_TESTED = "n.t."
@@ -141,6 +141,34 @@ def format_p(p: float, p_decimals="auto") -> str:
     return format_fixed(p, d)
 
 
+def format_ratio(estimate, lower, upper, digits: int = 3) -> str:
+    """An odds (or other) ratio with its confidence interval, as every table prints one:
+    ``"0.176 (0.0529 to 0.583)"``, each number to ``digits`` significant digits (a ratio's
+    precision is relative, so 0.05 and 20 keep the same information); "–" when any bound is
+    missing or infinite."""
+    values = (estimate, lower, upper)
+    if any(v is None or (isinstance(v, (float, int)) and not math.isfinite(float(v))) for v in values):
+        return "–"
+    return (f"{format_significant(float(estimate), digits)} ({format_significant(float(lower), digits)} to "
+            f"{format_significant(float(upper), digits)})")
+
+
+def epv_text(epv, decimals: int = 1) -> str:
+    """The events-per-variable sentence of the model pages, rounded half up like every other
+    number (29 events over 4 predictors prints 7.3, not Python's 7.2). ``epv`` is a
+    :class:`msc_sle.stats.models.EventsPerVariable`."""
+    limiting = min(epv.n_events, epv.n_nonevents)
+    value = Fraction(limiting, epv.n_predictors) if epv.n_predictors else math.nan
+    shown = "–" if not epv.n_predictors else format_fixed(value, decimals)
+    text = (f"{limiting} events (smaller outcome class) / {epv.n_predictors} predictors "
+            f"= {shown} events per variable")
+    if epv.below_threshold:
+        text += (f"; WARNING: below {format_number(epv.threshold, 2)}, estimates may be biased and "
+                 "overfitted (Peduzzi et al. 1996); Firth's penalisation and the bootstrap "
+                 "optimism correction mitigate but do not remove this")
+    return text
+
+
 def format_significant(x: float, digits: int = 3) -> str:
     """``x`` to ``digits`` significant digits, trailing zeros kept (an odds ratio of 1 prints 1.00,
     0.3426 prints 0.343, 20.09 prints 20.1, 148.6 prints 149); "–" when missing or infinite."""
@@ -178,14 +206,15 @@ def friedman_text(result, times: str = "baseline, M1, M3, M6, M12", patients: st
     visits = f"{patients or f'{result.n_complete} of {result.n_total}'} patients with every visit"
     if result.statistic is None or math.isnan(result.statistic):
         return f"{where}: {result.test} ({visits})"
-    return (f"{where}: chi-square = {result.statistic:.2f}, df = {result.df}, {p_text(result.p_value)} "
+    return (f"{where}: chi-square = {format_fixed(result.statistic, 2)}, df = {result.df}, {p_text(result.p_value)} "
             f"({visits})")
 
 
-def p_text(p: float, test: str | None = None, digits: int = 3, symbol: str = "p") -> str:
+def p_text(p: float, test: str | None = None, digits="auto", symbol: str = "p") -> str:
     """A p-value for prose and figure labels: "p = 0.003 (Fisher)", "p < 0.001".
 
-    The number is the table cell of :func:`format_p` (same rounding everywhere);
+    The number is the table cell of :func:`format_p` with the tables' own style (``digits``
+    "auto"), so one p-value prints the same in a table, a sentence and a label;
     ``symbol="q"`` words a q-value the same way.
     """
     if p is None or (isinstance(p, float) and math.isnan(p)):

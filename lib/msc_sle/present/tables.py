@@ -19,11 +19,12 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from ..compare import Comparison, describe, group_columns
-from ..contract import load_dictionary, variable_info
+from ..clinical.visits import visit_label
+from ..compare import FAMILIES, Comparison, describe, group_columns
+from ..contract import load_dictionary
 from ..stats import TESTS
-from .format import (NOT_TESTED, format_fixed, format_number, format_p, format_percent, format_rate,
-                     format_significant, p_text, round_half_up, typeset)
+from .format import (NOT_TESTED, epv_text, format_fixed, format_number, format_p, format_percent, format_rate,
+                     format_ratio, format_significant, p_text, round_half_up, typeset)
 
 __all__ = ["PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
            "regression_table", "sensitivity_table", "PAPER_SECTION_ORDER", "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
@@ -155,7 +156,7 @@ def _count_text(value) -> str:
 
 
 def _applicability(row, prefixes) -> str:
-    """" (n = 11 biopsied)" for a variable that applies to some patients only (the data
+    """" (biopsied only: n = 1 and 10)" for a variable that applies to some patients only (the data
     dictionary's ``applies_to``): the denominator is said, the others are not counted as missing."""
     who = row.get("applies_to", "") if hasattr(row, "get") else ""
     if not isinstance(who, str) or not who:
@@ -163,7 +164,13 @@ def _applicability(row, prefixes) -> str:
     counts = [row.get(f"{p}_n_applicable") for p in prefixes]
     if any(c is None or (not _marker(c) and pd.isna(c)) for c in counts):
         return ""
-    return f" (n = {' / '.join(_count_text(c) for c in counts)} {who})"
+    # "(n = 1 / 10 biopsied)" read as a fraction: the group sizes are said as a list, in column order
+    return f" ({who} only: n = {_and_list([_count_text(c) for c in counts])})"
+
+
+def _and_list(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _cell(row, prefix: str, decimals: int, range_sep: str) -> str:
@@ -378,16 +385,17 @@ def _merge_blocks(tables, by_labels):
 
 #: How a table names the rule that chose its tests (the ``test_rule`` column of a comparison).
 TEST_RULE_WORDS = {
-    "paper": "as the paper: the test each p-value of its tables was marked with (Fisher's exact test "
-             "where Table 2 prints *, Pearson's chi-square on the other categorical rows), and section "
-             "2.5's stated tests (Mann-Whitney U, Pearson's chi-square) for the comparisons it does not print",
-    "expected_lt_5": "Fisher's exact test (Fisher-Freeman-Halton beyond 2 x 2) when an expected count is "
-                     "below 5, Pearson's chi-square otherwise; Mann-Whitney U for continuous variables",
-    "cochran": "Fisher's exact test (Fisher-Freeman-Halton beyond 2 x 2) when an expected count is below 1 "
-               "or more than 20% are below 5 (Cochran 1954), Pearson's chi-square otherwise; Mann-Whitney U "
-               "for continuous variables",
-    "pearson_only": "Pearson's chi-square for every categorical variable and Mann-Whitney U for continuous "
-                    "ones (section 2.5's stated methods), unless a test is named for a variable",
+    "paper": "as in the paper: on each row the test the paper's Table 2 used (Fisher's exact test where it "
+             "prints *, Pearson's chi-square on its other categorical rows); elsewhere the tests its methods "
+             "name (Mann-Whitney U, Pearson's chi-square)",
+    "expected_lt_5": "by the expected-count rule: Fisher's exact test (Fisher-Freeman-Halton beyond 2 x 2) when "
+                     "an expected count is below 5, Pearson's chi-square otherwise; Mann-Whitney U for continuous "
+                     "variables",
+    "cochran": "by Cochran's rule (1954): Fisher's exact test (Fisher-Freeman-Halton beyond 2 x 2) when an "
+               "expected count is below 1 or more than 20% are below 5, Pearson's chi-square otherwise; "
+               "Mann-Whitney U for continuous variables",
+    "pearson_only": "as the paper's methods name them: Pearson's chi-square for every categorical variable and "
+                    "Mann-Whitney U for continuous ones, unless a test is named for a variable",
 }
 
 
@@ -457,41 +465,90 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
                + (["Missing (" + " / ".join(glabels) + ")"] if any_missing else []))
     body, kinds = _build(rows, headers, 1 + show_ref + effect + show_q + any_missing)
 
-    notes = ["Values are n (%) of the patients with the value recorded, or median (range); a variable that "
-             "applies to some patients only gives their number (n = ... / ...) and percentages of them."]
+    # A short note in a clinician's words, as a journal prints one: what the cells are, which test
+    # gave each p, what the effect and q columns are, the abbreviations used, then the row notes.
+    values = "Values are n (%) of the patients with the value recorded, or median (range)"
+    if result["applies_to"].fillna("").astype(str).ne("").any() if "applies_to" in result else False:
+        values += ("; a variable assessed in some patients only gives how many were assessed in each group, "
+                   "and the percentages are of them")
+    notes = [values + "." + (" Missing: patients without the value recorded, per group (" + " / ".join(glabels)
+                             + ")." if any_missing else "")]
     rule = str(result["test_rule"].iloc[0]) if "test_rule" in result else ""
+    tests = " ".join(_test_legend(used, marks, result))
     if rule in TEST_RULE_WORDS:
-        notes.append(f"Tests: {TEST_RULE_WORDS[rule]}.")
-    notes += _test_legend(used, marks, result)
+        tests = f"Tests {TEST_RULE_WORDS[rule]}. {tests}"
     if show_ref:
-        notes.append(f"{ref_header}: where the tests above differ from the {reference}'s choice for a row, "
-                     f"the p-value under the {reference}'s test, marked the same way.")
+        tests += (f" {ref_header}: where the {reference}'s choice of test differs from the one above, the p value "
+                  "under the paper's test, marked the same way.")
     if not_testable:
         reasons = {t.split(": ", 1)[1] for t in not_testable}
-        if len(not_testable) > 1 and len(reasons) == 1:  # e.g. no patient in one group: said once
-            notes.append(f"{NOT_TESTED}: not testable - every variable: {reasons.pop()}.")
+        if len(not_testable) > 1 and len(not_testable) == result["variable"].nunique() and len(reasons) == 1:
+            words = [f"every variable: {reasons.pop()}"]   # e.g. no patient in one group: said once
         else:
-            notes.append(f"{NOT_TESTED}: not testable - " + "; ".join(not_testable) + ".")
+            words = _not_testable_words(not_testable)
+        tests += f" {NOT_TESTED}: not tested (" + "; ".join(words) + ")."
+    notes.append(tests.strip())
+    estimates = []
     if effect:
         versus = f", {glabels[0]} versus {glabels[1]}" if len(glabels) == 2 else ""
-        note = (f"Effect size{versus}: OR, odds ratio with Woolf (logit) 95% CI, to 3 significant digits; "
-                "HL, Hodges-Lehmann median difference with distribution-free 95% CI.")
-        if haldane:
-            note += " ^ Haldane-Anscombe correction (0.5 added to each cell) for a zero cell."
-        notes.append(note)
+        estimates.append(f"Effect size{versus}: OR, odds ratio (95% CI, Woolf); HL, Hodges-Lehmann median "
+                         "difference (95% CI)" + ("; ^ 0.5 added to each cell for a zero count (Haldane-Anscombe)"
+                                                  if haldane else "") + ".")
     if show_q:
-        q_method = result["q_method"].iloc[0] if "q_method" in result else ""
-        method = {"bh": "Benjamini-Hochberg false discovery rate",
-                  "holm": "Holm family-wise adjustment"}.get(q_method, "adjusted")
-        n_tested = int(result.drop_duplicates("variable")["p_value"].notna().sum())
-        notes.append(f"q value: {method} over the {n_tested} variables tested.")
-    if any_missing:
-        notes.append("Missing: patients the variable applies to without the value recorded, per group (" +
-                     " / ".join(glabels) + ").")
+        estimates.append(_q_note(result))
+    if estimates:
+        notes.append(" ".join(estimates))
+    shown_text = " ".join(str(v) for v in body.iloc[:, 0])
+    used_abbreviations = [f"{a}, {w}" for a, w in ABBREVIATIONS.items()
+                          if re.search(r"(?<![\w-])" + re.escape(a) + r"(?![\w-])", shown_text)]
+    if re.search(r"(?<!\w)M\d+(?!\w)", shown_text):
+        used_abbreviations.append(VISIT_ABBREVIATION)
+    if used_abbreviations:
+        notes.append("; ".join(used_abbreviations) + ".")
     if "by_note" in result and result["by_note"].iloc[0]:
-        notes.append(str(result["by_note"].iloc[0]))
-    notes += [f"({letter}) {row_notes[v]}" for v, letter in letters.items()]
+        notes.append(str(result["by_note"].iloc[0]) + ".")
+    notes += [f"({letter}) {_sentence(row_notes[v])}" for v, letter in letters.items()]
     return body, kinds, tuple(notes)
+
+
+#: Abbreviations a table note spells out when the table prints them (the paper's own).
+ABBREVIATIONS = {"CYC": "cyclophosphamide", "MMF": "mycophenolate mofetil", "HCQ": "hydroxychloroquine",
+                 "LEF": "leflunomide", "MSCs": "mesenchymal stem cells", "BM": "bone marrow-derived",
+                 "UC": "umbilical cord-derived", "SLEDAI": "SLE Disease Activity Index",
+                 "CR": "clinical remission", "LDA": "low disease activity"}
+VISIT_ABBREVIATION = "M1, M3, M6, M12, months 1, 3, 6 and 12 after the first MSC infusion"
+
+
+def _sentence(text: str) -> str:
+    text = str(text).strip()
+    return text[:1].upper() + text[1:]
+
+
+def _not_testable_words(items) -> list[str]:
+    """["Prednisone use: all patients had it", "ANA: all patients had it"] grouped by reason:
+    "Prednisone use, ANA: all patients had it"."""
+    by_reason: dict[str, list[str]] = {}
+    for item in items:
+        label, _, reason = item.partition(": ")
+        by_reason.setdefault(reason, []).append(label)
+    return [f"{', '.join(labels)}: {reason}" for reason, labels in by_reason.items()]
+
+
+def _q_note(result) -> str:
+    """The q column's note: the adjustment and how many variables each family holds (counted)."""
+    q_method = result["q_method"].iloc[0] if "q_method" in result else ""
+    method = {"bh": "Benjamini-Hochberg false discovery rate",
+              "holm": "Holm family-wise adjustment"}.get(q_method, "adjusted p value")
+    per_var = result.drop_duplicates("variable")
+    tested = per_var["p_value"].map(lambda v: _marker(v) or pd.notna(v))
+    if "q_family" not in per_var or per_var["q_family"].nunique() < 2:
+        return f"q value: {method} over the {int(tested.sum())} variables tested."
+    parts = []
+    for family, block in per_var[tested].groupby("q_family", sort=False):
+        words = FAMILIES.get(family, family)
+        labels = ", ".join(typeset(v) for v in block["label"]) if family != "baseline" else ""
+        parts.append(f"the {len(block)} {words} tested" + (f" ({labels})" if labels else ""))
+    return f"q value: {method}, computed separately for " + " and for ".join(parts) + "."
 
 
 def _effect_cell(r, decimals) -> str:
@@ -502,10 +559,8 @@ def _effect_cell(r, decimals) -> str:
     if not name or est is None or pd.isna(est):
         return ""
     lo, hi = r["effect_ci_low"], r["effect_ci_high"]
-    if name == "odds ratio":  # a ratio: significant digits, the same for every row
-        tag, fmt = "OR", format_significant
-        ci = "" if pd.isna(lo) else f" ({fmt(lo)} to {fmt(hi)})"
-        text = f"{tag} {fmt(est)}{ci}"
+    if name == "odds ratio":  # a ratio: the style of every table's odds ratios
+        text = "OR " + (format_significant(est) if pd.isna(lo) else format_ratio(est, lo, hi))
     else:  # a difference on the variable's own scale: the decimals of its medians
         ci = "" if pd.isna(lo) else f" ({format_number(lo, decimals)} to {format_number(hi, decimals)})"
         text = f"HL {format_number(est, decimals)}{ci}"
@@ -516,7 +571,7 @@ _DESCRIPTIONS = {name: info.description for name, info in TESTS.items()}
 
 
 def _test_legend(used, marks, result) -> list[str]:
-    lines = []
+    lines, unmarked = [], []
     for test in [t for t in ("mann_whitney", "kruskal", "chi2", "chi2_yates", "fisher",
                              "fisher_freeman_halton") if t in used] + \
             [t for t in used if t not in _DESCRIPTIONS]:
@@ -531,8 +586,11 @@ def _test_legend(used, marks, result) -> list[str]:
         mark = marks.get(test, "")
         scope = {"mann_whitney": " for continuous variables", "kruskal": " for continuous variables",
                  "chi2": " for categorical variables"}.get(test, "")
-        lines.append(f"{mark} {desc}." if mark else f"Unmarked p values: {desc}{scope}.")
-    return lines
+        if mark:
+            lines.append(f"{mark} {desc}.")
+        else:
+            unmarked.append(desc + scope)
+    return ([f"Unmarked p values: {', '.join(unmarked)}."] if unmarked else []) + lines
 
 
 # --------------------------------------------------------------------------------------------
@@ -544,8 +602,9 @@ def _test_legend(used, marks, result) -> list[str]:
 #: How :func:`plain_table` prints a column: ``text`` (typeset), ``int`` (a count), ``p`` (a p- or
 #: q-value, the paper's style), ``test`` (a test's name from msc_sle.stats.TESTS), ``number:<d>``
 #: (rounded half up, trailing zeros dropped), ``fixed:<d>`` (exactly d decimals), ``sig:<d>``
-#: (d significant digits), ``percent:<d>`` (a share printed as a percentage).
-CELL_FORMATS = ("text", "int", "p", "test", "number", "fixed", "sig", "percent")
+#: (d significant digits), ``percent:<d>`` (a share printed as a percentage), ``visit`` (a month
+#: printed as every table names the visit: Baseline, M1, ...).
+CELL_FORMATS = ("text", "int", "p", "test", "number", "fixed", "sig", "percent", "visit")
 
 
 def _format_cell(value, how: str) -> str:
@@ -568,6 +627,8 @@ def _format_cell(value, how: str) -> str:
         return format_fixed(float(value), int(digits or 1))
     if kind == "sig":
         return format_significant(float(value), int(digits or 3))
+    if kind == "visit":
+        return visit_label(value)
     if kind == "percent":  # a share (0-1) printed as a percentage
         return format_fixed(100 * float(value), int(digits or 1)) + "%"
     raise ValueError(f"unknown cell format {how!r}; use one of {CELL_FORMATS} (with ':<digits>')")
@@ -611,11 +672,14 @@ def plain_table(frame: pd.DataFrame, title: str = "", *, columns=None, formats=N
 
 
 def _visit_label(name: str) -> str:
-    """The printed name of a visit column (``sledai_m1`` -> "M1", the dictionary's label)."""
-    try:
-        return typeset(variable_info(name)["label"])
-    except KeyError:
-        return typeset(name)
+    """The printed name of a visit column (``sledai_m1`` -> "M1", ``sledai_m0`` -> "Baseline") or of
+    a rate's visit (``month 1`` -> "M1"): :func:`msc_sle.clinical.visit_label`, one style everywhere."""
+    found = re.fullmatch(r"(?:.*_m|month )(\d+)", str(name))
+    return visit_label(int(found.group(1))) if found else typeset(name)
+
+
+#: Spells out the visit abbreviations under a table that uses them.
+VISIT_NOTE = "M1, M3, M6, M12: months 1, 3, 6 and 12 after the first MSC infusion."
 
 
 def over_time_tables(result, decimals: int = 1) -> tuple[PublicationTable, PublicationTable]:
@@ -627,7 +691,7 @@ def over_time_tables(result, decimals: int = 1) -> tuple[PublicationTable, Publi
                            columns={"time": "Visit", "n": "Patients scored", "median": "Median", "q1": "Q1",
                                     "q3": "Q3", "min": "Min", "max": "Max"},
                            formats={"n": "int", "median": fmt, "q1": fmt, "q3": fmt, "min": fmt, "max": fmt},
-                           footnotes=("Quartiles as SPSS computes them (type 6).",))
+                           footnotes=("Quartiles as SPSS computes them (type 6).", VISIT_NOTE))
     pairwise = result.pairwise.assign(time=[_visit_label(t) for t in result.pairwise["time"]],
                                       baseline=[_visit_label(t) for t in result.pairwise["baseline"]])
     adjusted = "p_holm" if "p_holm" in pairwise else "q_value"
@@ -647,11 +711,13 @@ def rates_table(rates: pd.DataFrame, decimals: int = 1,
     """Response rates (``msc_sle.rates``) as a page prints them: response, visit, n/N (%, CI), missing."""
     if "shown" not in rates:
         rates = rate_table(rates, decimals)
+    rates = rates.assign(when=[_visit_label(w) for w in rates["when"]])
     return plain_table(rates, title, columns={"response": "Response", "when": "Visit",
                                               "shown": "Patients (%; 95% CI)", "missing visits": "Missing visits"},
                        formats={"missing visits": "int"},
                        footnotes=("Denominator: every analysed patient; a missing visit is not a response. "
-                                  "Missing visits: patients whose visit was absent or could not be classified.",))
+                                  "Missing visits: patients whose visit was absent or could not be classified.",
+                                  VISIT_NOTE))
 
 
 def attrition_table(attrition: pd.DataFrame) -> PublicationTable:
@@ -694,12 +760,9 @@ def rate_table(rates: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
 _REFERENCE = "ref."
 
 
-def _or_cell(estimate, lower, upper, decimals: int = 2) -> str:
-    """"1.87 (0.99 to 3.68)", as Table 2's effect column; "–" when the estimate does not exist."""
-    if any(v is None or not math.isfinite(float(v)) for v in (estimate, lower, upper)):
-        return "–"
-    return (f"{format_fixed(estimate, decimals)} ({format_fixed(lower, decimals)} to "
-            f"{format_fixed(upper, decimals)})")
+def _or_cell(estimate, lower, upper) -> str:
+    """"1.87 (0.990 to 3.68)": one ratio style for every table (Table 2's effect column too)."""
+    return format_ratio(estimate, lower, upper)
 
 
 def _p_cell(p, p_decimals) -> str:
@@ -724,10 +787,10 @@ def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str 
                "p, Firth", "Adjusted OR (95% CI), ML", "p, ML"]
 
     def cells(r) -> list[str]:
-        return [_or_cell(r["uni_or"], r["uni_lower"], r["uni_upper"], decimals), _p_cell(r["uni_p"], p_decimals),
-                _or_cell(r["firth_or"], r["firth_lower"], r["firth_upper"], decimals),
+        return [_or_cell(r["uni_or"], r["uni_lower"], r["uni_upper"]), _p_cell(r["uni_p"], p_decimals),
+                _or_cell(r["firth_or"], r["firth_lower"], r["firth_upper"]),
                 _p_cell(r["firth_p"], p_decimals),
-                _or_cell(r["ml_or"], r["ml_lower"], r["ml_upper"], decimals), _p_cell(r["ml_p"], p_decimals)]
+                _or_cell(r["ml_or"], r["ml_lower"], r["ml_upper"]), _p_cell(r["ml_p"], p_decimals)]
 
     records, kinds = [], []
     for variable, block in tidy.groupby("variable", sort=False):
@@ -755,7 +818,7 @@ def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str 
              "Univariable: " + methods["univariable"].split(": ", 1)[1] + ".",
              "Adjusted, Firth: " + methods["firth"].split(": ", 1)[1] + ".",
              "Adjusted, ML: " + methods["ml"].split(": ", 1)[1] + ".",
-             f"{data.exclusions()} Events per variable: {epv.message}."]
+             f"{data.exclusions()} Events per variable: {epv_text(epv)}."]
     title = title or (f"Odds ratios for {data.outcome_label}: univariable and multivariable logistic regression "
                       f"(n = {data.n}, {data.n_events} with the outcome)")
     return PublicationTable(title, body, tuple(kinds), tuple(notes), tidy)
@@ -773,7 +836,7 @@ def sensitivity_table(result, decimals: int = 2, *, title: str | None = None) ->
     heads = {o: t.loc[t["outcome"] == o].iloc[0] for o in outcomes}
     headers = ["Characteristic"] + [str(heads[o]["outcome_label"]) for o in outcomes]
     counts = ["Responders / analysed"] + [f"{int(heads[o]['n_events'])}/{int(heads[o]['n'])}" for o in outcomes]
-    epvs = ["Events per variable"] + ["–" if pd.isna(heads[o]["epv"]) else f"{heads[o]['epv']:.1f}"
+    epvs = ["Events per variable"] + ["–" if pd.isna(heads[o]["epv"]) else format_fixed(heads[o]["epv"], 1)
                                       for o in outcomes]
     records, kinds = [counts, epvs], ["variable", "variable"]
     terms = t[t["term"].notna()].drop_duplicates("term")
@@ -785,8 +848,7 @@ def sensitivity_table(result, decimals: int = 2, *, title: str | None = None) ->
                 row.append("–")
                 continue
             r = r.iloc[0]
-            row.append(_or_cell(r["odds_ratio"], r["or_lower"], r["or_upper"], decimals) + "; "
-                       + p_text(r["p"], digits=3))
+            row.append(_or_cell(r["odds_ratio"], r["or_lower"], r["or_upper"]) + "; " + p_text(r["p"]))
         records.append(row)
         kinds.append("variable")
     body = pd.DataFrame(records, columns=headers)

@@ -556,6 +556,8 @@ def generate_synthetic(out: str | Path | None = None, *, patients: int | None = 
 def _manifest(seed, patients, p, v, notes) -> dict:
     return {
         "synthetic": True,
+        # the reconstruction stands for the paper's cohort; a resample of it does not
+        "paper_cohort": patients is None,
         "generator": "msc_sle.tools.synthetic",
         "seed": int(seed),
         "patients": None if patients is None else int(patients),

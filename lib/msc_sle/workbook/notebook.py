@@ -8,19 +8,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..clinical import analysis_frame, apply_eligibility, load_cohort
-from ..compare import Comparison, table_variables
+from ..compare import FAMILIES, Comparison, table_variables, timing_families
 from ..contract import BUNDLED_DATA
 from ..paper.choices import compare_as_the_paper, printed_test_slips
 from ..present.export import export_table
 from ..present.figures import save_figure, use_print_style
-from ..present.tables import PublicationTable, comparison_table
+from ..present.tables import PublicationTable, comparison_table, plain_table
 from .cache import cached_cohort
 from .params import Params, parameter_words
 
 __all__ = ["RECORD_MIMETYPE", "RECORD_TAG", "open_cohort", "analysed_cohort", "frame_for", "outcome_comparison",
-           "outcome_table", "BANNER_STYLE", "banner", "show_provenance", "record", "show_text", "save_table",
-           "show_figure", "progress_bar", "NO_ELIGIBLE"]
+           "outcome_table", "flagged_by_family", "BANNER_STYLE", "banner", "show_provenance", "record", "show_text",
+           "save_table", "show_figure", "progress_bar", "NO_ELIGIBLE"]
 
 #: What every analysis page says first when the eligibility criteria leave no patient.
 NO_ELIGIBLE = "Not computable: no eligible patient."
@@ -238,19 +240,62 @@ def show_figure(fig, name: str, out_dir: str | Path | None, *, synthetic: bool =
     display(Image(filename=str(Path(out_dir) / "figures" / f"{name}.png"), width=width))
 
 
-def outcome_comparison(frame, params: Params, group: str, by: str = "response_ever") -> Comparison:
+def outcome_comparison(frame, params: Params, group: str, by: str = "response_ever", *, cohort) -> Comparison:
     """Table 2's comparison for ``params.outcome``: every baseline variable of the paper's tables,
-    tested under ``params.test_rule`` (default: the paper's own choice, row by row), odds ratios and
-    Hodges-Lehmann differences, Benjamini-Hochberg q-values; ``group`` names the responders."""
-    return compare_as_the_paper(frame, by, params["outcome"], params["test_rule"], table_variables(frame),
-                                labels={by: group}, adjust="bh")
+    tested under ``params.test_rule`` (default: the paper's own choice, row by row, on the paper's
+    cohort; on any other ``cohort`` the documented rule, ``paper.choices.RULE_ELSEWHERE``), odds
+    ratios and Hodges-Lehmann differences, Benjamini-Hochberg q-values within each family (baseline
+    characteristics apart from the follow-up SLEDAI-2K); ``group`` names the responders."""
+    variables = table_variables(frame)
+    return compare_as_the_paper(frame, by, params["outcome"], params["test_rule"], variables,
+                                labels={by: group}, adjust="bh", paper_cohort=bool(cohort.paper_cohort),
+                                families=timing_families(variables))
+
+
+def flagged_by_family(table: PublicationTable, alpha: float) -> tuple[str, list[PublicationTable]]:
+    """The variables of Table 2 with p < ``alpha``, one list per family of its q-values (the baseline
+    characteristics apart from the follow-up SLEDAI-2K), and a sentence counting, per family, the
+    variables tested, those with p < alpha and those keeping q < alpha. A p withheld by ``make share``
+    ("[c]") is not listed."""
+    tested = table.tidy.drop_duplicates("variable")
+    families = tested["q_family"] if "q_family" in tested else pd.Series("baseline", index=tested.index)
+    sentences, tables = [], []
+    for family in dict.fromkeys(families):
+        block = tested[families == family]
+        p, q = (pd.to_numeric(block[c], errors="coerce") for c in ("p_value", "q_value"))
+        flagged = block[p < alpha]
+        words = FAMILIES.get(family, family)
+        sentences.append(f"{words}: {len(flagged)} of {int(block['p_value'].notna().sum())} tested have "
+                         f"p < {alpha:g}, {int((q[p < alpha] < alpha).sum())} keep q < {alpha:g}")
+        tables.append(plain_table(flagged, f"{words[:1].upper() + words[1:]}: variables with p < {alpha:g}", columns={
+            "label": "Variable", "test": "Test", "p_value": "p", "q_value": "q (Benjamini-Hochberg)"},
+            formats={"test": "test", "p_value": "p", "q_value": "p"}))
+    text = "; ".join(sentences) + "."
+    return text[:1].upper() + text[1:], tables
+
+
+def _one_paragraph(footnotes) -> tuple[str, ...]:
+    """A response definition's footnotes ("CR: ...", "CR: ...") as one paragraph under its name."""
+    footnotes = [str(n) for n in footnotes]
+    heads = {n.split(": ", 1)[0] for n in footnotes}
+    if len(footnotes) < 2 or len(heads) != 1:
+        return tuple(footnotes)
+    head = heads.pop()
+    return (f"{head}: " + " ".join(n.split(": ", 1)[1] for n in footnotes),)
 
 
 def outcome_table(result: Comparison, params: Params, title: str, footnotes=()) -> PublicationTable:
     """Table 2 as the page prints it: the paper's layout, every p-value marked with its test, the
-    rows whose printed p the paper's own counts contradict footnoted, and ``footnotes`` (the response
+    rows whose printed p the paper's own counts contradict footnoted (only where the paper's own
+    test choices were applied, i.e. on the paper's cohort), and ``footnotes`` (the response
     definition's source and caveats, ``ResponseDefinition.footnotes()``: what the data cannot check)
     under it, so an exported file never claims more than was measured. ``make share`` withholds its
     small counts through the bundle's plan (``disclosure.share_plan(...).comparison``)."""
+    rule = str(result.table["test_rule"].iloc[0]) if "test_rule" in result.table and len(result.table) else ""
+    slips = printed_test_slips(params["outcome"]) if rule == "paper" else {}
+    notes = _one_paragraph(footnotes)
+    if params["test_rule"] == "paper" and rule != "paper":
+        notes = ("This extract is not the paper's cohort: the paper's own choice of test, row by row, belongs to "
+                 "the paper's patients, so the tests note above states the rule used instead.",) + notes
     return comparison_table(result, decimals=params["decimals"], effect=True, title=title,
-                            row_notes=printed_test_slips(params["outcome"]), footnotes=footnotes)
+                            row_notes=slips, footnotes=notes)

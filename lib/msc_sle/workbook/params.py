@@ -121,7 +121,8 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
        low=0, high=1000, low_open=True),
     Parameter("test_rule", "choice", "paper",
        "Tests of Table 2: paper (the test the paper used for each row: Table 2's marks, section 2.5's tests "
-       "elsewhere), expected_lt_5 (Fisher when an expected count is below 5), cochran (Cochran 1954), "
+       "elsewhere; on the paper's cohort only, i.e. an extract whose manifest says paper_cohort: on any other, "
+       "expected_lt_5), expected_lt_5 (Fisher when an expected count is below 5), cochran (Cochran 1954), "
        "pearson_only; any rule but paper shows the paper's p beside where the tests differ",
        choices=TEST_RULE_CHOICES),
     Parameter("alpha", "float", 0.05, "Significance level (paper 2.5: p < 0.05)", low=0, high=0.5, low_open=True),
