@@ -43,7 +43,8 @@
 overrides = {}
 
 # %% [markdown] tags=["analyst"]
-# By default (`test_rule = paper`) Table 2 uses the paper's test row by row;
+# By default (`test_rule = paper`) Table 2 uses the paper's test row by row on the paper's cohort
+# (manifest key `paper_cohort`; any other extract: `expected_lt_5`);
 # `make run TEST_RULE=expected_lt_5` (or `cochran`, `pearson_only`) applies a rule instead.
 # Choose the response with the `outcome` parameter (`make run OUTCOME=lda`): `cr` and `lda` (the
 # paper's definitions, with the thresholds below), `lldas`, `doris`, `sledai_reduction`.

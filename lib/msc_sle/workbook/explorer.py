@@ -136,7 +136,8 @@ def _compare_one(cohort, frame, result, outcome: str, variable: str, test_rule: 
     data["response"] = data["patient_id"].map(result.patients.set_index("patient_id")["ever"]).astype("boolean")
     # Tested as Table 2 tests (04_predictors, ``test_rule``; by default the test the paper used
     # for the row): at the parameters' thresholds the explorer's p is Table 2's, not that of a rule
-    # of its own (Fisher by expected counts once gave 0.002 where Table 2 printed 0.001).
+    # of its own (Fisher by expected counts once gave 0.002 where Table 2 printed 0.001). On an extract
+    # that is not the paper's cohort, Table 2's rule is the documented one, and so is the explorer's.
     key = ("paper_choice", outcome)
     choice = None if cache is None else cache.get(key)
     if choice is None:
@@ -144,7 +145,8 @@ def _compare_one(cohort, frame, result, outcome: str, variable: str, test_rule: 
         if cache is not None:
             cache[key] = choice
     return compare_as_the_paper(data, "response", outcome, test_rule, [variable],
-                                labels={"response": label}, effect_sizes=False, paper_choice=choice)
+                                labels={"response": label}, effect_sizes=False, paper_choice=choice,
+                                paper_cohort=bool(cohort.paper_cohort))
 
 
 def _applies_if(variable: str) -> str:
