@@ -154,7 +154,7 @@ def test_explorer_p_is_table_2s_p_and_says_so(analysed, outcome, test_rule):
     cohort, frame = analysed
     params = check_parameters(outcome=outcome, test_rule=test_rule)
     table2 = outcome_comparison(frame_for(cohort, params, {"response": params.outcome_definition()}), params,
-                                "responders")
+                                "responders", cohort=cohort)
 
     def first_p(table):
         return table.body.loc[table.body["p value"] != "", "p value"].iloc[0]
