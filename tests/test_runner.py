@@ -460,6 +460,54 @@ def test_make_values_are_data_never_code(tmp_path):
     assert proc.returncode != 0 and "JOBS='²'" in proc.stderr
 
 
+def _canary_cases(tmp: Path, canary: Path) -> dict[str, str]:
+    """NAME -> a command-line value that would create ``canary`` if make or a program acted on it."""
+    script = tmp / "evil.sh"
+    script.write_text(f"touch '{canary}'\nexec /bin/bash \"$@\"\n")
+    script.chmod(0o755)
+    site = tmp / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(f"open({str(canary)!r}, 'w').close()\n")
+    return {
+        "RUNNER": f"touch {canary}; echo",                # spliced into the run recipe
+        "MAKE_VARS": f"$(shell touch {canary})",          # expanded by make itself
+        "SHELL": str(script),                             # the recipes' shell
+        ".SHELLFLAGS": str(script),                       # bash runs its first argument as a script
+        "BASH_ENV": str(script),                          # read by every non-interactive bash
+        "PYTHONPATH": str(site),                          # sitecustomize.py runs at interpreter start
+        "MSC_SLE_MAKE_ARGS": "OUTCOME=lda",               # the runner's own hand-over variable
+        "MAKEFLAGS": "-i",
+        "outcome": "lda",                                 # names are upper case
+    }
+
+
+CANARY_NAMES = ["RUNNER", "MAKE_VARS", "SHELL", ".SHELLFLAGS", "BASH_ENV", "PYTHONPATH", "MSC_SLE_MAKE_ARGS",
+                "MAKEFLAGS", "outcome"]
+
+
+@needs_make
+@pytest.mark.parametrize("name", CANARY_NAMES)
+def test_a_make_variable_that_is_not_the_workbooks_is_refused_before_anything_runs(tmp_path, name):
+    canary = tmp_path / "canary"
+    value = _canary_cases(tmp_path, canary)[name]
+    proc = _make("run", f"{name}={value}", f"OUT={tmp_path / 'o'}", timeout=120)
+    assert proc.returncode != 0, proc.stdout
+    assert f"{name} on the command line is not a workbook variable" in proc.stderr, proc.stderr
+    assert not canary.exists(), f"{name}={value} ran code"
+    assert not (tmp_path / "o").exists()
+
+
+@needs_make
+def test_a_make_value_is_never_expanded_and_reaches_the_runner_as_typed(tmp_path):
+    marker = tmp_path / "pwned"
+    value = f"$(shell touch {marker})"
+    proc = _make("run", f"OUTCOME={value}", f"OUT={tmp_path / 'o'}", timeout=120)
+    assert proc.returncode != 0 and not marker.exists()
+    assert repr(value) in proc.stderr, proc.stderr  # the runner's message quotes the value as typed
+    proc = _make("run", "OUTCOME=lda\nSEED=1", f"OUT={tmp_path / 'o'}", timeout=120)
+    assert proc.returncode != 0 and "holds a line break" in proc.stderr
+
+
 @needs_make
 @pytest.mark.slow
 def test_make_run_on_a_path_with_spaces_parentheses_quotes_and_unicode(tmp_path):
