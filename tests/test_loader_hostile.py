@@ -225,3 +225,21 @@ def test_an_invisible_character_in_a_patient_id_is_refused(tmp_path, invisible):
     write_rows(tmp_path, "visits.csv", [v for v in visits if v["patient_id"] == "P001"])
     found = problems_of(tmp_path)
     assert any("row 3, column 'patient_id'" in p and f"U+{ord(invisible):04X}" in p for p in found), found
+
+
+def test_dates_outside_the_span_are_one_message_from_an_spss_file_too(tmp_path):
+    import datetime as dt
+
+    import pyreadstat
+
+    patients, visits = default_rows(3)
+    write_rows(tmp_path, "visits.csv", visits)
+    frame = pd.DataFrame(patients)
+    for column in frame.columns:
+        if column not in ("patient_id", "sex", "msc_source", "ln_class", "first_infusion_date"):
+            frame[column] = pd.to_numeric(frame[column])
+    frame["first_infusion_date"] = [dt.date(1, 1, 1), dt.date(9999, 12, 31), dt.date(2010, 5, 3)]
+    pyreadstat.write_sav(frame, str(tmp_path / "patients.sav"))
+    found = problems_of(tmp_path)
+    assert found == ["patients.sav, row 1, column 'first_infusion_date': value '0001-01-01': date before 2000-01-01",
+                     "patients.sav, row 2, column 'first_infusion_date': value '9999-12-31': date is in the future"]
