@@ -15,7 +15,7 @@ override MAKE_VARS := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(ori
 override REFUSED := $(filter-out $(MAKE_NAMES),$(MAKE_VARS))
 $(if $(REFUSED),$(error the workbook did not run: $(REFUSED) on the command line is not a workbook variable \
   (the variables are $(MAKE_NAMES); names are upper case; 'make run LIST_PARAMS=1' explains each)))
-define NEWLINE
+override define NEWLINE
 
 
 endef
