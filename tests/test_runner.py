@@ -681,6 +681,8 @@ def test_files_a_user_put_in_out_are_named_and_never_deleted(tiny, data_copy, tm
     out = tmp_path / "out"
     run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
                  progress=lambda _m: None)
+    (out / "html" / ".DS_Store").write_bytes(b"\0")  # left by a file browser: not a user's file
+    (out / ".ipynb_checkpoints").mkdir()
     (out / "my notes.txt").write_text("precious")
     (out / "tables" / "by hand.csv").write_text("mine")
     with pytest.raises(RunError) as err:

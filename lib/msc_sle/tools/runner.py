@@ -655,6 +655,10 @@ def _written_by_us(out: Path) -> set[str] | None:
     return set(lines[2:]) if len(lines) > 1 and lines[1] == _MARKER_LIST else None
 
 
+#: What a file browser or JupyterLab leaves in a folder just by showing it: not a user's file.
+_BROWSER_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints"})
+
+
 def _foreign_entries(out: Path) -> list[str]:
     """Files and folders in OUT that the workbook did not write (a user's notes, a copied table)."""
     ours = _written_by_us(out)
@@ -662,9 +666,10 @@ def _foreign_entries(out: Path) -> list[str]:
         return []
     found = []
     for root, dirs, files in os.walk(out):  # symbolic links are listed, never followed
+        dirs[:] = [d for d in dirs if d not in _BROWSER_LITTER]
         for name in dirs + files:
             rel = Path(root, name).relative_to(out).as_posix()
-            if rel not in ours and rel != MARKER:
+            if rel not in ours and rel != MARKER and name not in _BROWSER_LITTER:
                 found.append(rel)
     return sorted(found)
 
