@@ -1179,6 +1179,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         warnings.formatwarning = formatwarning
+        if _socket_dir.cache_info().currsize:  # also after a signal, when os._exit skips atexit
+            shutil.rmtree(_socket_dir(), ignore_errors=True)
+            _socket_dir.cache_clear()
 
 
 if __name__ == "__main__":
