@@ -1,22 +1,37 @@
 # MSC-SLE workbook. `make help` lists the targets; README.md explains them and every variable.
-SHELL := /bin/bash
-.DEFAULT_GOAL := help
 
-# Command-line assignments (DATA=..., OUT=..., JOBS=2, OUTCOME=lda, ...) are data, not code. Each is
-# kept exactly as typed (never expanded by make), handed to the runner through the environment and
-# named in MSC_SLE_MAKE_VARS; no recipe below mentions a value, so none ever reaches a shell. The
-# runner maps the names to notebook parameters, rejects the ones it does not know and holds every
-# default (DATA, OUT, JOBS included), so a default is written once.
-MAKE_VARS := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
-$(foreach v,$(MAKE_VARS),$(eval override $(v) := $$(value $(v))))
-$(foreach v,$(MAKE_VARS),$(eval export $(v)))
-export MSC_SLE_MAKE_VARS := $(MAKE_VARS)
+# Command-line assignments (DATA=..., OUT=..., JOBS=2, OUTCOME=lda, ...) are data, not code. Only the
+# names below are accepted; any other (SHELL, .SHELLFLAGS, BASH_ENV, PYTHONPATH, RUNNER, ...) stops make
+# here, while the Makefile is read, before any recipe or program runs: make exports every command-line
+# variable to the recipes' environment, where a shell or Python would act on it (a BASH_ENV script, a
+# sitecustomize.py on PYTHONPATH). Values are kept exactly as typed (never expanded by make) and reach
+# the runner in one variable, MSC_SLE_MAKE_ARGS, one NAME=value a line, never as variables of their own;
+# no recipe below mentions a value, so none ever reaches a shell. The runner maps the names to notebook
+# parameters and holds every default (DATA, OUT, JOBS included), so a default is written once.
+# PYTHON alone stays exported as itself: it is the interpreter the $(STAMP) recipe creates .venv with.
+# make-names: the workbook's parameters and runner options; tests/test_params.py keeps this line true
+override MAKE_NAMES := DATA OUT OUTCOME PREDICTORS N_BOOTSTRAP SEED FIGURE_MAX_PATIENTS MODEL_MAX_PATIENTS LDA_SLEDAI_MAX LDA_PREDNISONE_MAX CR_SLEDAI_MAX CR_PREDNISONE_MAX PREDNISONE_CUT TEST_RULE ALPHA DECIMALS SMALL_CELL_MIN SHARE_SUPPRESS_ZERO JOBS LIST_PARAMS SHARE_MIN PYTHON
+override MAKE_VARS := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
+override REFUSED := $(filter-out $(MAKE_NAMES),$(MAKE_VARS))
+$(if $(REFUSED),$(error the workbook did not run: $(REFUSED) on the command line is not a workbook variable \
+  (the variables are $(MAKE_NAMES); names are upper case; 'make run LIST_PARAMS=1' explains each)))
+override define NEWLINE
+
+
+endef
+$(foreach v,$(MAKE_VARS),$(if $(findstring $(NEWLINE),$(value $(v))),\
+  $(error the workbook did not run: the value of $(v) holds a line break)))
+unexport $(filter-out PYTHON,$(MAKE_VARS))
+override export MSC_SLE_MAKE_ARGS := $(foreach v,$(filter-out PYTHON,$(MAKE_VARS)),$(v)=$(value $(v))$(NEWLINE))
+override SHELL := /bin/bash
+override .SHELLFLAGS := -c
+override .DEFAULT_GOAL := help
 
 # The workbook's own paths; not settable from the command line (they are spliced into recipes).
 override VENV  := .venv
 override PY    := $(VENV)/bin/python
 override STAMP := $(VENV)/.installed
-RUNNER := $(PY) -m msc_sle.tools.runner
+override RUNNER := $(PY) -m msc_sle.tools.runner
 
 .PHONY: help run test lab bench data notebooks share mapping review clean distclean
 

@@ -172,3 +172,74 @@ def test_a_data_warning_points_at_the_callers_line_never_at_the_library():
         load_cohort(FIXTURES / "distinctive_ids_every_warning")
     data = [w for w in caught if issubclass(w.category, DataWarning)]
     assert len(data) == 3 and {Path(w.filename).name for w in data} == {Path(__file__).name}
+
+
+# --------------------------------------------------------------------------- issue 22: hostile input
+def mapped_cyc(folder: Path, cells: list[str]) -> Path:
+    """Three patients whose CYC induction dose is written in mg, in a column mapping.yml converts to g."""
+    patients, visits = default_rows(3)
+    for row, cell in zip(patients, cells):
+        del row["cyc_induction_dose_g"]
+        row["CYC_MG"] = cell
+    write_rows(folder, "patients.csv", patients)
+    write_rows(folder, "visits.csv", visits)
+    (folder / "mapping.yml").write_text("patients:\n  columns:\n    cyc_induction_dose_g: {column: CYC_MG, unit: mg}\n")
+    return folder
+
+
+def test_a_mapped_unit_is_read_by_the_same_rules_and_messages_show_the_files_text(tmp_path):
+    # '1.200' mg: 1.2 or 1200? Refused as without a mapping, and the message shows '1.200', not 0.0012
+    found = problems_of(mapped_cyc(tmp_path / "a", ["1.200", "1200", "800"]))
+    assert len(found) == 1 and "row 2, column 'cyc_induction_dose_g': value '1.200': ambiguous thousands" in found[0]
+    # out of range once converted: the file's 12000 (mg), the dictionary's range (g), the mapping's line
+    found = problems_of(mapped_cyc(tmp_path / "b", ["12000", "1200", "800"]))
+    assert len(found) == 1 and "value '12000': outside the allowed range 0.1-5 g once converted (x0.001)" in found[0]
+    assert "[mapping.yml line 3]" in found[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        cohort = load_cohort(mapped_cyc(tmp_path / "c", ["1200", "1500", "800"]))
+    assert cohort.patients["cyc_induction_dose_g"].tolist() == [1.2, 1.5, 0.8]
+
+
+@pytest.mark.parametrize("cell, value", [("٢٠", 20.0), ("２０", 20.0), ("７．５", 7.5), ("۱۵ mg", 15.0), ("２０ ｍｇ", 20.0)])
+def test_digits_of_another_script_are_read_as_the_same_number_with_a_note(tmp_path, cell, value):
+    folder = extract(tmp_path, dose=cell)
+    assert first_dose(folder) == value  # never missing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        notes = load_cohort(folder).notes
+    assert any("'prednisone_mg' had 1 value(s) written with non-ASCII digits" in n for n in notes), notes
+
+
+@pytest.mark.parametrize("cell", ["٢٠¹", "2⁰", "２,０", "½"])
+def test_a_non_ascii_cell_that_is_not_a_number_is_refused_never_missing(tmp_path, cell):
+    found = problems_of(extract(tmp_path, dose=cell))
+    assert len(found) == 1 and "column 'prednisone_mg'" in found[0] and repr(cell) in found[0], found
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200d", "\u00ad", "\u2060", "\ufeff", "\u202e"])
+def test_an_invisible_character_in_a_patient_id_is_refused(tmp_path, invisible):
+    patients, visits = default_rows(2)
+    patients[1]["patient_id"] = "P00" + invisible + "1"
+    write_rows(tmp_path, "patients.csv", patients)
+    write_rows(tmp_path, "visits.csv", [v for v in visits if v["patient_id"] == "P001"])
+    found = problems_of(tmp_path)
+    assert any("row 3, column 'patient_id'" in p and f"U+{ord(invisible):04X}" in p for p in found), found
+
+
+def test_dates_outside_the_span_are_one_message_from_an_spss_file_too(tmp_path):
+    import datetime as dt
+
+    import pyreadstat
+
+    patients, visits = default_rows(3)
+    write_rows(tmp_path, "visits.csv", visits)
+    frame = pd.DataFrame(patients)
+    for column in frame.columns:
+        if column not in ("patient_id", "sex", "msc_source", "ln_class", "first_infusion_date"):
+            frame[column] = pd.to_numeric(frame[column])
+    frame["first_infusion_date"] = [dt.date(1, 1, 1), dt.date(9999, 12, 31), dt.date(2010, 5, 3)]
+    pyreadstat.write_sav(frame, str(tmp_path / "patients.sav"))
+    found = problems_of(tmp_path)
+    assert found == ["patients.sav, row 1, column 'first_infusion_date': value '0001-01-01': date before 2000-01-01",
+                     "patients.sav, row 2, column 'first_infusion_date': value '9999-12-31': date is in the future"]

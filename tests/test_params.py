@@ -228,3 +228,16 @@ def test_response_definitions_cover_every_outcome_with_this_runs_thresholds():
     defs = p.response_definitions()
     assert tuple(defs) == OUTCOMES
     assert defs["cr"].prednisone_max == 2.5 and defs["lda"] == paper_lda and defs["lldas"].name == "lldas"
+
+
+def test_the_makefile_accepts_exactly_the_workbooks_names():
+    """make refuses every other command-line name before anything runs (tests/test_runner.py), so its
+    list must follow the parameters: a new parameter not added there could not be set by make."""
+    from msc_sle.tools.runner import REPO_ROOT, RUNNER_OPTIONS
+
+    line = next(x for x in (REPO_ROOT / "Makefile").read_text().splitlines()
+                if x.startswith("override MAKE_NAMES :="))
+    listed = line.split(":=", 1)[1].split()
+    wanted = {p.make_name for p in PARAMETERS.values()} | set(RUNNER_OPTIONS) | {"PYTHON"}
+    assert len(listed) == len(set(listed)) and set(listed) == wanted, (
+        f"Makefile MAKE_NAMES: add {sorted(wanted - set(listed))}, remove {sorted(set(listed) - wanted)}")

@@ -460,6 +460,54 @@ def test_make_values_are_data_never_code(tmp_path):
     assert proc.returncode != 0 and "JOBS='²'" in proc.stderr
 
 
+def _canary_cases(tmp: Path, canary: Path) -> dict[str, str]:
+    """NAME -> a command-line value that would create ``canary`` if make or a program acted on it."""
+    script = tmp / "evil.sh"
+    script.write_text(f"touch '{canary}'\nexec /bin/bash \"$@\"\n")
+    script.chmod(0o755)
+    site = tmp / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(f"open({str(canary)!r}, 'w').close()\n")
+    return {
+        "RUNNER": f"touch {canary}; echo",                # spliced into the run recipe
+        "MAKE_VARS": f"$(shell touch {canary})",          # expanded by make itself
+        "SHELL": str(script),                             # the recipes' shell
+        ".SHELLFLAGS": str(script),                       # bash runs its first argument as a script
+        "BASH_ENV": str(script),                          # read by every non-interactive bash
+        "PYTHONPATH": str(site),                          # sitecustomize.py runs at interpreter start
+        "MSC_SLE_MAKE_ARGS": "OUTCOME=lda",               # the runner's own hand-over variable
+        "MAKEFLAGS": "-i",
+        "outcome": "lda",                                 # names are upper case
+    }
+
+
+CANARY_NAMES = ["RUNNER", "MAKE_VARS", "SHELL", ".SHELLFLAGS", "BASH_ENV", "PYTHONPATH", "MSC_SLE_MAKE_ARGS",
+                "MAKEFLAGS", "outcome"]
+
+
+@needs_make
+@pytest.mark.parametrize("name", CANARY_NAMES)
+def test_a_make_variable_that_is_not_the_workbooks_is_refused_before_anything_runs(tmp_path, name):
+    canary = tmp_path / "canary"
+    value = _canary_cases(tmp_path, canary)[name]
+    proc = _make("run", f"{name}={value}", f"OUT={tmp_path / 'o'}", timeout=120)
+    assert proc.returncode != 0, proc.stdout
+    assert f"{name} on the command line is not a workbook variable" in proc.stderr, proc.stderr
+    assert not canary.exists(), f"{name}={value} ran code"
+    assert not (tmp_path / "o").exists()
+
+
+@needs_make
+def test_a_make_value_is_never_expanded_and_reaches_the_runner_as_typed(tmp_path):
+    marker = tmp_path / "pwned"
+    value = f"$(shell touch {marker})"
+    proc = _make("run", f"OUTCOME={value}", f"OUT={tmp_path / 'o'}", timeout=120)
+    assert proc.returncode != 0 and not marker.exists()
+    assert repr(value) in proc.stderr, proc.stderr  # the runner's message quotes the value as typed
+    proc = _make("run", "OUTCOME=lda\nSEED=1", f"OUT={tmp_path / 'o'}", timeout=120)
+    assert proc.returncode != 0 and "holds a line break" in proc.stderr
+
+
 @needs_make
 @pytest.mark.slow
 def test_make_run_on_a_path_with_spaces_parentheses_quotes_and_unicode(tmp_path):
@@ -561,3 +609,118 @@ def test_a_warning_in_a_page_has_no_source_path(data_copy, tmp_path):
     nb = nbformat.read(str(out / "notebooks/warn.ipynb"), as_version=4)
     streams = [o.text for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
     assert streams == ["RuntimeWarning: careful\n"]
+
+
+# --------------------------------------------------------------------------- issue 22: OUT and the care team's file
+def test_data_issues_is_private_and_no_cell_is_a_formula(tiny, data_copy, tmp_path):
+    import csv
+    import stat
+
+    from cohort_builder import patient_row, write_rows
+
+    patients = list(csv.DictReader((data_copy / "patients.csv").open(encoding="utf-8")))
+    hostile = ['=HYPERLINK("http://example.org/x","P9")', "+1+2", "-3", "@SUM(A1)"]
+    patients += [patient_row(pid) for pid in hostile]  # no visit: each is a detail row naming the id
+    write_rows(data_copy, "patients.csv", patients)
+    out = tmp_path / "out"
+    umask = os.umask(0o022)
+    try:
+        run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                     progress=lambda _m: None)
+    finally:
+        os.umask(umask)
+    issues = out / "data_issues.csv"
+    assert stat.S_IMODE(issues.stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / "index.html").stat().st_mode) == 0o644  # the rest as ordinary files
+    values = [r["value"] for r in csv.DictReader(issues.open(encoding="utf-8", newline=""))]
+    assert {"'" + pid for pid in hostile} <= set(values), values
+    assert not [v for v in values if v[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def test_an_existing_empty_folder_keeps_its_mode_and_owner(tiny, data_copy, tmp_path):
+    import stat
+
+    out = tmp_path / "shared"
+    out.mkdir()
+    os.chmod(out, 0o1777)
+    owner = (os.getuid(), os.getgid())
+    if os.getuid() == 0:  # root runs the workbook on a folder a user made
+        owner = (4321, 4321)
+        os.chown(out, *owner)
+    for _ in range(2):  # filled, then replaced by the next run
+        run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                     progress=lambda _m: None)
+        st = out.stat()
+        assert stat.S_IMODE(st.st_mode) == 0o1777 and (st.st_uid, st.st_gid) == owner
+        assert (out / "index.html").is_file()
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs a folder owned by another user")
+def test_a_folder_whose_owner_cannot_be_given_keeps_the_folder_and_renews_its_contents(tiny, data_copy, tmp_path,
+                                                                                        monkeypatch):
+    out = tmp_path / "shared"
+    run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                 progress=lambda _m: None)
+    os.chown(out, 4321, 4321)  # another user's folder...
+    (out / "tables" / "sex.csv").write_text("stale")
+    inode = out.stat().st_ino
+
+    def refuse(*_args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chown", refuse)  # ...whose owner this user may not give
+    run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                 progress=lambda _m: None)
+    assert out.stat().st_ino == inode and out.stat().st_uid == 4321
+    assert (out / "tables" / "sex.csv").read_text() != "stale" and (out / "index.html").is_file()
+    assert _leftovers(tmp_path) == []
+
+
+def test_files_a_user_put_in_out_are_named_and_never_deleted(tiny, data_copy, tmp_path):
+    out = tmp_path / "out"
+    run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                 progress=lambda _m: None)
+    (out / "html" / ".DS_Store").write_bytes(b"\0")  # left by a file browser: not a user's file
+    (out / ".ipynb_checkpoints").mkdir()
+    (out / "my notes.txt").write_text("precious")
+    (out / "tables" / "by hand.csv").write_text("mine")
+    with pytest.raises(RunError) as err:
+        run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                     progress=lambda _m: None)
+    assert "2 file(s) or folder(s) the workbook did not write (my notes.txt, tables/by hand.csv)" in str(err.value)
+    assert (out / "my notes.txt").read_text() == "precious" and (out / "tables" / "by hand.csv").read_text() == "mine"
+    (out / "my notes.txt").unlink()
+    (out / "tables" / "by hand.csv").unlink()
+    run_workbook(_quiet(data_dir=str(data_copy)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                 progress=lambda _m: None)
+
+
+def test_an_out_name_too_long_for_the_disk_is_one_message(tiny, data_copy, tmp_path, capsys):
+    out = tmp_path / ("r" * 300)
+    assert main(["run", f"DATA={data_copy}", f"OUT={out}"]) == 2
+    err = capsys.readouterr().err
+    assert "is 300 bytes long; the file system allows at most 255" in err and "unexpected" not in err
+    long_ok = tmp_path / ("r" * 240)  # fits; the run's temporary folder name must fit too
+    run_workbook(_quiet(data_dir=str(data_copy)), long_ok, jobs=1, notebooks=("ok",), notebooks_dir=tiny,
+                 progress=lambda _m: None)
+    assert (long_ok / "index.html").is_file() and _leftovers(tmp_path) == []
+
+
+def test_kernels_run_under_a_long_tmpdir(tiny, data_copy, tmp_path, monkeypatch):
+    import tempfile
+
+    from msc_sle.tools.runner import _socket_dir
+
+    long_tmp = tmp_path / ("t" * 100) / ("u" * 100)
+    long_tmp.mkdir(parents=True)
+    monkeypatch.setenv("TMPDIR", str(long_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(long_tmp))
+    _socket_dir.cache_clear()
+    try:
+        run_workbook(_quiet(data_dir=str(data_copy)), tmp_path / "out", jobs=1, notebooks=("ok",),
+                     notebooks_dir=tiny, progress=lambda _m: None)
+        assert len(_socket_dir()) < 80 and (Path(_socket_dir()).stat().st_mode & 0o077) == 0
+    finally:
+        _socket_dir.cache_clear()
+    assert (tmp_path / "out" / "index.html").is_file()

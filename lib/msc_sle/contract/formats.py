@@ -77,7 +77,8 @@ def _as_text(column: pd.Series) -> tuple[pd.Series, bool]:
     out = column.astype(object)
     dates = out.map(lambda v: hasattr(v, "strftime"))  # pyreadstat gives datetime.date objects
     if dates.any():
-        out = out.where(~dates, out[dates].map(lambda v: v.strftime("%Y-%m-%d")))
+        # isoformat, not strftime: year 1 prints as '0001', refused by the date rule like any early date
+        out = out.where(~dates, out[dates].map(lambda v: v.isoformat()[:10]))
     return out.where(out.notna(), "").astype(str), False
 
 

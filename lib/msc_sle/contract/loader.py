@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,6 +123,9 @@ def _read_manifest(folder: Path, problems: list[Problem]) -> _Manifest:
     start = len(problems)
 
     def bad(key, value, rule):
+        inner = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        if any(isinstance(v, (list, dict)) for v in inner):  # named, not printed: it may nest 900 levels
+            value = f"<a nested JSON {'list' if isinstance(value, list) else 'object'}>"
         problems.append(Problem(MANIFEST, _key_line(text, key), key, value, rule, heading="key"))
 
     try:
@@ -129,11 +133,30 @@ def _read_manifest(folder: Path, problems: list[Problem]) -> _Manifest:
     except UnicodeDecodeError:
         problems.append(Problem(MANIFEST, None, None, None, "not a UTF-8 text file"))
         return out
+    twice: list[str] = []
+
+    def pairs(items):
+        seen = {}
+        for key, value in items:
+            if key in seen:
+                twice.append(key)
+            seen[key] = value
+        return seen
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as err:
         problems.append(Problem(MANIFEST, err.lineno, None, None,
                                 f"not valid JSON: {err.msg} (column {err.colno})"))
+        return out
+    except RecursionError:
+        problems.append(Problem(MANIFEST, None, None, None, "nested too deeply: the manifest is one level of keys"))
+        return out
+    if twice:
+        for key in dict.fromkeys(twice):
+            found = [m.start() for m in re.finditer(r'"' + re.escape(key) + r'"\s*:', text)]
+            line = text.count("\n", 0, found[1]) + 1 if len(found) > 1 else None
+            problems.append(Problem(MANIFEST, line, key, None, "key given twice: keep one", heading="key"))
         return out
     if not isinstance(data, dict):
         problems.append(Problem(MANIFEST, None, None, None,
@@ -180,6 +203,7 @@ class _Raw:
     header_row: int = 1
     native: pd.DataFrame | None = None  # xlsx: True where the cell held a number, not text
     formulas: dict = field(default_factory=dict)  # (row, column position) -> formula without a saved value
+    factors: dict = field(default_factory=dict)  # mapping.yml unit/drug conversions: name -> (factor, line)
 
 
 #: The suffixes of a file that can hold a table.
@@ -342,7 +366,8 @@ def _excel_cell(value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, (dt.datetime, dt.date)):
-        return value.strftime("%Y-%m-%d") if not isinstance(value, dt.datetime) or value.time() == dt.time() \
+        # isoformat, not strftime: year 1 is '0001', which the date rules then refuse by its year
+        return value.isoformat()[:10] if not isinstance(value, dt.datetime) or value.time() == dt.time() \
             else value.isoformat(sep=" ")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -420,6 +445,29 @@ def _range(allowed: str) -> tuple[float, float] | None:
 
 
 _DECLARE = 'declare the convention in manifest.json ("decimal", "thousands")'
+# What a number cell may hold in ASCII: the fast path reads only these; anything else is looked at.
+_ASCII_PLAIN = r"[-+]?[0-9]+(?:\.[0-9]+)?"
+
+
+def _ascii_digits(cell: str) -> str:
+    """A cell with its non-ASCII digits and fullwidth signs, points and letters in ASCII: '٤١' -> '41',
+    '２０ｍｇ' -> '20mg'. Python's \\d and float() accept any script's digits; the loader reads them only
+    through this translation, so every rule (separators, units, ranges) applies to what they say."""
+    out = []
+    for c in cell:
+        if c.isascii():
+            out.append(c)
+        elif "\uff01" <= c <= "\uff5e":  # the fullwidth forms of ASCII ! .. ~
+            out.append(chr(ord(c) - 0xFEE0))
+        elif unicodedata.decimal(c, None) is not None:
+            out.append(str(unicodedata.decimal(c)))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+#: Characters no one sees in a cell (zero-width space and joiners, soft hyphen, bidi marks, BOM).
+_INVISIBLE = ("Cf", "Cc")
 
 
 def _read_digits(digits: str, convention: _Convention, kind: str) -> tuple[str | None, str | None, bool]:
@@ -466,13 +514,16 @@ class _Column:
     """Parses one raw column against its dictionary row, collecting problems and notes."""
 
     def __init__(self, raw: _Raw, spec: pd.Series, problems: list[Problem], notes: list[str],
-                 convention: _Convention, native: pd.Series | None, skip: set):
+                 convention: _Convention, native: pd.Series | None, skip: set,
+                 factor: tuple[float, str] | None = None):
         self.raw, self.spec, self.problems, self.notes = raw, spec, problems, notes
         self.name = spec["name"]
         self.convention, self.native, self.skip = convention, native, skip
+        # mapping.yml's unit or drug conversion: (factor, its line); applied to what was read
+        self.factor, self.via = factor or (1.0, None)
 
-    def problem(self, row, value, rule):
-        self.problems.append(Problem(self.raw.file, int(row), self.name, value, rule))
+    def problem(self, row, value, rule, via=None):
+        self.problems.append(Problem(self.raw.file, int(row), self.name, value, rule, mapping=via))
 
     def parse(self, cells: pd.Series) -> pd.Series:
         # object dtype: pandas' string methods on it run in C-speed loops (python-backed 'str' does not)
@@ -494,7 +545,33 @@ class _Column:
         return parser(text.where(~empty, None))
 
     def _string(self, text):
+        if self.name == ID:
+            text = self._id(text)
         return text.astype("string")
+
+    def _id(self, text):
+        # 'P001' and 'P0\u200b01', or 'Ｐ００１', look the same on every screen and would be two patients:
+        # an invisible character is refused, and ids are compared in Unicode NFKC form (fullwidth and
+        # compatibility characters as their plain equivalents).
+        odd = text.notna() & ~text.fillna("").map(str.isascii)
+        if not odd.any():
+            return text
+        changed = 0
+        for row in text.index[odd]:
+            cell = text[row]
+            hidden = [c for c in cell if unicodedata.category(c) in _INVISIBLE]
+            if hidden:
+                names = ", ".join(dict.fromkeys(f"U+{ord(c):04X} {unicodedata.name(c, 'control character')}"
+                                                for c in hidden))
+                self.problem(row, cell, f"patient id holds an invisible character ({names}): remove it")
+                continue
+            normal = unicodedata.normalize("NFKC", cell)
+            if normal != cell:
+                text[row], changed = normal, changed + 1
+        if changed:
+            self.notes.append(f"{self.raw.file}: {changed} patient id(s) written with fullwidth or compatibility "
+                              "characters compared in their plain form (Unicode NFKC)")
+        return text
 
     def _boolean(self, text):
         # the usual cells, '1' and '0', in one hashed pass; only the others are lower-cased and checked
@@ -515,6 +592,7 @@ class _Column:
         return out
 
     def _number(self, text, integer=False):
+        whole_once_converted, integer = (integer, False) if self.factor != 1.0 else (False, integer)
         out = pd.Series(np.nan, index=text.index, dtype="float64")
         unit = self.spec["unit"]
         aliases = _UNIT_ALIASES.get(unit, {unit} if unit else set())
@@ -523,7 +601,7 @@ class _Column:
         if self.convention.decimal is None and len(cells):
             # Vectorised fast path for the common cell, a plain number ('7', '-2.5'), whose only
             # reading is its own; the rest (units, commas, '1.000', exponents...) take the loop below.
-            plain = cells.str.fullmatch(r"[-+]?\d+(?:\.\d+)?") & ~cells.str.fullmatch(_GROUPED["."].pattern)
+            plain = cells.str.fullmatch(_ASCII_PLAIN) & ~cells.str.fullmatch(_GROUPED["."].pattern)
             values = pd.to_numeric(cells[plain], errors="coerce").astype("float64")
             if integer:
                 whole = (values % 1 == 0).reindex(plain.index, fill_value=False)
@@ -531,16 +609,20 @@ class _Column:
                 values = values[whole[whole].index]
             out[values.index] = values.to_numpy()
             cells = cells[~plain]
-        parsed = {}
+        parsed, foreign_digits = {}, 0
         for row, cell in cells.items():
+            cell_text = cell  # what the file says: the messages show it
+            if not cell.isascii():
+                cell = _ascii_digits(cell)
+                foreign_digits += cell != cell_text
             m = _NUMBER_WITH_UNIT.match(cell)
             if not m:
-                self.problem(row, cell, f"not a number{' (' + unit + ')' if unit else ''}")
+                self.problem(row, cell_text, f"not a number{' (' + unit + ')' if unit else ''}")
                 continue
             sign, digits, exponent, suffix = m.group(1), m.group(2), m.group(3), (m.group(4) or "").strip().lower()
             if suffix:
                 if suffix not in aliases:
-                    self.problem(row, cell, f"unit '{suffix}' is not the dictionary unit '{unit or 'none'}'")
+                    self.problem(row, cell_text, f"unit '{suffix}' is not the dictionary unit '{unit or 'none'}'")
                     continue
                 with_unit += 1
             if self.native is not None and self.native.get(row, False):
@@ -548,25 +630,37 @@ class _Column:
             else:
                 number, rule, comma = _read_digits(digits, self.convention, self.raw.kind)
                 if rule:
-                    self.problem(row, cell, rule)
+                    self.problem(row, cell_text, rule)
                     continue
                 decimal_comma += comma
             value = float(sign + number + exponent)
             if integer and not value.is_integer():
-                self.problem(row, cell, "not a whole number")
+                self.problem(row, cell_text, "not a whole number")
                 continue
             parsed[row] = value
         if parsed:
             out[list(parsed)] = list(parsed.values())
+        if foreign_digits:
+            self.notes.append(f"{self.raw.file}: '{self.name}' had {foreign_digits} value(s) written with non-ASCII "
+                              "digits (e.g. Arabic-Indic or fullwidth), read as the same numbers")
         if with_unit:
             self.notes.append(f"{self.raw.file}: '{self.name}' had {with_unit} value(s) written with their unit; read as numbers in {unit}")
         if decimal_comma:
             self.notes.append(f"{self.raw.file}: '{self.name}' had {decimal_comma} decimal comma(s)")
+        if self.factor != 1.0:
+            read = out.index[out.notna()]
+            # %.15g: 480 months x 1/12 is 40, not 40.00000000000001
+            out[read] = np.char.mod("%.15g", out[read].to_numpy() * self.factor).astype("float64")
+            for row in read[(out[read] % 1 != 0).to_numpy()] if whole_once_converted else []:
+                self.problem(row, text[row], f"not a whole number once converted (x{self.factor:.6g})", self.via)
+                out[row] = np.nan
         bounds = _range(self.spec["allowed"])
         if bounds:
             lo, hi = bounds
             for row in out.index[(out < lo) | (out > hi)]:
-                self.problem(row, text[row], f"outside the allowed range {lo:g}-{hi:g}{' ' + unit if unit else ''}")
+                once = f" once converted (x{self.factor:.6g})" if self.factor != 1.0 else ""
+                self.problem(row, text[row], f"outside the allowed range {lo:g}-{hi:g}{' ' + unit if unit else ''}"
+                             f"{once}", self.via)
         return out
 
     def _integer(self, text):
@@ -593,14 +687,24 @@ class _Column:
 
     def _date(self, text):
         # Only ISO dates: "03/05/2010" is 3 May in Nanjing and March 5 in a US export; refuse to guess.
-        iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00)?)?").fillna(False).astype(bool)
-        parsed = pd.to_datetime(text.where(iso).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-        for row in text.index[text.notna() & parsed.isna()]:
-            self.problem(row, text[row], _no_such_date(text[row]) if iso[row] else "not a date in the form YYYY-MM-DD")
+        # [0-9], not \d: '２０１０-...' would otherwise pass the pattern and fail in int().
+        iso = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T]00:00(?::00)?)?").fillna(False).astype(bool)
         lo, _, hi = self.spec["allowed"].partition("..")
         hi_date = pd.Timestamp.today().normalize() if hi == "today" else pd.Timestamp(hi)
+        late_rule = "date is in the future" if hi == "today" else f"date after {hi}"
+        # A year outside the allowed span is refused on its year alone: '0001-01-01' or '9999-12-31'
+        # is outside what a datetime64[ns] column can hold, and would not be read at all.
+        year = pd.to_numeric(text.where(iso).str.slice(0, 4), errors="coerce")
+        early = iso & (year < (pd.Timestamp(lo).year if lo else 1700))
+        late = iso & (year > hi_date.year)
+        for row in text.index[early | late]:
+            self.problem(row, text[row], late_rule if late[row] else f"date before {lo or '1700-01-01'}")
+        iso &= ~(early | late)
+        parsed = pd.to_datetime(text.where(iso).str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        for row in text.index[text.notna() & parsed.isna() & ~(early | late)]:
+            self.problem(row, text[row], _no_such_date(text[row]) if iso[row] else "not a date in the form YYYY-MM-DD")
         for row in parsed.index[parsed > hi_date]:
-            self.problem(row, text[row], "date is in the future" if hi == "today" else f"date after {hi}")
+            self.problem(row, text[row], late_rule)
         if lo:
             for row in parsed.index[parsed < pd.Timestamp(lo)]:
                 self.problem(row, text[row], f"date before {lo}")
@@ -663,7 +767,8 @@ def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str
         name = row["name"]
         if name in frame:
             column = _Column(raw, row, problems, notes, convention,
-                             None if native is None else native[name], formula_rows.get(name, set()))
+                             None if native is None else native[name], formula_rows.get(name, set()),
+                             raw.factors.get(name))
             out[name] = column.parse(frame[name])
         elif name not in missing:  # optional column absent: all missing, typed
             out[name] = _all_missing(frame.index, row)
@@ -799,7 +904,8 @@ def _foreign_raw(foreign: Foreign, table: str, mapping: ExtractMapping | None, p
         frame, numeric = foreign.frame, set(foreign.numeric)
         if labelled:
             notes.append(f"{foreign.file}: value labels used for {', '.join(labelled)}")
-    return _Raw(foreign.file, frame, "statistical", [], None, _native(frame, numeric))
+    factors = mapping.factors(table) if mapping is not None else {}
+    return _Raw(foreign.file, frame, "statistical", [], None, _native(frame, numeric), factors=factors)
 
 
 def _mapped_raw(raw: _Raw, table: str, mapping: ExtractMapping, problems: list[Problem], notes: list[str]) -> _Raw:
@@ -807,7 +913,7 @@ def _mapped_raw(raw: _Raw, table: str, mapping: ExtractMapping, problems: list[P
     numeric = set() if raw.native is None else {c for c in raw.frame.columns if raw.native[c].all()}
     frame, numeric = mapping.apply(raw.frame, table, raw.file, {}, numeric, problems, notes)
     native = _native(frame, numeric) if raw.native is not None or numeric else None
-    return _Raw(raw.file, frame, raw.kind, raw.notes, raw.header_row, native, {})
+    return _Raw(raw.file, frame, raw.kind, raw.notes, raw.header_row, native, {}, mapping.factors(table))
 
 
 def _native(frame: pd.DataFrame, numeric: set) -> pd.DataFrame:

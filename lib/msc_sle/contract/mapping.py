@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-import numpy as np
 import pandas as pd
 
 from .dictionary import normal_name, table_variables, variable_types
@@ -79,6 +78,11 @@ class ExtractMapping:
     def where(self, line: int) -> str:
         return f"{self.path.name} line {line}"
 
+    def factors(self, table: str) -> dict[str, tuple[float, str]]:
+        """Workbook name -> (factor, mapping line) for the columns read in another unit or drug."""
+        spec = self.tables.get(table, TableMap())
+        return {c.name: (c.factor, self.where(c.line)) for c in spec.columns if c.factor != 1.0}
+
     def apply(self, frame: pd.DataFrame, table: str, file: str, labels: Mapping[str, Mapping[str, str]],
               numeric: set, problems: list[Problem], notes: list[str]) -> tuple[pd.DataFrame, set]:
         """The table's text cells under the workbook's names, with codes and units converted.
@@ -95,14 +99,13 @@ class ExtractMapping:
                 continue
             cells = frame[col.source]
             if col.factor != 1.0:
-                values = pd.to_numeric(cells.where(cells.str.strip() != ""), errors="coerce")
-                converted = np.char.mod("%.15g", values.to_numpy(dtype="float64") * col.factor).astype(object)
-                cells = cells.where(values.isna(), pd.Series(converted, index=cells.index))
+                # The cells stay the file's text: the loader reads them by the same rules as any cell
+                # ('1.500' is as ambiguous in days as without a unit) and converts what it read
+                # (ExtractMapping.factors), so a message shows what the file says.
                 why = (f"{col.drug} -> prednisone equivalent" if col.drug
                        else f"{col.unit} -> {col.target_unit or 'the dictionary unit'}")
                 notes.append(f"{self.path.name}: '{col.name}' read from {col.source}, converted ({why}, x{col.factor:.6g})")
-                out_numeric.add(col.name)
-            elif col.source in numeric:
+            if col.source in numeric:
                 out_numeric.add(col.name)
             out[col.name] = cells
             if col.source != col.name and col.factor == 1.0:
@@ -149,20 +152,54 @@ class ExtractMapping:
 
 
 # --------------------------------------------------------------------------- reading mapping.yml
-def _nodes(node):
-    """A YAML node -> plain Python, with each mapping's key lines in ``{'__lines__': {key: line}}``."""
+#: How deep a mapping.yml may nest: table > columns > column > {column, unit} is four levels.
+_MAX_DEPTH = 8
+
+
+def _structure_problems(text: str) -> list[tuple[int, str]]:
+    """(line, rule) for what mapping.yml never needs and a hostile one uses: aliases (a 500-byte
+    'billion laughs' expands to gigabytes; '&a [*a]' refers to itself) and deep nesting. Read from
+    the parser's events, before any node is built."""
+    import yaml
+
+    found, depth = [], 0
+    for event in yaml.parse(text):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            found.append((line, f"an alias (*{event.anchor}) is not allowed: write the value out"))
+            break
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                found.append((line, f"nested more than {_MAX_DEPTH} levels deep"))
+                break
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return found
+
+
+def _nodes(node, dupes: list[tuple[int, str]]):
+    """A YAML node -> plain Python, with each mapping's key lines in ``{'__lines__': {key: line}}``.
+    A key that is not a scalar, or that a mapping repeats, goes to ``dupes`` as (line, rule)."""
     import yaml
 
     if isinstance(node, yaml.MappingNode):
         out, lines = {}, {}
         for key, value in node.value:
+            line = key.start_mark.line + 1
+            if not isinstance(key, yaml.ScalarNode):
+                dupes.append((line, "a complex key ('? [...]' or '? {...}') is not allowed: keys are names"))
+                continue
             k = key.value
-            out[k] = _nodes(value)
-            lines[k] = key.start_mark.line + 1
+            if k in out:
+                dupes.append((line, f"key '{k}' given twice in the same mapping (first on line {lines[k]}): keep one"))
+                continue
+            out[k] = _nodes(value, dupes)
+            lines[k] = line
         out["__lines__"] = lines
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_nodes(v) for v in node.value]
+        return [_nodes(v, dupes) for v in node.value]
     return node.value
 
 
@@ -189,13 +226,18 @@ def read_mapping(folder: Path, problems: list[Problem], converters: Mapping[str,
         return None
     name = path.name
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        refused = _structure_problems(text)
+        root = None if refused else yaml.compose(text)
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         line = getattr(getattr(err, "problem_mark", None), "line", None)
         problems.append(Problem(name, None if line is None else line + 1, None, None,
                                 f"not a valid YAML file ({getattr(err, 'problem', None) or err})"))
         return None
-    data = _nodes(root) if root is not None else {}
+    data = _nodes(root, refused) if root is not None else {}
+    if refused:
+        problems.extend(Problem(name, line, None, None, rule) for line, rule in refused)
+        return None
     if not isinstance(data, dict):
         problems.append(Problem(name, 1, None, None, "must be a mapping with the keys patients, visits (and redcap)"))
         return None

@@ -23,6 +23,7 @@ exit status 2 and no Python traceback (set ``MSC_SLE_DEBUG=1`` to see it).
 from __future__ import annotations
 
 import ast
+import atexit
 import concurrent.futures as cf
 import contextlib
 import csv
@@ -72,6 +73,8 @@ NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_exp
 ANALYST_TAG = "analyst"
 #: File that marks a folder as written by the runner: only such a folder is ever replaced.
 MARKER = ".msc_sle_output"
+#: The marker's second line; the paths the run wrote follow it, one a line.
+_MARKER_LIST = "# written by this run:"
 #: Folder beside OUT holding every temporary folder of a run (build, cohort cache, previous OUT).
 WORK_DIR = ".msc_sle-work"
 #: The id-level list behind the loader's warnings, written under OUT by ``make run`` only.
@@ -314,9 +317,34 @@ def _ipc_kernel_manager():
 
         def _ip_default(self):
             # short (a Unix socket path has at most 107 bytes) and unique to this kernel
-            return os.path.join(tempfile.gettempdir(), f"msc_sle-kernel-{uuid.uuid4().hex[:16]}")
+            return os.path.join(_socket_dir(), uuid.uuid4().hex[:16])
 
     return IpcKernelManager
+
+
+#: The longest folder the kernels' sockets may live in: 16 characters of name and '-NNNNN' of
+#: port after it still fit the 107 bytes of a Unix socket path.
+_SOCKET_DIR_MAX = 80
+
+
+@functools.lru_cache(maxsize=1)
+def _socket_dir() -> str:
+    """A private (0700) folder for this process's kernel sockets, with a short path: TMPDIR when it
+    is short enough, else /tmp or /var/tmp (a long TMPDIR gave ZMQError 'File name too long')."""
+    tried = []
+    for base in dict.fromkeys((tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm")):
+        if len(base) + 14 > _SOCKET_DIR_MAX or not os.path.isdir(base):
+            tried.append(base)
+            continue
+        try:
+            path = tempfile.mkdtemp(prefix="msc_sle-", dir=base)
+        except OSError:
+            tried.append(base)
+            continue
+        atexit.register(shutil.rmtree, path, True)
+        return path
+    raise RunError("no temporary folder with a path short enough for the kernels' sockets "
+                   f"(tried {', '.join(tried)}); set TMPDIR to a short writable folder, e.g. /tmp")
 
 
 #: Run in each kernel at start-up: warnings print as "Category: message", without a source path.
@@ -635,7 +663,52 @@ def _real_out(out: Path) -> Path:
         raise RunError(f"OUT={out} is a symbolic link that cannot be followed ({err})") from None
 
 
+def _name_max(folder: Path) -> int:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _check_out_name(out: Path) -> None:
+    """A folder name the file system cannot hold is said as such (it was an unexplained OSError)."""
+    limit = _name_max(out.parent)
+    for part in out.parts:
+        if len(os.fsencode(part)) > limit:
+            raise RunError(f"OUT: the folder name '{part[:40]}...' is {len(os.fsencode(part))} bytes long; "
+                           f"the file system allows at most {limit}. Choose a shorter OUT")
+
+
+def _written_by_us(out: Path) -> set[str] | None:
+    """The paths (relative to OUT) the last run wrote, as its marker lists them; None when the marker
+    predates the list (any content is then taken as the workbook's)."""
+    lines = (out / MARKER).read_text(encoding="utf-8", errors="replace").splitlines()
+    return set(lines[2:]) if len(lines) > 1 and lines[1] == _MARKER_LIST else None
+
+
+#: What a file browser or JupyterLab leaves in a folder just by showing it: not a user's file.
+_BROWSER_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints"})
+
+
+def _foreign_entries(out: Path) -> list[str]:
+    """Files and folders in OUT that the workbook did not write (a user's notes, a copied table)."""
+    ours = _written_by_us(out)
+    if ours is None:
+        return []
+    found = []
+    for root, dirs, files in os.walk(out):  # symbolic links are listed, never followed
+        dirs[:] = [d for d in dirs if d not in _BROWSER_LITTER]
+        for name in dirs + files:
+            rel = Path(root, name).relative_to(out).as_posix()
+            if rel not in ours and rel != MARKER and name not in _BROWSER_LITTER:
+                found.append(rel)
+    return sorted(found)
+
+
 def _check_out(out: Path, data_dir: Path) -> None:
+    _check_out_name(out)
     out_r, data_r = out.resolve(), data_dir.resolve()
     if out_r == data_r or data_r in out_r.parents or out_r in data_r.parents:
         raise RunError(f"OUT={out} overlaps DATA={data_dir}: the extract folder is read-only for the workbook; "
@@ -651,9 +724,15 @@ def _check_out(out: Path, data_dir: Path) -> None:
         if any(out.iterdir()) and not (out / MARKER).exists():
             raise RunError(f"OUT={out} exists and was not written by 'make run'; it is left alone. "
                            "Choose another OUT or empty that folder")
+        foreign = _foreign_entries(out) if (out / MARKER).exists() else []
+        if foreign:
+            shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+            raise RunError(f"OUT={out} holds {len(foreign)} file(s) or folder(s) the workbook did not write "
+                           f"({shown}); a run replaces OUT whole, so they would be deleted. Move them out of "
+                           "OUT and run again")
 
 
-_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+_HOST = (re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host")[:40]
 
 
 def _alive(pid: int) -> bool:
@@ -701,7 +780,8 @@ def _open_work(out: Path, progress: Callable[[str], None]) -> Path:
             work.mkdir(exist_ok=True)
             _remove_stale(work, out, progress)
             try:
-                return Path(tempfile.mkdtemp(dir=work, prefix=f"{out.name}.{_HOST}.{os.getpid()}."))
+                # OUT's name shortened: with the host, pid and random tail it must stay one valid name
+                return Path(tempfile.mkdtemp(dir=work, prefix=f"{out.name[:60]}.{_HOST}.{os.getpid()}."))
             except FileNotFoundError:
                 if attempt == 2:
                     raise
@@ -731,12 +811,54 @@ def _close_work(run: Path, out: Path) -> None:
 
 
 def _readable(root: Path) -> None:
-    """Give the bundle the modes of ordinary new files (mkdtemp/mkstemp create them private)."""
+    """Give the bundle the modes of ordinary new files (mkdtemp/mkstemp create them private), except
+    data_issues.csv: it names patients, and stays readable by its owner only (0600)."""
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(root, 0o777 & ~umask)
     for path in root.rglob("*"):
-        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
+        if path.relative_to(root).as_posix() != DATA_ISSUES:
+            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
+
+
+def _keep_folder(tmp: Path, out: Path) -> bool:
+    """Give the build the mode and owner of the folder it replaces (a shared 1777 folder stays one);
+    False when the owner cannot be given (not root): OUT's contents are then swapped instead."""
+    if not out.is_dir():
+        return True
+    st = out.stat()
+    os.chmod(tmp, st.st_mode & 0o7777)
+    here = tmp.stat()
+    if (here.st_uid, here.st_gid) != (st.st_uid, st.st_gid):
+        try:
+            os.chown(tmp, st.st_uid, st.st_gid)
+        except PermissionError:
+            return False
+        os.chmod(tmp, st.st_mode & 0o7777)  # chown clears the set-id bits
+    return True
+
+
+def _swap_contents(tmp: Path, out: Path, run: Path) -> None:
+    """Replace what OUT holds, keeping the folder itself (entry by entry, signals held back; on an
+    error what was moved goes back)."""
+    old = run / "old-contents"
+    old.mkdir()
+    moved_out, moved_in = [], []
+    with _critical():
+        try:
+            for entry in sorted(out.iterdir(), key=lambda p: p.name == MARKER, reverse=True):
+                entry.rename(old / entry.name)
+                moved_out.append(entry.name)
+            for entry in sorted(tmp.iterdir(), key=lambda p: p.name == MARKER):
+                entry.rename(out / entry.name)
+                moved_in.append(entry.name)
+        except OSError as err:
+            for name in reversed(moved_in):
+                (out / name).rename(tmp / name)
+            for name in reversed(moved_out):
+                (old / name).rename(out / name)
+            raise RunError(f"OUT={out} could not be replaced: {err.strerror or err}. The previous OUT is "
+                           "unchanged") from None
 
 
 def _swap_into(tmp: Path, out: Path, run: Path) -> None:
@@ -823,12 +945,24 @@ def _load(data_dir: Path, progress: Callable[[str], None]):
     return cohort
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell) -> str:
+    """A cell a spreadsheet shows as text: '=HYPERLINK(...)' in an id becomes "'=HYPERLINK(...)"."""
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def _write_details(cohort, path: Path) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    # 0600 from the start: the file names patients, for the care team only
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["file", "row", "column", "value", "rule"])
         for p in cohort.details:
-            writer.writerow([p.file, "" if p.row is None else p.row, p.column or "", p.value, p.rule])
+            writer.writerow([_inert(p.file), "" if p.row is None else p.row, _inert(p.column or ""), _inert(p.value),
+                             _inert(p.rule)])
 
 
 def _injected_source(params: Mapping[str, Any]) -> str:
@@ -925,10 +1059,15 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
                                              encoding="utf-8")
         (tmp / "index.html").write_text(_index_html(tmp, list(notebooks), prov, records, share, notebooks_dir,
                                                     left_out), encoding="utf-8")
-        (tmp / MARKER).write_text("Written by msc_sle.tools.runner; replaced wholesale by the next run.\n")
+        written = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*"))
+        (tmp / MARKER).write_text("Written by msc_sle.tools.runner; replaced wholesale by the next run.\n"
+                                  f"{_MARKER_LIST}\n" + "".join(f"{w}\n" for w in written), encoding="utf-8")
         _readable(tmp)
         try:
-            _swap_into(tmp, target, run)
+            if _keep_folder(tmp, target):
+                _swap_into(tmp, target, run)
+            else:
+                _swap_contents(tmp, target, run)
         except Interrupted as err:  # held back until the swap was done: OUT is this run's bundle
             err.replaced = True
             raise
@@ -992,23 +1131,22 @@ def _jupytext_sync(paths: list[Path]) -> None:
 
 #: Where ``make run`` and ``make share`` (and ``make review``) write when OUT is not given.
 DEFAULT_OUT, DEFAULT_SHARE_OUT = "reports", "reports-share"
-#: Environment variable naming the assignments given on the ``make`` command line (see Makefile).
-MAKE_VARS_ENV = "MSC_SLE_MAKE_VARS"
+#: Environment variable holding the assignments of the ``make`` command line (see Makefile).
+MAKE_ARGS_ENV = "MSC_SLE_MAKE_ARGS"
 _WHOLE = re.compile(r"[0-9]+")
 
 
 def make_assignments(environ: Mapping[str, str] = os.environ) -> list[str]:
     """``NAME=value`` for every assignment of the ``make`` command line.
 
-    The Makefile names them in ``MSC_SLE_MAKE_VARS`` and exports each value unexpanded, so a value
-    reaches Python as typed (spaces, quotes, ``;`` and backticks included) without passing through a
-    shell. A name that cannot be an environment variable (``make 'a;b=1'``) arrives without its
-    value and is reported as an unknown parameter.
+    The Makefile accepts only the workbook's names and hands their values over unexpanded in one
+    variable, ``MSC_SLE_MAKE_ARGS``, one ``NAME=value`` a line (a value with a line break is refused
+    there), so a value reaches Python as typed (spaces, quotes, ``;`` and backticks included)
+    without passing through a shell, and no value becomes an environment variable of its own.
     """
-    out = []
-    for name in environ.get(MAKE_VARS_ENV, "").split():
-        out.append(f"{name}={environ[name]}" if name in environ else name + "=")
-    return out
+    lines = environ.get(MAKE_ARGS_ENV, "").split("\n")
+    # make joins the lines with a space: it starts every line but the first
+    return [line.lstrip(" ") for line in lines if line.strip()]
 
 
 def _whole(name: str, text: str, low: int, high: int | None, why: str) -> int:
@@ -1080,6 +1218,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         warnings.formatwarning = formatwarning
+        if _socket_dir.cache_info().currsize:  # also after a signal, when os._exit skips atexit
+            shutil.rmtree(_socket_dir(), ignore_errors=True)
+            _socket_dir.cache_clear()
 
 
 if __name__ == "__main__":
