@@ -378,7 +378,7 @@ class Reader:
                 complete = self.cell(("complete", resp), None, MISSING, hidden=True)
                 self.eq({miss: 1, complete: 1, n: -1})
             else:
-                m = int(when.split()[-1])
+                m = int(re.sub(r"\D", "", when.split()[-1]))  # "M1" (as printed) or "month 1"
                 k = self.cell(("met", resp, m), r["n"], COUNT, name)
                 miss = self.cell(("missing", "rates", resp, m), r["missing visits"], MISSING, name)
                 rest = self.cell(("not-met", resp, m), None, hidden=True)

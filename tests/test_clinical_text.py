@@ -42,18 +42,6 @@ TOKENS = {
 #: What the appendix (documentation quoted as written) is held to.
 APPENDIX_TOKENS = ("python literal",)
 
-#: Hits in files other engineers of issue 21 are rewriting (their branches fix them); each names
-#: the file it comes from. The test fails on any hit not listed, and marks itself xfail, listing
-#: them, while only these remain.
-ELSEWHERE: dict[str, str] = {
-    r"tables/table2_\w+\.(docx|xlsx) True .*every recorded value is True":
-        "wt-numbers: Table 2's footnote on a constant variable, compare.py",
-    r"html/04_predictors\.clinical\.html True .*every recorded value is True":
-        "wt-numbers: Table 2's footnote on a constant variable, compare.py",
-    r"(tables/table2_\w+\.(docx|xlsx)|html/04_predictors\.clinical\.html) data/README\.md .*reading 8":
-        "wt-numbers: Table 2's footnote on the UC-MSCs slip cites data/README.md, paper/choices.py",
-}
-
 
 def _bundle(tmp_path_factory, share: bool) -> Path:
     scripts = tmp_path_factory.mktemp("scripts")
@@ -86,7 +74,8 @@ def _xlsx_text(path: Path) -> str:
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True)
-    shown = [ws for ws in book.worksheets if ws.title != "data"]  # the data sheet is the numbers behind
+    # the data sheet ("data", or "data (SYNTHETIC)") is the numbers behind the table, for programs
+    shown = [ws for ws in book.worksheets if ws.title.removesuffix(" (SYNTHETIC)") != "data"]
     return "\n".join(" | ".join("" if v is None else str(v) for v in row)
                      for ws in shown for row in ws.iter_rows(values_only=True))
 
@@ -130,11 +119,6 @@ def developer_tokens(texts: dict[str, str]) -> list[tuple[str, str, str, str]]:
     return hits
 
 
-def _elsewhere(hit) -> str | None:
-    return next((why for pattern, why in ELSEWHERE.items() if re.search(pattern, f"{hit[0]} {hit[2]} {hit[3]}")),
-                None)
-
-
 def test_developer_tokens_are_caught():
     """The scanner itself: each kind of token is found, clinical text passes."""
     texts = {"html/x.clinical.html": "Parameters: small_cell_min=5; SHARE_MIN; make run; data/README.md; True;"
@@ -152,9 +136,5 @@ def test_every_text_of_the_bundle_is_clinical(script_bundle):
     texts = bundle_texts(bundle)
     assert any(n.endswith(".clinical.html") for n in texts) and any(n.endswith(".csv") for n in texts)
     hits = developer_tokens(texts)
-    ours = [h for h in hits if _elsewhere(h) is None]
-    theirs = sorted({f"{h[0]}: {h[2]} ({_elsewhere(h)})" for h in hits if _elsewhere(h) is not None})
-    report = "\n".join(f"{f} [{kind}] {tok!r} in: ...{ctx}..." for f, kind, tok, ctx in ours[:60])
-    assert not ours, f"make {mode}: {len(ours)} developer token(s) in clinician text:\n{report}"
-    if theirs:
-        pytest.xfail(f"make {mode}: left to the engineers rewriting these files: " + "; ".join(theirs))
+    report = "\n".join(f"{f} [{kind}] {tok!r} in: ...{ctx}..." for f, kind, tok, ctx in hits[:60])
+    assert not hits, f"make {mode}: {len(hits)} developer token(s) in clinician text:\n{report}"

@@ -50,7 +50,7 @@ def tables():
     definition = params.outcome_definition()
     group = f"{definition.display_label} during the year"
     frame2 = frame_for(cohort, params, {"response": definition})
-    t2 = outcome_table(outcome_comparison(frame2, params, group), params,
+    t2 = outcome_table(outcome_comparison(frame2, params, group, cohort=cohort), params,
                        f"Patients' characteristics divided by {group}", definition.footnotes())
     return {"Table 1": t1, "Table 2": t2}
 

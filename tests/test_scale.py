@@ -63,7 +63,8 @@ def test_printed_results_equal_the_engine_called_directly(scaled):
     frame = frame_for(eligible, params, {"response": definition})
     group = f"{definition.display_label} during the year"
     result = compare_as_the_paper(frame, "response_ever", params["outcome"], params["test_rule"],
-                                  table_variables(frame), labels={"response_ever": group}, adjust="bh")
+                                  table_variables(frame), labels={"response_ever": group}, adjust="bh",
+                                  paper_cohort=bool(cohort.paper_cohort))  # a generated extract: the documented rule
     table2 = pd.read_csv(out / "tables" / "table2_cr.data.csv")
     engine = result.table.reset_index(drop=True)
     assert len(table2) == len(engine)

@@ -49,7 +49,9 @@ def response_words(outcome: str, group: str = "") -> str:
 
 
 def _words(table: pd.DataFrame) -> pd.DataFrame:
-    return table.assign(statistic=[STATISTIC_WORDS.get(s, s) for s in table["statistic"]],
+    # the statistic's words go in a column of their own: the tidy data (data.csv) keeps the codes
+    # programs select on ("n", "p_value")
+    return table.assign(statistic_words=[STATISTIC_WORDS.get(s, s) for s in table["statistic"]],
                         what=[variable_words(v, lv) for v, lv in zip(table["variable"], table["level"])],
                         response=[response_words(o, g) for o, g in zip(table["outcome"], table["group"])])
 
@@ -59,7 +61,7 @@ def differences_table(result: ReproductionResult) -> PublicationTable:
     and what explains the difference."""
     rows = _words(result.table[result.table["status"] == "differs"])
     return plain_table(rows, "The published values that differ", columns={
-        "source": "Printed in", "what": "Variable", "response": "Response", "statistic": "Value",
+        "source": "Printed in", "what": "Variable", "response": "Response", "statistic_words": "Value",
         "published": "Paper prints", "shown": "Workbook prints", "test": "Test", "note": "Why"},
         formats={"test": "test"})
 
@@ -71,7 +73,7 @@ def not_computed_table(result: ReproductionResult) -> PublicationTable | None:
     if not len(rows):
         return None
     return plain_table(rows, "Published values not computed on this cohort", columns={
-        "source": "Printed in", "what": "Variable", "response": "Response", "statistic": "Value", "note": "Why"})
+        "source": "Printed in", "what": "Variable", "response": "Response", "statistic_words": "Value", "note": "Why"})
 
 
 def printed_reproduction(result: ReproductionResult) -> PublicationTable:
@@ -80,7 +82,7 @@ def printed_reproduction(result: ReproductionResult) -> PublicationTable:
     rows = _words(result.table)
     return plain_table(rows, "Every published value beside the workbook's, with its status and explanation",
                        columns={"source": "Printed in", "location": "Where", "what": "Variable",
-                                "response": "Response", "statistic": "Value", "published": "Paper prints",
+                                "response": "Response", "statistic_words": "Value", "published": "Paper prints",
                                 "shown": "Workbook prints", "test": "Test", "status": "Status", "note": "Why"},
                        formats={"test": "test"})
 

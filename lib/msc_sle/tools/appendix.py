@@ -42,8 +42,9 @@ code { overflow-wrap: anywhere; }
 """
 
 
-def appendix_html(root: Path = REPO_ROOT, sections=APPENDIX_SECTIONS) -> str:
-    """The appendix as one offline HTML page; a section that cannot be found is an error, not a gap."""
+def appendix_html(root: Path = REPO_ROOT, sections=APPENDIX_SECTIONS, *, banner: str = "") -> str:
+    """The appendix as one offline HTML page; a section that cannot be found is an error, not a gap.
+    ``banner``: HTML shown first (the bundle's SYNTHETIC banner when the cohort is synthetic)."""
     import mistune
 
     render = mistune.create_markdown(plugins=["table"])
@@ -58,7 +59,7 @@ def appendix_html(root: Path = REPO_ROOT, sections=APPENDIX_SECTIONS) -> str:
                      f"workbook.</p>\n{render(body)}")
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<title>Appendix: readings of the paper and sharing rules</title>"
-            f"<style>{_STYLE}</style></head><body>\n<h1>Appendix: readings of the paper and sharing rules</h1>\n"
+            f"<style>{_STYLE}</style></head><body>\n{banner}<h1>Appendix: readings of the paper and sharing rules</h1>\n"
             "<p>The reproduction page explains differences from the paper by the readings below; a bundle "
             "for circulation withholds small counts by the rules that follow. <a href='../index.html'>Back to "
             "the index</a>.</p>\n" + "\n".join(parts) + "\n</body></html>\n")

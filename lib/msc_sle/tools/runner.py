@@ -645,7 +645,7 @@ def _index_html(out: Path, names: list[str], prov: Mapping[str, Any], records: M
         (nb["links"] for nb in notebooks if nb["name"].endswith("reproduction")), []) if label == "report"), "")
     return env.get_template("index.html.j2").render(
         title="MSC-SLE workbook" + (" (shared bundle)" if share else ""), synthetic=prov["synthetic"],
-        banner_style=BANNER_STYLE,
+        banner_style=BANNER_STYLE, synthetic_note=SYNTHETIC_NOTE,
         score=f"Reproduction score: {score}" if score else "", reproduction_page=reproduction_page,
         reproduction_table="tables/reproduction.csv" if (out / "tables" / "reproduction.csv").exists() else "",
         notebooks=notebooks, outputs=outputs, provenance=Markup(provenance_html(prov)),
@@ -1054,7 +1054,8 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
             _write_details(cohort, tmp / DATA_ISSUES)
         from .appendix import appendix_html
 
-        (tmp / "html" / "appendix.html").write_text(appendix_html(), encoding="utf-8")
+        banner = f"<p style='{BANNER_STYLE}'>{SYNTHETIC_NOTE}</p>" if prov["synthetic"] else ""
+        (tmp / "html" / "appendix.html").write_text(appendix_html(banner=banner), encoding="utf-8")
         (tmp / "provenance.json").write_text(json.dumps({**prov, "records": records}, indent=2, default=str),
                                              encoding="utf-8")
         (tmp / "index.html").write_text(_index_html(tmp, list(notebooks), prov, records, share, notebooks_dir,
@@ -1131,6 +1132,10 @@ def _jupytext_sync(paths: list[Path]) -> None:
 
 #: Where ``make run`` and ``make share`` (and ``make review``) write when OUT is not given.
 DEFAULT_OUT, DEFAULT_SHARE_OUT = "reports", "reports-share"
+#: What the index and the appendix say above everything else when the cohort is synthetic (the
+#: notebook pages carry workbook.notebook.banner, in the same style).
+SYNTHETIC_NOTE = "SYNTHETIC DATA: generated to match the published tables; not patient data, no clinical conclusions."
+
 #: Environment variable holding the assignments of the ``make`` command line (see Makefile).
 MAKE_ARGS_ENV = "MSC_SLE_MAKE_ARGS"
 _WHOLE = re.compile(r"[0-9]+")
