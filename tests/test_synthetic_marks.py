@@ -3,16 +3,13 @@ real extract says nothing of the kind.
 
 Unit level: the figures' corner label (inside the canvas, clear of every axes and text), the XLSX
 sheet names and first row, the printed CSV's byte-order mark, the notebook banner. Bundle level:
-the workbook's pages 01 and 02 (every kind of file: HTML, DOCX, XLSX, PNG, SVG), run from their
-``.py`` scripts once on the bundled cohort and once on the same rows under a manifest that says
-they are real.
+every HTML, DOCX, XLSX, PNG and SVG file of make run and make share on the bundled cohort, and of
+make run on the same rows under a manifest that says they are real.
 """
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -29,7 +26,7 @@ from PIL import Image  # noqa: E402
 from msc_sle import analysis_frame, apply_eligibility, classify_response, compare_groups, load_cohort  # noqa: E402
 from msc_sle.clinical import sledai_long  # noqa: E402
 from msc_sle.compare import paired_over_time  # noqa: E402
-from msc_sle.contract import BUNDLED_DATA, REPO_ROOT  # noqa: E402
+from msc_sle.contract import BUNDLED_DATA  # noqa: E402
 from msc_sle.present import figures  # noqa: E402
 from msc_sle.present.export import export_table  # noqa: E402
 from msc_sle.present.tables import plain_table  # noqa: E402
@@ -145,29 +142,19 @@ def test_the_notebook_banner_is_index_htmls_yellow_box(monkeypatch):
 
 # --------------------------------------------------------------------------- whole bundles
 
-PAGES = ("01_cohort", "02_baseline")  # between them: HTML, DOCX, XLSX, PNG and SVG files
-
-
-def _bundle(tmp_path_factory, synthetic: bool) -> Path:
-    """Pages 01 and 02 run from their .py scripts (the stored .ipynb may be older) on the bundled rows."""
+def _real_bundle(tmp_path_factory) -> Path:
+    """Every notebook run on the bundled rows under a manifest that says they are a real extract."""
     from msc_sle.tools.runner import run_workbook
     from msc_sle.workbook.params import check_parameters
 
-    root = tmp_path_factory.mktemp("synthetic" if synthetic else "real")
-    notebooks = root / "notebooks"
-    notebooks.mkdir()
-    for name in PAGES:
-        shutil.copy(REPO_ROOT / "notebooks" / f"{name}.py", notebooks)
-        subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--to", "ipynb", str(notebooks / f"{name}.py")],
-                       check=True)
+    root = tmp_path_factory.mktemp("real")
     data = root / "extract"
     data.mkdir()
     for name in ("patients.csv", "visits.csv"):
         shutil.copy(BUNDLED_DATA / name, data)
-    (data / "manifest.json").write_text(json.dumps({"synthetic": synthetic}))
+    (data / "manifest.json").write_text(json.dumps({"synthetic": False}))
     out = root / "reports"
-    run_workbook(dict(check_parameters(data_dir=str(data))), out, jobs=2, notebooks=PAGES, notebooks_dir=notebooks,
-                 progress=lambda _m: None)
+    run_workbook(dict(check_parameters(data_dir=str(data))), out, jobs=2, progress=lambda _m: None)
     return out
 
 
@@ -194,10 +181,11 @@ def _marks(path: Path) -> bool:
 
 
 @pytest.mark.slow
-def test_every_file_a_person_opens_says_synthetic_and_only_then(tmp_path_factory):
+def test_every_file_a_person_opens_says_synthetic_and_only_then(bundle, shared_bundle, tmp_path_factory):
+    """Every DOCX, XLSX, PNG, SVG and HTML file of make run and make share on the SYNTHETIC cohort
+    says so; the same workbook on the same rows under a real extract's manifest says so nowhere."""
     kinds = {".docx", ".xlsx", ".png", ".svg", ".html"}
-    for synthetic in (True, False):
-        out = _bundle(tmp_path_factory, synthetic)
+    for out, synthetic in ((bundle, True), (shared_bundle, True), (_real_bundle(tmp_path_factory), False)):
         files = sorted(p for p in out.rglob("*") if p.suffix in kinds)
         assert {p.suffix for p in files} == kinds, "the bundle should hold every kind of file"
         wrong = [str(p.relative_to(out)) for p in files if _marks(p) != synthetic]
