@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from ..clinical.visits import visit_label
 from ..contract import load_dictionary
 from ..present.format import format_fixed
 from .published import PUBLISHED_COLUMNS, load_published
@@ -177,10 +178,11 @@ def _name_pattern() -> tuple[re.Pattern, dict]:
 
 
 def variable_words(variable: str, level: str = "") -> str:
-    """What a published value is about, as the tables label it ("SLEDAI-2K at month 3", "Female: F")."""
+    """What a published value is about, as the tables label it ("SLEDAI-2K at M3", "Female: F"); a
+    visit is named as every table and figure names it (:func:`msc_sle.clinical.visit_label`)."""
     visit = re.fullmatch(r"sledai_m(\d+)", str(variable))
     if visit and visit.group(1) != "0":
-        label = f"SLEDAI-2K at month {visit.group(1)}"
+        label = f"SLEDAI-2K at {visit_label(int(visit.group(1)))}"
     elif variable in OTHER_LABELS:
         label = OTHER_LABELS[variable]
     else:
