@@ -95,13 +95,9 @@ def draft_mapping(folder: str | Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .runner import make_assignments
+    from .runner import target_assignments
 
-    argv = sys.argv[1:] if argv is None else argv
-    if "--from-make" in argv:
-        argv = [a for a in argv if a != "--from-make"] + make_assignments()
-    given = dict(a.split("=", 1) for a in argv if "=" in a)
-    others = sorted(set(given) - {"DATA"}) + [a for a in argv if "=" not in a]
+    given, others = target_assignments(sys.argv[1:] if argv is None else argv, {"DATA"})
     try:
         if others or not given.get("DATA"):
             raise DataError([Problem("make mapping", None, None, ", ".join(others) or None,

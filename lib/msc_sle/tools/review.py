@@ -144,13 +144,9 @@ def review_bundle(out: Path, progress=print) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .runner import DEFAULT_OUT, make_assignments
+    from .runner import DEFAULT_OUT, target_assignments
 
-    argv = sys.argv[1:] if argv is None else argv
-    if "--from-make" in argv:
-        argv = [a for a in argv if a != "--from-make"] + make_assignments()
-    given = dict(a.split("=", 1) for a in argv if "=" in a)
-    others = sorted(set(given) - {"OUT"}) + [a for a in argv if "=" not in a]
+    given, others = target_assignments(sys.argv[1:] if argv is None else argv, {"OUT"})
     try:
         if others:
             raise ReviewError(f"make review takes one variable, OUT=<bundle folder> (got {', '.join(others)})")

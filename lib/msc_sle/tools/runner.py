@@ -1154,6 +1154,16 @@ def make_assignments(environ: Mapping[str, str] = os.environ) -> list[str]:
     return [line.lstrip(" ") for line in lines if line.strip()]
 
 
+def target_assignments(argv: list[str], names: set[str]) -> tuple[dict[str, str], list[str]]:
+    """A one-variable target's command line (``make mapping DATA=...``, ``make review OUT=...``):
+    its ``NAME=value`` assignments (with ``--from-make``, make's, :func:`make_assignments`) and what
+    else was given, names outside ``names`` and bare words, which the target refuses."""
+    if "--from-make" in argv:
+        argv = [a for a in argv if a != "--from-make"] + make_assignments()
+    given = dict(a.split("=", 1) for a in argv if "=" in a)
+    return given, sorted(set(given) - set(names)) + [a for a in argv if "=" not in a]
+
+
 def _whole(name: str, text: str, low: int, high: int | None, why: str) -> int:
     text = text.strip()
     if not _WHOLE.fullmatch(text) or int(text) < low or (high is not None and int(text) > high):
