@@ -724,3 +724,14 @@ def test_kernels_run_under_a_long_tmpdir(tiny, data_copy, tmp_path, monkeypatch)
     finally:
         _socket_dir.cache_clear()
     assert (tmp_path / "out" / "index.html").is_file()
+
+
+@pytest.mark.parametrize("share_min", ["1", "2"])
+def test_a_share_threshold_that_protects_nothing_is_refused(share_min, tmp_path, capsys):
+    """make share SHARE_MIN=1 would withhold nothing (SHARE_MIN=2 counts of 2) while its provenance
+    says small counts are withheld: refused before anything runs, OUT never created."""
+    out = tmp_path / "share"
+    assert main(["share", f"SHARE_MIN={share_min}", f"OUT={out}"]) == 2
+    err = capsys.readouterr().err
+    assert f"SHARE_MIN='{share_min}'" in err and "from 3 to 100" in err
+    assert not out.exists()

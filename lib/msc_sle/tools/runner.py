@@ -84,6 +84,11 @@ KERNEL = "python3"
 PROVENANCE_PACKAGES = ("msc-sle", "pandas", "numpy", "scipy", "statsmodels", "firthmodels", "matplotlib",
                        "pandera", "papermill", "nbconvert", "ipywidgets")
 RUNNER_OPTIONS = ("JOBS", "LIST_PARAMS", "SHARE_MIN")
+#: The smallest SHARE_MIN make share accepts: the threshold rule's minimum frequency of 3 (Hundepool
+#: et al., Handbook on Statistical Disclosure Control, 2nd ed., chapter 5). At 1 nothing would be withheld
+#: and at 2 each of two patients in a cell learns the other's value, while the bundle's provenance
+#: still says small counts are withheld: a refusal, never a bundle that claims protection it lacks.
+SHARE_MIN_FLOOR = 3
 #: Notebooks started before the others because they take longest (07_models' bootstrap validation).
 START_FIRST = frozenset({"07_models"})
 
@@ -1194,8 +1199,9 @@ def _cli(argv: list[str]) -> int:
         return 0
     jobs = _whole("JOBS", options.get("JOBS", "2"), 1, 64, "notebooks run in parallel")
     if command == "share":
-        params["small_cell_min"] = _whole("SHARE_MIN", options.get("SHARE_MIN", "5"), 1, 100,
-                                          "counts below it are suppressed")
+        params["small_cell_min"] = _whole("SHARE_MIN", options.get("SHARE_MIN", "5"), SHARE_MIN_FLOOR, 100,
+                                          "counts below it are withheld; below 3 a bundle would claim a "
+                                          "protection it lacks, since a count of 1 or 2 singles patients out")
     elif "SHARE_MIN" in options:
         raise RunError("SHARE_MIN applies to 'make share' only")
     out = params.pop("out_dir") or (DEFAULT_SHARE_OUT if command == "share" else DEFAULT_OUT)
