@@ -20,7 +20,8 @@ dictionary and the response definitions, and prepares what those functions take:
   response was first seen (a missed visit widens it), and the cumulative incidence of first
   response over the visits, overall and by a predictor, with a log-rank test.
 * :func:`sledai_trajectories` -- SLEDAI-2K over the visits in responders and non-responders: a
-  random-intercept linear mixed model (month categorical) with marginal means, the GEE beside it,
+  mixed model for repeated measures (month categorical, the residual covariance chosen by AIC)
+  with estimated means, the random-intercept model and the GEE beside it as sensitivity analyses,
   and the raw medians.
 * :func:`sensitivity_analysis` -- the same model refitted for each response definition.
 
@@ -38,9 +39,10 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .clinical import BASELINE_MONTH, FOLLOW_UP_MONTHS, classify_response, get_definition, sledai_long
+from .clinical import (BASELINE_MONTH, FOLLOW_UP_MONTHS, SLEDAI2K_WEIGHTS, classify_response, get_definition,
+                       sledai_long, visit_label)
 from .contract import load_dictionary
-from .stats.longitudinal import GEEResult, MixedModelResult, gee_model, mixed_model
+from .stats.longitudinal import GEEResult, MixedModelResult, MMRMResult, gee_model, mixed_model, mmrm
 from .stats.models import (BootstrapValidation, CalibrationCurve, EventsPerVariable, FirthResult,
                            LogisticResult, RegressionTable, bootstrap_validation, calibration_curve,
                            events_per_variable, firth_logistic, logistic, regression_table)
@@ -48,7 +50,7 @@ from .stats.survival import CumulativeIncidence, cumulative_incidence, first_eve
 
 __all__ = ["PER_UNIT", "ModelData", "PrognosticModel", "ModelValidation", "TimeToResponse", "Trajectories",
            "SensitivityResult", "model_data", "fit_prognostic_model", "validate_model", "first_response",
-           "time_to_response", "sledai_trajectories", "sensitivity_analysis", "outcome_label",
+           "time_to_response", "trajectory_data", "sledai_trajectories", "sensitivity_analysis", "outcome_label",
            "response_label", "model_sample"]
 
 #: Units in which a continuous predictor's odds ratio is given, by its dictionary unit: an odds
@@ -497,14 +499,21 @@ def time_to_response(cohort, frame: pd.DataFrame, definition, *, by: str | None 
 # --------------------------------------------------------------------------------------------
 # SLEDAI-2K trajectories
 # --------------------------------------------------------------------------------------------
+#: SLEDAI-2K's possible range (every descriptor present): a CI limit outside it is moved onto it.
+SLEDAI2K_RANGE = (0, sum(SLEDAI2K_WEIGHTS.values()))
+
+
 @dataclass(frozen=True)
 class Trajectories:
-    """SLEDAI-2K by visit in two groups: the mixed model, the GEE and the raw medians.
+    """SLEDAI-2K by visit in two groups: the MMRM, the random-intercept model and the GEE, and the
+    raw medians.
 
-    ``mixed.means`` / ``gee.means``: estimated means with CIs per group and month; ``raw``: per
-    group and month ``n``, ``median``, ``q1``, ``q3``, ``min``, ``max`` (type-6 quartiles, as the
-    tables); ``groups``: the two group labels (reference first)."""
+    ``mmrm.means`` (the reported model), ``mixed.means`` / ``gee.means`` (sensitivity): estimated
+    means with CIs per group and month; ``raw``: per group and month ``n``, ``median``, ``q1``,
+    ``q3``, ``min``, ``max`` (type-6 quartiles, as the tables); ``groups``: the two group labels
+    (reference first)."""
 
+    mmrm: MMRMResult
     mixed: MixedModelResult
     gee: GEEResult
     raw: pd.DataFrame
@@ -514,53 +523,83 @@ class Trajectories:
     n_missing: int
 
     def note(self) -> str:
-        """Patients and visits analysed, the group sizes and the intraclass correlation; a caution
-        when a group is too small for the GEE's robust (sandwich) errors."""
+        """Patients and visits analysed, the group sizes and the covariance chosen; a caution when
+        a group is too small for the GEE's robust (sandwich) errors."""
         sizes = self.raw.groupby("group")["n"].max()
+        sd = self.mmrm.sd
         text = (f"{self.n_patients} patients ({', '.join(f'{g}: {sizes.get(g, 0)}' for g in self.groups)}), "
-                f"{self.n_observations} visits scored, {self.n_missing} missing; intraclass correlation "
-                f"{self.mixed.icc:.2f}")
+                f"{self.n_observations} visits scored, {self.n_missing} missing. Residual SD by visit "
+                f"({self.mmrm.structure} covariance): "
+                + ", ".join(f"{visit_label(m)} {v:.1f}" for m, v in sd.items()))
         smallest = int(min(sizes.get(g, 0) for g in self.groups))
         if smallest < 10:
             text += (f". CAUTION: {smallest} patient(s) in the smaller group; the GEE's robust errors need many "
                      "patients per group and its test is unreliable here")
         return text
 
+    def covariance_table(self) -> pd.DataFrame:
+        """The covariance structures compared: covariance parameters, REML log-likelihood, AIC
+        (the criterion), BIC, and which was chosen."""
+        return self.mmrm.candidates[["structure", "parameters", "loglik", "aic", "bic", "converged", "chosen"]]
+
+    def truncation_note(self) -> str:
+        """Which CI limits were moved onto SLEDAI-2K's possible range, or "" if none."""
+        m = self.mmrm.means
+        cut = m[m["truncated"]]
+        if cut.empty:
+            return ""
+        cells = ", ".join(f"{g} at {visit_label(int(t))}" for g, t in zip(cut["group"], cut["time"]))
+        return (f"SLEDAI-2K cannot be below {SLEDAI2K_RANGE[0]}: the lower 95% limit is printed as "
+                f"{SLEDAI2K_RANGE[0]} where the interval reached below it ({cells}).")
+
     def means_table(self) -> pd.DataFrame:
-        """Estimated mean (95% CI) beside the raw median (quartiles), per group and month."""
-        m = self.mixed.means.rename(columns={"time": "month"})
+        """Estimated mean (95% CI, the MMRM) beside the raw median (quartiles), per group and month."""
+        m = self.mmrm.means.rename(columns={"time": "month"})
         t = m.merge(self.raw, on=["group", "month"], suffixes=("", "_raw"))
         return t[["group", "month", "n", "mean", "ci_lower", "ci_upper", "median", "q1", "q3"]]
 
 
-def sledai_trajectories(frame: pd.DataFrame, outcome: str, *, label: str | None = None,
-                        alpha: float = 0.05) -> Trajectories:
-    """SLEDAI-2K at months 0-12 in patients with and without ``outcome`` (a boolean column).
-
-    Linear mixed model ``sledai ~ C(month) * group + (1 | patient)`` (REML; the interaction tested
-    by Wald and by likelihood ratio between ML fits) and the exchangeable GEE beside it. A missing
-    SLEDAI-2K leaves that visit out (likelihood-based: valid if missing at random).
-    """
+def trajectory_data(frame: pd.DataFrame, outcome: str, *, label: str | None = None) -> pd.DataFrame:
+    """The long SLEDAI-2K table the trajectory models take: ``patient_id``, ``month``, ``sledai``
+    and ``group`` ("<label>: yes" / "<label>: no" from the boolean ``outcome``); patients without
+    an outcome are left out, missing scores kept as NaN."""
     label = label or outcome_label(outcome)
     status = frame[outcome].astype("boolean")
     long = sledai_long(frame)
     names = {True: f"{label}: yes", False: f"{label}: no"}
     groups = dict(zip(frame["patient_id"], status.map(names).astype(object)))
     long["group"] = long["patient_id"].map(groups)
-    long = long[long["group"].notna()]
+    return long[long["group"].notna()]
+
+
+def sledai_trajectories(frame: pd.DataFrame, outcome: str, *, label: str | None = None,
+                        alpha: float = 0.05) -> Trajectories:
+    """SLEDAI-2K at months 0-12 in patients with and without ``outcome`` (a boolean column).
+
+    The reported model is an MMRM, ``sledai ~ C(month) * group`` with an unstructured,
+    heterogeneous compound-symmetry or compound-symmetry covariance between visits chosen by AIC
+    (REML; Wald F test of the interaction; CIs kept within SLEDAI-2K's range). Beside it, as
+    sensitivity analyses: the random-intercept mixed model (Wald F and likelihood-ratio tests) and
+    the exchangeable GEE. A missing SLEDAI-2K leaves that visit out (likelihood-based: valid if
+    missing at random).
+    """
+    label = label or outcome_label(outcome)
+    long = trajectory_data(frame, outcome, label=label)
+    names = (f"{label}: no", f"{label}: yes")
     n_missing = int(long["sledai"].isna().sum())
     observed = long[long["sledai"].notna()]
+    columns = dict(outcome="sledai", time="month", group="group", subject="patient_id")
     # a group of one or two patients leaves a (robust) variance negative by rounding: its CIs are NaN, no warning
     with np.errstate(invalid="ignore"):
-        mixed = mixed_model(observed, outcome="sledai", time="month", group="group", subject="patient_id",
-                            alpha=alpha)
-        gee = gee_model(observed, outcome="sledai", time="month", group="group", subject="patient_id", alpha=alpha)
+        repeated = mmrm(observed, **columns, alpha=alpha, bounds=SLEDAI2K_RANGE)
+        mixed = mixed_model(observed, **columns, alpha=alpha)
+        gee = gee_model(observed, **columns, alpha=alpha)
     rows = []
     for (g, month), values in observed.groupby(["group", "month"])["sledai"]:
         s = stats.summary(values.to_numpy(dtype=float))
         rows.append({"group": g, "month": int(month), "n": s.n, "median": s.median, "q1": s.q1, "q3": s.q3,
                      "min": s.min, "max": s.max})
-    return Trajectories(mixed=mixed, gee=gee, raw=pd.DataFrame(rows), groups=(names[False], names[True]),
+    return Trajectories(mmrm=repeated, mixed=mixed, gee=gee, raw=pd.DataFrame(rows), groups=names,
                         n_patients=int(observed["patient_id"].nunique()), n_observations=int(len(observed)),
                         n_missing=n_missing)
 
