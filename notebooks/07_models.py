@@ -200,14 +200,25 @@ if data is not None:
 # %% [markdown]
 # ## SLEDAI-2K trajectories in responders and non-responders
 #
-# A linear mixed model with a random intercept per patient and the visit month as a categorical
-# factor (no linear trend is assumed), responders vs non-responders and their interaction with
-# month; the estimated means with 95% CIs are shown beside the raw medians of Figure 1. The
-# interaction asks whether the two groups' SLEDAI-2K evolve differently. Read it with care:
-# responders are *defined* by a low SLEDAI-2K at a follow-up visit, so their trajectories must
-# diverge; the model describes by how much and when, it does not test a hypothesis independent
-# of the outcome. The population-averaged GEE (exchangeable correlation, robust errors) is given
-# as a check.
+# A mixed model for repeated measures (MMRM), the standard model for a score measured at fixed
+# visits: the visit month is a categorical factor (no linear trend is assumed), responders vs
+# non-responders and their interaction with month, and the covariance between a patient's visits
+# is estimated rather than assumed. Three covariance structures are fitted by REML with the same
+# fixed effects, and the one with the **smallest AIC** is reported (the table below prints every
+# value): *unstructured* (each visit its own variance, each pair of visits its own correlation),
+# *heterogeneous compound symmetry* (each visit its own variance, one correlation) and *compound
+# symmetry* (one variance, one correlation: the random-intercept model's covariance). The
+# estimated means have 95% CIs from the t distribution on (visits scored − fixed effects) degrees of
+# freedom, and the interaction is a Wald F test on the same denominator degrees of freedom, both as
+# R's `nlme::gls` reports them (`summary.gls`, `anova.gls`); neither is the Satterthwaite or
+# Kenward-Roger approximation. SLEDAI-2K cannot be negative: an interval reaching below 0 is
+# printed from 0, and the page says where. The interaction asks whether the two groups' SLEDAI-2K
+# evolve differently. Read it with care: responders are *defined* by a low SLEDAI-2K at a
+# follow-up visit, so their trajectories must diverge; the model describes by how much and when,
+# it does not test a hypothesis independent of the outcome. As sensitivity analyses: the
+# random-intercept mixed model (Wald F with `anova.lme`'s degrees of freedom, and the likelihood
+# ratio between maximum-likelihood fits) and the population-averaged GEE (exchangeable working
+# correlation, robust errors).
 
 # %%
 if data is None:
@@ -215,17 +226,26 @@ if data is None:
 else:
     traj = sledai_trajectories(frame, f"{params.outcome}_ever", label=response_label(definition),
                                alpha=params.alpha)
-    mixed, gee = traj.mixed, traj.gee
+    repeated, mixed, gee = traj.mmrm, traj.mixed, traj.gee
     show_text(traj.note())
-    for name, t in (("Mixed model, group x month", mixed.wald_interaction),
-                    ("Mixed model, group x month", mixed.lr_interaction),
-                    ("GEE, group x month", gee.wald_interaction)):
+    display(plain_table(traj.covariance_table(), "Covariance between visits: the structures compared", columns={
+        "structure": "Covariance structure", "parameters": "Covariance parameters", "loglik": "REML log-likelihood",
+        "aic": "AIC", "bic": "BIC", "converged": "Converged", "chosen": "Chosen"},
+        formats={c: "number:1" for c in ("loglik", "aic", "bic")},
+        footnotes=(f"Chosen by {repeated.criterion}: the smallest AIC. Every fit has the same fixed effects "
+                   "(month as a factor, group, month x group).",)))
+    for name, t in ((f"MMRM ({repeated.structure} covariance), group x month", repeated.interaction),
+                    ("Sensitivity, random-intercept model, group x month", mixed.wald_interaction),
+                    ("Sensitivity, random-intercept model, group x month", mixed.lr_interaction),
+                    ("Sensitivity, GEE, group x month", gee.wald_interaction)):
         show_text(result_sentence(t, name))
 
 # %%
 if data is not None:
-    fig = trajectory_figure(mixed.means, traj.raw, groups=traj.groups, small_cell_min=params.small_cell_min,
-                            test_text=f"interaction {p_text(mixed.lr_interaction.p)}, likelihood ratio")
+    fig = trajectory_figure(repeated.means, traj.raw, groups=traj.groups, small_cell_min=params.small_cell_min,
+                            model=f"MMRM, {repeated.structure} covariance",
+                            test_text=f"interaction {p_text(repeated.interaction.p)}, Wald F",
+                            caption=traj.truncation_note())
     show_figure(fig, f"trajectories_{params.outcome}", params.out_dir, synthetic=cohort.synthetic)
 
 # %%
@@ -234,8 +254,11 @@ if data is not None:
         "group": "Group", "month": "Visit", "n": "Patients scored", "mean": "Model mean",
         "ci_lower": "95% CI, lower", "ci_upper": "95% CI, upper", "median": "Raw median", "q1": "Q1", "q3": "Q3"},
         formats={"month": "visit"} | {c: "number:1" for c in ("mean", "ci_lower", "ci_upper", "median", "q1", "q3")},
-        footnotes=("Model mean: linear mixed model (random intercept per patient, month as a factor); "
-                   "quartiles as SPSS computes them (type 6).",)))
+        footnotes=tuple(filter(None, (
+            f"Model mean: MMRM, month as a factor, {repeated.structure} covariance between visits (chosen by "
+            f"smallest AIC); 95% CI: t on {repeated.df_residual} df (visits scored − fixed effects), as R's summary.gls.",
+            traj.truncation_note(),
+            "Quartiles as SPSS computes them (type 6).")))))
 
 # %% [markdown]
 # ## Sensitivity: the same model under every response definition

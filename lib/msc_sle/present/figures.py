@@ -844,13 +844,15 @@ def cumulative_incidence_figure(incidence, *, overall=None, title: str = "Cumula
 @_laid_out
 def trajectory_figure(means: pd.DataFrame, raw: pd.DataFrame, *, groups: Sequence[str] | None = None,
                       test_text: str = "", value_label: str = "SLEDAI-2K score (points)",
-                      title: str = "SLEDAI-2K over the year by response", small_cell_min: int = 0):
+                      title: str = "SLEDAI-2K over the year by response", small_cell_min: int = 0,
+                      model: str = "linear mixed model", caption: str = ""):
     """Two panels sharing the y axis: the model's estimated means with 95% CIs per group and visit
     (left), and the observed medians with quartiles (right; Figure 1's summary, split by group).
 
     ``means`` has ``group``, ``time``, ``mean``, ``ci_lower``, ``ci_upper`` (``mixed_model(...).means``);
     ``raw`` has ``group``, ``month``, ``n``, ``median``, ``q1``, ``q3``. Group sizes below
-    ``small_cell_min`` show as "<N".
+    ``small_cell_min`` show as "<N". ``model`` names the model in the left panel's title;
+    ``caption`` (e.g. which interval limits were cut at the possible range) goes under the axes.
     """
     groups = list(groups) if groups is not None else list(dict.fromkeys(means["group"]))
     months = sorted(int(m) for m in means["time"].unique())
@@ -876,7 +878,7 @@ def trajectory_figure(means: pd.DataFrame, raw: pd.DataFrame, *, groups: Sequenc
         spread = np.vstack([y - r["q1"].to_numpy(float), r["q3"].to_numpy(float) - y])
         right.errorbar(x, y, yerr=np.clip(spread, 0, None),
                        fmt="s--", color=color, ms=5, capsize=3, lw=1.1, label=f"{group} (n = {n})")
-    for ax, sub in ((left, "Estimated mean (95% CI), linear mixed model"),
+    for ax, sub in ((left, f"Estimated mean (95% CI), {model}"),
                     (right, "Observed median (quartiles)")):
         ax.set_xticks(range(len(months)))
         ax.set_xticklabels([_visit(m) for m in months])
@@ -887,4 +889,6 @@ def trajectory_figure(means: pd.DataFrame, raw: pd.DataFrame, *, groups: Sequenc
     left.set_ylim(bottom=0)
     right.legend(frameon=False, fontsize=8, loc="upper right")
     _suptitle(fig, title + (f" ({test_text})" if test_text else ""))
+    if caption:
+        _caption(fig, caption)
     return fig

@@ -227,9 +227,13 @@ def p_text(p: float, test: str | None = None, digits="auto", symbol: str = "p") 
 def result_sentence(result, subject: str = "", statistic: str = "chi-square") -> str:
     """A test result in one line that names its method: "log-rank (...): chi-square = 4.03 on 1 df,
     p = 0.045". ``result`` has ``method``, ``statistic``, ``df`` and ``p`` (a log-rank or interaction
-    test of ``msc_sle.stats``); None reads "not testable". ``subject`` prefixes what was tested."""
+    test of ``msc_sle.stats``); one with a ``df_denominator`` is an F test and reads "F = 2.54 on 4
+    and 335 df". None reads "not testable". ``subject`` prefixes what was tested."""
     head = f"{subject}: " if subject else ""
     if result is None:
         return head + "not testable (fewer than two groups)"
+    if getattr(result, "df_denominator", None) is not None:  # an F test: its two df, its own p
+        return (f"{head}{result.method}, F = {format_fixed(result.statistic, 2)} on {result.df} and "
+                f"{result.df_denominator} df, {p_text(result.p)}")
     return (f"{head}{result.method}, {statistic} = {format_fixed(result.statistic, 2)} on {result.df} df, "
             f"{p_text(result.p)}")
