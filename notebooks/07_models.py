@@ -232,7 +232,7 @@ else:
         "structure": "Covariance structure", "parameters": "Covariance parameters", "loglik": "REML log-likelihood",
         "aic": "AIC", "bic": "BIC", "converged": "Converged", "chosen": "Chosen"},
         formats={c: "number:1" for c in ("loglik", "aic", "bic")},
-        footnotes=(f"Chosen by {repeated.criterion}: the smallest AIC. Every fit has the same fixed effects "
+        footnotes=("Chosen: the smallest AIC. Every structure is fitted by REML with the same fixed effects "
                    "(month as a factor, group, month x group).",)))
     for name, t in ((f"MMRM ({repeated.structure} covariance), group x month", repeated.interaction),
                     ("Sensitivity, random-intercept model, group x month", mixed.wald_interaction),
