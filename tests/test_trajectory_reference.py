@@ -110,6 +110,19 @@ def test_interaction_tests_are_the_ones_r_computes(trajectories):
     assert "F = 3.13 on 4 and 268 df" in result_sentence(w) and "anova.lme" in result_sentence(w)
 
 
+def test_the_figure_draws_the_chosen_models_means_and_names_it(trajectories):
+    from msc_sle.present.figures import trajectory_figure
+    r = trajectories.mmrm
+    fig = trajectory_figure(r.means, trajectories.raw, groups=trajectories.groups,
+                            model=f"MMRM, {r.structure} covariance")
+    left = fig.axes[0]
+    assert left.get_title(loc="left") == "Estimated mean (95% CI), MMRM, unstructured covariance"
+    # per group: the means, then the error bars' lower and upper caps
+    drawn = [line.get_ydata() for line in left.get_lines() if len(line.get_ydata()) == 5]
+    expected = [R_MEAN[:5], R_LOWER[:5], R_UPPER[:5], R_MEAN[5:], R_LOWER[5:], R_UPPER[5:]]
+    np.testing.assert_allclose(np.concatenate(drawn), np.concatenate(expected), atol=1e-4)
+
+
 if __name__ == "__main__":
     from msc_sle.models import trajectory_data
     frame, outcome, label = _workbook_frame()
