@@ -583,7 +583,7 @@ def mmrm(data: pd.DataFrame, *, outcome: str, time: str, group: str, subject: st
     idx = list(range(len(main), len(names)))
     b = coef[idx]
     f_stat = float(b @ np.linalg.solve(cov[np.ix_(idx, idx)], b)) / len(idx)
-    test = InteractionTest(method="Wald F test, denominator df = observations - fixed effects (as anova.gls)",
+    test = InteractionTest(method="Wald F test, denominator df = observations − fixed effects (as anova.gls)",
                            statistic=f_stat, df=len(idx), p=float(stats.f.sf(f_stat, len(idx), df_res)),
                            f=f_stat, df_denominator=df_res)
     return MMRMResult(
