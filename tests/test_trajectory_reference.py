@@ -123,6 +123,21 @@ def test_the_figure_draws_the_chosen_models_means_and_names_it(trajectories):
     np.testing.assert_allclose(np.concatenate(drawn), np.concatenate(expected), atol=1e-4)
 
 
+def test_a_lower_limit_below_zero_is_printed_as_zero_and_the_page_says_where():
+    """DORIS remission on the same cohort: 11 patients in remission, whose M12 interval reaches below 0."""
+    from msc_sle.models import response_label, sledai_trajectories
+    from msc_sle.workbook.params import check_parameters
+    frame, _, _ = _workbook_frame()
+    label = response_label(check_parameters().response_definitions()["doris"])
+    t = sledai_trajectories(frame, "doris_ever", label=label)
+    m = t.mmrm.means
+    cut = m[m["truncated"]]
+    assert [(g.endswith(": yes"), month) for g, month in zip(cut["group"], cut["time"])] == [(True, 12)]
+    assert (cut["ci_lower_raw"] < 0).all() and (cut["ci_lower"] == 0).all()
+    assert (m.loc[~m["truncated"], "ci_lower"] > 0).all()
+    assert t.truncation_note().endswith(f"({label}: yes at M12).") and "printed as 0" in t.truncation_note()
+
+
 if __name__ == "__main__":
     from msc_sle.models import trajectory_data
     frame, outcome, label = _workbook_frame()
