@@ -256,7 +256,8 @@ if data is not None:
         formats={"month": "visit"} | {c: "number:1" for c in ("mean", "ci_lower", "ci_upper", "median", "q1", "q3")},
         footnotes=tuple(filter(None, (
             f"Model mean: MMRM, month as a factor, {repeated.structure} covariance between visits (chosen by "
-            f"smallest AIC); 95% CI: t on {repeated.df_residual} df (visits scored − fixed effects), as R's summary.gls.",
+            f"smallest AIC); 95% CI: t on {repeated.df_residual} df (visits scored − fixed effects), "
+            "as R's summary.gls.",
             traj.truncation_note(),
             "Quartiles as SPSS computes them (type 6).")))))
 
