@@ -308,9 +308,9 @@ def gee_model(data: pd.DataFrame, *, outcome: str, time: str, group: str, subjec
 # --------------------------------------------------------------------------------------------
 # Written here rather than imported: statsmodels' GLS needs the covariance given, and its MixedLM
 # has no residual correlation structure; the one PyPI package that fits nlme-style corSymm/varIdent
-# structures (python-gls 0.2.0, one author, first released in 2026) is not in the offline wheel
-# cache this workbook installs from and pulls in another formula parser. The R packages this
-# reproduces (nlme ``gls``, ``mmrm``) are the reference the tests hold it to.
+# structures (python-gls, at 0.2.0 of February 2026, one author) is not in the offline wheel
+# cache this workbook installs from and pulls in another formula parser. What it reproduces is R's
+# nlme ``gls``, and the tests hold it to that.
 
 #: The residual covariance structures :func:`mmrm` compares, richest first (the order breaks an
 #: exact tie in the criterion towards the richer model, as no fewer parameters can fit worse).
