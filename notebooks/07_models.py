@@ -229,7 +229,8 @@ else:
     repeated, mixed, gee = traj.mmrm, traj.mixed, traj.gee
     show_text(traj.note())
     display(plain_table(traj.covariance_table(), "Covariance between visits: the structures compared", columns={
-        "structure": "Covariance structure", "parameters": "Covariance parameters", "loglik": "REML log-likelihood",
+        "structure": "Covariance structure", "nlme": "In R's nlme::gls", "parameters": "Covariance parameters",
+        "loglik": "REML log-likelihood",
         "aic": "AIC", "bic": "BIC", "converged": "Converged", "chosen": "Chosen"},
         formats={c: "number:1" for c in ("loglik", "aic", "bic")},
         footnotes=("Chosen: the smallest AIC. Every structure is fitted by REML with the same fixed effects "

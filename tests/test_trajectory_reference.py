@@ -83,6 +83,7 @@ def test_the_page_reports_the_structure_r_gls_prefers_with_its_aic(trajectories)
         assert c.loc[structure, "aic"] == pytest.approx(aic, abs=1e-3)
         assert c.loc[structure, "loglik"] == pytest.approx(R_LOGLIK[structure], abs=1e-3)
     assert r.structure == "unstructured" and c.loc["unstructured", "chosen"] and c["chosen"].sum() == 1
+    assert list(c["nlme"]) == ["corSymm + varIdent", "corCompSymm + varIdent", "corCompSymm"]  # the script above
     np.testing.assert_allclose(r.sd, R_SD, atol=1e-4)
 
 

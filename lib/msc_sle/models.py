@@ -42,7 +42,7 @@ from . import stats
 from .clinical import (BASELINE_MONTH, FOLLOW_UP_MONTHS, SLEDAI2K_WEIGHTS, classify_response, get_definition,
                        sledai_long, visit_label)
 from .contract import load_dictionary
-from .stats.longitudinal import GEEResult, MixedModelResult, MMRMResult, gee_model, mixed_model, mmrm
+from .stats.longitudinal import NLME_SPELLING, GEEResult, MixedModelResult, MMRMResult, gee_model, mixed_model, mmrm
 from .stats.models import (BootstrapValidation, CalibrationCurve, EventsPerVariable, FirthResult,
                            LogisticResult, RegressionTable, bootstrap_validation, calibration_curve,
                            events_per_variable, firth_logistic, logistic, regression_table)
@@ -538,9 +538,10 @@ class Trajectories:
         return text
 
     def covariance_table(self) -> pd.DataFrame:
-        """The covariance structures compared: covariance parameters, REML log-likelihood, AIC
-        (the criterion), BIC, and which was chosen."""
-        return self.mmrm.candidates[["structure", "parameters", "loglik", "aic", "bic", "converged", "chosen"]]
+        """The covariance structures compared: how R's nlme writes each, covariance parameters, REML
+        log-likelihood, AIC (the criterion), BIC, and which was chosen."""
+        c = self.mmrm.candidates.assign(nlme=lambda t: t["structure"].map(NLME_SPELLING))
+        return c[["structure", "nlme", "parameters", "loglik", "aic", "bic", "converged", "chosen"]]
 
     def truncation_note(self) -> str:
         """Which CI limits were moved onto SLEDAI-2K's possible range, or "" if none."""

@@ -318,9 +318,9 @@ COVARIANCE_STRUCTURES = ("unstructured", "heterogeneous compound symmetry", "com
 
 #: How each structure is written in R's nlme (``gls(..., correlation=, weights=)``), for the pages.
 NLME_SPELLING = {
-    "unstructured": "corSymm + varIdent(~1 | time)",
-    "heterogeneous compound symmetry": "corCompSymm + varIdent(~1 | time)",
-    "compound symmetry": "corCompSymm (the random-intercept model's marginal covariance)",
+    "unstructured": "corSymm + varIdent",
+    "heterogeneous compound symmetry": "corCompSymm + varIdent",
+    "compound symmetry": "corCompSymm",
 }
 
 
