@@ -26,7 +26,7 @@ from ..stats import TESTS
 from .format import (NOT_TESTED, epv_text, format_fixed, format_number, format_p, format_percent, format_rate,
                      format_ratio, format_significant, p_text, round_half_up, typeset)
 
-__all__ = ["prediction_table", "prediction_equation", "PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
+__all__ = ["prediction_table", "prediction_equation", "prediction_summary", "PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
            "regression_table", "sensitivity_table", "PAPER_SECTION_ORDER", "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
@@ -990,3 +990,21 @@ def prediction_table(report, *, title: str | None = None) -> PublicationTable:
     title = title or (f"Prediction model for {data.outcome_label} as TRIPOD asks it reported: "
                       f"n = {data.n} ({data.n_events} with the outcome){beside}")
     return PublicationTable(title, body, tuple(kinds), tuple(notes), pd.DataFrame(tidy))
+
+
+def prediction_summary(report) -> str:
+    """The page's sentence on a :class:`msc_sle.models.PredictionReport`: the equation to apply
+    to new patients and the patients analysed against Riley et al.'s minimum sample size."""
+    data = report.data
+    if math.isfinite(report.shrinkage):
+        text = (f"Equation for new patients, shrunken by {format_fixed(report.shrinkage, 2)}: "
+                f"{prediction_equation(report)}.")
+    else:
+        text = f"Equation (FLIC intercept, no shrinkage without bootstrap): {prediction_equation(report, shrunk=False)}."
+    if report.minimum_n is not None:
+        low, high = report.minimum_n
+        span = str(low) if low == high else f"{low} to {high}"
+        text += (f" {data.n} patients analysed ({data.n_events} with the outcome) against a minimum of {span} "
+                 "by Riley et al. (2020)")
+        text += (": the model is exploratory." if report.exploratory else ".")
+    return text
