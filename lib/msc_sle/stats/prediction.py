@@ -76,13 +76,14 @@ def refit_intercept(y, offset, *, max_iter: int = 100, tol: float = 1e-12) -> fl
     method from the logit of the observed proportion. With ``offset`` the Firth linear predictor
     minus its intercept this is FLIC's intercept (R: ``glm(y ~ 1, offset = lp, family = binomial)``).
     """
+    from scipy.special import expit
     ya = _binary(y)
     off = np.asarray(offset, dtype=float).ravel()
     if off.shape != ya.shape or not np.all(np.isfinite(off)):
         raise ValueError("offset must hold one finite value per outcome")
     a = math.log(ya.mean() / (1 - ya.mean())) - float(np.mean(off))
     for _ in range(max_iter):
-        p = 1.0 / (1.0 + np.exp(-(a + off)))
+        p = expit(a + off)
         score, info = float(np.sum(ya - p)), float(np.sum(p * (1 - p)))
         if info <= 0:
             break
