@@ -154,7 +154,8 @@ else:
 # The calibration plot puts the observed proportion of responders against the predicted
 # probability: the apparent lowess curve, groups of patients by predicted risk (Wilson 95% CIs),
 # and the optimism-corrected recalibration line, which shows how the predictions would have to be
-# shrunk for new patients.
+# shrunk for new patients. That line is drawn only from the lowest to the highest predicted risk:
+# where the model predicted no one, nothing is known of its calibration.
 
 # %%
 if validation is not None:

@@ -776,7 +776,7 @@ def calibration_figure(curve, *, corrected: tuple[float, float] | None = None, a
         p = np.linspace(predicted_range[0], predicted_range[1], 99)
         a, b = corrected
         ax.plot(p, 1 / (1 + np.exp(-(a + b * np.log(p / (1 - p))))), color=OKABE_ITO[2], lw=1.4, ls="-.",
-                label=f"Optimism-corrected (intercept {a:.2f}, slope {b:.2f})")
+                label=f"Optimism-corrected (intercept {a:.2f}, slope {b:.2f}),\nover the range of predicted risk")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_aspect("equal")
