@@ -124,3 +124,14 @@ def test_a_sample_above_the_minimum_is_not_called_exploratory():
     assert r.data.n >= r.minimum_n[1] and not r.exploratory
     t = prediction_table(r)
     assert "exploratory" not in t.title and not any("exploratory" in f for f in t.footnotes)
+
+
+def test_without_bootstrap_the_table_says_so_and_offers_no_shrunken_model(fitted):
+    model, _, _ = fitted
+    r = prediction_report(model, validate_model(model, n_bootstrap=0))
+    assert np.isnan(r.shrinkage) and r.coefficients["shrunk_coef"].isna().all()
+    t = prediction_table(r)
+    assert "no bootstrap" in " ".join(t.body.iloc[:, 0])
+    assert t.body.iloc[2, 2] == "–"  # the first slope's shrunken cell
+    assert prediction_equation(r) == "–" and "exploratory" in t.title
+    assert prediction_equation(r, shrunk=False) in t.footnotes[0] and "no shrunken model" in t.footnotes[0]

@@ -383,6 +383,7 @@ class PredictionReport:
     before the correction. ``shrinkage``: the bootstrap uniform shrinkage factor (the
     optimism-corrected calibration slope; NaN without bootstrap); ``heuristic_shrinkage`` van
     Houwelingen & le Cessie's from the ML likelihood-ratio test (NaN where the MLE does not exist).
+    (NaN also when the corrected slope is 0 or below: no shrunken model is then offered.)
     ``performance``: one row per measure (``c``, ``slope``) with ``apparent``, ``corrected``,
     ``ci_lower``, ``ci_upper``, ``ci_method``. ``sample_size``: one row per anticipated Cox-Snell R2
     (``scenario``, ``r2_cs``, ``n1``, ``n2``, ``n3``, ``minimum``)."""
@@ -435,6 +436,9 @@ def prediction_report(model: PrognosticModel, validation: ModelValidation, *, al
     flic = prediction.refit_intercept(y, lp)
     boot = validation.bootstrap
     s = float(boot.slope_corrected) if boot is not None else float("nan")
+    # a corrected slope at or below 0 says the model predicts no better than chance in new patients:
+    # no shrunken model is offered (multiplying by it would flip or erase every effect)
+    s = s if s > 0 else float("nan")
     shrunk_intercept = prediction.refit_intercept(y, s * lp) if np.isfinite(s) else float("nan")
     terms = data.terms.set_index("term")
     coef = np.concatenate([[flic], slopes])

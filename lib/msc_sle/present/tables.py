@@ -958,7 +958,9 @@ def prediction_table(report, *, title: str | None = None) -> PublicationTable:
 
     methods = {r["measure"]: r["ci_method"] for _, r in report.performance.iterrows()}
     notes = [
-        f"Equation for new patients (shrunken): {prediction_equation(report)}.",
+        (f"Equation for new patients (shrunken): {prediction_equation(report)}." if math.isfinite(s) else
+         f"Equation (FLIC intercept; no shrunken model without a positive bootstrap calibration slope): "
+         f"{prediction_equation(report, shrunk=False)}."),
         "Unshrunk: Firth's penalised-likelihood coefficients, the intercept refitted by maximum likelihood with "
         "the other terms fixed (FLIC, Puhr et al. 2017), so that the average predicted risk equals the observed "
         "proportion (Firth's penalty pulls it towards one half).",
@@ -1000,7 +1002,8 @@ def prediction_summary(report) -> str:
         text = (f"Equation for new patients, shrunken by {format_fixed(report.shrinkage, 2)}: "
                 f"{prediction_equation(report)}.")
     else:
-        text = f"Equation (FLIC intercept, no shrinkage without bootstrap): {prediction_equation(report, shrunk=False)}."
+        text = (f"Equation (FLIC intercept; no shrunken model without a positive bootstrap calibration slope): "
+                f"{prediction_equation(report, shrunk=False)}.")
     if report.minimum_n is not None:
         low, high = report.minimum_n
         span = str(low) if low == high else f"{low} to {high}"

@@ -69,29 +69,30 @@ def _binary(y) -> np.ndarray:
     return arr
 
 
-def refit_intercept(y, offset, *, max_iter: int = 100, tol: float = 1e-12) -> float:
+def refit_intercept(y, offset) -> float:
     """The ML intercept ``a`` of ``logit P(y=1) = a + offset`` (slopes fixed in ``offset``).
 
-    The score equation ``sum(y - expit(a + offset)) = 0`` is monotone in ``a``; solved by Newton's
-    method from the logit of the observed proportion. With ``offset`` the Firth linear predictor
-    minus its intercept this is FLIC's intercept (R: ``glm(y ~ 1, offset = lp, family = binomial)``).
+    The score ``sum(y - expit(a + offset))`` falls from the number of events to minus the number
+    of non-events as ``a`` rises, so with both outcomes present it has a root whatever the offset
+    (even one that separates the outcomes); found by Brent's method on a bracket where the score
+    has both signs. With ``offset`` the Firth linear predictor minus its intercept this is FLIC's
+    intercept (R: ``glm(y ~ 1, offset = lp, family = binomial)``); with the slopes shrunken, the
+    shrunken model's.
     """
+    from scipy.optimize import brentq
     from scipy.special import expit
     ya = _binary(y)
     off = np.asarray(offset, dtype=float).ravel()
     if off.shape != ya.shape or not np.all(np.isfinite(off)):
         raise ValueError("offset must hold one finite value per outcome")
-    a = math.log(ya.mean() / (1 - ya.mean())) - float(np.mean(off))
-    for _ in range(max_iter):
-        p = expit(a + off)
-        score, info = float(np.sum(ya - p)), float(np.sum(p * (1 - p)))
-        if info <= 0:
-            break
-        step = score / info
-        a += step
-        if abs(step) < tol:
-            return float(a)
-    raise ValueError("the intercept did not converge (the offset separates the outcomes)")
+
+    def score(a: float) -> float:
+        return float(np.sum(ya - expit(a + off)))
+
+    start = math.log(ya.mean() / (1 - ya.mean())) - float(np.median(off))
+    width = float(np.ptp(off)) + 40.0  # beyond it every expit(a + offset) is within e-40 of 0 or 1
+    return float(brentq(score, start - width, start + width, xtol=1e-14, rtol=8 * np.finfo(float).eps,
+                        maxiter=500))
 
 
 def likelihood_ratio_test(loglik: float, loglik_null: float, df: int) -> tuple[float, float]:
