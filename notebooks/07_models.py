@@ -53,7 +53,8 @@ from msc_sle.models import (fit_prognostic_model, model_data, model_sample, pred
                             sensitivity_analysis, sledai_trajectories, time_to_response, validate_model)
 from msc_sle.present.figures import calibration_figure, cumulative_incidence_figure, trajectory_figure
 from msc_sle.present.format import epv_text, p_text, result_sentence
-from msc_sle.present.tables import plain_table, prediction_summary, prediction_table, regression_table, sensitivity_table
+from msc_sle.present.tables import (plain_table, prediction_summary, prediction_table, regression_table,
+                                     sensitivity_table)
 from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, progress_bar, save_table, show_figure,
                                        show_text)
 from msc_sle.workbook.params import check_parameters

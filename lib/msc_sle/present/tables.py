@@ -26,8 +26,9 @@ from ..stats import TESTS
 from .format import (NOT_TESTED, epv_text, format_fixed, format_number, format_p, format_percent, format_rate,
                      format_ratio, format_significant, p_text, round_half_up, typeset)
 
-__all__ = ["prediction_table", "prediction_equation", "prediction_summary", "PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
+__all__ = ["PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
            "regression_table", "sensitivity_table", "PAPER_SECTION_ORDER", "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
+__all__ += ["prediction_table", "prediction_equation", "prediction_summary"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
 #: Sections are the dictionary's ``section`` values; any other section follows in dictionary order.
