@@ -16,6 +16,9 @@ dictionary and the response definitions, and prepares what those functions take:
   ordinary maximum likelihood fit beside it where it exists.
 * :func:`validate_model` -- Harrell's bootstrap optimism correction of the c-statistic and the
   calibration slope, with the apparent calibration curve.
+* :func:`prediction_report` -- the model as TRIPOD asks it reported: the equation with its FLIC
+  intercept, shrunken beside unshrunk coefficients, bootstrap intervals of the corrected
+  c-statistic and slope, Riley et al.'s minimum sample size beside n.
 * :func:`first_response` / :func:`time_to_response` -- per patient, the visit interval in which a
   response was first seen (a missed visit widens it), and the cumulative incidence of first
   response over the visits, overall and by a predictor, with a log-rank test.
@@ -49,7 +52,8 @@ from .stats.survival import CumulativeIncidence, cumulative_incidence, first_eve
 __all__ = ["PER_UNIT", "ModelData", "PrognosticModel", "ModelValidation", "TimeToResponse", "Trajectories",
            "SensitivityResult", "model_data", "fit_prognostic_model", "validate_model", "first_response",
            "time_to_response", "sledai_trajectories", "sensitivity_analysis", "outcome_label",
-           "response_label", "model_sample", "PredictionReport", "prediction_report"]
+           "response_label", "model_sample"]
+__all__ += ["PredictionReport", "prediction_report"]
 
 #: Units in which a continuous predictor's odds ratio is given, by its dictionary unit: an odds
 #: ratio per year of age or per month of disease duration is too close to 1 to read.
