@@ -930,6 +930,8 @@ def prediction_table(report, *, title: str | None = None) -> PublicationTable:
                  "shrunk_or_corrected": np.nan, "ci_lower": np.nan, "ci_upper": np.nan})
 
     boot = f"{report.n_bootstrap} bootstrap samples" if report.n_bootstrap else "no bootstrap"
+    if report.n_failed:
+        boot += f", {report.n_failed} failed refit{'' if report.n_failed == 1 else 's'} left out"
     add(f"Performance ({boot})", "", "", "section")
     names = {"c": ("c-statistic", 3), "slope": ("Calibration slope (the uniform shrinkage factor)", 2)}
     for _, r in report.performance.iterrows():
