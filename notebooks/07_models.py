@@ -49,11 +49,12 @@ overrides = {}
 # %%
 from IPython.display import display
 
-from msc_sle.models import (fit_prognostic_model, model_data, model_sample, response_label, sensitivity_analysis,
-                            sledai_trajectories, time_to_response, validate_model)
+from msc_sle.models import (fit_prognostic_model, model_data, model_sample, prediction_report, response_label,
+                            sensitivity_analysis, sledai_trajectories, time_to_response, validate_model)
 from msc_sle.present.figures import calibration_figure, cumulative_incidence_figure, trajectory_figure
 from msc_sle.present.format import epv_text, p_text, result_sentence
-from msc_sle.present.tables import plain_table, regression_table, sensitivity_table
+from msc_sle.present.tables import (plain_table, prediction_summary, prediction_table, regression_table,
+                                     sensitivity_table)
 from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, progress_bar, save_table, show_figure,
                                        show_text)
 from msc_sle.workbook.params import check_parameters
@@ -154,14 +155,52 @@ else:
 # The calibration plot puts the observed proportion of responders against the predicted
 # probability: the apparent lowess curve, groups of patients by predicted risk (Wilson 95% CIs),
 # and the optimism-corrected recalibration line, which shows how the predictions would have to be
-# shrunk for new patients.
+# shrunk for new patients. That line is drawn only from the lowest to the highest predicted risk:
+# where the model predicted no one, nothing is known of its calibration.
 
 # %%
 if validation is not None:
     fig = calibration_figure(validation.calibration, corrected=validation.corrected_line(),
                              annotation=validation.annotation(),
-                             title=f"Calibration: {data.outcome_label} (n = {data.n})")
+                             title=f"Calibration: {data.outcome_label} (n = {data.n})",
+                             predicted_range=(validation.predicted.min(), validation.predicted.max()))
     show_figure(fig, f"calibration_{params.outcome}", params.out_dir, synthetic=cohort.synthetic)
+
+# %% [markdown]
+# ## The prediction model as TRIPOD asks it reported
+#
+# A reader who wants to apply or check the model needs its whole equation, intercept included, and
+# an honest account of how far it can be trusted (TRIPOD, Collins et al. 2015, items 10d and 14-16):
+#
+# - **The intercept (FLIC).** Firth's penalty that keeps the coefficients finite also pulls the
+#   average predicted risk towards one half. FLIC (Puhr et al. 2017) keeps Firth's coefficients
+#   and refits the intercept by ordinary maximum likelihood, so the average predicted risk equals
+#   the observed proportion.
+# - **Shrinkage.** The optimism-corrected calibration slope from the bootstrap above is a uniform
+#   shrinkage factor: every coefficient is multiplied by it, and the intercept is refitted. The
+#   shrunken odds ratios are printed beside the unshrunk; the shrunken equation is the one to apply
+#   to new patients.
+# - **Uncertainty of the corrected performance.** The corrected c-statistic gets the
+#   location-shifted bootstrap interval of Noma et al. (2021): the c-statistic of each bootstrap
+#   model in its own sample, shifted by the mean optimism. That interval collapses for the
+#   calibration slope (a refitted model's slope in its own sample is about 1), so the corrected
+#   slope gets the percentile interval of the per-sample corrected slopes. Both reuse the
+#   bootstrap samples above; nothing is refitted again.
+# - **Sample size.** The minimum sample size of Riley et al. (2020) (`pmsampsize`'s three
+#   criteria), printed beside the number of patients analysed, for two anticipated Cox-Snell R²:
+#   15% of the largest the prevalence allows (their default when no earlier model exists) and this
+#   model's own, adjusted for optimism. Below it, the model is exploratory.
+
+# %%
+if validation is None:
+    show_text(not_modelled)
+else:
+    report = prediction_report(model, validation)
+    show_text(prediction_summary(report))
+    tripod = prediction_table(report)
+    save_table(tripod, f"prediction_model_{params.outcome}", params.out_dir, synthetic=cohort.synthetic,
+               manuscript=True)
+    display(tripod)
 
 # %% [markdown]
 # ## Time to the first response

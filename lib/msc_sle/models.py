@@ -16,6 +16,9 @@ dictionary and the response definitions, and prepares what those functions take:
   ordinary maximum likelihood fit beside it where it exists.
 * :func:`validate_model` -- Harrell's bootstrap optimism correction of the c-statistic and the
   calibration slope, with the apparent calibration curve.
+* :func:`prediction_report` -- the model as TRIPOD asks it reported: the equation with its FLIC
+  intercept, shrunken beside unshrunk coefficients, bootstrap intervals of the corrected
+  c-statistic and slope, Riley et al.'s minimum sample size beside n.
 * :func:`first_response` / :func:`time_to_response` -- per patient, the visit interval in which a
   response was first seen (a missed visit widens it), and the cumulative incidence of first
   response over the visits, overall and by a predictor, with a log-rank test.
@@ -52,6 +55,7 @@ __all__ = ["PER_UNIT", "ModelData", "PrognosticModel", "ModelValidation", "TimeT
            "SensitivityResult", "model_data", "fit_prognostic_model", "validate_model", "first_response",
            "time_to_response", "trajectory_data", "sledai_trajectories", "sensitivity_analysis", "outcome_label",
            "response_label", "model_sample"]
+__all__ += ["PredictionReport", "prediction_report"]
 
 #: Units in which a continuous predictor's odds ratio is given, by its dictionary unit: an odds
 #: ratio per year of age or per month of disease duration is too close to 1 to read.
@@ -360,6 +364,132 @@ def validate_model(model: PrognosticModel, *, n_bootstrap: int = 1000, seed: int
                                     progress=progress)
     return ModelValidation(bootstrap=boot, calibration=curve, predicted=predicted, n_bootstrap=int(n_bootstrap),
                            seed=seed)
+
+
+# --------------------------------------------------------------------------------------------
+# the model as TRIPOD asks it reported
+# --------------------------------------------------------------------------------------------
+#: How each optimism-corrected measure gets its bootstrap interval (:func:`stats.prediction.corrected_interval`):
+#: the location-shifted interval (Noma et al. 2021) for the c-statistic; for the calibration slope it
+#: degenerates (each refitted model's slope in its own sample is about 1), so the percentiles of the
+#: per-sample corrected slopes.
+INTERVAL_METHODS: Mapping[str, str] = MappingProxyType({"c": "shifted", "slope": "replicates"})
+#: Riley et al. (2020)'s anticipated Cox-Snell R2 when no earlier model of the outcome exists:
+#: 15% of the largest the prevalence allows.
+DEFAULT_R2_SHARE = 0.15
+
+
+@dataclass(frozen=True)
+class PredictionReport:
+    """The TRIPOD items of a :class:`PrognosticModel` (Collins et al. 2015, items 10d, 14-16).
+
+    ``coefficients``: one row per term, intercept first, with ``term``, ``label``, ``coef`` (Firth;
+    the intercept FLIC-corrected), ``odds_ratio``, ``shrunk_coef`` and ``shrunk_or`` (slopes times
+    the uniform shrinkage factor, intercept refitted). ``intercept_firth`` is Firth's own intercept,
+    before the correction. ``shrinkage``: the bootstrap uniform shrinkage factor (the
+    optimism-corrected calibration slope; NaN without bootstrap); ``heuristic_shrinkage`` van
+    Houwelingen & le Cessie's from the ML likelihood-ratio test (NaN where the MLE does not exist).
+    (NaN also when the corrected slope is 0 or below: no shrunken model is then offered.)
+    ``performance``: one row per measure (``c``, ``slope``) with ``apparent``, ``corrected``,
+    ``ci_lower``, ``ci_upper``, ``ci_method``. ``sample_size``: one row per anticipated Cox-Snell R2
+    (``scenario``, ``r2_cs``, ``n1``, ``n2``, ``n3``, ``minimum``)."""
+
+    data: ModelData
+    coefficients: pd.DataFrame
+    intercept_firth: float
+    shrinkage: float
+    heuristic_shrinkage: float
+    lr_chi2: float
+    lr_df: int
+    lr_p: float
+    observed_risk: float
+    mean_risk_firth: float
+    mean_risk_flic: float
+    performance: pd.DataFrame
+    sample_size: pd.DataFrame
+    n_bootstrap: int
+    n_failed: int
+    alpha: float
+
+    @property
+    def minimum_n(self) -> tuple[int, int] | None:
+        """The smallest and largest minimum sample size of the scenarios."""
+        if self.sample_size.empty:
+            return None
+        return int(self.sample_size["minimum"].min()), int(self.sample_size["minimum"].max())
+
+    @property
+    def exploratory(self) -> bool:
+        """Whether fewer patients were analysed than the smallest minimum sample size."""
+        limits = self.minimum_n
+        return limits is not None and self.data.n < limits[0]
+
+
+def prediction_report(model: PrognosticModel, validation: ModelValidation, *, alpha: float | None = None
+                      ) -> PredictionReport:
+    """The model's equation with its FLIC intercept, shrunken beside unshrunk coefficients, bootstrap
+    intervals for the corrected c-statistic and calibration slope, and Riley et al.'s minimum
+    sample size for two anticipated Cox-Snell R2: 15% of its maximum (their default when no earlier
+    model exists) and this model's own, adjusted for optimism (apparent R2 times the heuristic
+    shrinkage, as they advise for a reported model)."""
+    from .stats import prediction
+
+    alpha = model.alpha if alpha is None else float(alpha)
+    data = model.data
+    X, y = data.X.to_numpy(float), data.y.to_numpy(float)
+    slopes = model.firth.coef[1:]
+    lp = X @ slopes
+    flic = prediction.refit_intercept(y, lp)
+    boot = validation.bootstrap
+    s = float(boot.slope_corrected) if boot is not None else float("nan")
+    # a corrected slope at or below 0 says the model predicts no better than chance in new patients:
+    # no shrunken model is offered (multiplying by it would flip or erase every effect)
+    s = s if s > 0 else float("nan")
+    shrunk_intercept = prediction.refit_intercept(y, s * lp) if np.isfinite(s) else float("nan")
+    terms = data.terms.set_index("term")
+    coef = np.concatenate([[flic], slopes])
+    shrunk = np.concatenate([[shrunk_intercept], s * slopes])
+    coefficients = pd.DataFrame({"term": list(model.firth.names),
+                                 "label": ["Intercept"] + [terms.loc[t, "label"] for t in model.firth.names[1:]],
+                                 "coef": coef, "odds_ratio": np.exp(coef), "shrunk_coef": shrunk,
+                                 "shrunk_or": np.exp(shrunk)})
+    k = X.shape[1]
+    if model.ml.exists:
+        lr, lr_p = prediction.likelihood_ratio_test(model.ml.loglik, model.ml.loglik_null, k)
+        heuristic = prediction.heuristic_shrinkage(lr, k) if lr > 0 else float("nan")
+    else:
+        lr, lr_p, heuristic = float("nan"), float("nan"), float("nan")
+    rows = []
+    for measure in ("c", "slope"):
+        method = INTERVAL_METHODS[measure]
+        if boot is None:
+            apparent = validation.calibration.c if measure == "c" else validation.calibration.slope
+            rows.append({"measure": measure, "apparent": apparent, "corrected": np.nan, "ci_lower": np.nan,
+                         "ci_upper": np.nan, "ci_method": ""})
+            continue
+        lo, hi = prediction.corrected_interval(boot, measure, method=method, alpha=alpha)
+        rows.append({"measure": measure, "apparent": float(boot.table.loc[measure, "apparent"]),
+                     "corrected": float(boot.table.loc[measure, "corrected"]), "ci_lower": lo, "ci_upper": hi,
+                     "ci_method": prediction.CORRECTED_INTERVAL_METHODS[method]})
+    prevalence = float(y.mean())
+    scenarios = [("15% of the largest Cox-Snell R2 (no earlier model)",
+                  DEFAULT_R2_SHARE * prediction.max_cox_snell_r2(prevalence))]
+    if np.isfinite(heuristic) and heuristic > 0:
+        scenarios.append(("this model's Cox-Snell R2 adjusted for optimism",
+                          heuristic * prediction.cox_snell_r2(lr, data.n)))
+    sizes = []
+    for scenario, r2 in scenarios:
+        ss = prediction.minimum_sample_size(k, prevalence, r2)
+        n1, n2, n3 = (int(v) for v in ss.criteria["n"])
+        sizes.append({"scenario": scenario, "r2_cs": r2, "n1": n1, "n2": n2, "n3": n3, "minimum": ss.minimum})
+    return PredictionReport(
+        data=data, coefficients=coefficients, intercept_firth=float(model.firth.coef[0]), shrinkage=s,
+        heuristic_shrinkage=float(heuristic), lr_chi2=float(lr), lr_df=int(k), lr_p=float(lr_p),
+        observed_risk=prevalence, mean_risk_firth=float(np.mean(model.firth.predict_proba(data.X))),
+        mean_risk_flic=float(np.mean(1.0 / (1.0 + np.exp(-(flic + lp))))),
+        performance=pd.DataFrame(rows), sample_size=pd.DataFrame(sizes),
+        n_bootstrap=int(validation.n_bootstrap), n_failed=int(boot.n_failed) if boot is not None else 0,
+        alpha=alpha)
 
 
 # --------------------------------------------------------------------------------------------

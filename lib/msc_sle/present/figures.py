@@ -745,11 +745,15 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
 
 @_laid_out
 def calibration_figure(curve, *, corrected: tuple[float, float] | None = None, annotation: str = "",
-                       title: str = "Calibration of the predicted risk"):
+                       title: str = "Calibration of the predicted risk",
+                       predicted_range: tuple[float, float] | None = None):
     """Observed against predicted risk: the apparent lowess smooth, quintile groups of predicted
     risk (observed proportion with its Wilson 95% CI), the ideal diagonal and, when ``corrected``
     = (intercept, slope) is given, the optimism-corrected recalibration line
     ``expit(a + b logit(p))``: what the model's predictions are expected to mean in new patients.
+    The line is drawn only over ``predicted_range`` (lowest, highest predicted risk; default: the
+    range of the lowess smooth, which runs over every prediction), since nothing is known of the
+    calibration where the model predicted no one.
 
     ``curve`` is a :class:`msc_sle.stats.models.CalibrationCurve` (method ``"lowess"``).
     """
@@ -766,11 +770,13 @@ def calibration_figure(curve, *, corrected: tuple[float, float] | None = None, a
                   0, None)
     ax.errorbar(x, y, yerr=err, fmt="o", color=OKABE_ITO[5], ms=5, capsize=3, lw=1.0,
                 label=f"{len(g)} equal groups by predicted risk (Wilson 95% CI)")
-    if corrected is not None and all(np.isfinite(corrected)):
-        p = np.linspace(0.01, 0.99, 99)
+    if predicted_range is None and len(curve.smooth):
+        predicted_range = (float(curve.smooth["predicted"].min()), float(curve.smooth["predicted"].max()))
+    if corrected is not None and all(np.isfinite(corrected)) and predicted_range is not None:
+        p = np.linspace(predicted_range[0], predicted_range[1], 99)
         a, b = corrected
         ax.plot(p, 1 / (1 + np.exp(-(a + b * np.log(p / (1 - p))))), color=OKABE_ITO[2], lw=1.4, ls="-.",
-                label=f"Optimism-corrected (intercept {a:.2f}, slope {b:.2f})")
+                label=f"Optimism-corrected (intercept {a:.2f}, slope {b:.2f}),\nover the range of predicted risk")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_aspect("equal")

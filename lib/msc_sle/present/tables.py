@@ -28,6 +28,7 @@ from .format import (NOT_TESTED, epv_text, format_fixed, format_number, format_p
 
 __all__ = ["PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
            "regression_table", "sensitivity_table", "PAPER_SECTION_ORDER", "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
+__all__ += ["prediction_table", "prediction_equation", "prediction_summary"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
 #: Sections are the dictionary's ``section`` values; any other section follows in dictionary order.
@@ -865,3 +866,151 @@ def sensitivity_table(result, decimals: int = 2, *, title: str | None = None) ->
     tidy = t.rename(columns={"n": "analysed_n", "n_events": "events_n"})
     return PublicationTable(title or "Odds ratios under each response definition (Firth)", body, tuple(kinds),
                             tuple(notes), tidy)
+
+
+def _signed(x: float, decimals: int) -> str:
+    text = format_fixed(abs(x), decimals)
+    return f"- {text}" if x < 0 and float(text) != 0 else f"+ {text}"
+
+
+def prediction_equation(report, *, shrunk: bool = True, decimals: int = 3) -> str:
+    """The model as one line a reader can apply to a new patient:
+    ``logit P(outcome) = intercept + coefficient × [predictor] ...``, each continuous predictor in
+    the step its label names, each yes/no predictor 1 for yes. ``shrunk``: the shrunken model (slopes
+    times the uniform shrinkage factor, intercept refitted); otherwise Firth's slopes with the FLIC
+    intercept. ``report`` is a :class:`msc_sle.models.PredictionReport`."""
+    c = report.coefficients
+    column = "shrunk_coef" if shrunk else "coef"
+    if not np.all(np.isfinite(c[column].to_numpy(float))):
+        return "–"
+    terms = report.data.terms.set_index("term")
+    intercept = float(c[column].iloc[0])
+    parts = [format_fixed(intercept, decimals)]
+    for _, r in c.iloc[1:].iterrows():
+        info = terms.loc[r["term"]]
+        name = r["label"] if info["kind"] == "continuous" else f"{r['label']} (1 = {info['level']})"
+        parts.append(f"{_signed(float(r[column]), decimals)} × [{name}]")
+    return typeset(f"logit P({report.data.outcome_label}) = " + " ".join(parts))
+
+
+def prediction_table(report, *, title: str | None = None) -> PublicationTable:
+    """The prediction model as TRIPOD asks it reported, in one table: the equation's coefficients
+    (intercept FLIC-corrected) with their odds ratios, unshrunk (Firth) beside shrunken (uniform
+    bootstrap shrinkage factor, intercept refitted); the apparent and optimism-corrected
+    c-statistic and calibration slope with bootstrap intervals; the average predicted risk before
+    and after the FLIC correction; the patients analysed beside Riley et al.'s minimum sample size.
+    ``report`` is a :class:`msc_sle.models.PredictionReport`."""
+    data = report.data
+    s = report.shrinkage
+    shrunk_head = (f"Shrunken (× {format_fixed(s, 2)}), optimism-corrected" if math.isfinite(s)
+                   else "Shrunken, optimism-corrected")
+    headers = ["", "Unshrunk (Firth), apparent", shrunk_head]
+    level = f"{100 * (1 - report.alpha):g}%"
+    records, kinds, tidy = [], [], []
+
+    def add(label, left, right, kind="variable"):
+        records.append([label, left, right])
+        kinds.append(kind)
+
+    def coef_cell(b):
+        return "–" if not math.isfinite(b) else f"{format_fixed(b, 3)} (OR {format_significant(math.exp(b), 3)})"
+
+    add("Coefficients: log odds (odds ratio)", "", "", "section")
+    c = report.coefficients
+    first = c.iloc[0]
+    add("Intercept, FLIC-corrected", format_fixed(first["coef"], 3),
+        "–" if not math.isfinite(first["shrunk_coef"]) else format_fixed(first["shrunk_coef"], 3), "level")
+    for _, r in c.iloc[1:].iterrows():
+        add(r["label"], coef_cell(float(r["coef"])), coef_cell(float(r["shrunk_coef"])), "level")
+    add("Intercept before the FLIC correction (Firth)", format_fixed(report.intercept_firth, 3), "", "level")
+    for _, r in c.iterrows():
+        tidy.append({"section": "coefficient", "item": r["term"], "unshrunk": r["coef"],
+                     "shrunk_or_corrected": r["shrunk_coef"], "ci_lower": np.nan, "ci_upper": np.nan})
+    tidy.append({"section": "coefficient", "item": "(Intercept) before FLIC", "unshrunk": report.intercept_firth,
+                 "shrunk_or_corrected": np.nan, "ci_lower": np.nan, "ci_upper": np.nan})
+
+    boot = f"{report.n_bootstrap} bootstrap samples" if report.n_bootstrap else "no bootstrap"
+    if report.n_failed:
+        boot += f", {report.n_failed} failed refit{'' if report.n_failed == 1 else 's'} left out"
+    add(f"Performance ({boot})", "", "", "section")
+    names = {"c": ("c-statistic", 3), "slope": ("Calibration slope (the uniform shrinkage factor)", 2)}
+    for _, r in report.performance.iterrows():
+        label, digits = names[r["measure"]]
+        right = "–"
+        if math.isfinite(r["corrected"]):
+            right = format_fixed(r["corrected"], digits)
+            if math.isfinite(r["ci_lower"]):
+                right += f" ({level} CI {format_fixed(r['ci_lower'], digits)} to {format_fixed(r['ci_upper'], digits)})"
+        add(label, format_fixed(r["apparent"], digits), right, "level")
+        tidy.append({"section": "performance", "item": r["measure"], "unshrunk": r["apparent"],
+                     "shrunk_or_corrected": r["corrected"], "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"]})
+    observed = f"{format_fixed(100 * report.observed_risk, 1)}%"
+    add(f"Average predicted risk (observed {observed})", f"{format_fixed(100 * report.mean_risk_firth, 1)}% (Firth)",
+        f"{format_fixed(100 * report.mean_risk_flic, 1)}% (FLIC)", "level")
+    tidy.append({"section": "performance", "item": "average predicted risk", "unshrunk": report.mean_risk_firth,
+                 "shrunk_or_corrected": report.mean_risk_flic, "ci_lower": np.nan, "ci_upper": np.nan})
+
+    add("Sample size", "", "", "section")
+    add("Patients analysed (with the outcome)", f"{data.n} ({data.n_events})", "", "level")
+    for _, r in report.sample_size.iterrows():
+        add(f"Minimum, Riley et al. 2020: R²cs {format_fixed(r['r2_cs'], 3)}, {r['scenario']}",
+            str(int(r["minimum"])), f"criteria 1 / 2 / 3: {int(r['n1'])} / {int(r['n2'])} / {int(r['n3'])}", "level")
+        tidy.append({"section": "sample size", "item": r["scenario"], "unshrunk": r["minimum"],
+                     "shrunk_or_corrected": np.nan, "ci_lower": np.nan, "ci_upper": np.nan})
+    body = pd.DataFrame(records, columns=headers)
+
+    methods = {r["measure"]: r["ci_method"] for _, r in report.performance.iterrows()}
+    notes = [
+        (f"Equation for new patients (shrunken): {prediction_equation(report)}." if math.isfinite(s) else
+         f"Equation (FLIC intercept; no shrunken model without a positive bootstrap calibration slope): "
+         f"{prediction_equation(report, shrunk=False)}."),
+        "Unshrunk: Firth's penalised-likelihood coefficients, the intercept refitted by maximum likelihood with "
+        "the other terms fixed (FLIC, Puhr et al. 2017), so that the average predicted risk equals the observed "
+        "proportion (Firth's penalty pulls it towards one half).",
+        "Shrunken: every coefficient but the intercept multiplied by the uniform shrinkage factor, the bootstrap "
+        "optimism-corrected calibration slope (Harrell's bootstrap, the whole model refitted in each sample); the "
+        "intercept refitted the same way. For new patients the shrunken equation is the one to use.",
+    ]
+    if math.isfinite(report.heuristic_shrinkage):
+        notes.append(f"Overall likelihood-ratio test of the maximum likelihood fit: chi-square "
+                     f"{format_fixed(report.lr_chi2, 2)} on {report.lr_df} df, {p_text(report.lr_p)}; heuristic "
+                     f"shrinkage factor (van Houwelingen & le Cessie) {format_fixed(report.heuristic_shrinkage, 2)}.")
+    if methods.get("c"):
+        notes.append(f"{level} CI of the corrected c-statistic: {methods['c']}; of the corrected calibration slope: "
+                     f"{methods.get('slope', '')}.")
+    notes.append("Minimum sample size: the largest of Riley et al.'s three criteria (expected shrinkage at least 0.9; "
+                 "apparent and adjusted Nagelkerke R² within 0.05; overall risk within ±0.05), for "
+                 f"{report.lr_df} predictor parameters and the observed prevalence, at each anticipated Cox-Snell R² "
+                 "(R²cs).")
+    if report.exploratory:
+        low, high = report.minimum_n
+        span = str(low) if low == high else f"{low} to {high}"
+        notes.append(f"{data.n} patients against a minimum of {span}: the model is exploratory; its coefficients and "
+                     "predictions are not fit for use in new patients without external validation.")
+    beside = ""
+    if report.minimum_n is not None:
+        low, high = report.minimum_n
+        beside = f" against a minimum of {low if low == high else f'{low} to {high}'} (Riley et al. 2020)"
+        beside += ": exploratory" if report.exploratory else ""
+    title = title or (f"Prediction model for {data.outcome_label} as TRIPOD asks it reported: "
+                      f"n = {data.n} ({data.n_events} with the outcome){beside}")
+    return PublicationTable(title, body, tuple(kinds), tuple(notes), pd.DataFrame(tidy))
+
+
+def prediction_summary(report) -> str:
+    """The page's sentence on a :class:`msc_sle.models.PredictionReport`: the equation to apply
+    to new patients and the patients analysed against Riley et al.'s minimum sample size."""
+    data = report.data
+    if math.isfinite(report.shrinkage):
+        text = (f"Equation for new patients, shrunken by {format_fixed(report.shrinkage, 2)}: "
+                f"{prediction_equation(report)}.")
+    else:
+        text = (f"Equation (FLIC intercept; no shrunken model without a positive bootstrap calibration slope): "
+                f"{prediction_equation(report, shrunk=False)}.")
+    if report.minimum_n is not None:
+        low, high = report.minimum_n
+        span = str(low) if low == high else f"{low} to {high}"
+        text += (f" {data.n} patients analysed ({data.n_events} with the outcome) against a minimum of {span} "
+                 "by Riley et al. (2020)")
+        text += (": the model is exploratory." if report.exploratory else ".")
+    return text
