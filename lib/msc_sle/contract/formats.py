@@ -187,6 +187,11 @@ def checkbox_column(field: str, code: str) -> str:
     return f"{field}___{code.strip().lower().replace('-', '_')}"
 
 
+def _arm(event: str) -> str | None:
+    hit = _EVENT.match(event)
+    return hit.group(2) if hit else None
+
+
 def _event_and_arm(event: str) -> str:
     """'month_1_arm_2' -> "event 'month_1' of arm 2" (REDCap's unique event names end in _arm_N)."""
     hit = _EVENT.match(event)
@@ -284,16 +289,23 @@ def read_redcap(records: Path, dictionary: Path, visit_forms: list[str], problem
     notes = []
     if longitudinal:
         event = data["redcap_event_name"].str.strip()
-        refused = False
-        for name, rows in event.groupby(event, sort=False).groups.items():
-            if name not in events:
-                refused = True
-                problems.append(Problem(
-                    records.name, int(rows[0]), "redcap_event_name", name,
-                    f"{_event_and_arm(name)} ({len(rows)} row(s)) is not among the events of mapping.yml "
-                    "(redcap: events): the workbook reads one group of patients; export the other arm "
-                    "apart, or list the event with the month of its visit"))
-        if refused:
+        unlisted = event[~event.isin(list(events))]
+        listed_arms = {_arm(e) for e in events}
+        # an arm none of whose events is listed is one problem, not one per event and record
+        whole = unlisted.map(lambda e: _arm(e) is not None and _arm(e) not in listed_arms)
+        for arm, rows in unlisted[whole].groupby(unlisted[whole].map(_arm), sort=False).groups.items():
+            names = ", ".join(dict.fromkeys(_EVENT.match(e).group(1) for e in unlisted[rows]))
+            problems.append(Problem(
+                records.name, int(rows[0]), "redcap_event_name", unlisted[rows[0]],
+                f"arm {arm} (events {names}; {len(rows)} row(s)) is not among the events of mapping.yml "
+                "(redcap: events): the workbook reads one group of patients, never two arms merged; "
+                "export the other arm apart, or list its events with their months"))
+        for name, rows in unlisted[~whole].groupby(unlisted[~whole], sort=False).groups.items():
+            problems.append(Problem(
+                records.name, int(rows[0]), "redcap_event_name", name,
+                f"{_event_and_arm(name)} ({len(rows)} row(s)) is not among the events of mapping.yml "
+                "(redcap: events): list it with the month of its visit (or null if it holds no visit)"))
+        if len(unlisted):
             return None
         month = pd.Series([events.get(e) for e in event], index=data.index, dtype=object)  # ints stay ints
     else:
