@@ -58,8 +58,10 @@ def test_notes_name_the_extract_columns_for_the_care_team_only(tmp_path):
     run = flow_plan(cohort, eligibility, check_parameters(small_cell_min=1))
     assert [run.text(n) for n in said] == said
     shared = flow_plan(cohort, eligibility, check_parameters(small_cell_min=5))
-    for note in map(shared.text, said):  # ... a shared page counts them
-        assert EXTRA not in note and RENAMED not in note and "not in the data dictionary]" in note
+    shown = [shared.text(n) for n in said]  # ... a shared page counts them
+    assert not [n for n in shown if EXTRA in n or RENAMED in n]
+    assert any("ignored: [1 column not in the data dictionary]" in n for n in shown)
+    assert any("renamed (age_years)" in n for n in shown)
 
 
 def test_unnamed_replaces_whole_names_and_counts_a_list():
@@ -68,6 +70,8 @@ def test_unnamed_replaces_whole_names_and_counts_a_list():
             == "p.csv: unexpected column(s) ignored: [2 columns not in the data dictionary]")
     assert unnamed("('Patient ID' -> 'patient_id')", names) == "('[1 column not in the data dictionary]' -> 'patient_id')"
     assert unnamed("wards, ward.csv, backward", names) == "wards, ward.csv, backward"  # only whole names
+    assert unnamed("2 column(s) renamed (patient_id <- ward, age_years <- Patient ID)", names) \
+        == "2 column(s) renamed (patient_id, age_years)"
 
 
 def test_the_share_bundle_prints_no_column_name_outside_the_dictionary(tmp_path):

@@ -958,13 +958,16 @@ class FlowPlan:
 
 def unnamed(sentence: str, names) -> str:
     """``sentence`` with every name of ``names`` (whole, as written) replaced, and a run of them
-    ("a, b, c") said as its count: "[3 columns not in the data dictionary]"."""
+    ("a, b, c") said as its count: "[3 columns not in the data dictionary]"; the source of a
+    mapping's rename ("age_years <- AGE_M") is left out."""
     names = sorted({str(n) for n in names if str(n)}, key=len, reverse=True)
     if not names:
         return sentence
     one = "(?:" + "|".join(re.escape(n) for n in names) + ")"
     alone = rf"(?<![\w.]){one}(?!\w|\.\w)"  # 'AGE_M' in 'AGE_M.' but not in 'AGE_MM' or 'x.yml'
     run = re.compile(rf"{alone}(?:, {alone})*")
+    # a mapping's "age_years <- AGE_M": the workbook's name says enough on a shared page
+    sentence = re.sub(rf" <- {alone}", "", sentence)
 
     def said(match: re.Match) -> str:
         k = match.group(0).count(", ") + 1
