@@ -270,3 +270,34 @@ def test_missing_codes_and_events_in_the_mapping_are_checked_with_their_line(tmp
     assert ("redcap.events.month_3_arm_1", "the month of the event's visit") in said
     assert any(c == "redcap.missing_codes" for c, _ in said)
     assert all(p.file == "mapping.yml" and p.row for p in err.value.problems)
+
+
+def test_a_patient_field_given_on_two_events_with_two_values_is_refused(tmp_path):
+    folder = fb.write_redcap(tmp_path / "twice", source=BASE, events=True)
+    lines = (folder / "MSC_DATA.csv").read_text().splitlines()
+    event = lines[0].split(",").index("redcap_event_name")
+    baseline = next(i + 1 for i, line in enumerate(lines) if line.split(",")[event] == "baseline_arm_1")
+    month_1 = next(i + 1 for i, line in enumerate(lines) if line.split(",")[event] == "month_1_arm_1")
+    assert lines[baseline - 1].split(",")[0] == lines[month_1 - 1].split(",")[0]  # the same record
+    sex = lines[baseline - 1].split(",")[lines[0].split(",").index("sex")]
+    _cells(folder / "MSC_DATA.csv", {(month_1, "sex"): "2" if sex == "1" else "1"})
+    with pytest.raises(DataError) as err:
+        load_cohort(folder)
+    (problem,) = err.value.problems
+    assert (problem.row, problem.column) == (month_1, "sex")
+    assert f"the record's event 'baseline' of arm 1 (line {baseline}) gives '{sex}'" in problem.rule
+    _cells(folder / "MSC_DATA.csv", {(month_1, "sex"): sex})  # the same value twice is one value
+    pd.testing.assert_frame_equal(load_cohort(folder).patients, load_cohort(BASE).patients)
+
+
+def test_rows_of_another_repeating_instrument_are_set_aside_with_a_note(tmp_path):
+    folder = fb.write_redcap(tmp_path / "other", source=BASE, complete=True)
+    path = folder / "MSC_DATA.csv"
+    lines = path.read_text().splitlines()
+    width = len(lines[0].split(","))
+    record = lines[1].split(",")[0]
+    extra = [",".join([record, "adverse_events", str(i)] + [""] * (width - 3)) for i in (1, 2)]
+    path.write_text("\n".join(lines[:2] + extra + lines[2:]) + "\n")
+    cohort = load_cohort(folder)  # not two more patient rows under the same id
+    pd.testing.assert_frame_equal(cohort.patients, load_cohort(BASE).patients)
+    assert any("2 row(s) of another repeating instrument not read" in n for n in cohort.notes)
