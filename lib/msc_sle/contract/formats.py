@@ -336,7 +336,7 @@ def read_redcap(records: Path, dictionary: Path, visit_forms: list[str], problem
                                        f"REDCap missing-data code ({codes[code]}): every choice read as missing"))
             marked += int(hit.sum())
     marks_all = {c for _, marks in checkboxes.values() for c in marks}
-    values = [c for c in data.columns if c in forms and c not in marks_all
+    values = [c for c in data.columns if c in forms and c not in marks_all and c != record_id
               and not any(c in choices for choices, _ in checkboxes.values())]
     coded: dict[str, int] = {}
     for name in values:
