@@ -128,12 +128,14 @@ def _tables(data: Path, out: Path) -> dict[str, bytes]:
 
 def test_every_format_prints_the_same_tables_as_the_csv_files(tmp_path):
     """The bundled cohort as .sav (value labels, user-missing codes), .dta (other names, other units)
-    and a REDCap export: every table the paper's notebooks print is byte-identical to the CSV run's."""
+    and a REDCap export (repeating visits; and longitudinal with <form>_complete columns): every table the paper's notebooks print is byte-identical to the CSV run's."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference = _tables(BUNDLED_DATA, tmp_path / "csv")
         assert {"table1_baseline.csv", "table2_cr.csv", "attrition.csv", "response_rates.csv"} <= set(reference)
-        for name, write in (("sav", fb.write_sav), ("dta", fb.write_dta), ("redcap", fb.write_redcap)):
+        as_exported = lambda folder: fb.write_redcap(folder, events=True, complete=True)  # noqa: E731
+        for name, write in (("sav", fb.write_sav), ("dta", fb.write_dta), ("redcap", fb.write_redcap),
+                            ("redcap-longitudinal", as_exported)):
             got = _tables(write(tmp_path / f"extract-{name}"), tmp_path / f"out-{name}")
             differ = sorted(k for k in reference if got.get(k) != reference[k])
             assert set(got) == set(reference) and not differ, f"{name}: {differ}"
