@@ -93,12 +93,19 @@ def write_dta(folder: Path, source: Path = BUNDLED_DATA) -> Path:
 
 
 _VISIT_LABELS = {1: ("Baseline", 0), 2: ("Month 1", 1), 3: ("Month 3", 3), 4: ("Month 6", 6), 5: ("Month 12", 12)}
+#: The events of the longitudinal layout, by month (REDCap's unique event names: event, then arm).
+_EVENTS = {0: "baseline_arm_1", 1: "month_1_arm_1", 3: "month_3_arm_1", 6: "month_6_arm_1", 12: "month_12_arm_1"}
 _ANTIBODIES = {"1": "antinuclear_antibodies", "2": "anti_dsdna", "3": "anti_sm", "4": "anti_ssa", "5": "anti_ssb"}
 
 
-def write_redcap(folder: Path, source: Path = BUNDLED_DATA) -> Path:
+def write_redcap(folder: Path, source: Path = BUNDLED_DATA, complete: bool = False, events: bool = False) -> Path:
     """A REDCap project export: MSC_DATA.csv (one record row per patient, then a repeating 'visits'
-    instrument), MSC_DataDictionary.csv, and the mapping.yml that ties them to the workbook."""
+    instrument), MSC_DataDictionary.csv, and the mapping.yml that ties them to the workbook.
+
+    ``complete``: the ``<form>_complete`` column REDCap adds after each form's fields in every raw
+    export (2 = Complete on the rows holding the form, empty elsewhere). ``events``: a longitudinal
+    project instead (no repeating instrument): one row per record and event (``baseline_arm_1``,
+    ``month_1_arm_1``, ...), the patient's forms on the baseline event, the visit form on every event."""
     cohort = load_cohort(source)
     folder.mkdir(parents=True, exist_ok=True)
     p, v = cohort.patients, cohort.visits
@@ -119,22 +126,38 @@ def write_redcap(folder: Path, source: Path = BUNDLED_DATA) -> Path:
             return f"{float(value):.15g}"
         return str(value)
 
-    header = (["record_id", "redcap_repeat_instrument", "redcap_repeat_instance"] + patient_fields
-              + [f"antibodies___{code}" for code in _ANTIBODIES] + ["visit_label"] + [f"v_{c}" for c in visit_fields])
+    structural = ["record_id", "redcap_event_name"] if events else ["record_id", "redcap_repeat_instrument",
+                                                                    "redcap_repeat_instance"]
+    header = (structural + patient_fields + [f"antibodies___{code}" for code in _ANTIBODIES]
+              + (["baseline_complete"] if complete else []) + ([] if events else ["visit_label"])
+              + [f"v_{c}" for c in visit_fields] + (["visits_complete"] if complete else []))
     rows = []
     for _, pat in p.iterrows():
         row = {"record_id": pat["patient_id"], "redcap_repeat_instrument": "", "redcap_repeat_instance": ""}
         row |= {f: cell(pat[f], "category" if f == "sex" else kinds[f]) for f in patient_fields}
         row |= {f"antibodies___{code}": cell(pat[name], "boolean") for code, name in _ANTIBODIES.items()}
-        rows.append(row)
-        for instance, (_, vis) in enumerate(v[v["patient_id"] == pat["patient_id"]].iterrows(), start=1):
+        row |= {"baseline_complete": "2"} if complete else {}
+        own = v[v["patient_id"] == pat["patient_id"]]
+        if events:
+            row["redcap_event_name"] = "baseline_arm_1" if (own["month"] == 0).any() else "enrolment_arm_1"
+            if row["redcap_event_name"] == "enrolment_arm_1":
+                rows.append(row)
+        else:
+            rows.append(row)
+        for instance, (_, vis) in enumerate(own.iterrows(), start=1):
             code = next(k for k, (_, m) in _VISIT_LABELS.items() if m == vis["month"])
-            row = {"record_id": pat["patient_id"], "redcap_repeat_instrument": "visits",
-                   "redcap_repeat_instance": str(instance), "visit_label": str(code)}
+            if events:
+                event = _EVENTS[int(vis["month"])]
+                if event != "baseline_arm_1":
+                    row = {"record_id": pat["patient_id"], "redcap_event_name": event}
+            else:
+                row = {"record_id": pat["patient_id"], "redcap_repeat_instrument": "visits",
+                       "redcap_repeat_instance": str(instance), "visit_label": str(code)}
             row |= {f"v_{c}": cell(vis[c], kinds[f"v_{c}"]) for c in visit_fields}
+            row |= {"visits_complete": "2"} if complete else {}
             rows.append(row)
     with open(folder / "MSC_DATA.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, header, restval="")
+        writer = csv.DictWriter(fh, header, restval="", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     meta = [("record_id", "baseline", "text", "")]
@@ -144,7 +167,9 @@ def write_redcap(folder: Path, source: Path = BUNDLED_DATA) -> Path:
         else:
             meta.append((f, "baseline", "yesno" if kinds[f] == "boolean" else "text", ""))
     meta.append(("antibodies", "baseline", "checkbox", " | ".join(f"{c}, {n}" for c, n in _ANTIBODIES.items())))
-    meta.append(("visit_label", "visits", "dropdown", " | ".join(f"{c}, {lbl}" for c, (lbl, _) in _VISIT_LABELS.items())))
+    if not events:
+        meta.append(("visit_label", "visits", "dropdown",
+                     " | ".join(f"{c}, {lbl}" for c, (lbl, _) in _VISIT_LABELS.items())))
     meta += [(f"v_{c}", "visits", "yesno" if kinds[f"v_{c}"] == "boolean" else "text", "") for c in visit_fields]
     with open(folder / "MSC_DataDictionary.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -152,13 +177,16 @@ def write_redcap(folder: Path, source: Path = BUNDLED_DATA) -> Path:
                          "Choices, Calculations, OR Slider Labels"])
         for name, form, ftype, choices in meta:
             writer.writerow([name, form, "", ftype, name.replace("_", " "), choices])
-    lines = ["redcap:", "  records: MSC_DATA.csv", "  dictionary: MSC_DataDictionary.csv", "  visit_instrument: visits",
-             "patients:", "  columns:", "    patient_id: record_id"]
+    lines = ["redcap:", "  records: MSC_DATA.csv", "  dictionary: MSC_DataDictionary.csv", "  visit_instrument: visits"]
+    if events:
+        lines += ["  events:", "    enrolment_arm_1: null"] + [f"    {e}: {m}" for m, e in _EVENTS.items()]
+    lines += ["patients:", "  columns:", "    patient_id: record_id"]
     lines += [f"    {name}: antibodies___{code}" for code, name in _ANTIBODIES.items()]
-    lines += ["  values:", "    sex: {Female: F, Male: M}", "visits:", "  columns:", "    patient_id: record_id",
-              "    month: visit_label"]
+    lines += ["  values:", "    sex: {Female: F, Male: M}", "visits:", "  columns:", "    patient_id: record_id"]
+    lines += [] if events else ["    month: visit_label"]
     lines += [f"    {c}: v_{c}" for c in visit_fields]
-    lines += ["  values:", "    month: {" + ", ".join(f"{lbl}: {m}" for lbl, m in _VISIT_LABELS.values()) + "}"]
+    if not events:
+        lines += ["  values:", "    month: {" + ", ".join(f"{lbl}: {m}" for lbl, m in _VISIT_LABELS.values()) + "}"]
     (folder / "mapping.yml").write_text("\n".join(lines) + "\n")
     _copy_manifest(source, folder)
     return folder

@@ -243,3 +243,34 @@ def test_dates_outside_the_span_are_one_message_from_an_spss_file_too(tmp_path):
     found = problems_of(tmp_path)
     assert found == ["patients.sav, row 1, column 'first_infusion_date': value '0001-01-01': date before 2000-01-01",
                      "patients.sav, row 2, column 'first_infusion_date': value '9999-12-31': date is in the future"]
+
+
+@pytest.mark.parametrize("case", ["mapping_alias_bomb", "mapping_alias_to_itself"])
+def test_an_alias_bomb_is_refused_before_anything_is_expanded(case, monkeypatch):
+    """Bounded work, not a timing: the mapping is refused from the parser's events up to the first
+    alias, and no YAML node or Python object (where 9^10 strings would be built) is ever made."""
+    import yaml
+
+    from msc_sle.contract import mapping
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("the mapping was expanded")
+
+    for name in ("compose", "compose_all", "load", "safe_load", "full_load", "unsafe_load"):
+        monkeypatch.setattr(yaml, name, never)
+    monkeypatch.setattr(mapping, "_nodes", never)
+    parse, seen = yaml.parse, []
+
+    def counted(text, *args, **kwargs):
+        for event in parse(text, *args, **kwargs):
+            seen.append(event)
+            yield event
+
+    monkeypatch.setattr(yaml, "parse", counted)
+    folder = Path(__file__).parent / "fixtures" / case
+    problems: list = []
+    assert mapping.read_mapping(folder, problems) is None
+    (problem,) = problems
+    assert problem.file == "mapping.yml" and "an alias" in problem.rule and "is not allowed" in problem.rule
+    # the events read stop at the first alias: a few per line of the file above it
+    assert isinstance(seen[-1], yaml.AliasEvent) and len(seen) <= 10 * problem.row

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,13 +23,18 @@ import pandas as pd
 from .types import Problem
 
 __all__ = ["STATISTICAL", "Foreign", "read_statistical", "read_metadata", "read_redcap", "with_labels",
-           "apply_labels", "REDCAP_FIELDS"]
+           "apply_labels", "REDCAP_FIELDS", "FORM_STATUS",
+           "checkbox_column"]
 
 #: File suffix -> the package that writes it (and how messages name the format).
 STATISTICAL = {".sav": "SPSS", ".zsav": "SPSS", ".dta": "Stata", ".sas7bdat": "SAS", ".xpt": "SAS transport"}
 #: REDCap's own columns in a raw-data export (not fields of the project).
 REDCAP_FIELDS = ("redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
                  "redcap_data_access_group", "redcap_survey_identifier")
+#: The form-status column REDCap adds after every form's fields (``<form>_complete``).
+FORM_STATUS = {"0": "Incomplete", "1": "Unverified", "2": "Complete"}
+#: A unique event name of a longitudinal project: the event, then its arm ("month_1_arm_2").
+_EVENT = re.compile(r"^(\w+?)_arm_(\d+)$")
 
 
 @dataclass
@@ -43,6 +49,10 @@ class Foreign:
     numeric: set = field(default_factory=set)
     labels: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    #: the cells read as missing for a reason (REDCap missing-data codes): Problems naming them
+    details: list = field(default_factory=list)
+    #: (row, column) -> the reason a cell was read as missing, for the loader's required-value rule
+    reasons: dict = field(default_factory=dict)
 
 
 def _reader(path: Path):
@@ -171,16 +181,46 @@ def _choices(text: str) -> dict[str, str]:
     return out
 
 
-def read_redcap(records: Path, dictionary: Path, visit_forms: list[str], problems: list[Problem]
-                ) -> dict[str, Foreign] | None:
+def checkbox_column(field: str, code: str) -> str:
+    """The column REDCap's export gives a checkbox choice: ``field___code``, the code in lower case
+    with '-' written '_' (a choice coded -1 arrives as ``field____1``)."""
+    return f"{field}___{code.strip().lower().replace('-', '_')}"
+
+
+def _arm(event: str) -> str | None:
+    hit = _EVENT.match(event)
+    return hit.group(2) if hit else None
+
+
+def _event_and_arm(event: str) -> str:
+    """'month_1_arm_2' -> "event 'month_1' of arm 2" (REDCap's unique event names end in _arm_N)."""
+    hit = _EVENT.match(event)
+    return f"event '{hit.group(1)}' of arm {hit.group(2)}" if hit else f"event '{event}'"
+
+
+def read_redcap(records: Path, dictionary: Path, visit_forms: list[str], problems: list[Problem],
+                events: dict | None = None, missing_codes: dict | None = None) -> dict[str, Foreign] | None:
     """Split a REDCap raw-data export into the patients and visits tables.
 
     ``dictionary`` is the project's data dictionary (CSV). Rows of a repeating instrument named in
-    ``visit_forms`` (or, in a longitudinal project, every row whose event is not the first) are
-    visits (their month comes from a field of the instrument, through the mapping); the other rows,
-    one per record, are the patient. Coded fields (radio, dropdown, yes/no)
-    get their choices as value labels; a checkbox field ``x`` arrives as columns ``x___<code>`` holding
-    1/0, each a yes/no column of its own. Row numbers are lines of the records file.
+    ``visit_forms`` are visits (their month comes from a field of the instrument, through the
+    mapping); the record's own row is the patient. Coded fields (radio, dropdown, yes/no) get their
+    choices as value labels; a checkbox field ``x`` arrives as columns ``x___<code>`` holding 1/0,
+    each a yes/no column of its own. Row numbers are lines of the records file.
+
+    What REDCap adds to every raw export is recognised, never read as data: a ``<form>_complete``
+    column per form (0 Incomplete, 1 Unverified, 2 Complete) and survey ``<form>_timestamp`` columns.
+
+    A longitudinal export (a ``redcap_event_name`` column) is read only with ``events``: each unique
+    event name with the month of its visit (None: an event that is not a visit, e.g. enrolment).
+    The patient's fields are gathered from the record's rows of every listed event; the visit of an
+    event is the record's row of that event. An event not listed (another arm's, say) is refused,
+    naming the event and its arm: the workbook reads one group of patients, never two merged.
+
+    ``missing_codes`` are the project's missing-data codes (code -> label, "UNK" -> "Unknown"): a
+    cell holding one is read as missing, with its reason kept in ``details``; a checkbox field
+    marked with one (its ``x___unk`` column is 1) leaves every choice of that field missing, not 0.
+    An undeclared code is left to the loader, which refuses it where a number, date or level belongs.
     """
     data = _redcap_csv(records, problems)
     meta = _redcap_csv(dictionary, problems)
@@ -195,39 +235,176 @@ def read_redcap(records: Path, dictionary: Path, visit_forms: list[str], problem
         problems.append(Problem(dictionary.name, 1, None, None, "not a REDCap data dictionary: the columns "
                                 "'Variable / Field Name', 'Form Name' and 'Field Type' are required"))
         return None
+    codes = {str(k): str(v) for k, v in (missing_codes or {}).items()}
     record_id = data.columns[0]
-    forms, labels = {}, {}
+    forms, labels, checkboxes = {}, {}, {}
     for _, row in meta.iterrows():
         name, form, ftype = row[name_col].strip(), row[form_col].strip(), row[type_col].strip().lower()
         if ftype == "checkbox":
-            for code in _choices(row[choice_col] if choice_col else ""):
-                forms[f"{name}___{code.lower()}"] = form
+            choices = [checkbox_column(name, code) for code in _choices(row[choice_col] if choice_col else "")]
+            marks = {checkbox_column(name, code): code for code in codes}
+            checkboxes[name] = (choices, marks)
+            for column in choices + list(marks):
+                forms[column] = form
         else:
             forms[name] = form
             if ftype in ("radio", "dropdown") and choice_col:  # yes/no fields already hold 1/0
                 labels[name] = _choices(row[choice_col])
-    unknown = [c for c in data.columns if c not in forms and c not in REDCAP_FIELDS and c != record_id]
+    form_names = set(forms.values())
+    status = [c for c in data.columns if c not in forms and c.endswith("_complete") and c[:-9] in form_names]
+    stamps = [c for c in data.columns if c not in forms and c.endswith("_timestamp") and c[:-10] in form_names]
+    for name in status:
+        cells = data[name].str.strip()
+        for row in cells.index[~cells.isin(["", *FORM_STATUS])]:
+            problems.append(Problem(records.name, int(row), name, data.at[row, name],
+                                    "not a REDCap form status (0 Incomplete, 1 Unverified, 2 Complete)"))
+    known = set(forms) | set(REDCAP_FIELDS) | set(status) | set(stamps) | {record_id}
+    unknown = [c for c in data.columns if c not in known]
     for name in unknown:
-        problems.append(Problem(records.name, 1, name, None, f"column not in the data dictionary {dictionary.name}"))
-    missing_forms = [f for f in visit_forms if f not in set(forms.values())]
+        field_name, sep, code = name.rpartition("___")
+        if sep and field_name in checkboxes:
+            rule = (f"'{code}' is not a choice of the checkbox field '{field_name}' in the data dictionary "
+                    f"{dictionary.name}; if it is one of the project's missing-data codes, list the codes "
+                    "under redcap: missing_codes in mapping.yml")
+        else:
+            rule = f"column not in the data dictionary {dictionary.name}"
+        problems.append(Problem(records.name, 1, name, None, rule))
+    missing_forms = [f for f in visit_forms if f not in form_names]
     for form in missing_forms:
         problems.append(Problem(dictionary.name, None, None, form, "the visit instrument named in the mapping is "
                                 "not a form of the data dictionary"))
-    if unknown or missing_forms:
+    longitudinal = "redcap_event_name" in data
+    if longitudinal and events is None:
+        found = ", ".join(dict.fromkeys(data["redcap_event_name"]))
+        problems.append(Problem(records.name, None, "redcap_event_name", None,
+                                f"a longitudinal export (events {found}): list each event with the month of its "
+                                "visit under redcap: events in mapping.yml (see README, 'A REDCap export')"))
+    if not longitudinal and events is not None:
+        problems.append(Problem(records.name, None, "redcap_event_name", None, "mapping.yml lists redcap: events, "
+                                "but the export has no redcap_event_name column (not a longitudinal export)"))
+    if unknown or missing_forms or (longitudinal and events is None) or (events is not None and not longitudinal):
         return None
-    instrument = data.get("redcap_repeat_instrument", pd.Series("", index=data.index)).fillna("").str.strip()
-    is_visit = instrument.isin(visit_forms)
-    if "redcap_event_name" in data and not is_visit.any():
-        first = data["redcap_event_name"].iloc[0]
-        is_visit = data["redcap_event_name"] != first
-    visit_fields = [c for c, f in forms.items() if f in visit_forms and c in data]
-    patient_fields = [c for c, f in forms.items() if f not in visit_forms and c in data and c != record_id]
-    notes = [f"{records.name}: REDCap export read with its data dictionary {dictionary.name}: "
-             f"{int((~is_visit).sum())} record row(s), {int(is_visit.sum())} visit row(s) "
-             f"(instrument {', '.join(visit_forms)})"]
+    data = data.fillna("")
+    instrument = data.get("redcap_repeat_instrument", pd.Series("", index=data.index)).str.strip()
+    notes = []
+    if longitudinal:
+        event = data["redcap_event_name"].str.strip()
+        unlisted = event[~event.isin(list(events))]
+        listed_arms = {_arm(e) for e in events}
+        # an arm none of whose events is listed is one problem, not one per event and record
+        whole = unlisted.map(lambda e: _arm(e) is not None and _arm(e) not in listed_arms)
+        for arm, rows in unlisted[whole].groupby(unlisted[whole].map(_arm), sort=False).groups.items():
+            names = ", ".join(dict.fromkeys(_EVENT.match(e).group(1) for e in unlisted[rows]))
+            problems.append(Problem(
+                records.name, int(rows[0]), "redcap_event_name", unlisted[rows[0]],
+                f"arm {arm} (events {names}; {len(rows)} row(s)) is not among the events of mapping.yml "
+                "(redcap: events): the workbook reads one group of patients, never two arms merged; "
+                "export the other arm apart, or list its events with their months"))
+        for name, rows in unlisted[~whole].groupby(unlisted[~whole], sort=False).groups.items():
+            problems.append(Problem(
+                records.name, int(rows[0]), "redcap_event_name", name,
+                f"{_event_and_arm(name)} ({len(rows)} row(s)) is not among the events of mapping.yml "
+                "(redcap: events): list it with the month of its visit (or null if it holds no visit)"))
+        if len(unlisted):
+            return None
+        month = pd.Series([events.get(e) for e in event], index=data.index, dtype=object)  # ints stay ints
+    else:
+        event = pd.Series("", index=data.index)
+        month = pd.Series(None, index=data.index, dtype=object)
+    base = instrument == ""
+    repeat_visit = instrument.isin(visit_forms)
+    is_visit = repeat_visit | (base & month.notna())
+    other = ~base & ~repeat_visit
+    for name, rows in instrument[other].groupby(instrument[other], sort=False).groups.items():
+        notes.append(f"{records.name}: {len(rows)} row(s) of another repeating instrument not read "
+                     "(neither patients nor visits)")
+
+    details: list[Problem] = []
+    reasons: dict = {}
+    marked = 0
+    for name, (choices, marks) in checkboxes.items():
+        for column, code in marks.items():
+            if column not in data:
+                continue
+            hit = data[column].str.strip() == "1"
+            for row in data.index[hit]:
+                for choice in choices:
+                    if choice in data:
+                        reasons[(int(row), choice)] = f"REDCap missing-data code '{code}' ({codes[code]})"
+                        data.at[row, choice] = ""
+                details.append(Problem(records.name, int(row), name, code,
+                                       f"REDCap missing-data code ({codes[code]}): every choice read as missing"))
+            marked += int(hit.sum())
+    marks_all = {c for _, marks in checkboxes.values() for c in marks}
+    values = [c for c in data.columns if c in forms and c not in marks_all and c != record_id
+              and not any(c in choices for choices, _ in checkboxes.values())]
+    coded: dict[str, int] = {}
+    for name in values:
+        cells = data[name].str.strip()
+        for row in cells.index[cells.isin(list(codes))]:
+            code = cells[row]
+            reasons[(int(row), name)] = f"REDCap missing-data code '{code}' ({codes[code]})"
+            details.append(Problem(records.name, int(row), name, code,
+                                   f"REDCap missing-data code ({codes[code]}): read as missing"))
+            coded[code] = coded.get(code, 0) + 1
+            data.at[row, name] = ""
+    if coded or marked:
+        counts = "; ".join(f"{code} {codes[code]}: {n}" for code, n in coded.items())
+        notes.append(f"{records.name}: {sum(coded.values()) + marked} cell(s) held a REDCap missing-data code, "
+                     f"read as missing with its reason" + (f" ({counts})" if counts else "")
+                     + (f"; {marked} checkbox field(s) marked with a code, every choice missing" if marked else ""))
+    if status or stamps:
+        notes.append(f"{records.name}: {len(status) + len(stamps)} column(s) REDCap adds to an export "
+                     "(<form>_complete: Incomplete/Unverified/Complete; survey timestamps) set aside, not data")
+
+    visit_fields = [c for c in values + [c for ch, _ in checkboxes.values() for c in ch]
+                    if forms[c] in visit_forms and c in data]
+    visit_fields = [c for c in data.columns if c in visit_fields]
+    patient_fields = [c for c in data.columns if c in forms and c not in marks_all and c != record_id
+                      and forms[c] not in visit_forms]
+    patients = _patient_rows(data, base, record_id, patient_fields, event, records.name, problems)
+    if patients is None:
+        return None
+    visits = data.loc[is_visit, [record_id] + visit_fields]
+    if longitudinal:
+        read = {e: m for e, m in events.items() if e in set(event)}
+        # a repeating visit instrument inside an event gives its month through its own field
+        visits.insert(1, "month", month.where(base)[is_visit].map(lambda m: "" if pd.isna(m) else str(m)))
+        notes.append(f"{records.name}: a longitudinal export, {len(read)} event(s) read; a visit's month is "
+                     "its event's (redcap: events)")
+    notes.insert(0, f"{records.name}: REDCap export read with its data dictionary {dictionary.name}: "
+                    f"{len(patients)} record(s), {int(is_visit.sum())} visit row(s)")
     out = {}
-    for table, rows, fields in (("patients", ~is_visit, patient_fields), ("visits", is_visit, visit_fields)):
-        frame = data.loc[rows, [record_id] + fields].fillna("")
+    for table, frame, fields in (("patients", patients, patient_fields), ("visits", visits, visit_fields)):
+        rows = set(frame.index)
+        why = {(r, c): v for (r, c), v in reasons.items() if r in rows and c in frame}
         out[table] = Foreign(records.name, frame, set(), {k: v for k, v in labels.items() if k in fields},
-                             notes if table == "patients" else [])
+                             notes if table == "patients" else [],
+                             details=details if table == "patients" else [], reasons=why)
     return out
+
+
+def _patient_rows(data: pd.DataFrame, base: pd.Series, record_id: str, fields: list[str], event: pd.Series,
+                  file: str, problems: list[Problem]) -> pd.DataFrame | None:
+    """One row per record: its fields gathered from the record's rows without a repeat instrument
+    (in a longitudinal export, one per event), indexed by the line of the record's first row. A
+    field given two different values on two events is refused: the workbook would have to choose."""
+    rows = data.loc[base, [record_id] + fields]
+    if not event.any() or not rows[record_id].duplicated().any():
+        return rows
+    first = rows.groupby(record_id, sort=False).head(1)
+    out = first.copy()
+    clash = False
+    for name in fields:
+        filled = rows[rows[name] != ""]
+        once = filled.drop_duplicates([record_id, name])
+        twice = once[once[record_id].duplicated(keep="first")]
+        for row in twice.index:
+            clash = True
+            earlier = once.index[(once[record_id] == once.at[row, record_id])][0]
+            problems.append(Problem(file, int(row), name, data.at[row, name],
+                                    f"the record's {_event_and_arm(event[earlier])} (line {earlier}) gives "
+                                    f"'{data.at[earlier, name]}': one value per patient"))
+        value = filled.groupby(record_id, sort=False)[name].first()
+        out[name] = out[record_id].map(value).fillna("")
+    return None if clash else out

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dictionary import ID, dtype_for, normal_name, table_variables, variable_types
+from .dictionary import ID, dtype_for, load_dictionary, normal_name, table_variables, variable_types
 from .formats import STATISTICAL, Foreign, apply_labels, read_redcap, read_statistical
 from .mapping import MAPPING, ExtractMapping, read_mapping
 from .paths import BUNDLED_DATA
@@ -204,6 +204,7 @@ class _Raw:
     native: pd.DataFrame | None = None  # xlsx: True where the cell held a number, not text
     formulas: dict = field(default_factory=dict)  # (row, column position) -> formula without a saved value
     factors: dict = field(default_factory=dict)  # mapping.yml unit/drug conversions: name -> (factor, line)
+    reasons: dict = field(default_factory=dict)  # (row, name) -> why a cell is empty (a REDCap missing-data code)
 
 
 #: The suffixes of a file that can hold a table.
@@ -540,7 +541,8 @@ class _Column:
         if self.spec["required"] == "yes":
             for row in text.index[empty]:
                 if row not in self.skip:
-                    self.problem(row, None, "required value missing")
+                    why = self.raw.reasons.get((int(row), self.name))
+                    self.problem(row, None, "required value missing" + (f" ({why})" if why else ""))
         parser = getattr(self, "_" + self.spec["type"])
         return parser(text.where(~empty, None))
 
@@ -905,7 +907,9 @@ def _foreign_raw(foreign: Foreign, table: str, mapping: ExtractMapping | None, p
         if labelled:
             notes.append(f"{foreign.file}: value labels used for {', '.join(labelled)}")
     factors = mapping.factors(table) if mapping is not None else {}
-    return _Raw(foreign.file, frame, "statistical", [], None, _native(frame, numeric), factors=factors)
+    reasons = {(row, targets.get(column, column)): why for (row, column), why in foreign.reasons.items()}
+    return _Raw(foreign.file, frame, "statistical", [], None, _native(frame, numeric), factors=factors,
+                reasons=reasons)
 
 
 def _mapped_raw(raw: _Raw, table: str, mapping: ExtractMapping, problems: list[Problem], notes: list[str]) -> _Raw:
@@ -967,6 +971,7 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
         raise DataError(problems)  # a mapping that cannot be read: nothing below would be meaningful
     raws: dict[str, _Raw | None] = {}
     files: list[Path] = []
+    headers: set[str] = set()  # the extract's own column names, as its files spell them
     if mapping is not None:
         files.append(mapping.path)
         notes.append(f"{MAPPING}: the extract's names, codes and units mapped to the data dictionary")
@@ -974,10 +979,14 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
         rc = mapping.redcap
         records, dictionary = folder / str(rc["records"]), folder / str(rc["dictionary"])
         forms = rc["visit_instrument"] if isinstance(rc["visit_instrument"], list) else [rc["visit_instrument"]]
-        split = read_redcap(records, dictionary, [str(f) for f in forms], problems)
+        split = read_redcap(records, dictionary, [str(f) for f in forms], problems, rc.get("events"),
+                            rc.get("missing_codes"))
         files += [records, dictionary]
         for table in TABLES:
             raws[table] = None if split is None else _foreign_raw(split[table], table, mapping, problems, notes)
+            if split is not None:
+                details.extend(split[table].details)
+                headers.update(split[table].frame.columns)
     else:
         for table, file in _find_tables(path, problems, mapping).items():
             if file is None:
@@ -986,10 +995,14 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
             required = table_variables(table).query("required == 'yes'")["name"].tolist()
             if file.suffix.lower() in STATISTICAL:
                 foreign = read_statistical(file, problems)
+                if foreign is not None:
+                    headers.update(foreign.frame.columns)
                 raws[table] = None if foreign is None else _foreign_raw(foreign, table, mapping, problems, notes)
             else:
                 raws[table] = (_read_xlsx(file, table, required, problems) if file.suffix.lower() == ".xlsx"
                                else _read_csv(file, required, problems))
+                if raws[table] is not None:
+                    headers.update(str(c) for c in raws[table].frame.columns)
                 if raws[table] is not None and mapping is not None:
                     raws[table] = _mapped_raw(raws[table], table, mapping, problems, notes)
             if file not in files:
@@ -1013,4 +1026,5 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
         files.append(manifest.path)
     return Cohort(patients, visits, str(path), fingerprint_files(files), manifest.synthetic,
                   tuple(dict.fromkeys(notes)), {t: raws[t].file for t in TABLES},
-                  tuple(str(f.resolve()) for f in files), tuple(details), manifest.paper_cohort)
+                  tuple(str(f.resolve()) for f in files), tuple(details), manifest.paper_cohort,
+                  tuple(sorted(headers - set(load_dictionary()["name"]))))

@@ -18,6 +18,8 @@ A file beside the extract, read when present (``make mapping`` drafts one)::
       records: MSC_DATA.csv
       dictionary: MSC_DataDictionary.csv
       visit_instrument: visits
+      events: {baseline_arm_1: 0, month_1_arm_1: 1}   # a longitudinal project: each event's month
+      missing_codes: "NI, No information | UNK, Unknown"  # the project's missing-data codes
 
 Every mistake in it is a :class:`Problem` naming its line; every problem the mapping causes in the
 data (a code it does not map) names the file, row, column and value, and the mapping line.
@@ -45,6 +47,43 @@ UNIT_FACTORS = {
     ("months", "years"): 1 / 12, ("years", "months"): 12.0,
     ("weeks", "months"): 12 / 52.1775, ("days", "months"): 12 / 365.25, ("days", "years"): 1 / 365.25,
 }
+
+
+#: The keys of the redcap block.
+_REDCAP_KEYS = ("records", "dictionary", "visit_instrument", "events", "missing_codes")
+
+
+def _events(value, line, bad) -> dict | None:
+    """``events``: each unique event name of a longitudinal export -> the month of its visit, or
+    null for an event that holds no visit (enrolment)."""
+    if not isinstance(value, dict) or not value:
+        bad(line, "redcap.events", None, "give event: month pairs (baseline_arm_1: 0, month_1_arm_1: 1, ...)")
+        return None
+    out = {}
+    for event, month in value.items():  # YAML scalars arrive as their text
+        text = month.strip() if isinstance(month, str) else None
+        if text in ("", "~", "null", "Null", "NULL"):
+            out[str(event)] = None
+        elif text is not None and text.isascii() and text.isdigit():
+            out[str(event)] = int(text)
+        else:
+            bad(line, f"redcap.events.{event}", month, "the month of the event's visit, a whole number "
+                "(or null for an event without a visit)")
+    return out
+
+
+def _missing_codes(value, line, bad) -> dict | None:
+    """``missing_codes``: the project's missing-data codes, as REDCap's project settings list them
+    ("NI, No information | UNK, Unknown") or as code: label pairs."""
+    if isinstance(value, str):
+        pairs = [part.partition(",") for part in value.split("|") if part.strip()]
+        if pairs and all(sep and code.strip() for code, sep, _ in pairs):
+            return {code.strip(): label.strip() for code, _, label in pairs}
+    elif isinstance(value, dict) and value:
+        return {str(k).strip(): str(v).strip() for k, v in value.items()}
+    bad(line, "redcap.missing_codes", None, "give the project's missing-data codes as REDCap lists them "
+        "('NI, No information | UNK, Unknown') or as code: label pairs")
+    return None
 
 
 def _base_unit(unit: str) -> str:
@@ -327,6 +366,18 @@ def read_mapping(folder: Path, problems: list[Problem], converters: Mapping[str,
             for key in ("records", "dictionary"):
                 if not (folder / str(rc[key])).is_file():
                     bad(rlines[key], f"redcap.{key}", rc[key], "file not found beside mapping.yml")
+            for key in redcap:
+                if key not in _REDCAP_KEYS:
+                    bad(rlines[key], f"redcap.{key}", None, f"unknown key (expected {', '.join(_REDCAP_KEYS)})")
+            if "events" in redcap:
+                redcap["events"] = _events(redcap["events"], rlines["events"], bad)
+                months = [m for m in (redcap["events"] or {}).values() if m is not None]
+                month = next((c for c in tables.get("visits", TableMap()).columns if c.name == "month"), None)
+                if months and month is not None:
+                    bad(month.line, "visits.columns.month", month.source, "in a longitudinal REDCap export the "
+                        "month of a visit is its event's (redcap: events): remove this line")
+            if "missing_codes" in redcap:
+                redcap["missing_codes"] = _missing_codes(redcap["missing_codes"], rlines["missing_codes"], bad)
     if len(problems) > start:
         return None
     return ExtractMapping(path, tables, redcap)

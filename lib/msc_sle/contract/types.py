@@ -96,3 +96,6 @@ class Cohort:
     #: the manifest says the extract is the paper's cohort (``paper_cohort``): only then do the
     #: paper's row-by-row test choices, made for its 69 patients, choose Table 2's tests
     paper_cohort: bool = False
+    #: the extract's own column names that are not variables of data/dictionary.csv (an extra
+    #: column, a centre's name a mapping renamed, a REDCap field): ``make share`` prints none of them
+    extract_names: tuple[str, ...] = ()

@@ -891,6 +891,8 @@ class FlowPlan:
     min_count: int
     zero: bool
     active: bool = True
+    #: the extract's own column names (``Cohort.extract_names``): a shared page prints none of them
+    names: tuple = ()
 
     def attrition(self, attrition: pd.DataFrame) -> pd.DataFrame:
         """The attrition table with markers (excluded, missing, and the running totals that would
@@ -938,9 +940,12 @@ class FlowPlan:
 
     def text(self, sentence: str) -> str:
         """A sentence with each small count of visits or patients ("3 visit(s)", "2 patients") shown as
-        "<5": for messages (e.g. the loader's notes) whose counts appear in no table."""
+        "<5": for messages (e.g. the loader's notes) whose counts appear in no table; and each of the
+        extract's own column names (an extra column such as 'clinician_notes', a centre's name a
+        mapping renamed) replaced by a count, since a column's name can say what it holds."""
         if not self.active:
             return sentence
+        sentence = unnamed(sentence, self.names)
         return _COUNT_WORD.sub(lambda m: (small_label(self.min_count) if 0 < int(m.group(1)) < self.min_count
                                           else m.group(1)) + m.group(2), sentence)
 
@@ -949,6 +954,26 @@ class FlowPlan:
         if not self.active:
             return str(k)
         return shown_count(k, self.min_count, zero=False)
+
+
+def unnamed(sentence: str, names) -> str:
+    """``sentence`` with every name of ``names`` (whole, as written) replaced, and a run of them
+    ("a, b, c") said as its count: "[3 columns not in the data dictionary]"; the source of a
+    mapping's rename ("age_years <- AGE_M") is left out."""
+    names = sorted({str(n) for n in names if str(n)}, key=len, reverse=True)
+    if not names:
+        return sentence
+    one = "(?:" + "|".join(re.escape(n) for n in names) + ")"
+    alone = rf"(?<![\w.]){one}(?!\w|\.\w)"  # 'AGE_M' in 'AGE_M.' but not in 'AGE_MM' or 'x.yml'
+    run = re.compile(rf"{alone}(?:, {alone})*")
+    # a mapping's "age_years <- AGE_M": the workbook's name says enough on a shared page
+    sentence = re.sub(rf" <- {alone}", "", sentence)
+
+    def said(match: re.Match) -> str:
+        k = match.group(0).count(", ") + 1
+        return f"[{k} column{'s' if k != 1 else ''} not in the data dictionary]"
+
+    return run.sub(said, sentence)
 
 
 _COUNT_WORD = re.compile(r"\b(\d+)(\s+(?:[\w-]+\s+)?(?:visit|patient)s?(?:\(s\))?)\b")
@@ -963,7 +988,7 @@ def flow_plan(cohort, eligibility, params, completeness: pd.DataFrame | None = N
     min_count = int(params["small_cell_min"])
     zero = bool(params["share_suppress_zero"])
     if min_count <= 1:
-        return FlowPlan(None, min_count, zero, active=False)
+        return FlowPlan(None, min_count, zero, active=False, names=cohort.extract_names)
     from ..clinical import visit_completeness
 
     ledger = Ledger(min_count, zero=zero, complementary=complementary)
@@ -998,7 +1023,7 @@ def flow_plan(cohort, eligibility, params, completeness: pd.DataFrame | None = N
         ledger.add(("sledai-na", visit), int(rec["SLEDAI-2K not computable"]), kind=MISSING)
         ledger.add(("prednisone-na", visit), int(rec["Prednisone missing"]), kind=MISSING)
     _protect(ledger)
-    return FlowPlan(ledger, min_count, zero)
+    return FlowPlan(ledger, min_count, zero, names=cohort.extract_names)
 
 
 def _reason_counts(eligibility) -> pd.DataFrame:
