@@ -231,5 +231,7 @@ def result_sentence(result, subject: str = "", statistic: str = "chi-square") ->
     head = f"{subject}: " if subject else ""
     if result is None:
         return head + "not testable (fewer than two groups)"
+    if isinstance(result, str):   # why it is not shown, e.g. withheld in a shared bundle
+        return head + result
     return (f"{head}{result.method}, {statistic} = {format_fixed(result.statistic, 2)} on {result.df} df, "
             f"{p_text(result.p)}")
