@@ -226,6 +226,8 @@ class Reader:
             "reproduction": self._reproduction,
             "reproduction_score": self._score,
             "paper_audit": lambda f, n: None,   # computed from the paper's numbers alone
+            f"model_{outcome}": lambda f, n: None,   # odds ratios of a model of the whole cohort: no count
+            "model_sensitivity": self._models,
         }
         unknown = [c.name for c in tables.glob("*.csv") if c.name.removesuffix(".data.csv").removesuffix(".csv")
                    not in readers]
@@ -533,6 +535,18 @@ class Reader:
         if ("n_valid", col, var) in self.cells:
             return ("count", col, var, level), ("n_valid", col, var)
         return None, None
+
+    def _models(self, f, name):
+        """07's model under every definition: responders / analysed; CR and LDA are Table 1's counts."""
+        for r in f.drop_duplicates("outcome").to_dict("records"):
+            n = self.cell(("N",), r["analysed_n"], COUNT, name)
+            key = ("count", "all", r["outcome"], "True") if r["outcome"] in ("cr_ever", "lda_ever") else \
+                ("responders", r["outcome"])
+            k = self.cell(key, r["events_n"], COUNT, name)
+            if key[0] == "responders":
+                rest = self.cell(("non-responders", r["outcome"]), None, hidden=True)
+                self.eq({k: 1, rest: 1, n: -1})
+            self.derived(f"{name} {r['outcome']} epv", r["epv"], [k])
 
     def _score(self, f, name):
         table = pd.read_csv(Path(self.files_dir) / "reproduction.data.csv", dtype=str, keep_default_na=False) \

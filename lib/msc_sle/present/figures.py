@@ -774,7 +774,8 @@ def calibration_figure(curve, *, corrected: tuple[float, float] | None = None, a
     err = np.clip(np.vstack([y - g["observed_lower"].to_numpy(float), g["observed_upper"].to_numpy(float) - y]),
                   0, None)
     ax.errorbar(x, y, yerr=err, fmt="o", color=OKABE_ITO[5], ms=5, capsize=3, lw=1.0,
-                label=f"{len(g)} equal groups by predicted risk (Wilson 95% CI)")
+                label=f"{len(g)} equal groups by predicted risk (Wilson 95% CI)"
+                + ("" if np.isfinite(y).any() else ": withheld (small counts)"))
     if corrected is not None and all(np.isfinite(corrected)):
         p = np.linspace(0.01, 0.99, 99)
         a, b = corrected

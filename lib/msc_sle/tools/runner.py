@@ -62,7 +62,8 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 #: The HTML templates of the bundle (jinja2).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The notebooks in reading order.
-#: Notebooks ``make share`` leaves out, and why (said on the bundle's index page).
+#: Notebooks ``make share`` leaves out, and why (said on the bundle's index page). None: every page's
+#: counts go through the disclosure plan, 07_models' through ``workbook.share_models`` (docs/disclosure.md).
 NOT_SHARED = MappingProxyType({})
 NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction",
              "07_models")

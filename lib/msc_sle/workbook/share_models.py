@@ -215,7 +215,7 @@ class ModelsShare:
                                   for v in ci.table.loc[late, c]]
             for c in ("survival", "se", "cum_incidence", "ci_lower", "ci_upper"):
                 t.loc[late, c] = np.nan
-            events = self.events_text(int(ci.n_events), int(ci.n)) if not withheld else MARK_C
+            events = self.events_text(int(ci.n_events), int(ci.n))   # the responders of every other page
             test = ci.test if not withheld or ci.test is None else \
                 f"withheld in the shared bundle ({MARK_C}: computed from withheld counts)"
             return replace(ci, table=t, n_events=events, test=test)
