@@ -279,6 +279,23 @@ def test_sledai_per_visit_prints_no_range():
         assert isinstance(r["median"], str) == (isinstance(r["n"], str) or r["n"] < 5)
 
 
+def test_the_reproduction_prints_no_minimum_or_maximum():
+    from msc_sle.paper.reproduction import reproduction_table
+    from msc_sle.workbook.disclosure import share_plan
+
+    params = check_parameters(small_cell_min=5)
+    cohort, eligibility = _bundled(params)
+    plan = share_plan(eligibility.cohort, None, params)
+    result = reproduction_table(cohort, definitions=params.definitions(), prednisone_cut=params["prednisone_cut"],
+                                test_rule=params["test_rule"], decimals=params["decimals"])
+    full, shown = result.table, plan.reproduction(result).table
+    ranges = full["statistic"].isin(["min", "max"])
+    assert ranges.any() and (shown.loc[ranges, "computed"] == MARK_C).all()
+    assert (shown.loc[ranges, "shown"] == MARK_C).all()
+    medians = full["statistic"].eq("median") & full["group"].eq("all") & full["variable"].eq("age_years")
+    assert medians.any() and (shown.loc[medians, "computed"] != MARK_C).all()   # 69 ages: printed
+
+
 def test_07_models_counts_go_through_the_plan():
     from msc_sle.models import sensitivity_analysis, time_to_response
     from msc_sle.present.tables import sensitivity_table

@@ -762,8 +762,10 @@ class SharePlan:
 
     def _reproduction_mark(self, r, level_map):
         stat, variable, group, outcome = str(r["statistic"]), str(r["variable"]), str(r["group"]), str(r["outcome"])
-        if stat in ("median", "min", "max"):
-            return None
+        if stat in ("min", "max"):
+            return MARK_C     # one patient's value: never printed in a shared bundle (docs/disclosure.md, rule 6)
+        if stat == "median":
+            return None if self._median_printed(variable, group, outcome) else MARK_C
         if stat == "p_value":
             if not outcome:
                 return None
@@ -785,6 +787,16 @@ class SharePlan:
         if denominator is not None and _mark(self.ledger, denominator, self.min_count):
             return MARK_C
         return None
+
+    def _median_printed(self, variable: str, group: str, outcome: str) -> bool:
+        """A median is printed only beside a printed count of its values of at least the threshold."""
+        if group in ("with", "without"):
+            grouping = self.groupings.get(f"{outcome}_ever")
+            keys = [("n_valid", grouping[0][str(group == "with")], variable)] if grouping else []
+        else:
+            keys = [("n_valid", "all", variable), ("scored", variable)]
+        key = next((k for k in keys if k in self.ledger), None)
+        return key is not None and self.ledger.status(key) == PUBLISHED and self.ledger.value(key) >= self.min_count
 
     def _variable_keys(self, grouping: str, variable: str) -> list:
         ids, size_keys = self.groupings[grouping]
