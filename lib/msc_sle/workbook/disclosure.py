@@ -710,6 +710,10 @@ class SharePlan:
         return out
 
     # -------------------------------------------------------------- sentences
+    def count_text(self, key) -> str:
+        """A count of the plan as the bundle prints it: the number, ``"<5"`` or ``"[c]"``."""
+        return self._text(key)
+
     def _text(self, key) -> str:
         m = _mark(self.ledger, key, self.min_count)
         return m if m is not None else str(self.ledger.value(key))
@@ -852,13 +856,14 @@ def share_plan(cohort, frame: pd.DataFrame | None, params, *, complementary: boo
     min_count = int(params["small_cell_min"])
     if min_count <= 1:
         return _Unchanged()
-    from ..clinical import classify_response
+    from ..clinical import analysis_frame, classify_response
     from ..compare import baseline_variables, describe, paired_over_time, summarise, table_variables
     from ..rates import cumulative_response, response_rates
-    from .notebook import frame_for
 
     zero = bool(params["share_suppress_zero"])
-    frame = frame_for(cohort, params) if frame is None else frame
+    # the frame every page builds (notebook.frame_for, which shows the plan's visit total: not imported here)
+    frame = analysis_frame(cohort, params.definitions(), prednisone_cut=params["prednisone_cut"]) \
+        if frame is None else frame
     n = len(frame)
     ledger = Ledger(min_count, zero=zero, complementary=complementary)
     ledger.add(("N",), n, fixed=True)

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..present.tables import PublicationTable
-from .disclosure import MARK_C, PUBLISHED, _mark, share_plan, shown_count, small_label
+from .disclosure import MARK_C, PUBLISHED, share_plan, shown_count, small_label
 
 __all__ = ["models_share", "ModelsShare"]
 
@@ -91,7 +91,7 @@ class ModelsShare:
         return self.plan.groupings[name][1] if name in self.plan.groupings else None
 
     def _plan_text(self, key) -> str:
-        return _mark(self.plan.ledger, key, self.min_count) or str(self.plan.ledger.value(key))
+        return self.plan.count_text(key)
 
     def events_text(self, events: int, n: int) -> str:
         """The outcome's responders among ``n`` analysed: the plan's count when ``n`` is the cohort."""
