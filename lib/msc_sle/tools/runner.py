@@ -1038,7 +1038,7 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
         shown_params = {**params, "data_dir": _display_path(data_dir), "out_dir": _display_path(out)}
         mode = "share" if share else "run"
         prov = collect_provenance(cohort, params, mode)
-        if share:  # "379 visits" is a count of the patient flow's plan: it can give a withheld "no visit" back
+        if share:  # the visit total is a count of the patient flow's plan: it can give a withheld "no visit" back
             prov["visits"] = _shared_visits(cohort, params)
         jobs_list = [(name, sources[name], tmp / "notebooks" / f"{name}.ipynb", {PARAMETERS_NAME: dict(params)})
                      for name in notebooks]

@@ -1056,7 +1056,7 @@ class FlowPlan:
 
     def visits_text(self, n_visits: int) -> str:
         """The extract's number of visits as the bundle prints it (``"[c]"`` when it would give a withheld
-        "no visit" back): the pages' "76 patients, 379 visits", ``provenance.json``, 01's sentences."""
+        "no visit" back): the pages' "N patients, V visits", ``provenance.json``, 01's sentences."""
         if not self.active:
             return str(n_visits)
         if self.ledger.value(("visits",)) != n_visits:
@@ -1108,7 +1108,7 @@ def flow_plan(cohort, eligibility, params, completeness: pd.DataFrame | None = N
             ledger.relate(terms | {("excluded", str(crit)): -1})
     completeness = visit_completeness(cohort) if completeness is None else completeness
     patients = ledger.add(("remaining", 0), int(completeness["Patients"].iloc[0]), fixed=True)
-    # the extract's visits ("76 patients, 379 visits" on every page and in provenance.json) are the
+    # the extract's visits ("N patients, V visits" on every page and in provenance.json) are the
     # patients seen at each visit added up: printed as is, they give a withheld "no visit" back
     seen_total = ledger.add(("visits",), len(cohort.visits), tier=2)
     seen_terms = {seen_total: -1}
