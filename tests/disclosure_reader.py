@@ -525,7 +525,10 @@ class Reader:
                     c = (col[0], g)
                     nv = self.cell(("n_valid", c, var), None, COUNT, hidden=True)
                     ms = self.cell(("missing", c, var), None, MISSING, hidden=True)
-                    self.eq({nv: 1, ms: 1, ("count", "all", col[0], g): -1})
+                    if var in _applies_to_some():   # recorded + missing = those it applies to, not the group
+                        self.le({nv: 1, ms: 1, ("count", "all", col[0], g): -1}, 0)
+                    else:
+                        self.eq({nv: 1, ms: 1, ("count", "all", col[0], g): -1})
                     lv_keys = [self.cell(("count", c, var, lv), None, hidden=True) for lv in
                                (self.levels.get(var) or [])]
                     if lv_keys:
@@ -666,6 +669,12 @@ _PAGE_HEADERS = {"Response": "response", "Visit": "when", "Patients (%; 95% CI)"
 def _grouping(label: str) -> str:
     """The grouping a response label names: LDA -> lda_ever, CR -> cr_ever, LLDAS -> lldas_ever, ..."""
     return RESPONSES.get(label, f"{label.lower()}_ever")
+
+
+def _applies_to_some() -> set:
+    """Variables the dictionary applies to some patients only (the nephritis class of the biopsied)."""
+    d = load_dictionary()
+    return set(d.loc[d["applies_to"].fillna("").astype(str).ne(""), "name"])
 
 
 def _dictionary_levels() -> dict:
