@@ -279,6 +279,27 @@ def test_sledai_per_visit_prints_no_range():
         assert isinstance(r["median"], str) == (isinstance(r["n"], str) or r["n"] < 5)
 
 
+def test_figure_1_in_a_shared_bundle_draws_no_range_and_no_box_of_a_withheld_visit():
+    import matplotlib.pyplot as plt
+
+    from msc_sle.present.figures import sledai_over_time_figure
+    from msc_sle.stats import summary
+
+    rng = np.random.default_rng(3)
+    scores = pd.DataFrame({"patient_id": np.repeat(np.arange(12), 3), "month": np.tile([0, 1, 3], 12),
+                           "sledai": rng.integers(0, 20, 36).astype(float)})
+    labels = {0: "12", 1: "12", 3: "<5"}      # month 3's patients scored withheld
+    for ranges, boxes in ((True, 3), (False, 2)):
+        fig = sledai_over_time_figure(scores, trajectories=False, n_labels=labels, ranges=ranges)
+        ax = fig.axes[0]
+        assert len(ax.patches) == boxes
+        ys = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.get_lines()])
+        lowest = min(summary(scores.loc[scores["month"] == m, "sledai"].to_numpy()).min for m in (0, 1))
+        # the full run's whiskers reach the minimum; a shared bundle's lines stay within the quartiles
+        assert (ys.min() <= lowest) == ranges
+        plt.close(fig)
+
+
 def test_the_reproduction_prints_no_minimum_or_maximum():
     from msc_sle.paper.reproduction import reproduction_table
     from msc_sle.workbook.disclosure import share_plan
