@@ -76,7 +76,7 @@ completeness
 # %%
 mismatches = sledai2k(cohort.visits).mismatches
 print(f"Visits whose recorded SLEDAI total disagrees with the descriptors: {shared.mismatch_text(len(mismatches))} "
-      f"of {len(cohort.visits)}")
+      f"of {shared.visits_text(len(cohort.visits))}")
 
 # %% [markdown]
 # ## Eligibility (section 2.1)

@@ -19,7 +19,8 @@
 # This notebook describes the analysed patients before MSC transplantation, as the paper's
 # Table 1 does: demographics, prior SLE medication, clinical and biological symptoms, CYC
 # induction, the MSC transplantation itself and SLEDAI-2K at baseline. Categorical variables are
-# shown as n (%) of the patients with the value recorded, continuous ones as median (range), and
+# shown as n (%) of the patients with the value recorded, continuous ones as median (range) (median
+# (IQR) in the bundle for circulation outside the care team, which prints no minimum or maximum), and
 # a `Missing` column counts patients without the value. Labels, units and sections come from the
 # data dictionary.
 

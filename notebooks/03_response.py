@@ -64,7 +64,7 @@ by_visit, against_baseline = over_time_tables(shared.over_time(over_time))
 
 # %%
 fig = sledai_over_time_figure(sledai_long(frame), p_value=over_time.p_value, test="Friedman test",
-                              trajectories=params["small_cell_min"] == 0,
+                              trajectories=params["small_cell_min"] == 0, ranges=params["small_cell_min"] == 0,
                               n_labels=shared.visit_counts(over_time.summary),
                               max_lines=params["figure_max_patients"], seed=params["seed"])
 show_figure(fig, "figure1_sledai_over_time", params["out_dir"], synthetic=cohort.synthetic)

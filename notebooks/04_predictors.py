@@ -78,7 +78,8 @@ print(f"{group}: {shared.responders_text(int(frame['response_ever'].sum()), len(
 # %% [markdown]
 # ## Table 2
 #
-# Values are n (%) of the patients with the value recorded, or median (range); the effect size
+# Values are n (%) of the patients with the value recorded, or median (range) (median (IQR) in the bundle
+# for circulation outside the care team); the effect size
 # column gives the odds ratio (binary variables) or the Hodges-Lehmann median difference
 # (continuous ones), responders versus non-responders, with 95% confidence intervals. The title
 # names the response with what it could not check (LLDAS and DORIS: the physician global

@@ -31,9 +31,9 @@
 # 5. **Does the answer depend on the response definition?** The model refitted for each
 #    definition the workbook offers.
 #
-# This page is for the care team: it is left out of the bundle for circulation outside the care
-# team, because its Kaplan-Meier estimates, numbers at risk and model counts are not yet covered
-# by the rules that withhold small counts there.
+# In the bundle for circulation outside the care team (`make share`), every count this page prints
+# (patients analysed and left out, events, numbers at risk, patients scored) is withheld as on the
+# other pages; the models' estimates, fitted on the whole cohort, are printed (`docs/disclosure.md`).
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"predictors": "age_years,prior_cyc"})
@@ -43,8 +43,8 @@ overrides = {}
 # %% [markdown] tags=["analyst"]
 # Parameters: `outcome` (the response modelled), `predictors` (the candidate predictors),
 # `n_bootstrap` and `seed` (the bootstrap), `alpha`, `model_max_patients` (above it, a seeded random
-# sample of that many patients is modelled, and the page says so). `make share` leaves this page
-# out (`docs/disclosure.md`).
+# sample of that many patients is modelled, and the page says so). `make share` withholds its small
+# counts (`docs/disclosure.md`).
 
 # %%
 from IPython.display import display
@@ -58,9 +58,11 @@ from msc_sle.present.tables import (plain_table, prediction_summary, prediction_
 from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, progress_bar, save_table, show_figure,
                                        show_text)
 from msc_sle.workbook.params import check_parameters
+from msc_sle.workbook.share_models import models_share
 
 params = check_parameters(**overrides)
 cohort, sampled = model_sample(analysed_cohort(open_cohort(params)), params["model_max_patients"], params["seed"])
+shared = models_share(cohort, params)  # make share: the counts withheld (none by default)
 if sampled:
     show_text(sampled)
 
@@ -98,8 +100,7 @@ except ValueError as why:  # nobody eligible, one outcome only, a predictor ever
     data, not_modelled = None, f"Not computable: {why}. The sections below say so too."
     show_text(not_modelled)
 else:
-    show_text(data.exclusions())
-    show_text(f"Events per variable: {epv_text(data.epv)}")
+    show_text(*shared.describe_data(data))
 
 # %% [markdown]
 # ## The model: univariable and adjusted odds ratios
@@ -116,7 +117,7 @@ if data is None:
     show_text(not_modelled)
 else:
     model = fit_prognostic_model(data, alpha=params.alpha)
-    table = regression_table(model)
+    table = shared(regression_table(model))
     save_table(table, f"model_{params.outcome}", params.out_dir, synthetic=cohort.synthetic, manuscript=True)
     display(table)
 
@@ -140,6 +141,7 @@ else:
 validation = None if data is None else validate_model(
     model, n_bootstrap=params.n_bootstrap, seed=params.seed,
     progress=progress_bar(params.n_bootstrap, "bootstrap samples refitted"))
+validation = validation if validation is None else shared(validation)
 
 # %%
 if validation is None:
@@ -195,7 +197,10 @@ if validation is not None:
 if validation is None:
     show_text(not_modelled)
 else:
-    report = prediction_report(model, validation)
+    report = shared(prediction_report(model, validation))
+if validation is not None and isinstance(report, str):  # make share: withheld with the outcome's count
+    show_text(report)
+elif validation is not None:
     show_text(prediction_summary(report))
     tripod = prediction_table(report)
     save_table(tripod, f"prediction_model_{params.outcome}", params.out_dir, synthetic=cohort.synthetic,
@@ -220,7 +225,7 @@ if data is None:
     show_text(not_modelled)
 else:
     by = params.names("predictors")[0]
-    ttr = time_to_response(cohort, frame, definition, by=by, label=definition.label, alpha=params.alpha)
+    ttr = shared(time_to_response(cohort, frame, definition, by=by, label=definition.label, alpha=params.alpha))
     show_text(ttr.schedule_note())
     show_text(result_sentence(ttr.test, f"By {ttr.group_title}"))
     display(plain_table(ttr.overall.table, f"First {definition.label}, all patients", columns={
@@ -263,8 +268,8 @@ if data is not None:
 if data is None:
     show_text(not_modelled)
 else:
-    traj = sledai_trajectories(frame, f"{params.outcome}_ever", label=response_label(definition),
-                               alpha=params.alpha)
+    traj = shared(sledai_trajectories(frame, f"{params.outcome}_ever", label=response_label(definition),
+                                      alpha=params.alpha))
     repeated, mixed, gee = traj.mmrm, traj.mixed, traj.gee
     show_text(traj.note())
     display(plain_table(traj.covariance_table(), "Covariance between visits: the structures compared", columns={
@@ -316,7 +321,7 @@ if data is None:
     show_text(not_modelled)
 else:
     sensitivity = sensitivity_analysis(frame, params.names("predictors"), definitions, alpha=params.alpha)
-    comparison = sensitivity_table(sensitivity)
+    comparison = shared(sensitivity_table(sensitivity))
     save_table(comparison, "model_sensitivity", params.out_dir, synthetic=cohort.synthetic, manuscript=True)
     display(comparison)
 

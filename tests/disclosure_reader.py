@@ -226,6 +226,8 @@ class Reader:
             "reproduction": self._reproduction,
             "reproduction_score": self._score,
             "paper_audit": lambda f, n: None,   # computed from the paper's numbers alone
+            f"model_{outcome}": lambda f, n: None,   # odds ratios of a model of the whole cohort: no count
+            "model_sensitivity": self._models,
         }
         unknown = [c.name for c in tables.glob("*.csv") if c.name.removesuffix(".data.csv").removesuffix(".csv")
                    not in readers]
@@ -523,7 +525,10 @@ class Reader:
                     c = (col[0], g)
                     nv = self.cell(("n_valid", c, var), None, COUNT, hidden=True)
                     ms = self.cell(("missing", c, var), None, MISSING, hidden=True)
-                    self.eq({nv: 1, ms: 1, ("count", "all", col[0], g): -1})
+                    if var in _applies_to_some():   # recorded + missing = those it applies to, not the group
+                        self.le({nv: 1, ms: 1, ("count", "all", col[0], g): -1}, 0)
+                    else:
+                        self.eq({nv: 1, ms: 1, ("count", "all", col[0], g): -1})
                     lv_keys = [self.cell(("count", c, var, lv), None, hidden=True) for lv in
                                (self.levels.get(var) or [])]
                     if lv_keys:
@@ -533,6 +538,18 @@ class Reader:
         if ("n_valid", col, var) in self.cells:
             return ("count", col, var, level), ("n_valid", col, var)
         return None, None
+
+    def _models(self, f, name):
+        """07's model under every definition: responders / analysed; CR and LDA are Table 1's counts."""
+        for r in f.drop_duplicates("outcome").to_dict("records"):
+            n = self.cell(("N",), r["analysed_n"], COUNT, name)
+            key = ("count", "all", r["outcome"], "True") if r["outcome"] in ("cr_ever", "lda_ever") else \
+                ("responders", r["outcome"])
+            k = self.cell(key, r["events_n"], COUNT, name)
+            if key[0] == "responders":
+                rest = self.cell(("non-responders", r["outcome"]), None, hidden=True)
+                self.eq({k: 1, rest: 1, n: -1})
+            self.derived(f"{name} {r['outcome']} epv", r["epv"], [k])
 
     def _score(self, f, name):
         table = pd.read_csv(Path(self.files_dir) / "reproduction.data.csv", dtype=str, keep_default_na=False) \
@@ -652,6 +669,12 @@ _PAGE_HEADERS = {"Response": "response", "Visit": "when", "Patients (%; 95% CI)"
 def _grouping(label: str) -> str:
     """The grouping a response label names: LDA -> lda_ever, CR -> cr_ever, LLDAS -> lldas_ever, ..."""
     return RESPONSES.get(label, f"{label.lower()}_ever")
+
+
+def _applies_to_some() -> set:
+    """Variables the dictionary applies to some patients only (the nephritis class of the biopsied)."""
+    d = load_dictionary()
+    return set(d.loc[d["applies_to"].fillna("").astype(str).ne(""), "name"])
 
 
 def _dictionary_levels() -> dict:

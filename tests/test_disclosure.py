@@ -142,16 +142,213 @@ def test_rates_withhold_percent_and_interval_with_the_count():
     assert math.isnan(shared.loc["month 1", "percent"]) and math.isnan(shared.loc["month 1", "ci_low"])
 
 
-def test_a_q_value_attained_at_a_withheld_p_value_is_withheld():
-    from msc_sle.workbook.disclosure import _withhold_attained_q
+def test_q_values_say_nothing_of_a_withheld_p_value():
+    """A BH q-value depends on the rank of its p among the family: printed over the true p-values, the
+    other rows' q-values give a withheld p's rank back (even rounded). Printed, they must not depend
+    on the withheld p at all."""
+    from msc_sle.workbook.disclosure import _share_q
 
-    # BH over 3 p-values 0.01, 0.02, 0.04: q = 0.03 (attained at rank 2: 0.02*3/2), 0.03, 0.04
-    tidy = pd.DataFrame({"variable": ["a", "b", "c"], "p_value": [0.01, 0.02, 0.04],
-                         "q_value": [0.03, 0.03, 0.04], "q_method": "bh"})
-    out = tidy.astype(object)
-    out.loc[1, "p_value"] = MARK_C               # b's p withheld: a's q (= b's term) would give it back
-    _withhold_attained_q(out, tidy)
-    assert out["q_value"].tolist() == [MARK_C, 0.03, 0.04]
+    printed = []
+    for hidden in (0.02, 0.5):   # the withheld p of b: two values a reader must not tell apart
+        p = pd.Series([0.01, hidden, 0.04])
+        tidy = pd.DataFrame({"variable": ["a", "b", "c"], "p_value": p, "q_method": "bh",
+                             "q_value": (p * 3 / p.rank()).iloc[::-1].cummin().iloc[::-1]}).astype(object)
+        tidy.loc[1, "p_value"] = MARK_C
+        _share_q(tidy)
+        printed.append(tidy["q_value"].tolist())
+    assert printed[0] == printed[1]
+    assert printed[0][1] == MARK_C
+    # BH over 0.01 and 0.04 with b taken as 1 (family of 3): 0.03 and 0.06, not the run's 0.03 and 0.04
+    assert printed[0][0] == pytest.approx(0.03) and printed[0][2] == pytest.approx(0.06)
+
+
+# --------------------------------------------------------------------------- the channels of issue 22
+def _compared(data, variables, **kw):
+    from msc_sle.compare import compare_groups
+    from msc_sle.present.tables import comparison_table
+
+    return comparison_table(compare_groups(data, by="grp", variables=variables, effect_sizes=True), effect=True,
+                            **kw)
+
+
+def test_the_patients_a_variable_applies_to_are_withheld_with_the_group_size():
+    # 3 responders: their group size reads <5, and n_applicable (the group size for fever) must too,
+    # or n_applicable - n_valid gives the withheld missing count back
+    data = pd.DataFrame({"grp": [True] * 3 + [False] * 20,
+                         "fever": [True, None, False] + [True] * 8 + [False] * 10 + [None] * 2})
+    data["fever"] = data["fever"].astype("boolean")
+    tidy = share_safe(_compared(data, ["fever"]), 5).tidy
+    assert (tidy["g1_n"] == "<5").all()
+    assert (tidy["g1_n_applicable"] == "<5").all(), tidy[["g1_n", "g1_n_applicable"]]
+    for _, r in tidy.iterrows():   # a withheld missing count never sits beside two printed totals
+        for p in ("g1", "g2"):
+            if isinstance(r[f"{p}_missing"], str):
+                assert isinstance(r[f"{p}_n_valid"], str) or isinstance(r[f"{p}_n_applicable"], str)
+
+
+def test_a_not_testable_reason_does_not_say_a_withheld_row_is_everyone():
+    data = pd.DataFrame({"grp": [True] * 10 + [False] * 10, "fever": [True] * 20})
+    data["fever"] = data["fever"].astype("boolean")
+    table = _compared(data, ["fever"])
+    assert "all patients had it" in " ".join(table.footnotes)    # what the full run prints
+    shared = share_safe(table, 5, zero=True)     # the zero "no" is the sensitive count
+    printed = " ".join(shared.footnotes) + shared.body.to_string() + shared.tidy.to_csv()
+    assert "all patients had it" not in printed and "not testable" not in printed
+    assert shared.tidy["p_value"].eq(MARK_C).all()
+
+
+def test_levels_nobody_has_are_listed_and_withheld():
+    # lupus nephritis class: III, IV and V observed; I, II and VI (nobody) would otherwise be absent = 0
+    data = pd.DataFrame({"grp": [True] * 10 + [False] * 10,
+                         "ln_class": ["III", "IV", "V", "IV", "IV"] * 4})
+    data["ln_class"] = data["ln_class"].astype(pd.CategoricalDtype(["I", "II", "III", "IV", "V", "VI"]))
+    table = _compared(data, ["ln_class"])
+    assert "VI" not in set(table.tidy["level"].astype(str))          # what the full run prints
+    shared = share_safe(table, 5, zero=True)
+    levels = shared.tidy["level"].astype(str).tolist()
+    assert levels == ["I", "II", "III", "IV", "V", "VI"]
+    row = shared.tidy.set_index("level").loc["VI"]
+    assert row["g1_count"] == "<5" and row["g2_count"] == "<5"
+    assert [k for k in shared.body.iloc[:, 0]].count("VI") == 1
+
+
+def test_order_statistics_print_no_range_and_no_median_of_a_small_group():
+    # 3 responders with an age recorded: their median would sit beside a "<5"; a minimum or a maximum
+    # is one patient's value (and beside a threshold count says on which side of the cut everybody is)
+    rng = np.random.default_rng(1)
+    ages = rng.integers(18, 60, 30).astype(float)
+    ages[3:10] = np.nan
+    data = pd.DataFrame({"grp": [True] * 10 + [False] * 20, "age_years": ages})
+    table = _compared(data, ["age_years"])
+    assert "median (range)" in table.body.iloc[:, 0].str.cat()
+    shared = share_safe(table, 5)
+    r = shared.tidy.iloc[0]
+    assert r["g1_median"] == MARK_C and r["g1_q1"] == MARK_C
+    assert all(r[f"{p}_{s}"] is None for p in ("g1", "g2") for s in ("min", "max"))
+    assert r["g2_median"] == pytest.approx(table.tidy.iloc[0]["g2_median"])
+    label = shared.body.iloc[:, 0].str.cat()
+    assert "median (IQR)" in label and "range" not in label
+    from msc_sle.present.format import format_number
+
+    g2 = table.tidy.iloc[0]
+    assert shared.body.iloc[-1, 2] == " ".join((format_number(g2["g2_median"], 1), "(" + "-".join(
+        format_number(g2[c], 1) for c in ("g2_q1", "g2_q3")) + ")"))
+
+
+def _bundled(params):
+    from msc_sle.clinical import apply_eligibility, load_cohort
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cohort = load_cohort()
+    return cohort, apply_eligibility(cohort)
+
+
+def test_the_extract_s_visit_total_does_not_give_a_no_visit_back():
+    """"76 patients, 379 visits" beside the visit-completeness table: the visits are the patients
+    seen at each visit added up, so with one "Seen" withheld the total gives it back (380 - 379 = 1)."""
+    from msc_sle.clinical import visit_completeness
+    from msc_sle.workbook.disclosure import flow_plan
+
+    params = check_parameters(small_cell_min=5)
+    cohort, eligibility = _bundled(params)
+    full = visit_completeness(cohort)
+    assert full["No visit"].between(1, 4).any()          # the bundled cohort has such a visit
+    plan = flow_plan(cohort, eligibility, params)
+    shown = plan.completeness(full)
+    total = plan.visits_text(len(cohort.visits))
+    seen_withheld = shown["Seen"].map(lambda v: isinstance(v, str)).sum()
+    # a reader solves sum(seen) = total for the one withheld Seen when the total is printed
+    assert not (total.isdigit() and seen_withheld == 1)
+    assert plan.ledger.leaks() == []
+
+
+def test_sledai_per_visit_prints_no_range():
+    from msc_sle.compare import paired_over_time
+    from msc_sle.workbook.disclosure import share_plan
+    from msc_sle.workbook.notebook import frame_for
+
+    params = check_parameters(small_cell_min=5)
+    _cohort, eligibility = _bundled(params)
+    frame = frame_for(eligibility.cohort, params)
+    plan = share_plan(eligibility.cohort, frame, params)
+    summary = paired_over_time(frame).summary
+    shown = plan.sledai_summary(summary)
+    assert {"min", "max"} <= set(summary.columns) and not {"min", "max"} & set(shown.columns)
+    for _, r in shown.iterrows():     # a median only beside a printed count of at least 5
+        assert isinstance(r["median"], str) == (isinstance(r["n"], str) or r["n"] < 5)
+
+
+def test_figure_1_in_a_shared_bundle_draws_no_range_and_no_box_of_a_withheld_visit():
+    import matplotlib.pyplot as plt
+
+    from msc_sle.present.figures import sledai_over_time_figure
+    from msc_sle.stats import summary
+
+    rng = np.random.default_rng(3)
+    scores = pd.DataFrame({"patient_id": np.repeat(np.arange(12), 3), "month": np.tile([0, 1, 3], 12),
+                           "sledai": rng.integers(0, 20, 36).astype(float)})
+    labels = {0: "12", 1: "12", 3: "<5"}      # month 3's patients scored withheld
+    for ranges, boxes in ((True, 3), (False, 2)):
+        fig = sledai_over_time_figure(scores, trajectories=False, n_labels=labels, ranges=ranges)
+        ax = fig.axes[0]
+        assert len(ax.patches) == boxes
+        ys = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.get_lines()])
+        lowest = min(summary(scores.loc[scores["month"] == m, "sledai"].to_numpy()).min for m in (0, 1))
+        # the full run's whiskers reach the minimum; a shared bundle's lines stay within the quartiles
+        assert (ys.min() <= lowest) == ranges
+        plt.close(fig)
+
+
+def test_the_reproduction_prints_no_minimum_or_maximum():
+    from msc_sle.paper.reproduction import reproduction_table
+    from msc_sle.workbook.disclosure import share_plan
+
+    params = check_parameters(small_cell_min=5)
+    cohort, eligibility = _bundled(params)
+    plan = share_plan(eligibility.cohort, None, params)
+    result = reproduction_table(cohort, definitions=params.definitions(), prednisone_cut=params["prednisone_cut"],
+                                test_rule=params["test_rule"], decimals=params["decimals"])
+    full, shown = result.table, plan.reproduction(result).table
+    ranges = full["statistic"].isin(["min", "max"])
+    assert ranges.any() and (shown.loc[ranges, "computed"] == MARK_C).all()
+    assert (shown.loc[ranges, "shown"] == MARK_C).all()
+    medians = full["statistic"].eq("median") & full["group"].eq("all") & full["variable"].eq("age_years")
+    assert medians.any() and (shown.loc[medians, "computed"] != MARK_C).all()   # 69 ages: printed
+
+
+def test_07_models_counts_go_through_the_plan():
+    from msc_sle.models import sensitivity_analysis, time_to_response
+    from msc_sle.present.tables import sensitivity_table
+    from msc_sle.tools.runner import NOT_SHARED
+    from msc_sle.workbook.notebook import frame_for
+    from msc_sle.workbook.share_models import models_share
+
+    assert "07_models" not in NOT_SHARED
+    params = check_parameters(small_cell_min=5)
+    _cohort, eligibility = _bundled(params)
+    cohort = eligibility.cohort
+    definitions = params.response_definitions()
+    frame = frame_for(cohort, params, definitions)
+    shared = models_share(cohort, params)
+    ttr = time_to_response(cohort, frame, definitions["cr"], by="age_years", label="CR")
+    full = ttr.by_group.table
+    assert full["n_events"].between(1, 4).any()            # small first-response counts in the full run
+    out = shared(ttr)
+    for t in (out.overall.table, out.by_group.table):
+        for _, r in t.iterrows():
+            counts = [r[c] for c in ("n_risk", "n_events", "n_censored")]
+            assert not any(isinstance(c, (int, np.integer)) and (0 <= c < 5) and r["time"] > 0 for c in counts)
+            if any(isinstance(c, str) for c in counts):   # a row with a withheld count: no estimate
+                assert pd.isna(r["cum_incidence"]) and pd.isna(r["ci_lower"])
+    assert isinstance(out.test, str) and "withheld" in out.test
+    table = sensitivity_table(sensitivity_analysis(frame, params.names("predictors"), definitions))
+    heads = table.tidy.drop_duplicates("outcome").set_index("outcome")
+    near_all = heads.index[(heads["analysed_n"] - heads["events_n"]).between(1, 4)]
+    assert len(near_all)                                      # SLEDAI-4 reduction: all but one respond
+    shown = shared(table).tidy.drop_duplicates("outcome").set_index("outcome")
+    assert (shown.loc[near_all, "events_n"] == MARK_C).all() and (shown.loc[near_all, "epv"] == MARK_C).all()
+    assert shown.loc["cr_ever", "events_n"] == heads.loc["cr_ever", "events_n"]   # a published count stays
 
 
 # --------------------------------------------------------------------------- parameters

@@ -483,7 +483,7 @@ def _mark_withheld(ax, xs, labels, color, lift: int = 0) -> None:
 @_laid_out
 def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = None, test: str = "Friedman test",
                             trajectories: bool = True, value: str = "sledai", month: str = "month",
-                            n_labels=None, max_lines: int | None = None, seed: int = 0):
+                            n_labels=None, max_lines: int | None = None, seed: int = 0, ranges: bool = True):
     """The paper's Figure 1: SLEDAI-2K box plots per visit month with each patient's trajectory.
 
     Boxes show the median and quartiles (SPSS type 6, as the tables print them), whiskers the
@@ -496,6 +496,8 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
     patients in the tick labels (e.g. ``"<5"`` when it is withheld). Above ``max_lines`` patients a
     random sample of ``max_lines`` of them (seeded by ``seed``) is drawn as lines, so the figure stays
     readable and small at registry scale; the boxes use every patient and the caption says so.
+    ``ranges=False`` (a shared bundle) draws no whiskers (a minimum or maximum is one patient's value)
+    and no box for a visit whose number of patients scored is withheld (``n_labels`` not a number).
     """
     data = scores[["patient_id", month, value]].dropna(subset=[value]).copy()
     months = sorted(int(m) for m in data[month].unique())
@@ -517,13 +519,19 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
     # Boxes from the quartiles the tables print (SPSS type 6, msc_sle.stats.summary), not from
     # matplotlib's own (type 7); whiskers span the range: the paper reports median (range), and
     # the patient lines show every value anyway, so no outlier markers.
-    boxes = []
-    for m in months:
+    boxes, positions = [], []
+    for i, m in enumerate(months):
+        if not ranges and not str((n_labels or {}).get(m, counts.loc[m])).isdigit():
+            continue    # the patients scored are withheld: their quartiles are too (docs/disclosure.md)
         s_ = stats.summary(data.loc[data["_month"] == m, value].to_numpy(dtype=float))
-        boxes.append(dict(med=s_.median, q1=s_.q1, q3=s_.q3, whislo=s_.min, whishi=s_.max, fliers=[]))
-    ax.bxp(boxes, positions=range(len(months)), widths=0.5, patch_artist=True, showfliers=False,
-           boxprops=dict(facecolor=OKABE_ITO[1], alpha=0.85, linewidth=1.0), medianprops=dict(color="black", lw=1.2),
-           whiskerprops=dict(lw=1.0), capprops=dict(lw=1.0), zorder=2)
+        low, high = (s_.min, s_.max) if ranges else (s_.q1, s_.q3)
+        boxes.append(dict(med=s_.median, q1=s_.q1, q3=s_.q3, whislo=low, whishi=high, fliers=[]))
+        positions.append(i)
+    if boxes:
+        ax.bxp(boxes, positions=positions, widths=0.5, patch_artist=True, showfliers=False,
+               boxprops=dict(facecolor=OKABE_ITO[1], alpha=0.85, linewidth=1.0),
+               medianprops=dict(color="black", lw=1.2), whiskerprops=dict(lw=1.0), capprops=dict(lw=1.0), zorder=2)
+    ax.set_xlim(-0.5, len(months) - 0.5)
     ax.set_xticks(range(len(months)))
     shown = {m: (n_labels or {}).get(m, counts.loc[m]) for m in months}
     ax.set_xticklabels([f"{_visit(m)}\n(n = {shown[m]})" for m in months])
@@ -539,8 +547,9 @@ def sledai_over_time_figure(scores: pd.DataFrame, *, p_value: float | None = Non
     if trajectories and len(wide) < n_patients:
         lines = (f"the SLEDAI-2K from visit to visit of a random sample of {len(wide)} of the {n_patients} patients "
                  f"(seed {seed}; the boxes use every patient)")
-    _caption(fig, "Boxes: median and quartiles (SPSS type 6, as the tables print them); whiskers: the range "
-                  f"(minimum to maximum); grey lines: {lines}"
+    whiskers = "whiskers: the range (minimum to maximum)" if ranges else \
+        "no whiskers and no box where the patients scored are withheld (shared bundle)"
+    _caption(fig, f"Boxes: median and quartiles (SPSS type 6, as the tables print them); {whiskers}; grey lines: {lines}"
                   + ("" if trajectories else " (not drawn in a shared bundle)") + ". n: patients scored at the visit.")
     return fig
 
@@ -769,7 +778,8 @@ def calibration_figure(curve, *, corrected: tuple[float, float] | None = None, a
     err = np.clip(np.vstack([y - g["observed_lower"].to_numpy(float), g["observed_upper"].to_numpy(float) - y]),
                   0, None)
     ax.errorbar(x, y, yerr=err, fmt="o", color=OKABE_ITO[5], ms=5, capsize=3, lw=1.0,
-                label=f"{len(g)} equal groups by predicted risk (Wilson 95% CI)")
+                label=f"{len(g)} equal groups by predicted risk (Wilson 95% CI)"
+                + ("" if np.isfinite(y).any() else ": withheld (small counts)"))
     if predicted_range is None and len(curve.smooth):
         predicted_range = (float(curve.smooth["predicted"].min()), float(curve.smooth["predicted"].max()))
     if corrected is not None and all(np.isfinite(corrected)) and predicted_range is not None:
@@ -812,6 +822,8 @@ def cumulative_incidence_figure(incidence, *, overall=None, title: str = "Cumula
                             gridspec_kw={"height_ratios": [4.0, 0.45 + 0.3 * len(groups)]})
     for j, group in enumerate(groups):
         sub = table[table["group"] == group].sort_values("time")
+        # a row withheld in a shared bundle (no estimate, counts as markers) is not drawn
+        sub = sub[pd.to_numeric(sub["cum_incidence"], errors="coerce").notna()]
         color = "#555555" if group == "all" else OKABE_ITO[(4, 5, 2, 0, 6)[j % 5]]
         t = np.append(sub["time"].to_numpy(float), max(times) + 0.6)
 
@@ -837,8 +849,8 @@ def cumulative_incidence_figure(incidence, *, overall=None, title: str = "Cumula
     for j, group in enumerate(groups):
         sub = table[table["group"] == group].set_index("time")
         for time in times:
-            n = int(sub.loc[time, "n_risk"])
-            text = f"<{small_cell_min}" if 0 < n < small_cell_min else str(n)
+            n = sub.loc[time, "n_risk"]
+            text = n if isinstance(n, str) else f"<{small_cell_min}" if 0 < int(n) < small_cell_min else str(int(n))
             risk.text(time, len(groups) - 1 - j, text, ha="center", va="center", fontsize=8)
     for side in ("left", "top", "right"):
         risk.spines[side].set_visible(False)

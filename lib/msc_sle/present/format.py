@@ -232,6 +232,8 @@ def result_sentence(result, subject: str = "", statistic: str = "chi-square") ->
     head = f"{subject}: " if subject else ""
     if result is None:
         return head + "not testable (fewer than two groups)"
+    if isinstance(result, str):   # why it is not shown, e.g. withheld in a shared bundle
+        return head + result
     if getattr(result, "df_denominator", None) is not None:  # an F test: its two df, its own p
         return (f"{head}{result.method}, F = {format_fixed(result.statistic, 2)} on {result.df} and "
                 f"{result.df_denominator} df, {p_text(result.p)}")

@@ -115,7 +115,12 @@ class PublicationTable:
 # --------------------------------------------------------------------------------------------
 # layout shared by both tables
 # --------------------------------------------------------------------------------------------
-def _label(row) -> str:
+#: What a continuous cell prints beside its median: the range (the paper's style), or the type-6
+#: interquartile range (a shared bundle prints no minimum or maximum: docs/disclosure.md).
+SPREADS = {"range": "range", "iqr": "IQR"}
+
+
+def _label(row, spread: str = "range") -> str:
     label = typeset(row["label"])
     unit = row["unit"] if isinstance(row["unit"], str) else ""
     if row["type"] == "continuous":
@@ -123,7 +128,7 @@ def _label(row) -> str:
         if unit and not re.search(r"(?<![A-Za-z])" + re.escape(unit.split("/")[0]) + r"(?![A-Za-z])",
                                   label):
             label = f"{label} ({unit})"
-        return f"{label}, median (range)"
+        return f"{label}, median ({SPREADS[spread]})"
     return label
 
 
@@ -174,14 +179,17 @@ def _and_list(items) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _cell(row, prefix: str, decimals: int, range_sep: str) -> str:
+def _cell(row, prefix: str, decimals: int, range_sep: str, spread: str = "range") -> str:
     n_valid = row[f"{prefix}_n_valid"]
     if not _marker(n_valid) and (pd.isna(n_valid) or n_valid == 0):
         return "–"
     if row["type"] == "continuous":
+        if _marker(row[f"{prefix}_median"]):
+            return row[f"{prefix}_median"]    # withheld with the count of values
+        low, high = ("min", "max") if spread == "range" else ("q1", "q3")
         return (f"{format_number(row[f'{prefix}_median'], decimals)} "
-                f"({format_number(row[f'{prefix}_min'], decimals)}{range_sep}"
-                f"{format_number(row[f'{prefix}_max'], decimals)})")
+                f"({format_number(row[f'{prefix}_{low}'], decimals)}{range_sep}"
+                f"{format_number(row[f'{prefix}_{high}'], decimals)})")
     count, pct = row[f"{prefix}_count"], row.get(f"{prefix}_pct")
     if _marker(count) or _marker(n_valid) or _marker(pct) or pct is None or pd.isna(pct):
         return _count_text(count)      # a withheld count, or a percentage that would give one back
@@ -202,7 +210,7 @@ def _ordered_blocks(tidy: pd.DataFrame, section_order):
     return blocks
 
 
-def _layout(tidy, prefixes, decimals, range_sep, section_order, extra, marks=None):
+def _layout(tidy, prefixes, decimals, range_sep, section_order, extra, marks=None, spread="range"):
     """Body rows: [(kind, label, cells per prefix, extra cells on the p row)]; ``marks`` maps a
     variable to a footnote mark appended to its label."""
     marks = marks or {}
@@ -215,15 +223,15 @@ def _layout(tidy, prefixes, decimals, range_sep, section_order, extra, marks=Non
             mark = marks.get(first["variable"], "")
             if len(frame) == 1:
                 r = first
-                label = _label(r) if r["type"] == "continuous" else \
+                label = _label(r, spread) if r["type"] == "continuous" else \
                     _shown_level_label(str(r["label"]), r["level"])
                 rows.append(("variable", label + _applicability(r, prefixes) + mark,
-                             [_cell(r, p, decimals, range_sep) for p in prefixes], extra(frame, r, True)))
+                             [_cell(r, p, decimals, range_sep, spread) for p in prefixes], extra(frame, r, True)))
             else:
-                rows.append(("variable", _label(first) + _applicability(first, prefixes) + mark, None, None))
+                rows.append(("variable", _label(first, spread) + _applicability(first, prefixes) + mark, None, None))
                 for i, (_, r) in enumerate(frame.iterrows()):
                     rows.append(("level", typeset(r["level"]),
-                                 [_cell(r, p, decimals, range_sep) for p in prefixes],
+                                 [_cell(r, p, decimals, range_sep, spread) for p in prefixes],
                                  extra(frame, r, i == 0)))
     return rows
 
@@ -265,7 +273,7 @@ def table_one(data: pd.DataFrame, variables=None, decimals: int = 1, *, labels=N
                       title=title)
 
 
-def _table_one(tidy, *, n, decimals, section_order, range_sep, title) -> PublicationTable:
+def _table_one(tidy, *, n, decimals, section_order, range_sep, title, spread="range") -> PublicationTable:
     any_missing = bool(_positive(tidy["all_missing"]).any())
 
     def extra(frame, r, first):
@@ -274,26 +282,27 @@ def _table_one(tidy, *, n, decimals, section_order, range_sep, title) -> Publica
         m = r["all_missing"]
         return [_count_text(m) if first and (_marker(m) or m) else ""]
 
-    rows = _layout(tidy, ["all"], decimals, range_sep, section_order, extra)
+    rows = _layout(tidy, ["all"], decimals, range_sep, section_order, extra, spread=spread)
     headers = ["Variables", f"n = {n}"] + (["Missing"] if any_missing else [])
     body, kinds = _build(rows, headers, 1 if any_missing else 0)
-    notes = ["Values are n (%) of the patients with the value recorded, or median (range)."]
+    notes = [f"Values are n (%) of the patients with the value recorded, or median ({SPREADS[spread]})."]
     if any_missing:
         notes.append("Missing: patients without the value recorded.")
     if not n:
         notes.append("Not computable: no patient to describe (n = 0).")
     layout = (("builder", "table_one"), ("n", n), ("decimals", decimals), ("section_order", tuple(section_order)),
-              ("range_sep", range_sep), ("title", title))
+              ("range_sep", range_sep), ("title", title), ("spread", spread))
     return PublicationTable(title or f"Patients' characteristics at baseline (n = {n})",
                             body, kinds, tuple(notes), tidy, layout)
 
 
-def relayout(table: PublicationTable, tidy: pd.DataFrame, footnotes=()) -> PublicationTable:
-    """``table`` laid out again from ``tidy`` (same builder and options), with ``footnotes`` added.
+def relayout(table: PublicationTable, tidy: pd.DataFrame, footnotes=(), **changes) -> PublicationTable:
+    """``table`` laid out again from ``tidy`` (same builder and options, but ``changes``, e.g.
+    ``spread="iqr"``), with ``footnotes`` added.
 
     ``tidy`` is ``table.tidy`` with some values changed, e.g. replaced by markers.
     """
-    options = dict(table.layout)
+    options = dict(table.layout) | changes
     builder = options.pop("builder", None)
     if builder == "table_one":
         out = _table_one(tidy, **options)
@@ -319,7 +328,7 @@ def _describable(series: pd.Series) -> bool:
 def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bool = False,
                      q_value: bool | None = None, marks=None, section_order=PAPER_SECTION_ORDER,
                      range_sep: str = "-", title: str | None = None, row_notes=None,
-                     footnotes=()) -> PublicationTable:
+                     footnotes=(), spread: str = "range") -> PublicationTable:
     """A comparison laid out like the paper's Table 2.
 
     ``result`` is a :class:`~msc_sle.compare.Comparison` after ``add_p`` or its ``table``; tables of
@@ -347,7 +356,7 @@ def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bo
                          f"(missing columns: {sorted(missing_cols) or 'the group columns'})")
     blocks = [b for _, b in tidy.groupby("by", sort=False)]
     tables = [_comparison_block(b.reset_index(drop=True), decimals, p_decimals, effect, q_value, marks,
-                                section_order, range_sep, row_notes or {}) for b in blocks]
+                                section_order, range_sep, row_notes or {}, spread) for b in blocks]
     body, kinds, notes = tables[0]
     by_labels = [str(b["by_label"].iloc[0]) if "by_label" in b else str(b["by"].iloc[0]) for b in blocks]
     if len(tables) > 1:
@@ -357,7 +366,8 @@ def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bo
               ("effect", effect), ("q_value", q_value),
               ("marks", None if marks is None else tuple(dict(marks).items())),
               ("section_order", tuple(section_order)), ("range_sep", range_sep), ("title", title),
-              ("row_notes", tuple(dict(row_notes or {}).items())), ("footnotes", tuple(footnotes)))
+              ("row_notes", tuple(dict(row_notes or {}).items())), ("footnotes", tuple(footnotes)),
+              ("spread", spread))
     return PublicationTable(title or f"Patients' characteristics divided by {' and by '.join(by_labels)}",
                             body, kinds, notes, tidy, layout)
 
@@ -401,7 +411,7 @@ TEST_RULE_WORDS = {
 
 
 def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_value, marks, section_order,
-                      range_sep, row_notes):
+                      range_sep, row_notes, spread="range"):
     marks = dict(TEST_MARKS if marks is None else marks)
     prefixes = group_columns(result)
     glabels = [str(result[f"{p}_label"].iloc[0]) for p in prefixes]
@@ -457,7 +467,7 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
         return cells
 
     rows = _layout(result, prefixes, decimals, range_sep, section_order, extra,
-                   {v: f" ({letter})" for v, letter in letters.items()})
+                   {v: f" ({letter})" for v, letter in letters.items()}, spread)
     haldane = bool(result["note"].str.contains("Haldane", regex=False).any()) and effect
     ref_header = f"p value, {reference}'s test" if reference else "p value, other test"
     headers = (["Variables"] + [f"{g} (n = {n})" for g, n in zip(glabels, sizes)] + ["p value"]
@@ -468,7 +478,7 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
 
     # A short note in a clinician's words, as a journal prints one: what the cells are, which test
     # gave each p, what the effect and q columns are, the abbreviations used, then the row notes.
-    values = "Values are n (%) of the patients with the value recorded, or median (range)"
+    values = f"Values are n (%) of the patients with the value recorded, or median ({SPREADS[spread]})"
     if result["applies_to"].fillna("").astype(str).ne("").any() if "applies_to" in result else False:
         values += ("; a variable assessed in some patients only gives how many were assessed in each group, "
                    "and the percentages are of them")
@@ -688,10 +698,13 @@ def over_time_tables(result, decimals: int = 1) -> tuple[PublicationTable, Publi
     visit, and each visit against baseline (Wilcoxon signed-rank, Holm-adjusted)."""
     summary = result.summary.assign(time=[_visit_label(t) for t in result.summary["time"]])
     fmt = f"number:{decimals}"
+    columns = {"time": "Visit", "n": "Patients scored", "median": "Median", "q1": "Q1", "q3": "Q3", "min": "Min",
+               "max": "Max"}
     by_visit = plain_table(summary, "SLEDAI-2K per visit (patients scored at that visit)",
-                           columns={"time": "Visit", "n": "Patients scored", "median": "Median", "q1": "Q1",
-                                    "q3": "Q3", "min": "Min", "max": "Max"},
-                           formats={"n": "int", "median": fmt, "q1": fmt, "q3": fmt, "min": fmt, "max": fmt},
+                           # a shared bundle's summary has no min and max (docs/disclosure.md)
+                           columns={c: h for c, h in columns.items() if c in summary},
+                           formats={c: f for c, f in {"n": "int", "median": fmt, "q1": fmt, "q3": fmt, "min": fmt,
+                                                      "max": fmt}.items() if c in summary},
                            footnotes=("Quartiles as SPSS computes them (type 6).", VISIT_NOTE))
     pairwise = result.pairwise.assign(time=[_visit_label(t) for t in result.pairwise["time"]],
                                       baseline=[_visit_label(t) for t in result.pairwise["baseline"]])

@@ -62,11 +62,9 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 #: The HTML templates of the bundle (jinja2).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The notebooks in reading order.
-#: Notebooks ``make share`` leaves out, and why (said on the bundle's index page).
-NOT_SHARED = MappingProxyType({
-    "07_models": "its Kaplan-Meier estimates, numbers at risk, model counts and bootstrap results are not "
-                 "yet covered by the bundle's disclosure plan (see the appendix), so a withheld count could "
-                 "be worked out from them"})
+#: Notebooks ``make share`` leaves out, and why (said on the bundle's index page). None: every page's
+#: counts go through the disclosure plan, 07_models' through ``workbook.share_models`` (docs/disclosure.md).
+NOT_SHARED = MappingProxyType({})
 NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction",
              "07_models")
 #: Tag of the markdown cells written for analysts: shown with the code, left out of the report pages.
@@ -190,6 +188,16 @@ def collect_provenance(cohort, params: Mapping[str, Any], mode: str) -> dict[str
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "mode": mode,
     }
+
+
+def _shared_visits(cohort, params: Mapping[str, Any]) -> str:
+    """The extract's number of visits as ``01_cohort``'s plan prints it (``"[c]"`` when withheld)."""
+    from ..clinical import apply_eligibility
+    from ..workbook.disclosure import flow_plan
+
+    with warnings.catch_warnings():   # 01_cohort shows the plan's warnings; the provenance only reads it
+        warnings.simplefilter("ignore")
+        return flow_plan(cohort, apply_eligibility(cohort), params).visits_text(len(cohort.visits))
 
 
 # --------------------------------------------------------------------------- execution
@@ -1030,6 +1038,8 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
         shown_params = {**params, "data_dir": _display_path(data_dir), "out_dir": _display_path(out)}
         mode = "share" if share else "run"
         prov = collect_provenance(cohort, params, mode)
+        if share:  # the visit total is a count of the patient flow's plan: it can give a withheld "no visit" back
+            prov["visits"] = _shared_visits(cohort, params)
         jobs_list = [(name, sources[name], tmp / "notebooks" / f"{name}.ipynb", {PARAMETERS_NAME: dict(params)})
                      for name in notebooks]
         by_page: dict[str, dict[str, Any]] = {}

@@ -68,7 +68,9 @@ def _footnote(min_count: int, zero: bool) -> str:
     zero_text = " and zero counts of patients with a characteristic or response" if zero else ""
     return (f"Shared bundle: counts from 1 to {min_count - 1}{zero_text} are shown as <{min_count}; "
             f"{MARK_C}: a count withheld so that no <{min_count} can be worked out from the others, or a "
-            "percentage, p-value or effect size computed from a withheld count (the appendix explains how).")
+            "percentage, p-value, effect size, median or quartile computed from a withheld count; minima and "
+            "maxima are not shown; q-values (and Holm-adjusted p) take every withheld p-value as 1 "
+            "(the appendix explains how).")
 
 
 def shown_count(value: int, min_count: int, *, zero: bool = False, of: int | None = None) -> str:
@@ -147,7 +149,7 @@ def share_safe(table, min_count: int, *, zero: bool = False, complementary: bool
     if isinstance(table, pd.DataFrame):
         return suppress_small_counts(table, min_count, zero=zero)
     ledger = Ledger(min_count, zero=zero, complementary=complementary)
-    tidy = table.tidy
+    tidy = _all_levels(table.tidy)
     prefixes = _prefixes(tidy)
     ledger.add(("N",), _group_total(tidy, prefixes), fixed=True)
     cols = {}
@@ -161,7 +163,7 @@ def share_safe(table, min_count: int, *, zero: bool = False, complementary: bool
     sizes = {p: (("size", cols[p]) if len(prefixes) > 1 else ("N",)) for p in prefixes}
     _add_tidy(ledger, tidy, cols, sizes, _dictionary_levels)
     protected = _protect_tidy(ledger, tidy, cols, sizes, min_count)
-    return relayout(table, protected, footnotes=(_footnote(min_count, zero),))
+    return relayout(table, protected, footnotes=(_footnote(min_count, zero),), spread="iqr")
 
 
 def suppress_rates(rates: pd.DataFrame, min_count: int, *, zero: bool = False, complementary: bool = True
@@ -206,6 +208,55 @@ def _dictionary_levels(variable: str, series_levels=None):
     if info["type"] == "category" and isinstance(info["allowed"], str) and info["allowed"]:
         return info["allowed"].split("|")
     return None
+
+
+def _all_levels(tidy: pd.DataFrame) -> pd.DataFrame:
+    """``tidy`` with a row for every dictionary level of a many-level category, those nobody has
+    included (count 0). A table that leaves out the levels nobody has says they are 0 (docs/disclosure.md);
+    listed, they are withheld like any small count. A variable with no value recorded at all keeps its
+    one row (level None)."""
+    from ..contract import variable_info
+
+    parts, changed = [], False
+    for variable, rows in tidy.groupby("variable", sort=False):
+        first = rows.iloc[0]
+        listed = [_level_key(lv) for lv in rows["level"] if not _no_level(lv)] \
+            if first["type"] == "categorical" else []
+        allowed = _dictionary_levels(variable) if listed else None
+        try:
+            show_level = variable_info(variable)["show_level"] if listed else ""
+        except KeyError:
+            show_level = ""
+        if not allowed or len(allowed) <= 2 or (isinstance(show_level, str) and show_level) or \
+                set(listed) >= {_level_key(a) for a in allowed}:
+            parts.append(rows)
+            continue
+        by_level = {_level_key(lv): r for lv, (_, r) in zip(rows["level"], rows.iterrows())}
+        added = []
+        for level in allowed:
+            row = by_level.get(_level_key(level))
+            if row is None:
+                row = first.copy()
+                row["level"] = level
+                for c in tidy.columns:
+                    if str(c).endswith("_count"):
+                        row[c] = 0
+                    elif str(c).endswith("_pct"):
+                        n_valid = first[c[: -len("_pct")] + "_n_valid"]
+                        row[c] = 0.0 if pd.notna(n_valid) and n_valid else np.nan
+            added.append(row)
+        parts.append(pd.DataFrame(added, columns=tidy.columns))
+        changed = True
+    if not changed:
+        return tidy
+    out = pd.concat(parts, ignore_index=True)
+    for c in tidy.columns:
+        if str(tidy[c].dtype) != str(out[c].dtype):
+            try:
+                out[c] = out[c].astype(tidy[c].dtype)
+            except (TypeError, ValueError):
+                pass
+    return out
 
 
 def _rest_key(listed: list, allowed) -> str:
@@ -301,21 +352,27 @@ _DERIVED = ("statistic", "df", "p_value", "ref_p_value", "effect_estimate", "eff
 
 def _protect_tidy(ledger: Ledger, tidy: pd.DataFrame, cols: Mapping[str, Any], sizes: Mapping[str, Any],
                   min_count: int) -> pd.DataFrame:
-    """``tidy`` with the ledger's markers: counts, n_valid, missing, group sizes; percentages whose
-    count or denominator is withheld blanked; derived values of a variable with any withheld count
-    (or withheld group size) replaced by ``"[c]"``."""
+    """``tidy`` with the ledger's markers: counts, n_valid, missing, group sizes (and the patients a
+    variable applies to, which are the group size for most variables); percentages whose count or
+    denominator is withheld blanked; order statistics as :func:`_order_statistics` allows; derived
+    values of a variable with any withheld count (or withheld group size) replaced by ``"[c]"``, a
+    "not testable" of such a variable too (its reason, "all patients had it", would say the count);
+    q-values as :func:`_share_q` computes them."""
     ledger.protect()
     out = tidy.copy()
     for c in out.columns:
         if any(str(c).endswith(s) for s in ("_n", "_n_applicable", "_n_valid", "_missing", "_count", "_pct")) \
-                or c in _DERIVED \
-                or c == "note":
+                or any(str(c).endswith(s) for s in _ORDER_STATISTICS) or c in _DERIVED or c in ("note", "test"):
             out[c] = out[c].astype(object)
     withheld_vars = set()
+    applies = tidy.apply(_applies_to_some, axis=1) if len(tidy) else pd.Series(dtype=bool)
     for p, col in cols.items():
         size_mark = _mark(ledger, sizes[p], min_count) if sizes[p] in ledger else None
         if size_mark is not None:
             out[f"{p}_n"] = size_mark
+            if f"{p}_n_applicable" in out:
+                # everyone the variable applies to = the whole group, printed on every row
+                out.loc[~applies, f"{p}_n_applicable"] = size_mark
             withheld_vars.update(out["variable"])
         for i, r in tidy.iterrows():
             variable = r["variable"]
@@ -335,51 +392,76 @@ def _protect_tidy(ledger: Ledger, tidy: pd.DataFrame, cols: Mapping[str, Any], s
                     marks["count"] = m
                 if marks.get("count") or marks.get("n_valid"):
                     out.at[i, f"{p}_pct"] = None
+            elif r["type"] == "continuous":
+                key = ("n_valid", col, variable)
+                _order_statistics(out, i, p, ledger.status(key) == PUBLISHED and ledger.value(key) >= min_count)
             if marks:
                 withheld_vars.add(variable)
     derived = [c for c in _DERIVED if c in out.columns]
     if derived and len(cols) > 1:
-        rows = out["variable"].isin(withheld_vars) & ~out.get("test", pd.Series("", index=out.index)).astype(
-            str).str.startswith("not testable")
+        rows = out["variable"].isin(withheld_vars)
+        untested = tidy["test"].astype(str).str.startswith("not testable") if "test" in tidy \
+            else pd.Series(False, index=tidy.index)
         for c in derived:
-            out.loc[rows & tidy[c].notna(), c] = MARK_C
+            out.loc[rows & (tidy[c].notna() | untested), c] = MARK_C
+        if "test" in out.columns:
+            # "n.t.: all patients had it" says a withheld count is the whole group: read like a withheld p
+            out.loc[rows & untested, "test"] = MARK_C
+            out.loc[rows & untested, "p_value"] = MARK_C
         if "note" in out.columns:
             out.loc[rows & tidy["note"].fillna("").astype(str).ne(""), "note"] = MARK_C
         if "q_value" in out.columns:
-            _withhold_attained_q(out, tidy)
+            _share_q(out)
     return out
 
 
-def _withhold_attained_q(out: pd.DataFrame, tidy: pd.DataFrame) -> None:
-    """Withhold a published q-value that equals what a withheld p-value gives (the adjustment's
-    minimum (BH) or maximum (Holm) is attained at that p): it would give the p-value back."""
-    per_var = tidy.drop_duplicates("variable").set_index("variable")
-    p = pd.to_numeric(per_var["p_value"], errors="coerce").dropna()
-    if p.empty:
+#: The order statistics of a continuous variable (per group prefix).
+_ORDER_STATISTICS = ("_median", "_q1", "_q3", "_min", "_max")
+
+
+def _order_statistics(out: pd.DataFrame, i, prefix: str, printed: bool) -> None:
+    """The one rule for order statistics in a shared bundle (docs/disclosure.md): the minimum and the
+    maximum are never printed (each is one patient's value, and beside a threshold count, e.g. the
+    patients below 20 mg of prednisone, a minimum above the cut says that count is 0); the median and
+    the quartiles only for a group whose number of values is printed and at least the threshold
+    (type-6 quartiles of n >= 3 values lie at least one position apart, so they bound a count below a
+    cut to an interval, never to one value), else ``"[c]"``."""
+    name = (lambda stat: f"{prefix}_{stat}") if prefix else (lambda stat: stat)
+    for stat in ("min", "max"):
+        c = name(stat)
+        if c in out:
+            out.at[i, c] = None
+    if not printed:
+        for stat in ("median", "q1", "q3"):
+            c = name(stat)
+            if c in out and pd.notna(out.at[i, c]):
+                out.at[i, c] = MARK_C
+
+
+def _share_q(out: pd.DataFrame) -> None:
+    """q-values that say nothing of a withheld p-value: a q-value depends on the rank of its p among
+    every p of its family, so once one p is withheld every q of the family would give its rank back
+    (even rounded). Each family's q-values are computed again with every withheld p-value (and every
+    masked "not testable") taken as 1, over the same family: each q is then at least the one a
+    full run prints (a conservative adjustment), and a function of the printed p-values alone."""
+    from ..stats import adjust_pvalues
+
+    per_var = out.drop_duplicates("variable").set_index("variable")
+    withheld = per_var["p_value"].astype(str).eq(MARK_C)
+    if not withheld.any():
         return
-    method = str(per_var["q_method"].iloc[0]) if "q_method" in per_var else ""
-    withheld = set(out.loc[out["p_value"].astype(str) == MARK_C, "variable"])
-    if not withheld:
-        return
-    order = p.sort_values(kind="mergesort")
-    m = len(order)
-    ranks = {v: i + 1 for i, v in enumerate(order.index)}
-    if method == "bh":
-        term = {v: order[v] * m / ranks[v] for v in order.index}
-        attained_by = {v: [w for w in order.index if ranks[w] >= ranks[v]] for v in order.index}
-    elif method == "holm":
-        term = {v: (m - ranks[v] + 1) * order[v] for v in order.index}
-        attained_by = {v: [w for w in order.index if ranks[w] <= ranks[v]] for v in order.index}
-    else:
-        term, attained_by = {}, {v: list(order.index) for v in order.index}
-    q = pd.to_numeric(per_var["q_value"], errors="coerce")
-    for v in order.index:
-        if v in withheld or pd.isna(q.get(v)):
-            continue
-        hits = [w for w in attained_by[v] if w in withheld and
-                (w not in term or math.isclose(min(term[w], 1.0), q[v], rel_tol=1e-9, abs_tol=1e-15))]
-        if hits:
-            out.loc[out["variable"] == v, "q_value"] = MARK_C
+    method = str(per_var["q_method"].iloc[0]) if "q_method" in per_var else "bh"
+    family = per_var["q_family"].fillna("") if "q_family" in per_var else pd.Series("", index=per_var.index)
+    p = pd.Series([1.0 if w else (float(v) if not isinstance(v, str) and pd.notna(v) else np.nan)
+                   for v, w in zip(per_var["p_value"], withheld)], index=per_var.index)
+    q = pd.concat([adjust_pvalues(p[family == f], method if method in ("bh", "holm") else "bh")
+                   for f in dict.fromkeys(family)])
+    for v in per_var.index:
+        rows = out["variable"] == v
+        if withheld[v]:
+            out.loc[rows, "q_value"] = MARK_C
+        elif pd.notna(q.get(v)):
+            out.loc[rows, "q_value"] = float(q[v])
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,21 +606,21 @@ class SharePlan:
     def table_one(self, table: PublicationTable) -> PublicationTable:
         """Table 1 (``table_one``) with the plan's markers; laid out again."""
         cols, sizes = {"all": "all"}, {"all": ("N",)}
-        protected = _protect_tidy(self.ledger, table.tidy, cols, sizes, self.min_count)
-        return relayout(table, protected, footnotes=self._note())
+        protected = _protect_tidy(self.ledger, _all_levels(table.tidy), cols, sizes, self.min_count)
+        return relayout(table, protected, footnotes=self._note(), spread="iqr")
 
     def comparison(self, table, grouping: str = "outcome"):
         """A comparison (``comparison_table`` of ``compare_groups`` by the grouping) with the plan's markers."""
         name = {"outcome": self.outcome_column}.get(grouping, grouping)
         ids, size_keys = self.groupings[name]
-        tidy = table.tidy if isinstance(table, PublicationTable) else table
+        tidy = _all_levels(table.tidy if isinstance(table, PublicationTable) else table)
         cols, sizes = {}, {}
         for p in _prefixes(tidy):
             value = str(tidy[f"{p}_group"].iloc[0])
             cols[p], sizes[p] = ids[value], size_keys[value]
         protected = _protect_tidy(self.ledger, tidy, cols, sizes, self.min_count)
         if isinstance(table, PublicationTable):
-            return relayout(table, protected, footnotes=self._note())
+            return relayout(table, protected, footnotes=self._note(), spread="iqr")
         return protected
 
     def rates(self, rates: pd.DataFrame) -> pd.DataFrame:
@@ -565,14 +647,22 @@ class SharePlan:
         return keys
 
     def sledai_summary(self, summary: pd.DataFrame) -> pd.DataFrame:
-        """SLEDAI-2K per visit (``paired_over_time(...).summary``): ``n`` with the plan's markers."""
+        """SLEDAI-2K per visit (``paired_over_time(...).summary``): ``n`` with the plan's markers, the
+        order statistics as :func:`_order_statistics` allows (no minimum or maximum: beside the LDA and
+        CR cut-offs a maximum of 2 would say every patient scored was under the CR threshold)."""
         out = summary.copy()
         out["n"] = out["n"].astype(object)
+        for c in ("median", "q1", "q3", "min", "max"):
+            if c in out:
+                out[c] = out[c].astype(object)
         for i, r in summary.iterrows():
-            m = _mark(self.ledger, ("scored", str(r["time"])), self.min_count)
+            key = ("scored", str(r["time"]))
+            m = _mark(self.ledger, key, self.min_count)
             if m is not None:
                 out.at[i, "n"] = m
-        return out
+            _order_statistics(out, i, "", self.ledger.status(key) == PUBLISHED and
+                              self.ledger.value(key) >= self.min_count)
+        return out.drop(columns=[c for c in ("min", "max") if c in out])
 
     def over_time(self, result):
         """A :class:`~msc_sle.compare.PairedResult` whose per-visit summary and Wilcoxon rows carry the
@@ -588,8 +678,9 @@ class SharePlan:
         """Each visit against baseline: counts with markers; the statistic, z and p of a row with a
         withheld count withheld, and a Holm p that equals what a withheld p gives."""
         out = pairwise.copy()
-        for c in ("n_pairs", "n_nonzero", "statistic", "z", "p_value", "p_holm"):
-            out[c] = out[c].astype(object)
+        for c in ("n_pairs", "n_nonzero", "median_difference", "statistic", "z", "p_value", "p_holm"):
+            if c in out:
+                out[c] = out[c].astype(object)
         withheld = []
         for i, r in pairwise.iterrows():
             marks = False
@@ -600,23 +691,29 @@ class SharePlan:
                     marks = True
             if marks:
                 withheld.append(i)
-                for c in ("statistic", "z", "p_value", "p_holm"):
-                    out.at[i, c] = MARK_C
+                for c in ("median_difference", "statistic", "z", "p_value", "p_holm"):
+                    if c in out and pd.notna(pairwise.at[i, c]):
+                        out.at[i, c] = MARK_C
+                if str(pairwise.at[i, "test"]).startswith("not testable"):
+                    out.at[i, "test"] = MARK_C     # "no non-zero differences" says n_nonzero = 0
         if withheld:
-            p = pairwise["p_value"].astype(float)
-            order = p.sort_values(kind="mergesort")
-            m = len(order)
-            rank = {i: k + 1 for k, i in enumerate(order.index)}
+            # Holm's adjustment with each withheld p taken as 1 (as the q-values of Table 2): a Holm p
+            # computed over the true p-values gives the rank of a withheld one back
+            from ..stats import adjust_pvalues
+
+            p = pd.Series([1.0 if i in withheld else float(pairwise.at[i, "p_value"]) for i in pairwise.index],
+                          index=pairwise.index)
+            holm = adjust_pvalues(p, "holm")
             for i in pairwise.index:
-                if i in withheld:
-                    continue
-                q = float(pairwise.at[i, "p_holm"])
-                for j in withheld:
-                    if rank[j] <= rank[i] and math.isclose(min(1.0, (m - rank[j] + 1) * p[j]), q, rel_tol=1e-9):
-                        out.at[i, "p_holm"] = MARK_C
+                if i not in withheld and pd.notna(holm[i]):
+                    out.at[i, "p_holm"] = float(holm[i])
         return out
 
     # -------------------------------------------------------------- sentences
+    def count_text(self, key) -> str:
+        """A count of the plan as the bundle prints it: the number, ``"<5"`` or ``"[c]"``."""
+        return self._text(key)
+
     def _text(self, key) -> str:
         m = _mark(self.ledger, key, self.min_count)
         return m if m is not None else str(self.ledger.value(key))
@@ -669,8 +766,10 @@ class SharePlan:
 
     def _reproduction_mark(self, r, level_map):
         stat, variable, group, outcome = str(r["statistic"]), str(r["variable"]), str(r["group"]), str(r["outcome"])
-        if stat in ("median", "min", "max"):
-            return None
+        if stat in ("min", "max"):
+            return MARK_C     # one patient's value: never printed in a shared bundle (docs/disclosure.md, rule 6)
+        if stat == "median":
+            return None if self._median_printed(variable, group, outcome) else MARK_C
         if stat == "p_value":
             if not outcome:
                 return None
@@ -692,6 +791,16 @@ class SharePlan:
         if denominator is not None and _mark(self.ledger, denominator, self.min_count):
             return MARK_C
         return None
+
+    def _median_printed(self, variable: str, group: str, outcome: str) -> bool:
+        """A median is printed only beside a printed count of its values of at least the threshold."""
+        if group in ("with", "without"):
+            grouping = self.groupings.get(f"{outcome}_ever")
+            keys = [("n_valid", grouping[0][str(group == "with")], variable)] if grouping else []
+        else:
+            keys = [("n_valid", "all", variable), ("scored", variable)]
+        key = next((k for k in keys if k in self.ledger), None)
+        return key is not None and self.ledger.status(key) == PUBLISHED and self.ledger.value(key) >= self.min_count
 
     def _variable_keys(self, grouping: str, variable: str) -> list:
         ids, size_keys = self.groupings[grouping]
@@ -747,13 +856,14 @@ def share_plan(cohort, frame: pd.DataFrame | None, params, *, complementary: boo
     min_count = int(params["small_cell_min"])
     if min_count <= 1:
         return _Unchanged()
-    from ..clinical import classify_response
+    from ..clinical import analysis_frame, classify_response
     from ..compare import baseline_variables, describe, paired_over_time, summarise, table_variables
     from ..rates import cumulative_response, response_rates
-    from .notebook import frame_for
 
     zero = bool(params["share_suppress_zero"])
-    frame = frame_for(cohort, params) if frame is None else frame
+    # the frame every page builds (notebook.frame_for, which shows the plan's visit total: not imported here)
+    frame = analysis_frame(cohort, params.definitions(), prednisone_cut=params["prednisone_cut"]) \
+        if frame is None else frame
     n = len(frame)
     ledger = Ledger(min_count, zero=zero, complementary=complementary)
     ledger.add(("N",), n, fixed=True)
@@ -771,7 +881,7 @@ def share_plan(cohort, frame: pd.DataFrame | None, params, *, complementary: boo
     baseline = baseline_variables(frame)
     definitions = {"cr_ever": params.cr(), "lda_ever": params.lda()}
     # Table 1: baseline variables and the outcomes (02_baseline)
-    table1 = describe(frame, baseline + ["cr_ever", "lda_ever"]).table
+    table1 = _all_levels(describe(frame, baseline + ["cr_ever", "lda_ever"]).table)
     _add_tidy(ledger, table1, {"all": "all"}, {"all": ("N",)}, levels_of)
     # groupings: CR and LDA (reproduction, explorer), the chosen outcome (Table 2), MSC source (reproduction)
     outcome = params.outcome_definition()
@@ -790,7 +900,7 @@ def share_plan(cohort, frame: pd.DataFrame | None, params, *, complementary: boo
         if not variables or by not in data:
             continue
         summary = summarise(data, by, [v for v in variables if v != by])
-        tidy = summary.table
+        tidy = _all_levels(summary.table)
         values = [str(g) for g in summary.groups]
         ids = {v: (by, v) for v in values}
         size_keys = {}
@@ -949,6 +1059,15 @@ class FlowPlan:
         return _COUNT_WORD.sub(lambda m: (small_label(self.min_count) if 0 < int(m.group(1)) < self.min_count
                                           else m.group(1)) + m.group(2), sentence)
 
+    def visits_text(self, n_visits: int) -> str:
+        """The extract's number of visits as the bundle prints it (``"[c]"`` when it would give a withheld
+        "no visit" back): the pages' "N patients, V visits", ``provenance.json``, 01's sentences."""
+        if not self.active:
+            return str(n_visits)
+        if self.ledger.value(("visits",)) != n_visits:
+            raise ValueError(f"{n_visits} visits is not the plan's count ({self.ledger.value(('visits',))})")
+        return _mark(self.ledger, ("visits",), self.min_count) or str(n_visits)
+
     def mismatch_text(self, k: int) -> str:
         """Visits whose recorded SLEDAI-2K total disagrees (a count of visits, zero shown)."""
         if not self.active:
@@ -1014,14 +1133,23 @@ def flow_plan(cohort, eligibility, params, completeness: pd.DataFrame | None = N
             ledger.relate(terms | {("excluded", str(crit)): -1})
     completeness = visit_completeness(cohort) if completeness is None else completeness
     patients = ledger.add(("remaining", 0), int(completeness["Patients"].iloc[0]), fixed=True)
+    # the extract's visits ("N patients, V visits" on every page and in provenance.json) are the
+    # patients seen at each visit added up: printed as is, they give a withheld "no visit" back
+    seen_total = ledger.add(("visits",), len(cohort.visits), tier=2)
+    seen_terms = {seen_total: -1}
+    other = int(len(cohort.visits) - completeness["Seen"].sum())
+    if other:   # visits off the schedule, if an extract has any: counted, never printed
+        seen_terms[ledger.add(("visits-other",), other, kind=MISSING, shown=False)] = 1
     for rec in completeness.to_dict("records"):
         visit = str(rec["Visit"])
         seen, no_visit = ("seen", visit), ("no-visit", visit)
         ledger.add(seen, int(rec["Seen"]), kind=MISSING, tier=1)
         ledger.add(no_visit, int(rec["No visit"]), kind=MISSING)
         ledger.relate({seen: 1, no_visit: 1, patients: -1})
+        seen_terms[seen] = 1
         ledger.add(("sledai-na", visit), int(rec["SLEDAI-2K not computable"]), kind=MISSING)
         ledger.add(("prednisone-na", visit), int(rec["Prednisone missing"]), kind=MISSING)
+    ledger.relate(seen_terms)
     _protect(ledger)
     return FlowPlan(ledger, min_count, zero, names=cohort.extract_names)
 

@@ -101,8 +101,17 @@ def show_provenance(cohort, params: Params) -> None:
     stored outputs change only when the data or the parameters change.
     """
     changed = params.changed()
+    visits = str(len(cohort.visits))
+    if int(params["small_cell_min"]) > 1:   # make share: the visit total is a count of 01_cohort's plan
+        import warnings
+
+        from .disclosure import flow_plan
+
+        with warnings.catch_warnings():   # 01_cohort shows the plan's warnings
+            warnings.simplefilter("ignore")
+            visits = flow_plan(cohort, apply_eligibility(cohort), params).visits_text(len(cohort.visits))
     text = (f"Data: {_source_label(cohort)}{' (SYNTHETIC)' if cohort.synthetic else ''}; "
-            f"{len(cohort.patients)} patients, {len(cohort.visits)} visits; "
+            f"{len(cohort.patients)} patients, {visits} visits; "
             f"sha256 fingerprint {cohort.fingerprint}\n"
             + ("Settings: the paper's analysis" if not changed else
                "Settings changed from the paper's analysis: " + "; ".join(parameter_words(k, v)
