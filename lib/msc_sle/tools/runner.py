@@ -165,19 +165,21 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _display_path(path: Path) -> str:
+def _display_path(path: Path, *, shared: bool = False) -> str:
     """Repository-relative when inside the repository, so provenance does not depend on the clone;
-    outside it only the folder's own name: no page shows where on the disk an extract lives."""
+    outside it only the folder's own name: no page shows where on the disk an extract lives. A
+    shared bundle does not print even that name: a folder called after its centre or its study
+    would say where the patients were treated."""
     try:
         return path.resolve().relative_to(REPO_ROOT).as_posix()
     except ValueError:
-        return f"<outside the workbook>/{path.name}"
+        return "<an extract outside the workbook>" if shared else f"<outside the workbook>/{path.name}"
 
 
 def collect_provenance(cohort, params: Mapping[str, Any], mode: str) -> dict[str, Any]:
     shown = {k: v for k, v in params.items() if k not in ("data_dir", "out_dir")}
     return {
-        "data": _display_path(Path(cohort.source)),
+        "data": _display_path(Path(cohort.source), shared=mode == "share"),
         "data_fingerprint": cohort.fingerprint,
         "synthetic": bool(cohort.synthetic),
         "patients": int(len(cohort.patients)),

@@ -39,14 +39,16 @@ def _display(obj: dict, metadata: dict | None = None) -> None:
 
 # --------------------------------------------------------------------------- banners and provenance
 
-def _source_label(cohort) -> str:
+def _source_label(cohort, *, shared: bool = False) -> str:
     source = Path(cohort.source)
     try:
         if source.resolve() == BUNDLED_DATA.resolve():
             return "the bundled cohort"
     except OSError:
         pass
-    return f"extract folder '{source.name}'"
+    # A shared bundle leaves the care team: a folder named after a centre or a study would say where
+    # the patients were treated.
+    return "an extract" if shared else f"extract folder '{source.name}'"
 
 
 #: The look of index.html's SYNTHETIC banner (the runner hands it to that template too), inline so
@@ -110,7 +112,7 @@ def show_provenance(cohort, params: Params) -> None:
         with warnings.catch_warnings():   # 01_cohort shows the plan's warnings
             warnings.simplefilter("ignore")
             visits = flow_plan(cohort, apply_eligibility(cohort), params).visits_text(len(cohort.visits))
-    text = (f"Data: {_source_label(cohort)}{' (SYNTHETIC)' if cohort.synthetic else ''}; "
+    text = (f"Data: {_source_label(cohort, shared=int(params['small_cell_min']) > 1)}{' (SYNTHETIC)' if cohort.synthetic else ''}; "
             f"{len(cohort.patients)} patients, {visits} visits; "
             f"sha256 fingerprint {cohort.fingerprint}\n"
             + ("Settings: the paper's analysis" if not changed else
