@@ -19,7 +19,7 @@ checks a statistical reviewer runs:
 * **each interval contains its estimate**.
 
 The result names the checks that failed as codes with numbers; what they mean for a reader
-(in words of the outcome and the patients) is the caller's business. Nothing here knows what the
+(in words of the outcome and the people counted) is the caller's business. Nothing here knows what the
 outcome or the predictors are.
 """
 from __future__ import annotations
@@ -28,8 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Estimability", "check_logistic_fit", "lp_separation", "penalised_loglik", "maximise_from_starts"]
+__all__ = ["NOT_ESTIMABLE", "Estimability", "check_logistic_fit", "lp_separation", "penalised_loglik", "maximise_from_starts"]
 
+#: What a table prints in place of the numbers of a fit that failed a check.
+NOT_ESTIMABLE = "not estimable"
 #: How much higher another start's (penalised) log-likelihood must be to say the reported fit
 #: did not reach the maximum: far above the optimisers' tolerance, far below a real difference.
 LOGLIK_TOL = 1e-4
@@ -113,7 +115,7 @@ def maximise_from_starts(X1: np.ndarray, y: np.ndarray, starts, penalised: bool 
     for start in starts:
         with np.errstate(all="ignore"):
             res = minimize(objective, np.asarray(start, dtype=float), jac=True, method="BFGS",
-                           options={"gtol": 1e-8, "maxiter": 2000})
+                           options={"gtol": 1e-7, "maxiter": 500})
         ll = -float(res.fun)
         if np.isfinite(ll) and ll > best:
             best, where = ll, res.x
@@ -134,7 +136,7 @@ def _hessian(X1: np.ndarray, y: np.ndarray, beta: np.ndarray, penalised: bool) -
 
 
 def check_logistic_fit(X, y, coef, *, lower=None, upper=None, names=None, penalised: bool = True,
-                       converged: bool = True, n_starts: int = 10, seed: int = 0) -> Estimability:
+                       converged: bool = True, n_starts: int = 6, seed: int = 0) -> Estimability:
     """Run every check on one fitted logistic model.
 
     ``X``: (n, k) predictors without intercept; ``coef``: the reported coefficients, intercept
