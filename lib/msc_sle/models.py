@@ -45,7 +45,7 @@ from .stats.models import (BootstrapValidation, CalibrationCurve, EventsPerVaria
                            LogisticResult, RegressionTable, bootstrap_validation, calibration_curve,
                            events_per_variable, firth_logistic, logistic, regression_table)
 from .stats.estimability import NOT_ESTIMABLE, Estimability, check_logistic_fit
-from .stats.survival import CumulativeIncidence, cumulative_incidence, first_event
+from .stats.survival import CumulativeIncidence, DiscreteTimeResult, cumulative_incidence, discrete_time_model, first_event
 
 __all__ = ["PER_UNIT", "ModelData", "PrognosticModel", "ModelValidation", "TimeToResponse", "Trajectories",
            "SensitivityResult", "model_data", "fit_prognostic_model", "validate_model", "first_response",
@@ -508,6 +508,21 @@ class TimeToResponse:
     group_title: str
     n_unfollowed: int
     n_group_missing: int
+    #: the discrete-time (complementary log-log) model of the ``by`` variable kept continuous
+    #: (a yes/no one as 0/1), or None (no ``by``, a category, or no event); ``discrete_label`` its
+    #: label with the step of a continuous variable ("Age/years (per 10 years)")
+    discrete: DiscreteTimeResult | None = None
+    discrete_label: str = ""
+
+    def caveats(self) -> str:
+        """What the estimate and the tests assume when a missed visit widened an interval ("" when none did)."""
+        widened = int(self.intervals.loc[self.intervals["followed"], "widened"].sum())
+        if not widened:
+            return ""
+        return (f"{widened} first response(s) fall in an interval widened by a missed or unclassifiable visit. "
+                "The cumulative incidence is then Turnbull's estimate, which has no confidence intervals here; "
+                "the log-rank test and the discrete-time model place each of these first responses at the visit "
+                "where it was seen (right-endpoint imputation), which can make them look later than they were.")
 
     @property
     def shown(self) -> CumulativeIncidence:
@@ -565,9 +580,33 @@ def time_to_response(cohort, frame: pd.DataFrame, definition, *, by: str | None 
         by_group = cumulative_incidence(sub["right"].to_numpy(float), sub["event"].to_numpy(bool),
                                         left=sub["left"].to_numpy(float), group=g[keep].to_numpy(object),
                                         alpha=alpha)
+    discrete, discrete_label = None, ""
+    if by is not None:
+        discrete, discrete_label = _discrete_model(frame, by, followed, _dictionary_row(by, d), alpha)
     return TimeToResponse(label=label, intervals=intervals, overall=overall, by_group=by_group, group_variable=by,
                           group_title=title, n_unfollowed=int((~intervals["followed"]).sum()),
-                          n_group_missing=n_group_missing)
+                          n_group_missing=n_group_missing, discrete=discrete, discrete_label=discrete_label)
+
+
+def _discrete_model(frame, by, followed, row, alpha):
+    """The discrete-time model of ``by`` as the prognostic model codes it (continuous per its step,
+    yes/no as 0/1); (None, "") for a category of more than two levels or without an event."""
+    values = followed["patient_id"].map(dict(zip(frame["patient_id"], frame[by])))
+    keep = values.notna().to_numpy()
+    sub = followed[keep]
+    if not sub["event"].any():
+        return None, ""
+    series = pd.Series(values[keep].to_numpy(), name=by).astype(frame[by].dtype)
+    try:
+        parts = _terms_for(by, series, row, PER_UNIT)
+    except ValueError:
+        return None, ""
+    if len(parts) != 1:
+        return None, ""
+    _, x, info = parts[0]
+    result = discrete_time_model(sub["right"].to_numpy(float), sub["event"].to_numpy(bool), x.to_numpy(float),
+                                 left=sub["left"].to_numpy(float), names=[by], grid=FOLLOW_UP_MONTHS, alpha=alpha)
+    return result, info["label"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["LogRankResult", "CumulativeIncidence", "DiscreteTimeResult", "first_event", "cumulative_incidence",
+__all__ = ["LogRankResult", "CumulativeIncidence", "DiscreteTimeResult", "LikelihoodRatioTest", "first_event", "cumulative_incidence",
            "logrank_test", "person_periods", "discrete_time_model"]
 
 _CONF_TYPES = ("log", "log-log", "plain")
@@ -364,6 +364,23 @@ class DiscreteTimeResult:
     n_imputed: int
     alpha: float
     method: str = "discrete-time proportional hazards (binomial GLM, complementary log-log link)"
+
+    @property
+    def test(self) -> "LikelihoodRatioTest":
+        """The first covariate's likelihood-ratio test, as a result a sentence can name."""
+        r = self.table.iloc[0]
+        return LikelihoodRatioTest(statistic=float(r["lr_statistic"]), df=1, p=float(r["lr_p"]),
+                                   method="discrete-time model (complementary log-log), likelihood ratio")
+
+
+@dataclass(frozen=True)
+class LikelihoodRatioTest:
+    """A likelihood-ratio chi-square test: ``statistic`` on ``df`` degrees of freedom, ``p``."""
+
+    statistic: float
+    df: int
+    p: float
+    method: str
 
 
 def person_periods(right, event, *, origin: float = 0.0, grid=None) -> pd.DataFrame:
