@@ -45,12 +45,14 @@ from .stats.models import (BootstrapValidation, CalibrationCurve, EventsPerVaria
                            LogisticResult, RegressionTable, bootstrap_validation, calibration_curve,
                            events_per_variable, firth_logistic, logistic, regression_table)
 from .stats.estimability import NOT_ESTIMABLE, Estimability, check_logistic_fit
+from .stats.functional_form import spline_nonlinearity
 from .stats.survival import CumulativeIncidence, DiscreteTimeResult, cumulative_incidence, discrete_time_model, first_event
 
 __all__ = ["PER_UNIT", "ModelData", "PrognosticModel", "ModelValidation", "TimeToResponse", "Trajectories",
            "SensitivityResult", "model_data", "fit_prognostic_model", "validate_model", "first_response",
            "time_to_response", "sledai_trajectories", "sensitivity_analysis", "outcome_label",
-           "response_label", "model_sample", "check_fit", "not_estimable_text", "NOT_ESTIMABLE"]
+           "response_label", "model_sample", "check_fit", "not_estimable_text", "NOT_ESTIMABLE",
+           "linearity_checks", "sparse_predictors", "nested_definitions", "multiplicity_statement"]
 
 #: Units in which a continuous predictor's odds ratio is given, by its dictionary unit: an odds
 #: ratio per year of age or per month of disease duration is too close to 1 to read.
@@ -780,3 +782,92 @@ def model_sample(cohort, max_patients: int, seed: int):
             "MODEL_MAX_PATIENTS sets the size, 0 models every patient): the estimates below are the sample's, "
             "their intervals as wide as its size makes them.")
     return replace(cohort, patients=keep, visits=visits), note
+
+
+
+# --------------------------------------------------------------------------------------------
+# how the predictors were chosen, their functional form, and how often one question is tested
+# --------------------------------------------------------------------------------------------
+def linearity_checks(data: ModelData, *, nk: int = 4) -> pd.DataFrame:
+    """Per continuous term of the model, the restricted cubic spline test of linearity
+    (:func:`msc_sle.stats.functional_form.spline_nonlinearity`, ``nk`` knots, the other predictors
+    as in the model, ordinary ML as ``rms::lrm``): ``label``, ``df``, ``lr_statistic``, ``lr_p``,
+    ``wald_p`` and ``note`` (why a test is not estimable)."""
+    rows = []
+    terms = data.terms
+    for j, (term, kind, label) in enumerate(zip(terms["term"], terms["kind"], terms["label"])):
+        if kind != "continuous":
+            continue
+        try:
+            t = spline_nonlinearity(data.X.to_numpy(float), data.y.to_numpy(float), j, nk=nk, name=term)
+        except ValueError as why:  # too few distinct values for the knots
+            rows.append({"term": term, "label": label, "df": nk - 2, "lr_statistic": np.nan, "lr_p": np.nan,
+                         "wald_p": np.nan, "note": f"{NOT_ESTIMABLE}: {why}"})
+            continue
+        note = "" if t.estimable else (f"{NOT_ESTIMABLE}: the spline separates patients with and without "
+                                       f"{data.outcome_label}" if t.reason == "separation" else
+                                       f"{NOT_ESTIMABLE}: the fit did not converge")
+        rows.append({"term": term, "label": label, "df": t.df, "lr_statistic": t.lr_statistic, "lr_p": t.lr_p,
+                     "wald_p": t.wald_p, "note": note})
+    return pd.DataFrame(rows, columns=["term", "label", "df", "lr_statistic", "lr_p", "wald_p", "note"])
+
+
+def sparse_predictors(data: ModelData, *, below: int = 10, count: Callable[..., str] | None = None) -> list[str]:
+    """Sentences for the yes/no (or level) terms whose rarer value is held by fewer than ``below``
+    analysed patients: their odds ratio rests on those few patients."""
+    count = count or (lambda value, of=None: str(int(value)))
+    out = []
+    for term, kind, label, level, ref in data.terms[["term", "kind", "label", "level", "reference"]].itertuples(
+            index=False):
+        if kind != "indicator":
+            continue
+        x = data.X[term]
+        ones, n = int(x.sum()), int(len(x))
+        rare, shown = (ones, level) if ones <= n - ones else (n - ones, ref)
+        if rare < below:
+            out.append(f"{label}: only {count(rare, of=n)} of the {count(n)} analysed patients are "
+                       f"'{shown}'; its odds ratio rests on them, and a bootstrap sample may hold none or all "
+                       f"of them on one side of the outcome")
+    return out
+
+
+def nested_definitions(frame: pd.DataFrame, definitions: Mapping[str, object]) -> list[tuple[str, str, int]]:
+    """Pairs of response definitions where every patient who met the first also met the second
+    (in this frame): ``(narrower label, wider label, patients meeting the narrower)``."""
+    cols = {k: f"{k}_ever" for k in definitions if f"{k}_ever" in frame.columns}
+    out = []
+    for a, ca in cols.items():
+        for b, cb in cols.items():
+            if a == b:
+                continue
+            both = frame[[ca, cb]].dropna().astype(bool)
+            na = int(both[ca].sum())
+            if na and bool((~both[ca] | both[cb]).all()) and int(both[cb].sum()) > na:
+                out.append((get_definition(definitions[a]).label, get_definition(definitions[b]).label, na))
+    # keep the direct steps only (DORIS < CR < LDA, not also DORIS < LDA)
+    pairs = {(a, b) for a, b, _ in out}
+    middle = {m for _, m, _ in out}
+    return [(a, b, n) for a, b, n in out if not any((a, m) in pairs and (m, b) in pairs for m in middle)]
+
+
+def multiplicity_statement(predictor_label: str, definitions: Mapping[str, object],
+                           nested: Sequence[tuple[str, str, int]], *, count: Callable[..., str] | None = None) -> str:
+    """Every test of one question that the workbook runs (is ``predictor_label`` associated with
+    the response?), and the nesting of the definitions, in words."""
+    count = count or (lambda value, of=None: str(int(value)))
+    labels = [get_definition(d).label for d in definitions.values()]
+    tests = ["the paper's univariate comparison (its abstract and Table 2, reproduced on the 04_predictors page, "
+             "once for LDA and once for CR)",
+             "the univariable odds ratio above",
+             "the adjusted odds ratios (Firth, and maximum likelihood beside it)",
+             f"the same model under each of the {len(labels)} response definitions ({', '.join(labels)})",
+             "the time to first response (log-rank test on the median split, discrete-time model)"]
+    text = (f"Multiplicity. {predictor_label} is tested for the same question, whether it goes with "
+            f"response, in {len(tests)} ways: " + "; ".join(tests) + ". None of these p-values is adjusted for "
+            "the others, and a p-value below the significance level in one of them is not a finding on its own.")
+    if nested:
+        parts = [f"{a} ⊂ {b} ({count(n)} patients)" for a, b, n in nested]
+        text += (" The definitions are nested: in this cohort every patient who met the first of each pair also met "
+                 "the second: " + ", ".join(parts) + ". The same responders are counted again under the wider "
+                 "definition, so agreement across definitions is not replication.")
+    return text
