@@ -235,7 +235,8 @@ else:
         formats={"time": "visit", "cum_incidence": "percent:1", "ci_lower": "percent:1", "ci_upper": "percent:1"},
         footnotes=("95% CI: Kaplan-Meier with Greenwood's variance (log scale, as R survfit); at a visit before the "
                    "first response, the exact Clopper-Pearson interval for none among the patients followed to it; "
-                   "none at baseline, where the incidence is 0 by definition.",)))
+                   "none at baseline, where the incidence is 0 by definition, nor once every patient still followed "
+                   "has responded (100%).",)))
 
 # %%
 if data is not None:

@@ -157,7 +157,8 @@ class CumulativeIncidence:
     ``survival``, ``cum_incidence`` and its ``ci_lower``/``ci_upper`` (NaN for Turnbull), and
     ``se`` (Greenwood, of the survival); ``ci_method`` says which interval each row has (the
     ``conf_type``; ``"clopper-pearson"`` at times before the group's first event, where Greenwood's
-    interval collapses to 0-0; ``"origin"``). Row ``time = origin`` has incidence 0 by definition
+    interval collapses to 0-0; ``"none"`` once every subject still followed has had the event, where
+    no interval is given; ``"origin"``). Row ``time = origin`` has incidence 0 by definition
     and no interval.
     ``method``: ``"kaplan-meier"`` or ``"turnbull"``; ``test``: log-rank across groups or None.
     """
@@ -321,6 +322,9 @@ def cumulative_incidence(right, event, *, left=None, group=None, origin: float =
             ci_lower = np.where(none_yet, 0.0, ci_lower)
             ci_upper = np.where(none_yet, exact, ci_upper)
             ci_method[none_yet] = "clopper-pearson"
+            # once every subject still followed has had the event (S = 0) no transform of
+            # Greenwood's variance gives an interval: none is claimed
+            ci_method[surv <= 0] = "none"
         else:
             surv = _turnbull(ll, rr, ee, grid)
             se = np.full(grid.size, np.nan)
