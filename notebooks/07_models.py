@@ -225,7 +225,10 @@ else:
     if ttr.caveats():
         show_text("CAUTION: " + ttr.caveats())
     show_text(result_sentence(ttr.test, f"By {ttr.group_title}"))
-    if ttr.discrete is not None:
+    if ttr.discrete is not None and not ttr.discrete.estimable:
+        show_text(f"{ttr.discrete_label}, kept continuous: discrete-time model not estimable (the predictor "
+                  "separates the patients who respond at a visit from those who do not)")
+    elif ttr.discrete is not None:
         hr = ttr.discrete.table.iloc[0]
         show_text(result_sentence(ttr.discrete.test, f"{ttr.discrete_label}, kept continuous") + "; hazard ratio "
                   + format_ratio(hr["hazard_ratio"], hr["hr_lower"], hr["hr_upper"]) + " (95% Wald CI)")

@@ -216,3 +216,11 @@ def test_no_event_yet_gives_an_exact_interval_not_zero_to_zero():
     t = ci.table[ci.table["time"] > 0]
     assert ((t["ci_lower"] <= t["cum_incidence"]) & (t["cum_incidence"] <= t["ci_upper"])).all()
     assert (t["ci_upper"] > t["ci_lower"]).all()
+
+
+def test_discrete_time_model_on_separated_data_is_not_estimable():
+    right = [1.0, 1.0, 3.0, 3.0, 12.0, 12.0]
+    event = [True, True, True, True, False, False]
+    x = [5.0, 6.0, 3.0, 4.0, 1.0, 2.0]   # the larger x, the earlier the event: no finite MLE
+    m = discrete_time_model(right, event, x, grid=[1, 3, 6, 12])
+    assert not m.estimable and m.table["hazard_ratio"].isna().all()

@@ -368,6 +368,9 @@ class DiscreteTimeResult:
     n_imputed: int
     alpha: float
     method: str = "discrete-time proportional hazards (binomial GLM, complementary log-log link)"
+    #: False when the person-period data are separated (Konis' LP test): the MLE is infinite and
+    #: ``table`` holds NaN
+    estimable: bool = True
 
     @property
     def test(self) -> "LikelihoodRatioTest":
@@ -429,6 +432,14 @@ def discrete_time_model(right, event, X, *, left=None, names=None, origin: float
     Z = Xa[pp["subject"].to_numpy()]
     y = pp["y"].to_numpy()
     family = Binomial(link=CLogLog())
+    from .estimability import lp_separation
+    if lp_separation(np.column_stack([D, Z]), y):
+        nan = np.full(Z.shape[1], np.nan)
+        table = pd.DataFrame({c: nan for c in ("coef", "se", "hazard_ratio", "hr_lower", "hr_upper", "z", "p",
+                                               "lr_statistic", "lr_p")}, index=pd.Index(names, name="term"))
+        return DiscreteTimeResult(table=table, baseline=kept, dropped_times=dropped, n=int(r.size),
+                                  n_events=int(e.sum()), n_rows=int(len(pp)), n_imputed=0, alpha=float(alpha),
+                                  estimable=False)
     full = GLM(y, np.column_stack([D, Z]), family=family).fit(tol=1e-12, maxiter=200)
     z = stats.norm.isf(alpha / 2)
     k = len(kept)
