@@ -863,8 +863,8 @@ def multiplicity_statement(predictor_label: str, definitions: Mapping[str, objec
              f"the same model under each of the {len(labels)} response definitions ({', '.join(labels)})",
              "the time to first response (log-rank test on the median split, discrete-time model)"]
     text = (f"Multiplicity. {predictor_label} is tested for the same question, whether it goes with "
-            f"response, in {len(tests)} ways: " + "; ".join(tests) + ". None of these p-values is adjusted for "
-            "the others, and a p-value below the significance level in one of them is not a finding on its own.")
+            f"response, in {len(tests)} ways: " + "; ".join(tests) + ". These p-values are not adjusted for "
+            "one another, and a p-value below the significance level in one of them is not a finding on its own.")
     if nested:
         parts = [f"{a} ⊂ {b} ({count(n)} patients)" for a, b, n in nested]
         text += (" The definitions are nested: in this cohort every patient who met the first of each pair also met "
