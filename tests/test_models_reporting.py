@@ -62,3 +62,18 @@ def test_linearity_table_has_one_row_per_continuous_term():
     t = linearity_checks(data)
     assert list(t["term"]) == ["age_years"] and int(t["df"].iloc[0]) == 2
     assert 0 <= t["lr_p"].iloc[0] <= 1 and t["note"].iloc[0] == ""
+
+
+def test_time_to_response_states_the_interval_censoring_caveat_only_when_it_applies():
+    from msc_sle.models import TimeToResponse
+    intervals = pd.DataFrame({"patient_id": ["A", "B", "C"], "left": [1.0, 0.0, 0.0], "right": [6.0, 1.0, 12.0],
+                              "event": [True, True, False], "widened": [True, False, False],
+                              "n_visits": [3, 1, 4], "followed": [True, True, True]})
+    ttr = TimeToResponse(label="CR", intervals=intervals, overall=None, by_group=None, group_variable=None,
+                         group_title="", n_unfollowed=0, n_group_missing=0)
+    text = ttr.caveats()
+    assert text.startswith("1 first response(s) fall in an interval widened") and "right-endpoint imputation" in text
+    assert "no confidence intervals" in text
+    clean = TimeToResponse(label="CR", intervals=intervals.assign(widened=False), overall=None, by_group=None,
+                           group_variable=None, group_title="", n_unfollowed=0, n_group_missing=0)
+    assert clean.caveats() == ""
