@@ -131,6 +131,8 @@ if data is None:
     show_text(not_modelled)
 else:
     model = fit_prognostic_model(data, alpha=params.alpha)
+    if not model.estimable("firth"):  # nothing is validated or calibrated on a fit that is not a maximum
+        not_modelled = model.refusal(count)
     table = regression_table(model)
     save_table(table, f"model_{params.outcome}", params.out_dir, synthetic=cohort.synthetic, manuscript=True)
     display(table)
@@ -170,7 +172,7 @@ if data is not None:
 # `make run PREDICTORS=age_years,arthralgia_arthritis,prior_cyc`.
 
 # %% tags=["nbval-ignore-output"]
-validation = None if data is None else validate_model(
+validation = None if data is None or not model.estimable("firth") else validate_model(
     model, n_bootstrap=params.n_bootstrap, seed=params.seed,
     progress=progress_bar(params.n_bootstrap, "bootstrap samples refitted"))
 

@@ -66,6 +66,10 @@ def test_every_model_table_prints_intervals_around_estimates_and_no_failed_fit(s
             if fit != "ml" and (~flags).any():
                 seen_not_estimable = True
                 assert (table.body.iloc[:, 1:] == "not estimable").any().any()
+        # validation and calibration are refused, with the reason, on a model that is not estimable
+        assert bool(model.refusal()) == (not model.estimable("firth"))
+        if not model.estimable("firth"):
+            assert "68 of 69 patients" in model.refusal()
         for key, check in model.checks.items():
             printed = key == "ml" and not model.ml.exists
             assert check.estimable or printed or tidy[f"{key.split(':')[0]}_or"].isna().any(), key

@@ -276,6 +276,14 @@ class PrognosticModel:
         check = self.checks.get(fit)
         return check is None or check.estimable
 
+    def refusal(self, count: Callable[..., str] | None = None) -> str:
+        """Why nothing built on the adjusted (Firth) model is shown, when it is not estimable ("" else)."""
+        check = self.checks.get("firth")
+        if check is None or check.estimable:
+            return ""
+        return (f"Not shown: the adjusted model is {not_estimable_text(check, self.data.outcome_label, count=count)}. "
+                "Its internal validation and calibration would describe that artefact, not a model.")
+
     def not_estimable(self, count: Callable[..., str] | None = None) -> list[str]:
         """One sentence per fit that is not estimable, in clinical words (``count`` formats a count,
         e.g. the share mode's ``shown_count``)."""
