@@ -133,7 +133,7 @@ else:
     model = fit_prognostic_model(data, alpha=params.alpha)
     if not model.estimable("firth"):  # nothing is validated or calibrated on a fit that is not a maximum
         not_modelled = model.refusal(count)
-    table = regression_table(model)
+    table = regression_table(model, count=count)
     save_table(table, f"model_{params.outcome}", params.out_dir, synthetic=cohort.synthetic, manuscript=True)
     display(table)
 

@@ -770,8 +770,8 @@ def _p_cell(p, p_decimals) -> str:
     return "–" if p is None or not math.isfinite(float(p)) else format_p(float(p), p_decimals)
 
 
-def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str | None = None
-                     ) -> PublicationTable:
+def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str | None = None,
+                     count=None) -> PublicationTable:
     """A multivariable logistic model laid out as a manuscript table, in the style of the paper's
     Table 2: each predictor's univariable odds ratio beside its adjusted odds ratio (Firth), and the
     ordinary maximum likelihood estimate where it exists (gtsummary's ``tbl_uvregression`` merged
@@ -823,7 +823,7 @@ def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str 
              "Adjusted, Firth: " + methods["firth"].split(": ", 1)[1] + ".",
              "Adjusted, ML: " + methods["ml"].split(": ", 1)[1] + ".",
              f"{data.exclusions()} Events per variable: {epv_text(epv)}."]
-    notes.extend(f"{text}." for text in model.not_estimable())
+    notes.extend(f"{text}." for text in model.not_estimable(count))  # count: the share mode's rule
     title = title or (f"Odds ratios for {data.outcome_label}: univariable and multivariable logistic regression "
                       f"(n = {data.n}, {data.n_events} with the outcome)")
     return PublicationTable(title, body, tuple(kinds), tuple(notes), tidy)
