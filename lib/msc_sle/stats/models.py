@@ -24,6 +24,8 @@ Methods and conventions
   sample minus performance of that model in the original sample, corrected = apparent - mean
   optimism. Reports the c-statistic (AUC = Mann-Whitney U / (n1 n0)), Somers' Dxy, the
   calibration intercept and slope (logistic recalibration ``y ~ a + b lp``) and the Brier score.
+  The ML path is ``rms::validate(lrm(...))`` step for step, separated samples included; the Firth
+  path is the same loop with Firth refits (as an R brglm2 loop), dropping refits that fail.
 * :func:`calibration_curve` -- data for a calibration plot (quantile groups or lowess).
 
 Predictors are numeric columns (code categorical predictors as indicators beforehand); rows with
