@@ -37,7 +37,7 @@
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"predictors": "age_years,prior_cyc"})
-# and run all. Empty: the pre-specified model on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists them.
+# and run all. Empty: the default model on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists them.
 overrides = {}
 
 # %% [markdown] tags=["analyst"]
@@ -49,10 +49,11 @@ overrides = {}
 # %%
 from IPython.display import display
 
-from msc_sle.models import (fit_prognostic_model, model_data, model_sample, prediction_report, response_label,
-                            sensitivity_analysis, sledai_trajectories, time_to_response, validate_model)
+from msc_sle.models import (fit_prognostic_model, linearity_checks, model_data, model_sample, multiplicity_statement,
+                            nested_definitions, prediction_report, response_label, sensitivity_analysis,
+                            sledai_trajectories, sparse_predictors, time_to_response, validate_model)
 from msc_sle.present.figures import calibration_figure, cumulative_incidence_figure, trajectory_figure
-from msc_sle.present.format import epv_text, p_text, result_sentence
+from msc_sle.present.format import format_ratio, p_text, result_sentence
 from msc_sle.present.tables import (plain_table, prediction_summary, prediction_table, regression_table,
                                      sensitivity_table)
 from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, progress_bar, save_table, show_figure,
@@ -63,13 +64,18 @@ from msc_sle.workbook.share_models import models_share
 params = check_parameters(**overrides)
 cohort, sampled = model_sample(analysed_cohort(open_cohort(params)), params["model_max_patients"], params["seed"])
 shared = models_share(cohort, params)  # make share: the counts withheld (none by default)
+count = shared.count  # every count in a sentence goes through the share mode's small-count rule
 if sampled:
     show_text(sampled)
 
 # %% [markdown]
-# ## The outcome and the pre-specified predictors
+# ## The outcome and the default predictors
 #
-# The default predictors were chosen **before looking at Table 2**, on clinical grounds:
+# The default predictors were chosen on clinical grounds, listed below. They were **not** chosen
+# blind to the data: **age was known to be associated with response before this model was built**,
+# since it is the paper's headline univariate result (its abstract and Table 2, reproduced on the
+# 04_predictors page, for both LDA and CR). Its odds ratio here is therefore not an independent
+# confirmation of the paper, and is expected to look stronger than it would in a new cohort.
 #
 # - **age** at the infusion: later-onset and older SLE patients have milder disease and lower
 #   activity (Rovenský, Formiga, Bertoli: cited in the paper's discussion);
@@ -77,7 +83,8 @@ if sampled:
 # - **baseline SLEDAI-2K**: the further a patient starts from the LDA/CR thresholds, the more the
 #   score must fall to reach them;
 # - **active lupus nephritis**: renal activity is "major organ activity", which LDA and CR forbid,
-#   and lupus nephritis is the classic marker of refractory disease.
+#   and lupus nephritis is the classic marker of refractory disease. Most patients have it: its
+#   odds ratio rests on the few without it (counted below).
 #
 # The paper's significant univariate findings (arthralgia/arthritis, prior cyclophosphamide or
 # hydroxychloroquine) are *not* the default: putting a variable in the model *because* its p-value
@@ -101,6 +108,8 @@ except ValueError as why:  # nobody eligible, one outcome only, a predictor ever
     show_text(not_modelled)
 else:
     show_text(*shared.describe_data(data))
+    for sentence in sparse_predictors(data, count=count):
+        show_text(sentence + ".")
 
 # %% [markdown]
 # ## The model: univariable and adjusted odds ratios
@@ -111,15 +120,40 @@ else:
 # shown beside it where its estimates exist, i.e. without separation. Continuous predictors are
 # given per a readable step (age per 10 years, duration per 12 months). The table is saved as CSV,
 # XLSX and DOCX; its footnotes name the method behind every interval and p-value.
+#
+# **Every fit is checked before it is printed**: separation (Konis' linear-programming test), the
+# maximum reached again from several starting points, a negative-definite Hessian, and each
+# interval containing its estimate. A fit that fails prints "not estimable", and a footnote says why
+# in terms of the patients (e.g. almost every patient responded); its numbers are not shown.
 
 # %%
 if data is None:
     show_text(not_modelled)
 else:
     model = fit_prognostic_model(data, alpha=params.alpha)
-    table = shared(regression_table(model))
+    if not model.estimable("firth"):  # nothing is validated or calibrated on a fit that is not a maximum
+        not_modelled = model.refusal(count)
+    table = shared(regression_table(model, count=count))
     save_table(table, f"model_{params.outcome}", params.out_dir, synthetic=cohort.synthetic, manuscript=True)
     display(table)
+
+# %% [markdown]
+# **Is each continuous predictor linear on the log-odds scale?** The model gives one odds ratio per
+# step of age, duration and baseline SLEDAI-2K, as if the effect were the same everywhere. Each is
+# replaced in turn by a restricted cubic spline with 4 knots (Harrell's default; the other
+# predictors unchanged, ordinary maximum likelihood as R's `rms::lrm`), and the 2 nonlinear terms
+# are tested. A small p says the straight line misfits; a large one, with 69 patients, only that a
+# curve could not be detected.
+
+# %%
+if data is not None:
+    display(plain_table(linearity_checks(data), "Linearity of each continuous predictor: restricted cubic spline "
+                        "(4 knots) against the straight line", columns={
+                            "label": "Predictor", "df": "Nonlinear df", "lr_statistic": "LR chi-square",
+                            "lr_p": "p, likelihood ratio", "wald_p": "p, Wald (as anova.rms)", "note": "Note"},
+                        formats={"df": "int", "lr_statistic": "fixed:2", "lr_p": "p", "wald_p": "p"},
+                        footnotes=("Knots at the 5th, 35th, 65th and 95th percentiles (below 100 patients the outer "
+                                   "knots at the 5th smallest and largest value), as Hmisc::rcspline.eval.",)))
 
 # %% [markdown]
 # ## Internal validation: how optimistic is the model?
@@ -138,7 +172,7 @@ else:
 # `make run PREDICTORS=age_years,arthralgia_arthritis,prior_cyc`.
 
 # %% tags=["nbval-ignore-output"]
-validation = None if data is None else validate_model(
+validation = None if data is None or not model.estimable("firth") else validate_model(
     model, n_bootstrap=params.n_bootstrap, seed=params.seed,
     progress=progress_bar(params.n_bootstrap, "bootstrap samples refitted"))
 validation = validation if validation is None else shared(validation)
@@ -217,8 +251,13 @@ elif validation is not None:
 # interval-censored data is the Kaplan-Meier estimate on the visit-grouped times (Greenwood 95%
 # CIs); a missed visit widens an interval, and the workbook then switches to Turnbull. The
 # log-rank test (Mantel-Haenszel over the visits, which handles the grouped ties) compares the
-# groups. They are formed by the first pre-specified predictor (a continuous one split at its median,
-# for the picture only: the model uses it continuous); the dashed grey curve is all patients.
+# groups. They are formed by the first default predictor (a continuous one split at its median,
+# for the picture only); the dashed grey curve is all patients. Splitting at the median throws
+# information away, so a **discrete-time proportional hazards model** (complementary log-log link,
+# one hazard per visit interval) keeps the predictor continuous beside the log-rank test.
+# Before a group's first response the Kaplan-Meier interval would collapse to 0%-0%; the table
+# gives the exact (Clopper-Pearson) interval for no response among the patients followed to that
+# visit instead.
 
 # %%
 if data is None:
@@ -227,11 +266,24 @@ else:
     by = params.names("predictors")[0]
     ttr = shared(time_to_response(cohort, frame, definition, by=by, label=definition.label, alpha=params.alpha))
     show_text(ttr.schedule_note())
+    if ttr.caveats():
+        show_text("CAUTION: " + ttr.caveats())
     show_text(result_sentence(ttr.test, f"By {ttr.group_title}"))
+    if ttr.discrete is not None and not ttr.discrete.estimable:
+        show_text(f"{ttr.discrete_label}, kept continuous: discrete-time model not estimable (the predictor "
+                  "separates the patients who respond at a visit from those who do not)")
+    elif ttr.discrete is not None:
+        hr = ttr.discrete.table.iloc[0]
+        show_text(result_sentence(ttr.discrete.test, f"{ttr.discrete_label}, kept continuous") + "; hazard ratio "
+                  + format_ratio(hr["hazard_ratio"], hr["hr_lower"], hr["hr_upper"]) + " (95% Wald CI)")
     display(plain_table(ttr.overall.table, f"First {definition.label}, all patients", columns={
         "time": "Visit", "n_risk": "At risk", "n_events": "First response", "n_censored": "Censored",
         "cum_incidence": "Cumulative incidence", "ci_lower": "95% CI, lower", "ci_upper": "95% CI, upper"},
-        formats={"time": "visit", "cum_incidence": "percent:1", "ci_lower": "percent:1", "ci_upper": "percent:1"}))
+        formats={"time": "visit", "cum_incidence": "percent:1", "ci_lower": "percent:1", "ci_upper": "percent:1"},
+        footnotes=("95% CI: Kaplan-Meier with Greenwood's variance (log scale, as R survfit); at a visit before the "
+                   "first response, the exact Clopper-Pearson interval for none among the patients followed to it; "
+                   "none at baseline, where the incidence is 0 by definition, nor once every patient still followed "
+                   "has responded (100%).",)))
 
 # %%
 if data is not None:
@@ -320,7 +372,8 @@ if data is not None:
 if data is None:
     show_text(not_modelled)
 else:
-    sensitivity = sensitivity_analysis(frame, params.names("predictors"), definitions, alpha=params.alpha)
+    sensitivity = sensitivity_analysis(frame, params.names("predictors"), definitions, alpha=params.alpha,
+                                       count=count)
     comparison = shared(sensitivity_table(sensitivity))
     save_table(comparison, "model_sensitivity", params.out_dir, synthetic=cohort.synthetic, manuscript=True)
     display(comparison)
@@ -330,13 +383,21 @@ if data is not None:
     display(plain_table(sensitivity.survivors(), f"Which associations survive a change of definition "
                         f"(p < {params.alpha})", columns={
                             "label": "Predictor", "definitions": "Definitions modelled",
+                            "not_estimable": "Not estimable (skipped)",
                             "p_below_alpha": f"With p < {params.alpha}",
-                            "same_direction": "With the odds ratio on the same side of 1"}))
+                            "same_direction": "With the odds ratio on the same side of 1"},
+                        footnotes=tuple(f"Skipped, not estimable: {label} (see the table above)."
+                                        for label in sensitivity.skipped())))
+    show_text(multiplicity_statement(data.variables["label"].iloc[0], definitions,
+                                     nested_definitions(frame, definitions), count=count))
 
 # %% [markdown]
 # The "With p <" column counts the definitions under which the predictor's penalised
 # likelihood-ratio p is below the significance level; the last column, how many of them put its
-# odds ratio on the same side of 1.
+# odds ratio on the same side of 1. Both count only the definitions whose model is estimable: one
+# that is not (too few patients on one side) is skipped and counted apart, never read as agreement.
+# The paragraph above names every test of the first predictor's association with response, and
+# how the definitions nest inside each other.
 #
 # **Reading these results.** On the bundled data every number here comes from a SYNTHETIC cohort
 # built to reproduce the paper's tables, not from patients: it shows what the analysis does, not

@@ -34,7 +34,7 @@ dictionary and the response definitions, and prepares what those functions take:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Callable, Mapping, Sequence
 
@@ -49,12 +49,15 @@ from .stats.longitudinal import NLME_SPELLING, GEEResult, MixedModelResult, MMRM
 from .stats.models import (BootstrapValidation, CalibrationCurve, EventsPerVariable, FirthResult,
                            LogisticResult, RegressionTable, bootstrap_validation, calibration_curve,
                            events_per_variable, firth_logistic, logistic, regression_table)
-from .stats.survival import CumulativeIncidence, cumulative_incidence, first_event
+from .stats.estimability import NOT_ESTIMABLE, Estimability, check_logistic_fit
+from .stats.functional_form import spline_nonlinearity
+from .stats.survival import CumulativeIncidence, DiscreteTimeResult, cumulative_incidence, discrete_time_model, first_event
 
 __all__ = ["PER_UNIT", "ModelData", "PrognosticModel", "ModelValidation", "TimeToResponse", "Trajectories",
            "SensitivityResult", "model_data", "fit_prognostic_model", "validate_model", "first_response",
            "time_to_response", "trajectory_data", "sledai_trajectories", "sensitivity_analysis", "outcome_label",
-           "response_label", "model_sample"]
+           "response_label", "model_sample", "check_fit", "not_estimable_text", "NOT_ESTIMABLE",
+           "linearity_checks", "sparse_predictors", "nested_definitions", "multiplicity_statement"]
 __all__ += ["PredictionReport", "prediction_report"]
 
 #: Units in which a continuous predictor's odds ratio is given, by its dictionary unit: an odds
@@ -252,17 +255,53 @@ class PrognosticModel:
     univariable: RegressionTable
     ml: LogisticResult
     alpha: float
+    #: the estimability of each fit (:func:`check_fit`): ``"firth"``, ``"ml"``, ``"uni:<term>"``
+    checks: Mapping[str, Estimability] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """One row per term: labels, univariable and adjusted (Firth) odds ratios with CIs and p,
-        and the maximum likelihood odds ratio, CI and p (NaN where the MLE does not exist)."""
+        and the maximum likelihood odds ratio, CI and p (NaN where the MLE does not exist, or where
+        the fit is not estimable: ``uni_estimable``, ``firth_estimable``, ``ml_estimable`` False)."""
         t = self.data.terms.set_index("term")[["variable", "label", "kind", "level", "reference", "per", "unit"]]
         t = t.join(self.univariable.table[["uni_or", "uni_lower", "uni_upper", "uni_p"]])
         f = self.firth.table
         t = t.assign(firth_or=f["odds_ratio"], firth_lower=f["or_lower"], firth_upper=f["or_upper"], firth_p=f["p"])
         m = self.ml.table
         t = t.assign(ml_or=m["odds_ratio"], ml_lower=m["or_lower"], ml_upper=m["or_upper"], ml_p=m["p"])
+        est = {"uni": [self.estimable(f"uni:{term}") for term in t.index],
+               "firth": [self.estimable("firth")] * len(t), "ml": [self.estimable("ml")] * len(t)}
+        for fit, flags in est.items():
+            t[f"{fit}_estimable"] = flags
+            cols = [f"{fit}_or", f"{fit}_lower", f"{fit}_upper", f"{fit}_p"]
+            t.loc[~t[f"{fit}_estimable"], cols] = np.nan
         return t.reset_index()
+
+    def estimable(self, fit: str) -> bool:
+        """Whether ``fit`` (``"firth"``, ``"ml"``, ``"uni:<term>"``) passed every check (ML: also
+        that its estimates exist)."""
+        check = self.checks.get(fit)
+        return check is None or check.estimable
+
+    def refusal(self, count: Callable[..., str] | None = None) -> str:
+        """Why nothing built on the adjusted (Firth) model is shown, when it is not estimable ("" else)."""
+        check = self.checks.get("firth")
+        if check is None or check.estimable:
+            return ""
+        return (f"Not shown: the adjusted model is {not_estimable_text(check, self.data.outcome_label, count=count)}. "
+                "Its internal validation and calibration would describe that artefact, not a model.")
+
+    def not_estimable(self, count: Callable[..., str] | None = None) -> list[str]:
+        """One sentence per fit that is not estimable, in clinical words (``count`` formats a count,
+        e.g. the share mode's ``shown_count``)."""
+        names = {"firth": "Adjusted, Firth", "ml": "Adjusted, ML"}
+        labels = self.data.terms.set_index("term")["label"]
+        out = []
+        for key, check in self.checks.items():
+            if check.estimable or (key == "ml" and not self.ml.exists):
+                continue
+            name = names.get(key) or f"Univariable, {labels.get(key[4:], key[4:])}"
+            out.append(f"{name}: {not_estimable_text(check, self.data.outcome_label, count=count)}")
+        return out
 
     @property
     def methods(self) -> dict[str, str]:
@@ -284,7 +323,54 @@ def fit_prognostic_model(data: ModelData, *, alpha: float = 0.05) -> PrognosticM
     firth = firth_logistic(data.X, data.y, alpha=alpha)
     uni = regression_table(data.X, data.y, method="firth", alpha=alpha)
     ml = logistic(data.X, data.y, alpha=alpha)
-    return PrognosticModel(data=data, firth=firth, univariable=uni, ml=ml, alpha=float(alpha))
+    checks = {"firth": check_fit(data.X, data.y, firth), "ml": check_fit(data.X, data.y, ml)}
+    for term in data.X.columns:
+        # the univariable table keeps odds ratios only: the coefficients come from a refit without
+        # the (slow) profile search, and its printed interval is checked against them
+        one = firth_logistic(data.X[[term]], data.y, alpha=alpha, confint="wald")
+        row = uni.table.loc[term]
+        b0 = float(one.table["coef"].iloc[0])
+        bounds = {"lower": [b0, math.log(row["uni_lower"])], "upper": [b0, math.log(row["uni_upper"])]}
+        checks[f"uni:{term}"] = check_logistic_fit(data.X[[term]], data.y, one.table["coef"].to_numpy(float),
+                                                   names=list(one.table.index), converged=one.converged, **bounds)
+    return PrognosticModel(data=data, firth=firth, univariable=uni, ml=ml, alpha=float(alpha),
+                           checks=MappingProxyType(checks))
+
+
+def check_fit(X, y, fit: FirthResult | LogisticResult) -> Estimability:
+    """Every estimability check (:func:`msc_sle.stats.estimability.check_logistic_fit`) on a Firth
+    or ordinary ML fit: separation (ML), a maximum from several starts, a negative-definite
+    Hessian, each profile or Wald interval containing its estimate."""
+    penalised = isinstance(fit, FirthResult)
+    t = fit.table
+    converged = fit.converged and (penalised or fit.exists)
+    return check_logistic_fit(X, y, t["coef"].to_numpy(float), lower=t["ci_lower"].to_numpy(float),
+                              upper=t["ci_upper"].to_numpy(float), names=list(t.index), penalised=penalised,
+                              converged=converged)
+
+
+def not_estimable_text(check: Estimability, outcome: str, *, count: Callable[..., str] | None = None) -> str:
+    """Why a fit is not printed, in the words of the patients: "not estimable: 68 of 69 patients had
+    SLEDAI-4 reduction during the year (1 without it): the model found no maximum". ``count(value,
+    of=total)`` formats each count (default: the number; the share mode passes its small-count rule)."""
+    count = count or (lambda value, of=None: str(int(value)))
+    n, events, rest = check.n, check.n_events, check.n - check.n_events
+    smaller = f"{count(rest, of=n)} without it" if rest <= events else f"{count(events, of=n)} with it"
+    head = f"{NOT_ESTIMABLE}: {count(events, of=n)} of {count(n)} patients had {outcome} ({smaller})"
+    why = []
+    if "separation" in check.problems:
+        why.append("the predictors separate patients with and without it, so the ordinary maximum likelihood "
+                   "estimates are infinite")
+    if "not_converged" in check.problems:
+        why.append("the fit did not converge")
+    if "not_maximum" in check.problems or "hessian" in check.problems:
+        why.append("too few patients in the smaller group: the fit stopped at a point that is not the "
+                   "maximum of the likelihood (another starting point gives a better fit)"
+                   if "not_maximum" in check.problems else
+                   "too few patients in the smaller group: the likelihood has no clear maximum")
+    if "ci_excludes_estimate" in check.problems or "ci_missing" in check.problems:
+        why.append("its confidence intervals could not be computed around the estimates")
+    return head + ": " + "; ".join(why)
 
 
 # --------------------------------------------------------------------------------------------
@@ -564,6 +650,21 @@ class TimeToResponse:
     group_title: str
     n_unfollowed: int
     n_group_missing: int
+    #: the discrete-time (complementary log-log) model of the ``by`` variable kept continuous
+    #: (a yes/no one as 0/1), or None (no ``by``, a category, or no event); ``discrete_label`` its
+    #: label with the step of a continuous variable ("Age/years (per 10 years)")
+    discrete: DiscreteTimeResult | None = None
+    discrete_label: str = ""
+
+    def caveats(self) -> str:
+        """What the estimate and the tests assume when a missed visit widened an interval ("" when none did)."""
+        widened = int(self.intervals.loc[self.intervals["followed"], "widened"].sum())
+        if not widened:
+            return ""
+        return (f"{widened} first response(s) fall in an interval widened by a missed or unclassifiable visit. "
+                "The cumulative incidence is then Turnbull's estimate, which has no confidence intervals here; "
+                "the log-rank test and the discrete-time model place each of these first responses at the visit "
+                "where it was seen (right-endpoint imputation), which can make them look later than they were.")
 
     @property
     def shown(self) -> CumulativeIncidence:
@@ -621,9 +722,33 @@ def time_to_response(cohort, frame: pd.DataFrame, definition, *, by: str | None 
         by_group = cumulative_incidence(sub["right"].to_numpy(float), sub["event"].to_numpy(bool),
                                         left=sub["left"].to_numpy(float), group=g[keep].to_numpy(object),
                                         alpha=alpha)
+    discrete, discrete_label = None, ""
+    if by is not None:
+        discrete, discrete_label = _discrete_model(frame, by, followed, _dictionary_row(by, d), alpha)
     return TimeToResponse(label=label, intervals=intervals, overall=overall, by_group=by_group, group_variable=by,
                           group_title=title, n_unfollowed=int((~intervals["followed"]).sum()),
-                          n_group_missing=n_group_missing)
+                          n_group_missing=n_group_missing, discrete=discrete, discrete_label=discrete_label)
+
+
+def _discrete_model(frame, by, followed, row, alpha):
+    """The discrete-time model of ``by`` as the prognostic model codes it (continuous per its step,
+    yes/no as 0/1); (None, "") for a category of more than two levels or without an event."""
+    values = followed["patient_id"].map(dict(zip(frame["patient_id"], frame[by])))
+    keep = values.notna().to_numpy()
+    sub = followed[keep]
+    if not sub["event"].any():
+        return None, ""
+    series = pd.Series(values[keep].to_numpy(), name=by).astype(frame[by].dtype)
+    try:
+        parts = _terms_for(by, series, row, PER_UNIT)
+    except ValueError:
+        return None, ""
+    if len(parts) != 1:
+        return None, ""
+    _, x, info = parts[0]
+    result = discrete_time_model(sub["right"].to_numpy(float), sub["event"].to_numpy(bool), x.to_numpy(float),
+                                 left=sub["left"].to_numpy(float), names=[by], grid=FOLLOW_UP_MONTHS, alpha=alpha)
+    return result, info["label"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -752,14 +877,24 @@ class SensitivityResult:
     descriptions: tuple = ()
 
     def survivors(self, alpha: float | None = None) -> pd.DataFrame:
-        """Per term, under how many definitions its CI excludes 1 (p < alpha) and in which direction."""
+        """Per term, under how many definitions its CI excludes 1 (p < alpha) and in which direction;
+        definitions whose model is not estimable are skipped (``not_estimable`` counts them) and
+        ``definitions`` counts those modelled."""
         alpha = self.alpha if alpha is None else alpha
         t = self.table[self.table["term"].notna()]
-        out = t.assign(significant=t["p"] < alpha, direction=np.sign(np.log(t["odds_ratio"])))
+        ok = t["estimable"].astype(bool)
+        out = t.assign(significant=(t["p"] < alpha) & ok, direction=np.sign(np.log(t["odds_ratio"])).where(ok, 0),
+                       modelled=ok, skipped=~ok)
         return (out.groupby(["term", "label"], sort=False)
-                .agg(definitions=("outcome", "size"), p_below_alpha=("significant", "sum"),
+                .agg(definitions=("modelled", "sum"), not_estimable=("skipped", "sum"),
+                     p_below_alpha=("significant", "sum"),
                      same_direction=("direction", lambda s: int(max((s > 0).sum(), (s < 0).sum()))))
                 .reset_index())
+
+    def skipped(self) -> list[str]:
+        """The labels of the definitions whose model is not estimable (left out of :meth:`survivors`)."""
+        t = self.table[self.table["term"].notna() & ~self.table["estimable"].astype(bool)]
+        return list(dict.fromkeys(t["outcome_label"]))
 
 
 def response_label(definition) -> str:
@@ -768,13 +903,15 @@ def response_label(definition) -> str:
 
 
 def sensitivity_analysis(frame: pd.DataFrame, predictors: Sequence[str], definitions: Mapping[str, object], *,
-                         alpha: float = 0.05) -> SensitivityResult:
+                         alpha: float = 0.05, count: Callable[..., str] | None = None) -> SensitivityResult:
     """Refit the Firth model of ``predictors`` for each response definition.
 
     ``definitions`` maps the prefix of the frame's outcome columns to a definition, as
     :func:`msc_sle.clinical.analysis_frame` was given them (``{"cr": paper_cr, "lldas": lldas,
     ...}`` -> columns ``cr_ever``, ``lldas_ever``). A definition under which every patient (or
-    none) responds, or whose model cannot be fitted, gets one row with the reason in ``note``.
+    none) responds, or whose model cannot be fitted, gets one row with the reason in ``note``; a
+    model that fails a :func:`check_fit` check keeps its rows with ``estimable`` False, no
+    estimates, and the reason in clinical words in ``note`` (``count`` formats its counts).
     """
     rows = []
     outcomes = {f"{prefix}_ever": response_label(d) for prefix, d in definitions.items()}
@@ -790,21 +927,23 @@ def sensitivity_analysis(frame: pd.DataFrame, predictors: Sequence[str], definit
                          "n_events": events, "epv": math.nan, "term": None, "note": f"not modelled: {err}"})
             continue
         fit = firth_logistic(data.X, data.y, alpha=alpha)
+        check = check_fit(data.X, data.y, fit)
         note = ""
         if fit.separation:
             note = "separation: the ordinary MLE does not exist; Firth's estimates stay finite"
-        if not fit.converged:
-            note = "Firth fit did not converge"
+        if not check.estimable:
+            note = not_estimable_text(check, label, count=count)
         terms = data.terms.set_index("term")
         for term in terms.index:
-            r = fit.table.loc[term]
+            r = fit.table.loc[term] if check.estimable else pd.Series(np.nan, index=fit.table.columns)
             rows.append({**head, "n": data.n, "n_events": data.n_events, "epv": data.epv.epv, "term": term,
                          "label": terms.loc[term, "label"], "odds_ratio": r["odds_ratio"], "or_lower": r["or_lower"],
-                         "or_upper": r["or_upper"], "p": r["p"], "note": note})
+                         "or_upper": r["or_upper"], "p": r["p"], "note": note, "estimable": check.estimable})
     columns = ["outcome", "outcome_label", "n", "n_events", "epv", "term", "label", "odds_ratio", "or_lower",
-               "or_upper", "p", "note"]
-    return SensitivityResult(table=pd.DataFrame(rows, columns=columns), outcomes=tuple(outcomes), alpha=float(alpha),
-                             descriptions=descriptions)
+               "or_upper", "p", "note", "estimable"]
+    table = pd.DataFrame(rows, columns=columns)
+    table["estimable"] = table["estimable"].fillna(False).astype(bool)
+    return SensitivityResult(table=table, outcomes=tuple(outcomes), alpha=float(alpha), descriptions=descriptions)
 
 
 def model_sample(cohort, max_patients: int, seed: int):
@@ -821,3 +960,92 @@ def model_sample(cohort, max_patients: int, seed: int):
             "MODEL_MAX_PATIENTS sets the size, 0 models every patient): the estimates below are the sample's, "
             "their intervals as wide as its size makes them.")
     return replace(cohort, patients=keep, visits=visits), note
+
+
+
+# --------------------------------------------------------------------------------------------
+# how the predictors were chosen, their functional form, and how often one question is tested
+# --------------------------------------------------------------------------------------------
+def linearity_checks(data: ModelData, *, nk: int = 4) -> pd.DataFrame:
+    """Per continuous term of the model, the restricted cubic spline test of linearity
+    (:func:`msc_sle.stats.functional_form.spline_nonlinearity`, ``nk`` knots, the other predictors
+    as in the model, ordinary ML as ``rms::lrm``): ``label``, ``df``, ``lr_statistic``, ``lr_p``,
+    ``wald_p`` and ``note`` (why a test is not estimable)."""
+    rows = []
+    terms = data.terms
+    for j, (term, kind, label) in enumerate(zip(terms["term"], terms["kind"], terms["label"])):
+        if kind != "continuous":
+            continue
+        try:
+            t = spline_nonlinearity(data.X.to_numpy(float), data.y.to_numpy(float), j, nk=nk, name=term)
+        except ValueError as why:  # too few distinct values for the knots
+            rows.append({"term": term, "label": label, "df": nk - 2, "lr_statistic": np.nan, "lr_p": np.nan,
+                         "wald_p": np.nan, "note": f"{NOT_ESTIMABLE}: {why}"})
+            continue
+        note = "" if t.estimable else (f"{NOT_ESTIMABLE}: the spline separates patients with and without "
+                                       f"{data.outcome_label}" if t.reason == "separation" else
+                                       f"{NOT_ESTIMABLE}: the fit did not converge")
+        rows.append({"term": term, "label": label, "df": t.df, "lr_statistic": t.lr_statistic, "lr_p": t.lr_p,
+                     "wald_p": t.wald_p, "note": note})
+    return pd.DataFrame(rows, columns=["term", "label", "df", "lr_statistic", "lr_p", "wald_p", "note"])
+
+
+def sparse_predictors(data: ModelData, *, below: int = 10, count: Callable[..., str] | None = None) -> list[str]:
+    """Sentences for the yes/no (or level) terms whose rarer value is held by fewer than ``below``
+    analysed patients: their odds ratio rests on those few patients."""
+    count = count or (lambda value, of=None: str(int(value)))
+    out = []
+    for term, kind, label, level, ref in data.terms[["term", "kind", "label", "level", "reference"]].itertuples(
+            index=False):
+        if kind != "indicator":
+            continue
+        x = data.X[term]
+        ones, n = int(x.sum()), int(len(x))
+        rare, shown = (ones, level) if ones <= n - ones else (n - ones, ref)
+        if rare < below:
+            out.append(f"{label}: only {count(rare, of=n)} of the {count(n)} analysed patients are "
+                       f"'{shown}'; its odds ratio rests on them, and a bootstrap sample may hold none or all "
+                       f"of them on one side of the outcome")
+    return out
+
+
+def nested_definitions(frame: pd.DataFrame, definitions: Mapping[str, object]) -> list[tuple[str, str, int]]:
+    """Pairs of response definitions where every patient who met the first also met the second
+    (in this frame): ``(narrower label, wider label, patients meeting the narrower)``."""
+    cols = {k: f"{k}_ever" for k in definitions if f"{k}_ever" in frame.columns}
+    out = []
+    for a, ca in cols.items():
+        for b, cb in cols.items():
+            if a == b:
+                continue
+            both = frame[[ca, cb]].dropna().astype(bool)
+            na = int(both[ca].sum())
+            if na and bool((~both[ca] | both[cb]).all()) and int(both[cb].sum()) > na:
+                out.append((get_definition(definitions[a]).label, get_definition(definitions[b]).label, na))
+    # keep the direct steps only (DORIS < CR < LDA, not also DORIS < LDA)
+    pairs = {(a, b) for a, b, _ in out}
+    middle = {m for _, m, _ in out}
+    return [(a, b, n) for a, b, n in out if not any((a, m) in pairs and (m, b) in pairs for m in middle)]
+
+
+def multiplicity_statement(predictor_label: str, definitions: Mapping[str, object],
+                           nested: Sequence[tuple[str, str, int]], *, count: Callable[..., str] | None = None) -> str:
+    """Every test of one question that the workbook runs (is ``predictor_label`` associated with
+    the response?), and the nesting of the definitions, in words."""
+    count = count or (lambda value, of=None: str(int(value)))
+    labels = [get_definition(d).label for d in definitions.values()]
+    tests = ["the paper's univariate comparison (its abstract and Table 2, reproduced on the 04_predictors page, "
+             "once for LDA and once for CR)",
+             "the univariable odds ratio above",
+             "the adjusted odds ratios (Firth, and maximum likelihood beside it)",
+             f"the same model under each of the {len(labels)} response definitions ({', '.join(labels)})",
+             "the time to first response (log-rank test on the median split, discrete-time model)"]
+    text = (f"Multiplicity. {predictor_label} is tested for the same question, whether it goes with "
+            f"response, in {len(tests)} ways: " + "; ".join(tests) + ". These p-values are not adjusted for "
+            "one another, and a p-value below the significance level in one of them is not a finding on its own.")
+    if nested:
+        parts = [f"{a} ⊂ {b} ({count(n)} patients)" for a, b, n in nested]
+        text += (" The definitions are nested: in this cohort every patient who met the first of each pair also met "
+                 "the second: " + ", ".join(parts) + ". The same responders are counted again under the wider "
+                 "definition, so agreement across definitions is not replication.")
+    return text

@@ -328,6 +328,27 @@ def test_bootstrap_ml_equals_rms_validate():
     assert t.loc["c", "corrected"] == pytest.approx(0.5 + 0.4111880974396 / 2, abs=ATOL)
 
 
+def test_bootstrap_ml_keeps_separated_samples_as_rms_validate():
+    """rms::validate keeps a separated bootstrap sample (lrm.fit stops where -2 log L stops moving
+    and calls that converged); dropping those samples, as this library once did, gives a slope
+    optimism far too small. Data: 69 simulated rows where 126 of the 300 samples are separated
+    (data/reference_validation_separated.R writes the resamples and prints rms 6.5.0's values)."""
+    d = pd.read_csv(DATA / "validation_separated.csv")
+    idx = np.loadtxt(DATA / "validation_separated_resamples.csv", delimiter=",", dtype=int)
+    v = bootstrap_validation(d[["x1", "x2", "b"]], d["y"], fit="ml", resamples=idx)
+    t = v.table
+    assert v.n_bootstrap == 300 and v.n_failed == 0 and 100 < v.n_separated < 150
+    # print(v[c("Dxy", "Intercept", "Slope", "B"), ]): index.orig, training, test, index.corrected
+    ref = {"dxy": (0.558620689655, 0.554418954876, 0.513103448276, 0.517305183055),
+           "intercept": (0.0, 0.0, 0.111151419268, 0.111151419268),
+           "slope": (1.0, 1.0, 0.755882458293, 0.755882458293),
+           "brier": (0.187970776491, 0.179688420594, 0.198860453901, 0.207142809798)}
+    for m, (app, train, test, corr) in ref.items():
+        got = t.loc[m, ["apparent", "bootstrap", "test", "corrected"]].to_numpy(float)
+        np.testing.assert_allclose(got, [app, train, test, corr], atol=1e-9, err_msg=m)
+    assert (t["n"] == 300).all()
+
+
 def test_bootstrap_firth_equals_r_brglm2_loop():
     X, y = _cohort()
     v = bootstrap_validation(X, y, fit="firth", resamples=_resamples())

@@ -8,6 +8,9 @@ References:
   subjects, visits at months 1, 3, 6, 12, a blank flag = missed visit): ``survfit`` (conf.type
   "log" and "log-log"), ``survdiff``, and ``survfit(Surv(left, right, type="interval2"))`` for the
   Turnbull estimate. Script: data/reference_survival.R; its printed values are stored below.
+* data/reference_discrete_time.R (R 4.2.2): ``glm(y ~ 0 + time + x, family = binomial(link =
+  "cloglog"))`` on the person-period expansion of data/discrete_time.csv (60 simulated subjects),
+  its ``anova`` likelihood-ratio test, and ``binom.test(0, k)$conf.int`` (Clopper-Pearson).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msc_sle.stats.survival import cumulative_incidence, first_event, logrank_test
+from msc_sle.stats.survival import cumulative_incidence, discrete_time_model, first_event, logrank_test
 
 DATA = Path(__file__).parent / "data"
 
@@ -180,3 +183,44 @@ def test_input_checks_and_pickle():
     back = pickle.loads(pickle.dumps(ci))
     pd.testing.assert_frame_equal(back.table, ci.table)
     assert back.test.statistic == ci.test.statistic
+
+
+def test_discrete_time_cloglog_matches_r_glm():
+    d = pd.read_csv(DATA / "discrete_time.csv")
+    m = discrete_time_model(d["right"], d["event"], d["x"], names=["x"], grid=[1, 3, 6, 12])
+    r = m.table.loc["x"]
+    assert m.n_rows == 175 and m.n == 60 and m.n_events == 38 and m.dropped_times == ()
+    assert r["coef"] == pytest.approx(0.045960879391943, abs=1e-8)
+    assert r["se"] == pytest.approx(0.013478995885596, abs=1e-8)
+    assert r["p"] == pytest.approx(0.000650070116222, rel=1e-6)
+    assert r["lr_statistic"] == pytest.approx(12.25705103, abs=1e-6)
+    assert r["hr_lower"] == pytest.approx(np.exp(0.045960879391943 - 1.959963984540054 * 0.013478995885596),
+                                          rel=1e-7)
+
+
+def test_no_event_yet_gives_an_exact_interval_not_zero_to_zero():
+    """Before a group's first event Greenwood's interval is 0-0; the exact binomial interval for 0
+    of the k subjects followed to that visit is printed instead (R binom.test(0, k))."""
+    right = [1.0] + [3.0] * 10 + [12.0] * 22   # 33 followed to month 1, none with the event there
+    event = [False] + [True] * 4 + [False] * 6 + [True] * 3 + [False] * 19
+    ci = cumulative_incidence(right, event)
+    at1 = ci.table[ci.table["time"] == 1].iloc[0]
+    assert at1["cum_incidence"] == 0 and at1["ci_lower"] == 0
+    assert at1["ci_upper"] == pytest.approx(0.105762810075, abs=1e-10)
+    assert at1["ci_method"] == "clopper-pearson"
+    later = ci.table[ci.table["time"] == 3].iloc[0]
+    assert later["ci_method"] == "log" and later["ci_lower"] < later["cum_incidence"] < later["ci_upper"]
+    origin = ci.table[ci.table["time"] == 0].iloc[0]
+    assert np.isnan(origin["ci_upper"]) and origin["ci_method"] == "origin"
+    # every printed interval contains its estimate and none collapses to a point after the origin
+    t = ci.table[ci.table["time"] > 0]
+    assert ((t["ci_lower"] <= t["cum_incidence"]) & (t["cum_incidence"] <= t["ci_upper"])).all()
+    assert (t["ci_upper"] > t["ci_lower"]).all()
+
+
+def test_discrete_time_model_on_separated_data_is_not_estimable():
+    right = [1.0, 1.0, 3.0, 3.0, 12.0, 12.0]
+    event = [True, True, True, True, False, False]
+    x = [5.0, 6.0, 3.0, 4.0, 1.0, 2.0]   # the larger x, the earlier the event: no finite MLE
+    m = discrete_time_model(right, event, x, grid=[1, 3, 6, 12])
+    assert not m.estimable and m.table["hazard_ratio"].isna().all()

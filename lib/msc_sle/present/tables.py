@@ -23,6 +23,7 @@ from ..clinical.visits import visit_label
 from ..compare import FAMILIES, Comparison, describe, group_columns
 from ..contract import load_dictionary
 from ..stats import TESTS
+from ..stats.estimability import NOT_ESTIMABLE
 from .format import (NOT_TESTED, epv_text, format_fixed, format_number, format_p, format_percent, format_rate,
                      format_ratio, format_significant, p_text, round_half_up, typeset)
 
@@ -783,8 +784,8 @@ def _p_cell(p, p_decimals) -> str:
     return "–" if p is None or not math.isfinite(float(p)) else format_p(float(p), p_decimals)
 
 
-def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str | None = None
-                     ) -> PublicationTable:
+def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str | None = None,
+                     count=None) -> PublicationTable:
     """A multivariable logistic model laid out as a manuscript table, in the style of the paper's
     Table 2: each predictor's univariable odds ratio beside its adjusted odds ratio (Firth), and the
     ordinary maximum likelihood estimate where it exists (gtsummary's ``tbl_uvregression`` merged
@@ -800,11 +801,14 @@ def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str 
     headers = ["Characteristic", "Univariable OR (95% CI)", "p, univariable", "Adjusted OR (95% CI), Firth",
                "p, Firth", "Adjusted OR (95% CI), ML", "p, ML"]
 
+    def pair(r, fit) -> list[str]:
+        # a fit that failed an estimability check prints words, never numbers (models.check_fit)
+        if not r.get(f"{fit}_estimable", True) and not (fit == "ml" and not model.ml.exists):
+            return [NOT_ESTIMABLE, ""]
+        return [_or_cell(r[f"{fit}_or"], r[f"{fit}_lower"], r[f"{fit}_upper"]), _p_cell(r[f"{fit}_p"], p_decimals)]
+
     def cells(r) -> list[str]:
-        return [_or_cell(r["uni_or"], r["uni_lower"], r["uni_upper"]), _p_cell(r["uni_p"], p_decimals),
-                _or_cell(r["firth_or"], r["firth_lower"], r["firth_upper"]),
-                _p_cell(r["firth_p"], p_decimals),
-                _or_cell(r["ml_or"], r["ml_lower"], r["ml_upper"]), _p_cell(r["ml_p"], p_decimals)]
+        return pair(r, "uni") + pair(r, "firth") + pair(r, "ml")
 
     records, kinds = [], []
     for variable, block in tidy.groupby("variable", sort=False):
@@ -833,6 +837,7 @@ def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str 
              "Adjusted, Firth: " + methods["firth"].split(": ", 1)[1] + ".",
              "Adjusted, ML: " + methods["ml"].split(": ", 1)[1] + ".",
              f"{data.exclusions()} Events per variable: {epv_text(epv)}."]
+    notes.extend(f"{text}." for text in model.not_estimable(count))  # count: the share mode's rule
     title = title or (f"Odds ratios for {data.outcome_label}: univariable and multivariable logistic regression "
                       f"(n = {data.n}, {data.n_events} with the outcome)")
     return PublicationTable(title, body, tuple(kinds), tuple(notes), tidy)
@@ -862,6 +867,9 @@ def sensitivity_table(result, decimals: int = 2, *, title: str | None = None) ->
                 row.append("–")
                 continue
             r = r.iloc[0]
+            if not bool(r.get("estimable", True)):
+                row.append(NOT_ESTIMABLE)
+                continue
             row.append(_or_cell(r["odds_ratio"], r["or_lower"], r["or_upper"]) + "; " + p_text(r["p"]))
         records.append(row)
         kinds.append("variable")

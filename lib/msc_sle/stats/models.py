@@ -24,6 +24,8 @@ Methods and conventions
   sample minus performance of that model in the original sample, corrected = apparent - mean
   optimism. Reports the c-statistic (AUC = Mann-Whitney U / (n1 n0)), Somers' Dxy, the
   calibration intercept and slope (logistic recalibration ``y ~ a + b lp``) and the Brier score.
+  The ML path is ``rms::validate(lrm(...))`` step for step, separated samples included; the Firth
+  path is the same loop with Firth refits (as an R brglm2 loop), dropping refits that fail.
 * :func:`calibration_curve` -- data for a calibration plot (quantile groups or lowess).
 
 Predictors are numeric columns (code categorical predictors as indicators beforehand); rows with
@@ -667,6 +669,7 @@ class BootstrapValidation:
     n_events: int
     n_predictors: int
     replicates: pd.DataFrame = field(repr=False)
+    n_separated: int = 0          # kept samples that are separated (fit="ml", as rms::validate keeps them)
 
     @property
     def c_apparent(self) -> float:
@@ -679,6 +682,51 @@ class BootstrapValidation:
     @property
     def slope_corrected(self) -> float:
         return float(self.table.loc["slope", "corrected"])
+
+
+def _lrm_fit(X1: np.ndarray, y: np.ndarray, *, maxit: int = 12, eps: float = 0.025, tol: float = 1e-12
+             ) -> tuple[np.ndarray | None, bool]:
+    """(coefficients, converged) as R ``rms::lrm.fit`` (rms 6.5, Fortran ``lrmfit``) finds them.
+
+    ``rms::validate`` refits with this search, and what it returns on a separated sample is
+    where the search stopped, not an MLE (there is none): Newton-Raphson from the intercept at the
+    logit of the event rate and slopes at 0, linear predictors clamped to [-30, 30], convergence
+    when -2 log-likelihood changed by at most ``eps`` (one more Newton step is then taken), step
+    halving when it rose, at most ``maxit - 1`` iterations. ``None`` when the information is
+    singular (a rank-deficient sample), which ``lrm.fit`` reports as a failed fit; ``converged``
+    False when the iterations ran out (``lrm.fit``'s ``fail``)."""
+    ybar = float(y.mean())
+    beta = np.zeros(X1.shape[1])
+    beta[0] = math.log(ybar / (1.0 - ybar))
+    delta = np.zeros_like(beta)
+    old, step = 1e30, 1.0
+
+    def minus2ll(b):
+        cp = _expit(np.clip(X1 @ b, -30.0, 30.0))
+        ll = -2.0 * float(np.sum(np.where(y > 0.5, np.log(cp), np.log1p(-cp))))
+        v = cp * (1.0 - cp)
+        return ll, X1.T @ (y - cp), (X1 * v[:, None]).T @ X1
+
+    for iteration in range(1, maxit):
+        ll, u, v = minus2ll(beta)
+        if ll > old:
+            if iteration == 1:
+                return beta, False
+            step /= 2.0
+            beta = beta - step * delta
+            continue
+        step = 1.0
+        # LINPACK's rank test (dqrdc2 in ainvb): a column whose norm, once the columns before it
+        # are projected out, falls below tol times its own norm makes the information singular
+        r = np.abs(np.diag(np.linalg.qr(v, mode="r")))
+        if np.any(r < tol * np.linalg.norm(v, axis=0)):
+            return None, False
+        delta = np.linalg.solve(v, u)
+        beta = beta + delta
+        if abs(old - ll) <= eps:
+            return beta, True
+        old = ll
+    return beta, maxit <= 2
 
 
 def _fit_coef(fit: str, X1: np.ndarray, y: np.ndarray, tol: float, max_iter: int):
@@ -812,14 +860,26 @@ def bootstrap_validation(X, y, *, fit: str = "firth", n_bootstrap: int = 1000,
                          seed: int | None = None, progress: Callable[[int, int], None] | None = None,
                          names: Sequence[str] | None = None, resamples=None,
                          max_iter: int = 100, tol: float = 1e-6) -> BootstrapValidation:
-    """Harrell's bootstrap estimate of optimism for a logistic model (as ``rms::validate``).
+    """Harrell's bootstrap estimate of optimism for a logistic model.
 
     For each of ``n_bootstrap`` samples drawn with replacement (``numpy.random.default_rng(seed)``)
     the model (``fit="firth"`` or ``"ml"``, same predictors, no selection) is refitted; its
     performance in the bootstrap sample minus its performance in the original data is the
-    optimism. Replicates whose fit fails (no convergence; a rank-deficient sample, e.g. a rare
-    binary predictor constant in it; for ML also separation) are dropped and counted in
-    ``n_failed``; per measure, replicates where it is undefined are dropped too.
+    optimism.
+
+    ``fit="ml"`` does what ``rms::validate(lrm(...), method="boot")`` does (rms 6.5), step for
+    step: each sample is refitted by ``lrm.fit``'s own Newton-Raphson (:func:`_lrm_fit`), so a
+    *separated* sample is kept, with the coefficients where that search stopped (large, not an
+    MLE), as rms keeps it; only a sample whose search runs out of iterations or whose information
+    is singular is dropped (``n_failed``). In the bootstrap sample the calibration intercept and
+    slope are 0 and 1 by definition (rms' ``evalfit``); in the original data they come from
+    ``lrm.fit`` of the outcome on the linear predictor. ``n_separated`` counts the kept samples
+    that Konis' test finds separated (the optimism of the slope rests partly on them). The full
+    data must not be separated (no MLE: use ``fit="firth"``).
+
+    ``fit="firth"``: replicates whose fit fails (no convergence; a rank-deficient sample, e.g. a
+    rare binary predictor constant in it) are dropped and counted in ``n_failed``; per measure,
+    replicates where it is undefined are dropped too.
 
     ``progress(i, n)`` is called as the replicates are done (i of n, rising to n; the refits run in
     batches of up to 50) -- hook a progress bar on it.
@@ -842,6 +902,8 @@ def bootstrap_validation(X, y, *, fit: str = "firth", n_bootstrap: int = 1000,
         if idx.ndim != 2 or idx.shape[1] != n or idx.min() < 0 or idx.max() >= n:
             raise ValueError(f"resamples must be a (B, {n}) array of row indices in [0, {n})")
         n_bootstrap = idx.shape[0]
+    if fit == "ml":
+        return _validate_as_rms(X1, ya, idx, cols, seed, progress)
     beta0 = _fit_coef(fit, X1, ya, tol, max_iter)
     if beta0 is None:
         raise ValueError(f"the {fit} model cannot be fitted to the full data"
@@ -884,3 +946,57 @@ def bootstrap_validation(X, y, *, fit: str = "firth", n_bootstrap: int = 1000,
     return BootstrapValidation(table=table, fit=fit, n_bootstrap=int(n_bootstrap),
                                n_failed=int((~ok).sum()), seed=seed, n=int(n),
                                n_events=int(ya.sum()), n_predictors=len(cols), replicates=reps)
+
+
+def _validate_as_rms(X1: np.ndarray, y: np.ndarray, idx: np.ndarray, cols, seed, progress) -> BootstrapValidation:
+    """The ML optimism bootstrap exactly as ``rms::validate.lrm`` / ``predab.resample`` compute it."""
+    from .estimability import lp_separation
+    n = y.size
+    if lp_separation(X1, y):
+        raise ValueError("the ml model cannot be fitted to the full data (separation: use fit='firth')")
+    beta0, converged = _lrm_fit(X1, y, tol=1e-12)
+    if beta0 is None or not converged:
+        raise ValueError("the ml model cannot be fitted to the full data (no convergence)")
+
+    def training(yb, lp):  # rms' evalfit: the fit judged on its own sample
+        c = _c_rows(yb[None], lp[None])[0]
+        return np.array([c, 2 * c - 1, 0.0, 1.0, float(np.mean((_expit(lp) - yb) ** 2))])
+
+    def test(lp):
+        c = _c_rows(y[None], lp[None])[0]
+        ab, _ = _lrm_fit(np.column_stack([np.ones(n), lp]), y, tol=1e-13)
+        a, b = (np.nan, np.nan) if ab is None else ab
+        return np.array([c, 2 * c - 1, a, b, float(np.mean((_expit(lp) - y) ** 2))])
+
+    B = idx.shape[0]
+    apparent = training(y, X1 @ beta0)
+    boot = np.full((B, len(_METRICS)), np.nan)
+    tst = np.full((B, len(_METRICS)), np.nan)
+    ok = np.zeros(B, dtype=bool)
+    separated = 0
+    for i, rows in enumerate(idx):
+        Xb, yb = X1[rows], y[rows]
+        if yb.min() < yb.max():
+            beta, converged = _lrm_fit(Xb, yb, tol=1e-12)
+            if beta is not None and converged:
+                ok[i] = True
+                boot[i], tst[i] = training(yb, Xb @ beta), test(X1 @ beta)
+                separated += lp_separation(Xb, yb)
+        if progress is not None and ((i + 1) % 50 == 0 or i + 1 == B):
+            progress(i + 1, B)
+    opt = boot - tst
+    valid = ok[:, None] & np.isfinite(opt)
+    counts = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        def mean(a):
+            return np.where(counts > 0, np.where(valid, a, 0.0).sum(axis=0) / counts, np.nan)
+        optimism = mean(opt)
+        table = pd.DataFrame({"apparent": apparent, "bootstrap": mean(boot), "test": mean(tst),
+                              "optimism": optimism, "corrected": apparent - optimism,
+                              "n": counts}, index=pd.Index(_METRICS, name="measure"))
+    reps = pd.DataFrame(np.column_stack([boot, tst]), columns=[f"{m}_bootstrap" for m in _METRICS]
+                        + [f"{m}_test" for m in _METRICS])
+    reps.insert(0, "fitted", ok)
+    return BootstrapValidation(table=table, fit="ml", n_bootstrap=int(B), n_failed=int((~ok).sum()), seed=seed,
+                               n=int(n), n_events=int(y.sum()), n_predictors=len(cols), replicates=reps,
+                               n_separated=int(separated))

@@ -17,6 +17,12 @@ common grid). This module treats them that way:
   default ``log`` confidence intervals (``log-log`` and ``plain`` on request). With widened
   intervals the Turnbull (1976) NPMLE is computed by the self-consistency (EM) algorithm on the
   visit grid, without confidence intervals. Numbers at risk are given at every visit time.
+* :func:`discrete_time_model` is the grouped-time proportional hazards model (Prentice &
+  Gloeckler 1978): a binomial GLM with complementary log-log link on person-period data (one row
+  per subject and visit at risk), one intercept per visit and the covariates continuous, so that
+  ``exp(coef)`` is a hazard ratio -- the visit-grouped counterpart of a Cox model, without
+  dichotomising a continuous covariate. Its Wald and likelihood-ratio tests are those of R
+  ``glm(..., family = binomial(link = "cloglog"))``.
 * :func:`logrank_test` is the log-rank test (``statsmodels`` ``survdiff``; observed and expected
   counts as R's ``survdiff``). On visit-grouped times it is the Mantel-Haenszel test over the
   visit strata, which handles the grouped ties correctly; subjects whose interval was widened by
@@ -36,8 +42,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["LogRankResult", "CumulativeIncidence", "first_event", "cumulative_incidence",
-           "logrank_test"]
+__all__ = ["LogRankResult", "CumulativeIncidence", "DiscreteTimeResult", "LikelihoodRatioTest", "first_event", "cumulative_incidence",
+           "logrank_test", "person_periods", "discrete_time_model"]
 
 _CONF_TYPES = ("log", "log-log", "plain")
 
@@ -149,7 +155,11 @@ class CumulativeIncidence:
     ``table``: one row per group (``"all"`` when ungrouped) and time with ``n_risk`` (event-free
     and under observation just before the time), ``n_events`` and ``n_censored`` at the time,
     ``survival``, ``cum_incidence`` and its ``ci_lower``/``ci_upper`` (NaN for Turnbull), and
-    ``se`` (Greenwood, of the survival). Row ``time = origin`` has incidence 0.
+    ``se`` (Greenwood, of the survival); ``ci_method`` says which interval each row has (the
+    ``conf_type``; ``"clopper-pearson"`` at times before the group's first event, where Greenwood's
+    interval collapses to 0-0; ``"none"`` once every subject still followed has had the event, where
+    no interval is given; ``"origin"``). Row ``time = origin`` has incidence 0 by definition
+    and no interval.
     ``method``: ``"kaplan-meier"`` or ``"turnbull"``; ``test``: log-rank across groups or None.
     """
 
@@ -296,10 +306,25 @@ def cumulative_incidence(right, event, *, left=None, group=None, origin: float =
         n_risk = np.array([(rr >= t).sum() for t in grid])
         n_ev = np.array([(ee & (rr == t)).sum() for t in grid])
         n_cens = np.array([(~ee & (rr == t)).sum() for t in grid])
+        ci_method = np.full(grid.size, "" if method == "turnbull" else conf_type, dtype=object)
         if method == "kaplan-meier":
             surv, se = _km(rr, ee, grid)
             lo, hi = _ci(surv, se, alpha, conf_type)
             ci_lower, ci_upper = 1 - hi, 1 - lo
+            # Before the first event Greenwood's variance is 0 and every transform gives the
+            # interval 0-0, which claims certainty that nobody will have the event. With no event
+            # among the k subjects followed to t, the exact (Clopper-Pearson) binomial interval
+            # for 0 of k is [0, 1 - (alpha/2)^(1/k)]; k counts only those followed through t, so
+            # subjects censored earlier widen it (conservative).
+            none_yet = (np.cumsum(n_ev) == 0) & (grid > origin)
+            followed = n_risk - n_ev
+            exact = np.where(followed > 0, 1.0 - (alpha / 2) ** (1.0 / np.maximum(followed, 1)), 1.0)
+            ci_lower = np.where(none_yet, 0.0, ci_lower)
+            ci_upper = np.where(none_yet, exact, ci_upper)
+            ci_method[none_yet] = "clopper-pearson"
+            # once every subject still followed has had the event (S = 0) no transform of
+            # Greenwood's variance gives an interval: none is claimed
+            ci_method[surv <= 0] = "none"
         else:
             surv = _turnbull(ll, rr, ee, grid)
             se = np.full(grid.size, np.nan)
@@ -307,11 +332,132 @@ def cumulative_incidence(right, event, *, left=None, group=None, origin: float =
         frames.append(pd.DataFrame({
             "group": lv, "time": grid, "n_risk": n_risk, "n_events": n_ev, "n_censored": n_cens,
             "survival": surv, "se": se, "cum_incidence": 1 - surv, "ci_lower": ci_lower,
-            "ci_upper": ci_upper}))
+            "ci_upper": ci_upper, "ci_method": ci_method}))
     table = pd.concat(frames, ignore_index=True)
-    table.loc[table["time"] == origin, ["ci_lower", "ci_upper"]] = (
-        0.0 if method == "kaplan-meier" else np.nan)
+    # at the origin the incidence is 0 by definition, not an estimate: no interval
+    table.loc[table["time"] == origin, ["ci_lower", "ci_upper"]] = np.nan
+    table.loc[table["time"] == origin, "ci_method"] = "origin"
     test = logrank_test(r, e, g) if len(levels) > 1 else None
     return CumulativeIncidence(table=table, method=method, groups=levels, n=int(r.size),
                                n_events=int(e.sum()), n_widened=int(widened.sum()),
                                alpha=float(alpha), conf_type=conf_type, test=test)
+
+
+# --------------------------------------------------------------------------------------------
+# discrete-time (grouped) proportional hazards
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DiscreteTimeResult:
+    """Complementary log-log model of the hazard per visit interval.
+
+    ``table``: one row per covariate with ``coef`` (log hazard ratio), ``se``, ``hazard_ratio``,
+    ``hr_lower``/``hr_upper`` (Wald), ``z`` and ``p`` (Wald, as ``summary.glm``), ``lr_statistic``
+    and ``lr_p`` (likelihood ratio against the model without that covariate, 1 df, as
+    ``anova.glm(test = "Chisq")``). ``baseline``: the visit times given their own intercept;
+    ``dropped_times``: visits where nobody had the event (their hazard estimate is 0: they carry
+    no information on the covariates and are left out, as the limit of R's fit); ``n_rows``
+    person-periods, ``n_imputed`` events whose interval spanned more than one visit and were put
+    at the visit where they were seen."""
+
+    table: pd.DataFrame
+    baseline: tuple
+    dropped_times: tuple
+    n: int
+    n_events: int
+    n_rows: int
+    n_imputed: int
+    alpha: float
+    method: str = "discrete-time proportional hazards (binomial GLM, complementary log-log link)"
+    #: False when the person-period data are separated (Konis' LP test): the MLE is infinite and
+    #: ``table`` holds NaN
+    estimable: bool = True
+
+    @property
+    def test(self) -> "LikelihoodRatioTest":
+        """The first covariate's likelihood-ratio test, as a result a sentence can name."""
+        r = self.table.iloc[0]
+        return LikelihoodRatioTest(statistic=float(r["lr_statistic"]), df=1, p=float(r["lr_p"]),
+                                   method="discrete-time model (complementary log-log), likelihood ratio")
+
+
+@dataclass(frozen=True)
+class LikelihoodRatioTest:
+    """A likelihood-ratio chi-square test: ``statistic`` on ``df`` degrees of freedom, ``p``."""
+
+    statistic: float
+    df: int
+    p: float
+    method: str
+
+
+def person_periods(right, event, *, origin: float = 0.0, grid=None) -> pd.DataFrame:
+    """One row per subject and grid time in ``(origin, right]``: ``subject`` (position),
+    ``time``, ``y`` (1 at the time the event was seen)."""
+    r = np.asarray(right, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    times = np.unique(r) if grid is None else np.unique(np.asarray(grid, dtype=float))
+    times = times[times > origin]
+    rows = [(i, t, float(e[i] and t == r[i])) for i in range(r.size) for t in times if t <= r[i]]
+    return pd.DataFrame(rows, columns=["subject", "time", "y"])
+
+
+def discrete_time_model(right, event, X, *, left=None, names=None, origin: float = 0.0, grid=None,
+                        alpha: float = 0.05) -> DiscreteTimeResult:
+    """Grouped-time proportional hazards model of a first event seen at visits.
+
+    ``right``/``event`` as :func:`cumulative_incidence`; ``X``: (n,) or (n, k) covariates, used as
+    given (continuous stays continuous); ``left`` (optional): the last event-free visit of each
+    event, to count the events imputed at their right endpoint (intervals spanning several
+    visits); ``grid``: the visit times (default: the observed times).
+    """
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.families.links import CLogLog
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    r = np.asarray(right, dtype=float)
+    e = np.asarray(event, dtype=bool)
+    Xa = np.asarray(X, dtype=float)
+    Xa = Xa[:, None] if Xa.ndim == 1 else Xa
+    if Xa.shape[0] != r.size or np.isnan(Xa).any() or np.isnan(r).any():
+        raise ValueError("X, right and event must have one complete row per subject")
+    names = tuple(names) if names is not None else tuple(f"x{j}" for j in range(Xa.shape[1]))
+    pp = person_periods(r, e, origin=origin, grid=grid)
+    events_at = pp.groupby("time")["y"].sum()
+    dropped = tuple(float(t) for t in events_at.index[events_at == 0])
+    pp = pp[~pp["time"].isin(dropped)]
+    kept = tuple(float(t) for t in events_at.index[events_at > 0])
+    if not kept:
+        raise ValueError("no event: a hazard model cannot be fitted")
+    D = (pp["time"].to_numpy()[:, None] == np.array(kept)[None, :]).astype(float)
+    Z = Xa[pp["subject"].to_numpy()]
+    y = pp["y"].to_numpy()
+    family = Binomial(link=CLogLog())
+    from .estimability import lp_separation
+    if lp_separation(np.column_stack([D, Z]), y):
+        nan = np.full(Z.shape[1], np.nan)
+        table = pd.DataFrame({c: nan for c in ("coef", "se", "hazard_ratio", "hr_lower", "hr_upper", "z", "p",
+                                               "lr_statistic", "lr_p")}, index=pd.Index(names, name="term"))
+        return DiscreteTimeResult(table=table, baseline=kept, dropped_times=dropped, n=int(r.size),
+                                  n_events=int(e.sum()), n_rows=int(len(pp)), n_imputed=0, alpha=float(alpha),
+                                  estimable=False)
+    full = GLM(y, np.column_stack([D, Z]), family=family).fit(tol=1e-12, maxiter=200)
+    z = stats.norm.isf(alpha / 2)
+    k = len(kept)
+    coef = np.asarray(full.params[k:], dtype=float)
+    se = np.asarray(full.bse[k:], dtype=float)
+    lr = []
+    for j in range(Z.shape[1]):
+        reduced = GLM(y, np.column_stack([D, np.delete(Z, j, axis=1)]), family=family).fit(tol=1e-12, maxiter=200)
+        lr.append(max(0.0, 2.0 * (full.llf - reduced.llf)))
+    lr = np.array(lr)
+    table = pd.DataFrame({"coef": coef, "se": se, "hazard_ratio": np.exp(coef), "hr_lower": np.exp(coef - z * se),
+                          "hr_upper": np.exp(coef + z * se), "z": coef / se, "p": 2 * stats.norm.sf(np.abs(coef / se)),
+                          "lr_statistic": lr, "lr_p": stats.chi2.sf(lr, 1)}, index=pd.Index(names, name="term"))
+    n_imputed = 0
+    if left is not None:
+        lft = np.asarray(left, dtype=float)
+        steps = np.unique(np.concatenate([[origin], r if grid is None else np.asarray(grid, dtype=float)]))
+        prev = {float(b): float(a) for a, b in zip(steps[:-1], steps[1:])}
+        n_imputed = int(sum(ev and lf < prev.get(float(rt), lf) for ev, lf, rt in zip(e, lft, r)))
+    return DiscreteTimeResult(table=table, baseline=kept, dropped_times=dropped, n=int(r.size), n_events=int(e.sum()),
+                              n_rows=int(len(pp)), n_imputed=n_imputed, alpha=float(alpha))

@@ -90,10 +90,11 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in (
        "part of SRI-4)",
        choices=OUTCOMES),
     Parameter("predictors", "names", "age_years,sle_duration_months,sledai_m0,active_lupus_nephritis",
-       "07_models: candidate predictors of the multivariable model, pre-specified on clinical grounds "
+       "07_models: candidate predictors of the multivariable model, chosen on clinical grounds "
        "(age, disease duration, baseline SLEDAI-2K, active lupus nephritis; the notebook gives the "
-       "rationale), not chosen from Table 2's p-values; the first one also splits the time-to-response "
-       "curves (a continuous one at its median)",
+       "rationale, and says that age was already known from the paper's Table 2); the first one also "
+       "splits the time-to-response curves (a continuous one at its median) and enters the discrete-time "
+       "model continuous",
        choices=baseline_predictors(), low=1, high=8),
     Parameter("n_bootstrap", "int", 1000,
        "07_models: bootstrap samples for Harrell's optimism-corrected c-statistic and calibration slope "

@@ -86,6 +86,14 @@ class ModelsShare:
         raise TypeError(f"no share form for {type(output).__name__}")
 
     # ------------------------------------------------------------------ counts
+    def count(self, value: int, of: int | None = None) -> str:
+        """A count of a sentence that no table prints (a sparse predictor, a nested definition, a
+        fit's reason for being not estimable): small counts and their complements withheld as every
+        table withholds them; the number itself when not sharing."""
+        if not self.active:
+            return str(int(value))
+        return shown_count(value, self.min_count, zero=self.zero, of=of)
+
     def _small(self, v: int) -> bool:
         return 0 < v < self.min_count or (self.zero and v == 0)
 
