@@ -53,9 +53,9 @@ from msc_sle.models import (fit_prognostic_model, linearity_checks, model_data, 
                             nested_definitions, prediction_report, response_label, sensitivity_analysis,
                             sledai_trajectories, sparse_predictors, time_to_response, validate_model)
 from msc_sle.present.figures import calibration_figure, cumulative_incidence_figure, trajectory_figure
-from msc_sle.present.format import format_ratio, p_text, result_sentence
-from msc_sle.present.tables import (plain_table, prediction_summary, prediction_table, regression_table,
-                                     sensitivity_table)
+from msc_sle.present.format import hazard_sentence, p_text, result_sentence
+from msc_sle.present.tables import (covariance_structures_table, plain_table, prediction_summary, prediction_table,
+                                     regression_table, sensitivity_table)
 from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, progress_bar, save_table, show_figure,
                                        show_text)
 from msc_sle.workbook.params import check_parameters
@@ -63,10 +63,12 @@ from msc_sle.workbook.share_models import models_share
 
 params = check_parameters(**overrides)
 cohort, sampled = model_sample(analysed_cohort(open_cohort(params)), params["model_max_patients"], params["seed"])
+
+# %%
+if sampled:  # a registry-size extract: the models are fitted on a seeded sample of patients
+    show_text(sampled)
 shared = models_share(cohort, params)  # make share: the counts withheld (none by default)
 count = shared.count  # every count in a sentence goes through the share mode's small-count rule
-if sampled:
-    show_text(sampled)
 
 # %% [markdown]
 # ## The outcome and the default predictors
@@ -269,13 +271,11 @@ else:
     if ttr.caveats():
         show_text("CAUTION: " + ttr.caveats())
     show_text(result_sentence(ttr.test, f"By {ttr.group_title}"))
-    if ttr.discrete is not None and not ttr.discrete.estimable:
-        show_text(f"{ttr.discrete_label}, kept continuous: discrete-time model not estimable (the predictor "
-                  "separates the patients who respond at a visit from those who do not)")
-    elif ttr.discrete is not None:
-        hr = ttr.discrete.table.iloc[0]
-        show_text(result_sentence(ttr.discrete.test, f"{ttr.discrete_label}, kept continuous") + "; hazard ratio "
-                  + format_ratio(hr["hazard_ratio"], hr["hr_lower"], hr["hr_upper"]) + " (95% Wald CI)")
+    if ttr.discrete is not None:
+        show_text(hazard_sentence(ttr.discrete, f"{ttr.discrete_label}, kept continuous"))
+
+# %%
+if data is not None:
     display(plain_table(ttr.overall.table, f"First {definition.label}, all patients", columns={
         "time": "Visit", "n_risk": "At risk", "n_events": "First response", "n_censored": "Censored",
         "cum_incidence": "Cumulative incidence", "ci_lower": "95% CI, lower", "ci_upper": "95% CI, upper"},
@@ -324,13 +324,7 @@ else:
                                       alpha=params.alpha))
     repeated, mixed, gee = traj.mmrm, traj.mixed, traj.gee
     show_text(traj.note())
-    display(plain_table(traj.covariance_table(), "Covariance between visits: the structures compared", columns={
-        "structure": "Covariance structure", "nlme": "In R's nlme::gls", "parameters": "Covariance parameters",
-        "loglik": "REML log-likelihood",
-        "aic": "AIC", "bic": "BIC", "converged": "Converged", "chosen": "Chosen"},
-        formats={c: "number:1" for c in ("loglik", "aic", "bic")},
-        footnotes=("Chosen: the smallest AIC. Every structure is fitted by REML with the same fixed effects "
-                   "(month as a factor, group, month x group).",)))
+    display(covariance_structures_table(traj.covariance_table()))
     for name, t in ((f"MMRM ({repeated.structure} covariance), group x month", repeated.interaction),
                     ("Sensitivity, random-intercept model, group x month", mixed.wald_interaction),
                     ("Sensitivity, random-intercept model, group x month", mixed.lr_interaction),
@@ -350,7 +344,8 @@ if data is not None:
     display(plain_table(traj.means_table(), "SLEDAI-2K per visit: model means beside the raw values", columns={
         "group": "Group", "month": "Visit", "n": "Patients scored", "mean": "Model mean",
         "ci_lower": "95% CI, lower", "ci_upper": "95% CI, upper", "median": "Raw median", "q1": "Q1", "q3": "Q3"},
-        formats={"month": "visit"} | {c: "number:1" for c in ("mean", "ci_lower", "ci_upper", "median", "q1", "q3")},
+        formats={"month": "visit"} | {c: "fixed:1" for c in ("mean", "ci_lower", "ci_upper")}
+        | {c: "number:1" for c in ("median", "q1", "q3")},
         footnotes=tuple(filter(None, (
             f"Model mean: MMRM, month as a factor, {repeated.structure} covariance between visits (chosen by "
             f"smallest AIC); 95% CI: t on {repeated.df_residual} df (visits scored − fixed effects), "

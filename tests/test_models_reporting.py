@@ -77,3 +77,36 @@ def test_time_to_response_states_the_interval_censoring_caveat_only_when_it_appl
     clean = TimeToResponse(label="CR", intervals=intervals.assign(widened=False), overall=None, by_group=None,
                            group_variable=None, group_title="", n_unfollowed=0, n_group_missing=0)
     assert clean.caveats() == ""
+
+
+def test_hazard_sentence_prints_the_test_and_the_hazard_ratio_or_not_estimable():
+    """The discrete-time line of 07: on R's glm reference data (tests/stats/data/discrete_time.csv,
+    HR exp(0.04596) = 1.047 per unit, Wald CI exp(0.04596 ± 1.96 × 0.01348) = 1.020 to 1.075) the sentence names the LR test and prints the
+    HR as every ratio of the workbook is printed; on separated data it says 'not estimable'."""
+    from pathlib import Path
+
+    from msc_sle.present.format import hazard_sentence
+    from msc_sle.stats.survival import discrete_time_model
+
+    d = pd.read_csv(Path(__file__).parent / "stats" / "data" / "discrete_time.csv")
+    m = discrete_time_model(d["right"], d["event"], d["x"], names=["x"], grid=[1, 3, 6, 12])
+    text = hazard_sentence(m, "x, kept continuous")
+    assert text.startswith("x, kept continuous: ") and "chi-square = 12.26 on 1 df" in text
+    assert text.endswith("; hazard ratio 1.05 (1.02 to 1.08) (95% Wald CI)")
+    separated = discrete_time_model([1.0, 1.0, 3.0, 3.0, 12.0, 12.0], [True, True, True, True, False, False],
+                                    [5.0, 6.0, 3.0, 4.0, 1.0, 2.0], grid=[1, 3, 6, 12])
+    assert hazard_sentence(separated, "x").startswith("x: discrete-time model not estimable")
+
+
+def test_covariance_structures_print_one_fixed_decimal():
+    """An AIC or BIC that happens to end in .0 keeps its decimal beside the others (the page printed
+    '1994' beside '1948.2' before), and the chosen structure is named in the table."""
+    from msc_sle.present.tables import covariance_structures_table
+
+    candidates = pd.DataFrame({"structure": ["unstructured", "compound symmetry"],
+                               "nlme": ["corSymm + varIdent", "corCompSymm"], "parameters": [15, 2],
+                               "loglik": [-901.4, -962.0], "aic": [1852.75, 1948.25], "bic": [1994.0, 1957.96],
+                               "converged": [True, True], "chosen": [True, False]})
+    body = covariance_structures_table(candidates).body
+    assert list(body["BIC"]) == ["1994.0", "1958.0"] and list(body["REML log-likelihood"]) == ["-901.4", "-962.0"]
+    assert list(body["AIC"]) == ["1852.8", "1948.3"]   # rounded half up, as every number of the workbook

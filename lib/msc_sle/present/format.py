@@ -12,7 +12,8 @@ from fractions import Fraction
 
 __all__ = ["round_half_up", "rounded", "format_number", "format_fixed", "format_percent", "format_rate",
            "format_against", "format_p", "p_text", "format_significant", "typeset", "NOT_TESTED", "on_half",
-           "round_half_to_even", "friedman_text", "NO_PATIENT", "result_sentence", "format_ratio", "epv_text"]
+           "round_half_to_even", "friedman_text", "NO_PATIENT", "result_sentence", "format_ratio", "epv_text",
+           "hazard_sentence"]
 
 #: What a p-value cell shows when no test could be run (the footnote says why).
 NOT_TESTED = "n.t."
@@ -222,6 +223,19 @@ def p_text(p: float, test: str | None = None, digits="auto", symbol: str = "p") 
     cell = format_p(p, digits)
     text = f"{symbol} < {cell[1:]}" if cell.startswith("<") else f"{symbol} = {cell}"
     return f"{text} ({test})" if test else text
+
+
+def hazard_sentence(model, subject: str) -> str:
+    """A discrete-time (complementary log-log) model of a continuous predictor in one line: its test
+    as :func:`result_sentence` prints it, then the hazard ratio with its Wald CI; "not estimable"
+    when the predictor separates the patients who respond at a visit from those who do not.
+    ``model`` is a :class:`msc_sle.stats.survival.DiscreteTimeResult`."""
+    if not model.estimable:
+        return (f"{subject}: discrete-time model not estimable (the predictor separates the patients who "
+                "respond at a visit from those who do not)")
+    hr = model.table.iloc[0]
+    return (result_sentence(model.test, subject) + "; hazard ratio "
+            + format_ratio(hr["hazard_ratio"], hr["hr_lower"], hr["hr_upper"]) + " (95% Wald CI)")
 
 
 def result_sentence(result, subject: str = "", statistic: str = "chi-square") -> str:

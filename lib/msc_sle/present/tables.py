@@ -29,7 +29,7 @@ from .format import (NOT_TESTED, epv_text, format_fixed, format_number, format_p
 
 __all__ = ["PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
            "regression_table", "sensitivity_table", "PAPER_SECTION_ORDER", "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
-__all__ += ["prediction_table", "prediction_equation", "prediction_summary"]
+__all__ += ["prediction_table", "prediction_equation", "prediction_summary", "covariance_structures_table"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
 #: Sections are the dictionary's ``section`` values; any other section follows in dictionary order.
@@ -1035,3 +1035,16 @@ def prediction_summary(report) -> str:
                  "by Riley et al. (2020)")
         text += (": the model is exploratory." if report.exploratory else ".")
     return text
+
+
+def covariance_structures_table(candidates: pd.DataFrame) -> PublicationTable:
+    """The covariance structures a repeated-measures model compared, as the page prints them: how
+    R's nlme writes each, its parameters, REML log-likelihood, AIC (the criterion), BIC, whether it
+    converged and which was chosen. ``candidates`` is ``Trajectories.covariance_table()``. One
+    decimal throughout, fixed: an AIC of 1994.0 beside 1948.2 must not read "1994"."""
+    return plain_table(candidates, "Covariance between visits: the structures compared", columns={
+        "structure": "Covariance structure", "nlme": "In R's nlme::gls", "parameters": "Covariance parameters",
+        "loglik": "REML log-likelihood", "aic": "AIC", "bic": "BIC", "converged": "Converged", "chosen": "Chosen"},
+        formats={c: "fixed:1" for c in ("loglik", "aic", "bic")},
+        footnotes=("Chosen: the smallest AIC. Every structure is fitted by REML with the same fixed effects "
+                   "(month as a factor, group, month x group).",))
