@@ -90,6 +90,7 @@ class OutsiderReader(Reader):
         self.params: dict = {}
         self.p_rows: list[dict] = []          # Table 2 rows with a test
         self.flagged, self.withheld_p, self.withheld_effects = [], set(), set()
+        self.order_pairs: list = []
 
     def cell(self, key, text=None, kind=COUNT, where="", hidden=False) -> tuple:
         # an empty cell (the reproduction's "not computed") prints nothing about the count
@@ -179,6 +180,34 @@ class OutsiderReader(Reader):
                 self.continuous.append({"col": "all", "var": f"sledai_m{month}", "stats": stats,
                                         "n": ("scored", r["time"])})
 
+    def _reproduction(self, f, name):
+        super()._reproduction(f, name)
+        # medians and ranges the reproduction prints (also of groupings no table of the bundle shows)
+        self.repro_stats = {}
+        for r in f.to_dict("records"):
+            v = _num(r["computed"]) if r["statistic"] in _STAT_COLUMNS else None
+            if v is None:
+                continue
+            col = "all" if r["group"] == "all" else (f"{r['outcome']}_ever", str(r["group"] == "with"))
+            self.repro_stats.setdefault((col, r["variable"]), {})[r["statistic"]] = v
+
+    def _repro_continuous(self):
+        shown = {(c["col"], c["var"]) for c in self.continuous}
+        for (col, var), stats in getattr(self, "repro_stats", {}).items():
+            if (col, var) in shown:
+                continue
+            if var == "cyc_induction_dose_g":
+                n = ("n_valid", col, "cyc_induction_dose_group")   # the doses the dose groups split
+            else:
+                n = ("n_valid", col, var)
+            if n not in self.cells:
+                self.cell(n, None, COUNT, hidden=True)
+                size = ("N",) if col == "all" else ("count", "all", col[0], col[1])
+                if size in self.cells:
+                    self.tagged("order", self.le, {n: 1, size: -1}, 0)
+            self.continuous.append({"col": col, "var": var, "stats": {s: stats.get(s) for s in _STAT_COLUMNS},
+                                    "n": n})
+
     # ------------------------------------------------------------------ files the base reader skips
     def read_everything(self, out: Path, outcome: str = "cr"):
         out = Path(out)
@@ -203,6 +232,7 @@ class OutsiderReader(Reader):
             seen = [k for k in self.cells if k[0] == "seen"]
             if seen:
                 self.tagged("visits", self.eq, {k: 1 for k in seen}, visits)
+        self._repro_continuous()
         self._order_relations()
 
     def _order_relations(self):
@@ -253,6 +283,7 @@ class OutsiderReader(Reader):
         """``count`` = values < cut (strict) or <= cut among ``n``; a type-6 statistic at rank
         p = a + b n: below the cut -> count > p - 1; at or above it -> count < p."""
         self.cell(count, None, COUNT, hidden=True)
+        self.order_pairs.append((count, n, stats, cut, strict))
         for s, v in stats.items():
             if v is None:
                 continue
@@ -263,6 +294,27 @@ class OutsiderReader(Reader):
                 self.tagged("order", self.le, {count: -d, n: float(d * b)}, float(d - 1 - d * a))
             else:       # d*count <= d*p - 1
                 self.tagged("order", self.le, {count: d, n: -float(d * b)}, float(d * a - 1))
+
+    def order_extra(self, bounds: dict) -> list:
+        """The order statistics read together, for each n the relations allow: the minimum is the
+        first value, the maximum the last, a type-6 statistic at a whole rank is that value, and one
+        between two ranks gives the second when the first is known (x_j + g (x_j+1 - x_j)). The
+        values known below or above the cut-off bound its count; over every n, the widest bounds."""
+        extra = []
+        for count, n, stats, cut, strict in self.order_pairs:
+            if n in self.cells and self.cells[n].value is not None:
+                ns = [self.cells[n].value]
+            else:
+                lo, hi = bounds.get(n, (0, np.inf))
+                if not np.isfinite(hi) or hi - lo > 300:
+                    continue
+                ns = range(int(lo), int(hi) + 1)
+            ends = [e for e in (_count_bounds(k, stats, cut, strict) for k in ns if k > 0) if e]
+            if not ends:
+                continue
+            lo_c, hi_c = min(e[0] for e in ends), max(e[1] for e in ends)
+            extra.append(({count: 1.0}, float(lo_c), float(hi_c), "order"))
+        return extra
 
     def _parity(self, n, stats, tag):
         med = stats.get("median")
@@ -615,6 +667,65 @@ class OutsiderReader(Reader):
         return ok
 
 
+def _count_bounds(n: int, stats: dict, cut: float, strict: bool) -> tuple[int, int]:
+    """Smallest and largest number of the n sorted values below ``cut`` (``strict``) or at most
+    ``cut`` that the printed order statistics allow."""
+    exact, upper, lower = {}, {}, {}   # rank -> value; rank -> value it is at most / at least
+    interp = []
+    for s, v in stats.items():
+        if v is None:
+            continue
+        if s == "min":
+            exact[1] = v
+            continue
+        if s == "max":
+            exact[n] = v
+            continue
+        a, b = _STAT_RANK[s]
+        p = float(a + b * n)
+        if p <= 1:
+            exact[1] = v
+        elif p >= n:
+            exact[n] = v
+        else:
+            j = int(math.floor(p))
+            g = p - j
+            if g == 0:
+                exact[j] = v
+            else:
+                interp.append((j, g, v))
+    for _ in range(3):
+        for j, g, v in interp:
+            if j in exact and j + 1 not in exact:
+                exact[j + 1] = exact[j] + (v - exact[j]) / g
+            elif j + 1 in exact and j not in exact:
+                exact[j] = (v - g * exact[j + 1]) / (1 - g)
+    for j, g, v in interp:
+        upper[j] = min(upper.get(j, np.inf), v)
+        lower[j + 1] = max(lower.get(j + 1, -np.inf), v)
+    tol = 1e-9 * max(1.0, abs(cut))
+
+    def below(x):
+        return x < cut - tol if strict else x <= cut + tol
+
+    def above(x):   # not counted
+        return x >= cut - tol if strict else x > cut + tol
+
+    lo, hi = 0, n
+    for k, x in exact.items():
+        if below(x):
+            lo = max(lo, k)
+        elif above(x):
+            hi = min(hi, k - 1)
+    for k, x in upper.items():
+        if below(x):   # x_k <= x < cut
+            lo = max(lo, k)
+    for k, x in lower.items():
+        if above(x):   # cut <= x <= x_k (or cut < x)
+            hi = min(hi, k - 1)
+    return (lo, hi) if lo <= hi else None   # None: the statistics rule this n out
+
+
 def _bh(p: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg q-values of each row of ``p`` (the textbook step-up, written for the attack)."""
     m = p.shape[1]
@@ -666,15 +777,17 @@ def attack(out, cohort: str = "", min_count: int = 5, zero: bool = True, outcome
     unknown = reader.cell_keys()
     base = reader.bounds(())
     everything = reader.bounds(tuple(c for c in channels if c != "pq"))
-    extra = reader.pq_channel(everything) if "pq" in channels else []
+    extra = reader.order_extra(everything) if "order" in channels else []
     if extra:
+        everything = reader.bounds(tuple(c for c in channels if c != "pq"), extra)
+    pq = reader.pq_channel(everything) if "pq" in channels else []
+    if pq:
+        extra += pq
         everything = reader.bounds(tuple(channels), extra)
     # which channel pins a cell the base relations leave open: each channel alone with the base
     open_ = {k for k in unknown if k in everything and reader.is_pinned(k, everything[k])
              and not reader.is_pinned(k, base.get(k, (0, 1)))}
-    per = {ch: reader.bounds((ch,), keys=open_) for ch in channels if ch != "pq"}
-    if extra:
-        per["pq"] = reader.bounds((), extra, keys=open_)
+    per = {ch: reader.bounds((ch,), [e for e in extra if e[3] == ch], keys=open_) for ch in channels}
     pinned = {}
     for k in unknown:
         if k not in everything or not reader.is_pinned(k, everything[k]):
