@@ -219,6 +219,10 @@ class OutsiderReader(Reader):
             texts.append(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")))
         for docx in sorted((out / "tables").glob("*.docx")):
             texts.append(_docx_text(docx))
+            data = out / "tables" / f"{docx.stem}.data.csv"
+            if data.exists():   # every count of the Word table is one of the data file's
+                frame = pd.read_csv(data, dtype=str, keep_default_na=False)
+                self._printed_within(frame, _docx_rows(docx), docx.name)
             self.files.append(docx.name)
         self.files.append("provenance.json")
         totals = set()
@@ -763,6 +767,12 @@ def _docx_text(path: Path) -> str:
         for row in t.rows:
             parts.append(" | ".join(c.text for c in row.cells))
     return "\n".join(parts)
+
+
+def _docx_rows(path: Path) -> list:
+    import docx
+
+    return [[c.text for c in row.cells] for t in docx.Document(str(path)).tables for row in t.rows]
 
 
 def attack(out, cohort: str = "", min_count: int = 5, zero: bool = True, outcome: str = "cr",
