@@ -473,6 +473,10 @@ class OutsiderReader(Reader):
             return next((t for t, e in enumerate(edges) if v <= e * (1 + 1e-12)), len(edges))
 
         cands = {i: self._candidate_tables(family[i], bounds) for i in withheld}
+        for i in withheld:   # a q printed beside a withheld p bounds it: p <= q
+            q = printed[i][1]
+            if q is not None and cands[i] is not None:
+                cands[i] = [(p, t) for p, t in cands[i] if p <= q * (1 + 1e-9)]
         # a printed q that is no printed p's own term (p m / r) nor an anchor's q is the term of a
         # withheld p: p = q j / m for some rank j; when one withheld row alone has tables giving
         # such a p, those are its tables
