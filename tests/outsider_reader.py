@@ -791,12 +791,13 @@ def attack(out, cohort: str = "", min_count: int = 5, zero: bool = True, outcome
     unknown = reader.cell_keys()
     base = reader.bounds(())
     everything = reader.bounds(tuple(c for c in channels if c != "pq"))
-    extra = reader.order_extra(everything) if "order" in channels else []
-    if extra:
-        everything = reader.bounds(tuple(c for c in channels if c != "pq"), extra)
-    pq = reader.pq_channel(everything) if "pq" in channels else []
-    if pq:
-        extra += pq
+    extra = []
+    for _ in range(3):   # what one channel narrows, another may use: until nothing changes
+        more = (reader.order_extra(everything) if "order" in channels else []) + \
+            (reader.pq_channel(everything) if "pq" in channels else [])
+        if sorted(map(repr, more)) == sorted(map(repr, extra)):
+            break
+        extra = more
         everything = reader.bounds(tuple(channels), extra)
     # which channel pins a cell the base relations leave open: each channel alone with the base
     open_ = {k for k in unknown if k in everything and reader.is_pinned(k, everything[k])
