@@ -20,8 +20,10 @@ which channel pins which cell:
 - ``parity``: the median of integer data ending in .5 means an even n; a quartile ending in .25 or
   .75 too, one ending in .5 that n is not 3 modulo 4;
 - ``pq``: each withheld p-value of Table 2 lies among those of the tables the linear system still
-  allows (the test printed for the row, computed with scipy); with the Benjamini-Hochberg q-values
-  printed to full precision, only the combinations that give back every printed q are kept.
+  allows (the test printed for the row, computed with scipy); the Benjamini-Hochberg q-values
+  printed to full precision give the rank of the printed p-values they are attained at (so how many
+  withheld p-values lie below each) and, when attained at a withheld one, its value (q r / m): the
+  tables whose p fits nowhere are dropped.
 
 Each unknown count's smallest and largest value is found by integer programming
 (``scipy.optimize.milp``). Nothing here imports the workbook's protection code.
@@ -39,12 +41,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from disclosure_reader import COUNT, MISSING, Cell, Reader, _text
+from disclosure_reader import COUNT, Reader, _text
 from msc_sle.contract import load_dictionary
 
 LINEAR = "linear"
 CHANNELS = ("n_applicable", "visits", "footnote", "omitted", "order", "parity", "pq")
-AUX = "aux"
 _STAT_RANK = {   # position of each printed statistic among n sorted values, as (a, b): a + b * n
     "min": (Fraction(1), Fraction(0)), "max": (Fraction(0), Fraction(1)),
     "median": (Fraction(1, 2), Fraction(1, 2)), "q1": (Fraction(1, 4), Fraction(1, 4)),
@@ -432,7 +433,7 @@ class OutsiderReader(Reader):
     # ------------------------------------------------------------------ the p/q channel
     def pq_channel(self, bounds: dict) -> dict:
         """Withheld p-values of Table 2: the tables the linear system allows, their p with the row's
-        test, and the combinations that give back every printed Benjamini-Hochberg q-value."""
+        test, kept where the printed Benjamini-Hochberg q-values leave room for that p (per family)."""
         self._sys = None
         rows = self.p_rows
         if not rows:
@@ -732,18 +733,6 @@ def _count_bounds(n: int, stats: dict, cut: float, strict: bool) -> tuple[int, i
         if above(x):   # cut <= x <= x_k (or cut < x)
             hi = min(hi, k - 1)
     return (lo, hi) if lo <= hi else None   # None: the statistics rule this n out
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values of each row of ``p`` (the textbook step-up, written for the attack)."""
-    m = p.shape[1]
-    order = np.argsort(p, axis=1, kind="stable")
-    sorted_p = np.take_along_axis(p, order, axis=1)
-    scaled = sorted_p * m / np.arange(1, m + 1)
-    q_sorted = np.minimum(np.minimum.accumulate(scaled[:, ::-1], axis=1)[:, ::-1], 1.0)
-    q = np.empty_like(q_sorted)
-    np.put_along_axis(q, order, q_sorted, axis=1)
-    return q
 
 
 def _num(v):
