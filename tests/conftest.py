@@ -1,6 +1,8 @@
 """Shared fixtures: one `make run` bundle of the bundled SYNTHETIC cohort per test session (worker)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -24,3 +26,45 @@ def shared_bundle(tmp_path_factory):
     out = tmp_path_factory.mktemp("shared") / "shared"
     run_workbook(dict(check_parameters(small_cell_min=5)), out, jobs=2, share=True, progress=lambda _m: None)
     return out
+
+
+@pytest.fixture(scope="session")
+def outsider_bundles(request, tmp_path_factory):
+    """``get(cohort)``: the `make share` and `make run` bundles of a cohort of
+    ``outsider_cohorts.COHORTS``, each built once per session (the bundled cohort's are the two
+    fixtures above)."""
+    import os
+
+    from outsider_cohorts import make_bundles
+
+    built = {}
+    # a folder of bundles kept between sessions, for work on the reader alone (stale after any
+    # change to the workbook: leave it unset to test the protection)
+    cache = os.environ.get("MSC_SLE_OUTSIDER_BUNDLES")
+
+    def get(name):
+        if name not in built:
+            if cache:
+                built[name] = make_bundles(name, Path(cache) / name)
+            elif name == "bundled":
+                built[name] = (request.getfixturevalue("shared_bundle"), request.getfixturevalue("bundle"))
+            else:
+                built[name] = make_bundles(name, tmp_path_factory.mktemp(name))
+        return built[name]
+    return get
+
+
+@pytest.fixture(scope="session")
+def outsider_attacks(outsider_bundles):
+    """``get(cohort)``: what the outsider reader pins in the cohort's shared bundle, and the counts
+    of its `make run` bundle by the same keys (each worked out once per session)."""
+    from outsider_reader import attack, truth
+
+    done = {}
+
+    def get(name):
+        if name not in done:
+            share, run = outsider_bundles(name)
+            done[name] = (attack(share, name), truth(run))
+        return done[name]
+    return get
