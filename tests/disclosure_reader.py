@@ -227,6 +227,7 @@ class Reader:
             "reproduction_score": self._score,
             "paper_audit": lambda f, n: None,   # computed from the paper's numbers alone
             f"model_{outcome}": lambda f, n: None,   # odds ratios of a model of the whole cohort: no count
+            f"prediction_model_{outcome}": lambda f, n: self._prediction(f, n, f"{outcome}_ever"),
             "model_sensitivity": self._models,
         }
         unknown = [c.name for c in tables.glob("*.csv") if c.name.removesuffix(".data.csv").removesuffix(".csv")
@@ -550,6 +551,19 @@ class Reader:
                 rest = self.cell(("non-responders", r["outcome"]), None, hidden=True)
                 self.eq({k: 1, rest: 1, n: -1})
             self.derived(f"{name} {r['outcome']} epv", r["epv"], [k])
+
+    def _prediction(self, f, name, outcome):
+        """07's TRIPOD table: the patients analysed and those with the outcome (the outcome's count of
+        the whole cohort), and the observed risk and average FLIC risk computed from them."""
+        rows = {r["item"]: r for r in f.to_dict("records")}
+        if "with the outcome" not in rows:
+            return
+        n = self.cell(("N",), rows["patients analysed"]["unshrunk"], COUNT, name)
+        key = ("count", "all", outcome, "True") if outcome in ("cr_ever", "lda_ever") else ("responders", outcome)
+        k = self.cell(key, rows["with the outcome"]["unshrunk"], COUNT, name)
+        self.derived(f"{name} observed risk", rows["observed risk"]["unshrunk"], [k, n])
+        self.derived(f"{name} average predicted risk", rows.get("average predicted risk", {}).get(
+            "shrunk_or_corrected", ""), [k, n])
 
     def _score(self, f, name):
         table = pd.read_csv(Path(self.files_dir) / "reproduction.data.csv", dtype=str, keep_default_na=False) \

@@ -230,8 +230,8 @@ class OutsiderReader(Reader):
         for t in texts:
             for m in re.finditer(r"(\d+) patients, (\d+) visits", t):
                 totals.add((int(m.group(1)), int(m.group(2))))
-        if "visits" in prov and "patients" in prov:
-            totals.add((int(prov["patients"]), int(prov["visits"])))
+        if str(prov.get("visits", "")).isdigit() and str(prov.get("patients", "")).isdigit():
+            totals.add((int(prov["patients"]), int(prov["visits"])))   # a withheld total reads "[c]"
         for patients, visits in totals:
             self.cell(("extract",), str(patients), COUNT, "provenance")
             seen = [k for k in self.cells if k[0] == "seen"]

@@ -973,6 +973,10 @@ def prediction_table(report, *, title: str | None = None) -> PublicationTable:
 
     add("Sample size", "", "", "section")
     add("Patients analysed (with the outcome)", f"{data.n} ({data.n_events})", "", "level")
+    for item, value in (("patients analysed", data.n), ("with the outcome", data.n_events),
+                        ("observed risk", report.observed_risk)):
+        tidy.append({"section": "sample size", "item": item, "unshrunk": value,
+                     "shrunk_or_corrected": np.nan, "ci_lower": np.nan, "ci_upper": np.nan})
     for _, r in report.sample_size.iterrows():
         add(f"Minimum, Riley et al. 2020: R²cs {format_fixed(r['r2_cs'], 3)}, {r['scenario']}",
             str(int(r["minimum"])), f"criteria 1 / 2 / 3: {int(r['n1'])} / {int(r['n2'])} / {int(r['n3'])}", "level")
