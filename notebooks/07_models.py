@@ -27,13 +27,14 @@
 #    was fitted to).
 # 3. **When is the response first reached?** The cumulative incidence of a first response over
 #    the visits at months 1, 3, 6 and 12, overall and by a predictor.
-# 4. **How does SLEDAI-2K evolve in responders and non-responders?** A linear mixed model.
+# 4. **How does SLEDAI-2K evolve in responders and non-responders?** A mixed model for repeated
+#    measures (MMRM).
 # 5. **Does the answer depend on the response definition?** The model refitted for each
 #    definition the workbook offers.
 #
-# In the bundle for circulation outside the care team (`make share`), every count this page prints
-# (patients analysed and left out, events, numbers at risk, patients scored) is withheld as on the
-# other pages; the models' estimates, fitted on the whole cohort, are printed (`docs/disclosure.md`).
+# In the bundle shared outside the care team, every small count this page prints (patients
+# analysed and left out, events, numbers at risk, patients scored) is withheld as on the other
+# pages; the models' estimates, fitted on the whole cohort, are printed (the appendix explains how).
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"predictors": "age_years,prior_cyc"})
