@@ -91,7 +91,9 @@ def share_refusal(cohort, params) -> str | None:
 
 def _describe_key(key) -> str:
     """A ledger key in words, without its value (the message must not print the count it protects)."""
-    return "the count " + " / ".join(str(k) for k in key) if isinstance(key, tuple) else f"the count {key}"
+    def flat(k):
+        return [x for part in k for x in flat(part)] if isinstance(k, tuple) else [str(k)]
+    return "the count " + " / ".join(x for x in flat(key) if x != "count")
 
 
 #: Marker of a count withheld so that no small count can be worked out, and of a derived value
