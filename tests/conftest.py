@@ -65,6 +65,9 @@ def outsider_attacks(outsider_bundles):
     def get(name):
         if name not in done:
             share, run = outsider_bundles(name)
-            done[name] = (attack(share, name), truth(run))
+            # a refused cohort has no bundle to attack: (None, the refusal's message, whether a share folder exists)
+            refused = share.parent / "share.refused"
+            done[name] = (None, (refused.read_text(), share.exists())) if refused.exists() else \
+                (attack(share, name), truth(run))
         return done[name]
     return get

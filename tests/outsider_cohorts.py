@@ -88,18 +88,32 @@ def write_cohort(name: str, out: Path) -> Path | None:
     return (write_resampled if name == "resampled_34" else write_tiny)(Path(out))
 
 
+#: Cohorts `make share` must refuse (docs/disclosure.md, rule 8): 8 analysed patients in two groups of
+#: fewer than 5 are 4 and 4 whatever is withheld, so no bundle can protect them.
+REFUSED = ("tiny",)
+
+
 def make_bundles(name: str, root: Path) -> tuple[Path, Path]:
     """The `make share` and the `make run` bundle of cohort ``name`` under ``root`` (built once: an
-    existing pair is reused, so a session builds each at most once)."""
-    from msc_sle.tools.runner import run_workbook
+    existing pair is reused, so a session builds each at most once). When `make share` refuses the
+    cohort, its message is kept in ``root/share.refused`` and the share folder must not exist."""
+    from msc_sle.tools.runner import RunError, run_workbook
     from msc_sle.workbook.params import check_parameters
 
     root = Path(root)
     share, run = root / "share", root / "run"
+    refused = root / "share.refused"
     data = write_cohort(name, root / "data") if not (root / "data").exists() or name == "bundled" else root / "data"
     params = {} if data is None else {"data_dir": str(data)}
     for out, kw in ((share, {"share": True}), (run, {})):
+        if kw and refused.exists():
+            continue
         if not (out / "provenance.json").exists():
             p = dict(check_parameters(**params, small_cell_min=5)) if kw else dict(check_parameters(**params))
-            run_workbook(p, out, jobs=2, progress=lambda _m: None, **kw)
+            try:
+                run_workbook(p, out, jobs=2, progress=lambda _m: None, **kw)
+            except RunError as err:
+                if not kw:
+                    raise
+                refused.write_text(str(err))
     return share, run

@@ -349,6 +349,13 @@ def test_07_models_counts_go_through_the_plan():
     shown = shared(table).tidy.drop_duplicates("outcome").set_index("outcome")
     assert (shown.loc[near_all, "events_n"] == MARK_C).all() and (shown.loc[near_all, "epv"] == MARK_C).all()
     assert shown.loc["cr_ever", "events_n"] == heads.loc["cr_ever", "events_n"]   # a published count stays
+    # the sensitivity table names CR by its column ("cr_ever"): a CR count the plan withholds (as on the
+    # 34-patient cohort of the outsider test) must read as the plan prints it, not go through the
+    # threshold rule alone (which printed "5/30" beside Table 2's "[c]")
+    key = shared.plan.groupings["cr_ever"][1]["True"]
+    shared.plan.ledger.protect()[key] = COMPLEMENTARY
+    withheld = shared(table).tidy.drop_duplicates("outcome").set_index("outcome")
+    assert withheld.loc["cr_ever", "events_n"] == MARK_C and withheld.loc["cr_ever", "epv"] == MARK_C
 
 
 # --------------------------------------------------------------------------- parameters

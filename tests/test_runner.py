@@ -240,15 +240,37 @@ def test_full_workbook_on_the_bundled_data(tmp_path):
     assert provenance["data_fingerprint"] == fingerprint and provenance["synthetic"] is True
 
 
-def test_share_bundle_has_reports_only_and_says_so(tiny, data_copy, tmp_path):
+def test_share_bundle_has_reports_only_and_says_so(tiny, tmp_path):
     out = tmp_path / "shared"
-    run_workbook(dict(check_parameters(data_dir=str(data_copy), small_cell_min=5)), out, jobs=1,
+    # the bundled cohort: 6 patients (data_copy) are too few to share at all (docs/disclosure.md, rule 8)
+    run_workbook(dict(check_parameters(small_cell_min=5)), out, jobs=1,
                  share=True, notebooks=("ok",), notebooks_dir=tiny, progress=lambda _msg: None)
     assert (out / "html/ok.clinical.html").is_file() and not (out / "html/ok.html").exists()
     assert not (out / "notebooks").exists()
     page = (out / "html/ok.clinical.html").read_text(encoding="utf-8")
     assert "counts below 5 shown as" in page
     assert "(shared bundle)" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_share_refuses_a_cohort_no_suppression_protects_and_writes_nothing(tiny, data_copy, tmp_path, monkeypatch):
+    """docs/disclosure.md rule 8: the plan's verdict stops the run before any page, OUT as it was."""
+    from msc_sle.workbook import disclosure
+
+    seen = []
+
+    def refusal(cohort, params):
+        seen.append(int(params["small_cell_min"]))
+        return "make share: this extract cannot be shared at SHARE_MIN=5: (the reason)"
+    monkeypatch.setattr(disclosure, "share_refusal", refusal)
+    out = tmp_path / "shared"
+    with pytest.raises(RunError, match="cannot be shared at SHARE_MIN=5"):
+        run_workbook(dict(check_parameters(data_dir=str(data_copy), small_cell_min=5)), out, jobs=1,
+                     share=True, notebooks=("ok",), notebooks_dir=tiny, progress=lambda _msg: None)
+    assert seen == [5] and not out.exists() and not any(tmp_path.glob(".msc_sle-work*/*"))
+    # make run of the same extract is not refused: the care team sees every count
+    run_workbook(dict(check_parameters(data_dir=str(data_copy))), tmp_path / "run", jobs=1,
+                 notebooks=("ok",), notebooks_dir=tiny, progress=lambda _msg: None)
+    assert seen == [5] and (tmp_path / "run" / "index.html").is_file()
 
 
 #: The parameters several pages share: each must reach every page that shows what it changes.
@@ -404,7 +426,12 @@ def test_a_run_removes_what_an_interrupted_run_left(tiny, data_copy, tmp_path):
     assert _leftovers(tmp_path) == [] and any("left by an interrupted run" in s for s in said)
 
 
-def test_workbook_as_the_extract_and_data_issues_only_under_out(tiny, tmp_path):
+def test_workbook_as_the_extract_and_data_issues_only_under_out(tiny, tmp_path, monkeypatch):
+    from msc_sle.workbook import disclosure
+
+    # a handful of patients: make share refuses them (rule 8, its own test above); here only where the
+    # care team's file goes matters
+    monkeypatch.setattr(disclosure, "share_refusal", lambda cohort, params: None)
     workbook = FIXTURES / "one_workbook_both_sheets" / "extract.xlsx"
     out = tmp_path / "out"
     run_workbook(_quiet(data_dir=str(workbook)), out, jobs=1, notebooks=("ok",), notebooks_dir=tiny,

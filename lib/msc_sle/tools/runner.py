@@ -202,6 +202,15 @@ def _shared_visits(cohort, params: Mapping[str, Any]) -> str:
         return flow_plan(cohort, apply_eligibility(cohort), params).visits_text(len(cohort.visits))
 
 
+def _refuse_unprotectable(cohort, params: Mapping[str, Any]) -> None:
+    """No bundle for a cohort whose withheld counts the printed ones give back (before any page runs)."""
+    from ..workbook.disclosure import share_refusal
+
+    reason = share_refusal(cohort, check_parameters(**{k: v for k, v in params.items() if k != "out_dir"}))
+    if reason is not None:
+        raise RunError(reason)
+
+
 # --------------------------------------------------------------------------- execution
 
 #: The command-line option that tags each kernel the runner starts: the stall watch and the signal
@@ -1041,6 +1050,7 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
         mode = "share" if share else "run"
         prov = collect_provenance(cohort, params, mode)
         if share:  # the visit total is a count of the patient flow's plan: it can give a withheld "no visit" back
+            _refuse_unprotectable(cohort, params)
             prov["visits"] = _shared_visits(cohort, params)
         jobs_list = [(name, sources[name], tmp / "notebooks" / f"{name}.ipynb", {PARAMETERS_NAME: dict(params)})
                      for name in notebooks]

@@ -40,7 +40,8 @@ from .ledger import (COMPLEMENTARY, IMPLICIT, MISSING, PRIMARY, PUBLISHED, Discl
                      Ledger)
 
 __all__ = ["MARK_C", "small_label", "suppress_small_counts", "share_safe", "suppress_rates", "share_plan",
-           "flow_plan", "SharePlan", "FlowPlan", "shown_count", "DisclosureError", "DisclosureWarning", "Ledger"]
+           "flow_plan", "SharePlan", "FlowPlan", "shown_count", "share_refusal", "DisclosureError", "DisclosureWarning",
+           "Ledger"]
 
 
 def _protect(ledger: Ledger) -> None:
@@ -53,6 +54,47 @@ def _protect(ledger: Ledger) -> None:
                       "always printed (the cohort sizes, zero missing-data counts), e.g. no patient excluded by a "
                       "criterion when the extract and the analysed cohort have the same size; they read as withheld "
                       "but nothing can hide them (docs/disclosure.md, Limits)", DisclosureWarning, stacklevel=3)
+
+def share_refusal(cohort, params) -> str | None:
+    """Why this cohort cannot be shared at ``params["small_cell_min"]`` (None: it can).
+
+    ``cohort`` is the extract as loaded. A plan whose audit still pins a withheld count after
+    complementary suppression (e.g. 8 patients analysed in two groups that are both below the
+    threshold: both are 4) would print a bundle that claims a protection it lacks, so ``make share``
+    refuses it whole (docs/disclosure.md, rule 8)."""
+    import warnings
+
+    from ..clinical import apply_eligibility
+
+    if int(params["small_cell_min"]) <= 1:
+        return None
+    eligibility = apply_eligibility(cohort)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DisclosureWarning)
+        plans = {"the patient flow (01_cohort)": flow_plan(cohort, eligibility, params),
+                 "the analysis pages (02-06)": share_plan(eligibility.cohort, None, params)}
+    found = [(where, key, plan.ledger.value(key)) for where, plan in plans.items()
+             for key in (getattr(plan, "ledger", None).unavoidable if getattr(plan, "ledger", None) else ())]
+    # "nobody excluded" when every patient of the extract is eligible: the two printed cohort sizes say
+    # it already, and the eligibility criteria are the study's, not a patient's (docs/disclosure.md, Limits)
+    found = [(w, k, v) for w, k, v in found if not (k[0] in ("excluded", "excl-missing") and v == 0)]
+    if not found:
+        return None
+    where = sorted({w for w, _, _ in found})
+    return (f"make share: this extract cannot be shared at SHARE_MIN={int(params['small_cell_min'])}: "
+            f"{len(found)} withheld count(s) of {' and '.join(where)} can be worked out exactly from the counts "
+            f"every bundle prints (the patients analysed, the groups' sizes), whatever else is withheld, "
+            f"e.g. {_describe_key(found[0][1])}. The cohort is too small for this threshold: share it only "
+            "inside the care team (make run), or with more patients; no bundle was written "
+            "(docs/disclosure.md, rule 8).")
+
+
+def _describe_key(key) -> str:
+    """A ledger key in words, without its value (the message must not print the count it protects)."""
+    def flat(k):
+        return [x for part in k for x in flat(part)] if isinstance(k, tuple) else [str(k)]
+    return "the count " + " / ".join(x for x in flat(key) if x != "count")
+
 
 #: Marker of a count withheld so that no small count can be worked out, and of a derived value
 #: (percentage, p, OR, ...) computed from a withheld count.

@@ -176,7 +176,10 @@ class Ledger:
                 if self._witness(self._component(status, k), status, k) is None]
 
     def _sensitive_unknowns(self, status) -> list:
-        return [k for k in self._cells if status[k] != PUBLISHED and self.sensitive(k)]
+        # a complementary count must not be pinned either: "[c]" promises the reader does not learn it
+        # (and a pinned [c] is one more known count in the relations around the small ones)
+        return [k for k in self._cells
+                if status[k] != PUBLISHED and (self.sensitive(k) or status[k] == COMPLEMENTARY)]
 
     # A witness is another solution of what a reader knows in which the count takes another value
     # (stored as the counts that differ from the truth). Withholding more only relaxes what a reader
@@ -199,6 +202,7 @@ class Ledger:
         return None
 
     def _complement(self, status: dict) -> None:
+        self._initial, self._necessary = dict(status), {}
         added: list = []
         witnesses: dict = {}
         self.unavoidable = []
@@ -231,6 +235,8 @@ class Ledger:
             status[pick] = COMPLEMENTARY
             added.append(pick)
         self._cleanup(status, added, witnesses)
+        # a count listed while a complementary cell the cleanup published again was around may be gone
+        self.unavoidable = [k for k in self.unavoidable if status[k] != PUBLISHED]
 
     def _candidate(self, leak, status):
         """The published count to withhold next. Candidates are the published, non-sensitive counts
@@ -247,9 +253,8 @@ class Ledger:
             nxt = []
             for r in rels:
                 for k in self._relations[r][0]:
-                    cell = self._cells[k]
                     if status[k] == PUBLISHED:
-                        if cell.shown and not cell.fixed and not self.sensitive(k) and cell.value >= self.min_count:
+                        if self._eligible(k):
                             options.setdefault(k, distance)
                     elif k not in seen_cell:
                         seen_cell.add(k)
@@ -260,14 +265,31 @@ class Ledger:
             return None
         ranked = sorted(options, key=lambda k: (self._cells[k].tier, options[k], self._cells[k].value,
                                                 self._cells[k].order))
+        ranked = [k for k in ranked if not self._given_back(k)]
         for k in ranked[:_TRIALS]:
             status[k] = COMPLEMENTARY
             protected = self._witness(self._component(status, leak), status, leak) is not None
             status[k] = PUBLISHED
             if protected:
                 return k
-        return min(options, key=lambda k: (options[k], self._cells[k].tier, self._cells[k].value,
-                                           self._cells[k].order))
+        return min(ranked, key=lambda k: (options[k], self._cells[k].tier, self._cells[k].value,
+                                          self._cells[k].order), default=None)
+
+    def _given_back(self, key) -> bool:
+        """Whether ``key``, withheld, is pinned whatever else is withheld: by the fixed counts and the
+        counts never withheld (zero missing data), e.g. a group's recorded n when none is missing. Such
+        a ``"[c]"`` protects nothing, so it is never chosen."""
+        if key not in self._necessary:
+            relaxed = {k: (COMPLEMENTARY if s == PUBLISHED and self._eligible(k) else s)
+                       for k, s in self._initial.items()}
+            relaxed[key] = COMPLEMENTARY
+            self._necessary[key] = self._witness(self._component(relaxed, key), relaxed, key) is None
+        return self._necessary[key]
+
+    def _eligible(self, key) -> bool:
+        """A published count that may be withheld as complementary."""
+        cell = self._cells[key]
+        return cell.shown and not cell.fixed and not self.sensitive(key) and cell.value >= self.min_count
 
     def _cleanup(self, status: dict, added: list, witnesses: dict) -> None:
         """Publish again each complementary count (latest first) whose withholding no longer protects anything."""

@@ -168,7 +168,10 @@ class ModelsShare:
         return replace(table, body=body, tidy=tidy, footnotes=tuple(table.footnotes) + (self._note(),))
 
     def _definition_text(self, outcome: str, k: int, n: int) -> str:
-        column = {"cr": "cr_ever", "lda": "lda_ever"}.get(outcome)
+        # the sensitivity table names a definition by its frame column ("cr_ever"), the parameters by
+        # "cr": both are the plan's count, else a CR count withheld on every page is printed here
+        column = {"cr": "cr_ever", "lda": "lda_ever"}.get(outcome, outcome if outcome in ("cr_ever", "lda_ever")
+                                                           else None)
         if column is None and outcome == self.outcome:
             column = self.plan.outcome_column
         if column in self.plan.groupings and n == self.plan.n:
