@@ -21,10 +21,10 @@ from outsider_reader import attack
 
 HERE = Path(__file__).parent
 
-# The bundled cohort is attacked on every `make test`. The two small cohorts (the 34-patient one
-# attacked, the 8-patient one refused by make share: docs/disclosure.md rule 8) each cost two workbook
-# runs and minutes of integer programming, too slow for every `make test` on two cores:
-# `MSC_SLE_OUTSIDER_COHORTS=all make test` attacks them too.
+# The bundled cohort is attacked on every `make test`. The two small cohorts (a 34-patient cohort
+# attacked, an 8-patient one that make share must refuse) cost two workbook runs each and minutes
+# of integer programming (17 minutes for the whole file on two cores):
+# `MSC_SLE_OUTSIDER_COHORTS=all make test` runs them too.
 ATTACKED = COHORTS if os.environ.get("MSC_SLE_OUTSIDER_COHORTS") == "all" else ("bundled",)
 
 
