@@ -38,8 +38,51 @@ def bisect_quantile(count_at_most: Callable[[float], int], n: int, q: float, lo:
     numbers, 0.1 for one decimal). Returns ``(value, rounds)``: the quantile, computed from the
     one or two order statistics it needs exactly as :func:`msc_sle.stats.quantiles`, and the
     number of calls made to ``count_at_most`` (each one a round trip to the sites).
+
+    Each order statistic is the smallest grid value x with count_at_most(x) > its index; the
+    sites are asked about x + step/2, half way to the next recordable value, so that a value
+    stored as the nearest binary fraction of its decimal is never missed.
     """
-    raise NotImplementedError
+    from decimal import Decimal
+    from .descriptive import quantile_from_order_statistics
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"a quantile needs at least one value, got n={n}")
+    step_d = Decimal(str(step))
+    lo_d = Decimal(str(lo))
+    if not step_d > 0:
+        raise ValueError(f"step must be positive, got {step!r}")
+    if not hi >= lo:
+        raise ValueError(f"hi ({hi!r}) must not be below lo ({lo!r})")
+    if lo_d % step_d != 0:
+        raise ValueError(f"lo ({lo!r}) must be a multiple of step ({step!r})")
+    top = int(((Decimal(str(hi)) - lo_d) / step_d).to_integral_value(rounding="ROUND_CEILING"))
+    half = float(step_d) / 2.0
+    calls = 0
+    known: dict[int, int] = {}
+
+    def count(j: int) -> int:
+        nonlocal calls
+        if j not in known:
+            calls += 1
+            known[j] = int(count_at_most(float(lo_d + j * step_d) + half))
+        return known[j]
+
+    def kth(i: int) -> float:
+        a, b = 0, top          # the answer lies in [a, b]: count(b) > i is checked below
+        if count(b) <= i:
+            raise ValueError(f"only {count(b)} values are at most hi={hi!r}, fewer than the "
+                             f"{i + 1} needed: hi is not an upper bound of the values")
+        while a < b:
+            mid = (a + b) // 2
+            if count(mid) > i:
+                b = mid
+            else:
+                a = mid + 1
+        return float(lo_d + a * step_d)
+
+    value = quantile_from_order_statistics(kth, n, q)
+    return value, calls
 
 
 @dataclass(frozen=True)
@@ -78,7 +121,24 @@ class FederatedFirthResult:
 def logistic_site_moments(X, y, beta) -> SiteMoments:
     """One site's logistic moments at ``beta``: ``X`` is its (n, p) design *including* the
     intercept column, ``y`` its 0/1 outcome."""
-    raise NotImplementedError
+    from scipy import special
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    beta = np.asarray(beta, dtype=float)
+    if X.ndim != 2 or y.shape != (X.shape[0],) or beta.shape != (X.shape[1],):
+        raise ValueError(f"X must be (n, p), y (n,) and beta (p,); got {X.shape}, {y.shape}, "
+                         f"{beta.shape}")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("y must be 0 or 1")
+    eta = X @ beta
+    prob = special.expit(eta)
+    w = prob * (1.0 - prob)
+    return SiteMoments(
+        score=X.T @ (y - prob),
+        information=(X * w[:, None]).T @ X,
+        loglik=float((y * eta - np.logaddexp(0.0, eta)).sum()),
+        third=np.einsum("i,ia,ib,ic->abc", w * (0.5 - prob), X, X, X),
+        n=int(y.size), n_events=int(y.sum()))
 
 
 def firth_logistic_federated(site_moments: Callable[[np.ndarray], Sequence[SiteMoments]],
@@ -91,8 +151,64 @@ def firth_logistic_federated(site_moments: Callable[[np.ndarray], Sequence[SiteM
     information, steps capped at 5 and halved (up to 25 times) until the penalised
     log-likelihood does not decrease; converged when the modified score and the step are both
     below ``tol`` (as ``firthmodels``).
+
+    The step is solved with the Fisher information, as logistf's Newton-Raphson; firthmodels
+    uses the hat-augmented information, which would need fourth moments from every site. Both
+    stop where the modified score is zero, so the estimates agree to the tolerance.
     """
-    raise NotImplementedError
+    p = int(p)
+    rounds = 0
+
+    def pooled(beta):
+        nonlocal rounds
+        rounds += 1
+        moments = list(site_moments(beta))
+        if not moments:
+            raise ValueError("site_moments returned no site")
+        info = sum(m.information for m in moments)
+        third = sum(m.third for m in moments)
+        loglik = sum(m.loglik for m in moments)
+        sign, logdet = np.linalg.slogdet(info)
+        if sign <= 0 or not np.isfinite(logdet):
+            return None
+        inv = np.linalg.inv(info)
+        # Firth's modified score: the hat-value term is T contracted with I^-1
+        score = sum(m.score for m in moments) + np.einsum("abc,bc->a", third, inv)
+        return (loglik + 0.5 * logdet, score, info, inv,
+                sum(m.n for m in moments), sum(m.n_events for m in moments))
+
+    beta = np.zeros(p)
+    state = pooled(beta)
+    if state is None:
+        raise ValueError("the pooled information is singular at the start (a column of the "
+                         "design is constant zero or duplicated)")
+    converged = False
+    iteration = 0
+    for iteration in range(max_iter + 1):
+        pll, score, info, inv, _, _ = state
+        delta = inv @ score
+        if np.abs(score).max() < tol and np.abs(delta).max() < tol:
+            converged = True
+            break
+        if iteration == max_iter:
+            break
+        largest = np.abs(delta).max()
+        if largest > 5.0:
+            delta *= 5.0 / largest
+        for _ in range(26):  # the full step, then up to 25 halvings
+            trial = pooled(beta + delta)
+            # a step within rounding of the optimum may not raise the penalised likelihood
+            if trial is not None and trial[0] >= pll - 4 * np.finfo(float).eps * abs(pll):
+                break
+            delta = delta / 2.0
+        else:
+            break  # no step improves the penalised likelihood: stalled
+        beta = beta + delta
+        state = trial
+    pll, score, info, inv, n, n_events = state
+    return FederatedFirthResult(coef=beta, std_errors=np.sqrt(np.diag(inv)), loglik=float(pll),
+                                n_iter=int(iteration), converged=converged, rounds=rounds,
+                                n=int(n), n_events=int(n_events))
 
 
 def cumulative_incidence_from_counts(times, events, at_risk, competing=None, *,
@@ -106,5 +222,69 @@ def cumulative_incidence_from_counts(times, events, at_risk, competing=None, *,
     a :class:`msc_sle.stats.survival.CumulativeIncidence` whose table is the one
     :func:`msc_sle.stats.survival.cumulative_incidence` gives on the subjects' times (Kaplan-Meier;
     Aalen-Johansen without standard errors or intervals when ``competing`` is given).
+
+    The product-limit estimate and Greenwood's variance are functions of the per-time counts
+    alone, which is why pooling the counts is exact. Times at which nothing happened (no event,
+    no competing event, nobody's follow-up ending) are left out, as they are absent from the
+    subject-level table.
     """
-    raise NotImplementedError
+    import pandas as pd
+    from .survival import CumulativeIncidence, incidence_interval
+    t = np.asarray(times, dtype=float)
+    d = np.asarray(events, dtype=float)
+    r = np.asarray(at_risk, dtype=float)
+    c = np.zeros_like(d) if competing is None else np.asarray(competing, dtype=float)
+    if not (t.ndim == 1 and d.shape == t.shape == r.shape == c.shape):
+        raise ValueError("times, events, at_risk (and competing) must be one-dimensional and of "
+                         "equal length")
+    if t.size == 0:
+        raise ValueError("no time given")
+    for name, arr in (("events", d), ("at_risk", r), ("competing", c)):
+        if not np.isfinite(arr).all() or (arr < 0).any() or (arr != np.round(arr)).any():
+            raise ValueError(f"{name} must hold non-negative integer counts")
+    if (np.diff(t) <= 0).any() or (t <= origin).any():
+        raise ValueError("times must be increasing and lie after the origin")
+    if (d + c > r).any():
+        raise ValueError("more events than subjects at risk at some time")
+    # follow-up ending at each time: at risk now, not at risk next time, no event now
+    after = np.append(r[1:], 0.0)
+    censored = r - d - c - after
+    if (censored < 0).any():
+        raise ValueError("at_risk grows between two times: counts of subjects at risk just "
+                         "before each time must not increase")
+    keep = (d + c + censored) > 0
+    t, d, r, c, censored = t[keep], d[keep], r[keep], c[keep], censored[keep]
+    grid = np.concatenate([[origin], t])
+    n_risk = np.concatenate([[r[0]], r])
+    n_ev = np.concatenate([[0.0], d])
+    n_cens = np.concatenate([[0.0], censored])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        event_free = np.cumprod(1.0 - (n_ev + np.concatenate([[0.0], c])) / n_risk)
+    if competing is None:
+        surv = event_free
+        with np.errstate(divide="ignore", invalid="ignore"):
+            greenwood = np.cumsum(np.where(n_ev > 0, n_ev / (n_risk * (n_risk - n_ev)), 0.0))
+            se = surv * np.sqrt(greenwood)
+        ci_lower, ci_upper, ci_method = incidence_interval(
+            grid, surv, se, n_risk, n_ev, origin=origin, alpha=alpha, conf_type=conf_type)
+        incidence = 1.0 - surv
+        method = "kaplan-meier"
+    else:
+        # Aalen-Johansen: the event's hazard at each time times the all-cause event-free
+        # probability just before it
+        before = np.concatenate([[1.0], event_free[:-1]])
+        incidence = np.cumsum(before * n_ev / n_risk)
+        surv = event_free
+        se = ci_lower = ci_upper = np.full(grid.size, np.nan)
+        ci_method = np.full(grid.size, "none", dtype=object)
+        method = "aalen-johansen"
+    table = pd.DataFrame({
+        "group": "all", "time": grid, "n_risk": n_risk.astype(np.int64),
+        "n_events": n_ev.astype(np.int64), "n_censored": n_cens.astype(np.int64),
+        "survival": surv, "se": se, "cum_incidence": incidence, "ci_lower": ci_lower,
+        "ci_upper": ci_upper, "ci_method": ci_method})
+    table.loc[0, ["ci_lower", "ci_upper"]] = np.nan
+    table.loc[0, "ci_method"] = "origin"
+    return CumulativeIncidence(table=table, method=method, groups=("all",), n=int(r[0]),
+                               n_events=int(d.sum()), n_widened=0, alpha=float(alpha),
+                               conf_type=conf_type, test=None)

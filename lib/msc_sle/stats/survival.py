@@ -43,6 +43,7 @@ import pandas as pd
 from scipy import stats
 
 __all__ = ["LogRankResult", "CumulativeIncidence", "DiscreteTimeResult", "LikelihoodRatioTest", "first_event", "cumulative_incidence",
+           "incidence_interval",
            "logrank_test", "person_periods", "discrete_time_model"]
 
 _CONF_TYPES = ("log", "log-log", "plain")
@@ -243,6 +244,36 @@ def _turnbull(left: np.ndarray, right: np.ndarray, event: np.ndarray, grid: np.n
     return 1.0 - np.concatenate([[0.0], np.cumsum(p)[:-1]])   # S at grid[0..]
 
 
+def incidence_interval(time, surv, se, n_risk, n_events, *, origin: float = 0.0,
+                       alpha: float = 0.05, conf_type: str = "log"):
+    """The pointwise interval of a Kaplan-Meier cumulative incidence 1 - S at each ``time``
+    (``surv`` with Greenwood ``se``, ``n_risk`` and ``n_events`` there): ``(ci_lower, ci_upper,
+    ci_method)``, the rule of :func:`cumulative_incidence` (shared with the estimate from
+    pooled counts, :func:`msc_sle.stats.federated.cumulative_incidence_from_counts`)."""
+    time = np.asarray(time, dtype=float)
+    surv = np.asarray(surv, dtype=float)
+    n_risk = np.asarray(n_risk, dtype=float)
+    n_ev = np.asarray(n_events, dtype=float)
+    lo, hi = _ci(surv, np.asarray(se, dtype=float), alpha, conf_type)
+    ci_lower, ci_upper = 1 - hi, 1 - lo
+    ci_method = np.full(time.size, conf_type, dtype=object)
+    # Before the first event Greenwood's variance is 0 and every transform gives the
+    # interval 0-0, which claims certainty that nobody will have the event. With no event
+    # among the k subjects followed to t, the exact (Clopper-Pearson) binomial interval
+    # for 0 of k is [0, 1 - (alpha/2)^(1/k)]; k counts only those followed through t, so
+    # subjects censored earlier widen it (conservative).
+    none_yet = (np.cumsum(n_ev) == 0) & (time > origin)
+    followed = n_risk - n_ev
+    exact = np.where(followed > 0, 1.0 - (alpha / 2) ** (1.0 / np.maximum(followed, 1)), 1.0)
+    ci_lower = np.where(none_yet, 0.0, ci_lower)
+    ci_upper = np.where(none_yet, exact, ci_upper)
+    ci_method[none_yet] = "clopper-pearson"
+    # once every subject still followed has had the event (S = 0) no transform of
+    # Greenwood's variance gives an interval: none is claimed
+    ci_method[surv <= 0] = "none"
+    return ci_lower, ci_upper, ci_method
+
+
 def cumulative_incidence(right, event, *, left=None, group=None, origin: float = 0.0,
                          alpha: float = 0.05, conf_type: str = "log") -> CumulativeIncidence:
     """Cumulative incidence of a first event observed at visits, overall or by ``group``.
@@ -306,29 +337,15 @@ def cumulative_incidence(right, event, *, left=None, group=None, origin: float =
         n_risk = np.array([(rr >= t).sum() for t in grid])
         n_ev = np.array([(ee & (rr == t)).sum() for t in grid])
         n_cens = np.array([(~ee & (rr == t)).sum() for t in grid])
-        ci_method = np.full(grid.size, "" if method == "turnbull" else conf_type, dtype=object)
         if method == "kaplan-meier":
             surv, se = _km(rr, ee, grid)
-            lo, hi = _ci(surv, se, alpha, conf_type)
-            ci_lower, ci_upper = 1 - hi, 1 - lo
-            # Before the first event Greenwood's variance is 0 and every transform gives the
-            # interval 0-0, which claims certainty that nobody will have the event. With no event
-            # among the k subjects followed to t, the exact (Clopper-Pearson) binomial interval
-            # for 0 of k is [0, 1 - (alpha/2)^(1/k)]; k counts only those followed through t, so
-            # subjects censored earlier widen it (conservative).
-            none_yet = (np.cumsum(n_ev) == 0) & (grid > origin)
-            followed = n_risk - n_ev
-            exact = np.where(followed > 0, 1.0 - (alpha / 2) ** (1.0 / np.maximum(followed, 1)), 1.0)
-            ci_lower = np.where(none_yet, 0.0, ci_lower)
-            ci_upper = np.where(none_yet, exact, ci_upper)
-            ci_method[none_yet] = "clopper-pearson"
-            # once every subject still followed has had the event (S = 0) no transform of
-            # Greenwood's variance gives an interval: none is claimed
-            ci_method[surv <= 0] = "none"
+            ci_lower, ci_upper, ci_method = incidence_interval(
+                grid, surv, se, n_risk, n_ev, origin=origin, alpha=alpha, conf_type=conf_type)
         else:
             surv = _turnbull(ll, rr, ee, grid)
             se = np.full(grid.size, np.nan)
             ci_lower = ci_upper = np.full(grid.size, np.nan)
+            ci_method = np.full(grid.size, "", dtype=object)
         frames.append(pd.DataFrame({
             "group": lv, "time": grid, "n_risk": n_risk, "n_events": n_ev, "n_censored": n_cens,
             "survival": surv, "se": se, "cum_incidence": 1 - surv, "ci_lower": ci_lower,
