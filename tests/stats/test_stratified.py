@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from msc_sle.stats import TESTS
 from msc_sle.stats.stratified import (CMHResult, StratumRankSum, cochran_mantel_haenszel,
                                       stratum_rank_sum, van_elteren, van_elteren_from_strata)
 
@@ -81,6 +82,8 @@ def test_results_pickle():
     assert isinstance(r, CMHResult) and pickle.loads(pickle.dumps(r)) == r
     v = van_elteren([1, 2, 3, 4], ["a", "b", "a", "b"], [1, 1, 1, 1])
     assert pickle.loads(pickle.dumps(v)) == v
+    general = cochran_mantel_haenszel(R_GENERAL[1][0])
+    assert {r.test, v.test, general.test} <= set(TESTS)
 
 
 # ------------------------------------------------------------------------------------------
