@@ -56,6 +56,21 @@ def test_bisect_quantile_equals_the_single_site_quantiles(seed, step, scale):
     assert bisect_quantile(count_at_most, n, 1.0, -50, 300, step)[0] == s.max
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_bisect_quantile_finds_values_stored_a_binary_fraction_off_their_decimal(seed):
+    # k * 0.1 is not always the double nearest k/10 (3 * 0.1 = 0.30000000000000004): a site's
+    # stored value may lie just above or below its recorded decimal
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 60, size=int(rng.integers(5, 40))) * 0.1
+    parts = np.array_split(values, 3)
+    count = lambda x: sum(int((p <= x).sum()) for p in parts)  # noqa: E731
+    for level, want in zip(LEVELS, descriptive.quantiles(values, LEVELS)):
+        got, _ = bisect_quantile(count, values.size, level, lo=0, hi=6, step=0.1)
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+        if level in (0.0, 1.0):
+            assert got == round(want, 1)   # an order statistic: the recorded decimal itself
+
+
 def test_bisect_quantile_refuses_an_upper_bound_below_the_values():
     values = np.array([1.0, 2.0, 9.0])
     with pytest.raises(ValueError, match="not an upper bound"):
@@ -156,6 +171,8 @@ def test_cumulative_incidence_from_pooled_counts_equals_the_subject_level_estima
         event[:] = True          # everyone has the event: S reaches 0
     if seed == 1:
         event[right == 1.0] = False   # no event at the first visit: Clopper-Pearson rows
+    if seed == 2:
+        right[right == 3.0] = 6.0     # nothing happens at month 3: no row for it
     site = _split(n, rng)
     counts = [_site_counts(right[site == s], event[site == s]) for s in range(3)]
     events = sum(c[0] for c in counts)
