@@ -12,6 +12,7 @@ import pytest
 
 from msc_sle.stats import descriptive
 from msc_sle.stats.federated import (FederatedFirthResult, SiteMoments, bisect_quantile,
+                                     bisect_quantiles,
                                      cumulative_incidence_from_counts, firth_logistic_federated,
                                      logistic_site_moments)
 from msc_sle.stats.models import firth_logistic
@@ -54,6 +55,16 @@ def test_bisect_quantile_equals_the_single_site_quantiles(seed, step, scale):
     s = descriptive.summary(values)
     assert bisect_quantile(count_at_most, n, 0.0, -50, 300, step)[0] == s.min
     assert bisect_quantile(count_at_most, n, 1.0, -50, 300, step)[0] == s.max
+    # all levels at once: the same values, in the rounds of a single bisection
+    rounds_asked = []
+
+    def count_many(xs):
+        rounds_asked.append(len(xs))
+        return [sum(int((p <= x).sum()) for p in parts) for x in xs]
+
+    together, rounds = bisect_quantiles(count_many, n, LEVELS, lo=-50, hi=300, step=step)
+    assert together.tolist() == expected.tolist()
+    assert rounds == len(rounds_asked) <= int(np.ceil(np.log2(350 / step + 1))) + 1
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -75,6 +86,13 @@ def test_bisect_quantile_refuses_an_upper_bound_below_the_values():
     values = np.array([1.0, 2.0, 9.0])
     with pytest.raises(ValueError, match="not an upper bound"):
         bisect_quantile(lambda x: int((values <= x).sum()), 3, 1.0, lo=0, hi=5, step=1)
+    with pytest.raises(ValueError, match="not a lower bound"):
+        bisect_quantile(lambda x: int((values <= x).sum()), 3, 0.0, lo=2, hi=10, step=1)
+    many = lambda xs: [int((values <= x).sum()) for x in xs]  # noqa: E731
+    with pytest.raises(ValueError, match="not a lower bound"):
+        bisect_quantiles(many, 3, [0.5], lo=2, hi=10, step=1)
+    with pytest.raises(ValueError, match="not an upper bound"):
+        bisect_quantiles(many, 3, [0.5], lo=0, hi=5, step=1)
     with pytest.raises(ValueError, match="multiple of step"):
         bisect_quantile(lambda x: int((values <= x).sum()), 3, 0.5, lo=0.05, hi=10, step=0.1)
 
