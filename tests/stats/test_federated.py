@@ -158,6 +158,21 @@ def test_federated_firth_on_separated_data_equals_firthmodels():
     _compare(d[["NV", "PI", "EH"]].to_numpy(float), d["HG"].to_numpy(), site)
 
 
+def test_site_moments_travel_as_json():
+    import json
+    rng = np.random.default_rng(1)
+    X = np.column_stack([np.ones(12), rng.normal(size=(12, 2))])
+    m = logistic_site_moments(X, (rng.random(12) < 0.5).astype(float), np.array([0.1, -0.2, 0.3]))
+    back = SiteMoments.from_dict(json.loads(json.dumps(m.to_dict())))
+    for field in ("score", "information", "third"):
+        assert np.array_equal(getattr(back, field), getattr(m, field))
+    assert (back.loglik, back.n, back.n_events) == (m.loglik, m.n, m.n_events)
+    with pytest.raises(ValueError, match="inconsistent"):
+        SiteMoments.from_dict({**m.to_dict(), "third": [[1.0]]})
+    with pytest.raises(ValueError, match="another number of coefficients"):
+        firth_logistic_federated(lambda beta: [m], 2)
+
+
 def test_site_moments_refuse_a_bad_outcome():
     with pytest.raises(ValueError, match="0 or 1"):
         logistic_site_moments(np.ones((3, 1)), [0, 2, 1], [0.0])

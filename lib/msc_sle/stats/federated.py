@@ -160,6 +160,24 @@ class SiteMoments:
     n: int
     n_events: int
 
+    def to_dict(self) -> dict:
+        """Plain lists and numbers (JSON-serialisable: what a site sends back)."""
+        return {"score": self.score.tolist(), "information": self.information.tolist(),
+                "loglik": float(self.loglik), "third": self.third.tolist(), "n": int(self.n),
+                "n_events": int(self.n_events)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SiteMoments":
+        """The inverse of :meth:`to_dict`; shapes checked against one another."""
+        score = np.asarray(d["score"], dtype=float)
+        p = score.shape[0] if score.ndim == 1 else -1
+        info = np.asarray(d["information"], dtype=float)
+        third = np.asarray(d["third"], dtype=float)
+        if p < 1 or info.shape != (p, p) or third.shape != (p, p, p):
+            raise ValueError(f"inconsistent site moments: score {score.shape}, information "
+                             f"{info.shape}, third {third.shape}")
+        return cls(score, info, float(d["loglik"]), third, int(d["n"]), int(d["n_events"]))
+
 
 @dataclass(frozen=True)
 class FederatedFirthResult:
@@ -228,6 +246,10 @@ def firth_logistic_federated(site_moments: Callable[[np.ndarray], Sequence[SiteM
         moments = list(site_moments(beta))
         if not moments:
             raise ValueError("site_moments returned no site")
+        wrong = [i for i, m in enumerate(moments) if np.shape(m.score) != (p,)]
+        if wrong:
+            raise ValueError(f"site(s) {wrong} returned moments for another number of "
+                             f"coefficients than p={p}")
         info = sum(m.information for m in moments)
         third = sum(m.third for m in moments)
         loglik = sum(m.loglik for m in moments)
