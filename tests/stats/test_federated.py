@@ -205,13 +205,19 @@ def test_cumulative_incidence_from_pooled_counts_equals_the_subject_level_estima
     if seed == 1:
         event[right == 1.0] = False   # no event at the first visit: Clopper-Pearson rows
     if seed == 2:
-        right[right == 3.0] = 6.0     # nothing happens at month 3: no row for it
+        right[right == 3.0] = 6.0     # nothing happens at month 3 and no event follows it at 6:
+        event[right == 6.0] = False   # no row for month 3
+    if seed == 3:
+        right[right == 1.0] = 3.0     # nothing happens at month 1, but it is the left end of the
+        event[right == 3.0] = True    # events at month 3: a row for it
     site = _split(n, rng)
     counts = [_site_counts(right[site == s], event[site == s]) for s in range(3)]
     events = sum(c[0] for c in counts)
     at_risk = sum(c[1] for c in counts)
     fed = cumulative_incidence_from_counts(GRID, events, at_risk)
-    single = cumulative_incidence(right, event)
+    # as the workbook calls it: each event's interval from the previous scheduled visit
+    left = np.concatenate([[0.0], GRID])[np.searchsorted(GRID, right)]
+    single = cumulative_incidence(right, event, left=left)
     pd.testing.assert_frame_equal(fed.table, single.table, check_exact=False, rtol=1e-12,
                                   atol=1e-14, check_dtype=False)
     assert (fed.method, fed.n, fed.n_events) == (single.method, single.n, single.n_events)

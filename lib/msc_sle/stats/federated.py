@@ -301,17 +301,22 @@ def cumulative_incidence_from_counts(times, events, at_risk, competing=None, *,
                                      conf_type: str = "log"):
     """Cumulative incidence of a first event from pooled per-time counts.
 
-    ``times``: the distinct times after ``origin`` (increasing); ``events``: events at each
-    time; ``at_risk``: subjects event-free and under observation just before each time (summed
-    over sites); ``competing``: competing events at each time (None: no competing risk). Returns
+    ``times``: the visit schedule after ``origin`` (increasing; every scheduled time, whether
+    or not anything happened then); ``events``: events at each time; ``at_risk``: subjects
+    event-free and under observation just before each time (summed over sites); ``competing``:
+    competing events at each time (None: no competing risk). Each event is taken to lie in one
+    schedule step (from the previous scheduled visit): with a visit missed before an event the
+    subject-level function uses Turnbull's estimator, which needs each subject's interval and
+    cannot be had from counts. Returns
     a :class:`msc_sle.stats.survival.CumulativeIncidence` whose table is the one
     :func:`msc_sle.stats.survival.cumulative_incidence` gives on the subjects' times (Kaplan-Meier;
     Aalen-Johansen without standard errors or intervals when ``competing`` is given).
 
     The product-limit estimate and Greenwood's variance are functions of the per-time counts
-    alone, which is why pooling the counts is exact. Times at which nothing happened (no event,
-    no competing event, nobody's follow-up ending) are left out, as they are absent from the
-    subject-level table.
+    alone, which is why pooling the counts is exact. The table has the rows of the
+    subject-level one: the times at which something happened (an event, a competing event, a
+    follow-up ending) and the scheduled visit before each time with an event (its interval's
+    left end); the other scheduled times are left out.
     """
     import pandas as pd
     from .survival import CumulativeIncidence, incidence_interval
@@ -337,7 +342,7 @@ def cumulative_incidence_from_counts(times, events, at_risk, competing=None, *,
     if (censored < 0).any():
         raise ValueError("at_risk grows between two times: counts of subjects at risk just "
                          "before each time must not increase")
-    keep = (d + c + censored) > 0
+    keep = ((d + c + censored) > 0) | np.append(d[1:] > 0, False)
     t, d, r, c, censored = t[keep], d[keep], r[keep], c[keep], censored[keep]
     grid = np.concatenate([[origin], t])
     n_risk = np.concatenate([[r[0]], r])
