@@ -147,7 +147,7 @@ def test_federated_firth_equals_firthmodels_on_the_pooled_rows(seed):
     X = np.column_stack([rng.normal(size=n), rng.integers(0, 2, size=n), rng.gamma(2.0, size=n)])
     y = (rng.random(n) < 1 / (1 + np.exp(-(-0.5 + 0.8 * X[:, 0] - 0.6 * X[:, 1])))).astype(int)
     fed = _compare(X, y, _split(n, rng))
-    assert isinstance(fed, FederatedFirthResult) and fed.se_method == "wald"
+    assert isinstance(fed, FederatedFirthResult) and fed.ci_method == "wald"
     assert pickle.loads(pickle.dumps(fed)).coef == pytest.approx(fed.coef)
 
 
@@ -156,6 +156,27 @@ def test_federated_firth_on_separated_data_equals_firthmodels():
     d = pd.read_csv(DATA / "endometrial.csv")
     site = _split(len(d), np.random.default_rng(7))
     _compare(d[["NV", "PI", "EH"]].to_numpy(float), d["HG"].to_numpy(), site)
+
+
+@pytest.mark.parametrize("data", ["random", "endometrial"])
+def test_federated_profile_intervals_equal_firthmodels(data):
+    if data == "random":
+        rng = np.random.default_rng(11)
+        X = np.column_stack([rng.normal(size=70), rng.integers(0, 2, size=70)])
+        y = (rng.random(70) < 1 / (1 + np.exp(-(0.3 + 0.9 * X[:, 0])))).astype(int)
+    else:
+        d = pd.read_csv(DATA / "endometrial.csv")
+        X, y = d[["NV", "PI", "EH"]].to_numpy(float), d["HG"].to_numpy()
+    single = firth_logistic(X, y, confint="profile")
+    X1 = np.column_stack([np.ones(len(y)), X])
+    site = _split(len(y), np.random.default_rng(5))
+    parts = [(X1[site == s], y[site == s].astype(float)) for s in range(3)]
+    fed = firth_logistic_federated(
+        lambda beta: [logistic_site_moments(Xs, ys, beta) for Xs, ys in parts], X1.shape[1],
+        confint="profile")
+    assert single.ci_method == "profile" and fed.ci_method == "profile"
+    assert fed.ci_low == pytest.approx(single.table["ci_lower"].to_numpy(), abs=1e-6)
+    assert fed.ci_high == pytest.approx(single.table["ci_upper"].to_numpy(), abs=1e-6)
 
 
 def test_site_moments_travel_as_json():

@@ -186,7 +186,8 @@ class FederatedFirthResult:
     ``coef`` (in the design's column order), ``std_errors`` (Wald: sqrt of the diagonal of
     the inverse pooled Fisher information at the estimate, as logistf), ``loglik`` (penalised:
     log-likelihood + 1/2 log det I), ``n_iter`` Newton iterations, ``converged``, ``rounds``
-    calls to the sites, ``se_method`` (``"wald"``: profile-likelihood intervals are not given).
+    calls to the sites; ``ci_low``/``ci_high`` at 1 - ``alpha``, by ``ci_method``
+    (``"wald"`` or ``"profile"``; NaN where a profile bound could not be found).
     """
     coef: np.ndarray
     std_errors: np.ndarray
@@ -196,7 +197,10 @@ class FederatedFirthResult:
     rounds: int
     n: int
     n_events: int
-    se_method: str = "wald"
+    ci_low: np.ndarray | None = None
+    ci_high: np.ndarray | None = None
+    ci_method: str = "wald"
+    alpha: float = 0.05
 
 
 def logistic_site_moments(X, y, beta) -> SiteMoments:
@@ -223,7 +227,8 @@ def logistic_site_moments(X, y, beta) -> SiteMoments:
 
 
 def firth_logistic_federated(site_moments: Callable[[np.ndarray], Sequence[SiteMoments]],
-                             p: int, max_iter: int = 100, tol: float = 1e-8
+                             p: int, max_iter: int = 100, tol: float = 1e-8, *,
+                             confint: str = "wald", alpha: float = 0.05
                              ) -> FederatedFirthResult:
     """Firth's penalised logistic regression from the sites' moments.
 
@@ -231,12 +236,19 @@ def firth_logistic_federated(site_moments: Callable[[np.ndarray], Sequence[SiteM
     number of coefficients. Newton-Raphson on the modified score with the pooled Fisher
     information, steps capped at 5 and halved (up to 25 times) until the penalised
     log-likelihood does not decrease; converged when the modified score and the step are both
-    below ``tol`` (as ``firthmodels``).
+    below ``tol`` (as ``firthmodels``). ``confint``: ``"wald"`` (from the inverse information)
+    or ``"profile"`` (profile penalised likelihood, as logistf and firthmodels: each bound is
+    found by root-finding on fits with that coefficient held fixed, many more rounds).
 
     The step is solved with the Fisher information, as logistf's Newton-Raphson; firthmodels
     uses the hat-augmented information, which would need fourth moments from every site. Both
     stop where the modified score is zero, so the estimates agree to the tolerance.
     """
+    from scipy import stats
+    if confint not in ("wald", "profile"):
+        raise ValueError("confint must be 'wald' or 'profile'")
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must lie in (0, 1)")
     p = int(p)
     rounds = 0
 
@@ -262,17 +274,38 @@ def firth_logistic_federated(site_moments: Callable[[np.ndarray], Sequence[SiteM
         return (loglik + 0.5 * logdet, score, info, inv,
                 sum(m.n for m in moments), sum(m.n_events for m in moments))
 
-    beta = np.zeros(p)
-    state = pooled(beta)
+    beta0 = np.zeros(p)
+    state = pooled(beta0)
     if state is None:
         raise ValueError("the pooled information is singular at the start (a column of the "
                          "design is constant zero or duplicated)")
+    beta, state, iteration, converged = _newton(pooled, beta0, state, np.ones(p, dtype=bool),
+                                                max_iter, tol)
+    pll, score, info, inv, n, n_events = state
+    se = np.sqrt(np.diag(inv))
+    z = float(stats.norm.isf(alpha / 2))
+    lower, upper = beta - z * se, beta + z * se
+    if confint == "profile" and converged:
+        limit = float(stats.chi2.isf(alpha, 1)) / 2.0
+        for j in range(p):
+            lower[j] = _profile_bound(pooled, beta, pll, se[j], j, -1.0, limit, max_iter, tol)
+            upper[j] = _profile_bound(pooled, beta, pll, se[j], j, +1.0, limit, max_iter, tol)
+    return FederatedFirthResult(coef=beta, std_errors=se, loglik=float(pll),
+                                n_iter=int(iteration), converged=converged, rounds=rounds,
+                                n=int(n), n_events=int(n_events), ci_low=lower, ci_high=upper,
+                                ci_method=confint if converged else "wald", alpha=float(alpha))
+
+
+def _newton(pooled, beta, state, free, max_iter, tol):
+    """Maximise the penalised log-likelihood over the ``free`` coefficients (the others held
+    at their values in ``beta``); (beta, state, iterations, converged)."""
     converged = False
     iteration = 0
     for iteration in range(max_iter + 1):
         pll, score, info, inv, _, _ = state
-        delta = inv @ score
-        if np.abs(score).max() < tol and np.abs(delta).max() < tol:
+        delta = np.zeros_like(beta)
+        delta[free] = np.linalg.solve(info[np.ix_(free, free)], score[free])
+        if np.abs(score[free]).max() < tol and np.abs(delta).max() < tol:
             converged = True
             break
         if iteration == max_iter:
@@ -290,10 +323,48 @@ def firth_logistic_federated(site_moments: Callable[[np.ndarray], Sequence[SiteM
             break  # no step improves the penalised likelihood: stalled
         beta = beta + delta
         state = trial
-    pll, score, info, inv, n, n_events = state
-    return FederatedFirthResult(coef=beta, std_errors=np.sqrt(np.diag(inv)), loglik=float(pll),
-                                n_iter=int(iteration), converged=converged, rounds=rounds,
-                                n=int(n), n_events=int(n_events))
+    return beta, state, iteration, converged
+
+
+def _profile_bound(pooled, beta_hat, pll_hat, se, j, direction, limit, max_iter, tol):
+    """The profile penalised-likelihood bound of coefficient ``j`` on one side: where the
+    penalised log-likelihood maximised with b_j held fixed falls ``limit`` (chi2 quantile / 2)
+    below its maximum. NaN when it cannot be bracketed or a constrained fit fails."""
+    from scipy import optimize
+    free = np.ones(beta_hat.size, dtype=bool)
+    free[j] = False
+    start = {"beta": beta_hat.copy()}
+
+    def drop(value):
+        beta = start["beta"].copy()
+        beta[j] = value
+        state = pooled(beta)
+        if state is None:
+            raise FloatingPointError
+        beta, state, _, ok = _newton(pooled, beta, state, free, max_iter, tol)
+        # far out along b_j the penalised likelihood is flat and step-halving can stall with a
+        # score still above tol; the maximum is then off by about score^2 / information, far
+        # below what moves a bound, so a small remaining score is accepted there
+        if not ok and np.abs(state[1][free]).max() > 1e-4:
+            raise FloatingPointError
+        start["beta"] = beta  # the next value starts from this fit
+        return (pll_hat - state[0]) - limit
+
+    width = max(se, 1e-3)
+    inner = beta_hat[j]
+    try:
+        for _ in range(60):  # walk out until the drop exceeds the limit
+            outer = inner + direction * width
+            if drop(outer) > 0:
+                break
+            inner, width = outer, width * 1.5
+        else:
+            return float("nan")
+        start["beta"] = beta_hat.copy()
+        lo, hi = sorted((inner, outer))
+        return float(optimize.brentq(drop, lo, hi, xtol=tol, rtol=4 * np.finfo(float).eps))
+    except FloatingPointError:
+        return float("nan")
 
 
 def cumulative_incidence_from_counts(times, events, at_risk, competing=None, *,
