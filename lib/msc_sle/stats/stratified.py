@@ -90,8 +90,10 @@ def cochran_mantel_haenszel(tables, correct: bool = True, *, confidence: float =
     correction for the 2 x 2 x K test (R's default ``correct = TRUE``); ignored for larger
     tables, which have none. Every stratum needs at least two observations (R refuses the same).
     """
+    if not 0 < float(confidence) < 1:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
     arr = _tables(tables)
-    k, rows, cols = arr.shape
+    _, rows, cols = arr.shape
     if rows == 2 and cols == 2:
         return _cmh_2x2(arr, bool(correct), confidence)
     return _cmh_general(arr)
