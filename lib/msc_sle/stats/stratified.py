@@ -190,9 +190,13 @@ def stratum_rank_sum(values, in_group1) -> StratumRankSum:
 
 def van_elteren_from_strata(strata_summaries: Sequence[StratumRankSum]) -> VanElterenResult:
     """van Elteren's test from per-stratum summaries (:func:`stratum_rank_sum`), each weighted
-    by 1 / (n_k + 1); strata with only one group carry no information and are left out."""
+    by 1 / (n_k + 1); strata with only one group carry no information and are left out. A
+    summary may also be given as the dict :func:`dataclasses.asdict` makes of it (as it
+    travels in JSON)."""
     from scipy import stats
-    used = [s for s in strata_summaries if 0 < s.n1 < s.n]
+    summaries = [s if isinstance(s, StratumRankSum) else StratumRankSum(**s)
+                 for s in strata_summaries]
+    used = [s for s in summaries if 0 < s.n1 < s.n]
     if not used:
         return VanElterenResult(math.nan, math.nan, "van_elteren",
                                 note="no stratum holds both groups: no test possible")
