@@ -25,7 +25,7 @@ from .types import DataError, Problem
 
 __all__ = ["Variable", "Dictionary", "read_dictionary", "as_dictionary", "variable", "variables",
            "load_dictionary", "table_variables", "variable_info", "dtype_for", "normal_name", "variable_types",
-           "VISIT_MONTHS", "ID", "KINDS", "TABLES", "LOOKUP_ORDER"]
+           "VISIT_MONTHS", "ID", "KINDS", "DICTIONARY_TABLES", "LOOKUP_ORDER"]
 
 #: The id column of both tables.
 ID = "patient_id"
@@ -35,7 +35,7 @@ VISIT_MONTHS = (0, 1, 3, 6, 12)
 KINDS = {"string": None, "date": None, "integer": "continuous", "number": "continuous",
          "boolean": "categorical", "category": "categorical"}
 #: The tables a variable belongs to: the extract's two, and the analysis frame's derived columns.
-TABLES = ("patients", "visits", "derived")
+DICTIONARY_TABLES = ("patients", "visits", "derived")
 #: Which table a name is looked up in first when no table is given (:func:`variable`). A name in
 #: several tables (``fever``: a baseline symptom and a SLEDAI-2K descriptor) means the patient-level
 #: variable, the one Tables 1 and 2 and the models describe; then a derived column of the analysis
@@ -115,8 +115,8 @@ class Dictionary:
 
     def variables(self, table: str | None = None) -> tuple[Variable, ...]:
         """The variables of one table (``patients``, ``visits``, ``derived``), or all, in file order."""
-        if table is not None and table not in TABLES:
-            raise ValueError(f"unknown table {table!r}; the data dictionary has {', '.join(TABLES)}")
+        if table is not None and table not in DICTIONARY_TABLES:
+            raise ValueError(f"unknown table {table!r}; the data dictionary has {', '.join(DICTIONARY_TABLES)}")
         return tuple(v for v in self.entries if table is None or v.table == table)
 
     def variable(self, name: str, table: str | None = None) -> Variable:
@@ -154,8 +154,8 @@ def _parse(file: str, row_number: int, row: dict, problems: list[Problem]) -> Va
 
     kind, allowed, name = row["type"], row["allowed"], row["name"]
     before = len(problems)
-    if row["table"] not in TABLES:
-        bad("table", f"not one of {', '.join(TABLES)}")
+    if row["table"] not in DICTIONARY_TABLES:
+        bad("table", f"not one of {', '.join(DICTIONARY_TABLES)}")
     if normal_name(name) != name or not name:
         bad("name", "not a dictionary name (lower case, words joined by '_')")
     if kind not in KINDS:
