@@ -55,17 +55,12 @@ _REFERENCE = ["ref_test", "ref_p_value", "reference"]
 _NOT_TESTABLE = "not testable"
 
 
-def _tabulated(d: Dictionary) -> list[Variable]:
-    """The dictionary's table variables: a section other than the outcomes', patients then derived."""
-    return [v for t in ("patients", "derived") for v in d.variables(t) if v.section and v.section != "Outcome"]
-
-
 def table_variables(frame: pd.DataFrame, dictionary=None) -> list[str]:
     """The variables of the paper's tables present in ``frame``: every dictionary variable with a
     table section except the outcomes, in dictionary order (patients, then derived). Table 2 also
     compares the follow-up SLEDAI-2K (M1 to M12) this way. ``dictionary``: a path or
     :class:`~msc_sle.contract.Dictionary` (default ``data/dictionary.csv``)."""
-    return [v.name for v in _tabulated(as_dictionary(dictionary)) if v.name in frame.columns]
+    return [n for n in dict.fromkeys(v.name for v in as_dictionary(dictionary).characteristics()) if n in frame.columns]
 
 
 def baseline_variables(frame: pd.DataFrame, dictionary=None) -> list[str]:

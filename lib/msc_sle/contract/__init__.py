@@ -10,7 +10,7 @@
 The contract knows no clinical rule; :func:`msc_sle.clinical.load_cohort` adds those checks.
 """
 from .dictionary import (ID, VISIT_MONTHS, Dictionary, Variable, as_dictionary, dtype_for, load_dictionary,
-                         read_dictionary, table_variables, variable, variable_info, variables)
+                         read_dictionary, table_variables, variable, variables)
 from .loader import TABLES, fingerprint_files, read_extract
 from .paths import BUNDLED_DATA, DATA_DIR, DICTIONARY_PATH, PUBLISHED_DIR, REPO_ROOT
 from .types import Cohort, DataError, DataWarning, Problem, warn_data
@@ -19,5 +19,5 @@ from .writer import write_cohort
 __all__ = ["Cohort", "DataError", "DataWarning", "Problem", "warn_data", "read_extract", "write_cohort",
            "Variable", "Dictionary",
            "variable", "variables", "read_dictionary", "as_dictionary", "load_dictionary",
-           "table_variables", "variable_info", "dtype_for", "fingerprint_files", "VISIT_MONTHS", "ID", "TABLES",
+           "table_variables", "dtype_for", "fingerprint_files", "VISIT_MONTHS", "ID", "TABLES",
            "BUNDLED_DATA", "DATA_DIR", "DICTIONARY_PATH", "PUBLISHED_DIR", "REPO_ROOT"]

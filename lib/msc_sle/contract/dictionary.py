@@ -24,7 +24,7 @@ from .paths import DICTIONARY_PATH
 from .types import DataError, Problem
 
 __all__ = ["Variable", "Dictionary", "read_dictionary", "as_dictionary", "variable", "variables",
-           "load_dictionary", "table_variables", "variable_info", "dtype_for", "normal_name", "variable_types",
+           "load_dictionary", "table_variables", "dtype_for", "normal_name", "variable_types",
            "VISIT_MONTHS", "ID", "KINDS", "DICTIONARY_TABLES", "LOOKUP_ORDER"]
 
 #: The id column of both tables.
@@ -118,6 +118,12 @@ class Dictionary:
         if table is not None and table not in DICTIONARY_TABLES:
             raise ValueError(f"unknown table {table!r}; the data dictionary has {', '.join(DICTIONARY_TABLES)}")
         return tuple(v for v in self.entries if table is None or v.table == table)
+
+    def characteristics(self) -> tuple[Variable, ...]:
+        """The rows of the paper's tables other than the outcomes: every patients, then derived,
+        variable with a table ``section`` other than "Outcome", in file order."""
+        return tuple(v for t in ("patients", "derived") for v in self.variables(t)
+                     if v.section and v.section != "Outcome")
 
     def variable(self, name: str, table: str | None = None) -> Variable:
         """The variable called ``name``: in ``table`` if given, else the first table of
@@ -271,22 +277,16 @@ def load_dictionary(path: str | Path | None = None) -> pd.DataFrame:
     return _read(*_source(path))[0].copy()
 
 
-def table_variables(table: str, dictionary: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Dictionary rows of one table (``patients``, ``visits`` or ``derived``), in file order."""
-    d = load_dictionary() if dictionary is None else dictionary
+def table_variables(table: str, dictionary=None) -> pd.DataFrame:
+    """One table's rows of the dictionary as the file writes them, in file order: the text the
+    loader's cell parser reads (``dictionary``: a path or :class:`Dictionary`)."""
+    d = load_dictionary(as_dictionary(dictionary).path)
     return d[d["table"] == table].reset_index(drop=True)
 
 
 def variable_types(table: str, dictionary=None) -> dict[str, str]:
     """name -> type (string, integer, number, boolean, category, date) of one table's variables."""
     return {v.name: v.kind for v in variables(table, dictionary)}
-
-
-def variable_info(name: str, table: str | None = None, dictionary: pd.DataFrame | None = None) -> pd.Series:
-    """Dictionary row of one variable, as text (the look-up rule of :func:`variable`)."""
-    v = variable(name, table)
-    d = load_dictionary() if dictionary is None else dictionary
-    return d[(d["name"] == v.name) & (d["table"] == v.table)].iloc[0]
 
 
 def dtype_for(row):
