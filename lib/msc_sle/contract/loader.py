@@ -955,7 +955,7 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
     which calls this function first. ``dictionary``: the data dictionary the extract is checked
     against, a path or :class:`~msc_sle.contract.Dictionary` (default ``data/dictionary.csv``).
     """
-    dictionary = as_dictionary(dictionary)
+    contract = as_dictionary(dictionary)
     path = Path(path)
     problems: list[Problem] = []
     notes: list[str] = []
@@ -969,7 +969,7 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
     manifest = _read_manifest(folder, problems)
     if manifest.convention.decimal is not None:
         notes.append(f"{MANIFEST}: numbers read with the declared {manifest.convention.describe()}")
-    mapping = read_mapping(folder, problems, converters, dictionary)
+    mapping = read_mapping(folder, problems, converters, contract)
     if (folder / MAPPING).is_file() and mapping is None:
         raise DataError(problems)  # a mapping that cannot be read: nothing below would be meaningful
     raws: dict[str, _Raw | None] = {}
@@ -986,7 +986,7 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
                             rc.get("missing_codes"))
         files += [records, dictionary]
         for table in TABLES:
-            raws[table] = None if split is None else _foreign_raw(split[table], table, mapping, problems, notes, dictionary)
+            raws[table] = None if split is None else _foreign_raw(split[table], table, mapping, problems, notes, contract)
             if split is not None:
                 details.extend(split[table].details)
                 headers.update(split[table].frame.columns)
@@ -995,12 +995,12 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
             if file is None:
                 raws[table] = None
                 continue
-            required = [v.name for v in dictionary.variables(table) if v.required]
+            required = [v.name for v in contract.variables(table) if v.required]
             if file.suffix.lower() in STATISTICAL:
                 foreign = read_statistical(file, problems)
                 if foreign is not None:
                     headers.update(foreign.frame.columns)
-                raws[table] = None if foreign is None else _foreign_raw(foreign, table, mapping, problems, notes, dictionary)
+                raws[table] = None if foreign is None else _foreign_raw(foreign, table, mapping, problems, notes, contract)
             else:
                 raws[table] = (_read_xlsx(file, table, required, problems) if file.suffix.lower() == ".xlsx"
                                else _read_csv(file, required, problems))
@@ -1012,7 +1012,7 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
                 files.append(file)
             if raws[table] is not None:
                 notes.extend(raws[table].notes)
-    frames = {t: _parse_table(raws[t], t, problems, notes, manifest.convention, dictionary)
+    frames = {t: _parse_table(raws[t], t, problems, notes, manifest.convention, contract)
               if raws[t] is not None else None
               for t in TABLES}
     for table, frame in frames.items():
@@ -1031,4 +1031,4 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
     return Cohort(patients, visits, str(path), fingerprint_files(files), manifest.synthetic,
                   tuple(dict.fromkeys(notes)), {t: raws[t].file for t in TABLES},
                   tuple(str(f.resolve()) for f in files), tuple(details), manifest.paper_cohort,
-                  tuple(sorted(headers - set(dictionary.names))))
+                  tuple(sorted(headers - set(contract.names))))
