@@ -31,6 +31,7 @@ def _copy(tmp_path, edit=None):
 def test_every_row_is_one_variable_in_file_order():
     rows = _rows()
     got = variables()
+    assert all(isinstance(v, Variable) for v in got)
     assert [(v.table, v.name) for v in got] == [(r["table"], r["name"]) for r in rows]
     assert {v.table for v in variables("visits")} == {"visits"}
     assert len(variables("patients")) + len(variables("visits")) + len(variables("derived")) == len(rows)
