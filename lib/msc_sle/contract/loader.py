@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dictionary import ID, dtype_for, load_dictionary, normal_name, table_variables, variable_types
+from .dictionary import ID, as_dictionary, dtype_for, normal_name, table_variables, variable_types
 from .formats import STATISTICAL, Foreign, apply_labels, read_redcap, read_statistical
 from .mapping import MAPPING, ExtractMapping, read_mapping
 from .paths import BUNDLED_DATA
@@ -731,8 +731,8 @@ def _all_missing(index: pd.Index, row: pd.Series) -> pd.Series:
 
 
 def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str],
-                 convention: _Convention) -> pd.DataFrame | None:
-    spec = table_variables(table)
+                 convention: _Convention, dictionary=None) -> pd.DataFrame | None:
+    spec = table_variables(table, dictionary)
     headers = [_normal_header(c) for c in raw.frame.columns]
     renamed = [f"'{o}' -> '{n}'" for o, n in zip(raw.frame.columns, headers) if str(o) != n]
     if renamed:
@@ -881,10 +881,10 @@ def _find_tables(path: Path, problems: list[Problem], mapping: ExtractMapping | 
 
 
 def _foreign_raw(foreign: Foreign, table: str, mapping: ExtractMapping | None, problems: list[Problem],
-                 notes: list[str]) -> _Raw:
+                 notes: list[str], dictionary=None) -> _Raw:
     """A table read by pyreadstat or from REDCap, as the loader's text cells (mapped when asked)."""
     notes.extend(foreign.notes)
-    kinds = variable_types(table)
+    kinds = variable_types(table, dictionary)
     spec = mapping.tables.get(table) if mapping is not None else None
     targets = {c.source: c.name for c in spec.columns} if spec is not None else {}
     for source, codes in foreign.labels.items():
@@ -934,7 +934,8 @@ def _without_echoes(problems: list[Problem]) -> list[Problem]:
         (p.file, p.row, p.column) not in cells and not (p.row is None and (p.file, p.column) in columns))]
 
 
-def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] | None = None) -> Cohort:
+def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] | None = None, *,
+                 dictionary=None) -> Cohort:
     """Read and validate an extract; return a typed :class:`Cohort` or raise :class:`DataError`.
 
     ``path`` is a folder holding ``patients`` and ``visits`` as ``.csv`` or ``.xlsx`` files (or one
@@ -951,8 +952,10 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
     Warnings (:class:`DataWarning`, also in ``Cohort.notes``) give counts and rules only; the patients
     behind them are listed in ``Cohort.details``. Clinical consistency (recorded SLEDAI-2K totals
     against their descriptors) is checked one layer up, by :func:`msc_sle.clinical.load_cohort`,
-    which calls this function first.
+    which calls this function first. ``dictionary``: the data dictionary the extract is checked
+    against, a path or :class:`~msc_sle.contract.Dictionary` (default ``data/dictionary.csv``).
     """
+    contract = as_dictionary(dictionary)
     path = Path(path)
     problems: list[Problem] = []
     notes: list[str] = []
@@ -966,7 +969,7 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
     manifest = _read_manifest(folder, problems)
     if manifest.convention.decimal is not None:
         notes.append(f"{MANIFEST}: numbers read with the declared {manifest.convention.describe()}")
-    mapping = read_mapping(folder, problems, converters)
+    mapping = read_mapping(folder, problems, converters, contract)
     if (folder / MAPPING).is_file() and mapping is None:
         raise DataError(problems)  # a mapping that cannot be read: nothing below would be meaningful
     raws: dict[str, _Raw | None] = {}
@@ -983,7 +986,7 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
                             rc.get("missing_codes"))
         files += [records, dictionary]
         for table in TABLES:
-            raws[table] = None if split is None else _foreign_raw(split[table], table, mapping, problems, notes)
+            raws[table] = None if split is None else _foreign_raw(split[table], table, mapping, problems, notes, contract)
             if split is not None:
                 details.extend(split[table].details)
                 headers.update(split[table].frame.columns)
@@ -992,12 +995,12 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
             if file is None:
                 raws[table] = None
                 continue
-            required = table_variables(table).query("required == 'yes'")["name"].tolist()
+            required = [v.name for v in contract.variables(table) if v.required]
             if file.suffix.lower() in STATISTICAL:
                 foreign = read_statistical(file, problems)
                 if foreign is not None:
                     headers.update(foreign.frame.columns)
-                raws[table] = None if foreign is None else _foreign_raw(foreign, table, mapping, problems, notes)
+                raws[table] = None if foreign is None else _foreign_raw(foreign, table, mapping, problems, notes, contract)
             else:
                 raws[table] = (_read_xlsx(file, table, required, problems) if file.suffix.lower() == ".xlsx"
                                else _read_csv(file, required, problems))
@@ -1009,7 +1012,8 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
                 files.append(file)
             if raws[table] is not None:
                 notes.extend(raws[table].notes)
-    frames = {t: _parse_table(raws[t], t, problems, notes, manifest.convention) if raws[t] is not None else None
+    frames = {t: _parse_table(raws[t], t, problems, notes, manifest.convention, contract)
+              if raws[t] is not None else None
               for t in TABLES}
     for table, frame in frames.items():
         if frame is not None and ID in frame and (table == "patients" or "month" in frame):
@@ -1027,4 +1031,4 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
     return Cohort(patients, visits, str(path), fingerprint_files(files), manifest.synthetic,
                   tuple(dict.fromkeys(notes)), {t: raws[t].file for t in TABLES},
                   tuple(str(f.resolve()) for f in files), tuple(details), manifest.paper_cohort,
-                  tuple(sorted(headers - set(load_dictionary()["name"]))))
+                  tuple(sorted(headers - set(contract.names))))
