@@ -98,13 +98,16 @@ tests
 # %% [markdown]
 # ## Odds ratio per centre and random-effects meta-analysis
 #
-# One odds ratio per centre that could release its 2 x 2 table, pooled by a random-effects
-# meta-analysis (REML; I² and τ² printed).
+# For every variable whose 2 x 2 table (response by the characteristic) at least one centre could
+# release (every cell at or above its threshold): that centre's odds ratio, the random-effects
+# pooled odds ratio when two or more could (REML; I² and τ² printed), and the odds ratio of the
+# counts summed over all centres, which is exact. A small cohort split three ways leaves most
+# centres' tables at the node: the plot names the centres left out.
 
 # %%
 forest = mc.forest_frame(result)
-fig = forest_plot(forest, annotate="note", title="Odds ratio per centre and pooled (random effects)",
-                  outcome=result["outcome"].upper())
+fig = forest_plot(forest, annotate="note", title="Odds ratio per centre, pooled by random effects and on summed counts",
+                  outcome=result["outcome"].upper(), annotate_title="heterogeneity; centres left out")
 show_figure(fig, "multicentre_forest", params["out_dir"], synthetic=cohort.synthetic)
 
 # %% [markdown]
@@ -119,7 +122,7 @@ save_table(rates, "multicentre_rates", params["out_dir"], synthetic=cohort.synth
 rates
 
 # %%
-mc.incidence_frame(result)
+mc.incidence_frame(result, params["decimals"])
 
 # %% [markdown]
 # ## The model of 07 across centres

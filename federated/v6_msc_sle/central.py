@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from msc_sle.contract import load_dictionary
-from msc_sle.stats import fisher_exact, pearson_chi2, wilson_interval
+from msc_sle.stats import fisher_exact, odds_ratio, pearson_chi2, wilson_interval
 from msc_sle.stats.federated import (SiteMoments, bisect_quantile, cumulative_incidence_from_counts,
                                      firth_logistic_federated)
 from msc_sle.stats.meta import log_odds_ratio, random_effects_meta
@@ -262,19 +262,24 @@ def analyse(client, overrides: dict | None = None, *, outcome: str | None = None
             usable = [(c, t) for c, t in released if t is not None and t["counts"] is not None]
             row["centres_used"] = [cons.name(c) for c, _ in usable]
             row["centres_withheld"] = [cons.name(c) for c, t in released if t is not None and t["counts"] is None]
+            if counts.shape == (2, 2):
+                pooled_or = odds_ratio(*np.ravel(counts))
+                row["pooled_or"] = {"estimate": float(pooled_or.estimate), "ci_low": float(pooled_or.ci_low),
+                                    "ci_high": float(pooled_or.ci_high)}
+            if usable and len(usable[0][1]["levels"]) == 2:
+                ors = [log_odds_ratio(*np.ravel(t["counts"])) for _, t in usable]
+                row["per_centre"] = [{"centre": cons.name(c), "log_or": float(o.estimate),
+                                      "se": float(o.std_error)} for (c, _), o in zip(usable, ors)]
+                if len(usable) >= 2:
+                    meta = random_effects_meta([o.estimate for o in ors], [o.std_error for o in ors],
+                                               method="REML", labels=row["centres_used"])
+                    row["meta"] = _result_dict(meta)
             if len(usable) >= 2:
                 strata = np.array([t["counts"] for _, t in usable], dtype=float)
                 strata = strata[:, :, strata.sum(axis=(0, 1)) > 0]
                 if strata.shape[2] >= 2:
                     cmh = cochran_mantel_haenszel(strata)
                     row["cmh_p"], row["cmh_statistic"], row["cmh_df"] = float(cmh.pvalue), float(cmh.statistic), int(cmh.df)
-                if len(usable[0][1]["levels"]) == 2:
-                    ors = [log_odds_ratio(*np.ravel(t["counts"])) for _, t in usable]
-                    row["per_centre"] = [{"centre": cons.name(c), "log_or": float(o.estimate),
-                                          "se": float(o.std_error)} for (c, _), o in zip(usable, ors)]
-                    meta = random_effects_meta([o.estimate for o in ors], [o.std_error for o in ors],
-                                               method="REML", labels=row["centres_used"])
-                    row["meta"] = _result_dict(meta)
             tests.append(row)
         elif name in [k[0] for k in job_keys]:
             summaries = [(c, a["release"]["rank_sums"].get(name)) for c, a in zip(cons.centres, answers)]

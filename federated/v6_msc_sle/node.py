@@ -29,7 +29,7 @@ import pandas as pd
 from msc_sle import __version__ as WORKBOOK_VERSION
 from msc_sle.clinical import analysis_frame, apply_eligibility, classify_response, load_cohort
 from msc_sle.clinical.outcomes import get_definition
-from msc_sle.compare import baseline_variables, table_variables
+from msc_sle.compare import table_variables
 from msc_sle.contract import DataError, load_dictionary
 from msc_sle.contract.paths import DICTIONARY_PATH
 from msc_sle.models import first_response, model_data
@@ -217,7 +217,7 @@ def _centre_release(frame: pd.DataFrame, eligibility, threshold: int, outcome: s
     ever = frame[f"{outcome}_ever"].to_numpy(dtype=bool, na_value=False)
     tables, ranks = {}, {}
     d = load_dictionary()
-    for name in baseline_variables(frame):
+    for name in table_variables(frame):
         levels = _levels(frame, name, d)
         col = frame[name]
         if levels is not None:
@@ -266,7 +266,8 @@ def _design(frame, params, outcome: str, centre_index: int | None, n_centres: in
         if centre_index > 0:
             dummies[:, centre_index - 1] = 1.0
         X = np.column_stack([X, dummies])
-    return X, data.y.to_numpy(dtype=float), list(data.X.columns)
+    labels = dict(zip(data.terms["term"], data.terms["label"]))
+    return X, data.y.to_numpy(dtype=float), [labels.get(c, c) for c in data.X.columns]
 
 
 def answer(data, question: dict, me) -> dict:

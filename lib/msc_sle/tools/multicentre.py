@@ -120,6 +120,14 @@ _NODE_PARAMETERS = ("outcome", "predictors", "lda_sledai_max", "lda_prednisone_m
                     "cr_prednisone_max", "prednisone_cut")
 
 
+def _shown(frame, title: str, footnotes=()):
+    """A frame of display strings as the pages print a table (no index; every cell as written)."""
+    from ..present.tables import plain_table
+
+    frame = frame.astype(object).where(frame.notna(), "")
+    return plain_table(frame.astype(str), title, formats={c: "text" for c in frame.columns}, footnotes=footnotes)
+
+
 def _label(name: str) -> str:
     from ..contract import load_dictionary
 
@@ -132,10 +140,10 @@ def centres_table(result: dict):
     """Provenance per centre: what each node reported running (no count)."""
     import pandas as pd
 
-    return pd.DataFrame([{"centre": c["centre"], "data fingerprint": c["fingerprint"][:16],
-                          "workbook": c["workbook_version"], "data dictionary": c["dictionary_sha256"][:16],
-                          "threshold": c["threshold"], "synthetic": "yes" if c["synthetic"] else "no"}
-                         for c in result["centres"]])
+    return _shown(pd.DataFrame([{"centre": c["centre"], "extract fingerprint (sha256)": c["fingerprint"][:16],
+                                 "workbook": c["workbook_version"], "data dictionary (sha256)": c["dictionary_sha256"][:16],
+                                 "smallest count let out": c["threshold"], "synthetic": "yes" if c["synthetic"] else "no"}
+                                for c in result["centres"]]), "The centres and what each node ran")
 
 
 def attrition_frame(result: dict):
@@ -145,12 +153,13 @@ def attrition_frame(result: dict):
     names = [c["centre"] for c in result["centres"]]
     rows = []
     for r in result["attrition"]:
-        row = {"step": r["criterion"], "excluded": r.get("excluded", ""), "remaining (all centres)": r["remaining"]}
+        row = {"step": r["criterion"], "excluded": r.get("excluded", ""), "remaining, all centres": r["remaining"]}
         for n in names:
             v = r.get(f"remaining|{n}")
             row[f"remaining, {n}"] = "[c]" if v is None else int(v)
         rows.append(row)
-    return pd.DataFrame(rows)
+    return _shown(pd.DataFrame(rows), "Attrition, all centres (pooled, exact) and per centre",
+                  footnotes=("[c]: below that centre's threshold; the count did not leave the node.",))
 
 
 def _fmt(x: float) -> str:
@@ -183,7 +192,9 @@ def table_frame(result: dict, group: str = "all", decimals: int = 1):
             rows.append({"variable": _label(name), "level": "", "n": r["n_valid"],
                          "value": f"{_fmt(r['median'])} ({_fmt(r['q1'])}-{_fmt(r['q3'])}; "
                                   f"{_fmt(r['min'])}-{_fmt(r['max'])})"})
-    return pd.DataFrame(rows)
+    return _shown(pd.DataFrame(rows), "Table 1 across centres", footnotes=(
+        "n (%) of the patients with the value recorded, from counts summed over centres; median (Q1-Q3; range), "
+        "type-6 quantiles found by bisection on pooled counts of values at most x.",))
 
 
 def tests_frame(result: dict):
@@ -203,7 +214,10 @@ def tests_frame(result: dict):
                      "stratified by centre": p(t.get("cmh_p") if t["kind"] == "categorical" else t.get("van_elteren_p")),
                      "test": "CMH" if t["kind"] == "categorical" else "van Elteren",
                      "centres left out ([c])": ", ".join(t.get("centres_withheld") or []) or "none"})
-    return pd.DataFrame(rows)
+    return _shown(pd.DataFrame(rows), f"Table 2 across centres: {result['outcome'].upper()} during 1 year", footnotes=(
+        "Pearson and Fisher: on the counts summed over centres (equal to one centre holding every patient). "
+        "Stratified by centre: Cochran-Mantel-Haenszel (categories) or van Elteren (continuous), over the centres "
+        "whose table or rank sums held no count below their threshold; the others are named.",))
 
 
 def rates_frame(result: dict, decimals: int = 1):
@@ -214,11 +228,12 @@ def rates_frame(result: dict, decimals: int = 1):
 
     rates = pd.DataFrame(result["rates"])
     shown = rate_table(rates, decimals)
-    return pd.DataFrame({"response": shown["outcome"].str.upper(), "when": shown["when"],
-                         "responders": shown["shown"]})
+    return _shown(pd.DataFrame({"response": shown["outcome"].str.upper(), "when": shown["when"],
+                                "responders": shown["shown"]}), "Response rates across centres",
+                  footnotes=("Responders of all analysed patients (a missing visit is not a response), Wilson 95% CIs.",))
 
 
-def incidence_frame(result: dict):
+def incidence_frame(result: dict, decimals: int = 1):
     """Cumulative incidence of first response (Kaplan-Meier on pooled per-visit counts)."""
     import pandas as pd
 
@@ -226,9 +241,13 @@ def incidence_frame(result: dict):
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    return pd.DataFrame({"response": frame["outcome"].str.upper(), "month": frame["time"].astype(int),
-                         "at risk": frame["n_risk"].astype(int), "events": frame["n_events"].astype(int),
-                         "cumulative incidence (%)": [_fmt(100 * v) for v in frame["cum_incidence"]]})
+    from ..present.format import format_number
+
+    return _shown(pd.DataFrame({"response": frame["outcome"].str.upper(), "month": frame["time"].astype(int),
+                                "at risk": frame["n_risk"].astype(int), "events": frame["n_events"].astype(int),
+                                "cumulative incidence (%)": [format_number(100 * v, decimals) for v in frame["cum_incidence"]]}),
+                  "Cumulative incidence of first response across centres",
+                  footnotes=("Kaplan-Meier on the visit grid from events and patients at risk summed over centres.",))
 
 
 def model_frame(result: dict):
@@ -246,28 +265,39 @@ def model_frame(result: dict):
     for term, b, se in zip(m["terms"], m["coef"], m["std_errors"]):
         if term == "(Intercept)":
             continue
-        rows.append({"term": _label(term), "odds ratio (Wald 95% CI)":
+        rows.append({"term": term, "odds ratio (Wald 95% CI)":
                      format_ratio(math.exp(b), math.exp(b - 1.959963984540054 * se), math.exp(b + 1.959963984540054 * se))})
-    return pd.DataFrame(rows)
+    return _shown(pd.DataFrame(rows), f"Firth logistic model of {m['outcome'].upper()} across centres", footnotes=(
+        f"{m['n']} patients, {m['n_events']} with the response; Newton-Raphson on moments summed over centres "
+        f"({m['rounds']} rounds); Wald 95% CIs.",))
 
 
 def forest_frame(result: dict):
-    """Per-centre odds ratios and the random-effects pooled one, for every variable a meta-analysis
-    could use (centres that withheld a cell are left out and named)."""
+    """For each variable at least one centre could release: the odds ratio of every releasing centre,
+    the random-effects pooled one when two or more did, and the odds ratio of the counts summed
+    over all centres (exact; the single-site value)."""
     import math
 
     import pandas as pd
 
+    z = 1.959963984540054
     rows = []
     for t in result["tests"]:
-        if "meta" not in t:
+        if not t.get("per_centre"):
             continue
+        label = _label(t["variable"])
         for c in t["per_centre"]:
-            lo, hi = c["log_or"] - 1.959963984540054 * c["se"], c["log_or"] + 1.959963984540054 * c["se"]
-            rows.append({"label": f"{_label(t['variable'])}: {c['centre']}", "odds_ratio": math.exp(c["log_or"]),
-                         "ci_low": math.exp(lo), "ci_high": math.exp(hi), "note": ""})
-        m = t["meta"]
-        rows.append({"label": f"{_label(t['variable'])}: pooled (REML)", "odds_ratio": math.exp(m["estimate"]),
-                     "ci_low": math.exp(m["ci_low"]), "ci_high": math.exp(m["ci_high"]),
-                     "note": f"I² {_fmt(m['i2'])}%, τ² {_fmt(m['tau2'])}"})
+            rows.append({"label": f"{label}: {c['centre']}", "odds_ratio": math.exp(c["log_or"]),
+                         "ci_low": math.exp(c["log_or"] - z * c["se"]), "ci_high": math.exp(c["log_or"] + z * c["se"]),
+                         "note": ""})
+        if "meta" in t:
+            m = t["meta"]
+            rows.append({"label": f"{label}: random effects", "odds_ratio": math.exp(m["estimate"]),
+                         "ci_low": math.exp(m["ci_low"]), "ci_high": math.exp(m["ci_high"]),
+                         "note": f"I² {_fmt(m['i2'])}%, τ² {_fmt(m['tau2'])}"})
+        left = ", ".join(t.get("centres_withheld") or [])
+        p = t["pooled_or"]
+        rows.append({"label": f"{label}: all centres (summed counts)", "odds_ratio": p["estimate"],
+                     "ci_low": p["ci_low"], "ci_high": p["ci_high"],
+                     "note": f"left out above: {left}" if left else ""})
     return pd.DataFrame(rows, columns=["label", "odds_ratio", "ci_low", "ci_high", "note"])
