@@ -16,6 +16,7 @@ A node with fewer eligible patients than its threshold refuses the whole task.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -95,11 +96,12 @@ def _extract_path(data) -> str:
 
 
 def _problem_text(err: DataError) -> str:
-    # the loader's message quotes the offending value; the node's own log keeps it, the task does not
+    # the loader's message quotes the offending value; a vantage6 run's log reaches the server, so the
+    # value is not logged either: the centre finds it by running the workbook on its own extract
     shown = [f"{p.file}, row {p.row}, column '{p.column}': {p.rule}" for p in err.problems[:5]]
     more = len(err.problems) - len(shown)
     return ("the extract breaks the data contract: " + "; ".join(shown)
-            + (f"; and {more} more" if more > 0 else "") + " (the node's log lists each value)")
+            + (f"; and {more} more" if more > 0 else "") + " (the centre's own 'make run' on the extract names each value)")
 
 
 @functools.lru_cache(maxsize=8)
@@ -258,7 +260,35 @@ def _group_mask(frame, group: str) -> np.ndarray:
 
 
 def _design(frame, params, outcome: str, centre_index: int | None, n_centres: int):
-    data = model_data(frame, f"{outcome}_ever", params.names("predictors"))
+    """This centre's rows of 07's design (intercept first) and outcome. ``model_data`` refuses a
+    frame whose outcome never varies, which one centre's may well do while the pooled one does not:
+    the design is built against a stand-in outcome (the design does not depend on it) and the
+    centre's own outcome is taken on the same patients."""
+    column = f"{outcome}_ever"
+    predictors = params.names("predictors")
+    known = frame[frame[column].notna()].reset_index(drop=True)
+    # model_data also refuses a predictor constant among the patients (one centre's may be, the
+    # pool's not): one stand-in row where each predictor differs is added, and dropped from X
+    extra = known.iloc[[0]].copy() if len(known) else known.copy()
+    for name in predictors:
+        col = known[name]
+        seen = col.dropna()
+        first = seen.iloc[0] if len(seen) else None
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            other = [c for c in col.cat.categories if c != first]
+            extra[name] = pd.Categorical([other[0] if other else first], categories=col.cat.categories)
+        elif pd.api.types.is_bool_dtype(col.dtype):
+            extra[name] = pd.array([not bool(first)], dtype=col.dtype)
+        else:
+            extra[name] = pd.array([(float(first) if first is not None else 0.0) + 1], dtype="float64").astype(col.dtype)
+    extra.index = [len(known)]
+    design = pd.concat([known, extra])
+    design["_stand_in"] = (np.arange(len(design)) % 2).astype(bool)
+    try:
+        data = model_data(design, "_stand_in", predictors, label="stand-in")
+    except ValueError as err:
+        raise NodeRefusal(f"07's model cannot be built from this centre's patients: {err}") from None
+    data = dataclasses.replace(data, X=data.X.drop(index=len(known), errors="ignore"))
     X = data.X.to_numpy(dtype=float)
     X = np.column_stack([np.ones(len(X)), X])
     if centre_index is not None:
@@ -266,8 +296,9 @@ def _design(frame, params, outcome: str, centre_index: int | None, n_centres: in
         if centre_index > 0:
             dummies[:, centre_index - 1] = 1.0
         X = np.column_stack([X, dummies])
+    y = known.loc[data.X.index, column].to_numpy(dtype=float)
     labels = dict(zip(data.terms["term"], data.terms["label"]))
-    return X, data.y.to_numpy(dtype=float), [labels.get(c, c) for c in data.X.columns]
+    return X, y, [labels.get(c, c) for c in data.X.columns]
 
 
 def answer(data, question: dict, me) -> dict:
@@ -296,7 +327,7 @@ def answer(data, question: dict, me) -> dict:
             release = _centre_release(frame, eligibility, threshold, question.get("outcome", params["outcome"]))
             try:
                 terms = _design(frame, params, question.get("outcome", params["outcome"]), None, 1)[2]
-            except ValueError:   # a predictor constant at this centre: its neighbours still name the terms
+            except NodeRefusal:   # said when the model is asked for; the other tables need no model
                 terms = None
             return {**info, "threshold": threshold, "synthetic": bool(cohort.synthetic),
                     "fingerprint": cohort.fingerprint,
