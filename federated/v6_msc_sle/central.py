@@ -184,7 +184,8 @@ def analyse(client, overrides: dict | None = None, *, outcome: str | None = None
     criteria = list(dict.fromkeys(k.split("|")[1] for k in keys if k.startswith("attrition|")))
     attrition = []
     for crit in criteria:
-        row = {"criterion": crit, "remaining": pooled[f"attrition|{crit}|remaining"]}
+        first = {r["criterion"]: r for r in answers[0]["release"]["attrition"]}[crit]
+        row = {"criterion": crit, "description": first["description"], "remaining": pooled[f"attrition|{crit}|remaining"]}
         if crit != "screened":
             row["excluded"] = pooled[f"attrition|{crit}|excluded"]
             row["missing"] = pooled[f"attrition|{crit}|missing"]

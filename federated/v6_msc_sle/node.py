@@ -212,7 +212,7 @@ def _clear(count: int, threshold: int):
 
 def _centre_release(frame: pd.DataFrame, eligibility, threshold: int, outcome: str) -> dict:
     """Per-centre figures, each count checked against the threshold (None: withheld)."""
-    attrition = [{"criterion": str(r["criterion"]),
+    attrition = [{"criterion": str(r["criterion"]), "description": str(r["description"]),
                   "excluded": None if pd.isna(r["excluded"]) else _clear(r["excluded"], threshold),
                   "remaining": _clear(r["remaining"], threshold)}
                  for _, r in eligibility.attrition.iterrows()]

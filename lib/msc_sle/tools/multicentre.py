@@ -153,7 +153,7 @@ def attrition_frame(result: dict):
     names = [c["centre"] for c in result["centres"]]
     rows = []
     for r in result["attrition"]:
-        row = {"step": r["criterion"], "excluded": r.get("excluded", ""), "remaining, all centres": r["remaining"]}
+        row = {"step": r["description"], "excluded": r.get("excluded", ""), "remaining, all centres": r["remaining"]}
         for n in names:
             v = r.get(f"remaining|{n}")
             row[f"remaining, {n}"] = "[c]" if v is None else int(v)
