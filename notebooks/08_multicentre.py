@@ -132,6 +132,4 @@ mc.incidence_frame(result, params["decimals"])
 # so the fit equals the single-site one. Intervals are Wald (profile intervals would need more rounds).
 
 # %%
-print(f"{result['model']['n']} patients, {result['model']['n_events']} with the response; "
-      f"{result['model']['rounds']} rounds; converged: {'yes' if result['model']['converged'] else 'no'}")
 mc.model_frame(result)

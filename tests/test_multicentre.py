@@ -206,3 +206,37 @@ def test_a_malformed_extract_ends_the_task_naming_the_centre(tmp_path):
     text = _message(tmp_path, centres)
     assert "Centre B" in text and "patients.csv, row 3, column 'age_years'" in text and "not a number" in text
     assert "forty-one" not in text and "\n" not in text
+
+
+def test_stratified_tests_and_meta_analysis_equal_the_single_site_ones_when_every_centre_releases(tmp_path):
+    # nodes configured to let every count out (threshold 1): each centre's own table then leaves,
+    # so CMH, van Elteren and the meta-analysis can be checked against the stratified single-site tests
+    from msc_sle.stats.meta import log_odds_ratio, random_effects_meta
+    from msc_sle.stats.stratified import cochran_mantel_haenszel, van_elteren
+
+    centres = mc.split_extract(BUNDLED_DATA, tmp_path / "c", seed=11)
+    result = mc.run_federated(centres, tmp_path / "r.json", {"outcome": "lda"},
+                              env={**SECRET, "MSC_SLE_MIN_COUNT": "1"})
+    params = check_parameters()
+    frames = []
+    for name, folder in centres.items():
+        eligible = apply_eligibility(load_cohort(folder)).cohort
+        f = analysis_frame(eligible, params.definitions(), prednisone_cut=params["prednisone_cut"])
+        frames.append(f.assign(centre=name))
+    frame = pd.concat(frames, ignore_index=True)
+    tests = {t["variable"]: t for t in result["tests"]}
+    ever = frame["lda_ever"].fillna(False).to_numpy(bool)
+    t = tests["age_years"]
+    single = van_elteren(frame["age_years"].astype(float).to_numpy(), np.where(ever, "yes", "no"),
+                         frame["centre"].to_numpy(), group1="yes")
+    assert t["van_elteren_p"] == pytest.approx(single.pvalue, rel=1e-10)
+    t = tests["cyc_induction"]
+    strata = np.array([pd.crosstab(pd.Categorical(ever[frame["centre"] == c], categories=[True, False]),
+                                   pd.Categorical(frame.loc[frame["centre"] == c, "cyc_induction"].astype(bool),
+                                                  categories=[True, False]), dropna=False).to_numpy()
+                       for c in centres])
+    assert t["cmh_p"] == pytest.approx(cochran_mantel_haenszel(strata).pvalue, rel=1e-10)
+    ors = [log_odds_ratio(*s.ravel()) for s in strata]
+    meta = random_effects_meta([o.estimate for o in ors], [o.std_error for o in ors], method="REML")
+    assert t["meta"]["estimate"] == pytest.approx(meta.estimate, rel=1e-10)
+    assert t["meta"]["tau2"] == pytest.approx(meta.tau2, abs=1e-12)

@@ -289,7 +289,7 @@ def analyse(client, overrides: dict | None = None, *, outcome: str | None = None
                    "centres_used": [cons.name(c) for c, _ in usable],
                    "centres_withheld": [cons.name(c) for c, s in summaries if s is None and name in
                                         answers[cons.centres.index(c)]["release"]["rank_sums"]]}
-            if usable:
+            if len(usable) >= 2:   # one centre alone would be its own Wilcoxon test, not a stratified one
                 ve = van_elteren_from_strata([StratumRankSum(**s) for _, s in usable])
                 row["van_elteren_p"], row["van_elteren_z"] = float(ve.pvalue), float(ve.statistic)
             tests.append(row)

@@ -217,7 +217,7 @@ def tests_frame(result: dict):
     return _shown(pd.DataFrame(rows), f"Table 2 across centres: {result['outcome'].upper()} during 1 year", footnotes=(
         "Pearson and Fisher: on the counts summed over centres (equal to one centre holding every patient). "
         "Stratified by centre: Cochran-Mantel-Haenszel (categories) or van Elteren (continuous), over the centres "
-        "whose table or rank sums held no count below their threshold; the others are named.",))
+        "whose table or rank sums held no count below their threshold, when at least two could; the others are named.",))
 
 
 def rates_frame(result: dict, decimals: int = 1):
@@ -241,11 +241,11 @@ def incidence_frame(result: dict, decimals: int = 1):
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    from ..present.format import format_number
+    from ..present.format import format_fixed
 
     return _shown(pd.DataFrame({"response": frame["outcome"].str.upper(), "month": frame["time"].astype(int),
                                 "at risk": frame["n_risk"].astype(int), "events": frame["n_events"].astype(int),
-                                "cumulative incidence (%)": [format_number(100 * v, decimals) for v in frame["cum_incidence"]]}),
+                                "cumulative incidence (%)": [format_fixed(100 * v, decimals) for v in frame["cum_incidence"]]}),
                   "Cumulative incidence of first response across centres",
                   footnotes=("Kaplan-Meier on the visit grid from events and patients at risk summed over centres.",))
 
@@ -269,7 +269,7 @@ def model_frame(result: dict):
                      format_ratio(math.exp(b), math.exp(b - 1.959963984540054 * se), math.exp(b + 1.959963984540054 * se))})
     return _shown(pd.DataFrame(rows), f"Firth logistic model of {m['outcome'].upper()} across centres", footnotes=(
         f"{m['n']} patients, {m['n_events']} with the response; Newton-Raphson on moments summed over centres "
-        f"({m['rounds']} rounds); Wald 95% CIs.",))
+        f"({m['rounds']} rounds{'' if m['converged'] else '; it did NOT converge'}); Wald 95% CIs.",))
 
 
 def forest_frame(result: dict):
