@@ -65,12 +65,15 @@ def test_every_result_names_a_registered_test():
 
 def test_registry_keys_labels_and_kinds():
     assert list(TESTS) == ["mann_whitney", "kruskal", "chi2", "chi2_yates", "fisher",
-                           "fisher_freeman_halton", "wilcoxon", "friedman"]
+                           "fisher_freeman_halton", "wilcoxon", "friedman", "cmh", "cmh_general",
+                           "van_elteren"]
     assert {k: v.label for k, v in TESTS.items()} == {
         "mann_whitney": "Mann-Whitney U", "kruskal": "Kruskal-Wallis",
         "chi2": "Pearson chi-square", "chi2_yates": "Yates-corrected chi-square",
         "fisher": "Fisher's exact", "fisher_freeman_halton": "Fisher-Freeman-Halton exact",
-        "wilcoxon": "Wilcoxon signed-rank", "friedman": "Friedman"}
+        "wilcoxon": "Wilcoxon signed-rank", "friedman": "Friedman",
+        "cmh": "Cochran-Mantel-Haenszel", "cmh_general": "generalized Cochran-Mantel-Haenszel",
+        "van_elteren": "van Elteren"}
     assert {v.kind for v in TESTS.values()} == {"continuous", "categorical", "paired"}
     assert all(v.name == k for k, v in TESTS.items())
     assert "no continuity correction, as SPSS 'Asymp. Sig.'" in TESTS["mann_whitney"].description
@@ -80,7 +83,7 @@ def test_registry_keys_labels_and_kinds():
 
 def test_test_info_names_the_valid_tests():
     assert test_info("fisher").label == "Fisher's exact"
-    with pytest.raises(ValueError, match="unknown test 'fisher_exact'.*mann_whitney.*friedman"):
+    with pytest.raises(ValueError, match="unknown test 'fisher_exact'.*mann_whitney.*van_elteren"):
         test_info("fisher_exact")
 
 

@@ -4,6 +4,8 @@ and the CMH row-mean-score statistic with modified ridit scores (several strata)
 Reference values: tests/stats/data/reference_stratified.R (run it to reproduce them)."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import pickle
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from msc_sle.stats import TESTS
 from msc_sle.stats.stratified import (CMHResult, StratumRankSum, cochran_mantel_haenszel,
                                       stratum_rank_sum, van_elteren, van_elteren_from_strata)
 
@@ -81,6 +84,8 @@ def test_results_pickle():
     assert isinstance(r, CMHResult) and pickle.loads(pickle.dumps(r)) == r
     v = van_elteren([1, 2, 3, 4], ["a", "b", "a", "b"], [1, 1, 1, 1])
     assert pickle.loads(pickle.dumps(v)) == v
+    general = cochran_mantel_haenszel(R_GENERAL[1][0])
+    assert {r.test, v.test, general.test} <= set(TESTS)
 
 
 # ------------------------------------------------------------------------------------------
@@ -126,6 +131,8 @@ def test_van_elteren_from_centre_summaries_equals_the_pooled_test(seed):
     combined = van_elteren_from_strata(summaries)
     assert combined.statistic == pytest.approx(pooled.statistic, rel=1e-12, abs=1e-12)
     assert combined.pvalue == pytest.approx(pooled.pvalue, rel=1e-12)
+    as_json = json.loads(json.dumps([dataclasses.asdict(s) for s in summaries]))
+    assert van_elteren_from_strata(as_json) == combined
 
 
 def test_van_elteren_strata_with_one_group_carry_nothing():

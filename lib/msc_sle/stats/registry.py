@@ -49,6 +49,16 @@ TESTS: Mapping[str, TestInfo] = MappingProxyType(dict([
           "Wilcoxon signed-rank test (normal approximation with tie correction, zero "
           "differences dropped, no continuity correction)", "paired"),
     _info("friedman", "Friedman", "Friedman test (tie-corrected)", "paired"),
+    _info("cmh", "Cochran-Mantel-Haenszel",
+          "Cochran-Mantel-Haenszel test over strata (continuity-corrected, as R "
+          "mantelhaen.test)", "categorical"),
+    _info("cmh_general", "generalized Cochran-Mantel-Haenszel",
+          "generalized Cochran-Mantel-Haenszel test of general association over strata",
+          "categorical"),
+    _info("van_elteren", "van Elteren",
+          "van Elteren test (stratified Wilcoxon rank-sum test, strata weighted by "
+          "1/(n+1); tie-corrected normal approximation, no continuity correction)",
+          "continuous"),
 ]))
 
 

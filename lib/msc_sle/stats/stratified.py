@@ -90,8 +90,10 @@ def cochran_mantel_haenszel(tables, correct: bool = True, *, confidence: float =
     correction for the 2 x 2 x K test (R's default ``correct = TRUE``); ignored for larger
     tables, which have none. Every stratum needs at least two observations (R refuses the same).
     """
+    if not 0 < float(confidence) < 1:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
     arr = _tables(tables)
-    k, rows, cols = arr.shape
+    _, rows, cols = arr.shape
     if rows == 2 and cols == 2:
         return _cmh_2x2(arr, bool(correct), confidence)
     return _cmh_general(arr)
@@ -188,9 +190,13 @@ def stratum_rank_sum(values, in_group1) -> StratumRankSum:
 
 def van_elteren_from_strata(strata_summaries: Sequence[StratumRankSum]) -> VanElterenResult:
     """van Elteren's test from per-stratum summaries (:func:`stratum_rank_sum`), each weighted
-    by 1 / (n_k + 1); strata with only one group carry no information and are left out."""
+    by 1 / (n_k + 1); strata with only one group carry no information and are left out. A
+    summary may also be given as the dict :func:`dataclasses.asdict` makes of it (as it
+    travels in JSON)."""
     from scipy import stats
-    used = [s for s in strata_summaries if 0 < s.n1 < s.n]
+    summaries = [s if isinstance(s, StratumRankSum) else StratumRankSum(**s)
+                 for s in strata_summaries]
+    used = [s for s in summaries if 0 < s.n1 < s.n]
     if not used:
         return VanElterenResult(math.nan, math.nan, "van_elteren",
                                 note="no stratum holds both groups: no test possible")
