@@ -132,7 +132,8 @@ def test_cumulative_incidence_equals_the_single_site_estimate(split):
     for outcome in ("cr", "lda"):
         fr = first_response(eligibility.cohort, params.definitions()[outcome])
         fr = fr[fr["followed"]]
-        single = cumulative_incidence(fr["right"].to_numpy(float), fr["event"].to_numpy(bool)).table
+        single = cumulative_incidence(fr["right"].to_numpy(float), fr["event"].to_numpy(bool),
+                                      left=fr["left"].to_numpy(float)).table
         ours = pd.DataFrame([r for r in result["incidence"] if r["outcome"] == outcome and "time" in r])
         assert len(ours) == len(single)
         assert ours["cum_incidence"].to_numpy() == pytest.approx(single["cum_incidence"].to_numpy(), abs=1e-12)
