@@ -209,14 +209,14 @@ def test_a_malformed_extract_ends_the_task_naming_the_centre(tmp_path):
     assert "forty-one" not in text and "\n" not in text
 
 
-def test_stratified_tests_and_meta_analysis_equal_the_single_site_ones_when_every_centre_releases(tmp_path):
+def test_stratified_tests_meta_analysis_and_centre_term_equal_the_single_site_ones(tmp_path):
     # nodes configured to let every count out (threshold 1): each centre's own table then leaves,
     # so CMH, van Elteren and the meta-analysis can be checked against the stratified single-site tests
     from msc_sle.stats.meta import log_odds_ratio, random_effects_meta
     from msc_sle.stats.stratified import cochran_mantel_haenszel, van_elteren
 
     centres = mc.split_extract(BUNDLED_DATA, tmp_path / "c", seed=11)
-    result = mc.run_federated(centres, tmp_path / "r.json", {"outcome": "lda"},
+    result = mc.run_federated(centres, tmp_path / "r.json", {"outcome": "lda"}, centre_term=True,
                               env={**SECRET, "MSC_SLE_MIN_COUNT": "1"})
     params = check_parameters()
     frames = []
@@ -241,3 +241,10 @@ def test_stratified_tests_and_meta_analysis_equal_the_single_site_ones_when_ever
     meta = random_effects_meta([o.estimate for o in ors], [o.std_error for o in ors], method="REML")
     assert t["meta"]["estimate"] == pytest.approx(meta.estimate, rel=1e-10)
     assert t["meta"]["tau2"] == pytest.approx(meta.tau2, abs=1e-12)
+    # 07's model with a centre term: one indicator per centre after the first
+    data = model_data(frame, "lda_ever", params.names("predictors"))
+    X = data.X.assign(**{f"centre {c}": (frame.loc[data.X.index, "centre"] == c).astype(float)
+                         for c in list(centres)[1:]})
+    single = firth_logistic(X, data.y, confint="wald").table["coef"].to_numpy(float)
+    assert result["model"]["centre_term"] and len(result["model"]["coef"]) == len(single)
+    np.testing.assert_allclose(result["model"]["coef"], single, rtol=0, atol=1e-8)
