@@ -149,7 +149,7 @@ def test_firth_coefficients_equal_the_single_site_fit(split):
     np.testing.assert_allclose(model["coef"], single, rtol=0, atol=1e-8)
 
 
-def test_no_node_sends_a_count_below_its_threshold_in_the_clear():
+def test_no_node_sends_a_count_below_its_threshold_in_the_clear(tmp_path):
     sys.path.insert(0, str(REPO_ROOT / "federated"))
     try:
         from v6_msc_sle import node
@@ -158,7 +158,7 @@ def test_no_node_sends_a_count_below_its_threshold_in_the_clear():
     import os
     os.environ.update(SECRET)
     try:
-        for folder in mc.split_extract(BUNDLED_DATA, REPO_ROOT / ".msc_sle-work" / "test-centres", seed=11).values():
+        for folder in mc.split_extract(BUNDLED_DATA, tmp_path, seed=11).values():
             answer = node.answer(str(folder), {"kind": "summary", "centres": ["1", "2", "3"], "nonce": "n",
                                                "overrides": {}}, "1")
             assert "refused" not in answer
