@@ -32,8 +32,11 @@ override VENV  := .venv
 override PY    := $(VENV)/bin/python
 override STAMP := $(VENV)/.installed
 override RUNNER := $(PY) -m msc_sle.tools.runner
+# The vantage6 algorithm's own environment (its lock conflicts with the core's; README "Multi-centre").
+override FED_VENV  := .venv-federated
+override FED_STAMP := $(FED_VENV)/.installed
 
-.PHONY: help run test lab bench data notebooks share mapping review clean distclean
+.PHONY: help run test lab bench data notebooks share mapping review multicentre clean distclean
 
 help: ## List the targets (README.md: every variable and notebook parameter)
 	@echo "MSC-SLE workbook (Wen et al. 2019 re-analysis). Targets:"
@@ -52,10 +55,16 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-run: $(STAMP) ## Run every notebook headlessly on DATA; executed notebooks, HTML, tables, figures land in OUT
+$(FED_STAMP): requirements-federated.txt
+	@test -x $(FED_VENV)/bin/python || "$${PYTHON:-python3}" -m venv $(FED_VENV)
+	@echo "Installing the vantage6 algorithm's environment into $(FED_VENV) (first use only)..."
+	$(FED_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-federated.txt
+	@touch $(FED_STAMP)
+
+run: $(STAMP) $(FED_STAMP) ## Run every notebook headlessly on DATA; executed notebooks, HTML, tables, figures land in OUT
 	@$(RUNNER) run --from-make
 
-test: $(STAMP) ## Unit, property, data and browser tests, then nbval over the stored notebooks
+test: $(STAMP) $(FED_STAMP) ## Unit, property, data and browser tests, then nbval over the stored notebooks
 	$(PY) -m pytest -p no:cacheprovider -n 2 tests
 	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
@@ -68,11 +77,14 @@ bench: $(STAMP) ## Benchmarks: import time, make run vs its floor, rules and eng
 data: $(STAMP) ## Regenerate the bundled SYNTHETIC cohort in data/synthetic (seeded, byte-identical)
 	$(PY) -m msc_sle.tools.synthetic --out data/synthetic
 
-notebooks: $(STAMP) ## Re-execute the stored notebooks in place on the bundled data (refresh nbval outputs)
+notebooks: $(STAMP) $(FED_STAMP) ## Re-execute the stored notebooks in place on the bundled data (refresh nbval outputs)
 	@$(RUNNER) refresh
 
 share: $(STAMP) ## Rendered bundle for outside the care team, small counts suppressed; OUT defaults to reports-share
 	@$(RUNNER) share --from-make
+
+multicentre: $(STAMP) $(FED_STAMP) ## Split DATA into three simulated centres, run the vantage6 algorithm over them (MockAlgorithmClient), render 08 into OUT
+	@$(RUNNER) multicentre --from-make
 
 mapping: $(STAMP) ## Draft DATA/mapping.yml for an extract in the centre's own names (never overwrites one)
 	@$(PY) -m msc_sle.tools.draft --from-make
@@ -85,4 +97,4 @@ clean: ## Remove the default output folders (reports/, reports-share/), run left
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
 
 distclean: clean ## Also remove the virtual environment
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(FED_VENV)

@@ -135,3 +135,27 @@ def test_percentages_are_printed_by_the_one_rounding_function():
             if spec.search(line):
                 offenders.append(f"{path.relative_to(LIB.parent)}:{i}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+#: The vantage6 algorithm (federated/v6_msc_sle) sits above the core: it reuses the contract, the
+#: clinical rules, the statistics, the comparison's variable list, the models' design and the
+#: parameters' definitions; nothing of the core imports it, and only its entry points import vantage6.
+FEDERATED = LIB.parent.parent / "federated" / "v6_msc_sle"
+FEDERATED_USES = ("contract", "clinical", "stats", "compare", "models", "workbook.params")
+
+
+def test_the_federated_algorithm_sits_above_the_core():
+    files = sorted(FEDERATED.glob("*.py"))
+    assert files, "federated/v6_msc_sle is missing"
+    for path in files:
+        module = "v6_msc_sle" if path.stem == "__init__" else f"v6_msc_sle.{path.stem}"
+        for target, _ in _imports(module, path, ast.parse(path.read_text(encoding="utf-8"))):
+            if target.startswith("msc_sle."):
+                used = target.split(".", 1)[1]
+                assert any(used == u or used.startswith(u + ".") for u in FEDERATED_USES), \
+                    f"{path.name} imports {target}: the algorithm reuses only {FEDERATED_USES}"
+            if target.startswith("vantage6"):
+                assert path.name in ("__init__.py", "mock.py"), f"{path.name} imports vantage6: keep it to the entry points"
+    for module, (path, tree) in _modules().items():
+        for target, _ in _imports(module, path, tree):
+            assert not target.startswith(("v6_msc_sle", "vantage6")), f"{module} imports {target}: the core must not depend on the algorithm"

@@ -691,7 +691,8 @@ def forest_data(result, p_decimals="auto") -> pd.DataFrame:
 @_laid_out
 def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = "odds_ratio",
                 low: str = "ci_low", high: str = "ci_high", annotate: str | None = None,
-                title: str = "Odds ratios with 95% confidence intervals", outcome: str = "the response"):
+                title: str = "Odds ratios with 95% confidence intervals", outcome: str = "the response",
+                annotate_title: str = "p (test); q (BH)"):
     """Forest plot of odds ratios (log scale) with 95% CIs, one row per variable, top to bottom.
 
     ``effects`` comes from :func:`forest_data`. Rows without a finite, positive
@@ -738,7 +739,7 @@ def forest_plot(effects: pd.DataFrame, *, label: str = "label", estimate: str = 
         side.axis("off")
         notes = [side.text(0.02, yi, text, ha="left", va="center", fontsize=8)
                  for yi, text in zip(y, rows[annotate].astype(str))]
-        side.set_title("p (test); q (BH)", loc="left", fontsize=9)
+        side.set_title(annotate_title, loc="left", fontsize=9)
         # widen the canvas by what the longest annotation overflows (text is not laid out by
         # matplotlib); the layout alone places the axes, a full draw here would render it all twice
         fig.get_layout_engine().execute(fig)

@@ -64,9 +64,12 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The notebooks in reading order.
 #: Notebooks ``make share`` leaves out, and why (said on the bundle's index page). None: every page's
 #: counts go through the disclosure plan, 07_models' through ``workbook.share_models`` (docs/disclosure.md).
-NOT_SHARED = MappingProxyType({})
+NOT_SHARED = MappingProxyType({
+    "08_multicentre": "its per-centre figures follow each node's own threshold and its pooled counts are "
+                      "exact, but its tables have not been through make share's disclosure plan "
+                      "(docs/federated.md)"})
 NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction",
-             "07_models")
+             "07_models", "08_multicentre")
 #: Tag of the markdown cells written for analysts: shown with the code, left out of the report pages.
 ANALYST_TAG = "analyst"
 #: File that marks a folder as written by the runner: only such a folder is ever replaced.
@@ -1200,9 +1203,9 @@ def _whole(name: str, text: str, low: int, high: int | None, why: str) -> int:
 
 
 def _cli(argv: list[str]) -> int:
-    usage = ("usage: python -m msc_sle.tools.runner {run|share|refresh} [--from-make] [DATA=dir] [OUT=dir] "
-             "[JOBS=n] [NAME=value ...]")
-    if not argv or argv[0] not in ("run", "share", "refresh"):
+    usage = ("usage: python -m msc_sle.tools.runner {run|share|refresh|multicentre} [--from-make] [DATA=dir] "
+             "[OUT=dir] [JOBS=n] [NAME=value ...]")
+    if not argv or argv[0] not in ("run", "share", "refresh", "multicentre"):
         raise RunError(usage)
     command, assignments = argv[0], argv[1:]
     if "--from-make" in assignments:
@@ -1227,7 +1230,9 @@ def _cli(argv: list[str]) -> int:
     elif "SHARE_MIN" in options:
         raise RunError("SHARE_MIN applies to 'make share' only")
     out = params.pop("out_dir") or (DEFAULT_SHARE_OUT if command == "share" else DEFAULT_OUT)
-    result = run_workbook(params, out, jobs, share=command == "share")
+    # make multicentre: page 08 alone (the split and the vantage6 run happen inside it)
+    only = {"notebooks": ("08_multicentre",)} if command == "multicentre" else {}
+    result = run_workbook(params, out, jobs, share=command == "share", **only)
     print(f"Done in {result.seconds:.1f} s: open {result.out / 'index.html'}")
     score = result.records.get("reproduction_score")
     if score is not None:

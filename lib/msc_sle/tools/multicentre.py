@@ -1,0 +1,303 @@
+"""`make multicentre` and page 08: one extract split into simulated centres, and the vantage6
+algorithm (``federated/v6_msc_sle``) run over them through vantage6's MockAlgorithmClient.
+
+The algorithm runs in its own environment, ``.venv-federated`` (``requirements-federated.txt``):
+vantage6-algorithm-tools 4.15 pins python-dateutil 2.8.2 and click 8.1.3, which pandas 3 and the
+workbook's lock cannot share. So this module never imports the algorithm; it calls it as a
+program and reads back the central function's JSON, which is all a consortium's analyst would
+receive. Nothing of the core imports this module.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import secrets
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..contract.dictionary import normal_name
+from ..contract.paths import BUNDLED_DATA, REPO_ROOT
+
+__all__ = ["CENTRE_SHARES", "CENTRE_NAMES", "FEDERATED_PYTHON", "split_extract", "run_federated",
+           "multicentre_result", "MulticentreError"]
+
+#: Shares of the patients per simulated centre: unequal, the last one small.
+CENTRE_SHARES = (0.55, 0.30, 0.15)
+CENTRE_NAMES = ("Centre A", "Centre B", "Centre C")
+FEDERATED_PYTHON = REPO_ROOT / ".venv-federated" / "bin" / "python"
+ALGORITHM_DIR = REPO_ROOT / "federated"
+
+
+class MulticentreError(RuntimeError):
+    """The multi-centre task ended; the message names the centre."""
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[list[str]], str]:
+    text = path.read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], [r for r in rows[1:] if any(c.strip() for c in r)], text
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([header, *rows])
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def split_extract(data_dir: str | Path, out_dir: str | Path, *, seed: int = 20190502,
+                  shares=CENTRE_SHARES, names=CENTRE_NAMES) -> dict[str, Path]:
+    """Split a CSV extract (``patients.csv``, ``visits.csv``) into one folder per centre, patients
+    drawn at random (seeded) in ``shares``; each visit goes with its patient, each cell as written.
+    The source folder is only read. Returns {centre name: folder}."""
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    header, patients, _ = _read_csv(data_dir / "patients.csv")
+    vheader, visits, _ = _read_csv(data_dir / "visits.csv")
+    pid = [normal_name(h) for h in header].index("patient_id")
+    vid = [normal_name(h) for h in vheader].index("patient_id")
+    order = np.random.default_rng(seed).permutation(len(patients))
+    cuts = np.floor(np.cumsum(shares)[:-1] * len(patients)).astype(int)
+    manifest = {"synthetic": False}
+    if (data_dir / "manifest.json").exists():
+        manifest["synthetic"] = bool(json.loads((data_dir / "manifest.json").read_text()).get("synthetic", False))
+    out = {}
+    for name, part in zip(names, np.split(order, cuts)):
+        folder = out_dir / name.lower().replace(" ", "_")
+        folder.mkdir(parents=True, exist_ok=True)
+        chosen = [patients[i] for i in sorted(part)]
+        ids = {r[pid].strip() for r in chosen}
+        _write_csv(folder / "patients.csv", header, chosen)
+        _write_csv(folder / "visits.csv", vheader, [v for v in visits if v[vid].strip() in ids])
+        (folder / "manifest.json").write_text(json.dumps(
+            {**manifest, "description": f"{name}: one of {len(names)} centres split from one extract"}, indent=1))
+        out[name] = folder
+    return out
+
+
+def run_federated(centres: dict[str, Path], out_json: Path, overrides: dict | None = None, *,
+                  python: Path = FEDERATED_PYTHON, centre_term: bool = False, env: dict | None = None,
+                  extra_args=()) -> dict:
+    """Run the algorithm over ``centres`` through MockAlgorithmClient in ``.venv-federated``."""
+    if not Path(python).exists():
+        raise MulticentreError("the federated environment is not installed: run 'make multicentre' once "
+                               "(it creates .venv-federated from requirements-federated.txt)")
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith("MSC_SLE_")}
+    run_env["PYTHONPATH"] = os.pathsep.join([str(ALGORITHM_DIR), str(REPO_ROOT / "lib")])
+    # every simulated node holds the same fresh secret; the central function never reads it
+    run_env["MSC_SLE_CONSORTIUM_SECRET"] = secrets.token_hex(32)
+    run_env.update(env or {})
+    args = [str(python), "-m", "v6_msc_sle.mock", "--out", str(out_json),
+            "--overrides", json.dumps(overrides or {}), *extra_args]
+    if centre_term:
+        args.append("--centre-term")
+    args += [f"{name}={folder}" for name, folder in centres.items()]
+    proc = subprocess.run(args, capture_output=True, text=True, env=run_env, cwd=REPO_ROOT)
+    if proc.returncode == 2:
+        raise MulticentreError(proc.stderr.strip().splitlines()[-1])
+    if proc.returncode:
+        raise MulticentreError(f"the federated run failed:\n{proc.stderr.strip()[-3000:]}")
+    return json.loads(Path(out_json).read_text(encoding="utf-8"))
+
+
+def multicentre_result(params, *, centre_term: bool = False) -> dict:
+    """Page 08's analysis: the run's extract split into three centres in a temporary folder, the
+    algorithm run over them, the central result returned (the folder is removed)."""
+    data_dir = Path(params.get("data_dir") or BUNDLED_DATA)
+    overrides = {k: v for k, v in params.analysis().items() if k in _NODE_PARAMETERS}
+    with tempfile.TemporaryDirectory(prefix="msc_sle-centres-") as tmp:
+        centres = split_extract(data_dir, Path(tmp) / "centres", seed=int(params["seed"]))
+        return run_federated(centres, Path(tmp) / "result.json", overrides, centre_term=centre_term)
+
+
+#: The parameters a node applies (eligibility and response rules, the prednisone split, the model).
+_NODE_PARAMETERS = ("outcome", "predictors", "lda_sledai_max", "lda_prednisone_max", "cr_sledai_max",
+                    "cr_prednisone_max", "prednisone_cut")
+
+
+def _shown(frame, title: str, footnotes=()):
+    """A frame of display strings as the pages print a table (no index; every cell as written)."""
+    from ..present.tables import plain_table
+
+    frame = frame.astype(object).where(frame.notna(), "")
+    return plain_table(frame.astype(str), title, formats={c: "text" for c in frame.columns}, footnotes=footnotes)
+
+
+def _label(name: str) -> str:
+    from ..contract import load_dictionary
+
+    d = load_dictionary()
+    row = d[d["name"] == name]
+    return str(row["label"].iloc[0]) if len(row) else name
+
+
+def centres_table(result: dict):
+    """Provenance per centre: what each node reported running (no count)."""
+    import pandas as pd
+
+    return _shown(pd.DataFrame([{"centre": c["centre"], "extract fingerprint (sha256)": c["fingerprint"][:16],
+                                 "workbook": c["workbook_version"], "data dictionary (sha256)": c["dictionary_sha256"][:16],
+                                 "smallest count let out": c["threshold"], "synthetic": "yes" if c["synthetic"] else "no"}
+                                for c in result["centres"]]), "The centres and what each node ran")
+
+
+def attrition_frame(result: dict):
+    """Attrition overall (pooled, exact) and per centre ([c]: below that centre's threshold)."""
+    import pandas as pd
+
+    names = [c["centre"] for c in result["centres"]]
+    rows = []
+    for r in result["attrition"]:
+        row = {"step": r["description"], "excluded": r.get("excluded", ""), "remaining, all centres": r["remaining"]}
+        for n in names:
+            v = r.get(f"remaining|{n}")
+            row[f"remaining, {n}"] = "[c]" if v is None else int(v)
+        rows.append(row)
+    return _shown(pd.DataFrame(rows), "Attrition, all centres (pooled, exact) and per centre",
+                  footnotes=("[c]: below that centre's threshold; the count did not leave the node.",))
+
+
+def _fmt(x: float) -> str:
+    from ..present.format import format_number
+
+    if x != x:
+        return "–"
+    return str(int(x)) if float(x).is_integer() else format_number(x, 2)
+
+
+def table_frame(result: dict, group: str = "all", decimals: int = 1):
+    """Table 1 (``group="all"``) from pooled counts: n (%) per level, median (Q1-Q3; range) found
+    by bisection on pooled counts."""
+    import pandas as pd
+
+    from ..present.format import format_percent
+
+    rows = []
+    for r in result["table"]:
+        if r["group"] != group:
+            continue
+        name = r["variable"]
+        if name in result["levels"]:
+            for level in result["levels"][name]:
+                k = r[f"count|{level}"]
+                shown = "yes" if level == "True" else ("no" if level == "False" else level)
+                rows.append({"variable": _label(name), "level": shown, "n": r["n_valid"],
+                             "value": f"{k} ({format_percent(k, r['n_valid'], decimals)}%)"})
+        elif "median" in r:
+            rows.append({"variable": _label(name), "level": "", "n": r["n_valid"],
+                         "value": f"{_fmt(r['median'])} ({_fmt(r['q1'])}-{_fmt(r['q3'])}; "
+                                  f"{_fmt(r['min'])}-{_fmt(r['max'])})"})
+    return _shown(pd.DataFrame(rows), "Table 1 across centres", footnotes=(
+        "n (%) of the patients with the value recorded, from counts summed over centres; median (Q1-Q3; range), "
+        "type-6 quantiles found by bisection on pooled counts of values at most x.",))
+
+
+def tests_frame(result: dict):
+    """Table 2's p-values: Pearson / Fisher on the pooled counts, CMH and van Elteren over the
+    centres that could release their tables or rank sums (the others named)."""
+    import pandas as pd
+
+    from ..present.format import format_p
+
+    def p(x):
+        return "–" if x is None else format_p(x)
+
+    rows = []
+    for t in result["tests"]:
+        rows.append({"variable": _label(t["variable"]),
+                     "Pearson (pooled)": p(t.get("pearson_p")), "Fisher (pooled)": p(t.get("fisher_p")),
+                     "stratified by centre": p(t.get("cmh_p") if t["kind"] == "categorical" else t.get("van_elteren_p")),
+                     "test": "CMH" if t["kind"] == "categorical" else "van Elteren",
+                     "centres left out ([c])": ", ".join(t.get("centres_withheld") or []) or "none"})
+    return _shown(pd.DataFrame(rows), f"Table 2 across centres: {result['outcome'].upper()} during 1 year", footnotes=(
+        "Pearson and Fisher: on the counts summed over centres (equal to one centre holding every patient). "
+        "Stratified by centre: Cochran-Mantel-Haenszel (categories) or van Elteren (continuous), over the centres "
+        "whose table or rank sums held no count below their threshold, when at least two could; the others are named.",))
+
+
+def rates_frame(result: dict, decimals: int = 1):
+    """Response rates per visit and during the year (pooled counts, Wilson 95% CIs)."""
+    import pandas as pd
+
+    from ..present.tables import rate_table
+
+    rates = pd.DataFrame(result["rates"])
+    shown = rate_table(rates, decimals)
+    return _shown(pd.DataFrame({"response": shown["outcome"].str.upper(), "when": shown["when"],
+                                "responders": shown["shown"]}), "Response rates across centres",
+                  footnotes=("Responders of all analysed patients (a missing visit is not a response), Wilson 95% CIs.",))
+
+
+def incidence_frame(result: dict, decimals: int = 1):
+    """Cumulative incidence of first response (Kaplan-Meier on pooled per-visit counts)."""
+    import pandas as pd
+
+    rows = [r for r in result["incidence"] if "time" in r]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    from ..present.format import format_fixed
+
+    return _shown(pd.DataFrame({"response": frame["outcome"].str.upper(), "month": frame["time"].astype(int),
+                                "at risk": frame["n_risk"].astype(int), "events": frame["n_events"].astype(int),
+                                "cumulative incidence (%)": [format_fixed(100 * v, decimals) for v in frame["cum_incidence"]]}),
+                  "Cumulative incidence of first response across centres",
+                  footnotes=("Kaplan-Meier on the visit grid from events and patients at risk summed over centres.",))
+
+
+def model_frame(result: dict):
+    """Firth's model of 07 fitted by federated Newton-Raphson: odds ratios with Wald 95% CIs."""
+    import math
+
+    import pandas as pd
+
+    from ..present.format import format_ratio
+
+    m = result["model"]
+    if not m:
+        return pd.DataFrame()
+    rows = []
+    for term, b, se in zip(m["terms"], m["coef"], m["std_errors"]):
+        if term == "(Intercept)":
+            continue
+        rows.append({"term": term, "odds ratio (Wald 95% CI)":
+                     format_ratio(math.exp(b), math.exp(b - 1.959963984540054 * se), math.exp(b + 1.959963984540054 * se))})
+    return _shown(pd.DataFrame(rows), f"Firth logistic model of {m['outcome'].upper()} across centres", footnotes=(
+        f"{m['n']} patients, {m['n_events']} with the response; Newton-Raphson on moments summed over centres "
+        f"({m['rounds']} rounds{'' if m['converged'] else '; it did NOT converge'}); Wald 95% CIs.",))
+
+
+def forest_frame(result: dict):
+    """For each variable at least one centre could release: the odds ratio of every releasing centre,
+    the random-effects pooled one when two or more did, and the odds ratio of the counts summed
+    over all centres (exact; the single-site value)."""
+    import math
+
+    import pandas as pd
+
+    z = 1.959963984540054
+    rows = []
+    for t in result["tests"]:
+        if not t.get("per_centre"):
+            continue
+        label = _label(t["variable"])
+        for c in t["per_centre"]:
+            rows.append({"label": f"{label}: {c['centre']}", "odds_ratio": math.exp(c["log_or"]),
+                         "ci_low": math.exp(c["log_or"] - z * c["se"]), "ci_high": math.exp(c["log_or"] + z * c["se"]),
+                         "note": ""})
+        if "meta" in t:
+            m = t["meta"]
+            rows.append({"label": f"{label}: random effects", "odds_ratio": math.exp(m["estimate"]),
+                         "ci_low": math.exp(m["ci_low"]), "ci_high": math.exp(m["ci_high"]),
+                         "note": f"I² {_fmt(m['i2'])}%, τ² {_fmt(m['tau2'])}"})
+        left = ", ".join(t.get("centres_withheld") or [])
+        p = t["pooled_or"]
+        rows.append({"label": f"{label}: all centres (summed counts)", "odds_ratio": p["estimate"],
+                     "ci_low": p["ci_low"], "ci_high": p["ci_high"],
+                     "note": f"left out above: {left}" if left else ""})
+    return pd.DataFrame(rows, columns=["label", "odds_ratio", "ci_low", "ci_high", "note"])
