@@ -1,4 +1,5 @@
-"""The bootstrap's vectorised performance measures against the libraries, row by row.
+"""The bootstrap's own implementations against the libraries: its vectorised performance measures
+row by row, and rms' logistic search against statsmodels where the maximum exists.
 
 ``stats.models._metrics`` scores a chunk of refits at once (bench/bench_models.py: the library
 path, one statsmodels ``Logit`` and one scikit-learn ``roc_auc_score`` per replicate, would add
@@ -87,3 +88,26 @@ def test_one_row_at_a_time_is_the_same_as_the_stack():
     one_by_one = np.vstack([sm_models._metrics(y[i:i + 1], lp[i:i + 1]) for i in range(12)])
     np.testing.assert_array_equal(stacked, one_by_one)
     assert np.isnan(stacked[3, 2:4]).all() and np.isfinite(np.delete(stacked, 3, axis=0)).all()
+
+
+def test_rms_search_reaches_the_statsmodels_maximum_where_there_is_one():
+    """``_lrm_fit`` is rms' ``lrm.fit`` search (kept so that ``bootstrap_validation(fit="ml")`` stops
+    where rms stops on separated samples); on samples that are not separated it must land on the
+    maximum statsmodels' Logit finds, so ML logistic regression has one answer."""
+    from msc_sle.stats.estimability import lp_separation
+
+    rng = np.random.default_rng(24)
+    checked = 0
+    for _ in range(40):
+        n, k = int(rng.integers(20, 80)), int(rng.integers(1, 4))
+        X1 = np.column_stack([np.ones(n), np.round(rng.normal(size=(n, k)), 1)])
+        y = (rng.random(n) < 1 / (1 + np.exp(-(X1 @ rng.normal(0, 1, k + 1))))).astype(float)
+        if y.min() == y.max() or lp_separation(X1, y):
+            continue
+        beta, converged = sm_models._lrm_fit(X1, y)
+        ref = Logit(y, X1).fit(method="newton", disp=0, tol=1e-12)
+        assert converged and beta is not None
+        # up to rms' own stopping rule (-2 log L changed by at most 0.025, then one more Newton step)
+        np.testing.assert_allclose(beta, ref.params, rtol=0, atol=1e-4)
+        checked += 1
+    assert checked >= 30
