@@ -725,9 +725,9 @@ def _lrm_fit(X1: np.ndarray, y: np.ndarray, *, maxit: int = 12, eps: float = 0.0
 def _fit_coef(X1: np.ndarray, y: np.ndarray, tol: float, max_iter: int):
     """Coefficients (intercept first) of one Firth refit by firthmodels, or None when it fails.
 
-    One call per bootstrap sample: ``bench/bench_models.py`` times this against a batch of Newton
-    steps over every sample at once (firthmodels' algorithm rewritten for stacks), which saved about
-    1.5 s CPU of the 07 page: too little to keep a second Firth fit."""
+    One call per bootstrap sample: 1000 refits cost about 2 s CPU (``bench/bench_models.py``); a
+    batch of Newton steps over every sample at once (firthmodels' algorithm rewritten for stacks,
+    removed in issue 24) saved about 1.5 s of it, too little to keep a second Firth fit."""
     if y.min() == y.max():
         return None
     try:
@@ -742,8 +742,8 @@ def _fit_coef(X1: np.ndarray, y: np.ndarray, tol: float, max_iter: int):
 
 
 # The performance measures of the refits are computed for a chunk of samples at once
-# (:func:`_metrics`): a statsmodels Logit recalibration per sample costs about 4 ms, 8 s of the page
-# for 2000 of them (bench/bench_models.py).
+# (:func:`_metrics`): one statsmodels Logit recalibration and one scikit-learn AUC per sample and
+# data set cost about 7 s CPU for 1000 samples (bench/bench_models.py), the page's whole budget.
 _CHUNK = 50
 
 
