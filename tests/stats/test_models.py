@@ -403,7 +403,7 @@ def test_bootstrap_counts_rank_deficient_samples_as_failed():
 
 def test_bootstrap_refits_equal_firthmodels_one_by_one():
     """The bootstrap refits many samples at once; each replicate's performance must equal that of
-    FirthLogisticRegression fitted to that sample alone (firthmodels, the reference the batch copies),
+    FirthLogisticRegression fitted to that sample alone (firthmodels; the refits are its own, the measures are computed for many samples at once),
     scored by scikit-learn's roc_auc_score, statsmodels' Logit recalibration and the Brier score.
     The data mix clean samples with rank-deficient ones (a rare predictor), which must fail alike."""
     import statsmodels.api as sm

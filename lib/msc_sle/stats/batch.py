@@ -7,10 +7,14 @@ years, 0.1 g, 2.5 mg) ranks, ties, quantiles and Hodges-Lehmann differences all 
 ``bincount`` histogram, so a million rows take about a second; otherwise from one sort.
 
 The tests here read the rank sums instead of the raw values and give the same results as the
-simple functions of :mod:`msc_sle.stats.tests` and :mod:`msc_sle.stats.effects` (checked in
-``tests/stats/test_stats_batch.py``): Mann-Whitney and Kruskal-Wallis p from the rank sums with
-the tie correction, quantiles by the one type-6 rule of :mod:`msc_sle.stats.descriptive`,
-Hodges-Lehmann by histogram convolution or k-th pairwise-difference selection.
+simple functions of :mod:`msc_sle.stats.tests` (scipy's ``mannwhitneyu`` and ``kruskal``) and
+:mod:`msc_sle.stats.effects` (checked in ``tests/stats/test_stats_batch.py``): Mann-Whitney and
+Kruskal-Wallis p from the rank sums with the tie correction, quantiles by the one type-6 rule of
+:mod:`msc_sle.stats.descriptive`, Hodges-Lehmann by histogram convolution or k-th
+pairwise-difference selection. They exist because ``bench/bench_compare.py`` shows the library
+path too slow at 10^6 patients (scipy's tests would put the comparison engine over its 1.6 s
+target; the simple Hodges-Lehmann runs out of memory on a million tied values): see the table
+"One implementation per statistic" in ``docs/architecture.md``.
 """
 from __future__ import annotations
 

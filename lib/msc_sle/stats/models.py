@@ -43,6 +43,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .intervals import wilson_interval
+
 __all__ = [
     "EventsPerVariable", "FirthResult", "LogisticResult", "RegressionTable", "CalibrationCurve",
     "BootstrapValidation",
@@ -601,15 +603,6 @@ class CalibrationCurve:
     n: int
 
 
-def _wilson(k: np.ndarray, n: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    z = stats.norm.isf(alpha / 2)
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return centre - half, centre + half
-
-
 def calibration_curve(y, p, *, method: str = "quantile", bins: int = 5, frac: float = 2 / 3,
                       alpha: float = 0.05) -> CalibrationCurve:
     """Data for a calibration plot of predicted probabilities ``p`` against outcomes ``y``.
@@ -630,8 +623,8 @@ def calibration_curve(y, p, *, method: str = "quantile", bins: int = 5, frac: fl
     agg = frame.groupby("g").agg(n=("y", "size"), mean_predicted=("p", "mean"),
                                  events=("y", "sum"))
     agg["observed"] = agg["events"] / agg["n"]
-    lo, hi = _wilson(agg["events"].to_numpy(), agg["n"].to_numpy(), alpha)
-    agg["observed_lower"], agg["observed_upper"] = lo, hi
+    ci = [wilson_interval(int(k), int(m), 1 - alpha) for k, m in zip(agg["events"], agg["n"])]
+    agg["observed_lower"], agg["observed_upper"] = [c[0] for c in ci], [c[1] for c in ci]
     agg.index.name = "group"
     smooth = pd.DataFrame({"predicted": [], "observed": []})
     if method == "lowess":
@@ -729,131 +722,29 @@ def _lrm_fit(X1: np.ndarray, y: np.ndarray, *, maxit: int = 12, eps: float = 0.0
     return beta, maxit <= 2
 
 
-def _fit_coef(fit: str, X1: np.ndarray, y: np.ndarray, tol: float, max_iter: int):
-    """Coefficients (intercept first) of one refit, or None when it fails."""
-    if fit == "firth":
-        if y.min() == y.max():
-            return None
-        try:
-            model, _ = _fit_firth_model(X1[:, 1:], y, tol, max_iter)
-        except np.linalg.LinAlgError:
-            # a bootstrap sample in which a rare binary predictor is constant: the design is
-            # rank deficient and the refit fails (counted in n_failed, as rms::validate does)
-            return None
-        if not model.converged_:
-            return None
-        return np.concatenate([[model.intercept_], model.coef_])
-    # ordinary ML by Newton-Raphson with step-halving; fails on separation / divergence
-    beta = np.zeros(X1.shape[1])
-    ll_old = -np.inf
-    for _ in range(max_iter):
-        eta = X1 @ beta
-        p = _expit(eta)
-        w = p * (1 - p)
-        g = X1.T @ (y - p)
-        h = (X1 * w[:, None]).T @ X1
-        try:
-            step = np.linalg.solve(h, g)
-        except np.linalg.LinAlgError:
-            return None
-        for _h in range(30):
-            nb = beta + step
-            eta_n = X1 @ nb
-            ll = float(np.sum(y * eta_n - np.logaddexp(0.0, eta_n)))
-            if ll >= ll_old - 1e-12:
-                break
-            step = step / 2
-        beta, ll_old = nb, ll
-        if np.max(np.abs(step)) < 1e-8:
-            # divergence towards separation shows as huge coefficients / fitted p of 0 or 1
-            if np.max(np.abs(beta)) > 30:
-                return None
-            return beta
-    return None
+def _fit_coef(X1: np.ndarray, y: np.ndarray, tol: float, max_iter: int):
+    """Coefficients (intercept first) of one Firth refit by firthmodels, or None when it fails.
 
-
-# Many bootstrap refits at once. firthmodels (like statsmodels) fits one sample per call, and on a
-# small sample each call is mostly input checking: 1000 refits took 3 s of a 4 s page. The batch
-# below runs firthmodels' own Newton-Raphson (the step solved with the augmented information, the
-# same score and step tolerances, steps capped at 5, up to 25 halvings of the penalised
-# log-likelihood) on a stack of samples. Any sample it does not bring to a clean convergence (a
-# near-singular information, a stalled halving, a constant outcome) is refitted one by one as
-# before, so refits that fail fail exactly as they did. tests/stats/test_models.py checks every
-# replicate's coefficients against FirthLogisticRegression.
-_BATCH_CELLS = 2_000_000  # samples x rows x terms held at once
-
-
-def _firth_quantities(X: np.ndarray, y: np.ndarray, beta: np.ndarray):
-    """Penalised log-likelihood, modified score and augmented information of each sample of a
-    stack ((m, n, k) designs, (m, n) outcomes, (m, k) coefficients); ``ok`` is False where the
-    information is not safely positive definite (firthmodels then pivots; those go one by one)."""
-    m, n, k = X.shape
-    eta = np.einsum("mnk,mk->mn", X, beta)
-    p = _expit(eta)
-    w = p * (1.0 - p)
-    info = np.einsum("mnk,mn,mnl->mkl", X, w, X)
-    ok = np.all(np.isfinite(info), axis=(1, 2))
-    chol = np.zeros_like(info)
-    eye = np.broadcast_to(np.eye(k), info.shape)
+    One call per bootstrap sample: 1000 refits cost about 2 s CPU (``bench/bench_models.py``); a
+    batch of Newton steps over every sample at once (firthmodels' algorithm rewritten for stacks,
+    removed in issue 24) saved about 1.5 s of it, too little to keep a second Firth fit."""
+    if y.min() == y.max():
+        return None
     try:
-        chol[ok] = np.linalg.cholesky(np.where(ok[:, None, None], info, eye)[ok])
-    except np.linalg.LinAlgError:  # find the ones that fail
-        for i in np.flatnonzero(ok):
-            try:
-                chol[i] = np.linalg.cholesky(info[i])
-            except np.linalg.LinAlgError:
-                ok[i] = False
-    diag = np.diagonal(chol, axis1=1, axis2=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ok &= diag.min(axis=1) > np.sqrt(max(n, k) * np.finfo(float).eps) * diag.max(axis=1)
-        logdet = 2.0 * np.log(np.where(ok[:, None], diag, 1.0)).sum(axis=1)
-    inv = np.linalg.inv(np.where(ok[:, None, None], info, eye))
-    h = w * np.einsum("mnk,mkl,mnl->mn", X, inv, X)
-    score = np.einsum("mnk,mn->mk", X, (y - p) + h * (0.5 - p))
-    info_aug = np.einsum("mnk,mn,mnl->mkl", X, (1.0 + h) * w, X)
-    loglik = np.sum(y * eta - np.logaddexp(0.0, eta), axis=1) + 0.5 * logdet
-    return loglik, score, info_aug, ok
+        model, _ = _fit_firth_model(X1[:, 1:], y, tol, max_iter)
+    except np.linalg.LinAlgError:
+        # a bootstrap sample in which a rare binary predictor is constant: the design is
+        # rank deficient and the refit fails (counted in n_failed, as rms::validate does)
+        return None
+    if not model.converged_:
+        return None
+    return np.concatenate([[model.intercept_], model.coef_])
 
 
-def _firth_batch(X: np.ndarray, y: np.ndarray, tol: float, max_iter: int, max_step: float = 5.0,
-                 max_halfstep: int = 25) -> tuple[np.ndarray, np.ndarray]:
-    """(coefficients (m, k), converged (m,)) of Firth fits of a stack of samples."""
-    m, _, k = X.shape
-    beta = np.zeros((m, k))
-    ll, score, info, ok = _firth_quantities(X, y, beta)
-    live = ok & (y.min(axis=1) < y.max(axis=1))
-    done = np.zeros(m, dtype=bool)
-    eye = np.broadcast_to(np.eye(k), info.shape)
-    for iteration in range(max_iter + 1):
-        if not live.any():
-            break
-        delta = np.linalg.solve(np.where(live[:, None, None], info, eye), score[..., None])[..., 0]
-        max_score = np.abs(score).max(axis=1)
-        max_delta = np.abs(delta).max(axis=1)
-        finished = live & (max_score < tol) & (max_delta < tol)
-        done |= finished
-        live &= ~finished
-        if iteration == max_iter or not live.any():
-            break
-        gain = 0.5 * np.einsum("mk,mk->m", score, delta)
-        skip = (max_delta < tol) & (gain > 0.0) & (ll + gain == ll)
-        delta *= np.minimum(1.0, max_step / np.maximum(max_delta, max_step))[:, None]
-        factor = np.ones(m)
-        pending = live.copy()
-        for halving in range(max_halfstep + 1):  # the full step first, then halved ones
-            rows = np.flatnonzero(pending)
-            trial = beta[rows] + factor[rows, None] * delta[rows]
-            ll_t, score_t, info_t, ok_t = _firth_quantities(X[rows], y[rows], trial)
-            accept = ok_t & ((ll_t >= ll[rows]) | (skip[rows] & (halving == 0)))
-            took, lost = rows[accept], rows[~ok_t]
-            beta[took], ll[took], score[took], info[took] = trial[accept], ll_t[accept], score_t[accept], info_t[accept]
-            live[lost] = False  # the information lost definiteness: refitted one by one
-            pending[took] = pending[lost] = False
-            if not pending.any():
-                break
-            factor[pending] *= 0.5
-        live &= ~pending  # no halving improved the penalised likelihood: refitted one by one
-    return beta, done
+# The performance measures of the refits are computed for a chunk of samples at once
+# (:func:`_metrics`): one statsmodels Logit recalibration and one scikit-learn AUC per sample and
+# data set cost about 7 s CPU for 1000 samples (bench/bench_models.py), the page's whole budget.
+_CHUNK = 50
 
 
 def bootstrap_validation(X, y, *, fit: str = "firth", n_bootstrap: int = 1000,
@@ -904,24 +795,20 @@ def bootstrap_validation(X, y, *, fit: str = "firth", n_bootstrap: int = 1000,
         n_bootstrap = idx.shape[0]
     if fit == "ml":
         return _validate_as_rms(X1, ya, idx, cols, seed, progress)
-    beta0 = _fit_coef(fit, X1, ya, tol, max_iter)
+    beta0 = _fit_coef(X1, ya, tol, max_iter)
     if beta0 is None:
-        raise ValueError(f"the {fit} model cannot be fitted to the full data"
-                         + (" (separation: use fit='firth')" if fit == "ml" else ""))
+        raise ValueError("the firth model cannot be fitted to the full data")
     apparent = _metrics(ya[None], (X1 @ beta0)[None])[0]
     boot = np.full((n_bootstrap, len(_METRICS)), np.nan)
     test = np.full((n_bootstrap, len(_METRICS)), np.nan)
     ok = np.zeros(n_bootstrap, dtype=bool)
-    size = max(1, min(50, _BATCH_CELLS // (n * X1.shape[1] ** 2)))
-    for start in range(0, n_bootstrap, size):
-        chunk = idx[start:start + size]
+    for start in range(0, n_bootstrap, _CHUNK):
+        chunk = idx[start:start + _CHUNK]
         Xb, yb = X1[chunk], ya[chunk]
         betas = np.full((len(chunk), X1.shape[1]), np.nan)
         fitted = np.zeros(len(chunk), dtype=bool)
-        if fit == "firth":
-            betas, fitted = _firth_batch(Xb, yb, tol, max_iter)
-        for i in np.flatnonzero(~fitted):  # ML, and what the batch left: one by one
-            beta = _fit_coef(fit, Xb[i], yb[i], tol, max_iter)
+        for i in range(len(chunk)):
+            beta = _fit_coef(Xb[i], yb[i], tol, max_iter)
             if beta is not None:
                 betas[i], fitted[i] = beta, True
         rows = slice(start, start + len(chunk))

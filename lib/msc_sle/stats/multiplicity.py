@@ -1,4 +1,4 @@
-"""Multiple-testing adjustment of p-values."""
+"""Multiple-testing adjustment of p-values (statsmodels ``multipletests``)."""
 from __future__ import annotations
 
 import sys
@@ -7,12 +7,13 @@ import numpy as np
 
 __all__ = ["adjust_pvalues", "ADJUST_METHODS"]
 
-#: Accepted ``method`` values of :func:`adjust_pvalues`.
-ADJUST_METHODS = ("bh", "holm")
+#: Accepted ``method`` values of :func:`adjust_pvalues`, with statsmodels' name of each.
+_STATSMODELS = {"bh": "fdr_bh", "holm": "holm"}
+ADJUST_METHODS = tuple(_STATSMODELS)
 
 
 def adjust_pvalues(p, method: str = "bh"):
-    """Adjust p-values for multiple testing.
+    """Adjust p-values for multiple testing (``statsmodels.stats.multitest.multipletests``).
 
     ``method="bh"``: Benjamini-Hochberg false-discovery-rate q-values (Benjamini & Hochberg
     1995); ``method="holm"``: Holm's step-down family-wise adjustment (Holm 1979).
@@ -30,19 +31,9 @@ def adjust_pvalues(p, method: str = "bh"):
     ok = ~np.isnan(flat)
     if np.any((flat[ok] < 0) | (flat[ok] > 1)):
         raise ValueError("p-values must lie in [0, 1]")
-    vals = flat[ok]
-    m = vals.size
-    if m:
-        order = np.argsort(vals, kind="stable")
-        ranked = vals[order]
-        if method == "bh":
-            adj = ranked * m / np.arange(1, m + 1)
-            adj = np.minimum.accumulate(adj[::-1])[::-1]
-        else:
-            adj = ranked * (m - np.arange(m))
-            adj = np.maximum.accumulate(adj)
-        res = np.empty(m)
-        res[order] = np.minimum(adj, 1.0)
-        out[ok] = res
+    if ok.any():
+        from statsmodels.stats.multitest import multipletests
+
+        out[ok] = multipletests(flat[ok], method=_STATSMODELS[method])[1]
     out = out.reshape(arr.shape)
     return pd.Series(out, index=p.index, name=p.name) if is_series else out
