@@ -34,7 +34,7 @@ _EXPORTS = {
                          "classify_response", "prednisone_equivalent", "split_pulses"),
     "msc_sle.compare": ("Comparison", "summarise", "compare_groups", "describe", "paired_over_time",
                         "baseline_variables", "table_variables", "TEST_NAMES", "TEST_RULES"),
-    "msc_sle.stats": ("adjust_pvalues", "wilson_interval"),
+    "msc_sle.stats": ("adjust_pvalues", "wilson_interval", "TestResult", "register_test"),
     "msc_sle.rates": ("response_rates", "cumulative_response"),
     "msc_sle.present.tables": ("PublicationTable", "table_one", "comparison_table"),
     "msc_sle.present.export": ("export_table",),

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..clinical.visits import visit_label
-from ..compare import FAMILIES, Comparison, describe, group_columns
+from ..compare import FAMILIES, TEST_NAMES, Comparison, describe, group_columns
 from ..contract import load_dictionary
 from ..stats import TESTS
 from ..stats.estimability import NOT_ESTIMABLE
@@ -28,7 +28,7 @@ from .format import (NOT_TESTED, epv_text, format_fixed, format_number, format_p
                      format_ratio, format_significant, p_text, round_half_up, typeset)
 
 __all__ = ["PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
-           "regression_table", "sensitivity_table", "PAPER_SECTION_ORDER", "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
+           "regression_table", "sensitivity_table", "PAPER_SECTION_ORDER", "TEST_RULE_WORDS", "CELL_FORMATS"]
 __all__ += ["prediction_table", "prediction_equation", "prediction_summary", "covariance_structures_table"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
@@ -36,10 +36,6 @@ __all__ += ["prediction_table", "prediction_equation", "prediction_summary", "co
 PAPER_SECTION_ORDER = ("Demographics", "Prior SLE medication history",
                        "Clinical and biological symptoms", "CYC induction",
                        "Allo-MSC transplantation", "SLEDAI", "Outcome")
-#: Footnote mark of each test. The paper's section 2.5 names Mann-Whitney (continuous) and
-#: chi-square (categorical) as its tests, so they carry no mark; its Table 2 marks Fisher with "*".
-TEST_MARKS = {"mann_whitney": "", "kruskal": "", "chi2": "", "fisher": "*",
-              "fisher_freeman_halton": "†", "chi2_yates": "‡"}
 
 
 @dataclass(frozen=True, repr=False)
@@ -335,7 +331,8 @@ def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bo
     ``result`` is a :class:`~msc_sle.compare.Comparison` after ``add_p`` or its ``table``; tables of
     several comparisons concatenated (e.g. CR and LDA) are laid out side by side, one block of
     columns per grouping. One column per group ("<label> (n = N)"), then "p value" with the test's
-    footnote mark (``marks``, default :data:`TEST_MARKS`: Fisher ``*`` as in the paper); where the
+    footnote mark (``marks``, default: each test's ``mark`` in ``msc_sle.stats.TESTS``, Fisher ``*``
+    as in the paper); where the
     comparison carries another choice of test (``add_p(reference_tests=...)``, e.g. the paper's),
     a column beside gives that p-value wherever the tests differ; optional columns for the effect
     size with its 95% CI (``effect=True``) and the adjusted q-value (default: shown when the result
@@ -413,7 +410,7 @@ TEST_RULE_WORDS = {
 
 def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_value, marks, section_order,
                       range_sep, row_notes, spread="range"):
-    marks = dict(TEST_MARKS if marks is None else marks)
+    marks = {name: info.mark for name, info in TESTS.items()} if marks is None else dict(marks)
     prefixes = group_columns(result)
     glabels = [str(result[f"{p}_label"].iloc[0]) for p in prefixes]
     sizes = [_count_text(result[f"{p}_n"].iloc[0]) for p in prefixes]
@@ -579,15 +576,12 @@ def _effect_cell(r, decimals) -> str:
     return text + ("^" if "Haldane" in str(r["note"]) else "")
 
 
-_DESCRIPTIONS = {name: info.description for name, info in TESTS.items()}
-
-
 def _test_legend(used, marks, result) -> list[str]:
     lines, unmarked = [], []
     for test in [t for t in ("mann_whitney", "kruskal", "chi2", "chi2_yates", "fisher",
                              "fisher_freeman_halton") if t in used] + \
-            [t for t in used if t not in _DESCRIPTIONS]:
-        desc = _DESCRIPTIONS.get(test, test)
+            [t for t in used if t not in TEST_NAMES]:
+        desc = TESTS[test].description if test in TESTS else test
         notes = result.loc[result["test"] == test, "note"]
         if test == "mann_whitney" and notes.str.contains("exact|permutation").any():
             desc = "Mann-Whitney U test (two-sided; exact or permutation p as stated per variable)"
