@@ -15,7 +15,7 @@ from ..compare import FAMILIES, Comparison, table_variables, timing_families
 from ..contract import BUNDLED_DATA
 from ..paper.choices import compare_as_the_paper, printed_test_slips
 from ..present.export import export_table
-from ..present.figures import save_figure, use_print_style
+from ..present.figures import save_figure
 from ..present.tables import PublicationTable, comparison_table, plain_table
 from .cache import cached_cohort
 from .params import Params, parameter_words
@@ -71,13 +71,13 @@ def banner(cohort) -> None:
 
 def open_cohort(params: Params):
     """Load and validate the extract of ``params['data_dir']`` (default: the bundled cohort), show
-    its banner and provenance, and set the print style of the figures. Returns the Cohort.
+    its banner and provenance. Returns the Cohort. The figures carry their own print style
+    (:func:`msc_sle.present.figures.print_style`): loading a cohort changes no global setting.
 
     A malformed extract stops here with :class:`msc_sle.contract.DataError` listing every problem.
     """
     data_dir = params.get("data_dir") or BUNDLED_DATA
     cohort = cached_cohort(data_dir) or load_cohort(data_dir)
-    use_print_style()
     banner(cohort)
     show_provenance(cohort, params)
     return cohort
