@@ -13,14 +13,14 @@ LIB = Path(msc_sle.__file__).parent
 LAYERS = {
     "contract": 0, "stats": 0,
     "clinical": 1,
-    "compare": 2, "rates": 2, "models": 2,
+    "compare": 2, "rates": 2, "prognosis": 2,
     "present": 3,
     "paper": 4,
     "workbook": 5,
     "tools": 6,
 }
 #: Modules that may not import the paper's published values (the analysis).
-ANALYSIS = ("contract", "clinical", "stats", "compare", "rates", "models", "present")
+ANALYSIS = ("contract", "clinical", "stats", "compare", "rates", "prognosis", "present")
 
 
 def _module_name(path: Path) -> str:

@@ -318,7 +318,7 @@ def test_the_reproduction_prints_no_minimum_or_maximum():
 
 
 def test_07_models_counts_go_through_the_plan():
-    from msc_sle.models import sensitivity_analysis, time_to_response
+    from msc_sle.prognosis import sensitivity_analysis, time_to_response
     from msc_sle.present.tables import sensitivity_table
     from msc_sle.tools.runner import NOT_SHARED
     from msc_sle.workbook.notebook import frame_for

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from msc_sle.clinical import apply_eligibility, classify_response, load_cohort, sledai_long
-from msc_sle.models import model_sample
+from msc_sle.prognosis import model_sample
 from msc_sle.paper.choices import compare_as_the_paper
 from msc_sle.present.figures import sledai_over_time_figure
 from msc_sle.rates import response_rates

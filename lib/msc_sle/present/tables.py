@@ -785,7 +785,7 @@ def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str 
     ordinary maximum likelihood estimate where it exists (gtsummary's ``tbl_uvregression`` merged
     with ``tbl_regression``).
 
-    ``model`` is a :class:`msc_sle.models.PrognosticModel`. A categorical predictor with more than
+    ``model`` is a :class:`msc_sle.prognosis.PrognosticModel`. A categorical predictor with more than
     two levels gets a heading row and one row per level, its reference level marked "ref.";
     footnotes name the estimation, interval and test of every column, the events per variable and
     the patients left out.
@@ -840,7 +840,7 @@ def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str 
 def sensitivity_table(result, decimals: int = 2, *, title: str | None = None) -> PublicationTable:
     """The same model under each response definition, one column per definition.
 
-    ``result`` is a :class:`msc_sle.models.SensitivityResult`. The first row gives responders /
+    ``result`` is a :class:`msc_sle.prognosis.SensitivityResult`. The first row gives responders /
     analysed patients, the second the events per variable of each definition; each predictor row gives the
     Firth odds ratio (95% profile penalised-likelihood CI) and its penalised likelihood-ratio p.
     """
@@ -893,7 +893,7 @@ def prediction_equation(report, *, shrunk: bool = True, decimals: int = 3) -> st
     ``logit P(outcome) = intercept + coefficient × [predictor] ...``, each continuous predictor in
     the step its label names, each yes/no predictor 1 for yes. ``shrunk``: the shrunken model (slopes
     times the uniform shrinkage factor, intercept refitted); otherwise Firth's slopes with the FLIC
-    intercept. ``report`` is a :class:`msc_sle.models.PredictionReport`."""
+    intercept. ``report`` is a :class:`msc_sle.prognosis.PredictionReport`."""
     c = report.coefficients
     column = "shrunk_coef" if shrunk else "coef"
     if not np.all(np.isfinite(c[column].to_numpy(float))):
@@ -914,7 +914,7 @@ def prediction_table(report, *, title: str | None = None) -> PublicationTable:
     bootstrap shrinkage factor, intercept refitted); the apparent and optimism-corrected
     c-statistic and calibration slope with bootstrap intervals; the average predicted risk before
     and after the FLIC correction; the patients analysed beside Riley et al.'s minimum sample size.
-    ``report`` is a :class:`msc_sle.models.PredictionReport`."""
+    ``report`` is a :class:`msc_sle.prognosis.PredictionReport`."""
     data = report.data
     s = report.shrinkage
     shrunk_head = (f"Shrunken (× {format_fixed(s, 2)}), optimism-corrected" if math.isfinite(s)
@@ -1017,7 +1017,7 @@ def prediction_table(report, *, title: str | None = None) -> PublicationTable:
 
 
 def prediction_summary(report) -> str:
-    """The page's sentence on a :class:`msc_sle.models.PredictionReport`: the equation to apply
+    """The page's sentence on a :class:`msc_sle.prognosis.PredictionReport`: the equation to apply
     to new patients and the patients analysed against Riley et al.'s minimum sample size."""
     data = report.data
     if math.isfinite(report.shrinkage):
