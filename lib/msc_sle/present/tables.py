@@ -27,7 +27,7 @@ from ..stats.estimability import NOT_ESTIMABLE
 from .format import (NOT_TESTED, epv_text, format_fixed, format_number, format_p, format_percent, format_rate,
                      format_ratio, format_significant, p_text, round_half_up, typeset)
 
-__all__ = ["PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
+__all__ = ["PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rounded_rates",
            "regression_table", "sensitivity_table", "PAPER_SECTION_ORDER", "TEST_RULE_WORDS", "CELL_FORMATS"]
 __all__ += ["prediction_table", "prediction_equation", "prediction_summary", "covariance_structures_table"]
 
@@ -719,7 +719,7 @@ def rates_table(rates: pd.DataFrame, decimals: int = 1,
                 title: str = "Response rates with Wilson 95% confidence intervals") -> PublicationTable:
     """Response rates (``msc_sle.rates``) as a page prints them: response, visit, n/N (%, CI), missing."""
     if "shown" not in rates:
-        rates = rate_table(rates, decimals)
+        rates = rounded_rates(rates, decimals)
     rates = rates.assign(when=[_visit_label(w) for w in rates["when"]])
     return plain_table(rates, title, columns={"response": "Response", "when": "Visit",
                                               "shown": "Patients (%; 95% CI)", "missing visits": "Missing visits"},
@@ -743,9 +743,10 @@ def attrition_table(attrition: pd.DataFrame) -> PublicationTable:
 # --------------------------------------------------------------------------------------------
 # Response rates
 # --------------------------------------------------------------------------------------------
-def rate_table(rates: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
-    """Response rates as the pages print them: ``percent``, ``ci_low`` and ``ci_high`` rounded half
-    up to ``decimals`` and a ``shown`` column ("1/16 (6.3%; 95% CI 1.1-28.3)").
+def rounded_rates(rates: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+    """Response rates rounded as the pages print them (still a DataFrame: :func:`rates_table` lays
+    it out): ``percent``, ``ci_low`` and ``ci_high`` rounded half up to ``decimals`` and a
+    ``shown`` column ("1/16 (6.3%; 95% CI 1.1-28.3)").
 
     ``rates`` comes from :func:`msc_sle.rates.response_rates` or :func:`msc_sle.rates.cumulative_response`
     (columns ``n``, ``patients``, ``percent``, ``ci_low``, ``ci_high``, in percent, unrounded). The
