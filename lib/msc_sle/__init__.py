@@ -33,7 +33,7 @@ _EXPORTS = {
                          "paper_lda", "paper_cr", "lldas", "doris", "sledai_reduction", "get_definition",
                          "classify_response", "prednisone_equivalent", "split_pulses"),
     "msc_sle.compare": ("Comparison", "summarise", "compare_groups", "describe", "paired_over_time",
-                        "baseline_variables", "table_variables", "TEST_NAMES", "TEST_RULES"),
+                        "baseline_variables", "paper_table_variables", "TEST_NAMES", "TEST_RULES"),
     "msc_sle.stats": ("adjust_pvalues", "wilson_interval", "TestResult", "register_test"),
     "msc_sle.rates": ("response_rates", "cumulative_response"),
     "msc_sle.present.tables": ("PublicationTable", "table_one", "comparison_table"),

@@ -34,7 +34,7 @@ from . import stats
 from .contract import load_dictionary
 
 __all__ = ["Comparison", "summarise", "compare_groups", "describe", "paired_over_time", "PairedResult",
-           "baseline_variables", "table_variables", "timing_families", "FAMILIES", "group_columns", "TEST_NAMES",
+           "baseline_variables", "paper_table_variables", "timing_families", "FAMILIES", "group_columns", "TEST_NAMES",
            "TEST_RULES", "CATEGORICAL_TESTS", "CONTINUOUS_TESTS"]
 
 #: The built-in tests for a categorical variable and for a continuous one (keys of
@@ -58,10 +58,11 @@ _REFERENCE = ["ref_test", "ref_p_value", "reference"]
 _NOT_TESTABLE = "not testable"
 
 
-def table_variables(frame: pd.DataFrame) -> list[str]:
+def paper_table_variables(frame: pd.DataFrame) -> list[str]:
     """The variables of the paper's tables present in ``frame``: every dictionary variable with a
     table section except the outcomes, in dictionary order (patients, then derived). Table 2 also
-    compares the follow-up SLEDAI-2K (M1 to M12) this way."""
+    compares the follow-up SLEDAI-2K (M1 to M12) this way. (``msc_sle.contract.table_variables``
+    is another question: the dictionary rows of one table of the extract.)"""
     d = load_dictionary()
     rows = d[(d["section"] != "") & (d["section"] != "Outcome") & d["table"].isin(["patients", "derived"])]
     return [n for n in dict.fromkeys(rows["name"]) if n in frame.columns]
@@ -72,7 +73,7 @@ def baseline_variables(frame: pd.DataFrame) -> list[str]:
     and what a baseline comparison may offer; the follow-up SLEDAI-2K is left out."""
     d = load_dictionary()
     baseline = set(d.loc[d["timing"] == "baseline", "name"])
-    return [n for n in table_variables(frame) if n in baseline]
+    return [n for n in paper_table_variables(frame) if n in baseline]
 
 
 #: The family a table variable's p-value is adjusted in (the dictionary's ``timing``): the baseline

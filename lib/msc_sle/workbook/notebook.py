@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ..clinical import analysis_frame, apply_eligibility, load_cohort
-from ..compare import FAMILIES, Comparison, table_variables, timing_families
+from ..compare import FAMILIES, Comparison, paper_table_variables, timing_families
 from ..contract import BUNDLED_DATA
 from ..paper.choices import compare_as_the_paper, printed_test_slips
 from ..present.export import export_table
@@ -257,7 +257,7 @@ def outcome_comparison(frame, params: Params, group: str, by: str = "response_ev
     cohort; on any other ``cohort`` the documented rule, ``paper.choices.RULE_ELSEWHERE``), odds
     ratios and Hodges-Lehmann differences, Benjamini-Hochberg q-values within each family (baseline
     characteristics apart from the follow-up SLEDAI-2K); ``group`` names the responders."""
-    variables = table_variables(frame)
+    variables = paper_table_variables(frame)
     return compare_as_the_paper(frame, by, params["outcome"], params["test_rule"], variables,
                                 labels={by: group}, adjust="bh", paper_cohort=bool(cohort.paper_cohort),
                                 families=timing_families(variables))
