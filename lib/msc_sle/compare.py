@@ -33,7 +33,7 @@ import pandas as pd
 from . import stats
 from .contract import load_dictionary
 
-__all__ = ["Comparison", "summarise", "compare_groups", "describe", "paired_over_time", "PairedResult",
+__all__ = ["Comparison", "summarise", "compare_groups", "compared_variables", "describe", "paired_over_time", "PairedResult",
            "baseline_variables", "paper_table_variables", "timing_families", "FAMILIES", "group_columns", "TEST_NAMES",
            "TEST_RULES", "CATEGORICAL_TESTS", "CONTINUOUS_TESTS"]
 
@@ -597,20 +597,34 @@ def summarise(data: pd.DataFrame, by: str, variables=None, *, labels=None, dicti
 def compare_groups(data: pd.DataFrame, by: str, variables=None, tests=None, test_rule: str = "expected_lt_5",
                    exact: bool = False, effect_sizes: bool = True, adjust: str | None = None, labels=None,
                    dictionary=None, seed: int = 20190502, n_resamples: int = 10_000, group_order=None,
-                   group_labels=None) -> Comparison:
+                   group_labels=None, *, reference_tests=None, reference: str = "", rule_name: str | None = None,
+                   families=None) -> Comparison:
     """Compare variables between the groups of ``by`` and name the test behind each p-value:
-    :func:`summarise`, then :meth:`Comparison.add_p` (``test_rule``, ``tests``, ``exact``, ``seed``,
-    ``n_resamples``), :meth:`Comparison.add_effect` when ``effect_sizes`` and
-    :meth:`Comparison.add_q` when ``adjust`` ("bh" or "holm") is given.
+    :func:`summarise`, then :meth:`Comparison.add_p` (``test_rule``, ``tests``, ``reference_tests``,
+    ``reference``, ``rule_name``, ``exact``, ``seed``, ``n_resamples``), :meth:`Comparison.add_effect`
+    when ``effect_sizes`` and :meth:`Comparison.add_q` when ``adjust`` ("bh" or "holm") is given
+    (within each of ``families``).
+
+    The one way Table 2's comparison is built: ``paper.choices.compare_as_the_paper`` only chooses
+    ``tests`` / ``reference_tests`` from the paper, and ``workbook.notebook.outcome_comparison``
+    only reads the page's parameters.
     """
     if adjust not in (None, *stats.ADJUST_METHODS):
         raise ValueError(f"unknown adjust {adjust!r}; use None or one of {stats.ADJUST_METHODS}")
     result = summarise(data, by, variables, labels=labels, dictionary=dictionary, group_order=group_order,
                        group_labels=group_labels)
-    result = result.add_p(test_rule, tests, exact=exact, seed=seed, n_resamples=n_resamples)
+    result = result.add_p(test_rule, tests, reference_tests=reference_tests, reference=reference,
+                          rule_name=rule_name, exact=exact, seed=seed, n_resamples=n_resamples)
     if effect_sizes:
         result = result.add_effect()
-    return result.add_q(adjust) if adjust else result
+    return result.add_q(adjust, families=families) if adjust else result
+
+
+def compared_variables(data: pd.DataFrame, by: str, variables=None, *, dictionary=None) -> list[str]:
+    """The variables :func:`compare_groups` (:func:`summarise`) compares for these arguments, in
+    order, without comparing them: what a caller choosing a test per variable needs first."""
+    drows = _dictionary_rows(load_dictionary() if dictionary is None else dictionary)
+    return [s.name for s in _resolve_variables(data, by, variables, None, drows)]
 
 
 def describe(data: pd.DataFrame, variables=None, *, labels=None, dictionary=None) -> Comparison:

@@ -252,11 +252,13 @@ def show_figure(fig, name: str, out_dir: str | Path | None, *, synthetic: bool =
 
 
 def outcome_comparison(frame, params: Params, group: str, by: str = "response_ever", *, cohort) -> Comparison:
-    """Table 2's comparison for ``params.outcome``: every baseline variable of the paper's tables,
-    tested under ``params.test_rule`` (default: the paper's own choice, row by row, on the paper's
-    cohort; on any other ``cohort`` the documented rule, ``paper.choices.RULE_ELSEWHERE``), odds
-    ratios and Hodges-Lehmann differences, Benjamini-Hochberg q-values within each family (baseline
-    characteristics apart from the follow-up SLEDAI-2K); ``group`` names the responders."""
+    """Table 2's comparison for ``params.outcome``, the page's named configuration of
+    ``compare_groups`` (through ``paper.choices.compare_as_the_paper``): every variable of the
+    paper's tables, tested under ``params.test_rule`` (default: the paper's own choice, row by row,
+    on the paper's cohort; on any other ``cohort`` the documented rule,
+    ``paper.choices.RULE_ELSEWHERE``), odds ratios and Hodges-Lehmann differences,
+    Benjamini-Hochberg q-values within each family (baseline characteristics apart from the
+    follow-up SLEDAI-2K); ``group`` names the responders."""
     variables = paper_table_variables(frame)
     return compare_as_the_paper(frame, by, params["outcome"], params["test_rule"], variables,
                                 labels={by: group}, adjust="bh", paper_cohort=bool(cohort.paper_cohort),
