@@ -52,3 +52,28 @@ def test_imports_and_open_cohort_change_no_matplotlib_setting(tmp_path):
     assert not changed, f"drawing or saving a workbook figure changed {changed}"
     assert seen["spines"] is False, "the figure was not drawn in the print style (top spine shown)"
     assert (tmp_path / "figures" / "probe.png").stat().st_size > 0
+
+
+PROBE_BACKEND = """
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg as FigureCanvas  # noqa: F401
+from matplotlib.backends.backend_agg import FigureManagerBase as FigureManager  # noqa: F401
+matplotlib.interactive(True)   # as IPython does when its inline backend loads
+"""
+
+
+def test_a_front_end_backend_keeps_what_it_set_when_it_loads(tmp_path):
+    """A backend loaded by the session's first workbook figure keeps the settings it made: the
+    print style's context must not undo them (a notebook would stop showing its figures)."""
+    (tmp_path / "probe_backend.py").write_text(PROBE_BACKEND)
+    env = {**os.environ, "MPLBACKEND": "module://probe_backend", "MPLCONFIGDIR": str(tmp_path / "mpl"),
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    code = ("import matplotlib, pandas as pd\n"
+            "import msc_sle.present.figures as figures\n"
+            "figures.response_rate_figure(pd.DataFrame({'response': ['LDA'], 'when': ['month 1'], "
+            "'percent': [30.0], 'ci_low': [10.0], 'ci_high': [60.0], 'patients': [10]}))\n"
+            "print(matplotlib.is_interactive())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True"

@@ -71,6 +71,10 @@ def print_style():
     writes within it, so the global rcParams stay as the session set them. Plain rcParams
     (seaborn's "ticks" style, written out): loading seaborn to set a theme would cost every
     notebook most of a second."""
+    # The session's first figure loads the backend, and a front end's backend sets rcParams of its
+    # own as it loads (IPython switches interactive mode on for the inline backend); loaded inside
+    # the context, those would be undone as it closes and the notebook would stop showing figures.
+    plt._get_backend_mod()
     return matplotlib.rc_context(_RC)
 
 
