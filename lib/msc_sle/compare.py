@@ -33,9 +33,9 @@ import pandas as pd
 from . import stats
 from .contract import load_dictionary
 
-__all__ = ["Comparison", "summarise", "compare_groups", "compared_variables", "describe", "paired_over_time", "PairedResult",
-           "baseline_variables", "paper_table_variables", "timing_families", "FAMILIES", "group_columns", "TEST_NAMES",
-           "TEST_RULES", "CATEGORICAL_TESTS", "CONTINUOUS_TESTS"]
+__all__ = ["Comparison", "summarise", "compare_groups", "compared_variables", "describe", "paired_over_time",
+           "PairedResult", "baseline_variables", "paper_table_variables", "timing_families", "FAMILIES",
+           "group_columns", "TEST_NAMES", "TEST_RULES", "CATEGORICAL_TESTS", "CONTINUOUS_TESTS"]
 
 #: The built-in tests for a categorical variable and for a continuous one (keys of
 #: ``msc_sle.stats.TESTS``), among which ``test_rule`` chooses.
