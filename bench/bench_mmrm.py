@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     import numpy as np
     import pandas as pd
 
-    from msc_sle.models import model_sample, response_label, trajectory_data
+    from msc_sle.prognosis import model_sample, response_label, trajectory_data
     from msc_sle.stats.longitudinal import mmrm
     from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort
     from msc_sle.workbook.params import check_parameters

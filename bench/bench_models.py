@@ -82,7 +82,7 @@ def library_path(X, y, idx, tol: float = 1e-6, max_iter: int = 100):
 
 def main(argv=None) -> int:
     from msc_sle.clinical import apply_eligibility, load_cohort
-    from msc_sle.models import fit_prognostic_model, model_data, response_label, validate_model
+    from msc_sle.prognosis import fit_prognostic_model, model_data, response_label, validate_model
     from msc_sle.workbook.notebook import frame_for
     from msc_sle.workbook.params import check_parameters
 

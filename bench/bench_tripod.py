@@ -2,7 +2,7 @@
 the intervals of the corrected c-statistic and calibration slope, on the bundled cohort.
 
 Target (issue 23): ``n_bootstrap=1000`` Firth refits of the default model (the default outcome and
-pre-specified predictors of ``msc_sle.workbook.params``) plus :func:`msc_sle.models.prediction_report`
+pre-specified predictors of ``msc_sle.workbook.params``) plus :func:`msc_sle.prognosis.prediction_report`
 (FLIC, shrunken coefficients, both bootstrap intervals, Riley et al.'s minimum sample size) and its
 table within 10 s on the 2-core machine, the same numbers for the same seed. The intervals reuse the
 bootstrap samples, so the report itself should cost little beside the refits; both are timed.
@@ -22,7 +22,7 @@ TARGET_S = 10.0
 
 def main(argv=None) -> int:
     from msc_sle.clinical import apply_eligibility, load_cohort
-    from msc_sle.models import fit_prognostic_model, model_data, prediction_report, response_label, validate_model
+    from msc_sle.prognosis import fit_prognostic_model, model_data, prediction_report, response_label, validate_model
     from msc_sle.present.tables import prediction_table
     from msc_sle.workbook.notebook import frame_for
     from msc_sle.workbook.params import check_parameters

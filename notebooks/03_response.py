@@ -39,7 +39,7 @@ from msc_sle.compare import paired_over_time
 from msc_sle.present.figures import (cumulative_response_figure, response_rate_figure,
                                      sledai_over_time_figure)
 from msc_sle.present.format import friedman_text
-from msc_sle.present.tables import over_time_tables, plain_table, rate_table, rates_table
+from msc_sle.present.tables import over_time_tables, plain_table, rates_table, rounded_rates
 from msc_sle.rates import cumulative_response, response_rates
 from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort, save_table, show_figure
@@ -91,7 +91,7 @@ against_baseline
 
 # %%
 results = [classify_response(cohort, params.lda()), classify_response(cohort, params.cr())]
-rates = shared.rates(rate_table(response_rates(results), params["decimals"]))
+rates = shared.rates(rounded_rates(response_rates(results), params["decimals"]))
 printed = rates_table(rates)
 save_table(printed, "response_rates", params["out_dir"], synthetic=cohort.synthetic,
            description="LDA and CR per visit and during the year, with Wilson 95% CIs")
@@ -118,7 +118,7 @@ for res in results:
 # (first visit meeting the definition at or before that month).
 
 # %%
-cumulative = shared.cumulative(rate_table(cumulative_response(results), params["decimals"]))
+cumulative = shared.cumulative(rounded_rates(cumulative_response(results), params["decimals"]))
 save_table(plain_table(cumulative, "Share of patients who had reached LDA / CR by each visit", columns={
     "response": "Response", "month": "Month", "shown": "Patients (%; 95% CI)"}, formats={"month": "int"}),
     "cumulative_response", params["out_dir"], synthetic=cohort.synthetic)

@@ -50,9 +50,9 @@ overrides = {}
 # %%
 from IPython.display import display
 
-from msc_sle.models import (fit_prognostic_model, linearity_checks, model_data, model_sample, multiplicity_statement,
-                            nested_definitions, prediction_report, response_label, sensitivity_analysis,
-                            sledai_trajectories, sparse_predictors, time_to_response, validate_model)
+from msc_sle.prognosis import (fit_prognostic_model, linearity_checks, model_data, model_sample, multiplicity_statement,
+                               nested_definitions, prediction_report, response_label, sensitivity_analysis,
+                               sledai_trajectories, sparse_predictors, time_to_response, validate_model)
 from msc_sle.present.figures import calibration_figure, cumulative_incidence_figure, trajectory_figure
 from msc_sle.present.format import hazard_sentence, p_text, result_sentence
 from msc_sle.present.tables import (covariance_structures_table, plain_table, prediction_summary, prediction_table,

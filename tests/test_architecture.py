@@ -13,14 +13,14 @@ LIB = Path(msc_sle.__file__).parent
 LAYERS = {
     "contract": 0, "stats": 0,
     "clinical": 1,
-    "compare": 2, "rates": 2, "models": 2,
+    "compare": 2, "rates": 2, "prognosis": 2,
     "present": 3,
     "paper": 4,
     "workbook": 5,
     "tools": 6,
 }
 #: Modules that may not import the paper's published values (the analysis).
-ANALYSIS = ("contract", "clinical", "stats", "compare", "rates", "models", "present")
+ANALYSIS = ("contract", "clinical", "stats", "compare", "rates", "prognosis", "present")
 
 
 def _module_name(path: Path) -> str:
@@ -141,7 +141,7 @@ def test_percentages_are_printed_by_the_one_rounding_function():
 #: clinical rules, the statistics, the comparison's variable list, the models' design and the
 #: parameters' definitions; nothing of the core imports it, and only its entry points import vantage6.
 FEDERATED = LIB.parent.parent / "federated" / "v6_msc_sle"
-FEDERATED_USES = ("contract", "clinical", "stats", "compare", "models", "workbook.params")
+FEDERATED_USES = ("contract", "clinical", "stats", "compare", "prognosis", "workbook.params")
 
 
 def test_the_federated_algorithm_sits_above_the_core():

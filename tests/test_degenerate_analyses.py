@@ -61,7 +61,7 @@ def test_nobody_eligible_gives_zero_attrition_and_no_exception():
     from msc_sle.compare import paired_over_time
     from msc_sle.present import figures
     from msc_sle.present.format import friedman_text
-    from msc_sle.present.tables import comparison_table, rate_table, table_one
+    from msc_sle.present.tables import comparison_table, rounded_rates, table_one
     from msc_sle.rates import cumulative_response, response_rates
 
     cohort, eligibility = eligible_of("nobody_eligible")
@@ -73,7 +73,7 @@ def test_nobody_eligible_gives_zero_attrition_and_no_exception():
     assert text.endswith("not computable: no patient (n = 0)")
     results = [ms.classify_response(eligibility.cohort, d) for d in ("lda", "cr")]
     rates = response_rates(results)
-    assert (rate_table(rates)["shown"] == "0/0 (not computable: no patient)").all()
+    assert (rounded_rates(rates)["shown"] == "0/0 (not computable: no patient)").all()
     result = ms.compare_groups(frame, by="cr_ever")
     assert result.table["test"].eq(
         "not testable: no patient in groups 'CR during 1 year: yes' and 'CR during 1 year: no'").all()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from msc_sle.clinical import analysis_frame, load_cohort
-from msc_sle.compare import compare_groups, table_variables
+from msc_sle.compare import compare_groups, paper_table_variables
 from msc_sle.contract import BUNDLED_DATA, DICTIONARY_PATH, DataError, DataWarning, read_extract
 from msc_sle.present.tables import comparison_table, table_one
 
@@ -70,7 +70,7 @@ def test_a_value_outside_the_new_range_is_refused(extended, tmp_path):
 def test_table_one_labels_and_tabulates_it(extended):
     dictionary, extract, n_cr = extended
     frame = analysis_frame(load_cohort(extract, dictionary=dictionary))
-    assert "haemoglobin" in table_variables(frame, dictionary)
+    assert "haemoglobin" in paper_table_variables(frame, dictionary)
     body = table_one(frame, dictionary=dictionary).body
     rows = list(body["Variables"])
     row = body.iloc[rows.index("Haemoglobin (g/L), median (range)")]

@@ -134,10 +134,10 @@ def test_share_safe_withholds_the_other_group_and_the_p_value():
 
 def test_rates_withhold_percent_and_interval_with_the_count():
     from test_workbook_helpers import _Result
-    from msc_sle.present.tables import rate_table
+    from msc_sle.present.tables import rounded_rates
     from msc_sle.rates import response_rates
 
-    shared = suppress_rates(rate_table(response_rates(_Result())), 5).set_index("when")
+    shared = suppress_rates(rounded_rates(response_rates(_Result())), 5).set_index("when")
     assert shared.loc["month 1", "n"] == "<5" and shared.loc["month 1", "shown"] == "<5/4"
     assert math.isnan(shared.loc["month 1", "percent"]) and math.isnan(shared.loc["month 1", "ci_low"])
 
@@ -318,7 +318,7 @@ def test_the_reproduction_prints_no_minimum_or_maximum():
 
 
 def test_07_models_counts_go_through_the_plan():
-    from msc_sle.models import sensitivity_analysis, time_to_response
+    from msc_sle.prognosis import sensitivity_analysis, time_to_response
     from msc_sle.present.tables import sensitivity_table
     from msc_sle.tools.runner import NOT_SHARED
     from msc_sle.workbook.notebook import frame_for
@@ -412,7 +412,7 @@ def _write_tables(out, params, complementary=True):
     from msc_sle.clinical import apply_eligibility, classify_response, load_cohort, visit_completeness
     from msc_sle.compare import baseline_variables, paired_over_time
     from msc_sle.paper.reproduction import reproduction_table
-    from msc_sle.present.tables import attrition_table, over_time_tables, plain_table, rate_table, table_one
+    from msc_sle.present.tables import attrition_table, over_time_tables, plain_table, rounded_rates, table_one
     from msc_sle.rates import cumulative_response, response_rates
     from msc_sle.workbook.disclosure import flow_plan, share_plan
     from msc_sle.workbook.notebook import frame_for, outcome_comparison, outcome_table, save_table
@@ -437,8 +437,8 @@ def _write_tables(out, params, complementary=True):
     save_table(plan.comparison(outcome_table(result, params, "Table 2", definition.footnotes())),
                f"table2_{params['outcome']}", out)
     results = [classify_response(analysed, params.lda()), classify_response(analysed, params.cr())]
-    save_table(plan.rates(rate_table(response_rates(results))), "response_rates", out)
-    save_table(plan.cumulative(rate_table(cumulative_response(results))), "cumulative_response", out)
+    save_table(plan.rates(rounded_rates(response_rates(results))), "response_rates", out)
+    save_table(plan.cumulative(rounded_rates(cumulative_response(results))), "cumulative_response", out)
     by_visit, against = over_time_tables(plan.over_time(paired_over_time(frame)))
     save_table(by_visit, "sledai_by_visit", out)
     save_table(against, "sledai_vs_baseline_wilcoxon", out)

@@ -16,8 +16,8 @@ import re
 import pytest
 
 from msc_sle.clinical import load_cohort
-from msc_sle.models import (fit_prognostic_model, model_data, response_label, sensitivity_analysis,
-                            time_to_response)
+from msc_sle.prognosis import (fit_prognostic_model, model_data, response_label, sensitivity_analysis,
+                               time_to_response)
 from msc_sle.present.tables import regression_table, sensitivity_table
 from msc_sle.workbook.notebook import analysed_cohort, frame_for
 from msc_sle.workbook.params import check_parameters

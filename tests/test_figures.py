@@ -25,8 +25,8 @@ NAMES = ["consort", "figure1", "rates", "cumulative", "forest", "calibration", "
 
 @pytest.fixture(scope="module")
 def made():
-    from msc_sle.models import (fit_prognostic_model, model_data, sledai_trajectories, time_to_response,
-                                validate_model)
+    from msc_sle.prognosis import (fit_prognostic_model, model_data, sledai_trajectories, time_to_response,
+                                   validate_model)
     from msc_sle.clinical import paper_cr
     from msc_sle.present.format import result_sentence
 

@@ -1,4 +1,4 @@
-"""What 07_models says in words about its fits and its questions (msc_sle.models), checked by hand:
+"""What 07_models says in words about its fits and its questions (msc_sle.prognosis), checked by hand:
 the reason a fit is not estimable, with share-mode counts; the yes/no predictors resting on few
 patients; the nesting of response definitions; the multiplicity statement; the linearity table."""
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from msc_sle.clinical import doris, paper_cr, paper_lda
-from msc_sle.models import (linearity_checks, model_data, multiplicity_statement, nested_definitions,
-                            not_estimable_text, sparse_predictors)
+from msc_sle.prognosis import (linearity_checks, model_data, multiplicity_statement, nested_definitions,
+                               not_estimable_text, sparse_predictors)
 from msc_sle.stats.estimability import Estimability
 from msc_sle.workbook.disclosure import shown_count
 
@@ -65,7 +65,7 @@ def test_linearity_table_has_one_row_per_continuous_term():
 
 
 def test_time_to_response_states_the_interval_censoring_caveat_only_when_it_applies():
-    from msc_sle.models import TimeToResponse
+    from msc_sle.prognosis import TimeToResponse
     intervals = pd.DataFrame({"patient_id": ["A", "B", "C"], "left": [1.0, 0.0, 0.0], "right": [6.0, 1.0, 12.0],
                               "event": [True, True, False], "widened": [True, False, False],
                               "n_visits": [3, 1, 4], "followed": [True, True, True]})

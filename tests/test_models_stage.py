@@ -1,4 +1,4 @@
-"""The models stage's lupus side (msc_sle.models) and what the pages print of it (present, workbook).
+"""The models stage's lupus side (msc_sle.prognosis) and what the pages print of it (present, workbook).
 
 The estimates themselves are checked in tests/stats against R and published worked examples; here
 the preparation is checked by hand: the design (dummy coding, reference levels, steps, labels,
@@ -13,8 +13,8 @@ import pytest
 
 from msc_sle.clinical import SLEDAI2K_WEIGHTS, doris, paper_cr, paper_lda
 from msc_sle.contract import Cohort
-from msc_sle.models import (PER_UNIT, first_response, fit_prognostic_model, model_data, response_label,
-                            sensitivity_analysis, sledai_trajectories, time_to_response, validate_model)
+from msc_sle.prognosis import (PER_UNIT, first_response, fit_prognostic_model, model_data, response_label,
+                               sensitivity_analysis, sledai_trajectories, time_to_response, validate_model)
 from msc_sle.present.figures import calibration_figure, cumulative_incidence_figure, trajectory_figure
 from msc_sle.present.format import result_sentence
 from msc_sle.present.tables import regression_table, sensitivity_table

@@ -19,7 +19,7 @@ import pytest
 
 from msc_sle.clinical import analysis_frame, apply_eligibility, classify_response, load_cohort
 from msc_sle.contract.paths import BUNDLED_DATA, REPO_ROOT
-from msc_sle.models import first_response, model_data
+from msc_sle.prognosis import first_response, model_data
 from msc_sle.rates import cumulative_response, response_rates
 from msc_sle.stats import fisher_exact, pearson_chi2, summary
 from msc_sle.stats.models import firth_logistic

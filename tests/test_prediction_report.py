@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from msc_sle.clinical import apply_eligibility, load_cohort
-from msc_sle.models import fit_prognostic_model, model_data, prediction_report, response_label, validate_model
+from msc_sle.prognosis import fit_prognostic_model, model_data, prediction_report, response_label, validate_model
 from msc_sle.present.figures import calibration_figure
 from msc_sle.present.format import format_fixed, format_significant
 from msc_sle.present.tables import prediction_equation, prediction_table

@@ -17,13 +17,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from msc_sle.clinical import apply_eligibility, classify_response, load_cohort, sledai_long
-from msc_sle.models import model_sample
+from msc_sle.prognosis import model_sample
 from msc_sle.paper.choices import compare_as_the_paper
 from msc_sle.present.figures import sledai_over_time_figure
 from msc_sle.rates import response_rates
 from msc_sle.tools.runner import run_workbook
 from msc_sle.tools.synthetic import generate_synthetic
-from msc_sle.compare import table_variables
+from msc_sle.compare import paper_table_variables
 from msc_sle.workbook.notebook import frame_for
 from msc_sle.workbook.params import check_parameters
 
@@ -63,7 +63,7 @@ def test_printed_results_equal_the_engine_called_directly(scaled):
     frame = frame_for(eligible, params, {"response": definition})
     group = f"{definition.display_label} during the year"
     result = compare_as_the_paper(frame, "response_ever", params["outcome"], params["test_rule"],
-                                  table_variables(frame), labels={"response_ever": group}, adjust="bh",
+                                  paper_table_variables(frame), labels={"response_ever": group}, adjust="bh",
                                   paper_cohort=bool(cohort.paper_cohort))  # a generated extract: the documented rule
     table2 = pd.read_csv(out / "tables" / "table2_cr.data.csv")
     engine = result.table.reset_index(drop=True)

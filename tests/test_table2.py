@@ -17,7 +17,8 @@ from msc_sle.contract import BUNDLED_DATA
 from msc_sle.paper.choices import RULE_ELSEWHERE, printed_test_slips
 from msc_sle.paper.published import load_published
 from msc_sle.present.format import format_p, typeset
-from msc_sle.present.tables import TEST_MARKS, TEST_RULE_WORDS
+from msc_sle.present.tables import TEST_RULE_WORDS
+from msc_sle.stats import TESTS
 from msc_sle.workbook.notebook import frame_for, outcome_comparison, outcome_table
 from msc_sle.workbook.params import check_parameters
 
@@ -58,7 +59,7 @@ def test_default_table2_prints_the_papers_p_values(published_p):
     for variable, printed in published_p.items():
         row = tidy.loc[variable]
         cell = _printed_p(table, row["label"] if variable != "msc_source" else "Sources of MSCs")
-        assert cell == format_p(row["p_value"]) + TEST_MARKS[row["test"]]
+        assert cell == format_p(row["p_value"]) + TESTS[row["test"]].mark
         if variable in slips:
             assert cell.rstrip("*") != printed
             assert any(n.startswith("(a)") and "slip of the paper" in n for n in table.footnotes)
@@ -77,7 +78,7 @@ def test_expected_lt_5_prints_the_rule_with_the_papers_p_beside(published_p):
     for variable, row in differing.iterrows():
         label = row["label"] if variable != "msc_source" else "Sources of MSCs"
         beside = _printed_p(table, label, "p value, paper's test")
-        assert beside == format_p(row["ref_p_value"]) + TEST_MARKS[row["ref_test"]]
+        assert beside == format_p(row["ref_p_value"]) + TESTS[row["ref_test"]].mark
         if variable in published_p and variable != "msc_source":
             assert beside.rstrip("*†‡") == published_p[variable]
     assert any("expected count is below 5" in n for n in table.footnotes)

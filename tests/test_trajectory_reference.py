@@ -57,7 +57,7 @@ R_SD = [6.9828, 4.031, 3.2955, 3.4177, 2.9141]   # getVarCov: "Standard Deviatio
 
 
 def _workbook_frame():
-    from msc_sle.models import model_sample, response_label
+    from msc_sle.prognosis import model_sample, response_label
     from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort
     from msc_sle.workbook.params import check_parameters
     params = check_parameters()
@@ -70,7 +70,7 @@ def _workbook_frame():
 
 @pytest.fixture(scope="module")
 def trajectories():
-    from msc_sle.models import sledai_trajectories
+    from msc_sle.prognosis import sledai_trajectories
     frame, outcome, label = _workbook_frame()
     return sledai_trajectories(frame, outcome, label=label)
 
@@ -126,7 +126,7 @@ def test_the_figure_draws_the_chosen_models_means_and_names_it(trajectories):
 
 def test_a_lower_limit_below_zero_is_printed_as_zero_and_the_page_says_where():
     """DORIS remission on the same cohort: 11 patients in remission, whose M12 interval reaches below 0."""
-    from msc_sle.models import response_label, sledai_trajectories
+    from msc_sle.prognosis import response_label, sledai_trajectories
     from msc_sle.workbook.params import check_parameters
     frame, _, _ = _workbook_frame()
     label = response_label(check_parameters().response_definitions()["doris"])
@@ -140,7 +140,7 @@ def test_a_lower_limit_below_zero_is_printed_as_zero_and_the_page_says_where():
 
 
 if __name__ == "__main__":
-    from msc_sle.models import trajectory_data
+    from msc_sle.prognosis import trajectory_data
     frame, outcome, label = _workbook_frame()
     long = trajectory_data(frame, outcome, label=label)
     long[long["sledai"].notna()].to_csv(sys.argv[1], index=False)

@@ -10,7 +10,7 @@ import pytest
 
 from msc_sle.rates import cumulative_response, wilson_interval
 from msc_sle.present.figures import forest_data
-from msc_sle.present.tables import rate_table
+from msc_sle.present.tables import rounded_rates
 from msc_sle.workbook.explorer import response_rates
 from msc_sle.workbook.disclosure import share_safe, suppress_small_counts
 
@@ -51,7 +51,7 @@ class _Result:
 
 
 def test_response_rates_by_hand():
-    rates = rate_table(response_rates(_Result()), decimals=1).set_index("when")
+    rates = rounded_rates(response_rates(_Result()), decimals=1).set_index("when")
     assert rates.loc["month 1", "n"] == 1 and rates.loc["month 1", "patients"] == 4
     assert rates.loc["month 1", "shown"].startswith("1/4 (25.0%; 95% CI")
     assert rates.loc["during the year", "n"] == 2 and rates.loc["during the year", "percent"] == 50.0
@@ -63,14 +63,14 @@ def test_rates_round_half_up_like_the_tables():
     """1 of 16 is 6.25%: the tables print 6.3 (half up); Python's round would print 6.2."""
     raw = pd.DataFrame({"response": ["CR"], "when": ["month 1"], "n": [1], "patients": [16], "missing visits": [0],
                         "percent": [100 / 16], "ci_low": [0.3125], "ci_high": [28.25]})
-    shown = rate_table(raw, decimals=1).iloc[0]
+    shown = rounded_rates(raw, decimals=1).iloc[0]
     assert round(100 / 16, 1) == 6.2                      # what the old f-string / round printed
     assert shown["percent"] == 6.3 and shown["shown"] == "1/16 (6.3%; 95% CI 0.3-28.3)"
     assert raw["percent"].iloc[0] == 6.25                 # the numbers themselves stay unrounded
 
 
 def test_rate_table_rounds_the_cumulative_curve_too():
-    cum = rate_table(cumulative_response(_Result()), decimals=1).set_index("month")
+    cum = rounded_rates(cumulative_response(_Result()), decimals=1).set_index("month")
     assert cum.loc[1, "percent"] == 25.0 and cum.loc[1, "shown"].startswith("1/4 (25.0%; 95% CI")
 
 
@@ -144,7 +144,7 @@ def test_saved_figures_are_byte_identical_across_runs(tmp_path):
 def test_suppressed_rates_blank_the_percentages_that_give_counts_back():
     from msc_sle.workbook.disclosure import suppress_rates
 
-    rates = rate_table(response_rates(_Result()))  # n = 1 at month 1 of 4 patients
+    rates = rounded_rates(response_rates(_Result()))  # n = 1 at month 1 of 4 patients
     shared = suppress_rates(rates, 5).set_index("when")
     assert shared.loc["month 1", "n"] == "<5" and shared.loc["month 1", "shown"].startswith("<5/4")
     assert math.isnan(shared.loc["month 1", "percent"]) and math.isnan(shared.loc["month 1", "ci_high"])

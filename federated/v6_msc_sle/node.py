@@ -30,10 +30,10 @@ import pandas as pd
 from msc_sle import __version__ as WORKBOOK_VERSION
 from msc_sle.clinical import analysis_frame, apply_eligibility, classify_response, load_cohort
 from msc_sle.clinical.outcomes import get_definition
-from msc_sle.compare import table_variables
+from msc_sle.compare import paper_table_variables as table_variables
 from msc_sle.contract import DataError, load_dictionary
 from msc_sle.contract.paths import DICTIONARY_PATH
-from msc_sle.models import first_response, model_data
+from msc_sle.prognosis import first_response, model_data
 from msc_sle.stats.federated import logistic_site_moments
 from msc_sle.stats.stratified import stratum_rank_sum
 from msc_sle.workbook.params import check_parameters

@@ -9,7 +9,7 @@ The packages follow the analysis, and imports flow one way, top to bottom:
 ``clinical``   SLEDAI-2K, the visit grid, response definitions, eligibility, the analysis frame
 ``stats``      one public function per statistical test or estimate (knows nothing of lupus)
 ``compare``    group comparisons of the analysis frame; ``rates``: response rates with Wilson CIs;
-               ``models``: the prognostic model, time to response, SLEDAI-2K trajectories
+               ``prognosis``: the prognostic model, time to response, SLEDAI-2K trajectories
 ``present``    number formatting, Table 1 / Table 2, export, figures
 ``paper``      the published numbers, the paper's self-audit, the reproduction
 ``workbook``   the notebooks' plumbing: parameters, helpers, disclosure control, explorer
@@ -33,8 +33,8 @@ _EXPORTS = {
                          "paper_lda", "paper_cr", "lldas", "doris", "sledai_reduction", "get_definition",
                          "classify_response", "prednisone_equivalent", "split_pulses"),
     "msc_sle.compare": ("Comparison", "summarise", "compare_groups", "describe", "paired_over_time",
-                        "baseline_variables", "table_variables", "TEST_NAMES", "TEST_RULES"),
-    "msc_sle.stats": ("adjust_pvalues", "wilson_interval"),
+                        "baseline_variables", "paper_table_variables", "TEST_NAMES", "TEST_RULES"),
+    "msc_sle.stats": ("adjust_pvalues", "wilson_interval", "TestResult", "register_test"),
     "msc_sle.rates": ("response_rates", "cumulative_response"),
     "msc_sle.present.tables": ("PublicationTable", "table_one", "comparison_table"),
     "msc_sle.present.export": ("export_table",),
@@ -44,7 +44,7 @@ _EXPORTS = {
     "msc_sle.paper.reproduction": ("reproduction_table", "ReproductionResult"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-_SUBPACKAGES = ("contract", "clinical", "stats", "compare", "rates", "models", "present", "paper", "workbook",
+_SUBPACKAGES = ("contract", "clinical", "stats", "compare", "rates", "prognosis", "present", "paper", "workbook",
                 "tools")
 
 __all__ = sorted(_WHERE)

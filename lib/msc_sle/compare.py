@@ -33,14 +33,17 @@ import pandas as pd
 from . import stats
 from .contract import Dictionary, Variable, as_dictionary
 
-__all__ = ["Comparison", "summarise", "compare_groups", "describe", "paired_over_time", "PairedResult",
-           "baseline_variables", "table_variables", "timing_families", "FAMILIES", "group_columns", "TEST_NAMES",
-           "TEST_RULES", "CATEGORICAL_TESTS", "CONTINUOUS_TESTS"]
+__all__ = ["Comparison", "summarise", "compare_groups", "compared_variables", "describe", "paired_over_time",
+           "PairedResult", "baseline_variables", "paper_table_variables", "timing_families", "FAMILIES",
+           "group_columns", "TEST_NAMES", "TEST_RULES", "CATEGORICAL_TESTS", "CONTINUOUS_TESTS"]
 
-#: Tests for a categorical variable and for a continuous one (keys of ``msc_sle.stats.TESTS``).
+#: The built-in tests for a categorical variable and for a continuous one (keys of
+#: ``msc_sle.stats.TESTS``), among which ``test_rule`` chooses.
 CATEGORICAL_TESTS = ("chi2", "chi2_yates", "fisher", "fisher_freeman_halton")
 CONTINUOUS_TESTS = ("mann_whitney", "kruskal")
-#: Test names accepted in ``tests=`` overrides and used in the ``test`` column.
+#: The built-in test names. ``tests=`` also accepts any test registered with
+#: ``msc_sle.stats.register_test`` (its name is then the ``test`` column's value), or a function
+#: returning a ``msc_sle.stats.TestResult``.
 TEST_NAMES = CONTINUOUS_TESTS + CATEGORICAL_TESTS
 #: When a categorical comparison leaves Pearson chi-square for an exact test:
 #: ``expected_lt_5``: any expected count below 5 (the textbook rule, SPSS's footnote);
@@ -55,11 +58,12 @@ _REFERENCE = ["ref_test", "ref_p_value", "reference"]
 _NOT_TESTABLE = "not testable"
 
 
-def table_variables(frame: pd.DataFrame, dictionary=None) -> list[str]:
+def paper_table_variables(frame: pd.DataFrame, dictionary=None) -> list[str]:
     """The variables of the paper's tables present in ``frame``: every dictionary variable with a
     table section except the outcomes, in dictionary order (patients, then derived). Table 2 also
     compares the follow-up SLEDAI-2K (M1 to M12) this way. ``dictionary``: a path or
-    :class:`~msc_sle.contract.Dictionary` (default ``data/dictionary.csv``)."""
+    :class:`~msc_sle.contract.Dictionary` (default ``data/dictionary.csv``). (``msc_sle.contract.table_variables``
+    is another question: the dictionary rows of one table of the extract.)"""
     return [n for n in dict.fromkeys(v.name for v in as_dictionary(dictionary).characteristics()) if n in frame.columns]
 
 
@@ -67,7 +71,7 @@ def baseline_variables(frame: pd.DataFrame, dictionary=None) -> list[str]:
     """The table variables measured at baseline (the data dictionary's ``timing``): Table 1's rows,
     and what a baseline comparison may offer; the follow-up SLEDAI-2K is left out."""
     d = as_dictionary(dictionary)
-    return [n for n in table_variables(frame, d) if d.variable(n).timing == "baseline"]
+    return [n for n in paper_table_variables(frame, d) if d.variable(n).timing == "baseline"]
 
 
 #: The family a table variable's p-value is adjusted in (the dictionary's ``timing``): the baseline
@@ -98,7 +102,7 @@ class _Spec:
     kind: str              # "categorical" | "continuous" (the variable's measure)
     section: str
     unit: str
-    default_test: str      # "auto" or a TEST_NAMES entry
+    default_test: str      # "auto" or a registered test
     show_level: str
     var: Variable | None   # the dictionary's record, None for a column it does not know
     applies_if: str = ""   # "" (everyone), "recorded" (empty = not applicable) or a boolean column
@@ -129,7 +133,7 @@ def _resolve_variables(data, by, variables, labels, d: Dictionary) -> list[_Spec
         # what is predicted). Only a frame without any of them falls back to every bool /
         # category / numeric column, so that derived outcome columns such as ``cr_m12`` in an
         # analysis frame never slip into a baseline comparison.
-        table_vars = [n for n in table_variables(data, d) if n != by]
+        table_vars = [n for n in paper_table_variables(data, d) if n != by]
         names = table_vars or [c for c in data.columns if c != by and c not in d]
         return [s for s in (_spec_for(n, data[n], d, labels) for n in names) if s is not None]
     if isinstance(variables, str):
@@ -343,7 +347,7 @@ class Comparison:
         true gaps only, never "not applicable"), ``g1_count`` and
         ``g1_pct`` (categorical: the level's count and its percentage of ``g1_n_valid``),
         ``g1_median, g1_q1, g1_q3, g1_min, g1_max`` (continuous; quartiles as SPSS computes them,
-        type 6); then ``by``, ``by_label``; after :meth:`add_p` ``test`` (a ``TEST_NAMES`` entry or
+        type 6); then ``by``, ``by_label``; after :meth:`add_p` ``test`` (a registered test's name or
         ``"not testable: <reason>"``), ``statistic`` (U of group 1, Kruskal-Wallis H or chi-square;
         NaN for exact tests), ``df``, ``p_value``, ``test_rule``; after :meth:`add_effect`
         ``effect`` ("odds ratio" / "Hodges-Lehmann difference"), ``effect_estimate``,
@@ -379,9 +383,12 @@ class Comparison:
 
         test_rule : when a categorical comparison uses an exact test instead of Pearson
             chi-square (:data:`TEST_RULES`): Fisher's for 2x2 tables, Fisher-Freeman-Halton beyond.
-        tests : per-variable tests ``{variable: test}`` (``TEST_NAMES``) that override the rule, e.g.
-            to mirror a published analysis. ``"fisher"`` on a table larger than 2x2 runs its
-            extension, the Fisher-Freeman-Halton test.
+        tests : per-variable tests ``{variable: test}`` that override the rule, e.g. to mirror a
+            published analysis: a registered test's name (``msc_sle.stats.TESTS``, of the
+            variable's kind; ``register_test`` adds one) or a function returning a
+            ``msc_sle.stats.TestResult``, called with one array per group (continuous) or the
+            groups x levels counts (categorical). ``"fisher"`` on a table larger than 2x2 runs
+            its extension, the Fisher-Freeman-Halton test.
         reference_tests, reference : another choice of test per variable, e.g. the one a paper
             used, named ``reference`` ("paper"); where it differs from the chosen test, its p-value
             is added beside (``ref_test``, ``ref_p_value``), so a table can show both.
@@ -405,7 +412,7 @@ class Comparison:
                 results[spec.name] = _not_testable(
                     f"no patient in {'group' if len(empty) == 1 else 'groups'} {' and '.join(map(repr, empty))}")
                 continue
-            if spec.default_test not in ("auto", "", *TEST_NAMES):
+            if spec.default_test not in ("auto", "", *_table_tests()):
                 raise ValueError(f"the dictionary gives {spec.name!r} the unknown test {spec.default_test!r}")
             results[spec.name] = self._test(item, tests.get(spec.name), test_rule, exact, seed, n_resamples)
             other = reference_tests.get(spec.name)
@@ -434,8 +441,13 @@ class Comparison:
         for var, name in tests.items():
             if var not in names:
                 raise ValueError(f"{what} names {var!r}, which is not among the compared variables")
+            if callable(name):
+                # a registered function runs under its registered name (and rules, if built in)
+                tests[var] = name = next((n for n, i in stats.TESTS.items() if i.function is name), name)
+                if callable(name):
+                    continue
             _check_test_name(name, repr(var))
-            allowed = CATEGORICAL_TESTS if kinds[var] == "categorical" else CONTINUOUS_TESTS
+            allowed = _table_tests(kinds[var])
             if name not in allowed:
                 raise ValueError(f"test {name!r} does not apply to the {kinds[var]} variable {var!r}; "
                                  f"use one of {allowed}")
@@ -570,20 +582,33 @@ def summarise(data: pd.DataFrame, by: str, variables=None, *, labels=None, dicti
 def compare_groups(data: pd.DataFrame, by: str, variables=None, tests=None, test_rule: str = "expected_lt_5",
                    exact: bool = False, effect_sizes: bool = True, adjust: str | None = None, labels=None,
                    dictionary=None, seed: int = 20190502, n_resamples: int = 10_000, group_order=None,
-                   group_labels=None) -> Comparison:
+                   group_labels=None, *, reference_tests=None, reference: str = "", rule_name: str | None = None,
+                   families=None) -> Comparison:
     """Compare variables between the groups of ``by`` and name the test behind each p-value:
-    :func:`summarise`, then :meth:`Comparison.add_p` (``test_rule``, ``tests``, ``exact``, ``seed``,
-    ``n_resamples``), :meth:`Comparison.add_effect` when ``effect_sizes`` and
-    :meth:`Comparison.add_q` when ``adjust`` ("bh" or "holm") is given.
+    :func:`summarise`, then :meth:`Comparison.add_p` (``test_rule``, ``tests``, ``reference_tests``,
+    ``reference``, ``rule_name``, ``exact``, ``seed``, ``n_resamples``), :meth:`Comparison.add_effect`
+    when ``effect_sizes`` and :meth:`Comparison.add_q` when ``adjust`` ("bh" or "holm") is given
+    (within each of ``families``).
+
+    The one way Table 2's comparison is built: ``paper.choices.compare_as_the_paper`` only chooses
+    ``tests`` / ``reference_tests`` from the paper, and ``workbook.notebook.outcome_comparison``
+    only reads the page's parameters.
     """
     if adjust not in (None, *stats.ADJUST_METHODS):
         raise ValueError(f"unknown adjust {adjust!r}; use None or one of {stats.ADJUST_METHODS}")
     result = summarise(data, by, variables, labels=labels, dictionary=dictionary, group_order=group_order,
                        group_labels=group_labels)
-    result = result.add_p(test_rule, tests, exact=exact, seed=seed, n_resamples=n_resamples)
+    result = result.add_p(test_rule, tests, reference_tests=reference_tests, reference=reference,
+                          rule_name=rule_name, exact=exact, seed=seed, n_resamples=n_resamples)
     if effect_sizes:
         result = result.add_effect()
-    return result.add_q(adjust) if adjust else result
+    return result.add_q(adjust, families=families) if adjust else result
+
+
+def compared_variables(data: pd.DataFrame, by: str, variables=None, *, dictionary=None) -> list[str]:
+    """The variables :func:`compare_groups` (:func:`summarise`) compares for these arguments, in
+    order, without comparing them: what a caller choosing a test per variable needs first."""
+    return [s.name for s in _resolve_variables(data, by, variables, None, as_dictionary(dictionary))]
 
 
 def describe(data: pd.DataFrame, variables=None, *, labels=None, dictionary=None) -> Comparison:
@@ -606,9 +631,32 @@ def describe(data: pd.DataFrame, variables=None, *, labels=None, dictionary=None
 # --------------------------------------------------------------------------------------------
 # the tests of one variable
 # --------------------------------------------------------------------------------------------
+def _table_tests(kind: str | None = None) -> tuple[str, ...]:
+    """The registered tests a comparison can run (``kind``: of a categorical or continuous variable)."""
+    return tuple(n for n, info in stats.TESTS.items()
+                 if info.kind == kind or (kind is None and info.kind in ("categorical", "continuous")))
+
+
 def _check_test_name(name, where):
-    if name not in TEST_NAMES:
-        raise ValueError(f"unknown test {name!r} for {where}; valid tests: {', '.join(TEST_NAMES)}")
+    if name not in _table_tests():
+        raise ValueError(f"unknown test {name!r} for {where}; valid tests: {', '.join(_table_tests())}")
+
+
+def _brought(test) -> bool:
+    """Whether ``test`` is one the caller brought (a function, or a name registered beyond the
+    built-in ones): it runs as its function, which the built-in rules know nothing about."""
+    return callable(test) or test not in TEST_NAMES
+
+
+def _run_brought(test, *data) -> tuple[str, stats.TestResult]:
+    """Run a brought test on a variable's data (:data:`msc_sle.stats.registry.KINDS`); its name in
+    the table is its registered name, else the name its result gives."""
+    function = test if callable(test) else stats.TESTS[test].function
+    res = function(*data)
+    if not isinstance(res, stats.TestResult):
+        raise TypeError(f"test {getattr(function, '__name__', function)!r} returned {type(res).__name__}, "
+                        "not a msc_sle.stats.TestResult")
+    return (res.test if callable(test) else test), res
 
 
 def _join(*parts):
@@ -660,7 +708,9 @@ def _rule_calls_for_exact(expected: np.ndarray, rule: str) -> tuple[bool, str]:
     return False, ""
 
 
-def _run_categorical(table: np.ndarray, test: str, seed: int, n_resamples: int) -> stats.TestResult:
+def _run_categorical(table: np.ndarray, test, seed: int, n_resamples: int) -> stats.TestResult:
+    if _brought(test):
+        return _run_brought(test, table)[1]
     if test == "chi2":
         return stats.pearson_chi2(table)
     if test == "chi2_yates":
@@ -698,6 +748,8 @@ def _test_categorical(item: _Summary, override, rule, seed, n_resamples, groups)
     else:
         test = "chi2"
     res = _run_categorical(t, test, seed, n_resamples)
+    if _brought(test):
+        test = res.test if callable(test) else test
     # Pearson's own note (expected counts below 5) is the rule's business, stated by the rule
     note = _join(reason, "" if test == "chi2" else res.note)
     if (~used).any() and len(item.levels) > 2:
@@ -716,6 +768,9 @@ def _test_continuous(item: _Summary, override, exact, seed, n_resamples, groups)
     if lo == hi:
         return _not_testable(f"all patients had the same value ({lo:g}{' ' + spec.unit if spec.unit else ''})")
     test = override or ("mann_whitney" if k == 2 else "kruskal")
+    if _brought(test):
+        name, res = _run_brought(test, *(gv.values(g) for g in range(k)))
+        return dict(test=name, statistic=res.statistic, df=res.df, p_value=res.pvalue, note=res.note)
     if test == "kruskal":
         res = stats.kruskal_grouped(gv)
     else:

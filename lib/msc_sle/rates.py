@@ -2,7 +2,7 @@
 Wilson 95% confidence intervals (the numbers behind the response figures).
 
 The numbers are unrounded: what a page prints (percentages rounded half up, the "1/16 (6.3%; 95%
-CI ...)" strings) is made by :func:`msc_sle.present.tables.rate_table`, the one place rates are
+CI ...)" strings) is made by :func:`msc_sle.present.tables.rounded_rates`, the one place rates are
 rounded."""
 from __future__ import annotations
 

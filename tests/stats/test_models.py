@@ -31,7 +31,7 @@ from scipy import stats
 
 from msc_sle.stats.models import (bootstrap_validation, c_statistic, calibration_curve,
                                   calibration_intercept_slope, events_per_variable,
-                                  firth_logistic, logistic, regression_table)
+                                  firth_logistic, logistic, univariable_and_adjusted)
 
 DATA = Path(__file__).parent / "data"
 ATOL = 1e-5   # stricter than "equal to 4 decimals" (5e-5)
@@ -242,7 +242,7 @@ def test_events_per_variable():
 
 def test_regression_table_univariable_beside_adjusted():
     X, y = _endometrial()
-    t = regression_table(X, y)
+    t = univariable_and_adjusted(X, y)
     adj = firth_logistic(X, y)
     assert list(t.table.index) == ["NV", "PI", "EH"] and t.method == "firth"
     for name in X.columns:
@@ -255,7 +255,7 @@ def test_regression_table_univariable_beside_adjusted():
         assert t.table.loc[name, "adj_p"] == pytest.approx(adj.table.loc[name, "p"])
     assert t.table.loc["NV", "adj_lower"] == pytest.approx(math.exp(0.609724436303), rel=1e-5)
     # ML: NV separates, so its cells and the adjusted column are empty, with a note saying why
-    ml = regression_table(X, y, method="ml", confint="wald")
+    ml = univariable_and_adjusted(X, y, method="ml", confint="wald")
     assert np.isnan(ml.table.loc["NV", "uni_or"]) and ml.table["adj_or"].isna().all()
     assert np.isfinite(ml.table.loc["EH", "uni_or"])
     assert any("NV" in n for n in ml.notes)

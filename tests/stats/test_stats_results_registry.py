@@ -74,7 +74,7 @@ def test_registry_keys_labels_and_kinds():
         "wilcoxon": "Wilcoxon signed-rank", "friedman": "Friedman",
         "cmh": "Cochran-Mantel-Haenszel", "cmh_general": "generalized Cochran-Mantel-Haenszel",
         "van_elteren": "van Elteren"}
-    assert {v.kind for v in TESTS.values()} == {"continuous", "categorical", "paired"}
+    assert {v.kind for v in TESTS.values()} == {"continuous", "categorical", "paired", "stratified"}
     assert all(v.name == k for k, v in TESTS.items())
     assert "no continuity correction, as SPSS 'Asymp. Sig.'" in TESTS["mann_whitney"].description
     with pytest.raises(TypeError):

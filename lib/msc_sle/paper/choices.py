@@ -14,7 +14,7 @@ beside it wherever the two differ, so a table can show both p-values.
 """
 from __future__ import annotations
 
-from ..compare import TEST_RULES, Comparison, summarise
+from ..compare import TEST_RULES, Comparison, compare_groups, compared_variables
 from ..contract import as_dictionary
 from ..present.format import format_p
 from .audit import recheck_pvalues
@@ -66,7 +66,9 @@ def compare_as_the_paper(frame, by: str, outcome: str, test_rule: str = "paper",
                          labels=None, effect_sizes: bool = True, adjust: str | None = None,
                          published=None, paper_choice: dict[str, str] | None = None, paper_cohort: bool = True,
                          families=None, dictionary=None) -> Comparison:
-    """The comparison of ``frame`` by ``by`` as a table of the workbook prints it.
+    """The comparison of ``frame`` by ``by`` as a table of the workbook prints it: a named
+    configuration of :func:`msc_sle.compare.compare_groups` (the one way a comparison is built)
+    that chooses the tests from the paper.
 
     ``test_rule="paper"``: every p-value under the test the paper used (:func:`paper_tests` for
     ``outcome``). Another rule (``expected_lt_5``, ``cochran``, ``pearson_only``): the rule's test,
@@ -81,23 +83,16 @@ def compare_as_the_paper(frame, by: str, outcome: str, test_rule: str = "paper",
     ``dictionary``: the data dictionary's path (default ``data/dictionary.csv``).
     """
     test_rule = table_test_rule(test_rule, paper_cohort)
-    result = summarise(frame, by, variables, labels=labels, dictionary=dictionary)
+    how = dict(labels=labels, effect_sizes=effect_sizes, adjust=adjust, families=families, dictionary=dictionary)
     if not paper_cohort:
-        result = result.add_p(test_rule)
-        if effect_sizes:
-            result = result.add_effect()
-        return result.add_q(adjust, families=families) if adjust else result
-    names = [s.spec.name for s in result.summaries]
+        return compare_groups(frame, by, variables, test_rule=test_rule, **how)
+    names = compared_variables(frame, by, variables, dictionary=dictionary)
     used = paper_tests(outcome, names, published, dictionary) if paper_choice is None else \
         {n: paper_choice[n] for n in names if n in paper_choice}
     if test_rule == "paper":
         # every variable has its test, so the rule never decides ("pearson_only" is section 2.5's)
-        result = result.add_p("pearson_only", tests=used, rule_name="paper")
-    else:
-        result = result.add_p(test_rule, reference_tests=used, reference="paper")
-    if effect_sizes:
-        result = result.add_effect()
-    return result.add_q(adjust, families=families) if adjust else result
+        return compare_groups(frame, by, names, tests=used, test_rule="pearson_only", rule_name="paper", **how)
+    return compare_groups(frame, by, names, test_rule=test_rule, reference_tests=used, reference="paper", **how)
 
 
 def printed_test_slips(outcome: str, published=None) -> dict[str, str]:

@@ -17,28 +17,24 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import sys
 from pathlib import Path
 from typing import Sequence
 
+# No backend is chosen here: importing a library must not change the process's matplotlib
+# (ipykernel picks its inline backend, a headless process falls back to Agg on its own), and every
+# figure below is drawn and written within the print style (matplotlib.rc_context), never by
+# changing the global rcParams.
 import matplotlib
+import matplotlib.pyplot as plt
 import matplotlib.ticker
+import numpy as np
+import pandas as pd
 
-if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
-    # Headless and deterministic unless a front end already chose a backend (ipykernel sets
-    # MPLBACKEND to its inline backend, which also renders through Agg).
-    matplotlib.use("Agg")
+from .. import stats
+from ..stats import TESTS
+from .format import format_number, p_text, typeset
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from .. import stats  # noqa: E402
-from ..stats import TESTS  # noqa: E402
-from .format import format_number, p_text, typeset  # noqa: E402
-
-__all__ = ["OKABE_ITO", "SYNTHETIC_LABEL", "use_print_style", "save_figure", "consort_figure", "sledai_over_time_figure",
+__all__ = ["OKABE_ITO", "SYNTHETIC_LABEL", "print_style", "use_print_style", "save_figure", "consort_figure", "sledai_over_time_figure",
            "response_rate_figure", "cumulative_response_figure", "forest_data", "forest_plot", "calibration_figure",
            "cumulative_incidence_figure", "trajectory_figure", "VISIT_AXIS"]
 
@@ -69,10 +65,22 @@ _RC = {
 }
 
 
+def print_style():
+    """The workbook's print style as a context (white, ticks out, no top/right spines, Okabe-Ito
+    colours, deterministic SVG): every figure function draws within it and :func:`save_figure`
+    writes within it, so the global rcParams stay as the session set them. Plain rcParams
+    (seaborn's "ticks" style, written out): loading seaborn to set a theme would cost every
+    notebook most of a second."""
+    # The session's first figure loads the backend, and a front end's backend sets rcParams of its
+    # own as it loads (IPython switches interactive mode on for the inline backend); loaded inside
+    # the context, those would be undone as it closes and the notebook would stop showing figures.
+    plt._get_backend_mod()
+    return matplotlib.rc_context(_RC)
+
+
 def use_print_style() -> None:
-    """Apply the workbook's print style: white, ticks out, no top/right spines, Okabe-Ito colours,
-    deterministic SVG. Plain rcParams (seaborn's "ticks" style, written out): loading seaborn to
-    set a theme would cost every notebook most of a second."""
+    """Apply the print style to the whole session (exploratory plots in JupyterLab drawn with plain
+    matplotlib): an explicit choice of the caller, never made by importing or loading anything."""
     matplotlib.rcParams.update(_RC)
 
 
@@ -143,7 +151,7 @@ def save_figure(fig, name: str, out_dir: str | Path | None, *, synthetic: bool =
     if synthetic:
         _synthetic_label(fig, reserved=engine is not None and "rect" in engine.get())
     about = {"Description": SYNTHETIC_LABEL} if synthetic else {}
-    with matplotlib.rc_context({"svg.hashsalt": _RC["svg.hashsalt"]}):
+    with print_style():
         fig.savefig(folder / f"{name}.png", format="png", metadata={"Software": None, **about})
         fig.savefig(folder / f"{name}.svg", format="svg", metadata={"Date": None, "Creator": None, **about})
 
@@ -247,8 +255,9 @@ def _laid_out(draw):
     (no layout engine), so what was measured is what :func:`save_figure` writes."""
     @functools.wraps(draw)
     def wrapper(*args, **kwargs):
-        fig = draw(*args, **kwargs)
-        _fit(fig)
+        with print_style():
+            fig = draw(*args, **kwargs)
+            _fit(fig)
         return fig
     return wrapper
 

@@ -20,15 +20,15 @@ import numpy as np
 import pandas as pd
 
 from ..clinical.visits import visit_label
-from ..compare import FAMILIES, Comparison, describe, group_columns
+from ..compare import FAMILIES, TEST_NAMES, Comparison, describe, group_columns
 from ..contract import as_dictionary
 from ..stats import TESTS
 from ..stats.estimability import NOT_ESTIMABLE
 from .format import (NOT_TESTED, epv_text, format_fixed, format_number, format_p, format_percent, format_rate,
                      format_ratio, format_significant, p_text, round_half_up, typeset)
 
-__all__ = ["PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rate_table",
-           "regression_table", "sensitivity_table", "PAPER_SECTION_ORDER", "TEST_MARKS", "TEST_RULE_WORDS", "CELL_FORMATS"]
+__all__ = ["PublicationTable", "table_one", "comparison_table", "relayout", "plain_table", "rounded_rates",
+           "regression_table", "sensitivity_table", "PAPER_SECTION_ORDER", "TEST_RULE_WORDS", "CELL_FORMATS"]
 __all__ += ["prediction_table", "prediction_equation", "prediction_summary", "covariance_structures_table"]
 
 #: Section order of the paper's tables (Table 2 top to bottom; Table 1 uses the same headings).
@@ -36,10 +36,6 @@ __all__ += ["prediction_table", "prediction_equation", "prediction_summary", "co
 PAPER_SECTION_ORDER = ("Demographics", "Prior SLE medication history",
                        "Clinical and biological symptoms", "CYC induction",
                        "Allo-MSC transplantation", "SLEDAI", "Outcome")
-#: Footnote mark of each test. The paper's section 2.5 names Mann-Whitney (continuous) and
-#: chi-square (categorical) as its tests, so they carry no mark; its Table 2 marks Fisher with "*".
-TEST_MARKS = {"mann_whitney": "", "kruskal": "", "chi2": "", "fisher": "*",
-              "fisher_freeman_halton": "†", "chi2_yates": "‡"}
 
 
 @dataclass(frozen=True, repr=False)
@@ -336,7 +332,8 @@ def comparison_table(result, decimals: int = 1, p_decimals="auto", *, effect: bo
     ``result`` is a :class:`~msc_sle.compare.Comparison` after ``add_p`` or its ``table``; tables of
     several comparisons concatenated (e.g. CR and LDA) are laid out side by side, one block of
     columns per grouping. One column per group ("<label> (n = N)"), then "p value" with the test's
-    footnote mark (``marks``, default :data:`TEST_MARKS`: Fisher ``*`` as in the paper); where the
+    footnote mark (``marks``, default: each test's ``mark`` in ``msc_sle.stats.TESTS``, Fisher ``*``
+    as in the paper); where the
     comparison carries another choice of test (``add_p(reference_tests=...)``, e.g. the paper's),
     a column beside gives that p-value wherever the tests differ; optional columns for the effect
     size with its 95% CI (``effect=True``) and the adjusted q-value (default: shown when the result
@@ -414,7 +411,7 @@ TEST_RULE_WORDS = {
 
 def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_value, marks, section_order,
                       range_sep, row_notes, spread="range"):
-    marks = dict(TEST_MARKS if marks is None else marks)
+    marks = {name: info.mark for name, info in TESTS.items()} if marks is None else dict(marks)
     prefixes = group_columns(result)
     glabels = [str(result[f"{p}_label"].iloc[0]) for p in prefixes]
     sizes = [_count_text(result[f"{p}_n"].iloc[0]) for p in prefixes]
@@ -580,15 +577,12 @@ def _effect_cell(r, decimals) -> str:
     return text + ("^" if "Haldane" in str(r["note"]) else "")
 
 
-_DESCRIPTIONS = {name: info.description for name, info in TESTS.items()}
-
-
 def _test_legend(used, marks, result) -> list[str]:
     lines, unmarked = [], []
     for test in [t for t in ("mann_whitney", "kruskal", "chi2", "chi2_yates", "fisher",
                              "fisher_freeman_halton") if t in used] + \
-            [t for t in used if t not in _DESCRIPTIONS]:
-        desc = _DESCRIPTIONS.get(test, test)
+            [t for t in used if t not in TEST_NAMES]:
+        desc = TESTS[test].description if test in TESTS else test
         notes = result.loc[result["test"] == test, "note"]
         if test == "mann_whitney" and notes.str.contains("exact|permutation").any():
             desc = "Mann-Whitney U test (two-sided; exact or permutation p as stated per variable)"
@@ -726,7 +720,7 @@ def rates_table(rates: pd.DataFrame, decimals: int = 1,
                 title: str = "Response rates with Wilson 95% confidence intervals") -> PublicationTable:
     """Response rates (``msc_sle.rates``) as a page prints them: response, visit, n/N (%, CI), missing."""
     if "shown" not in rates:
-        rates = rate_table(rates, decimals)
+        rates = rounded_rates(rates, decimals)
     rates = rates.assign(when=[_visit_label(w) for w in rates["when"]])
     return plain_table(rates, title, columns={"response": "Response", "when": "Visit",
                                               "shown": "Patients (%; 95% CI)", "missing visits": "Missing visits"},
@@ -750,9 +744,10 @@ def attrition_table(attrition: pd.DataFrame) -> PublicationTable:
 # --------------------------------------------------------------------------------------------
 # Response rates
 # --------------------------------------------------------------------------------------------
-def rate_table(rates: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
-    """Response rates as the pages print them: ``percent``, ``ci_low`` and ``ci_high`` rounded half
-    up to ``decimals`` and a ``shown`` column ("1/16 (6.3%; 95% CI 1.1-28.3)").
+def rounded_rates(rates: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+    """Response rates rounded as the pages print them (still a DataFrame: :func:`rates_table` lays
+    it out): ``percent``, ``ci_low`` and ``ci_high`` rounded half up to ``decimals`` and a
+    ``shown`` column ("1/16 (6.3%; 95% CI 1.1-28.3)").
 
     ``rates`` comes from :func:`msc_sle.rates.response_rates` or :func:`msc_sle.rates.cumulative_response`
     (columns ``n``, ``patients``, ``percent``, ``ci_low``, ``ci_high``, in percent, unrounded). The
@@ -792,7 +787,7 @@ def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str 
     ordinary maximum likelihood estimate where it exists (gtsummary's ``tbl_uvregression`` merged
     with ``tbl_regression``).
 
-    ``model`` is a :class:`msc_sle.models.PrognosticModel`. A categorical predictor with more than
+    ``model`` is a :class:`msc_sle.prognosis.PrognosticModel`. A categorical predictor with more than
     two levels gets a heading row and one row per level, its reference level marked "ref.";
     footnotes name the estimation, interval and test of every column, the events per variable and
     the patients left out.
@@ -847,7 +842,7 @@ def regression_table(model, decimals: int = 2, p_decimals="auto", *, title: str 
 def sensitivity_table(result, decimals: int = 2, *, title: str | None = None) -> PublicationTable:
     """The same model under each response definition, one column per definition.
 
-    ``result`` is a :class:`msc_sle.models.SensitivityResult`. The first row gives responders /
+    ``result`` is a :class:`msc_sle.prognosis.SensitivityResult`. The first row gives responders /
     analysed patients, the second the events per variable of each definition; each predictor row gives the
     Firth odds ratio (95% profile penalised-likelihood CI) and its penalised likelihood-ratio p.
     """
@@ -900,7 +895,7 @@ def prediction_equation(report, *, shrunk: bool = True, decimals: int = 3) -> st
     ``logit P(outcome) = intercept + coefficient × [predictor] ...``, each continuous predictor in
     the step its label names, each yes/no predictor 1 for yes. ``shrunk``: the shrunken model (slopes
     times the uniform shrinkage factor, intercept refitted); otherwise Firth's slopes with the FLIC
-    intercept. ``report`` is a :class:`msc_sle.models.PredictionReport`."""
+    intercept. ``report`` is a :class:`msc_sle.prognosis.PredictionReport`."""
     c = report.coefficients
     column = "shrunk_coef" if shrunk else "coef"
     if not np.all(np.isfinite(c[column].to_numpy(float))):
@@ -921,7 +916,7 @@ def prediction_table(report, *, title: str | None = None) -> PublicationTable:
     bootstrap shrinkage factor, intercept refitted); the apparent and optimism-corrected
     c-statistic and calibration slope with bootstrap intervals; the average predicted risk before
     and after the FLIC correction; the patients analysed beside Riley et al.'s minimum sample size.
-    ``report`` is a :class:`msc_sle.models.PredictionReport`."""
+    ``report`` is a :class:`msc_sle.prognosis.PredictionReport`."""
     data = report.data
     s = report.shrinkage
     shrunk_head = (f"Shrunken (× {format_fixed(s, 2)}), optimism-corrected" if math.isfinite(s)
@@ -1024,7 +1019,7 @@ def prediction_table(report, *, title: str | None = None) -> PublicationTable:
 
 
 def prediction_summary(report) -> str:
-    """The page's sentence on a :class:`msc_sle.models.PredictionReport`: the equation to apply
+    """The page's sentence on a :class:`msc_sle.prognosis.PredictionReport`: the equation to apply
     to new patients and the patients analysed against Riley et al.'s minimum sample size."""
     data = report.data
     if math.isfinite(report.shrinkage):

@@ -9,7 +9,8 @@ Knows nothing of the data's meaning: plain arrays and tables in, frozen result r
 * :mod:`.intervals`: ``wilson_interval``.  :mod:`.multiplicity`: ``adjust_pvalues``.
 * :mod:`.descriptive`: the one type-6 (SPSS) quantile rule, ``quantiles``, ``summary``.
 * :mod:`.batch`: the same tests and estimates for every group of a large data set at once.
-* :mod:`.registry`: ``TESTS``, the one map from a test's name to its label and footnote.
+* :mod:`.registry`: ``TESTS``, the one map from a test's name to its label, footnote and mark,
+  and what runs it; ``register_test`` adds one.
 
 Results are :class:`TestResult` / :class:`Estimate` dataclasses. Importing this package costs
 numpy and ``scipy.special``; ``scipy.stats`` is imported on the first test that needs it.
@@ -21,7 +22,7 @@ from .descriptive import (Summary, quantile_from_order_statistics, quantile_posi
 from .effects import hodges_lehmann, hodges_lehmann_ranks, odds_ratio
 from .intervals import wilson_interval
 from .multiplicity import ADJUST_METHODS, adjust_pvalues
-from .registry import TESTS, TestInfo, test_info
+from .registry import TESTS, TestInfo, register_test, test_info, unregister_test
 from .results import Estimate, TestResult
 from .tests import (MANN_WHITNEY_METHODS, expected_counts, fisher_exact, fisher_freeman_halton,
                     friedman, kruskal_wallis, mann_whitney, pearson_chi2, wilcoxon_signed_rank,
@@ -29,7 +30,7 @@ from .tests import (MANN_WHITNEY_METHODS, expected_counts, fisher_exact, fisher_
 
 __all__ = [
     # results and registry
-    "TestResult", "Estimate", "TESTS", "TestInfo", "test_info",
+    "TestResult", "Estimate", "TESTS", "TestInfo", "test_info", "register_test", "unregister_test",
     # tests
     "mann_whitney", "kruskal_wallis", "pearson_chi2", "yates_chi2", "fisher_exact",
     "fisher_freeman_halton", "wilcoxon_signed_rank", "friedman", "expected_counts",

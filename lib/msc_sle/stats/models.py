@@ -48,7 +48,7 @@ from .intervals import wilson_interval
 __all__ = [
     "EventsPerVariable", "FirthResult", "LogisticResult", "RegressionTable", "CalibrationCurve",
     "BootstrapValidation",
-    "events_per_variable", "firth_logistic", "logistic", "regression_table", "c_statistic",
+    "events_per_variable", "firth_logistic", "logistic", "univariable_and_adjusted", "c_statistic",
     "calibration_intercept_slope", "calibration_curve", "bootstrap_validation",
 ]
 
@@ -457,9 +457,10 @@ class RegressionTable:
     notes: tuple[str, ...]
 
 
-def regression_table(X, y, *, names: Sequence[str] | None = None, method: str = "firth",
-                     confint: str = "profile", alpha: float = 0.05) -> RegressionTable:
-    """Fit each predictor alone and all together; one row per predictor.
+def univariable_and_adjusted(X, y, *, names: Sequence[str] | None = None, method: str = "firth",
+                             confint: str = "profile", alpha: float = 0.05) -> RegressionTable:
+    """Fit each predictor alone and all together; one row per predictor. (Not a printed table:
+    ``msc_sle.present.tables.regression_table`` lays a fitted model out for the page.)
 
     ``method="firth"`` (default) uses :func:`firth_logistic` (profile penalised-likelihood CIs,
     penalised LR p); ``method="ml"`` uses :func:`logistic` (Wald p; ``confint`` as given), whose

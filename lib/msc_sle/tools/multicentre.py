@@ -224,10 +224,10 @@ def rates_frame(result: dict, decimals: int = 1):
     """Response rates per visit and during the year (pooled counts, Wilson 95% CIs)."""
     import pandas as pd
 
-    from ..present.tables import rate_table
+    from ..present.tables import rounded_rates
 
     rates = pd.DataFrame(result["rates"])
-    shown = rate_table(rates, decimals)
+    shown = rounded_rates(rates, decimals)
     return _shown(pd.DataFrame({"response": shown["outcome"].str.upper(), "when": shown["when"],
                                 "responders": shown["shown"]}), "Response rates across centres",
                   footnotes=("Responders of all analysed patients (a missing visit is not a response), Wilson 95% CIs.",))

@@ -894,7 +894,7 @@ def share_plan(cohort, frame: pd.DataFrame | None, params, *, complementary: boo
     if min_count <= 1:
         return _Unchanged()
     from ..clinical import analysis_frame, classify_response
-    from ..compare import baseline_variables, describe, paired_over_time, summarise, table_variables
+    from ..compare import baseline_variables, describe, paired_over_time, paper_table_variables, summarise
     from ..rates import cumulative_response, response_rates
 
     zero = bool(params["share_suppress_zero"])
@@ -927,7 +927,7 @@ def share_plan(cohort, frame: pd.DataFrame | None, params, *, complementary: boo
         .reindex(data["patient_id"]).to_numpy()
     data["response_ever"] = data["response_ever"].astype("boolean")
     groupings = {}
-    compared = table_variables(frame)   # Table 2's rows: baseline and follow-up SLEDAI
+    compared = paper_table_variables(frame)   # Table 2's rows: baseline and follow-up SLEDAI
     specs = [("cr_ever", compared), ("lda_ever", compared)]
     outcome_column = {"cr": "cr_ever", "lda": "lda_ever"}.get(params["outcome"], "response_ever")
     if outcome_column == "response_ever":

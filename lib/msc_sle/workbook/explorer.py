@@ -17,7 +17,7 @@ from ..compare import baseline_variables
 from ..contract import read_dictionary
 from ..paper.choices import compare_as_the_paper, paper_tests
 from ..present.format import typeset
-from ..present.tables import comparison_table, rate_table, rates_table
+from ..present.tables import comparison_table, rates_table, rounded_rates
 from ..rates import response_rates
 from .disclosure import share_plan
 from .params import PARAMETERS, ParameterError, Params, check_parameters
@@ -57,7 +57,7 @@ def explore(cohort, frame: pd.DataFrame | None = None, params: Params | None = N
     params = check_parameters() if params is None else params
     decimals, small_cell_min = params["decimals"], params["small_cell_min"]
     res = {"lda": classify_response(cohort, params.lda()), "cr": classify_response(cohort, params.cr())}
-    rates = rate_table(response_rates([res["lda"], res["cr"]]), decimals)
+    rates = rounded_rates(response_rates([res["lda"], res["cr"]]), decimals)
     plan = _plan(cohort, params, cache)
     shown = plan.rates(rates)
     during = shown[rates["when"] == "during the year"]["shown"].tolist()

@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 
 from ..clinical import analysis_frame, apply_eligibility, load_cohort
-from ..compare import FAMILIES, Comparison, table_variables, timing_families
+from ..compare import FAMILIES, Comparison, paper_table_variables, timing_families
 from ..contract import BUNDLED_DATA
 from ..paper.choices import compare_as_the_paper, printed_test_slips
 from ..present.export import export_table
-from ..present.figures import save_figure, use_print_style
+from ..present.figures import save_figure
 from ..present.tables import PublicationTable, comparison_table, plain_table
 from .cache import cached_cohort
 from .params import Params, parameter_words
@@ -71,13 +71,13 @@ def banner(cohort) -> None:
 
 def open_cohort(params: Params):
     """Load and validate the extract of ``params['data_dir']`` (default: the bundled cohort), show
-    its banner and provenance, and set the print style of the figures. Returns the Cohort.
+    its banner and provenance. Returns the Cohort. The figures carry their own print style
+    (:func:`msc_sle.present.figures.print_style`): loading a cohort changes no global setting.
 
     A malformed extract stops here with :class:`msc_sle.contract.DataError` listing every problem.
     """
     data_dir = params.get("data_dir") or BUNDLED_DATA
     cohort = cached_cohort(data_dir) or load_cohort(data_dir)
-    use_print_style()
     banner(cohort)
     show_provenance(cohort, params)
     return cohort
@@ -252,12 +252,14 @@ def show_figure(fig, name: str, out_dir: str | Path | None, *, synthetic: bool =
 
 
 def outcome_comparison(frame, params: Params, group: str, by: str = "response_ever", *, cohort) -> Comparison:
-    """Table 2's comparison for ``params.outcome``: every baseline variable of the paper's tables,
-    tested under ``params.test_rule`` (default: the paper's own choice, row by row, on the paper's
-    cohort; on any other ``cohort`` the documented rule, ``paper.choices.RULE_ELSEWHERE``), odds
-    ratios and Hodges-Lehmann differences, Benjamini-Hochberg q-values within each family (baseline
-    characteristics apart from the follow-up SLEDAI-2K); ``group`` names the responders."""
-    variables = table_variables(frame)
+    """Table 2's comparison for ``params.outcome``, the page's named configuration of
+    ``compare_groups`` (through ``paper.choices.compare_as_the_paper``): every variable of the
+    paper's tables, tested under ``params.test_rule`` (default: the paper's own choice, row by row,
+    on the paper's cohort; on any other ``cohort`` the documented rule,
+    ``paper.choices.RULE_ELSEWHERE``), odds ratios and Hodges-Lehmann differences,
+    Benjamini-Hochberg q-values within each family (baseline characteristics apart from the
+    follow-up SLEDAI-2K); ``group`` names the responders."""
+    variables = paper_table_variables(frame)
     return compare_as_the_paper(frame, by, params["outcome"], params["test_rule"], variables,
                                 labels={by: group}, adjust="bh", paper_cohort=bool(cohort.paper_cohort),
                                 families=timing_families(variables))

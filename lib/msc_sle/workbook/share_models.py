@@ -69,7 +69,7 @@ class ModelsShare:
     def __call__(self, output: Any):
         if not self.active:
             return output
-        from ..models import ModelValidation, PredictionReport, TimeToResponse, Trajectories
+        from ..prognosis import ModelValidation, PredictionReport, TimeToResponse, Trajectories
 
         if isinstance(output, PredictionReport):
             return self.prediction(output)
@@ -287,7 +287,7 @@ class ModelsShare:
 
 
 class _SharedTimeToResponse:
-    """A :class:`~msc_sle.models.TimeToResponse` as a shared bundle prints it (the same reading API)."""
+    """A :class:`~msc_sle.prognosis.TimeToResponse` as a shared bundle prints it (the same reading API)."""
 
     def __init__(self, ttr, overall, by_group, first):
         self._ttr, self.overall, self.by_group, self.first_withheld = ttr, overall, by_group, first
@@ -317,7 +317,7 @@ class _SharedTimeToResponse:
 
 
 class _SharedTrajectories:
-    """A :class:`~msc_sle.models.Trajectories` as a shared bundle prints it."""
+    """A :class:`~msc_sle.prognosis.Trajectories` as a shared bundle prints it."""
 
     def __init__(self, traj, drawn, marked, share, sizes):
         self._traj, self.raw, self._marked, self._share, self._sizes = traj, drawn, marked, share, sizes

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from msc_sle.clinical import apply_eligibility, load_cohort
-from msc_sle.models import model_data, response_label
+from msc_sle.prognosis import model_data, response_label
 from msc_sle.workbook.notebook import frame_for
 from msc_sle.workbook.params import check_parameters
 

@@ -48,7 +48,7 @@ from .contract import Variable, as_dictionary
 from .stats.longitudinal import NLME_SPELLING, GEEResult, MixedModelResult, MMRMResult, gee_model, mixed_model, mmrm
 from .stats.models import (BootstrapValidation, CalibrationCurve, EventsPerVariable, FirthResult,
                            LogisticResult, RegressionTable, bootstrap_validation, calibration_curve,
-                           events_per_variable, firth_logistic, logistic, regression_table)
+                           events_per_variable, firth_logistic, logistic, univariable_and_adjusted)
 from .stats.estimability import NOT_ESTIMABLE, Estimability, check_logistic_fit
 from .stats.functional_form import spline_nonlinearity
 from .stats.survival import CumulativeIncidence, DiscreteTimeResult, cumulative_incidence, discrete_time_model, first_event
@@ -318,7 +318,7 @@ class PrognosticModel:
 def fit_prognostic_model(data: ModelData, *, alpha: float = 0.05) -> PrognosticModel:
     """Fit the multivariable Firth model, each predictor alone (Firth), and the ML model."""
     firth = firth_logistic(data.X, data.y, alpha=alpha)
-    uni = regression_table(data.X, data.y, method="firth", alpha=alpha)
+    uni = univariable_and_adjusted(data.X, data.y, method="firth", alpha=alpha)
     ml = logistic(data.X, data.y, alpha=alpha)
     checks = {"firth": check_fit(data.X, data.y, firth), "ml": check_fit(data.X, data.y, ml)}
     for term in data.X.columns:
