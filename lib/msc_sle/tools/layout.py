@@ -29,7 +29,7 @@ PARTS = (
     ("stats", "core", "one function per test or estimate, the test registry, the vectorised path",
      ("stats/__init__.py", "stats/batch.py", "stats/checks.py", "stats/descriptive.py", "stats/effects.py",
       "stats/intervals.py", "stats/multiplicity.py", "stats/pairwise.py", "stats/registry.py",
-      "stats/results.py", "stats/tests.py")),
+      "stats/results.py", "stats/tests.py", "stats/stratified.py", "stats/meta.py")),
     ("compare", "core", "group comparisons (Table 2's engine) and response rates", ("compare.py", "rates.py")),
     ("present", "core", "one rounding rule, Table 1 / Table 2 and the other tables, export, figures",
      ("present/*.py",)),
@@ -41,6 +41,9 @@ PARTS = (
      ("workbook/disclosure.py", "workbook/ledger.py", "workbook/share_models.py")),
     ("workbook", "extension", "the notebooks' plumbing: parameters, helpers, explorer, run cache",
      ("workbook/*.py",)),
+    ("multicentre", "extension", "maths for data kept at each centre, the split and the runner of page 08 "
+     "(the vantage6 algorithm itself lives outside the package, in federated/)",
+     ("stats/federated.py", "tools/multicentre.py")),
     ("tools", "extension", "the make targets' programs", ("tools/*.py",)),
     ("package index", "core", "`import msc_sle`: lazy names", ("__init__.py",)),
 )
