@@ -294,11 +294,14 @@ def _read_csv(path: Path, required: list[str], problems: list[Problem]) -> _Raw 
     if not text.strip():
         problems.append(Problem(path.name, None, None, None, "the file is empty"))
         return None
-    header = next(line for line in text.splitlines() if line.strip())
+    header = _first_line(text)
     delimiter = max([",", ";", "\t"], key=header.count)
     kind = {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
     if delimiter != ",":
         notes.append(f"{path.name}: {kind}-delimited file")
+    fast = _read_csv_arrow(text, header, delimiter)
+    if fast is not None:
+        return _Raw(path.name, fast, kind, notes)
     # newline="": the csv module recognises \r\n, \n and old-Mac \r line ends itself
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[tuple[int, list[str]]] = []
@@ -314,6 +317,59 @@ def _read_csv(path: Path, required: list[str], problems: list[Problem]) -> _Raw 
         problems.append(Problem(path.name, start, None, None, rule))
         return None
     return _table(path.name, records, kind, required, notes, problems)
+
+
+def _first_line(text: str) -> str:
+    """The first line that is not blank (as ``str.splitlines`` splits), without splitting the whole file."""
+    size = 65536
+    while True:
+        lines = text[:size].splitlines()
+        # the last line of a prefix may be cut short: only a line followed by more text is whole
+        whole = lines if size >= len(text) else lines[:-1]
+        line = next((line for line in whole if line.strip()), None)
+        if line is not None or size >= len(text):
+            return line if line is not None else ""
+        size *= 4
+
+
+def _read_csv_arrow(text: str, header: str, delimiter: str) -> pd.DataFrame | None:
+    """The usual file, parsed by pyarrow (C++) into string columns indexed by row number; None when
+    the file needs the csv module's reading, which handles and reports the unusual ones.
+
+    The usual file: no quote character (so no record spans two lines), \n or \r\n line ends, the
+    header on line 1, no blank line, every row as wide as the header, every column named once.
+    Then a data row's number in the file is its position + 2, as the csv module counts it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    names = header.split(delimiter)
+    if ('"' in text or not text.startswith(header) or "\n\n" in text or "\n\r\n" in text
+            or ("\r" in text and text.count("\r") != text.count("\r\n"))
+            or any(c != c.strip() or not c for c in names) or len(set(names)) != len(names)
+            or any(c in text for c in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")):
+        return None
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                                 strings_can_be_null=False))
+    except (pa.ArrowInvalid, UnicodeEncodeError):  # a ragged row, a blank line of spaces...: the csv module's reading says which
+        return None
+    if table.num_rows == 0 or any((pc.max(pc.binary_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT
+                                  for c in table.columns):  # the csv module names the cell over its limit
+        return None
+    index = pd.RangeIndex(2, table.num_rows + 2)
+    frame = pd.DataFrame({c: pd.Series(pd.arrays.ArrowStringArray(table.column(i)), index=index)
+                          for i, c in enumerate(names)}, index=index)
+    # a row of delimiters only (',,,') is a blank line to the csv module, not a row
+    first = frame.iloc[:, 0]
+    candidates = first.index[(first.str.strip() == "").to_numpy()]
+    if len(candidates) and (frame.loc[candidates].apply(lambda c: c.str.strip() == "").all(axis=1)).any():
+        return None
+    return frame
 
 
 def _table(label: str, records: list[tuple[int, list]], kind: str, required: list[str], notes: list[str],
@@ -527,6 +583,80 @@ class _Column:
         self.problems.append(Problem(self.raw.file, int(row), self.name, value, rule, mapping=via))
 
     def parse(self, cells: pd.Series) -> pd.Series:
+        """The column's values, typed; every problem and note added. The cells whose reading is their
+        own text (a plain '7.5', '1', a level as the dictionary spells it) are read column-wise by
+        Arrow; only the others go through the cell-by-cell rules below, so a registry extract costs a
+        few vectorised passes while every message stays the one the rules give."""
+        kind = self.spec["type"]
+        arrow = _arrow_strings(cells) if kind != "date" else None
+        fast = None if arrow is None else self._plain(arrow)
+        if fast is None or not fast.any():
+            out = self._parse_cells(cells)
+        else:
+            rest = cells[~fast]
+            out = _combine(kind, fast, self._plain_values(arrow[fast]),
+                           self._parse_cells(rest) if len(rest) else None, cells.index, self.spec)
+        if kind in ("number", "integer"):
+            self._check_values(out, cells)
+            if kind == "integer":
+                out = out.astype("Int64")
+        return out
+
+    def _plain(self, cells: pd.Series) -> np.ndarray | None:
+        """True where a cell reads as itself under every rule (no spaces to trim, no unit, no separator
+        convention, a level spelt as the dictionary spells it); None: no such shortcut for this column."""
+        kind = self.spec["type"]
+        if kind == "string":
+            return cells.str.fullmatch(r"[!-~](?:[ -~]*[!-~])?").to_numpy(dtype=bool, na_value=False)
+        if kind == "boolean":
+            return cells.isin(["0", "1"]).to_numpy(dtype=bool, na_value=False)
+        if kind == "category":
+            return cells.isin(self.spec["allowed"].split("|")).to_numpy(dtype=bool, na_value=False)
+        if kind in ("number", "integer") and self.convention.decimal is None and self.factor == 1.0:
+            plain = cells.str.fullmatch(r"-?[0-9]+" if kind == "integer" else r"-?[0-9]+(?:\.[0-9]+)?")
+            # '1.000' has two readings (1 or 1000): never plain
+            return (plain & ~cells.str.fullmatch(_GROUPED["."].pattern)).to_numpy(dtype=bool, na_value=False)
+        return None
+
+    def _plain_values(self, cells: pd.Series):
+        """The values of plain cells (see ``_plain``), as an Arrow or NumPy array."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        kind, arrow = self.spec["type"], pa.chunked_array([pa.array(cells.array)])
+        if kind in ("number", "integer"):
+            # Arrow's parser rounds correctly, as float() does: the two readings give the same double
+            return pc.cast(arrow, pa.float64()).to_numpy()
+        if kind == "boolean":
+            return pc.equal(arrow, "1").to_numpy()
+        if kind == "category":
+            return pc.index_in(arrow, value_set=pa.array(self.spec["allowed"].split("|"))).to_numpy()
+        return arrow
+
+    def _check_values(self, out: pd.Series, cells: pd.Series) -> None:
+        """The dictionary's range and allowed values, as a pandera schema (``_value_schema``); each
+        failure becomes one problem in the loader's words, naming the cell as the file writes it."""
+        schema = _value_schema(self.spec["name"], self.spec["type"], self.spec["allowed"])
+        if schema is None:
+            return
+        import pandera.errors
+
+        try:
+            schema.validate(out, lazy=True)
+        except pandera.errors.SchemaErrors as err:
+            unit = self.spec["unit"]
+            once = f" once converted (x{self.factor:.6g})" if self.factor != 1.0 else ""
+            for _, case in err.failure_cases.iterrows():
+                row = case["index"]
+                text = str(cells[row]).strip()
+                if case["check"].startswith("in_range"):
+                    lo, hi = _range(self.spec["allowed"])
+                    self.problem(row, text, f"outside the allowed range {lo:g}-{hi:g}{' ' + unit if unit else ''}"
+                                 f"{once}", self.via)
+                else:
+                    self.problem(row, text, f"not one of the allowed values {self.spec['allowed'].replace('|', ', ')}")
+
+    def _parse_cells(self, cells: pd.Series) -> pd.Series:
         # object dtype: pandas' string methods on it run in C-speed loops (python-backed 'str' does not)
         raw = cells.to_numpy(dtype=object)
         try:  # one join finds every cell with surrounding whitespace (str.strip and \s: the same characters)
@@ -656,30 +786,17 @@ class _Column:
             for row in read[(out[read] % 1 != 0).to_numpy()] if whole_once_converted else []:
                 self.problem(row, text[row], f"not a whole number once converted (x{self.factor:.6g})", self.via)
                 out[row] = np.nan
-        bounds = _range(self.spec["allowed"])
-        if bounds:
-            lo, hi = bounds
-            for row in out.index[(out < lo) | (out > hi)]:
-                once = f" once converted (x{self.factor:.6g})" if self.factor != 1.0 else ""
-                self.problem(row, text[row], f"outside the allowed range {lo:g}-{hi:g}{' ' + unit if unit else ''}"
-                             f"{once}", self.via)
-        return out
+        return out  # the range is checked by parse, on the whole column
 
     def _integer(self, text):
-        allowed = self.spec["allowed"]
-        out = self._number(text, integer=True)
-        if "|" in allowed:
-            levels = {float(v) for v in allowed.split("|")}
-            for row in out.index[out.notna() & ~out.isin(levels)]:
-                self.problem(row, text[row], f"not one of the allowed values {allowed.replace('|', ', ')}")
-        return out.astype("Int64")
+        return self._number(text, integer=True)  # range and levels: checked by parse
 
     def _category(self, text):
         levels = self.spec["allowed"].split("|")
         by_key = {lvl.lower().replace(" ", ""): lvl for lvl in levels}
         keys = text.str.lower().str.replace(" ", "", regex=False)
         mapped = keys.map(by_key)
-        bad = text.notna() & mapped.isna()
+        bad = _failures(_value_schema(self.name, "category", "|".join(by_key)), keys)
         for row in text.index[bad]:
             self.problem(row, text[row], f"not one of the allowed values {', '.join(levels)}")
         changed = sorted(set(text[text.notna() & ~bad & (text != mapped)]))
@@ -711,6 +828,75 @@ class _Column:
             for row in parsed.index[parsed < pd.Timestamp(lo)]:
                 self.problem(row, text[row], f"date before {lo}")
         return parsed.astype("datetime64[ns]")
+
+
+def _arrow_strings(cells: pd.Series) -> pd.Series | None:
+    """The cells as Arrow strings (C++ string kernels), or None when a cell is not a str."""
+    if isinstance(cells.array, pd.arrays.ArrowStringArray):
+        return cells
+    try:
+        return cells.astype(pd.StringDtype("pyarrow")) if pd.api.types.infer_dtype(cells) in ("string", "empty") \
+            else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _combine(kind: str, fast: np.ndarray, values, rest: pd.Series | None, index: pd.Index, spec) -> pd.Series:
+    """One typed column from the plain cells' values (at ``fast``) and the others' (``rest``)."""
+    slow = ~fast
+    if kind in ("number", "integer"):
+        out = np.full(len(index), np.nan)
+        out[fast] = values
+        if rest is not None:
+            out[slow] = rest.to_numpy(dtype="float64", na_value=np.nan)
+        return pd.Series(out, index=index, dtype="float64")
+    if kind == "boolean":
+        data, mask = np.zeros(len(index), dtype=bool), np.zeros(len(index), dtype=bool)
+        data[fast] = values
+        if rest is not None:
+            data[slow] = rest.to_numpy(dtype=bool, na_value=False)
+            mask[slow] = rest.isna().to_numpy()
+        return pd.Series(pd.arrays.BooleanArray(data, mask), index=index)
+    if kind == "category":
+        levels = spec["allowed"].split("|")
+        codes = np.full(len(index), -1, dtype=np.int16)
+        codes[fast] = values
+        if rest is not None:
+            codes[slow] = rest.cat.codes.to_numpy()
+        return pd.Series(pd.Categorical.from_codes(codes, categories=levels), index=index)
+    out = pd.Series(pd.arrays.ArrowStringArray(values), index=index[fast]).astype("string")
+    if rest is None:
+        return out
+    return pd.concat([out, rest.astype("string")]).reindex(index)
+
+
+def _value_schema(name: str, kind: str, allowed: str):
+    """The dictionary's range (``lo-hi``) or allowed values (``a|b``) of one variable as a pandera
+    schema of its values (for a category: of its cells lower-cased without spaces, as levels are
+    matched), missing values allowed; None when the variable has neither."""
+    import pandera.pandas as pa
+
+    checks = []
+    bounds = _range(allowed)
+    if kind in ("number", "integer") and bounds:
+        checks.append(pa.Check.in_range(*bounds))
+    if kind == "integer" and "|" in allowed:
+        checks.append(pa.Check.isin([float(v) for v in allowed.split("|")]))
+    if kind == "category":
+        checks.append(pa.Check.isin(allowed.split("|")))
+    return pa.SeriesSchema(checks=checks, nullable=True, title=name) if checks else None
+
+
+def _failures(schema, values: pd.Series) -> pd.Series:
+    """True at the values the schema refuses."""
+    import pandera.errors
+
+    bad = pd.Series(False, index=values.index)
+    try:
+        schema.validate(values, lazy=True)
+    except pandera.errors.SchemaErrors as err:
+        bad[err.failure_cases["index"].to_numpy()] = True
+    return bad
 
 
 def _no_such_date(text: str) -> str:
