@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .dictionary import ID, dtype_for, load_dictionary, normal_name, table_variables, variable_types
-from .formats import STATISTICAL, Foreign, apply_labels, read_redcap, read_statistical
+from .formats import PARQUET, STATISTICAL, Foreign, apply_labels, read_parquet, read_redcap, read_statistical
 from .mapping import MAPPING, ExtractMapping, read_mapping
 from .paths import BUNDLED_DATA
 from .types import Cohort, DataError, Problem, warn_data
@@ -208,7 +208,7 @@ class _Raw:
 
 
 #: The suffixes of a file that can hold a table.
-TABLE_SUFFIXES = (".csv", ".xlsx", *STATISTICAL)
+TABLE_SUFFIXES = (".csv", ".xlsx", PARQUET, *STATISTICAL)
 
 
 def _candidates(folder: Path, table: str) -> list[Path]:
@@ -587,14 +587,17 @@ class _Column:
         own text (a plain '7.5', '1', a level as the dictionary spells it) are read column-wise by
         Arrow; only the others go through the cell-by-cell rules below, so a registry extract costs a
         few vectorised passes while every message stays the one the rules give."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         kind = self.spec["type"]
-        arrow = _arrow_strings(cells) if kind != "date" else None
+        arrow = _arrow_strings(cells)
         fast = None if arrow is None else self._plain(arrow)
         if fast is None or not fast.any():
             out = self._parse_cells(cells)
         else:
             rest = cells[~fast]
-            out = _combine(kind, fast, self._plain_values(arrow[fast]),
+            out = _combine(kind, fast, self._plain_values(arrow if rest.empty else pc.filter(arrow, pa.array(fast))),
                            self._parse_cells(rest) if len(rest) else None, cells.index, self.spec)
         if kind in ("number", "integer"):
             self._check_values(out, cells)
@@ -602,28 +605,44 @@ class _Column:
                 out = out.astype("Int64")
         return out
 
-    def _plain(self, cells: pd.Series) -> np.ndarray | None:
-        """True where a cell reads as itself under every rule (no spaces to trim, no unit, no separator
-        convention, a level spelt as the dictionary spells it); None: no such shortcut for this column."""
+    def _plain(self, cells) -> np.ndarray | None:
+        """True where a cell (of an Arrow string array) reads as itself under every rule (no spaces to
+        trim, no unit, no separator convention, a level spelt as the dictionary spells it); None: no
+        such shortcut for this column."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         kind = self.spec["type"]
         if kind == "string":
-            return cells.str.fullmatch(r"[!-~](?:[ -~]*[!-~])?").to_numpy(dtype=bool, na_value=False)
-        if kind == "boolean":
-            return cells.isin(["0", "1"]).to_numpy(dtype=bool, na_value=False)
-        if kind == "category":
-            return cells.isin(self.spec["allowed"].split("|")).to_numpy(dtype=bool, na_value=False)
-        if kind in ("number", "integer") and self.convention.decimal is None and self.factor == 1.0:
-            plain = cells.str.fullmatch(r"-?[0-9]+" if kind == "integer" else r"-?[0-9]+(?:\.[0-9]+)?")
+            plain = pc.match_substring_regex(cells, r"^[!-~](?:[ -~]*[!-~])?$")
+        elif kind in ("boolean", "category"):
+            plain = pc.is_in(cells, value_set=pa.array(["0", "1"] if kind == "boolean" else
+                                                       self.spec["allowed"].split("|")))
+        elif kind in ("number", "integer") and self.convention.decimal is None and self.factor == 1.0:
+            plain = pc.match_substring_regex(cells, r"^-?[0-9]+$" if kind == "integer" else r"^-?[0-9]+(?:\.[0-9]+)?$")
             # '1.000' has two readings (1 or 1000): never plain
-            return (plain & ~cells.str.fullmatch(_GROUPED["."].pattern)).to_numpy(dtype=bool, na_value=False)
-        return None
+            plain = pc.and_(plain, pc.invert(pc.match_substring_regex(cells, f"^{_GROUPED['.'].pattern}$")))
+        elif kind == "date":
+            # an existing date (it prints back as written: no 30 February) inside the allowed span
+            days = self._dates(cells)
+            lo, hi = self._date_span()
+            plain = pc.and_(pc.and_(pc.match_substring_regex(cells, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+                                    pc.equal(pc.strftime(days, format="%Y-%m-%d"), cells)),
+                            pc.and_(pc.greater_equal(days, pa.scalar(lo, pa.timestamp("s"))),
+                                    pc.less_equal(days, pa.scalar(hi, pa.timestamp("s")))))
+            plain = pc.fill_null(plain, False)
+        else:
+            return None
+        return plain.to_numpy(zero_copy_only=False).astype(bool)
 
-    def _plain_values(self, cells: pd.Series):
+    def _plain_values(self, arrow):
         """The values of plain cells (see ``_plain``), as an Arrow or NumPy array."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        kind, arrow = self.spec["type"], pa.chunked_array([pa.array(cells.array)])
+        kind = self.spec["type"]
+        if kind == "date":
+            return self._dates(arrow).to_numpy(zero_copy_only=False).astype("datetime64[ns]")
         if kind in ("number", "integer"):
             # Arrow's parser rounds correctly, as float() does: the two readings give the same double
             return pc.cast(arrow, pa.float64()).to_numpy()
@@ -632,6 +651,18 @@ class _Column:
         if kind == "category":
             return pc.index_in(arrow, value_set=pa.array(self.spec["allowed"].split("|"))).to_numpy()
         return arrow
+
+    @staticmethod
+    def _dates(cells):
+        import pyarrow.compute as pc
+
+        return pc.strptime(cells, format="%Y-%m-%d", unit="s", error_is_null=True)
+
+    def _date_span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The dictionary's span of a date (``start..end``, ``today`` for the day of the run)."""
+        lo, _, hi = self.spec["allowed"].partition("..")
+        return (pd.Timestamp(lo) if lo else pd.Timestamp("1700-01-01"),
+                pd.Timestamp.today().normalize() if hi == "today" else pd.Timestamp(hi))
 
     def _check_values(self, out: pd.Series, cells: pd.Series) -> None:
         """The dictionary's range and allowed values, as a pandera schema (``_value_schema``); each
@@ -831,14 +862,14 @@ class _Column:
 
 
 def _arrow_strings(cells: pd.Series) -> pd.Series | None:
-    """The cells as Arrow strings (C++ string kernels), or None when a cell is not a str."""
+    """The cells as an Arrow string array (for C++ string kernels), or None when a cell is not a str."""
+    import pyarrow as pa
+
     if isinstance(cells.array, pd.arrays.ArrowStringArray):
-        return cells
-    try:
-        return cells.astype(pd.StringDtype("pyarrow")) if pd.api.types.infer_dtype(cells) in ("string", "empty") \
-            else None
-    except (TypeError, ValueError):
+        return cells.array.__arrow_array__()
+    if pd.api.types.infer_dtype(cells) not in ("string", "empty"):
         return None
+    return pa.chunked_array([pa.array(cells.to_numpy(dtype=object), type=pa.string())])
 
 
 def _combine(kind: str, fast: np.ndarray, values, rest: pd.Series | None, index: pd.Index, spec) -> pd.Series:
@@ -857,6 +888,12 @@ def _combine(kind: str, fast: np.ndarray, values, rest: pd.Series | None, index:
             data[slow] = rest.to_numpy(dtype=bool, na_value=False)
             mask[slow] = rest.isna().to_numpy()
         return pd.Series(pd.arrays.BooleanArray(data, mask), index=index)
+    if kind == "date":
+        out = np.full(len(index), np.datetime64("NaT"), dtype="datetime64[ns]")
+        out[fast] = values
+        if rest is not None:
+            out[slow] = rest.to_numpy(dtype="datetime64[ns]")
+        return pd.Series(out, index=index)
     if kind == "category":
         levels = spec["allowed"].split("|")
         codes = np.full(len(index), -1, dtype=np.int16)
@@ -990,16 +1027,45 @@ def _check_keys(frame: pd.DataFrame, table: str, file: str, problems: list[Probl
 NO_BASELINE_RULE = "no baseline (month 0) visit: baseline SLEDAI-2K unknown, so eligibility excludes the patient"
 
 
+def _isin(cells: pd.Series, values: pd.Series) -> np.ndarray:
+    """True where a cell is one of ``values`` (a missing cell never is), by Arrow's hash kernel: a
+    million ids against a million stay out of Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def arrow(s):
+        return pa.array(s.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string()) \
+            if not isinstance(s.array, pd.arrays.ArrowStringArray) else s.array.__arrow_array__()
+
+    hit = pc.is_in(arrow(cells), value_set=pc.drop_null(arrow(values)).combine_chunks()
+                   if isinstance(arrow(values), pa.ChunkedArray) else pc.drop_null(arrow(values)))
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _casefolded(ids: pd.Series) -> pd.Series:
+    """``str.casefold`` of each id; the ASCII ones (casefold = lower) by one vectorised pass."""
+    out = ids.str.lower()
+    odd = ~ids.map(str.isascii, na_action="ignore").fillna(True).astype(bool)
+    if odd.any():
+        out[odd] = [i.casefold() for i in ids[odd]]
+    return out
+
+
 def _link_visits(patients, visits, pfile, vfile, problems, notes, details):
-    known = set(patients[ID].dropna())
+    known = patients[ID].dropna().drop_duplicates()
+    keys = _casefolded(known)
+    twins = keys.duplicated(keep=False)
     folded = {}
-    for pid in known:
-        folded.setdefault(pid.casefold(), []).append(pid)
+    for pid, key in zip(known[twins], keys[twins]):
+        folded.setdefault(key, []).append(pid)
     for key, ids in folded.items():
-        if len(ids) > 1:
-            problems.append(Problem(pfile, None, ID, " / ".join(sorted(ids)), "patient ids that differ only in case"))
+        problems.append(Problem(pfile, None, ID, " / ".join(sorted(ids)), "patient ids that differ only in case"))
     ids = visits[ID].copy()
-    unknown = ids.notna() & ~ids.isin(known)
+    unknown = ids.notna().to_numpy(dtype=bool, na_value=False) & ~_isin(ids, known)
+    if unknown.any():  # the case-insensitive match, for the few ids not found as written
+        folded = {}
+        for pid, key in zip(known, keys):
+            folded.setdefault(key, []).append(pid)
     remapped = 0
     for row in ids.index[unknown]:
         match = folded.get(ids[row].casefold(), [])
@@ -1010,8 +1076,8 @@ def _link_visits(patients, visits, pfile, vfile, problems, notes, details):
     if remapped:
         notes.append(f"{vfile}: {remapped} patient id(s) matched to the patients table ignoring case")
     visits[ID] = ids
-    baseline = set(visits.loc[visits["month"] == 0, ID].dropna())
-    without = patients[patients[ID].notna() & ~patients[ID].isin(baseline)]
+    baseline = visits.loc[(visits["month"] == 0).fillna(False).to_numpy(dtype=bool), ID]
+    without = patients[patients[ID].notna().to_numpy(dtype=bool, na_value=False) & ~_isin(patients[ID], baseline)]
     if len(without):
         # counts and the rule only: the ids go to Cohort.details (make run: OUT/data_issues.csv)
         message = (f"{vfile}: {len(without)} patient(s) without a baseline (month 0) visit: their baseline "
@@ -1058,7 +1124,7 @@ def _find_tables(path: Path, problems: list[Problem], mapping: ExtractMapping | 
             found[table] = None
         elif not candidates:
             problems.append(Problem(f"{path}/{table}.csv", None, None, None,
-                                    f"file not found: the {table} table (patients.csv/.xlsx/.sav/.dta and visits.csv/..., "
+                                    f"file not found: the {table} table (patients.csv/.xlsx/.parquet/.sav/.dta and visits.csv/..., "
                                     "or one .xlsx with a sheet for each, or a mapping.yml naming the files)"))
             found[table] = None
         else:
@@ -1179,8 +1245,8 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
                 raws[table] = None
                 continue
             required = table_variables(table).query("required == 'yes'")["name"].tolist()
-            if file.suffix.lower() in STATISTICAL:
-                foreign = read_statistical(file, problems)
+            if file.suffix.lower() in (*STATISTICAL, PARQUET):
+                foreign = (read_parquet if file.suffix.lower() == PARQUET else read_statistical)(file, problems)
                 if foreign is not None:
                     headers.update(foreign.frame.columns)
                 raws[table] = None if foreign is None else _foreign_raw(foreign, table, mapping, problems, notes)
