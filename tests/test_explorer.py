@@ -173,11 +173,11 @@ def test_explorer_p_is_table_2s_p_and_says_so(analysed, outcome, test_rule):
 
 def test_boolean_rows_are_labelled_as_table_2_labels_them(analysed):
     """A boolean variable's row is its label ("Arthralgia/arthritis"), not "...: True"."""
-    from msc_sle.contract import variable_info
+    from msc_sle.contract import variable
     from msc_sle.workbook.explorer import explore, variable_choices
 
     cohort, frame = analysed
-    booleans = [name for _, name in variable_choices(frame) if variable_info(name)["type"] == "boolean"]
+    booleans = [name for _, name in variable_choices(frame) if variable(name).kind == "boolean"]
     assert "arthralgia_arthritis" in booleans
     for name in booleans:
         body = explore(cohort, frame, variable=name).comparison.body

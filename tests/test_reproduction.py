@@ -435,7 +435,7 @@ def test_a_shared_headline_counts_the_withheld_values_apart(mechanics):
 def test_the_printed_rows_name_variable_and_response_in_words(mechanics):
     """The reproduction page's rows say which variable and which response a value is about, by the
     tables' labels; no raw column name or audit code reaches the printed table."""
-    from msc_sle.contract import variable_info
+    from msc_sle.contract import variable
     from msc_sle.paper.pages import printed_reproduction
 
     _, result, _ = mechanics
@@ -443,7 +443,7 @@ def test_the_printed_rows_name_variable_and_response_in_words(mechanics):
     assert {"Variable", "Response"} <= set(printed.columns)
     for (_, raw), (_, shown) in zip(result.table.iterrows(), printed.iterrows()):
         if raw["variable"] == "fever":
-            assert shown["Variable"].startswith(variable_info("fever")["label"])
+            assert shown["Variable"].startswith(variable("fever").label)
         if raw["outcome"]:
             assert raw["outcome"].upper() in shown["Response"]
     # "Where" is the transcription's own text (this fixture's rows name it by the variable)

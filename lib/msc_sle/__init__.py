@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "msc_sle.contract": ("Cohort", "DataError", "DataWarning", "Problem", "read_extract", "write_cohort",
-                         "load_dictionary", "variable_info", "VISIT_MONTHS"),
+                         "Variable", "variable", "variables", "load_dictionary", "VISIT_MONTHS"),
     "msc_sle.clinical": ("load_cohort", "sledai2k", "SLEDAI2K_WEIGHTS", "SLEDAI2K_DOMAINS", "SEROLOGY",
                          "MAJOR_ORGAN_DESCRIPTORS", "visit_grid", "FOLLOW_UP_MONTHS", "Criterion", "paper_criteria",
                          "PAPER_ELIGIBILITY", "apply_eligibility", "analysis_frame", "ResponseDefinition",

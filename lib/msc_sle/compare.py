@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .contract import load_dictionary
+from .contract import Dictionary, Variable, as_dictionary
 
 __all__ = ["Comparison", "summarise", "compare_groups", "describe", "paired_over_time", "PairedResult",
            "baseline_variables", "table_variables", "timing_families", "FAMILIES", "group_columns", "TEST_NAMES",
@@ -55,21 +55,19 @@ _REFERENCE = ["ref_test", "ref_p_value", "reference"]
 _NOT_TESTABLE = "not testable"
 
 
-def table_variables(frame: pd.DataFrame) -> list[str]:
+def table_variables(frame: pd.DataFrame, dictionary=None) -> list[str]:
     """The variables of the paper's tables present in ``frame``: every dictionary variable with a
     table section except the outcomes, in dictionary order (patients, then derived). Table 2 also
-    compares the follow-up SLEDAI-2K (M1 to M12) this way."""
-    d = load_dictionary()
-    rows = d[(d["section"] != "") & (d["section"] != "Outcome") & d["table"].isin(["patients", "derived"])]
-    return [n for n in dict.fromkeys(rows["name"]) if n in frame.columns]
+    compares the follow-up SLEDAI-2K (M1 to M12) this way. ``dictionary``: a path or
+    :class:`~msc_sle.contract.Dictionary` (default ``data/dictionary.csv``)."""
+    return [n for n in dict.fromkeys(v.name for v in as_dictionary(dictionary).characteristics()) if n in frame.columns]
 
 
-def baseline_variables(frame: pd.DataFrame) -> list[str]:
+def baseline_variables(frame: pd.DataFrame, dictionary=None) -> list[str]:
     """The table variables measured at baseline (the data dictionary's ``timing``): Table 1's rows,
     and what a baseline comparison may offer; the follow-up SLEDAI-2K is left out."""
-    d = load_dictionary()
-    baseline = set(d.loc[d["timing"] == "baseline", "name"])
-    return [n for n in table_variables(frame) if n in baseline]
+    d = as_dictionary(dictionary)
+    return [n for n in table_variables(frame, d) if d.variable(n).timing == "baseline"]
 
 
 #: The family a table variable's p-value is adjusted in (the dictionary's ``timing``): the baseline
@@ -77,13 +75,12 @@ def baseline_variables(frame: pd.DataFrame) -> list[str]:
 FAMILIES = {"baseline": "baseline characteristics", "follow-up": "follow-up SLEDAI-2K"}
 
 
-def timing_families(variables) -> dict[str, str]:
+def timing_families(variables, dictionary=None) -> dict[str, str]:
     """``{variable: family}`` for :meth:`Comparison.add_q`: ``"follow-up"`` for a variable measured
     after the first infusion (the dictionary's ``timing``, e.g. SLEDAI-2K at M1-M12), ``"baseline"``
     for every other one."""
-    d = load_dictionary()
-    timing = dict(zip(d["name"], d["timing"].fillna("")))
-    return {v: "follow-up" if timing.get(v) == "follow-up" else "baseline" for v in variables}
+    d = as_dictionary(dictionary)
+    return {v: "follow-up" if v in d and d.variable(v).timing == "follow-up" else "baseline" for v in variables}
 
 
 def group_columns(table: pd.DataFrame) -> list[str]:
@@ -98,33 +95,23 @@ def group_columns(table: pd.DataFrame) -> list[str]:
 class _Spec:
     name: str
     label: str
-    kind: str              # "categorical" | "continuous"
+    kind: str              # "categorical" | "continuous" (the variable's measure)
     section: str
     unit: str
     default_test: str      # "auto" or a TEST_NAMES entry
     show_level: str
-    drow: dict | None
+    var: Variable | None   # the dictionary's record, None for a column it does not know
     applies_if: str = ""   # "" (everyone), "recorded" (empty = not applicable) or a boolean column
     applies_to: str = ""   # who it applies to, as printed ("biopsied")
 
 
-def _dictionary_rows(dictionary: pd.DataFrame) -> dict[str, dict]:
-    """Dictionary row per variable name; a name in several tables resolves as ``variable_info`` does."""
-    order = {"patients": 0, "derived": 1, "visits": 2}
-    ranked = (dictionary.assign(_o=dictionary["table"].map(order).fillna(3))
-              .sort_values("_o", kind="stable").drop_duplicates("name"))
-    return {row["name"]: row for row in ranked.to_dict("records")}
-
-
-def _spec_for(name: str, series: pd.Series, drows: dict, labels: dict) -> _Spec | None:
-    row = drows.get(name)
-    if row is not None and row["type"] in ("boolean", "category", "number", "integer"):
-        kind = "categorical" if row["type"] in ("boolean", "category") else "continuous"
-        return _Spec(name, labels.get(name, row["label"] or name), kind, row["section"], row["unit"],
-                     row["test"] or "auto", row["show_level"], row, row.get("applies_if", "") or "",
-                     row.get("applies_to", "") or "")
-    if row is not None:
-        return None  # string / date columns are not compared
+def _spec_for(name: str, series: pd.Series, d: Dictionary, labels: dict) -> _Spec | None:
+    var = d.get(name)
+    if var is not None:
+        if var.measure is None:
+            return None  # string / date columns are not compared
+        return _Spec(name, labels.get(name, var.display_label), var.measure, var.section, var.unit,
+                     var.default_test or "auto", var.show_level, var, var.applies_if, var.applies_to)
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
         kind = "categorical"
@@ -135,17 +122,16 @@ def _spec_for(name: str, series: pd.Series, drows: dict, labels: dict) -> _Spec 
     return _Spec(name, labels.get(name, name), kind, "", "", "auto", "", None)
 
 
-def _resolve_variables(data, by, variables, labels, drows) -> list[_Spec]:
+def _resolve_variables(data, by, variables, labels, d: Dictionary) -> list[_Spec]:
     labels = dict(labels or {})
     if variables is None:
         # The paper's table variables (dictionary order, outcomes and ``by`` left out: they are
         # what is predicted). Only a frame without any of them falls back to every bool /
         # category / numeric column, so that derived outcome columns such as ``cr_m12`` in an
         # analysis frame never slip into a baseline comparison.
-        table_vars = [n for n, row in drows.items()
-                      if n in data.columns and n != by and row["section"] and row["section"] != "Outcome"]
-        names = table_vars or [c for c in data.columns if c != by and c not in drows]
-        return [s for s in (_spec_for(n, data[n], drows, labels) for n in names) if s is not None]
+        table_vars = [n for n in table_variables(data, d) if n != by]
+        names = table_vars or [c for c in data.columns if c != by and c not in d]
+        return [s for s in (_spec_for(n, data[n], d, labels) for n in names) if s is not None]
     if isinstance(variables, str):
         variables = [variables]
     missing = [v for v in variables if v not in data.columns]
@@ -158,7 +144,7 @@ def _resolve_variables(data, by, variables, labels, drows) -> list[_Spec]:
     for name in variables:
         if name == by:
             raise ValueError(f"{name!r} is the grouping column and cannot also be compared")
-        spec = _spec_for(name, data[name], drows, labels)
+        spec = _spec_for(name, data[name], d, labels)
         if spec is None:
             raise TypeError(f"column {name!r} (dtype {data[name].dtype}) is neither categorical "
                             "(bool / category) nor numeric; cast it before comparing")
@@ -169,11 +155,11 @@ def _resolve_variables(data, by, variables, labels, drows) -> list[_Spec]:
 # --------------------------------------------------------------------------------------------
 # column extraction (fast paths for numpy / nullable dtypes)
 # --------------------------------------------------------------------------------------------
-def _categorical_codes(series: pd.Series, name: str, drow) -> tuple[np.ndarray, list]:
+def _categorical_codes(series: pd.Series, name: str, var: Variable | None) -> tuple[np.ndarray, list]:
     """Integer codes (-1 = missing) and the level list; booleans are ordered [True, False]."""
     dtype = series.dtype
-    want_bool = (drow is not None and drow["type"] == "boolean") or (
-        drow is None and pd.api.types.is_bool_dtype(dtype))
+    want_bool = (var is not None and var.kind == "boolean") or (
+        var is None and pd.api.types.is_bool_dtype(dtype))
     if want_bool:
         if not pd.api.types.is_bool_dtype(dtype):
             try:
@@ -186,7 +172,7 @@ def _categorical_codes(series: pd.Series, name: str, drow) -> tuple[np.ndarray, 
         return np.where(v < 0, -1, 1 - v).astype(np.int64), [True, False]
     if isinstance(dtype, pd.CategoricalDtype):
         return series.cat.codes.to_numpy().astype(np.int64), list(dtype.categories)
-    allowed = drow["allowed"].split("|") if drow is not None and drow["allowed"] else None
+    allowed = list(var.levels) if var is not None and var.levels else None
     if allowed is None:
         raise TypeError(f"column {name!r} is not categorical (dtype {dtype})")
     cat = pd.Categorical(series, categories=allowed)
@@ -280,7 +266,7 @@ def _summarise_variable(spec: _Spec, data: pd.DataFrame, gcodes: np.ndarray, k: 
     if spec.kind == "continuous":
         gv = stats.group_values(_numeric_values(series, spec.name), codes_for_variable, k)
         return _Summary(spec, n_all, np.asarray(gv.n_valid), n_applicable, values=gv)
-    codes, levels = _categorical_codes(series, spec.name, spec.drow)
+    codes, levels = _categorical_codes(series, spec.name, spec.var)
     table = stats.crosstab(codes_for_variable, codes, k, len(levels))
     if levels == [True, False]:
         shown = (0,)
@@ -556,14 +542,13 @@ def summarise(data: pd.DataFrame, by: str, variables=None, *, labels=None, dicti
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
-    dictionary = load_dictionary() if dictionary is None else dictionary
-    drows = _dictionary_rows(dictionary)
+    d = as_dictionary(dictionary)
     gcodes, groups, n_missing_group, n_other = _group_codes(data, by, group_order)
-    specs = _resolve_variables(data, by, variables, labels, drows)
+    specs = _resolve_variables(data, by, variables, labels, d)
     k = len(groups)
     prefixes = [f"g{i + 1}" for i in range(k)]
     items = tuple(_summarise_variable(s, data, gcodes, k) for s in specs)
-    by_label = labels.get(by) if labels and by in labels else (drows[by]["label"] if by in drows else str(by))
+    by_label = labels.get(by) if labels and by in labels else (d.variable(by).label if by in d else str(by))
     if group_labels is None:
         glabels = ([f"{by_label}: {'yes' if g else 'no'}" for g in groups] if set(groups) <= {True, False}
                    else [str(g) for g in groups])
@@ -610,9 +595,7 @@ def describe(data: pd.DataFrame, variables=None, *, labels=None, dictionary=None
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
-    dictionary = load_dictionary() if dictionary is None else dictionary
-    drows = _dictionary_rows(dictionary)
-    specs = _resolve_variables(data, None, variables, labels, drows)
+    specs = _resolve_variables(data, None, variables, labels, as_dictionary(dictionary))
     gcodes = np.zeros(len(data), dtype=np.int64)
     items = tuple(_summarise_variable(s, data, gcodes, 1) for s in specs)
     rows = [r for item in items for r in _rows(item, ["all"])]

@@ -44,7 +44,7 @@ import pandas as pd
 from . import stats
 from .clinical import (BASELINE_MONTH, FOLLOW_UP_MONTHS, SLEDAI2K_WEIGHTS, classify_response, get_definition,
                        sledai_long, visit_label)
-from .contract import load_dictionary
+from .contract import Variable, as_dictionary
 from .stats.longitudinal import NLME_SPELLING, GEEResult, MixedModelResult, MMRMResult, gee_model, mixed_model, mmrm
 from .stats.models import (BootstrapValidation, CalibrationCurve, EventsPerVariable, FirthResult,
                            LogisticResult, RegressionTable, bootstrap_validation, calibration_curve,
@@ -114,21 +114,18 @@ class ModelData:
         return text + f"; {self.n_excluded} left out: " + "; ".join(reasons) + "."
 
 
-def outcome_label(column: str, dictionary: pd.DataFrame | None = None) -> str:
+def outcome_label(column: str, dictionary=None) -> str:
     """The dictionary label of an outcome column (``cr_ever`` -> "CR during 1 year"), else the name."""
-    d = load_dictionary() if dictionary is None else dictionary
-    rows = d[d["name"] == column]
-    return str(rows["label"].iloc[0]) if len(rows) and rows["label"].iloc[0] else column
+    var = as_dictionary(dictionary).get(column)
+    return var.label if var is not None and var.label else column
 
 
-def _dictionary_row(name: str, d: pd.DataFrame) -> dict | None:
-    rows = d[(d["name"] == name) & d["table"].isin(["patients", "derived"])]
-    return None if rows.empty else rows.iloc[0].to_dict()
-
-
-def _kind(series: pd.Series, row: dict | None) -> str:
-    if row is not None:
-        return {"boolean": "boolean", "category": "category"}.get(row["type"], "continuous")
+def _kind(series: pd.Series, var: Variable | None) -> str:
+    """How a predictor is coded: "boolean" (one indicator), "category" (one per level) or "continuous"."""
+    if var is not None:
+        if var.measure is None:
+            raise ValueError(f"{var.name!r} is a {var.kind} (data dictionary): neither yes/no, categorical nor numeric")
+        return "continuous" if var.measure == "continuous" else var.kind
     if pd.api.types.is_bool_dtype(series.dtype):
         return "boolean"
     if isinstance(series.dtype, pd.CategoricalDtype):
@@ -138,11 +135,11 @@ def _kind(series: pd.Series, row: dict | None) -> str:
     raise ValueError(f"{series.name!r} is neither boolean, categorical nor numeric")
 
 
-def _levels(series: pd.Series, row: dict | None) -> list:
+def _levels(series: pd.Series, var: Variable | None) -> list:
     """Levels present, in the dictionary's (or the category's) order."""
     present = set(series.dropna().astype(object))
-    if row is not None and row.get("allowed"):
-        order = row["allowed"].split("|")
+    if var is not None and var.levels:
+        order = list(var.levels)
     elif isinstance(series.dtype, pd.CategoricalDtype):
         order = list(series.cat.categories)
     else:
@@ -150,11 +147,11 @@ def _levels(series: pd.Series, row: dict | None) -> list:
     return [lv for lv in order if lv in present]
 
 
-def _terms_for(name: str, series: pd.Series, row: dict | None, per_unit: Mapping[str, float]):
+def _terms_for(name: str, series: pd.Series, var: Variable | None, per_unit: Mapping[str, float]):
     """[(term, column values, description)] for one predictor on the complete cases."""
-    label = (row or {}).get("label") or name
-    unit = (row or {}).get("unit") or ""
-    kind = _kind(series, row)
+    label = getattr(var, "label", "") or name
+    unit = getattr(var, "unit", "")
+    kind = _kind(series, var)
     if kind == "continuous":
         x = pd.to_numeric(series, errors="raise").astype(float)
         if x.nunique() < 2:
@@ -172,11 +169,11 @@ def _terms_for(name: str, series: pd.Series, row: dict | None, per_unit: Mapping
             raise ValueError(f"{name} ({label}) is the same in every analysed patient "
                              f"({'yes' if x.iloc[0] else 'no'}); it cannot be estimated")
         return [(name, x, dict(label=label, kind="indicator", level="yes", reference="no", per=1.0, unit=""))]
-    levels = _levels(series, row)
+    levels = _levels(series, var)
     if len(levels) < 2:
         raise ValueError(f"{name} ({label}) has one level among the analysed patients ({levels}); "
                          "it cannot be estimated")
-    shown = (row or {}).get("show_level") or ""
+    shown = getattr(var, "show_level", "")
     if len(levels) == 2 and shown in levels:
         reference, coded = next(lv for lv in levels if lv != shown), [shown]
     else:
@@ -194,7 +191,7 @@ def _terms_for(name: str, series: pd.Series, row: dict | None, per_unit: Mapping
 
 
 def model_data(frame: pd.DataFrame, outcome: str, predictors: Sequence[str], *, label: str | None = None,
-               per_unit: Mapping[str, float] = PER_UNIT, dictionary: pd.DataFrame | None = None) -> ModelData:
+               per_unit: Mapping[str, float] = PER_UNIT, dictionary=None) -> ModelData:
     """The complete cases of ``outcome`` (a boolean column of the analysis frame) and ``predictors``.
 
     A patient missing the outcome or any predictor is left out (complete-case analysis), and the
@@ -211,15 +208,15 @@ def model_data(frame: pd.DataFrame, outcome: str, predictors: Sequence[str], *, 
         raise ValueError(f"not columns of the analysis frame: {absent}")
     if outcome in predictors:
         raise ValueError(f"{outcome} is the outcome; it cannot also be a predictor")
-    d = load_dictionary() if dictionary is None else dictionary
-    rows = {name: _dictionary_row(name, d) for name in predictors}
+    d = as_dictionary(dictionary)
+    known = {name: d.get(name) for name in predictors}
     y_all = frame[outcome]
     if not (pd.api.types.is_bool_dtype(y_all.dtype) or set(y_all.dropna().unique()) <= {0, 1}):
         raise ValueError(f"the outcome {outcome} must be yes/no")
     missing_mask = pd.DataFrame({c: frame[c].isna() for c in [outcome] + predictors})
     complete = ~missing_mask.any(axis=1)
     labels = {outcome: label or outcome_label(outcome, d)}
-    labels.update({n: (rows[n] or {}).get("label") or n for n in predictors})
+    labels.update({n: getattr(known[n], "label", "") or n for n in predictors})
     missing = pd.DataFrame({"variable": list(missing_mask.columns),
                             "label": [labels[c] for c in missing_mask.columns],
                             "n_missing": [int(missing_mask[c].sum()) for c in missing_mask.columns]})
@@ -230,11 +227,11 @@ def model_data(frame: pd.DataFrame, outcome: str, predictors: Sequence[str], *, 
                          f"{'yes' if len(y) and y.iloc[0] else 'no'}); no model can be fitted")
     columns, described, variables = {}, [], []
     for name in predictors:
-        parts = _terms_for(name, sub[name], rows[name], per_unit)
+        parts = _terms_for(name, sub[name], known[name], per_unit)
         for term, values, info in parts:
             columns[term] = values.to_numpy(dtype=float)
             described.append({"term": term, "variable": name, **info})
-        variables.append({"variable": name, "label": labels[name], "kind": _kind(sub[name], rows[name]),
+        variables.append({"variable": name, "label": labels[name], "kind": _kind(sub[name], known[name]),
                           "reference": parts[0][2]["reference"], "n_terms": len(parts)})
     X = pd.DataFrame(columns, index=sub.index)
     return ModelData(X=X, y=y, terms=pd.DataFrame(described, columns=_TERM_COLUMNS),
@@ -604,18 +601,18 @@ def first_response(cohort, definition) -> pd.DataFrame:
     return out
 
 
-def _group_labels(series: pd.Series, name: str, row: dict | None) -> tuple[pd.Series, str, tuple]:
+def _group_labels(series: pd.Series, name: str, var: Variable | None) -> tuple[pd.Series, str, tuple]:
     """Group labels for a split by one predictor: yes/no, the category's levels, or a median split."""
-    label = (row or {}).get("label") or name
-    unit = (row or {}).get("unit") or ""
-    kind = _kind(series, row)
+    label = getattr(var, "label", "") or name
+    unit = getattr(var, "unit", "")
+    kind = _kind(series, var)
     if kind == "boolean":
         values = series.astype("boolean")
         groups = values.map({True: f"{label}: yes", False: f"{label}: no"}).astype(object)
         return groups.where(values.notna()), f"{label} (yes / no)", (f"{label}: no", f"{label}: yes")
     if kind == "category":
-        levels = _levels(series, row)
-        shown = (row or {}).get("show_level") or ""
+        levels = _levels(series, var)
+        shown = getattr(var, "show_level", "")
         if len(levels) == 2 and shown in levels and label.lower().startswith(shown.lower()):
             # a label naming its shown level ("Female" for F): yes / no, as Table 2 reads it
             other = next(lv for lv in levels if lv != shown)
@@ -694,7 +691,7 @@ class TimeToResponse:
 
 def time_to_response(cohort, frame: pd.DataFrame, definition, *, by: str | None = None,
                      label: str | None = None, alpha: float = 0.05,
-                     dictionary: pd.DataFrame | None = None) -> TimeToResponse:
+                     dictionary=None) -> TimeToResponse:
     """Cumulative incidence of the first ``definition`` response by visit, overall and by ``by``.
 
     ``by`` is a column of the analysis ``frame`` (same patients as ``cohort``): a boolean splits
@@ -710,10 +707,10 @@ def time_to_response(cohort, frame: pd.DataFrame, definition, *, by: str | None 
                                    left=followed["left"].to_numpy(float), alpha=alpha)
     by_group, title, n_group_missing = None, "", 0
     if by is not None:
-        d = load_dictionary() if dictionary is None else dictionary
+        var = as_dictionary(dictionary).get(by)
         if by not in frame.columns:
             raise ValueError(f"{by!r} is not a column of the analysis frame")
-        groups, title, _ = _group_labels(frame[by], by, _dictionary_row(by, d))
+        groups, title, _ = _group_labels(frame[by], by, var)
         mapping = dict(zip(frame["patient_id"], groups))
         g = followed["patient_id"].map(mapping)
         keep = g.notna().to_numpy()
@@ -724,13 +721,13 @@ def time_to_response(cohort, frame: pd.DataFrame, definition, *, by: str | None 
                                         alpha=alpha)
     discrete, discrete_label = None, ""
     if by is not None:
-        discrete, discrete_label = _discrete_model(frame, by, followed, _dictionary_row(by, d), alpha)
+        discrete, discrete_label = _discrete_model(frame, by, followed, var, alpha)
     return TimeToResponse(label=label, intervals=intervals, overall=overall, by_group=by_group, group_variable=by,
                           group_title=title, n_unfollowed=int((~intervals["followed"]).sum()),
                           n_group_missing=n_group_missing, discrete=discrete, discrete_label=discrete_label)
 
 
-def _discrete_model(frame, by, followed, row, alpha):
+def _discrete_model(frame, by, followed, var, alpha):
     """The discrete-time model of ``by`` as the prognostic model codes it (continuous per its step,
     yes/no as 0/1); (None, "") for a category of more than two levels or without an event."""
     values = followed["patient_id"].map(dict(zip(frame["patient_id"], frame[by])))
@@ -740,7 +737,7 @@ def _discrete_model(frame, by, followed, row, alpha):
         return None, ""
     series = pd.Series(values[keep].to_numpy(), name=by).astype(frame[by].dtype)
     try:
-        parts = _terms_for(by, series, row, PER_UNIT)
+        parts = _terms_for(by, series, var, PER_UNIT)
     except ValueError:
         return None, ""
     if len(parts) != 1:

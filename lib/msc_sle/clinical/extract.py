@@ -45,14 +45,15 @@ def _note(file: str, n: int) -> str | None:
             "the descriptors (which: data_issues.csv)")
 
 
-def load_cohort(path: str | Path = BUNDLED_DATA) -> Cohort:
+def load_cohort(path: str | Path = BUNDLED_DATA, *, dictionary=None) -> Cohort:
     """Read and validate an extract (:func:`msc_sle.contract.read_extract`), then check recorded
     SLEDAI-2K totals against their descriptors (a :class:`~msc_sle.contract.DataWarning` and a note
     in ``Cohort.notes`` giving their number; the visits in ``Cohort.details``). Returns the typed
     :class:`~msc_sle.contract.Cohort` or raises :class:`~msc_sle.contract.DataError` listing every
-    problem of the extract."""
+    problem of the extract. ``dictionary``: the data dictionary's path (default ``data/dictionary.csv``)."""
     # a mapping.yml may give a dose as another glucocorticoid: the contract converts it with these
-    cohort = read_extract(path, converters={drug: float(prednisone_equivalent(1.0, drug)) for drug in EQUIVALENT_DOSE_MG})
+    converters = {drug: float(prednisone_equivalent(1.0, drug)) for drug in EQUIVALENT_DOSE_MG}
+    cohort = read_extract(path, converters=converters, dictionary=dictionary)
     file = cohort.files.get("visits", "visits")
     details = recorded_total_details(cohort, file)
     if not details:

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..contract import Cohort, DataError, Problem, dtype_for, load_dictionary
+from ..contract import Cohort, DataError, Problem, as_dictionary, variable, variables
 from .outcomes import ResponseDefinition, classify_response, get_definition
 from .sledai import sledai2k
 from .visits import FOLLOW_UP_MONTHS, visit_grid
@@ -38,11 +38,7 @@ def _split_levels(name: str, cut: float) -> list[str]:
     The dictionary holds the paper's labels (e.g. "<20|>=20", "<1.2 g|>=1.2 g"); another cut keeps
     their wording with the number replaced, so a "what if" split is labelled truthfully.
     """
-    d = load_dictionary()
-    row = d[(d["table"] == "derived") & (d["name"] == name)]
-    if row.empty:
-        raise KeyError(f"{name!r} is not a derived variable of the data dictionary")
-    levels = row.iloc[0]["allowed"].split("|")
+    levels = list(variable(name, "derived").levels or ())
     pattern = re.compile(r"^(<|>=)\s*([0-9.]+)(.*)$")
     parsed = [pattern.match(level) for level in levels]
     if len(levels) != 2 or not all(parsed) or [p.group(1) for p in parsed] != ["<", ">="]:
@@ -105,8 +101,7 @@ def analysis_frame(cohort: Cohort, definitions=("paper_cr", "paper_lda"),
         raise ValueError(f"outcome column names must be new and distinct: {outcome_columns} "
                          f"(clash with patient columns: {clash})")
     frame = patients.copy()
-    d = load_dictionary()
-    derived = d[d["table"] == "derived"].set_index("name")
+    derived = {v.name: v for v in variables("derived")}
 
     # SLEDAI-2K per scheduled month, scattered into a patient x month grid (no per-patient loop).
     visits = cohort.visits
@@ -117,7 +112,7 @@ def analysis_frame(cohort: Cohort, definitions=("paper_cr", "paper_lda"),
     missing = total.isna().to_numpy()
     for j, m in enumerate(months):
         name = f"sledai_m{m}"
-        if name not in derived.index:
+        if name not in derived:
             raise KeyError(f"{name!r} is not a derived variable of the data dictionary")
         rows = grid[:, j]
         present = rows >= 0
@@ -146,9 +141,9 @@ def analysis_frame(cohort: Cohort, definitions=("paper_cr", "paper_lda"),
         frame[f"{prefix}_m12"] = frame[f"{prefix}_m12"].astype("boolean")
     # Types of the dictionary's derived variables come from the dictionary (category levels were
     # taken from it above, possibly re-labelled for another cut).
-    for name, row in derived.iterrows():
-        if name in frame.columns and row["type"] != "category":
-            frame[name] = frame[name].astype(dtype_for(row))
+    for name, var in derived.items():
+        if name in frame.columns and var.kind != "category":
+            frame[name] = frame[name].astype(var.dtype)
     return frame
 
 
@@ -161,7 +156,7 @@ def sledai_long(frame: pd.DataFrame) -> pd.DataFrame:
     return long.sort_values(["patient_id", "month"]).reset_index(drop=True)
 
 
-def baseline_predictors(dictionary: pd.DataFrame | None = None) -> tuple[str, ...]:
+def baseline_predictors(dictionary=None) -> tuple[str, ...]:
     """The analysis-frame variables a prognostic model may use as predictors, in dictionary order.
 
     Every variable of the paper's tables (a dictionary row of the patients or derived table with a
@@ -173,7 +168,6 @@ def baseline_predictors(dictionary: pd.DataFrame | None = None) -> tuple[str, ..
     >>> "sledai_m0" in baseline_predictors() and "sledai_m12" not in baseline_predictors()
     True
     """
-    d = load_dictionary() if dictionary is None else dictionary
-    rows = d[d["table"].isin(["patients", "derived"]) & (d["section"] != "") & (d["section"] != "Outcome")]
+    d = as_dictionary(dictionary)
     later = {f"sledai_m{m}" for m in FOLLOW_UP_MONTHS} | set(POST_BASELINE)
-    return tuple(n for n in dict.fromkeys(rows["name"]) if n not in later)
+    return tuple(n for n in dict.fromkeys(v.name for v in d.characteristics()) if n not in later)

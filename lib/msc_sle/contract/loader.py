@@ -18,12 +18,13 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .dictionary import ID, dtype_for, load_dictionary, normal_name, table_variables, variable_types
+from .dictionary import ID, Variable, as_dictionary, dtype_for, normal_name, table_variables, variable_types
 from .formats import PARQUET, STATISTICAL, Foreign, apply_labels, read_parquet, read_redcap, read_statistical
 from .mapping import MAPPING, ExtractMapping, read_mapping
 from .paths import BUNDLED_DATA
@@ -496,11 +497,6 @@ def _normal_header(name: str) -> str:
     return normal_name(name)
 
 
-def _range(allowed: str) -> tuple[float, float] | None:
-    m = re.fullmatch(r"([-\d.]+)-([-\d.]+)", allowed)
-    return (float(m.group(1)), float(m.group(2))) if m else None
-
-
 _DECLARE = 'declare the convention in manifest.json ("decimal", "thousands")'
 # What a number cell may hold in ASCII: the fast path reads only these; anything else is looked at.
 _ASCII_PLAIN = r"[-+]?[0-9]+(?:\.[0-9]+)?"
@@ -572,8 +568,10 @@ class _Column:
 
     def __init__(self, raw: _Raw, spec: pd.Series, problems: list[Problem], notes: list[str],
                  convention: _Convention, native: pd.Series | None, skip: set,
-                 factor: tuple[float, str] | None = None):
+                 factor: tuple[float, str] | None = None, variable: Variable | None = None):
         self.raw, self.spec, self.problems, self.notes = raw, spec, problems, notes
+        # the typed record: what the pandera schema of the column's values is generated from
+        self.variable = variable
         self.name = spec["name"]
         self.convention, self.native, self.skip = convention, native, skip
         # mapping.yml's unit or drug conversion: (factor, its line); applied to what was read
@@ -667,7 +665,7 @@ class _Column:
     def _check_values(self, out: pd.Series, cells: pd.Series) -> None:
         """The dictionary's range and allowed values, as a pandera schema (``_value_schema``); each
         failure becomes one problem in the loader's words, naming the cell as the file writes it."""
-        schema = _value_schema(self.spec["name"], self.spec["type"], self.spec["allowed"])
+        schema = _value_schema(self.variable)
         if schema is None:
             return
         import pandera.errors
@@ -681,7 +679,7 @@ class _Column:
                 row = case["index"]
                 text = str(cells[row]).strip()
                 if case["check"].startswith("in_range"):
-                    lo, hi = _range(self.spec["allowed"])
+                    lo, hi = self.variable.value_range
                     self.problem(row, text, f"outside the allowed range {lo:g}-{hi:g}{' ' + unit if unit else ''}"
                                  f"{once}", self.via)
                 else:
@@ -827,7 +825,8 @@ class _Column:
         by_key = {lvl.lower().replace(" ", ""): lvl for lvl in levels}
         keys = text.str.lower().str.replace(" ", "", regex=False)
         mapped = keys.map(by_key)
-        bad = _failures(_value_schema(self.name, "category", "|".join(by_key)), keys)
+        # the level each cell names (its own text when it names none): the schema refuses the latter
+        bad = _failures(_value_schema(self.variable), mapped.where(mapped.notna(), text))
         for row in text.index[bad]:
             self.problem(row, text[row], f"not one of the allowed values {', '.join(levels)}")
         changed = sorted(set(text[text.notna() & ~bad & (text != mapped)]))
@@ -907,20 +906,25 @@ def _combine(kind: str, fast: np.ndarray, values, rest: pd.Series | None, index:
     return pd.concat([out, rest.astype("string")]).reindex(index)
 
 
-def _value_schema(name: str, kind: str, allowed: str):
-    """The dictionary's range (``lo-hi``) or allowed values (``a|b``) of one variable as a pandera
-    schema of its values (for a category: of its cells lower-cased without spaces, as levels are
-    matched), missing values allowed; None when the variable has neither."""
+def _value_schema(variable: Variable):
+    """A variable's range (``value_range``) or allowed values (``levels``) as a pandera schema of its
+    values (numbers as read, before the Int64 cast; a category's levels), missing values allowed;
+    None when it has neither. Generated from the :class:`Variable` record, so a variable added to
+    the dictionary is checked without code."""
+    return _value_schema_of(variable.name, variable.kind, variable.value_range, variable.levels)
+
+
+@lru_cache(maxsize=256)
+def _value_schema_of(name: str, kind: str, value_range, levels):
     import pandera.pandas as pa
 
     checks = []
-    bounds = _range(allowed)
-    if kind in ("number", "integer") and bounds:
-        checks.append(pa.Check.in_range(*bounds))
-    if kind == "integer" and "|" in allowed:
-        checks.append(pa.Check.isin([float(v) for v in allowed.split("|")]))
-    if kind == "category":
-        checks.append(pa.Check.isin(allowed.split("|")))
+    if kind in ("number", "integer") and value_range is not None:
+        checks.append(pa.Check.in_range(*value_range))
+    if kind == "integer" and levels:
+        checks.append(pa.Check.isin([float(v) for v in levels]))
+    if kind == "category" and levels:
+        checks.append(pa.Check.isin(list(levels)))
     return pa.SeriesSchema(checks=checks, nullable=True, title=name) if checks else None
 
 
@@ -954,8 +958,9 @@ def _all_missing(index: pd.Index, row: pd.Series) -> pd.Series:
 
 
 def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str],
-                 convention: _Convention) -> pd.DataFrame | None:
-    spec = table_variables(table)
+                 convention: _Convention, dictionary=None) -> pd.DataFrame | None:
+    spec = table_variables(table, dictionary)
+    contract = as_dictionary(dictionary)
     headers = [_normal_header(c) for c in raw.frame.columns]
     renamed = [f"'{o}' -> '{n}'" for o, n in zip(raw.frame.columns, headers) if str(o) != n]
     if renamed:
@@ -993,7 +998,7 @@ def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str
         if name in frame:
             column = _Column(raw, row, problems, notes, convention,
                              None if native is None else native[name], formula_rows.get(name, set()),
-                             raw.factors.get(name))
+                             raw.factors.get(name), contract.variable(name, table))
             out[name] = column.parse(frame[name])
         elif name not in missing:  # optional column absent: all missing, typed
             out[name] = _all_missing(frame.index, row)
@@ -1133,10 +1138,10 @@ def _find_tables(path: Path, problems: list[Problem], mapping: ExtractMapping | 
 
 
 def _foreign_raw(foreign: Foreign, table: str, mapping: ExtractMapping | None, problems: list[Problem],
-                 notes: list[str]) -> _Raw:
+                 notes: list[str], dictionary=None) -> _Raw:
     """A table read by pyreadstat or from REDCap, as the loader's text cells (mapped when asked)."""
     notes.extend(foreign.notes)
-    kinds = variable_types(table)
+    kinds = variable_types(table, dictionary)
     spec = mapping.tables.get(table) if mapping is not None else None
     targets = {c.source: c.name for c in spec.columns} if spec is not None else {}
     for source, codes in foreign.labels.items():
@@ -1186,7 +1191,8 @@ def _without_echoes(problems: list[Problem]) -> list[Problem]:
         (p.file, p.row, p.column) not in cells and not (p.row is None and (p.file, p.column) in columns))]
 
 
-def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] | None = None) -> Cohort:
+def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] | None = None, *,
+                 dictionary=None) -> Cohort:
     """Read and validate an extract; return a typed :class:`Cohort` or raise :class:`DataError`.
 
     ``path`` is a folder holding ``patients`` and ``visits`` as ``.csv`` or ``.xlsx`` files (or one
@@ -1203,8 +1209,10 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
     Warnings (:class:`DataWarning`, also in ``Cohort.notes``) give counts and rules only; the patients
     behind them are listed in ``Cohort.details``. Clinical consistency (recorded SLEDAI-2K totals
     against their descriptors) is checked one layer up, by :func:`msc_sle.clinical.load_cohort`,
-    which calls this function first.
+    which calls this function first. ``dictionary``: the data dictionary the extract is checked
+    against, a path or :class:`~msc_sle.contract.Dictionary` (default ``data/dictionary.csv``).
     """
+    contract = as_dictionary(dictionary)
     path = Path(path)
     problems: list[Problem] = []
     notes: list[str] = []
@@ -1218,7 +1226,7 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
     manifest = _read_manifest(folder, problems)
     if manifest.convention.decimal is not None:
         notes.append(f"{MANIFEST}: numbers read with the declared {manifest.convention.describe()}")
-    mapping = read_mapping(folder, problems, converters)
+    mapping = read_mapping(folder, problems, converters, contract)
     if (folder / MAPPING).is_file() and mapping is None:
         raise DataError(problems)  # a mapping that cannot be read: nothing below would be meaningful
     raws: dict[str, _Raw | None] = {}
@@ -1235,7 +1243,7 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
                             rc.get("missing_codes"))
         files += [records, dictionary]
         for table in TABLES:
-            raws[table] = None if split is None else _foreign_raw(split[table], table, mapping, problems, notes)
+            raws[table] = None if split is None else _foreign_raw(split[table], table, mapping, problems, notes, contract)
             if split is not None:
                 details.extend(split[table].details)
                 headers.update(split[table].frame.columns)
@@ -1244,12 +1252,12 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
             if file is None:
                 raws[table] = None
                 continue
-            required = table_variables(table).query("required == 'yes'")["name"].tolist()
+            required = [v.name for v in contract.variables(table) if v.required]
             if file.suffix.lower() in (*STATISTICAL, PARQUET):
                 foreign = (read_parquet if file.suffix.lower() == PARQUET else read_statistical)(file, problems)
                 if foreign is not None:
                     headers.update(foreign.frame.columns)
-                raws[table] = None if foreign is None else _foreign_raw(foreign, table, mapping, problems, notes)
+                raws[table] = None if foreign is None else _foreign_raw(foreign, table, mapping, problems, notes, contract)
             else:
                 raws[table] = (_read_xlsx(file, table, required, problems) if file.suffix.lower() == ".xlsx"
                                else _read_csv(file, required, problems))
@@ -1261,7 +1269,8 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
                 files.append(file)
             if raws[table] is not None:
                 notes.extend(raws[table].notes)
-    frames = {t: _parse_table(raws[t], t, problems, notes, manifest.convention) if raws[t] is not None else None
+    frames = {t: _parse_table(raws[t], t, problems, notes, manifest.convention, contract)
+              if raws[t] is not None else None
               for t in TABLES}
     for table, frame in frames.items():
         if frame is not None and ID in frame and (table == "patients" or "month" in frame):
@@ -1279,4 +1288,4 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
     return Cohort(patients, visits, str(path), fingerprint_files(files), manifest.synthetic,
                   tuple(dict.fromkeys(notes)), {t: raws[t].file for t in TABLES},
                   tuple(str(f.resolve()) for f in files), tuple(details), manifest.paper_cohort,
-                  tuple(sorted(headers - set(load_dictionary()["name"]))))
+                  tuple(sorted(headers - set(contract.names))))

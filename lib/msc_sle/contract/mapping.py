@@ -33,7 +33,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from .dictionary import normal_name, table_variables, variable_types
+from .dictionary import normal_name, variable_types, variables
 from .formats import with_labels
 from .types import Problem
 
@@ -252,9 +252,10 @@ def _level(value: str) -> str:
     return value[:-2] if value.endswith(".0") and value[:-2].isdigit() else value
 
 
-def read_mapping(folder: Path, problems: list[Problem], converters: Mapping[str, float] | None = None
-                 ) -> ExtractMapping | None:
-    """``folder/mapping.yml`` checked against the dictionary, or None when there is none.
+def read_mapping(folder: Path, problems: list[Problem], converters: Mapping[str, float] | None = None,
+                 dictionary=None) -> ExtractMapping | None:
+    """``folder/mapping.yml`` checked against the dictionary (a path or ``Dictionary``; default
+    ``data/dictionary.csv``), or None when there is none.
 
     ``converters`` give mg prednisone per mg of each glucocorticoid a ``drug:`` may name (the
     clinical layer passes them in: the data contract knows no pharmacology)."""
@@ -299,7 +300,7 @@ def read_mapping(folder: Path, problems: list[Problem], converters: Mapping[str,
         for key in spec:
             if key not in ("__lines__", "file", "columns", "values"):
                 bad(tlines[key], f"{table}.{key}", None, "unknown key (expected file, columns, values)")
-        dictionary = table_variables(table).set_index("name")
+        targets = {v.name: v for v in variables(table, dictionary)}
         columns = []
         cols = spec.get("columns") or {}
         clines = cols.get("__lines__", {}) if isinstance(cols, dict) else {}
@@ -307,7 +308,7 @@ def read_mapping(folder: Path, problems: list[Problem], converters: Mapping[str,
             if target == "__lines__":
                 continue
             line = clines[target]
-            if target not in dictionary.index:
+            if target not in targets:
                 bad(line, f"{table}.columns.{target}", None, f"not a variable of the {table} table in data/dictionary.csv")
                 continue
             unit = drug = None
@@ -318,7 +319,7 @@ def read_mapping(folder: Path, problems: list[Problem], converters: Mapping[str,
                 bad(line, f"{table}.columns.{target}", None, "give the extract's column name (or {column: ..., unit: ...})")
                 continue
             factor = 1.0
-            wanted = dictionary.at[target, "unit"] if isinstance(dictionary.at[target, "unit"], str) else ""
+            wanted = targets[target].unit
             if unit is not None:
                 key = (_base_unit(str(unit).strip().lower()), _base_unit(wanted))
                 if key[0] == key[1]:
@@ -347,7 +348,7 @@ def read_mapping(folder: Path, problems: list[Problem], converters: Mapping[str,
         for target, codes in (vals.items() if isinstance(vals, dict) else []):
             if target == "__lines__":
                 continue
-            if target not in dictionary.index:
+            if target not in targets:
                 bad(vlines[target], f"{table}.values.{target}", None, f"not a variable of the {table} table")
                 continue
             if not isinstance(codes, dict):

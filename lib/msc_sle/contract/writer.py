@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .dictionary import table_variables
+from .dictionary import variables
 from .types import Cohort
 
 __all__ = ["write_cohort"]
@@ -51,9 +51,8 @@ def write_cohort(cohort: Cohort, folder: str | Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for table, frame in (("patients", cohort.patients), ("visits", cohort.visits)):
-        spec = table_variables(table)
-        cols = [n for n in spec["name"] if n in frame]
-        kinds = dict(zip(spec["name"], spec["type"]))
+        kinds = {v.name: v.kind for v in variables(table)}
+        cols = [n for n in kinds if n in frame]
         out = pd.DataFrame({c: _format_column(frame[c], kinds[c]) for c in cols})
         target = folder / f"{table}.csv"
         tmp = target.with_suffix(".csv.tmp")

@@ -57,7 +57,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from ..contract import load_dictionary
+from ..contract import as_dictionary
 from ..present.format import format_against, format_fixed, on_half, round_half_to_even, round_half_up
 from .feasible import claim_findings, feasible_p_findings, significance_findings
 from .published import claims_problems, load_claims, load_published, matches_printed
@@ -610,7 +610,7 @@ def _precision_findings(recs) -> list[dict]:
 
 def _label_findings(recs, dictionary) -> list[dict]:
     out = []
-    labels = dict(zip(dictionary["name"], dictionary["label"]))
+    labels = {n: dictionary.variable(n).label for n in dictionary.names}
     rows = [r for r in recs if _is_table(r["source"]) and r["location"] not in ("header", "text", "legend")]
     for (source, location, variable), _ in _groups(rows, "source", "location", "variable").items():
         label = labels.get(variable)
@@ -642,7 +642,7 @@ DEFAULT_CLAIMS = "default"
 def paper_audit(published: pd.DataFrame | None = None, *, claims=DEFAULT_CLAIMS, alpha: float = 0.05,
                 expected_min: float = 5, slip_units: float = 2,
                 splits: dict | None = None, nested=NESTED_COUNTS, complements: dict | None = None,
-                strata: dict | None = None, dictionary: pd.DataFrame | None = None) -> pd.DataFrame:
+                strata: dict | None = None, dictionary=None) -> pd.DataFrame:
     """All consistency findings on the published numbers, most severe first.
 
     Parameters
@@ -662,7 +662,7 @@ def paper_audit(published: pd.DataFrame | None = None, *, claims=DEFAULT_CLAIMS,
         ``major`` (count and percentage then disagree, or two places print different numbers).
     splits, nested, complements, strata : structural facts the sums rely on; defaults
         :data:`SPLIT_VARIABLES`, :data:`NESTED_COUNTS`, :data:`COMPLEMENTS`, :data:`STRATA`.
-    dictionary : the data dictionary (labels for the typo check).
+    dictionary : the data dictionary's path (labels for the typo check; default ``data/dictionary.csv``).
 
     Returns a DataFrame with :data:`AUDIT_COLUMNS`. ``published`` is the printed text (or the
     printed numbers the check combines), ``recomputed`` the number the check derives or compares
@@ -672,7 +672,7 @@ def paper_audit(published: pd.DataFrame | None = None, *, claims=DEFAULT_CLAIMS,
     splits = SPLIT_VARIABLES if splits is None else splits
     complements = COMPLEMENTS if complements is None else complements
     strata = STRATA if strata is None else strata
-    dictionary = load_dictionary() if dictionary is None else dictionary
+    dictionary = as_dictionary(dictionary)
     if isinstance(claims, str) and claims == DEFAULT_CLAIMS:
         claims = load_claims()
     if claims is not None:

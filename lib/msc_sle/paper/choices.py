@@ -15,7 +15,7 @@ beside it wherever the two differ, so a table can show both p-values.
 from __future__ import annotations
 
 from ..compare import TEST_RULES, Comparison, summarise
-from ..contract import load_dictionary
+from ..contract import as_dictionary
 from ..present.format import format_p
 from .audit import recheck_pvalues
 from .published import load_published, select_published
@@ -41,21 +41,14 @@ def table_test_rule(test_rule: str, paper_cohort: bool) -> str:
     return RULE_ELSEWHERE if test_rule == "paper" and not paper_cohort else test_rule
 
 
-def _kind(name: str, drows) -> str | None:
-    row = drows.get(name)
-    if row is None:
-        return None
-    return "categorical" if row["type"] in ("boolean", "category") else "continuous"
-
-
-def paper_tests(outcome: str, variables, published=None) -> dict[str, str]:
+def paper_tests(outcome: str, variables, published=None, dictionary=None) -> dict[str, str]:
     """``{variable: test}``: the test the paper used for the comparison of ``variable`` by
     ``outcome`` ("cr", "lda", ...): the test a printed p-value is marked with (a table's mark
     before the text's), section 2.5's stated test for a p the paper prints without naming its test
-    and for every comparison it does not print. Variables outside the data dictionary are left out."""
+    and for every comparison it does not print. Variables outside the data dictionary, and its text
+    and date variables (never compared), are left out."""
     pub = load_published() if published is None else published
-    d = load_dictionary()
-    drows = {r["name"]: r for r in d.drop_duplicates("name").to_dict("records")}
+    d = as_dictionary(dictionary)
     rows = select_published(pub, outcome=outcome, statistic="p_value")
     marked: dict[str, str] = {}
     for r in sorted(rows.to_dict("records"), key=lambda r: not str(r["source"]).startswith("Table")):
@@ -63,16 +56,16 @@ def paper_tests(outcome: str, variables, published=None) -> dict[str, str]:
             marked.setdefault(r["variable"], r["test_marked"])
     out = {}
     for name in variables:
-        kind = _kind(name, drows)
-        if kind is not None:
-            out[name] = marked.get(name, STATED_TESTS[kind])
+        measure = d.get(name).measure if name in d else None
+        if measure is not None:
+            out[name] = marked.get(name, STATED_TESTS[measure])
     return out
 
 
 def compare_as_the_paper(frame, by: str, outcome: str, test_rule: str = "paper", variables=None, *,
                          labels=None, effect_sizes: bool = True, adjust: str | None = None,
                          published=None, paper_choice: dict[str, str] | None = None, paper_cohort: bool = True,
-                         families=None) -> Comparison:
+                         families=None, dictionary=None) -> Comparison:
     """The comparison of ``frame`` by ``by`` as a table of the workbook prints it.
 
     ``test_rule="paper"``: every p-value under the test the paper used (:func:`paper_tests` for
@@ -85,16 +78,17 @@ def compare_as_the_paper(frame, by: str, outcome: str, test_rule: str = "paper",
     ``"paper"`` becomes :data:`RULE_ELSEWHERE` (:func:`table_test_rule`) and no paper's p is put beside.
     ``paper_choice``: :func:`paper_tests` for ``outcome`` when the caller keeps it (the explorer
     compares one variable per control change, and reading the choice costs more than the test).
+    ``dictionary``: the data dictionary's path (default ``data/dictionary.csv``).
     """
     test_rule = table_test_rule(test_rule, paper_cohort)
-    result = summarise(frame, by, variables, labels=labels)
+    result = summarise(frame, by, variables, labels=labels, dictionary=dictionary)
     if not paper_cohort:
         result = result.add_p(test_rule)
         if effect_sizes:
             result = result.add_effect()
         return result.add_q(adjust, families=families) if adjust else result
     names = [s.spec.name for s in result.summaries]
-    used = paper_tests(outcome, names, published) if paper_choice is None else \
+    used = paper_tests(outcome, names, published, dictionary) if paper_choice is None else \
         {n: paper_choice[n] for n in names if n in paper_choice}
     if test_rule == "paper":
         # every variable has its test, so the rule never decides ("pearson_only" is section 2.5's)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import stats
 from ..clinical.visits import visit_label
-from ..contract import load_dictionary
+from ..contract import read_dictionary
 from ..present.format import format_fixed
 from .published import PUBLISHED_COLUMNS, load_published
 
@@ -170,7 +170,8 @@ OTHER_LABELS = {"n": "Number of patients", "no_response": "No response (LDA neve
 def _name_pattern() -> tuple[re.Pattern, dict]:
     from ..clinical.outcomes import DEFINITIONS
 
-    labels = dict(zip(load_dictionary()["name"], load_dictionary()["label"])) | \
+    dictionary = read_dictionary()
+    labels = {n: dictionary.variable(n).label for n in dictionary.names} | \
         {k: v for k, v in OTHER_LABELS.items() if "_" in k} | \
         {f"{name}_ever": f"{name.upper().replace('_', ' ')} during the year" for name in DEFINITIONS}
     names = sorted((n for n in labels if "_" in n), key=len, reverse=True)

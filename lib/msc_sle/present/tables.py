@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..clinical.visits import visit_label
 from ..compare import FAMILIES, Comparison, describe, group_columns
-from ..contract import load_dictionary
+from ..contract import as_dictionary
 from ..stats import TESTS
 from ..stats.estimability import NOT_ESTIMABLE
 from .format import (NOT_TESTED, epv_text, format_fixed, format_number, format_p, format_percent, format_rate,
@@ -260,14 +260,15 @@ def table_one(data: pd.DataFrame, variables=None, decimals: int = 1, *, labels=N
     the value recorded) and "median (range)" for continuous ones, under the dictionary's section
     headings in ``section_order``; a "Missing" column appears when any value is missing.
     ``variables`` (default: every dictionary variable with a table section, outcomes included,
-    in dictionary order) also sets the order within a section.
+    in dictionary order) also sets the order within a section. ``dictionary``: the data
+    dictionary's path, or :class:`~msc_sle.contract.Dictionary` (default ``data/dictionary.csv``).
     """
     if variables is None:
-        d = load_dictionary() if dictionary is None else dictionary
-        names = [n for n in dict.fromkeys(d.loc[d["section"] != "", "name"]) if n in data.columns]
-        names += [c for c in data.columns if c not in set(d["name"])]
+        d = as_dictionary(dictionary)
+        names = [n for n in dict.fromkeys(v.name for v in d.variables() if v.section) if n in data.columns]
+        names += [c for c in data.columns if c not in d]
         tidy = describe(data, [c for c in names if _describable(data[c])] if names else None,
-                        labels=labels, dictionary=dictionary).table
+                        labels=labels, dictionary=d).table
     else:
         tidy = describe(data, variables, labels=labels, dictionary=dictionary).table
     return _table_one(tidy, n=len(data), decimals=decimals, section_order=section_order, range_sep=range_sep,

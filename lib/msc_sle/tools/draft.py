@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..contract import DataError, Problem
-from ..contract.dictionary import normal_name, table_variables
+from ..contract.dictionary import normal_name, variables
 from ..contract.formats import STATISTICAL, read_metadata
 from ..contract.loader import TABLE_SUFFIXES
 from ..contract.mapping import MAPPING
@@ -61,18 +61,17 @@ def draft_mapping(folder: str | Path) -> str:
         columns, var_labels, value_labels = _columns(path)
         by_name = {normal_name(c): c for c in columns}
         by_label = {normal_name(v): c for c, v in var_labels.items() if v}
-        spec = table_variables(table)
         used, mapped, todo, values = set(), [], [], []
-        for _, var in spec.iterrows():
-            name, label = var["name"], var["label"]
+        for var in variables(table):
+            name, label = var.name, var.label
             source, how = None, ""
             for key, table_of, why in ((name, by_name, "same name"), (normal_name(label), by_name, "dictionary label"),
                                        (name, by_label, "variable label"), (normal_name(label), by_label, "variable label")):
                 if key in table_of and table_of[key] not in used:
                     source, how = table_of[key], why
                     break
-            unit = f", {var['unit']}" if var["unit"] else ""
-            needed = "required" if var["required"] == "yes" else "optional"
+            unit = f", {var.unit}" if var.unit else ""
+            needed = "required" if var.required else "optional"
             if source is None:
                 todo.append(f"    # TODO {name}: ({label}{unit}; {needed}) which column? "
                             f"e.g. {name}: COLUMN or {{column: COLUMN, unit: ...}}")
@@ -80,8 +79,8 @@ def draft_mapping(folder: str | Path) -> str:
             used.add(source)
             mapped.append(f"    {name}: {_quote(source)}    # {how}")
             codes = value_labels.get(source)
-            if codes and var["type"] in ("category", "boolean"):
-                allowed = var["allowed"].replace("|", ", ") if var["type"] == "category" else "1, 0"
+            if codes and var.kind in ("category", "boolean"):
+                allowed = ", ".join(var.levels) if var.kind == "category" else "1, 0"
                 pairs = ", ".join(f"{_quote(str(lbl))}: TODO" for lbl in codes.values())
                 values.append(f"    # TODO {name}: map each value label to one of {allowed}")
                 values.append(f"    # {name}: {{{pairs}}}")

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from msc_sle import stats
-from msc_sle.contract import VISIT_MONTHS, Cohort, load_dictionary, write_cohort
+from msc_sle.contract import VISIT_MONTHS, Cohort, variables, write_cohort
 from msc_sle.clinical import FOLLOW_UP_MONTHS
 from msc_sle.paper.published import PUBLISHED_PATH
 
@@ -1093,7 +1093,7 @@ def _dates_and_follow_up(people, rules: _Rules, rng):
 
 
 def _patients_frame(people) -> pd.DataFrame:
-    cols = [r["name"] for _, r in load_dictionary().iterrows() if r["table"] == "patients"]
+    cols = [v.name for v in variables("patients")]
     rows = []
     for p in people:
         row = {c: p.get(c) for c in cols}
@@ -1108,9 +1108,8 @@ def _patients_frame(people) -> pd.DataFrame:
 
 def _finalise(patients: pd.DataFrame, visits: pd.DataFrame):
     """Pseudonymous ids in a random-looking but seeded order, sorted rows, contract column order."""
-    d = load_dictionary()
-    pcols = list(d.loc[d.table == "patients", "name"])
-    vcols = list(d.loc[d.table == "visits", "name"])
+    pcols = [v.name for v in variables("patients")]
+    vcols = [v.name for v in variables("visits")]
     patients = patients[pcols].sort_values("patient_id", kind="stable").reset_index(drop=True)
     visits = visits[vcols].sort_values(["patient_id", "month"], kind="stable").reset_index(drop=True)
     return patients, visits

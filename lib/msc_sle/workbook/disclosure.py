@@ -239,16 +239,13 @@ def _level_key(level) -> str:
 
 def _dictionary_levels(variable: str, series_levels=None):
     """The allowed levels of a dictionary variable (booleans: True, False), None when unknown."""
-    from ..contract import variable_info
+    from ..contract import read_dictionary
 
-    try:
-        info = variable_info(variable)
-    except KeyError:
-        return None
-    if info["type"] == "boolean":
+    var = read_dictionary().get(variable)
+    if var is not None and var.kind == "boolean":
         return [True, False]
-    if info["type"] == "category" and isinstance(info["allowed"], str) and info["allowed"]:
-        return info["allowed"].split("|")
+    if var is not None and var.kind == "category":
+        return list(var.levels)
     return None
 
 
@@ -257,19 +254,17 @@ def _all_levels(tidy: pd.DataFrame) -> pd.DataFrame:
     included (count 0). A table that leaves out the levels nobody has says they are 0 (docs/disclosure.md);
     listed, they are withheld like any small count. A variable with no value recorded at all keeps its
     one row (level None)."""
-    from ..contract import variable_info
+    from ..contract import read_dictionary
 
+    dictionary = read_dictionary()
     parts, changed = [], False
     for variable, rows in tidy.groupby("variable", sort=False):
         first = rows.iloc[0]
         listed = [_level_key(lv) for lv in rows["level"] if not _no_level(lv)] \
             if first["type"] == "categorical" else []
         allowed = _dictionary_levels(variable) if listed else None
-        try:
-            show_level = variable_info(variable)["show_level"] if listed else ""
-        except KeyError:
-            show_level = ""
-        if not allowed or len(allowed) <= 2 or (isinstance(show_level, str) and show_level) or \
+        show_level = getattr(dictionary.get(variable), "show_level", "") if listed else ""
+        if not allowed or len(allowed) <= 2 or show_level or \
                 set(listed) >= {_level_key(a) for a in allowed}:
             parts.append(rows)
             continue

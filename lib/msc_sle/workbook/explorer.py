@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..clinical import analysis_frame, classify_response
 from ..compare import baseline_variables
-from ..contract import variable_info
+from ..contract import read_dictionary
 from ..paper.choices import compare_as_the_paper, paper_tests
 from ..present.format import typeset
 from ..present.tables import comparison_table, rate_table, rates_table
@@ -150,10 +150,8 @@ def _compare_one(cohort, frame, result, outcome: str, variable: str, test_rule: 
 
 
 def _applies_if(variable: str) -> str:
-    try:
-        return str(variable_info(variable)["applies_if"] or "")
-    except KeyError:  # a column the dictionary does not know applies to everyone
-        return ""
+    # a column the dictionary does not know applies to everyone
+    return getattr(read_dictionary().get(variable), "applies_if", "")
 
 
 def variable_choices(frame: pd.DataFrame, variables=None) -> list[tuple[str, str]]:
@@ -162,16 +160,15 @@ def variable_choices(frame: pd.DataFrame, variables=None) -> list[tuple[str, str
     (so the prednisone dose and its < 20 / ≥ 20 split are told apart)."""
     out = []
     for name in (baseline_variables(frame) if variables is None else variables):
-        try:
-            info = variable_info(name)
-        except KeyError:  # a column the dictionary does not know is shown by its name
+        var = read_dictionary().get(name)
+        if var is None:  # a column the dictionary does not know is shown by its name
             out.append((name, name))
             continue
-        label = typeset(info["label"])
-        if info["type"] in ("number", "integer"):
-            label = f"{label}, median" + (f" ({info['unit']})" if info["unit"] and info["unit"] not in label else "")
-        elif info["type"] == "category" and info["name"].endswith("_group"):
-            label = f"{label}: " + " / ".join(typeset(level) for level in info["allowed"].split("|"))
+        label = typeset(var.label)
+        if var.measure == "continuous":
+            label = f"{label}, median" + (f" ({var.unit})" if var.unit and var.unit not in label else "")
+        elif var.kind == "category" and var.name.endswith("_group"):
+            label = f"{label}: " + " / ".join(typeset(level) for level in var.levels)
         out.append((label, name))
     return out
 

@@ -164,11 +164,11 @@ def parameter_words(name: str, value: Any) -> str:
     if p.kind == "bool":
         shown = "yes" if value else "no"
     elif p.kind == "names":
-        from ..contract import variable_info
+        from ..contract import variable
 
         def label(v):
             try:
-                return str(variable_info(v)["label"])
+                return variable(v).label
             except KeyError:
                 return v.replace("_", " ")
         shown = ", ".join(label(v.strip()) for v in str(value).split(",") if v.strip())
