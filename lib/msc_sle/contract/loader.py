@@ -1,12 +1,18 @@
 """Reading an extract against the data contract: ``read_extract``.
 
 A hospital extract is two tables, ``patients`` (one row per screened patient) and ``visits``
-(long form, one row per patient and month), as CSV or XLSX, and optionally a ``manifest.json``.
+(long form, one row per patient and month), as CSV, XLSX, Parquet or a statistical package's file,
+and optionally a ``manifest.json``.
 ``read_extract`` reads them, normalises the usual spellings (and says which it normalised), checks
 every cell against the data dictionary (``data/dictionary.csv``) and either returns a typed
 :class:`Cohort` or raises :class:`DataError` listing *every* problem found, each with its file, row
-(as numbered in the file, header = row 1, blank lines counted), column, value and rule. The raw
-files are only ever read.
+(as numbered in the file, header = row 1, blank lines counted; Parquet: data rows from 1), column,
+value and rule. The raw files are only ever read.
+
+Speed: the usual CSV file is parsed by pyarrow, and a column's plain cells (those whose reading is
+their own text) are read by Arrow's vectorised kernels; only the other cells take the cell-by-cell
+rules, which alone decide every problem and note. Range and allowed values are pandera schemas
+generated from each variable's :class:`~msc_sle.contract.Variable` record.
 """
 from __future__ import annotations
 
