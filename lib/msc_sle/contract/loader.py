@@ -369,8 +369,9 @@ def _read_csv_arrow(text: str, header: str, delimiter: str) -> pd.DataFrame | No
                                   for c in table.columns):  # the csv module names the cell over its limit
         return None
     index = pd.RangeIndex(2, table.num_rows + 2)
-    frame = pd.DataFrame({c: pd.Series(pd.arrays.ArrowStringArray(table.column(i)), index=index)
-                          for i, c in enumerate(names)}, index=index)
+    # copy=False: the columns stay Arrow's buffers (a copy of a registry's visits costs as much as its parse)
+    frame = pd.DataFrame({c: pd.Series(pd.arrays.ArrowStringArray(table.column(i)), index=index, copy=False)
+                          for i, c in enumerate(names)}, index=index, copy=False)
     # a row of delimiters only (',,,') is a blank line to the csv module, not a row
     first = frame.iloc[:, 0]
     candidates = first.index[(first.str.strip() == "").to_numpy()]
@@ -677,7 +678,7 @@ class _Column:
         import pandera.errors
 
         try:
-            schema.validate(out, lazy=True)
+            schema.validate(out, lazy=True, inplace=True)  # the schema coerces nothing: no copy needed
         except pandera.errors.SchemaErrors as err:
             unit = self.spec["unit"]
             once = f" once converted (x{self.factor:.6g})" if self.factor != 1.0 else ""
@@ -940,7 +941,7 @@ def _failures(schema, values: pd.Series) -> pd.Series:
 
     bad = pd.Series(False, index=values.index)
     try:
-        schema.validate(values, lazy=True)
+        schema.validate(values, lazy=True, inplace=True)
     except pandera.errors.SchemaErrors as err:
         bad[err.failure_cases["index"].to_numpy()] = True
     return bad
