@@ -3,7 +3,7 @@
 ``dictionary``  the data dictionary (``data/dictionary.csv``) read once into :class:`Variable` records:
                 :func:`variable`, :func:`variables`
 ``types``       :class:`Cohort`, :class:`Problem`, :class:`DataError`, :class:`DataWarning`
-``loader``      :func:`read_extract`: CSV / XLSX read cell by cell, every problem reported at once
+``loader``      :func:`read_extract`: CSV / XLSX / Parquet read column-wise, unusual cells by the cell rules, every problem reported at once
 ``writer``      :func:`write_cohort`: the canonical format, read back value for value
 ``paths``       where the repository's data live
 

@@ -1,5 +1,5 @@
-"""Extracts saved by statistical packages (SPSS, Stata, SAS) and exported from REDCap, read into
-cells of text so the loader applies exactly the same rules to them as to a CSV file.
+"""Extracts saved by statistical packages (SPSS, Stata, SAS), exported from REDCap or saved as
+Apache Parquet, read into cells of text so the loader applies exactly the same rules to them as to a CSV file.
 
 pyreadstat (ReadStat) does the reading; what is written here is only what it does not do: turning
 its columns into the loader's text cells (vectorised, so a registry-sized file stays fast), applying
@@ -22,12 +22,14 @@ import pandas as pd
 
 from .types import Problem
 
-__all__ = ["STATISTICAL", "Foreign", "read_statistical", "read_metadata", "read_redcap", "with_labels",
+__all__ = ["STATISTICAL", "PARQUET", "Foreign", "read_statistical", "read_parquet", "read_metadata", "read_redcap", "with_labels",
            "apply_labels", "REDCAP_FIELDS", "FORM_STATUS",
            "checkbox_column"]
 
 #: File suffix -> the package that writes it (and how messages name the format).
 STATISTICAL = {".sav": "SPSS", ".zsav": "SPSS", ".dta": "Stata", ".sas7bdat": "SAS", ".xpt": "SAS transport"}
+#: The suffix of an Apache Parquet file (read by pyarrow).
+PARQUET = ".parquet"
 #: REDCap's own columns in a raw-data export (not fields of the project).
 REDCAP_FIELDS = ("redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
                  "redcap_data_access_group", "redcap_survey_identifier")
@@ -131,6 +133,57 @@ def read_statistical(path: Path, problems: list[Problem]) -> Foreign | None:
     labels = {name: {_code_text(code): str(label) for code, label in value_labels.items()}
               for name, value_labels in (meta.variable_value_labels or {}).items() if name in data}
     return Foreign(path.name, pd.DataFrame(frame, index=data.index, dtype=object), numeric, labels, notes)
+
+
+def _parquet_text(column, name: str):
+    """One Parquet column as Arrow text cells ('' = missing) and whether it held numbers: a number
+    as its shortest decimal (7.5, 1200), a yes/no as 1/0, a date as YYYY-MM-DD (a time of day kept,
+    so the date rule refuses it as it would in a CSV file)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column, kind = column.cast(kind.value_type), kind.value_type
+    number = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+    if pa.types.is_boolean(kind):
+        text = pc.if_else(column, "1", "0")
+    elif pa.types.is_floating(kind):
+        text = pc.if_else(pc.is_nan(column), pa.scalar(None, pa.string()), pc.cast(column, pa.string()))
+    elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        seconds = pc.cast(column, pa.timestamp("s"), safe=False)
+        text = pc.replace_substring_regex(pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%S"), "T00:00:00$", "")
+    else:
+        text = pc.cast(column, pa.string())  # strings, integers, decimals; another type fails here
+    return pc.fill_null(text, ""), number
+
+
+def read_parquet(path: Path, problems: list[Problem]) -> Foreign | None:
+    """Read an Apache Parquet file into the loader's text cells, so every rule of the data contract
+    applies to it as to a CSV file (numbers stored as numbers skip the decimal-mark convention, as an
+    SPSS file's do). Parquet has no header line: row numbers are data rows counted from 1."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as err:
+        problems.append(Problem(path.name, None, None, None, f"cannot be read as a Parquet file ({err})"))
+        return None
+    index = pd.RangeIndex(1, table.num_rows + 1)
+    frame, numeric = {}, set()
+    for name, column in zip(table.column_names, table.columns):
+        try:
+            text, number = _parquet_text(column, name)
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            problems.append(Problem(path.name, None, name, None,
+                                    f"a Parquet column of type {column.type} cannot be read as cells"))
+            continue
+        frame[name] = pd.Series(pd.arrays.ArrowStringArray(text), index=index)
+        if number:
+            numeric.add(name)
+    notes = [f"{path.name}: Parquet file, {table.num_rows} row(s); row numbers below count data rows from 1"]
+    return Foreign(path.name, pd.DataFrame(frame, index=index), numeric, {}, notes)
 
 
 def with_labels(cells: pd.Series, labels: dict) -> pd.Series:

@@ -1,12 +1,18 @@
 """Reading an extract against the data contract: ``read_extract``.
 
 A hospital extract is two tables, ``patients`` (one row per screened patient) and ``visits``
-(long form, one row per patient and month), as CSV or XLSX, and optionally a ``manifest.json``.
+(long form, one row per patient and month), as CSV, XLSX, Parquet or a statistical package's file,
+and optionally a ``manifest.json``.
 ``read_extract`` reads them, normalises the usual spellings (and says which it normalised), checks
 every cell against the data dictionary (``data/dictionary.csv``) and either returns a typed
 :class:`Cohort` or raises :class:`DataError` listing *every* problem found, each with its file, row
-(as numbered in the file, header = row 1, blank lines counted), column, value and rule. The raw
-files are only ever read.
+(as numbered in the file, header = row 1, blank lines counted; Parquet: data rows from 1), column,
+value and rule. The raw files are only ever read.
+
+Speed: the usual CSV file is parsed by pyarrow, and a column's plain cells (those whose reading is
+their own text) are read by Arrow's vectorised kernels; only the other cells take the cell-by-cell
+rules, which alone decide every problem and note. Range and allowed values are pandera schemas
+generated from each variable's :class:`~msc_sle.contract.Variable` record.
 """
 from __future__ import annotations
 
@@ -18,13 +24,14 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .dictionary import ID, as_dictionary, dtype_for, normal_name, table_variables, variable_types
-from .formats import STATISTICAL, Foreign, apply_labels, read_redcap, read_statistical
+from .dictionary import ID, Variable, as_dictionary, dtype_for, normal_name, table_variables, variable_types
+from .formats import PARQUET, STATISTICAL, Foreign, apply_labels, read_parquet, read_redcap, read_statistical
 from .mapping import MAPPING, ExtractMapping, read_mapping
 from .paths import BUNDLED_DATA
 from .types import Cohort, DataError, Problem, warn_data
@@ -208,7 +215,7 @@ class _Raw:
 
 
 #: The suffixes of a file that can hold a table.
-TABLE_SUFFIXES = (".csv", ".xlsx", *STATISTICAL)
+TABLE_SUFFIXES = (".csv", ".xlsx", PARQUET, *STATISTICAL)
 
 
 def _candidates(folder: Path, table: str) -> list[Path]:
@@ -294,11 +301,14 @@ def _read_csv(path: Path, required: list[str], problems: list[Problem]) -> _Raw 
     if not text.strip():
         problems.append(Problem(path.name, None, None, None, "the file is empty"))
         return None
-    header = next(line for line in text.splitlines() if line.strip())
+    header = _first_line(text)
     delimiter = max([",", ";", "\t"], key=header.count)
     kind = {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
     if delimiter != ",":
         notes.append(f"{path.name}: {kind}-delimited file")
+    fast = _read_csv_arrow(text, header, delimiter)
+    if fast is not None:
+        return _Raw(path.name, fast, kind, notes)
     # newline="": the csv module recognises \r\n, \n and old-Mac \r line ends itself
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[tuple[int, list[str]]] = []
@@ -314,6 +324,60 @@ def _read_csv(path: Path, required: list[str], problems: list[Problem]) -> _Raw 
         problems.append(Problem(path.name, start, None, None, rule))
         return None
     return _table(path.name, records, kind, required, notes, problems)
+
+
+def _first_line(text: str) -> str:
+    """The first line that is not blank (as ``str.splitlines`` splits), without splitting the whole file."""
+    size = 65536
+    while True:
+        lines = text[:size].splitlines()
+        # the last line of a prefix may be cut short: only a line followed by more text is whole
+        whole = lines if size >= len(text) else lines[:-1]
+        line = next((line for line in whole if line.strip()), None)
+        if line is not None or size >= len(text):
+            return line if line is not None else ""
+        size *= 4
+
+
+def _read_csv_arrow(text: str, header: str, delimiter: str) -> pd.DataFrame | None:
+    """The usual file, parsed by pyarrow (C++) into string columns indexed by row number; None when
+    the file needs the csv module's reading, which handles and reports the unusual ones.
+
+    The usual file: no quote character (so no record spans two lines), \n or \r\n line ends, the
+    header on line 1, no blank line, every row as wide as the header, every column named once.
+    Then a data row's number in the file is its position + 2, as the csv module counts it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    names = header.split(delimiter)
+    if ('"' in text or not text.startswith(header) or "\n\n" in text or "\n\r\n" in text
+            or ("\r" in text and text.count("\r") != text.count("\r\n"))
+            or any(c != c.strip() or not c for c in names) or len(set(names)) != len(names)
+            or any(c in text for c in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")):
+        return None
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                                 strings_can_be_null=False))
+    except (pa.ArrowInvalid, UnicodeEncodeError):  # a ragged row, a blank line of spaces...: the csv module's reading says which
+        return None
+    if table.num_rows == 0 or any((pc.max(pc.binary_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT
+                                  for c in table.columns):  # the csv module names the cell over its limit
+        return None
+    index = pd.RangeIndex(2, table.num_rows + 2)
+    # copy=False: the columns stay Arrow's buffers (a copy of a registry's visits costs as much as its parse)
+    frame = pd.DataFrame({c: pd.Series(pd.arrays.ArrowStringArray(table.column(i)), index=index, copy=False)
+                          for i, c in enumerate(names)}, index=index, copy=False)
+    # a row of delimiters only (',,,') is a blank line to the csv module, not a row
+    first = frame.iloc[:, 0]
+    candidates = first.index[(first.str.strip() == "").to_numpy()]
+    if len(candidates) and (frame.loc[candidates].apply(lambda c: c.str.strip() == "").all(axis=1)).any():
+        return None
+    return frame
 
 
 def _table(label: str, records: list[tuple[int, list]], kind: str, required: list[str], notes: list[str],
@@ -440,11 +504,6 @@ def _normal_header(name: str) -> str:
     return normal_name(name)
 
 
-def _range(allowed: str) -> tuple[float, float] | None:
-    m = re.fullmatch(r"([-\d.]+)-([-\d.]+)", allowed)
-    return (float(m.group(1)), float(m.group(2))) if m else None
-
-
 _DECLARE = 'declare the convention in manifest.json ("decimal", "thousands")'
 # What a number cell may hold in ASCII: the fast path reads only these; anything else is looked at.
 _ASCII_PLAIN = r"[-+]?[0-9]+(?:\.[0-9]+)?"
@@ -516,8 +575,10 @@ class _Column:
 
     def __init__(self, raw: _Raw, spec: pd.Series, problems: list[Problem], notes: list[str],
                  convention: _Convention, native: pd.Series | None, skip: set,
-                 factor: tuple[float, str] | None = None):
+                 factor: tuple[float, str] | None = None, variable: Variable | None = None):
         self.raw, self.spec, self.problems, self.notes = raw, spec, problems, notes
+        # the typed record: what the pandera schema of the column's values is generated from
+        self.variable = variable
         self.name = spec["name"]
         self.convention, self.native, self.skip = convention, native, skip
         # mapping.yml's unit or drug conversion: (factor, its line); applied to what was read
@@ -527,6 +588,111 @@ class _Column:
         self.problems.append(Problem(self.raw.file, int(row), self.name, value, rule, mapping=via))
 
     def parse(self, cells: pd.Series) -> pd.Series:
+        """The column's values, typed; every problem and note added. The cells whose reading is their
+        own text (a plain '7.5', '1', a level as the dictionary spells it) are read column-wise by
+        Arrow; only the others go through the cell-by-cell rules below, so a registry extract costs a
+        few vectorised passes while every message stays the one the rules give."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        kind = self.spec["type"]
+        arrow = _arrow_strings(cells)
+        fast = None if arrow is None else self._plain(arrow)
+        if fast is None or not fast.any():
+            out = self._parse_cells(cells)
+        else:
+            rest = cells[~fast]
+            out = _combine(kind, fast, self._plain_values(arrow if rest.empty else pc.filter(arrow, pa.array(fast))),
+                           self._parse_cells(rest) if len(rest) else None, cells.index, self.spec)
+        if kind in ("number", "integer"):
+            self._check_values(out, cells)
+            if kind == "integer":
+                out = out.astype("Int64")
+        return out
+
+    def _plain(self, cells) -> np.ndarray | None:
+        """True where a cell (of an Arrow string array) reads as itself under every rule (no spaces to
+        trim, no unit, no separator convention, a level spelt as the dictionary spells it); None: no
+        such shortcut for this column."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        kind = self.spec["type"]
+        if kind == "string":
+            plain = pc.match_substring_regex(cells, r"^[!-~](?:[ -~]*[!-~])?$")
+        elif kind in ("boolean", "category"):
+            plain = pc.is_in(cells, value_set=pa.array(["0", "1"] if kind == "boolean" else
+                                                       self.spec["allowed"].split("|")))
+        elif kind in ("number", "integer") and self.convention.decimal is None and self.factor == 1.0:
+            plain = pc.match_substring_regex(cells, r"^-?[0-9]+$" if kind == "integer" else r"^-?[0-9]+(?:\.[0-9]+)?$")
+            # '1.000' has two readings (1 or 1000): never plain
+            plain = pc.and_(plain, pc.invert(pc.match_substring_regex(cells, f"^{_GROUPED['.'].pattern}$")))
+        elif kind == "date":
+            # an existing date (it prints back as written: no 30 February) inside the allowed span
+            days = self._dates(cells)
+            lo, hi = self._date_span()
+            plain = pc.and_(pc.and_(pc.match_substring_regex(cells, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+                                    pc.equal(pc.strftime(days, format="%Y-%m-%d"), cells)),
+                            pc.and_(pc.greater_equal(days, pa.scalar(lo, pa.timestamp("s"))),
+                                    pc.less_equal(days, pa.scalar(hi, pa.timestamp("s")))))
+            plain = pc.fill_null(plain, False)
+        else:
+            return None
+        return plain.to_numpy(zero_copy_only=False).astype(bool)
+
+    def _plain_values(self, arrow):
+        """The values of plain cells (see ``_plain``), as an Arrow or NumPy array."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        kind = self.spec["type"]
+        if kind == "date":
+            return self._dates(arrow).to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+        if kind in ("number", "integer"):
+            # Arrow's parser rounds correctly, as float() does: the two readings give the same double
+            return pc.cast(arrow, pa.float64()).to_numpy()
+        if kind == "boolean":
+            return pc.equal(arrow, "1").to_numpy()
+        if kind == "category":
+            return pc.index_in(arrow, value_set=pa.array(self.spec["allowed"].split("|"))).to_numpy()
+        return arrow
+
+    @staticmethod
+    def _dates(cells):
+        import pyarrow.compute as pc
+
+        return pc.strptime(cells, format="%Y-%m-%d", unit="s", error_is_null=True)
+
+    def _date_span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The dictionary's span of a date (``start..end``, ``today`` for the day of the run)."""
+        lo, _, hi = self.spec["allowed"].partition("..")
+        return (pd.Timestamp(lo) if lo else pd.Timestamp("1700-01-01"),
+                pd.Timestamp.today().normalize() if hi == "today" else pd.Timestamp(hi))
+
+    def _check_values(self, out: pd.Series, cells: pd.Series) -> None:
+        """The dictionary's range and allowed values, as a pandera schema (``_value_schema``); each
+        failure becomes one problem in the loader's words, naming the cell as the file writes it."""
+        schema = _value_schema(self.variable)
+        if schema is None:
+            return
+        import pandera.errors
+
+        try:
+            schema.validate(out, lazy=True, inplace=True)  # the schema coerces nothing: no copy needed
+        except pandera.errors.SchemaErrors as err:
+            unit = self.spec["unit"]
+            once = f" once converted (x{self.factor:.6g})" if self.factor != 1.0 else ""
+            for _, case in err.failure_cases.iterrows():
+                row = case["index"]
+                text = str(cells[row]).strip()
+                if case["check"].startswith("in_range"):
+                    lo, hi = self.variable.value_range
+                    self.problem(row, text, f"outside the allowed range {lo:g}-{hi:g}{' ' + unit if unit else ''}"
+                                 f"{once}", self.via)
+                else:
+                    self.problem(row, text, f"not one of the allowed values {self.spec['allowed'].replace('|', ', ')}")
+
+    def _parse_cells(self, cells: pd.Series) -> pd.Series:
         # object dtype: pandas' string methods on it run in C-speed loops (python-backed 'str' does not)
         raw = cells.to_numpy(dtype=object)
         try:  # one join finds every cell with surrounding whitespace (str.strip and \s: the same characters)
@@ -656,30 +822,18 @@ class _Column:
             for row in read[(out[read] % 1 != 0).to_numpy()] if whole_once_converted else []:
                 self.problem(row, text[row], f"not a whole number once converted (x{self.factor:.6g})", self.via)
                 out[row] = np.nan
-        bounds = _range(self.spec["allowed"])
-        if bounds:
-            lo, hi = bounds
-            for row in out.index[(out < lo) | (out > hi)]:
-                once = f" once converted (x{self.factor:.6g})" if self.factor != 1.0 else ""
-                self.problem(row, text[row], f"outside the allowed range {lo:g}-{hi:g}{' ' + unit if unit else ''}"
-                             f"{once}", self.via)
-        return out
+        return out  # the range is checked by parse, on the whole column
 
     def _integer(self, text):
-        allowed = self.spec["allowed"]
-        out = self._number(text, integer=True)
-        if "|" in allowed:
-            levels = {float(v) for v in allowed.split("|")}
-            for row in out.index[out.notna() & ~out.isin(levels)]:
-                self.problem(row, text[row], f"not one of the allowed values {allowed.replace('|', ', ')}")
-        return out.astype("Int64")
+        return self._number(text, integer=True)  # range and levels: checked by parse
 
     def _category(self, text):
         levels = self.spec["allowed"].split("|")
         by_key = {lvl.lower().replace(" ", ""): lvl for lvl in levels}
         keys = text.str.lower().str.replace(" ", "", regex=False)
         mapped = keys.map(by_key)
-        bad = text.notna() & mapped.isna()
+        # the level each cell names (its own text when it names none): the schema refuses the latter
+        bad = _failures(_value_schema(self.variable), mapped.where(mapped.notna(), text))
         for row in text.index[bad]:
             self.problem(row, text[row], f"not one of the allowed values {', '.join(levels)}")
         changed = sorted(set(text[text.notna() & ~bad & (text != mapped)]))
@@ -713,6 +867,86 @@ class _Column:
         return parsed.astype("datetime64[ns]")
 
 
+def _arrow_strings(cells: pd.Series) -> pd.Series | None:
+    """The cells as an Arrow string array (for C++ string kernels), or None when a cell is not a str."""
+    import pyarrow as pa
+
+    if isinstance(cells.array, pd.arrays.ArrowStringArray):
+        return cells.array.__arrow_array__()
+    if pd.api.types.infer_dtype(cells) not in ("string", "empty"):
+        return None
+    return pa.chunked_array([pa.array(cells.to_numpy(dtype=object), type=pa.string())])
+
+
+def _combine(kind: str, fast: np.ndarray, values, rest: pd.Series | None, index: pd.Index, spec) -> pd.Series:
+    """One typed column from the plain cells' values (at ``fast``) and the others' (``rest``)."""
+    slow = ~fast
+    if kind in ("number", "integer"):
+        out = np.full(len(index), np.nan)
+        out[fast] = values
+        if rest is not None:
+            out[slow] = rest.to_numpy(dtype="float64", na_value=np.nan)
+        return pd.Series(out, index=index, dtype="float64")
+    if kind == "boolean":
+        data, mask = np.zeros(len(index), dtype=bool), np.zeros(len(index), dtype=bool)
+        data[fast] = values
+        if rest is not None:
+            data[slow] = rest.to_numpy(dtype=bool, na_value=False)
+            mask[slow] = rest.isna().to_numpy()
+        return pd.Series(pd.arrays.BooleanArray(data, mask), index=index)
+    if kind == "date":
+        out = np.full(len(index), np.datetime64("NaT"), dtype="datetime64[ns]")
+        out[fast] = values
+        if rest is not None:
+            out[slow] = rest.to_numpy(dtype="datetime64[ns]")
+        return pd.Series(out, index=index)
+    if kind == "category":
+        levels = spec["allowed"].split("|")
+        codes = np.full(len(index), -1, dtype=np.int16)
+        codes[fast] = values
+        if rest is not None:
+            codes[slow] = rest.cat.codes.to_numpy()
+        return pd.Series(pd.Categorical.from_codes(codes, categories=levels), index=index)
+    out = pd.Series(pd.arrays.ArrowStringArray(values), index=index[fast]).astype("string")
+    if rest is None:
+        return out
+    return pd.concat([out, rest.astype("string")]).reindex(index)
+
+
+def _value_schema(variable: Variable):
+    """A variable's range (``value_range``) or allowed values (``levels``) as a pandera schema of its
+    values (numbers as read, before the Int64 cast; a category's levels), missing values allowed;
+    None when it has neither. Generated from the :class:`Variable` record, so a variable added to
+    the dictionary is checked without code."""
+    return _value_schema_of(variable.name, variable.kind, variable.value_range, variable.levels)
+
+
+@lru_cache(maxsize=256)
+def _value_schema_of(name: str, kind: str, value_range, levels):
+    import pandera.pandas as pa
+
+    checks = []
+    if kind in ("number", "integer") and value_range is not None:
+        checks.append(pa.Check.in_range(*value_range))
+    if kind == "integer" and levels:
+        checks.append(pa.Check.isin([float(v) for v in levels]))
+    if kind == "category" and levels:
+        checks.append(pa.Check.isin(list(levels)))
+    return pa.SeriesSchema(checks=checks, nullable=True, title=name) if checks else None
+
+
+def _failures(schema, values: pd.Series) -> pd.Series:
+    """True at the values the schema refuses."""
+    import pandera.errors
+
+    bad = pd.Series(False, index=values.index)
+    try:
+        schema.validate(values, lazy=True, inplace=True)
+    except pandera.errors.SchemaErrors as err:
+        bad[err.failure_cases["index"].to_numpy()] = True
+    return bad
+
+
 def _no_such_date(text: str) -> str:
     year, month, day = (int(x) for x in text[:10].split("-"))
     if not 1 <= month <= 12:
@@ -733,6 +967,7 @@ def _all_missing(index: pd.Index, row: pd.Series) -> pd.Series:
 def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str],
                  convention: _Convention, dictionary=None) -> pd.DataFrame | None:
     spec = table_variables(table, dictionary)
+    contract = as_dictionary(dictionary)
     headers = [_normal_header(c) for c in raw.frame.columns]
     renamed = [f"'{o}' -> '{n}'" for o, n in zip(raw.frame.columns, headers) if str(o) != n]
     if renamed:
@@ -770,7 +1005,7 @@ def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str
         if name in frame:
             column = _Column(raw, row, problems, notes, convention,
                              None if native is None else native[name], formula_rows.get(name, set()),
-                             raw.factors.get(name))
+                             raw.factors.get(name), contract.variable(name, table))
             out[name] = column.parse(frame[name])
         elif name not in missing:  # optional column absent: all missing, typed
             out[name] = _all_missing(frame.index, row)
@@ -804,16 +1039,45 @@ def _check_keys(frame: pd.DataFrame, table: str, file: str, problems: list[Probl
 NO_BASELINE_RULE = "no baseline (month 0) visit: baseline SLEDAI-2K unknown, so eligibility excludes the patient"
 
 
+def _isin(cells: pd.Series, values: pd.Series) -> np.ndarray:
+    """True where a cell is one of ``values`` (a missing cell never is), by Arrow's hash kernel: a
+    million ids against a million stay out of Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def arrow(s):
+        return pa.array(s.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string()) \
+            if not isinstance(s.array, pd.arrays.ArrowStringArray) else s.array.__arrow_array__()
+
+    hit = pc.is_in(arrow(cells), value_set=pc.drop_null(arrow(values)).combine_chunks()
+                   if isinstance(arrow(values), pa.ChunkedArray) else pc.drop_null(arrow(values)))
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _casefolded(ids: pd.Series) -> pd.Series:
+    """``str.casefold`` of each id; the ASCII ones (casefold = lower) by one vectorised pass."""
+    out = ids.str.lower()
+    odd = ~ids.map(str.isascii, na_action="ignore").fillna(True).astype(bool)
+    if odd.any():
+        out[odd] = [i.casefold() for i in ids[odd]]
+    return out
+
+
 def _link_visits(patients, visits, pfile, vfile, problems, notes, details):
-    known = set(patients[ID].dropna())
+    known = patients[ID].dropna().drop_duplicates()
+    keys = _casefolded(known)
+    twins = keys.duplicated(keep=False)
     folded = {}
-    for pid in known:
-        folded.setdefault(pid.casefold(), []).append(pid)
+    for pid, key in zip(known[twins], keys[twins]):
+        folded.setdefault(key, []).append(pid)
     for key, ids in folded.items():
-        if len(ids) > 1:
-            problems.append(Problem(pfile, None, ID, " / ".join(sorted(ids)), "patient ids that differ only in case"))
+        problems.append(Problem(pfile, None, ID, " / ".join(sorted(ids)), "patient ids that differ only in case"))
     ids = visits[ID].copy()
-    unknown = ids.notna() & ~ids.isin(known)
+    unknown = ids.notna().to_numpy(dtype=bool, na_value=False) & ~_isin(ids, known)
+    if unknown.any():  # the case-insensitive match, for the few ids not found as written
+        folded = {}
+        for pid, key in zip(known, keys):
+            folded.setdefault(key, []).append(pid)
     remapped = 0
     for row in ids.index[unknown]:
         match = folded.get(ids[row].casefold(), [])
@@ -824,8 +1088,8 @@ def _link_visits(patients, visits, pfile, vfile, problems, notes, details):
     if remapped:
         notes.append(f"{vfile}: {remapped} patient id(s) matched to the patients table ignoring case")
     visits[ID] = ids
-    baseline = set(visits.loc[visits["month"] == 0, ID].dropna())
-    without = patients[patients[ID].notna() & ~patients[ID].isin(baseline)]
+    baseline = visits.loc[(visits["month"] == 0).fillna(False).to_numpy(dtype=bool), ID]
+    without = patients[patients[ID].notna().to_numpy(dtype=bool, na_value=False) & ~_isin(patients[ID], baseline)]
     if len(without):
         # counts and the rule only: the ids go to Cohort.details (make run: OUT/data_issues.csv)
         message = (f"{vfile}: {len(without)} patient(s) without a baseline (month 0) visit: their baseline "
@@ -872,7 +1136,7 @@ def _find_tables(path: Path, problems: list[Problem], mapping: ExtractMapping | 
             found[table] = None
         elif not candidates:
             problems.append(Problem(f"{path}/{table}.csv", None, None, None,
-                                    f"file not found: the {table} table (patients.csv/.xlsx/.sav/.dta and visits.csv/..., "
+                                    f"file not found: the {table} table (patients.csv/.xlsx/.parquet/.sav/.dta and visits.csv/..., "
                                     "or one .xlsx with a sheet for each, or a mapping.yml naming the files)"))
             found[table] = None
         else:
@@ -996,8 +1260,8 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
                 raws[table] = None
                 continue
             required = [v.name for v in contract.variables(table) if v.required]
-            if file.suffix.lower() in STATISTICAL:
-                foreign = read_statistical(file, problems)
+            if file.suffix.lower() in (*STATISTICAL, PARQUET):
+                foreign = (read_parquet if file.suffix.lower() == PARQUET else read_statistical)(file, problems)
                 if foreign is not None:
                     headers.update(foreign.frame.columns)
                 raws[table] = None if foreign is None else _foreign_raw(foreign, table, mapping, problems, notes, contract)
