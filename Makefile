@@ -10,7 +10,7 @@
 # parameters and holds every default (DATA, OUT, JOBS included), so a default is written once.
 # PYTHON alone stays exported as itself: it is the interpreter the $(STAMP) recipe creates .venv with.
 # make-names: the workbook's parameters and runner options; tests/test_params.py keeps this line true
-override MAKE_NAMES := DATA OUT OUTCOME PREDICTORS N_BOOTSTRAP SEED FIGURE_MAX_PATIENTS MODEL_MAX_PATIENTS LDA_SLEDAI_MAX LDA_PREDNISONE_MAX CR_SLEDAI_MAX CR_PREDNISONE_MAX PREDNISONE_CUT TEST_RULE ALPHA DECIMALS SMALL_CELL_MIN SHARE_SUPPRESS_ZERO JOBS LIST_PARAMS SHARE_MIN PYTHON
+override MAKE_NAMES := DATA OUT OUTCOME PREDICTORS N_BOOTSTRAP SEED FIGURE_MAX_PATIENTS MODEL_MAX_PATIENTS LDA_SLEDAI_MAX LDA_PREDNISONE_MAX CR_SLEDAI_MAX CR_PREDNISONE_MAX PREDNISONE_CUT TEST_RULE ALPHA DECIMALS SMALL_CELL_MIN SHARE_SUPPRESS_ZERO JOBS LIST_PARAMS SHARE_MIN FRESH PYTHON
 override MAKE_VARS := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 override REFUSED := $(filter-out $(MAKE_NAMES),$(MAKE_VARS))
 $(if $(REFUSED),$(error the workbook did not run: $(REFUSED) on the command line is not a workbook variable \
