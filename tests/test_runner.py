@@ -33,7 +33,8 @@ def _checksums(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _notebook(path: Path, body: str, params: str = "overrides = {}\n") -> None:
+def _notebook(path: Path, body: str,
+              params: str = "overrides = {}\nreads = ('data_dir', 'out_dir', 'small_cell_min')\n") -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_markdown_cell("# tiny"),

@@ -642,6 +642,20 @@ _EXPORTERS = threading.local()
 _PROVENANCE_SLOT = "<table class='msc-provenance-slot'></table>"
 
 
+def _with_provenance(page: str, prov: Mapping[str, Any]) -> str:
+    """A page of :func:`_render_pages` with its provenance box filled in, as nbconvert prints it had
+    the box been in the notebook: a markdown cell's HTML block goes through BeautifulSoup (the image
+    embedding of the offline template), which rewrites quotes and entities, so the box does too
+    (tests/test_run_cache.py compares this with rendering the box itself)."""
+    import bs4
+
+    slot, box = (str(bs4.BeautifulSoup(text, features="html.parser")) for text in (_PROVENANCE_SLOT,
+                                                                                    provenance_html(prov)))
+    if page.count(slot) != 1:
+        raise RunError("a page was rendered without its provenance box; run again with FRESH=1")
+    return page.replace(slot, box)
+
+
 def _render_pages(nb, share: bool) -> dict[str, str]:
     """The HTML pages of an executed notebook, by file suffix: ``.html`` with code (not in a shared
     bundle) and ``.clinical.html`` without; each with :data:`_PROVENANCE_SLOT` in its provenance box."""
@@ -664,7 +678,7 @@ def _render_pages(nb, share: bool) -> dict[str, str]:
             cell.outputs = [o for o in cell.outputs if RECORD_TAG not in o.get("metadata", {}).get("tags", [])]
     page.cells.insert(1 if page.cells and page.cells[0].cell_type == "markdown" else 0, nbformat.v4.new_markdown_cell(
         "<details class='msc-provenance'><summary><b>Provenance</b> (data, parameters, versions)</summary>\n\n"
-        + _PROVENANCE_SLOT + "\n\n</details>"))
+        + _PROVENANCE_SLOT + "\n\n</details>", id="msc-provenance"))  # a fixed id: the same run, the same page
     pages = {}
     if not share:
         pages[".html"], _ = exporters[0].from_notebook_node(page)
@@ -1173,7 +1187,10 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
             # what the page shows in place of the kernel's absolute paths
             shown = {**given(name), "data_dir": _display_path(data_dir), "out_dir": _display_path(out)}
             entry = entries.get(name)
-            if entry is None:
+            kept = _read_json(entry / "entry.json") if entry is not None else {}
+            if kept.get("out") == shown["out_dir"]:  # a page kept for this OUT: as it was written
+                nb_records, pages = kept["records"], kept["html"]
+            else:  # executed, or kept for another OUT (which its page with code names)
                 import nbformat
 
                 nb = nbformat.read(str(path), as_version=4)
@@ -1181,6 +1198,8 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
                 for cell in nb.cells:  # the injected paths are the kernel's; the page shows them relative
                     if "injected-parameters" in cell.metadata.get("tags", []):
                         cell.source = _injected_source(shown)
+                        cell.id = "injected-parameters"  # papermill's is random: one run would differ from the next
+                nb = _stable_widget_ids(nb)
                 nb_records = _records(nb)
                 seen = nb_records.get("provenance", {}).get("data_fingerprint")
                 if seen is not None and seen != cohort.fingerprint:
@@ -1188,10 +1207,9 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
                                    f"{cohort.fingerprint[:12]}...: was the extract modified during the run?")
                 pages = _render_pages(nb, share)
                 nbformat.write(nb, str(path))
-                cache.store(name, keys[name], path, run / "pages" / name, {"records": nb_records, "html": pages})
-            else:
-                kept = _read_json(entry / "entry.json")
-                nb_records, pages = kept["records"], kept["html"]
+                if entry is None:
+                    cache.store(name, keys[name], path, run / "pages" / name,
+                                {"records": nb_records, "html": pages, "out": shown["out_dir"]})
             by_page[name] = {k: v for k, v in nb_records.items() if k != "provenance"}
             # the provenance (a date, the commit) is this run's: set as JSON, so a reused page is
             # written without nbformat, and byte for byte as an executed one
@@ -1204,9 +1222,8 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
                         raise RunError(f"{name} wrote {sub}/{file.name}, which another notebook wrote too; "
                                        "give one of them another name")
                     file.rename(tmp / sub / file.name)
-            box = provenance_html(prov)
             for kind, body in pages.items():
-                (tmp / "html" / f"{name}{kind}").write_text(body.replace(_PROVENANCE_SLOT, box), encoding="utf-8")
+                (tmp / "html" / f"{name}{kind}").write_text(_with_provenance(body, prov), encoding="utf-8")
 
         seconds = _run_notebooks(jobs_list, jobs, notebooks_dir, progress, after=finish, restore=restore)
         if cache.evict():
