@@ -9,6 +9,9 @@
     Only when everything succeeded is it swapped into OUT (a symbolic link is followed: its target
     is replaced), so a failed or interrupted run (SIGINT, SIGTERM, SIGHUP) leaves the previous OUT
     untouched and no partial files; a run also removes what an interrupted run of its own left.
+    A notebook whose cohort, declared parameters (``reads`` in its parameters cell), cells and code
+    are those of a page in the run cache (``.msc_sle-work/cache/``) is reused, not executed;
+    ``FRESH=1`` executes every one (:mod:`msc_sle.workbook.cache`).
 ``python -m msc_sle.tools.runner share ... [SHARE_MIN=5]``
     the same with counts below SHARE_MIN shown as "<SHARE_MIN"; the bundle keeps the code-hidden
     HTML, tables, figures and index only (for circulation outside the care team).
