@@ -689,6 +689,12 @@ def _render_pages(nb, share: bool) -> dict[str, str]:
     # parameter names, how a cell works) goes with the code it explains
     page.cells = [c for c in page.cells if ANALYST_TAG not in c.get("metadata", {}).get("tags", [])]
     pages[".clinical.html"], _ = exporters[1].from_notebook_node(page)
+    # nbconvert gives each widget view a random element id: numbered instead, so a page rendered
+    # again from the same notebook is the same page
+    for kind, body in pages.items():
+        for i, uid in enumerate(dict.fromkeys(re.findall(r'class="jupyter-widgets[^"]*" id="([0-9a-f-]{36})"', body))):
+            body = body.replace(uid, f"msc-widget-view-{i + 1}")
+        pages[kind] = body
     return pages
 
 
