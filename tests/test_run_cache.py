@@ -274,6 +274,7 @@ def test_declared_params_refuse_undeclared_reads_except_under_disclosure():
     # with small counts withheld the disclosure plan reads every parameter, and every page is keyed on all
     shared = check_parameters(outcome="lda", small_cell_min=5).declared(("small_cell_min",))
     assert shared.outcome == "lda" and shared.changed() == {"outcome": "lda", "small_cell_min": 5}
+    assert params.analysis()["outcome"] == "lda"  # the provenance record keeps its shape
 
 
 def test_the_provenance_slot_prints_what_rendering_the_provenance_prints(tmp_path):

@@ -271,9 +271,11 @@ class Params(Mapping):
         """Every analysis parameter (folders left out), as the provenance records them.
 
         ``share_suppress_zero`` is left out when it changes nothing (``small_cell_min`` <= 1: no
-        suppression), so a default run records the same parameters as before it existed."""
+        suppression), so a default run records the same parameters as before it existed. Every
+        parameter, declared or not (:meth:`declared`): a page's record keeps one shape, and an
+        undeclared one holds its default, which the page does not read."""
         inert = () if self._values.get("small_cell_min", 0) > 1 else SHARE_ONLY
-        return {k: v for k, v in self._shown().items() if k not in PATH_PARAMETERS and k not in inert}
+        return {k: v for k, v in self._values.items() if k not in PATH_PARAMETERS and k not in inert}
 
     def lda(self):
         """The paper's LDA with this run's thresholds (named after the change when one differs)."""
