@@ -40,6 +40,7 @@ help: ## List the targets (README.md: every variable and notebook parameter)
 	@grep -E '^[a-z]+:.*## ' Makefile | sed -E 's/^([a-z]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 	@echo
 	@echo "Variables: DATA=<dir> (default data/synthetic)  OUT=<dir> (default reports)  JOBS=<n> (default 2)"
+	@echo "FRESH=1: execute every notebook (make run reuses the pages whose data, parameters and code are unchanged)"
 	@echo "Notebook parameters as NAME=value, e.g. OUTCOME=lda ALPHA=0.01 DECIMALS=2;"
 	@echo "'make run LIST_PARAMS=1' lists them all with their defaults."
 
