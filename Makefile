@@ -10,7 +10,7 @@
 # parameters and holds every default (DATA, OUT, JOBS included), so a default is written once.
 # PYTHON alone stays exported as itself: it is the interpreter the $(STAMP) recipe creates .venv with.
 # make-names: the workbook's parameters and runner options; tests/test_params.py keeps this line true
-override MAKE_NAMES := DATA OUT OUTCOME PREDICTORS N_BOOTSTRAP SEED FIGURE_MAX_PATIENTS MODEL_MAX_PATIENTS LDA_SLEDAI_MAX LDA_PREDNISONE_MAX CR_SLEDAI_MAX CR_PREDNISONE_MAX PREDNISONE_CUT TEST_RULE ALPHA DECIMALS SMALL_CELL_MIN SHARE_SUPPRESS_ZERO JOBS LIST_PARAMS SHARE_MIN PYTHON
+override MAKE_NAMES := DATA OUT OUTCOME PREDICTORS N_BOOTSTRAP SEED FIGURE_MAX_PATIENTS MODEL_MAX_PATIENTS LDA_SLEDAI_MAX LDA_PREDNISONE_MAX CR_SLEDAI_MAX CR_PREDNISONE_MAX PREDNISONE_CUT TEST_RULE ALPHA DECIMALS SMALL_CELL_MIN SHARE_SUPPRESS_ZERO JOBS LIST_PARAMS SHARE_MIN FRESH PYTHON
 override MAKE_VARS := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 override REFUSED := $(filter-out $(MAKE_NAMES),$(MAKE_VARS))
 $(if $(REFUSED),$(error the workbook did not run: $(REFUSED) on the command line is not a workbook variable \
@@ -43,6 +43,7 @@ help: ## List the targets (README.md: every variable and notebook parameter)
 	@grep -E '^[a-z]+:.*## ' Makefile | sed -E 's/^([a-z]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 	@echo
 	@echo "Variables: DATA=<dir> (default data/synthetic)  OUT=<dir> (default reports)  JOBS=<n> (default 2)"
+	@echo "FRESH=1: execute every notebook (make run reuses the pages whose data, parameters and code are unchanged)"
 	@echo "Notebook parameters as NAME=value, e.g. OUTCOME=lda ALPHA=0.01 DECIMALS=2;"
 	@echo "'make run LIST_PARAMS=1' lists them all with their defaults."
 

@@ -25,6 +25,9 @@
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
 # Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
 overrides = {}
+# The parameters this page reads (`make run` re-runs it only when one of them, the data or the code
+# changed; reading another one stops the notebook with a message naming it).
+reads = ("data_dir", "out_dir", "small_cell_min", "share_suppress_zero")
 
 # %% [markdown] tags=["analyst"]
 # Run it with other data or thresholds through `make run` (e.g. `make run DATA=data/private/extract`);
@@ -40,7 +43,7 @@ from msc_sle.workbook.disclosure import flow_plan
 from msc_sle.workbook.notebook import open_cohort, save_table, show_figure
 from msc_sle.workbook.params import check_parameters
 
-params = check_parameters(**overrides)
+params = check_parameters(**overrides).declared(reads)
 cohort = open_cohort(params)
 shared = flow_plan(cohort, apply_eligibility(cohort), params)  # make share: the counts withheld (none by default)
 

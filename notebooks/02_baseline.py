@@ -28,6 +28,10 @@
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
 # Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
 overrides = {}
+# The parameters this page reads (`make run` re-runs it only when one of them, the data or the code
+# changed; reading another one stops the notebook with a message naming it).
+reads = ("data_dir", "out_dir", "small_cell_min", "lda_sledai_max", "lda_prednisone_max",
+         "cr_sledai_max", "cr_prednisone_max", "prednisone_cut", "decimals")
 
 # %%
 from msc_sle.compare import baseline_variables
@@ -36,7 +40,7 @@ from msc_sle.workbook.disclosure import share_plan
 from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort, save_table
 from msc_sle.workbook.params import check_parameters
 
-params = check_parameters(**overrides)
+params = check_parameters(**overrides).declared(reads)
 cohort = analysed_cohort(open_cohort(params))
 
 # %% [markdown]

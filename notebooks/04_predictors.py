@@ -41,6 +41,11 @@
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
 # Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
 overrides = {}
+# The parameters this page reads (`make run` re-runs it only when one of them, the data or the code
+# changed; reading another one stops the notebook with a message naming it).
+reads = ("data_dir", "out_dir", "small_cell_min", "lda_sledai_max", "lda_prednisone_max",
+         "cr_sledai_max", "cr_prednisone_max", "prednisone_cut", "decimals", "outcome", "test_rule",
+         "alpha")
 
 # %% [markdown] tags=["analyst"]
 # By default (`test_rule = paper`) Table 2 uses the paper's test row by row on the paper's cohort
@@ -58,7 +63,7 @@ from msc_sle.workbook.notebook import (analysed_cohort, flagged_by_family, frame
                                        outcome_table, save_table, show_figure, show_text)
 from msc_sle.workbook.params import check_parameters
 
-params = check_parameters(**overrides)
+params = check_parameters(**overrides).declared(reads)
 cohort = analysed_cohort(open_cohort(params))
 shared = share_plan(cohort, None, params)  # make share: the counts withheld (none by default)
 

@@ -27,6 +27,11 @@
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
 # Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
 overrides = {}
+# The parameters this page reads (`make run` re-runs it only when one of them, the data or the code
+# changed; reading another one stops the notebook with a message naming it).
+reads = ("data_dir", "out_dir", "small_cell_min", "share_suppress_zero", "lda_sledai_max",
+         "lda_prednisone_max", "cr_sledai_max", "cr_prednisone_max", "prednisone_cut", "decimals",
+         "test_rule")
 
 # %% [markdown] tags=["analyst"]
 # Open this notebook in JupyterLab (`make lab`) and run all cells to use the controls. In the
@@ -41,7 +46,7 @@ from msc_sle.workbook.explorer import explore, explorer
 from msc_sle.workbook.notebook import analysed_cohort, frame_for, open_cohort
 from msc_sle.workbook.params import check_parameters
 
-params = check_parameters(**overrides)
+params = check_parameters(**overrides).declared(reads)
 cohort = analysed_cohort(open_cohort(params))
 frame = frame_for(cohort, params)
 

@@ -40,6 +40,11 @@
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"predictors": "age_years,prior_cyc"})
 # and run all. Empty: the default model on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists them.
 overrides = {}
+# The parameters this page reads (`make run` re-runs it only when one of them, the data or the code
+# changed; reading another one stops the notebook with a message naming it).
+reads = ("data_dir", "out_dir", "small_cell_min", "share_suppress_zero", "lda_sledai_max",
+         "lda_prednisone_max", "cr_sledai_max", "cr_prednisone_max", "prednisone_cut", "outcome",
+         "predictors", "n_bootstrap", "seed", "model_max_patients", "alpha")
 
 # %% [markdown] tags=["analyst"]
 # Parameters: `outcome` (the response modelled), `predictors` (the candidate predictors),
@@ -62,7 +67,7 @@ from msc_sle.workbook.notebook import (analysed_cohort, frame_for, open_cohort, 
 from msc_sle.workbook.params import check_parameters
 from msc_sle.workbook.share_models import models_share
 
-params = check_parameters(**overrides)
+params = check_parameters(**overrides).declared(reads)
 cohort, sampled = model_sample(analysed_cohort(open_cohort(params)), params["model_max_patients"], params["seed"])
 
 # %%

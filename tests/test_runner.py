@@ -33,7 +33,8 @@ def _checksums(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _notebook(path: Path, body: str, params: str = "overrides = {}\n") -> None:
+def _notebook(path: Path, body: str,
+              params: str = "overrides = {}\nreads = ('data_dir', 'out_dir', 'small_cell_min')\n") -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_markdown_cell("# tiny"),
@@ -331,9 +332,14 @@ MAKE_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 
 
 def _leftovers(parent: Path) -> list[str]:
-    """Temporary folders a run may leave next to OUT: there must be none."""
-    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".") or "building" in p.name
+    """Temporary folders a run may leave next to OUT: there must be none (the run cache, kept on
+    purpose in the work folder, aside)."""
+    left = sorted(p.name for p in parent.iterdir() if p.name.startswith(".") or "building" in p.name
                   or ".old-" in p.name)
+    work = parent / ".msc_sle-work"
+    if work.is_dir() and [p.name for p in work.iterdir()] == ["cache"]:
+        left.remove(work.name)
+    return left
 
 
 def _quiet(**params):

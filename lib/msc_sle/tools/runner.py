@@ -9,6 +9,9 @@
     Only when everything succeeded is it swapped into OUT (a symbolic link is followed: its target
     is replaced), so a failed or interrupted run (SIGINT, SIGTERM, SIGHUP) leaves the previous OUT
     untouched and no partial files; a run also removes what an interrupted run of its own left.
+    A notebook whose cohort, declared parameters (``reads`` in its parameters cell), cells and code
+    are those of a page in the run cache (``.msc_sle-work/cache/``) is reused, not executed;
+    ``FRESH=1`` executes every one (:mod:`msc_sle.workbook.cache`).
 ``python -m msc_sle.tools.runner share ... [SHARE_MIN=5]``
     the same with counts below SHARE_MIN shown as "<SHARE_MIN"; the bundle keeps the code-hidden
     HTML, tables, figures and index only (for circulation outside the care team).
@@ -51,14 +54,26 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 from ..contract import REPO_ROOT
-from ..workbook.cache import CACHE_ENV, write_cohort_cache
-from ..workbook.notebook import BANNER_STYLE, RECORD_MIMETYPE, RECORD_TAG
+from ..workbook.cache import (CACHE_MAX_BYTES, FINGERPRINT_ENV, HANDOFF_ENV, PageCache, code_digest, handoff_digest,
+                              page_key, write_cohort)
 from ..workbook.params import PARAMETERS, ParameterError, check_parameters, parameter_help, parse_assignments
 
-__all__ = ["NOTEBOOKS", "NOT_SHARED", "NOTEBOOKS_DIR", "RunError", "RunResult", "declared_parameters", "run_workbook",
+__all__ = ["NOTEBOOKS", "NOT_SHARED", "NOTEBOOKS_DIR", "RunError", "RunResult", "declared_parameters", "declared_reads",
+           "run_workbook",
            "refresh_notebooks", "main", "RECORD_MIMETYPE", "MARKER", "PARAMETERS_NAME"]
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+
+
+def __getattr__(name: str):
+    # the notebooks' helpers import the whole analysis stack (scipy, matplotlib); a run whose pages are
+    # all reused from the run cache needs three of their constants only, so they are read when used
+    if name in ("BANNER_STYLE", "RECORD_MIMETYPE", "RECORD_TAG"):
+        from ..workbook import notebook
+
+        return getattr(notebook, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 #: The HTML templates of the bundle (jinja2).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The notebooks in reading order.
@@ -84,7 +99,12 @@ KERNEL = "python3"
 #: Packages whose versions each HTML page shows.
 PROVENANCE_PACKAGES = ("msc-sle", "pandas", "numpy", "scipy", "statsmodels", "firthmodels", "matplotlib",
                        "pandera", "papermill", "nbconvert", "ipywidgets")
-RUNNER_OPTIONS = ("JOBS", "LIST_PARAMS", "SHARE_MIN")
+#: The runner's options (make variables that are not notebook parameters) and their defaults, written
+#: here only: JOBS notebooks at a time; LIST_PARAMS=1 lists the parameters; SHARE_MIN (make share) the
+#: smallest count shown; FRESH=1 executes every notebook, reusing no page of the run cache.
+RUNNER_OPTIONS = MappingProxyType({"JOBS": "2", "LIST_PARAMS": "0", "SHARE_MIN": "5", "FRESH": "0"})
+#: The run cache's folder inside WORK_DIR (kept between runs, unlike the runs' own folders).
+CACHE_DIR = "cache"
 #: The smallest SHARE_MIN make share accepts: the threshold rule's minimum frequency of 3 (Hundepool
 #: et al., Handbook on Statistical Disclosure Control, 2nd ed., chapter 5). At 1 nothing would be withheld
 #: and at 2 each of two patients in a cell learns the other's value, while the bundle's provenance
@@ -130,17 +150,50 @@ def declared_parameters(notebook: str | Path) -> dict[str, Any]:
     The workbook's notebooks assign one dict, ``overrides`` (:data:`PARAMETERS_NAME`), which the
     runner fills with the whole validated parameter set.
     """
-    import nbformat
-
-    nb = nbformat.read(str(notebook), as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+    nb = _read_json(notebook)  # not nbformat: its import alone (jsonschema) costs a reused run ~2 s
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
             out = {}
-            for node in ast.parse(cell.source).body:
+            for node in ast.parse(_text(cell.get("source", ""))).body:
                 if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                     out[node.targets[0].id] = ast.literal_eval(node.value)
             return out
     raise RunError(f"{Path(notebook).name} has no cell tagged 'parameters'")
+
+
+def _read_json(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _text(source) -> str:
+    """A cell's source as one text (the .ipynb format may store it as a list of lines)."""
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _write_notebook_json(nb: dict, path: Path) -> None:
+    """Write a notebook read with :func:`_read_json` byte for byte as ``nbformat.write`` writes it
+    (its JSON options; the sources and outputs stay split in lines as they were read)."""
+    text = json.dumps(nb, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+#: The name a notebook's parameters cell assigns the tuple of parameters it reads.
+READS_NAME = "reads"
+
+
+def declared_reads(notebook: str | Path) -> tuple[str, ...]:
+    """The parameters a notebook declares it reads (``reads = (...)`` in its parameters cell): the
+    only ones its page depends on, so the only ones in its cache key."""
+    declared = declared_parameters(notebook)
+    reads = declared.get(READS_NAME)
+    name = Path(notebook).stem
+    if set(declared) != {PARAMETERS_NAME, READS_NAME} or not isinstance(reads, tuple):
+        raise RunError(f"{name}: its parameters cell must assign the dict {PARAMETERS_NAME!r} (the values the run "
+                       f"sets) and the tuple {READS_NAME!r} (the parameters the notebook reads), and nothing else")
+    unknown = [r for r in reads if r not in PARAMETERS]
+    if unknown:
+        raise RunError(f"{name}: {READS_NAME} names unknown parameter(s) {', '.join(map(str, unknown))}")
+    return reads
 
 
 # --------------------------------------------------------------------------- provenance
@@ -395,24 +448,31 @@ def _failure_message(name: str, err: BaseException) -> str:
 
 
 def _run_notebooks(jobs: list[tuple[str, Path, Path, dict]], n_jobs: int, cwd: Path,
-                   progress: Callable[[str], None], after: Callable[[str, Path], None] | None = None
-                   ) -> dict[str, float]:
+                   progress: Callable[[str], None], after: Callable[[str, Path, bool], None] | None = None,
+                   restore: Callable[[str, Path], bool] | None = None) -> dict[str, float]:
     """Execute (name, src, dst, parameters) jobs, ``n_jobs`` at a time; stop at the first failure.
 
-    ``after(name, dst)`` runs in the same worker once a notebook has executed (post-processing and
-    HTML rendering overlap with the other notebooks' kernels).
+    ``restore(name, dst)``, when given, may put a kept result at ``dst`` instead (True: the notebook
+    is not executed, and its progress line says "reused"). ``after(name, dst, reused)`` runs in the
+    same worker once a notebook has executed or been restored (post-processing and HTML rendering
+    overlap with the other notebooks' kernels).
     """
     seconds: dict[str, float] = {}
+    reused: set[str] = set()
     total = len(jobs)
     n_jobs = max(1, n_jobs)
 
     def one(job):
         name, src, dst, params = job
         t0 = time.perf_counter()
-        _execute(src, dst, params, cwd, progress)
+        kept = restore is not None and restore(name, dst)
+        if kept:
+            reused.add(name)
+        else:
+            _execute(src, dst, params, cwd, progress)
         elapsed = time.perf_counter() - t0
         if after is not None:
-            after(name, dst)
+            after(name, dst, kept)
         return elapsed
 
     progress(f"Running {total} notebooks, {n_jobs} at a time: " + ", ".join(j[0] for j in jobs))
@@ -433,7 +493,9 @@ def _run_notebooks(jobs: list[tuple[str, Path, Path, dict]], n_jobs: int, cwd: P
             except Exception as err:  # noqa: BLE001 - reported as one message below
                 failure = failure or _failure_message(name, err)
             else:
-                progress(f"  [{len(seconds)}/{total}] {name} done in {seconds[name]:.1f} s")
+                how = ("reused (its data, declared parameters and code are unchanged)" if name in reused
+                       else "done")
+                progress(f"  [{len(seconds)}/{total}] {name} {how} in {seconds[name]:.1f} s")
                 continue
             for other in futures:
                 other.cancel()
@@ -493,6 +555,8 @@ def _stop_kernels(pids: set[int]) -> None:
 
 
 def _records(nb) -> dict[str, Any]:
+    from ..workbook.notebook import RECORD_MIMETYPE
+
     out: dict[str, Any] = {}
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -579,11 +643,34 @@ def provenance_html(prov: Mapping[str, Any]) -> str:
 _EXPORTERS = threading.local()
 
 
-def _render_html(nb, prov: Mapping[str, Any], dst_code: Path | None, dst_clinical: Path) -> None:
+#: Where a page's provenance box goes: the pages are rendered (and kept in the run cache) with this
+#: slot, which the runner fills with this run's provenance (date, commit, versions) as it writes them.
+_PROVENANCE_SLOT = "<table class='msc-provenance-slot'></table>"
+
+
+def _with_provenance(page: str, prov: Mapping[str, Any]) -> str:
+    """A page of :func:`_render_pages` with its provenance box filled in, as nbconvert prints it had
+    the box been in the notebook: a markdown cell's HTML block goes through BeautifulSoup (the image
+    embedding of the offline template), which rewrites quotes and entities, so the box does too
+    (tests/test_run_cache.py compares this with rendering the box itself)."""
+    import bs4
+
+    slot, box = (str(bs4.BeautifulSoup(text, features="html.parser")) for text in (_PROVENANCE_SLOT,
+                                                                                    provenance_html(prov)))
+    if page.count(slot) != 1:
+        raise RunError("a page was rendered without its provenance box; run again with FRESH=1")
+    return page.replace(slot, box)
+
+
+def _render_pages(nb, share: bool) -> dict[str, str]:
+    """The HTML pages of an executed notebook, by file suffix: ``.html`` with code (not in a shared
+    bundle) and ``.clinical.html`` without; each with :data:`_PROVENANCE_SLOT` in its provenance box."""
     import copy
 
     import nbformat
     from nbconvert import HTMLExporter
+
+    from ..workbook.notebook import RECORD_TAG
 
     exporters = getattr(_EXPORTERS, "pair", None)
     if exporters is None:  # building an exporter costs more than rendering with it: one pair per thread
@@ -597,23 +684,46 @@ def _render_html(nb, prov: Mapping[str, Any], dst_code: Path | None, dst_clinica
             cell.outputs = [o for o in cell.outputs if RECORD_TAG not in o.get("metadata", {}).get("tags", [])]
     page.cells.insert(1 if page.cells and page.cells[0].cell_type == "markdown" else 0, nbformat.v4.new_markdown_cell(
         "<details class='msc-provenance'><summary><b>Provenance</b> (data, parameters, versions)</summary>\n\n"
-        + provenance_html(prov) + "\n\n</details>"))
-    if dst_code is not None:
-        body, _ = exporters[0].from_notebook_node(page)
-        dst_code.write_text(body, encoding="utf-8")
+        + _PROVENANCE_SLOT + "\n\n</details>", id="msc-provenance"))  # a fixed id: the same run, the same page
+    pages = {}
+    if not share:
+        pages[".html"], _ = exporters[0].from_notebook_node(page)
     # the code-hidden page is the clinicians': markdown written for analysts (make commands,
     # parameter names, how a cell works) goes with the code it explains
     page.cells = [c for c in page.cells if ANALYST_TAG not in c.get("metadata", {}).get("tags", [])]
-    body, _ = exporters[1].from_notebook_node(page)
-    dst_clinical.write_text(body, encoding="utf-8")
+    pages[".clinical.html"], _ = exporters[1].from_notebook_node(page)
+    # nbconvert gives each widget view a random element id: numbered instead, so a page rendered
+    # again from the same notebook is the same page
+    for kind, body in pages.items():
+        for i, uid in enumerate(dict.fromkeys(re.findall(r'class="jupyter-widgets[^"]*" id="([0-9a-f-]{36})"', body))):
+            body = body.replace(uid, f"msc-widget-view-{i + 1}")
+        pages[kind] = body
+    return pages
+
+
+def _cells_of(notebook: Path) -> list:
+    """What a notebook is, for its cache key: its metadata and every cell's type, source and metadata
+    (stored outputs and execution counts left out: they do not change what it computes)."""
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    join = lambda text: "".join(text) if isinstance(text, list) else text  # noqa: E731 - JSON keeps lines as lists
+    return [nb.get("metadata", {}), [(c.get("cell_type"), join(c.get("source", "")), c.get("metadata", {}))
+                                     for c in nb.get("cells", [])]]
+
+
+def _code_digest() -> str:
+    """The digest of what every page runs besides its own cells: the library, the data dictionary, the
+    published values, Python and the packages (:func:`~msc_sle.workbook.cache.code_digest`)."""
+    from ..contract import DICTIONARY_PATH, PUBLISHED_DIR
+
+    package = Path(__file__).resolve().parents[1]
+    return code_digest([package, DICTIONARY_PATH, PUBLISHED_DIR],
+                       PROVENANCE_PACKAGES + ("ipykernel", "jupyter_client", "nbclient", "pyarrow", "numpy"))
 
 
 def _notebook_title(path: Path) -> str:
     """What a notebook shows, from its first heading ("# 02 · Baseline characteristics (Table 1)")."""
-    import nbformat
-
-    nb = nbformat.read(str(path), as_version=4)
-    first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    nb = _read_json(path)
+    first = next((_text(c.get("source", "")) for c in nb.get("cells", []) if c.get("cell_type") == "markdown"), "")
     heading = first.splitlines()[0].lstrip("# ").strip() if first else ""
     return heading.split("·", 1)[-1].strip()
 
@@ -657,6 +767,8 @@ def _index_html(out: Path, names: list[str], prov: Mapping[str, Any], records: M
     reproduction score with a link to what differs, and the provenance as a readable table."""
     import jinja2
     from markupsafe import Markup
+
+    from ..workbook.notebook import BANNER_STYLE
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
     notebooks = []
@@ -826,7 +938,7 @@ def _close_work(run: Path, out: Path) -> None:
         try:
             old.rename(out)
         except OSError as err:
-            for name in ("build", "cohort.pkl"):
+            for name in ("build", "cohort", "pages"):
                 shutil.rmtree(run / name, ignore_errors=True)
                 with contextlib.suppress(OSError):
                     (run / name).unlink()
@@ -1000,18 +1112,21 @@ def _injected_source(params: Mapping[str, Any]) -> str:
 
 def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, share: bool = False,
                  notebooks: tuple[str, ...] = NOTEBOOKS, notebooks_dir: Path = NOTEBOOKS_DIR,
-                 progress: Callable[[str], None] = print) -> RunResult:
+                 progress: Callable[[str], None] = print, fresh: bool = False,
+                 cache_max_bytes: int = CACHE_MAX_BYTES) -> RunResult:
     """Execute the notebooks on ``params['data_dir']`` and swap the rendered bundle into ``out``.
 
-    ``params`` are notebook parameters (checked again here); every notebook receives all of them
-    (as its ``overrides`` dict), with ``data_dir``/``out_dir`` made absolute for the kernel; the pages
-    show them relative to the workbook (or only the folder's name, outside it).  Raises
+    ``params`` are notebook parameters (checked again here); every notebook receives the ones its
+    parameters cell declares (:func:`declared_reads`; all of them when ``small_cell_min`` > 1, where
+    the disclosure plan reads every one) as its ``overrides`` dict, with ``data_dir``/``out_dir``
+    made absolute for the kernel; the pages show them relative to the workbook (or only the
+    folder's name, outside it). A notebook whose key (:func:`~msc_sle.workbook.cache.page_key`) is
+    in the run cache is reused instead of executed, unless ``fresh``; every executed one is kept
+    there (at most ``cache_max_bytes``, least recently used evicted first).  Raises
     :class:`RunError`, :class:`~msc_sle.workbook.params.ParameterError`,
     :class:`~msc_sle.contract.DataError` or :class:`Interrupted`; on any error ``out`` is untouched
     and no temporary folder is left.
     """
-    import nbformat
-
     t_start = time.perf_counter()
     params = dict(check_parameters(**{k: v for k, v in params.items() if k != "out_dir"}))
     left_out = [(n, NOT_SHARED[n]) for n in notebooks if share and n in NOT_SHARED]
@@ -1024,16 +1139,13 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
     missing = [str(p) for p in sources.values() if not p.exists()]
     if missing:
         raise RunError("notebook(s) missing: " + ", ".join(missing))
-    for name, src in sources.items():
-        if set(declared_parameters(src)) != {PARAMETERS_NAME}:
-            raise RunError(f"{name}: its parameters cell must assign exactly one dict, {PARAMETERS_NAME!r} "
-                           "(every notebook receives the whole parameter set)")
+    reads = {name: declared_reads(src) for name, src in sources.items()}
 
     target = _real_out(out)
     if target != out and out.is_symlink():
         progress(f"OUT={out} is a link to {target}: that folder is the one replaced")
     _check_out(target, data_dir)
-    run, previous_cache = None, os.environ.get(CACHE_ENV)
+    run, previous_env = None, {k: os.environ.get(k) for k in (HANDOFF_ENV, FINGERPRINT_ENV)}
     try:
         with _critical():  # a signal now would leave the new run folder behind
             run = _open_work(target, progress)  # before anything is computed: OUT must be writable
@@ -1042,47 +1154,100 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
         cohort = _load(data_dir, progress)
         progress(f"  {len(cohort.patients)} patients, {len(cohort.visits)} visits"
                  + ("  [SYNTHETIC cohort]" if cohort.synthetic else ""))
-        # validated once, here; each notebook's kernel (which inherits this environment) reuses it
-        os.environ[CACHE_ENV] = str(write_cohort_cache(cohort, run / "cohort.pkl"))
-        for sub in ("notebooks", "html", "tables", "figures"):
-            (tmp / sub).mkdir(parents=True)
+        # validated once, here (the raw files hashed once); each notebook's kernel (which inherits this
+        # environment) reads the typed hand-off instead of the extract
+        handoff = write_cohort(cohort, run / "cohort")
+        os.environ[HANDOFF_ENV], os.environ[FINGERPRINT_ENV] = str(handoff), cohort.fingerprint
+        for sub in ("notebooks", "html", "tables", "figures", "pages"):
+            (tmp if sub != "pages" else run).joinpath(sub).mkdir(parents=True)
         params["data_dir"] = str(data_dir)
-        params["out_dir"] = str(tmp)
-        # what the pages show in place of the kernel's absolute paths
-        shown_params = {**params, "data_dir": _display_path(data_dir), "out_dir": _display_path(out)}
         mode = "share" if share else "run"
         prov = collect_provenance(cohort, params, mode)
         if share:  # the visit total is a count of the patient flow's plan: it can give a withheld "no visit" back
             _refuse_unprotectable(cohort, params)
             prov["visits"] = _shared_visits(cohort, params)
-        jobs_list = [(name, sources[name], tmp / "notebooks" / f"{name}.ipynb", {PARAMETERS_NAME: dict(params)})
+        cache = PageCache(target.parent / WORK_DIR / CACHE_DIR, cache_max_bytes)
+        code = _code_digest()
+        data_key = handoff_digest(handoff)
+
+        def given(name: str) -> dict[str, Any]:
+            """What a notebook is handed: its declared parameters (all with small counts withheld)."""
+            names = PARAMETERS if params["small_cell_min"] > 1 else reads[name]
+            return {k: params[k] for k in names if k in params and k != "out_dir"}
+
+        keys = {name: page_key(_cells_of(sources[name]), given(name), data_key, code, mode) for name in notebooks}
+        jobs_list = [(name, sources[name], tmp / "notebooks" / f"{name}.ipynb",
+                      {PARAMETERS_NAME: {**given(name), "out_dir": str(run / "pages" / name)}})
                      for name in notebooks]
+        for name in notebooks:
+            for sub in ("tables", "figures"):
+                (run / "pages" / name / sub).mkdir(parents=True)
         by_page: dict[str, dict[str, Any]] = {}
+        entries: dict[str, Path] = {}
 
-        def finish(name: str, path: Path) -> None:
-            nb = nbformat.read(str(path), as_version=4)
-            _clean_metadata(nb)
-            for cell in nb.cells:  # the injected paths are the kernel's; the page shows them relative
-                if "injected-parameters" in cell.metadata.get("tags", []):
-                    cell.source = _injected_source(shown_params)
-            nb_records = _records(nb)
-            seen = nb_records.get("provenance", {}).get("data_fingerprint")
-            if seen is not None and seen != cohort.fingerprint:
-                raise RunError(f"{name} ran on data with fingerprint {seen[:12]}..., not the checked extract "
-                               f"{cohort.fingerprint[:12]}...: was the extract modified during the run?")
+        def restore(name: str, path: Path) -> bool:
+            entry = None if fresh else cache.lookup(name, keys[name])
+            if entry is None:
+                return False
+            shutil.copyfile(entry / "notebook.ipynb", path)
+            shutil.rmtree(run / "pages" / name)
+            shutil.copytree(entry / "files", run / "pages" / name)
+            entries[name] = entry
+            return True
+
+        def finish(name: str, path: Path, reused: bool) -> None:
+            # what the page shows in place of the kernel's absolute paths
+            shown = {**given(name), "data_dir": _display_path(data_dir), "out_dir": _display_path(out)}
+            entry = entries.get(name)
+            kept = _read_json(entry / "entry.json") if entry is not None else {}
+            if kept.get("out") == shown["out_dir"]:  # a page kept for this OUT: as it was written
+                nb_records, pages = kept["records"], kept["html"]
+            else:  # executed, or kept for another OUT (which its page with code names)
+                import nbformat
+
+                nb = nbformat.read(str(path), as_version=4)
+                _clean_metadata(nb)
+                for cell in nb.cells:  # the injected paths are the kernel's; the page shows them relative
+                    if "injected-parameters" in cell.metadata.get("tags", []):
+                        cell.source = _injected_source(shown)
+                        cell.id = "injected-parameters"  # papermill's is random: one run would differ from the next
+                nb = _stable_widget_ids(nb)
+                nb_records = _records(nb)
+                seen = nb_records.get("provenance", {}).get("data_fingerprint")
+                if seen is not None and seen != cohort.fingerprint:
+                    raise RunError(f"{name} ran on data with fingerprint {seen[:12]}..., not the checked extract "
+                                   f"{cohort.fingerprint[:12]}...: was the extract modified during the run?")
+                pages = _render_pages(nb, share)
+                nbformat.write(nb, str(path))
+                if entry is None:
+                    cache.store(name, keys[name], path, run / "pages" / name,
+                                {"records": nb_records, "html": pages, "out": shown["out_dir"]})
             by_page[name] = {k: v for k, v in nb_records.items() if k != "provenance"}
-            nb.metadata["msc_sle"] = {**prov, "notebook": name}
-            nbformat.write(nb, str(path))
-            _render_html(nb, prov, None if share else tmp / "html" / f"{name}.html",
-                         tmp / "html" / f"{name}.clinical.html")
+            # the provenance (a date, the commit) is this run's: set as JSON, so a reused page is
+            # written without nbformat, and byte for byte as an executed one
+            nb = _read_json(path)
+            nb["metadata"]["msc_sle"] = json.loads(json.dumps({**prov, "notebook": name}, default=str))
+            _write_notebook_json(nb, path)
+            for sub in ("tables", "figures"):
+                for file in (run / "pages" / name / sub).iterdir():
+                    if (tmp / sub / file.name).exists():
+                        raise RunError(f"{name} wrote {sub}/{file.name}, which another notebook wrote too; "
+                                       "give one of them another name")
+                    file.rename(tmp / sub / file.name)
+            for kind, body in pages.items():
+                (tmp / "html" / f"{name}{kind}").write_text(_with_provenance(body, prov), encoding="utf-8")
 
-        seconds = _run_notebooks(jobs_list, jobs, notebooks_dir, progress, after=finish)
+        seconds = _run_notebooks(jobs_list, jobs, notebooks_dir, progress, after=finish, restore=restore)
+        if cache.evict():
+            progress("  the run cache was over its bound: its least recently used pages were removed")
         records = {k: v for name in notebooks for k, v in by_page.get(name, {}).items()}  # reading order
         if share:  # the shared bundle is the rendered reports only
             shutil.rmtree(tmp / "notebooks")
         else:  # the ids behind the warnings: for the care team, never in a page, never shared
             _write_details(cohort, tmp / DATA_ISSUES)
         from .appendix import appendix_html
+
+        from ..workbook.notebook import BANNER_STYLE
 
         banner = f"<p style='{BANNER_STYLE}'>{SYNTHETIC_NOTE}</p>" if prov["synthetic"] else ""
         (tmp / "html" / "appendix.html").write_text(appendix_html(banner=banner), encoding="utf-8")
@@ -1106,10 +1271,11 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
         with _critical():
             if run is not None:
                 _close_work(run, target)
-            if previous_cache is None:
-                os.environ.pop(CACHE_ENV, None)
-            else:
-                os.environ[CACHE_ENV] = previous_cache
+            for key, value in previous_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
     return RunResult(out, time.perf_counter() - t_start, seconds, records, prov)
 
 
@@ -1219,20 +1385,22 @@ def _cli(argv: list[str]) -> int:
         print(f"Stored notebooks refreshed in {time.perf_counter() - t0:.1f} s (commit notebooks/*.ipynb and *.py).")
         return 0
     params, options = parse_assignments(assignments, reserved=RUNNER_OPTIONS)
-    if options.get("LIST_PARAMS", "").strip() not in ("", "0"):
+    given, options = options, {**RUNNER_OPTIONS, **options}
+    if options["LIST_PARAMS"].strip() not in ("", "0"):
         print(parameter_help())
         return 0
-    jobs = _whole("JOBS", options.get("JOBS", "2"), 1, 64, "notebooks run in parallel")
+    jobs = _whole("JOBS", options["JOBS"], 1, 64, "notebooks run in parallel")
+    fresh = bool(_whole("FRESH", options["FRESH"], 0, 1, "1 executes every notebook, reusing no kept page"))
     if command == "share":
-        params["small_cell_min"] = _whole("SHARE_MIN", options.get("SHARE_MIN", "5"), SHARE_MIN_FLOOR, 100,
+        params["small_cell_min"] = _whole("SHARE_MIN", options["SHARE_MIN"], SHARE_MIN_FLOOR, 100,
                                           "counts below it are withheld; below 3 a bundle would claim a "
                                           "protection it lacks, since a count of 1 or 2 singles patients out")
-    elif "SHARE_MIN" in options:
+    elif "SHARE_MIN" in given:
         raise RunError("SHARE_MIN applies to 'make share' only")
     out = params.pop("out_dir") or (DEFAULT_SHARE_OUT if command == "share" else DEFAULT_OUT)
     # make multicentre: page 08 alone (the split and the vantage6 run happen inside it)
     only = {"notebooks": ("08_multicentre",)} if command == "multicentre" else {}
-    result = run_workbook(params, out, jobs, share=command == "share", **only)
+    result = run_workbook(params, out, jobs, share=command == "share", fresh=fresh, **only)
     print(f"Done in {result.seconds:.1f} s: open {result.out / 'index.html'}")
     score = result.records.get("reproduction_score")
     if score is not None:

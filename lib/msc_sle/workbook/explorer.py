@@ -91,8 +91,10 @@ def _same_test_note() -> str:
 
 
 def _thresholds(params: Params) -> tuple:
+    # OUTCOME changes the result only through the disclosure plan, whose Params hold every parameter;
+    # a page that does not declare it (05_explore under make run) reads none it did not declare
     return tuple(params[k] for k in ("lda_sledai_max", "lda_prednisone_max", "cr_sledai_max", "cr_prednisone_max",
-                                     "prednisone_cut", "outcome"))
+                                     "prednisone_cut", "outcome") if k in params)
 
 
 def _plan(cohort, params: Params, cache: dict | None):

@@ -199,27 +199,44 @@ class Params(Mapping):
     """Validated notebook parameters, read-only: every parameter with its value (default filled in).
 
     Read as a mapping (``params["outcome"]``) or by attribute (``params.outcome``). Built by
-    :func:`check_parameters`; every notebook of a run receives the same one, so no two pages of a
-    bundle apply different thresholds.
+    :func:`check_parameters`; every notebook of a run receives the same values, so no two pages of a
+    bundle apply different thresholds. A notebook narrows it to the parameters its ``parameters``
+    cell declares (:meth:`declared`): reading any other is an error, since ``make run`` re-runs a
+    page only when a parameter it declares changes.
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ("_values", "_reads")
 
-    def __init__(self, values: Mapping[str, Any]):
+    def __init__(self, values: Mapping[str, Any], reads: tuple[str, ...] | None = None):
         object.__setattr__(self, "_values", dict(values))
+        object.__setattr__(self, "_reads", None if reads is None else tuple(reads))
+
+    def _shown(self) -> dict[str, Any]:
+        return self._values if self._reads is None else {k: v for k, v in self._values.items() if k in self._reads}
 
     def __getitem__(self, name: str) -> Any:
+        if self._reads is not None and name in self._values and name not in self._reads:
+            p = PARAMETERS[name]
+            raise ParameterError(
+                f"this notebook reads the parameter {name} ({p.make_name}), which its parameters cell does not "
+                f"declare: add {name!r} to `reads` there (make run reuses a page whose declared parameters, "
+                "data and code are unchanged, so an undeclared one would leave the page stale)")
         return self._values[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
+        return iter(self._shown())
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._shown())
+
+    def __contains__(self, name) -> bool:
+        return name in self._shown()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
         try:
-            return self._values[name]
+            return self[name]
         except KeyError:
             raise AttributeError(f"no parameter {name!r}; valid: {', '.join(PARAMETERS)}") from None
 
@@ -227,21 +244,36 @@ class Params(Mapping):
         raise TypeError("Params is read-only; build another with check_parameters(...)")
 
     def __reduce__(self):
-        return (Params, (self._values,))
+        return (Params, (self._values, self._reads))
 
     def __repr__(self) -> str:
-        return f"Params({self._values!r})"
+        return f"Params({self._shown()!r})"
+
+    def declared(self, reads) -> "Params":
+        """These parameters narrowed to ``reads``, the names a notebook's ``parameters`` cell
+        declares (an unknown name is an error). With ``small_cell_min`` > 1 nothing is narrowed:
+        the disclosure plan is one plan over every page's counts (docs/disclosure.md), so each page
+        then reads every parameter, and the runner keys each page on all of them."""
+        unknown = [name for name in reads if name not in PARAMETERS]
+        if unknown:
+            raise ParameterError(f"`reads` names unknown parameter(s): {', '.join(unknown)}. "
+                                 f"Valid parameters: {', '.join(PARAMETERS)}")
+        if "small_cell_min" in reads and self._values["small_cell_min"] > 1:
+            return Params(self._values)
+        return Params(self._values, tuple(reads))
 
     def changed(self) -> dict[str, Any]:
         """The analysis parameters whose value is not the default (folders left out)."""
-        return {k: v for k, v in self._values.items()
+        return {k: v for k, v in self._shown().items()
                 if k not in PATH_PARAMETERS and v != PARAMETERS[k].default}
 
     def analysis(self) -> dict[str, Any]:
         """Every analysis parameter (folders left out), as the provenance records them.
 
         ``share_suppress_zero`` is left out when it changes nothing (``small_cell_min`` <= 1: no
-        suppression), so a default run records the same parameters as before it existed."""
+        suppression), so a default run records the same parameters as before it existed. Every
+        parameter, declared or not (:meth:`declared`): a page's record keeps one shape, and an
+        undeclared one holds its default, which the page does not read."""
         inert = () if self._values.get("small_cell_min", 0) > 1 else SHARE_ONLY
         return {k: v for k, v in self._values.items() if k not in PATH_PARAMETERS and k not in inert}
 
@@ -263,7 +295,7 @@ class Params(Mapping):
         """A ``"names"`` parameter as a tuple: ``params.names("predictors")``."""
         if PARAMETERS[name].kind != "names":
             raise ValueError(f"parameter {name} is not a list of names")
-        return tuple(self._values[name].split(","))
+        return tuple(self[name].split(","))
 
     def outcome_definition(self, outcome: str | None = None):
         """The response definition named by ``outcome`` (default: this run's), with the LDA/CR
@@ -311,7 +343,8 @@ def parameter_help() -> str:
         lines.append(f"  {p.make_name:<{width}}  default {default}{unit}; {p.allowed()}")
         lines.append(f"  {'':<{width}}  {p.meaning}")
     lines.append("")
-    lines.append("Runner options: JOBS=<n> notebooks in parallel; SHARE_MIN=<n> (make share, default 5).")
+    lines.append("Runner options: JOBS=<n> notebooks in parallel; SHARE_MIN=<n> (make share, default 5); "
+                 "FRESH=1 executes every notebook, reusing no page of the run cache.")
     return "\n".join(lines)
 
 
