@@ -32,6 +32,10 @@
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
 # Empty: the paper's analysis on the bundled SYNTHETIC cohort. `make run LIST_PARAMS=1` lists every name.
 overrides = {}
+# The parameters this page reads (`make run` re-runs it only when one of them, the data or the code
+# changed; reading another one stops the notebook with a message naming it).
+reads = ("data_dir", "out_dir", "seed", "decimals", "small_cell_min", "outcome", "predictors", "lda_sledai_max",
+         "lda_prednisone_max", "cr_sledai_max", "cr_prednisone_max", "prednisone_cut")
 
 # %%
 from msc_sle.present.figures import forest_plot
@@ -39,7 +43,7 @@ from msc_sle.tools import multicentre as mc
 from msc_sle.workbook.notebook import open_cohort, save_table, show_figure
 from msc_sle.workbook.params import check_parameters
 
-params = check_parameters(**overrides)
+params = check_parameters(**overrides).declared(reads)
 cohort = open_cohort(params)
 result = mc.multicentre_result(params)
 

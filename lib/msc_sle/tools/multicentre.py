@@ -109,7 +109,8 @@ def multicentre_result(params, *, centre_term: bool = False) -> dict:
     """Page 08's analysis: the run's extract split into three centres in a temporary folder, the
     algorithm run over them, the central result returned (the folder is removed)."""
     data_dir = Path(params.get("data_dir") or BUNDLED_DATA)
-    overrides = {k: v for k, v in params.analysis().items() if k in _NODE_PARAMETERS}
+    # read one by one, so that a page not declaring a node parameter stops (its kept copy would go stale)
+    overrides = {k: params[k] for k in _NODE_PARAMETERS}
     with tempfile.TemporaryDirectory(prefix="msc_sle-centres-") as tmp:
         centres = split_extract(data_dir, Path(tmp) / "centres", seed=int(params["seed"]))
         return run_federated(centres, Path(tmp) / "result.json", overrides, centre_term=centre_term)
