@@ -308,7 +308,7 @@ def test_outcome_lda_after_a_default_run_runs_only_the_pages_that_declare_it(tmp
     run(out)
     status = run(out, params={"outcome": "lda"})
     declaring = {n for n in runner.NOTEBOOKS if "outcome" in runner.declared_reads(runner.NOTEBOOKS_DIR / f"{n}.ipynb")}
-    assert declaring == {"04_predictors", "07_models"}
+    assert declaring == {"04_predictors", "07_models", "08_multicentre"}
     assert status == {n: "done" if n in declaring else "reused" for n in runner.NOTEBOOKS}
     incremental = _without_provenance(out)
     run(out, params={"outcome": "lda"}, fresh=True)
