@@ -24,9 +24,9 @@
 # Here the extract is split at random into three simulated centres of unequal size (one small),
 # and the algorithm runs over them in one process (vantage6's MockAlgorithmClient), exactly as
 # it would over three real nodes. What is pooled exactly (counts, percentages, Pearson / Fisher
-# p-values, response rates, cumulative incidence, medians and quartiles, Firth's model) equals
-# the single-site pages; what needs one centre's own figures (odds ratio per centre, the
-# centre-stratified tests) follows each node's disclosure threshold.
+# p-values, response rates, cumulative incidence, medians and quartiles, Firth's model, and the
+# tests stratified by centre) equals the single-site analysis; only what needs one centre's own
+# table (its odds ratio in the forest plot) follows each node's disclosure threshold.
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
@@ -88,7 +88,9 @@ table1
 # Pearson and Fisher p-values on the pooled counts equal the single-site analysis. Beside them,
 # the tests stratified by centre: Cochran-Mantel-Haenszel for categories, van Elteren for
 # continuous variables (the Mann-Whitney test on pooled ranks would need every patient's value
-# in one place). A centre whose table holds a count below its threshold is left out of them.
+# in one place). Each is a sum over centres of what one centre computes from its own patients,
+# so every centre sends its terms securely summed, none sends its table, and every centre counts,
+# however small.
 
 # %%
 tests = mc.tests_frame(result)

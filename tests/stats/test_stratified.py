@@ -208,3 +208,13 @@ def test_van_elteren_from_sums_of_groups_of_strata(strata_data):
                                              a.variance + b.variance))
     assert r.statistic == pytest.approx(1.63711046157, rel=1e-9)
     assert r.pvalue == pytest.approx(0.101607391068, rel=1e-9)
+
+
+def test_cmh_a_level_fixed_by_the_margins_in_every_stratum_carries_nothing():
+    # the third level occurs only in a stratum with no patient of the first row: its cells equal
+    # their expectation whatever happens, so the test is the one on the other two levels
+    with_level = cochran_mantel_haenszel([[[3, 2, 0], [4, 1, 0]], [[0, 0, 0], [2, 3, 4]]])
+    without = cochran_mantel_haenszel([[[3, 2], [4, 1]], [[0, 0], [2, 3]]], correct=False)
+    assert with_level.df == 1 and "df = 1" in with_level.note
+    assert with_level.statistic == pytest.approx(without.statistic, rel=1e-12)
+    assert with_level.pvalue == pytest.approx(without.pvalue, rel=1e-12)

@@ -188,23 +188,32 @@ def cochran_mantel_haenszel_from_sums(sums: CMHSums, correct: bool = True, *, co
         yates = 0.5 if use_correction else 0.0
         variance = float(cov[0, 0])
         statistic = (abs(float(delta[0])) - yates) ** 2 / variance if variance > 0 else math.nan
-        s_diag, s_offd, pr, ps_qr, qs = (float(x) for x in sums.odds)
+        s_diag, s_offd, pr, ps_qr, qs = (np.float64(x) for x in sums.odds)   # 0 / 0: nan, not an error
         z = float(stats.norm.isf((1.0 - float(confidence)) / 2))
         with np.errstate(divide="ignore", invalid="ignore"):
-            odds = np.float64(s_diag) / np.float64(s_offd)
+            odds = s_diag / s_offd
             sd = np.sqrt(pr / (2 * s_diag ** 2) + ps_qr / (2 * s_diag * s_offd) + qs / (2 * s_offd ** 2))
             lo, hi = odds * np.exp(-z * sd), odds * np.exp(z * sd)
         note = "continuity correction" if use_correction else "no continuity correction"
         pvalue = float(stats.chi2.sf(statistic, 1)) if statistic == statistic else math.nan
         return CMHResult(float(statistic), pvalue, 1, float(odds), float(lo), float(hi), "cmh", note)
-    try:
-        statistic = float(delta @ np.linalg.solve(cov, delta))
-    except np.linalg.LinAlgError:
-        return CMHResult(math.nan, math.nan, df, math.nan, math.nan, math.nan, "cmh_general",
-                         "singular covariance (a row or column empty in every stratum)")
     note = "generalized CMH (general association)"
     if len(rows) < rows_all or len(cols) < cols_all:
         note += "; rows or columns empty in every stratum left out"
+    rank = int(np.linalg.matrix_rank(cov))
+    if rank == 0:
+        return CMHResult(math.nan, math.nan, df, math.nan, math.nan, math.nan, "cmh_general",
+                         "no cell varies given the margins of its stratum: no test possible")
+    if rank < df:
+        # a cell fixed by its stratum's margins in every stratum (a level seen only where one row
+        # is empty) has no variance and equals its expectation: it carries no information, and the
+        # test is taken on the cells that vary (generalized inverse, df = rank), where R's
+        # mantelhaen.test stops at a singular matrix
+        statistic = float(delta @ np.linalg.pinv(cov) @ delta)
+        df = rank
+        note += f"; {rank} of its free cells vary given the strata's margins: df = {rank}"
+    else:
+        statistic = float(delta @ np.linalg.solve(cov, delta))
     return CMHResult(statistic, float(stats.chi2.sf(statistic, df)), df, math.nan, math.nan,
                      math.nan, "cmh_general", note)
 
