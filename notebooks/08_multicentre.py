@@ -103,8 +103,10 @@ tests
 # For every variable whose 2 x 2 table (response by the characteristic) at least one centre could
 # release (every cell at or above its threshold): that centre's odds ratio, the random-effects
 # pooled odds ratio when two or more could (REML; I² and τ² printed), and the odds ratio of the
-# counts summed over all centres, which is exact. A small cohort split three ways leaves most
-# centres' tables at the node: the plot names the centres left out.
+# counts summed over all centres, which is exact. This is the one analysis of the page that needs
+# a centre's own table: a small cohort split three ways leaves most centres' tables at the node,
+# and the right-hand column names, beside each variable, the centres whose table held a cell
+# below their threshold and so did not leave it (the stratified tests above use every centre).
 
 # %%
 forest = mc.forest_frame(result)

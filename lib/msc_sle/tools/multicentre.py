@@ -300,5 +300,5 @@ def forest_frame(result: dict):
         p = t["pooled_or"]
         rows.append({"label": f"{label}: all centres (summed counts)", "odds_ratio": p["estimate"],
                      "ci_low": p["ci_low"], "ci_high": p["ci_high"],
-                     "note": f"left out above: {left}" if left else ""})
+                     "note": f"{left}: a cell < {result['threshold']}" if left else ""})
     return pd.DataFrame(rows, columns=["label", "odds_ratio", "ci_low", "ci_high", "note"])
