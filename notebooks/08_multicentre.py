@@ -24,9 +24,9 @@
 # Here the extract is split at random into three simulated centres of unequal size (one small),
 # and the algorithm runs over them in one process (vantage6's MockAlgorithmClient), exactly as
 # it would over three real nodes. What is pooled exactly (counts, percentages, Pearson / Fisher
-# p-values, response rates, cumulative incidence, medians and quartiles, Firth's model) equals
-# the single-site pages; what needs one centre's own figures (odds ratio per centre, the
-# centre-stratified tests) follows each node's disclosure threshold.
+# p-values, response rates, cumulative incidence, medians and quartiles, Firth's model, and the
+# tests stratified by centre) equals the single-site analysis; only what needs one centre's own
+# table (its odds ratio in the forest plot) follows each node's disclosure threshold.
 
 # %% tags=["parameters"]
 # `make run NAME=value` fills this dict; in JupyterLab, edit it (e.g. {"decimals": 2}) and run all.
@@ -92,7 +92,9 @@ table1
 # Pearson and Fisher p-values on the pooled counts equal the single-site analysis. Beside them,
 # the tests stratified by centre: Cochran-Mantel-Haenszel for categories, van Elteren for
 # continuous variables (the Mann-Whitney test on pooled ranks would need every patient's value
-# in one place). A centre whose table holds a count below its threshold is left out of them.
+# in one place). Each is a sum over centres of what one centre computes from its own patients,
+# so every centre sends its terms securely summed, none sends its table, and every centre counts,
+# however small.
 
 # %%
 tests = mc.tests_frame(result)
@@ -105,8 +107,10 @@ tests
 # For every variable whose 2 x 2 table (response by the characteristic) at least one centre could
 # release (every cell at or above its threshold): that centre's odds ratio, the random-effects
 # pooled odds ratio when two or more could (REML; I² and τ² printed), and the odds ratio of the
-# counts summed over all centres, which is exact. A small cohort split three ways leaves most
-# centres' tables at the node: the plot names the centres left out.
+# counts summed over all centres, which is exact. This is the one analysis of the page that needs
+# a centre's own table: a small cohort split three ways leaves most centres' tables at the node,
+# and the right-hand column names, beside each variable, the centres whose table held a cell
+# below their threshold and so did not leave it (the stratified tests above use every centre).
 
 # %%
 forest = mc.forest_frame(result)

@@ -165,12 +165,12 @@ def test_no_node_sends_a_count_below_its_threshold_in_the_clear(tmp_path):
             release = answer["release"]
             clear = [r[k] for r in release["attrition"] for k in ("excluded", "remaining")]
             clear += [c for t in release["tables"].values() if t["counts"] for row in t["counts"] for c in row]
-            clear += [s[k] for s in release["rank_sums"].values() if s for k in ("n", "n1")]
-            clear += [s["n"] - s["n1"] for s in release["rank_sums"].values() if s]
+            assert set(release) == {"attrition", "tables"}   # nothing else leaves in the clear
             assert all(c is None or c >= answer["threshold"] for c in clear)
             assert any(c is None for c in clear)   # the small centre's and the tables' small counts were withheld
-            # the pooled counts leave masked: they read as nothing like counts
-            assert all(int(c) > 10 ** 20 for c in answer["counts"][:20])
+            # the pooled counts and the stratified tests' terms leave masked: they read as nothing like counts
+            assert len(answer["counts"]) > len(answer["keys"]) and answer["stratified"]
+            assert all(int(c) > 10 ** 20 for c in answer["counts"][:20] + answer["counts"][-20:])
     finally:
         for key in SECRET:
             os.environ.pop(key, None)
@@ -209,9 +209,50 @@ def test_a_malformed_extract_ends_the_task_naming_the_centre(tmp_path):
     assert "forty-one" not in text and "\n" not in text
 
 
+def _centre_frame(centres: dict, params) -> pd.DataFrame:
+    """Every centre's analysis frame, one after the other, with the centre as a column."""
+    frames = []
+    for name, folder in centres.items():
+        eligible = apply_eligibility(load_cohort(folder)).cohort
+        f = analysis_frame(eligible, params.definitions(), prednisone_cut=params["prednisone_cut"])
+        frames.append(f.assign(centre=name))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_cmh_and_van_elteren_at_the_default_threshold_equal_the_single_site_stratified_tests(split):
+    # no centre's table or rank sum leaves it: both tests come from the centres' terms summed securely
+    from msc_sle.stats.stratified import cochran_mantel_haenszel, van_elteren
+
+    centres, result, _, _, params = split
+    assert result["threshold"] == 5
+    frame = _centre_frame(centres, params)
+    ever = frame["cr_ever"].fillna(False).to_numpy(bool)
+    kinds = {"categorical": 0, "continuous": 0}
+    for t in result["tests"]:
+        col = frame[t["variable"]]
+        if t["kind"] == "categorical":
+            cat = col.astype("string") if not isinstance(col.dtype, pd.CategoricalDtype) else col
+            strata = np.array([pd.crosstab(pd.Categorical(ever[frame["centre"] == c], categories=[True, False]),
+                                           pd.Categorical(cat[frame["centre"] == c].astype("string"),
+                                                          categories=result["levels"][t["variable"]]),
+                                           dropna=False).to_numpy() for c in centres])
+            single = cochran_mantel_haenszel(strata)
+            assert t.get("cmh_p", math.nan) == pytest.approx(single.pvalue, rel=1e-9, nan_ok=True), (t, single)
+            assert t.get("cmh_df", single.df) == single.df
+        else:
+            single = van_elteren(col.astype(float).to_numpy(), np.where(ever, "yes", "no"),
+                                 frame["centre"].to_numpy(), group1="yes")
+            assert t["van_elteren_p"] == pytest.approx(single.pvalue, rel=1e-9), t["variable"]
+            assert t["van_elteren_z"] == pytest.approx(single.statistic, rel=1e-9)
+        kinds[t["kind"]] += 1
+        # every variable the pooled table can test has its stratified test too, whatever the centres' sizes
+        assert (("cmh_p" in t) == ("pearson_p" in t)) if t["kind"] == "categorical" else "van_elteren_p" in t, (t, single)
+    assert kinds["categorical"] >= 15 and kinds["continuous"] >= 8
+
+
 def test_stratified_tests_meta_analysis_and_centre_term_equal_the_single_site_ones(tmp_path):
     # nodes configured to let every count out (threshold 1): each centre's own table then leaves,
-    # so CMH, van Elteren and the meta-analysis can be checked against the stratified single-site tests
+    # so the meta-analysis can be checked against the single-site one, beside CMH and van Elteren
     from msc_sle.stats.meta import log_odds_ratio, random_effects_meta
     from msc_sle.stats.stratified import cochran_mantel_haenszel, van_elteren
 
@@ -219,12 +260,7 @@ def test_stratified_tests_meta_analysis_and_centre_term_equal_the_single_site_on
     result = mc.run_federated(centres, tmp_path / "r.json", {"outcome": "lda"}, centre_term=True,
                               env={**SECRET, "MSC_SLE_MIN_COUNT": "1"})
     params = check_parameters()
-    frames = []
-    for name, folder in centres.items():
-        eligible = apply_eligibility(load_cohort(folder)).cohort
-        f = analysis_frame(eligible, params.definitions(), prednisone_cut=params["prednisone_cut"])
-        frames.append(f.assign(centre=name))
-    frame = pd.concat(frames, ignore_index=True)
+    frame = _centre_frame(centres, params)
     tests = {t["variable"]: t for t in result["tests"]}
     ever = frame["lda_ever"].fillna(False).to_numpy(bool)
     t = tests["age_years"]

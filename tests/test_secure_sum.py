@@ -67,3 +67,22 @@ def test_a_node_without_the_secret_or_with_too_few_centres_refuses(monkeypatch):
     assert "consortium secret" in node.answer(str(folder), q, "1")["refused"]
     monkeypatch.setenv(node.SECRET_ENV, SECRET.decode())
     assert "at least 3 centres" in node.answer(str(folder), {**q, "centres": ["1", "2"]}, "1")["refused"]
+
+
+def test_the_stratified_terms_leave_masked_and_sum_to_the_centres_own(monkeypatch, tmp_path):
+    # the summary's counts and the tests' fixed-point terms travel in one masked vector (two vectors
+    # masked under one question would share their masks); their sum is the sum of each centre's terms
+    from msc_sle.contract.paths import BUNDLED_DATA
+    from msc_sle.tools.multicentre import split_extract
+
+    monkeypatch.setenv(node.SECRET_ENV, SECRET.decode())
+    q = {"kind": "summary", "centres": CENTRES, "nonce": "n", "overrides": {}, "outcome": "cr"}
+    folders = list(split_extract(BUNDLED_DATA, tmp_path, seed=11).values())
+    answers = [node.answer(str(f), q, me) for me, f in zip(CENTRES, folders)]
+    n_keys = len(answers[0]["keys"])
+    assert all(int(x) > 2 ** 64 for x in answers[0]["counts"][n_keys:n_keys + 20])
+    summed = secure.decode_fixed(secure.unmask_sum([a["counts"] for a in answers])[n_keys:])
+    own = [np.concatenate([xs for _, xs in node.stratified_sums(node.prepare(str(f), {})[3], "cr")])
+           for f in folders]
+    np.testing.assert_allclose(summed, np.sum(own, axis=0), rtol=0, atol=1e-12)
+    assert [k for k, _ in answers[0]["stratified"]] == [k for k, _ in node.stratified_sums(node.prepare(str(folders[0]), {})[3], "cr")]

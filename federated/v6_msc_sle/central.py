@@ -3,10 +3,11 @@ pooled (unmasked) counts and from the per-centre figures the nodes let out.
 
 It never sees one centre's counts except what that centre released under its threshold, so the
 figures below are of two kinds: pooled and exact (attrition overall, Table 1, Table 2's counts and
-Pearson / Fisher p-values, response rates, cumulative response, cumulative incidence of first
-response, Firth's coefficients, medians and quartiles by bisection) and per centre (attrition per
-centre, odds ratios for the forest plot, Cochran-Mantel-Haenszel and van Elteren), where a centre
-that withheld a count is left out and the result says so.
+Pearson / Fisher p-values, the Cochran-Mantel-Haenszel and van Elteren tests stratified by centre
+from their summed per-centre terms, response rates, cumulative response, cumulative incidence of
+first response, Firth's coefficients, medians and quartiles by bisection) and per centre
+(attrition per centre, odds ratios for the forest plot and the random-effects meta-analysis),
+where a centre that withheld a count is left out and the result says so.
 """
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ import threading
 
 import numpy as np
 
-from msc_sle.contract import load_dictionary
+from msc_sle.contract import variable
 from msc_sle.stats import fisher_exact, odds_ratio, pearson_chi2, wilson_interval
 from msc_sle.stats.federated import (SiteMoments, bisect_quantile, cumulative_incidence_from_counts,
                                      firth_logistic_federated)
 from msc_sle.stats.meta import log_odds_ratio, random_effects_meta
-from msc_sle.stats.stratified import StratumRankSum, cochran_mantel_haenszel, van_elteren_from_strata
+from msc_sle.stats.stratified import (CMHSums, VanElterenSums, cochran_mantel_haenszel_from_sums,
+                                      van_elteren_from_sums)
 
 from . import node, secure
 
@@ -133,9 +135,9 @@ def _run_batched(jobs, ask_counts):
     return results, rounds[0]
 
 
-def _bounds(name: str, dictionary) -> tuple[float, float]:
-    row = dictionary[dictionary["name"] == name].iloc[0]
-    lo, hi = str(row["allowed"]).split("-", 1)
+def _bounds(name: str) -> tuple[float, float]:
+    """Where the bisection searches: the dictionary's allowed range of the variable."""
+    lo, hi = variable(name).value_range
     return float(lo), float(hi)
 
 
@@ -168,12 +170,16 @@ def analyse(client, overrides: dict | None = None, *, outcome: str | None = None
     outcome = outcome or params["outcome"]
     cons = Consortium(client, overrides or {}, threshold, names)
     answers = cons.ask({"kind": "summary", "outcome": outcome})
-    keys = answers[0]["keys"]
+    keys, layout = answers[0]["keys"], answers[0]["stratified"]
     for c, a in zip(cons.centres, answers):
-        if a["keys"] != keys:
+        if a["keys"] != keys or a["stratified"] != layout:
             raise FederatedError(f"centre '{cons.name(c)}' computed other quantities than the first centre")
-    pooled = dict(zip(keys, secure.unmask_sum([a["counts"] for a in answers])))
-    dictionary = load_dictionary()
+    total = secure.unmask_sum([a["counts"] for a in answers])
+    pooled = dict(zip(keys, total[:len(keys)]))
+    # the centres' terms of the stratified tests, summed: the central side sees no centre's own
+    flat, stratified = secure.decode_fixed(total[len(keys):]), {}
+    for key, length in layout:
+        stratified[key], flat = flat[:length], flat[length:]
 
     centres = [{"centre": cons.name(c), "organisation": str(c), "threshold": a["threshold"],
                 "fingerprint": a["fingerprint"], "synthetic": a["synthetic"],
@@ -212,7 +218,7 @@ def analyse(client, overrides: dict | None = None, *, outcome: str | None = None
     for name in variables:
         if name in levels:
             continue
-        lo, hi = _bounds(name, dictionary)
+        lo, hi = _bounds(name)
         step = 10.0 ** -decimals.get(name, 0)
         for group in groups:
             n = pooled[f"valid|{name}|{group}"]
@@ -259,6 +265,13 @@ def analyse(client, overrides: dict | None = None, *, outcome: str | None = None
                 row["pearson_p"] = float(pearson_chi2(counts).pvalue)
                 if counts.shape == (2, 2):
                     row["fisher_p"] = float(fisher_exact(counts).pvalue)
+            cmh = cochran_mantel_haenszel_from_sums(CMHSums.from_vector(stratified[f"cmh|{name}"],
+                                                                        (2, len(levels[name]))))
+            if cmh.pvalue == cmh.pvalue:
+                row["cmh_p"], row["cmh_statistic"], row["cmh_df"] = float(cmh.pvalue), float(cmh.statistic), int(cmh.df)
+                if math.isfinite(cmh.common_odds_ratio) and cmh.common_odds_ratio > 0:
+                    row["mh_or"] = {"estimate": cmh.common_odds_ratio, "ci_low": cmh.ci_low, "ci_high": cmh.ci_high}
+            # the forest plot and the meta-analysis need each centre's own table, released under its threshold
             released = [(c, a["release"]["tables"].get(name)) for c, a in zip(cons.centres, answers)]
             usable = [(c, t) for c, t in released if t is not None and t["counts"] is not None]
             row["centres_used"] = [cons.name(c) for c, _ in usable]
@@ -275,22 +288,11 @@ def analyse(client, overrides: dict | None = None, *, outcome: str | None = None
                     meta = random_effects_meta([o.estimate for o in ors], [o.std_error for o in ors],
                                                method="REML", labels=row["centres_used"])
                     row["meta"] = _result_dict(meta)
-            if len(usable) >= 2:
-                strata = np.array([t["counts"] for _, t in usable], dtype=float)
-                strata = strata[:, :, strata.sum(axis=(0, 1)) > 0]
-                if strata.shape[2] >= 2:
-                    cmh = cochran_mantel_haenszel(strata)
-                    row["cmh_p"], row["cmh_statistic"], row["cmh_df"] = float(cmh.pvalue), float(cmh.statistic), int(cmh.df)
             tests.append(row)
         elif name in [k[0] for k in job_keys]:
-            summaries = [(c, a["release"]["rank_sums"].get(name)) for c, a in zip(cons.centres, answers)]
-            usable = [(c, s) for c, s in summaries if s is not None]
-            row = {"variable": name, "kind": "continuous",
-                   "centres_used": [cons.name(c) for c, _ in usable],
-                   "centres_withheld": [cons.name(c) for c, s in summaries if s is None and name in
-                                        answers[cons.centres.index(c)]["release"]["rank_sums"]]}
-            if len(usable) >= 2:   # one centre alone would be its own Wilcoxon test, not a stratified one
-                ve = van_elteren_from_strata([StratumRankSum(**s) for _, s in usable])
+            row = {"variable": name, "kind": "continuous"}
+            ve = van_elteren_from_sums(VanElterenSums(*stratified[f"van_elteren|{name}"]))
+            if ve.pvalue == ve.pvalue:
                 row["van_elteren_p"], row["van_elteren_z"] = float(ve.pvalue), float(ve.statistic)
             tests.append(row)
 

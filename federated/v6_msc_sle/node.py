@@ -7,10 +7,14 @@ of numbers leave a node:
 * pooled quantities (the attrition and table counts, per-visit response and at-risk counts,
   counts of values at most x, Firth's moments) leave *masked* (:mod:`.secure`): the central side
   only learns their sum over centres;
-* per-centre figures (the centre's attrition, its 2 x 2 tables for the forest plot and the
-  Cochran-Mantel-Haenszel test, its Wilcoxon summary for van Elteren's test) leave in the clear,
-  each count checked here against the node's disclosure threshold: a count below it is replaced
-  by None (``[c]``) and the central side leaves that centre out of what needs it, saying so.
+* the centre's contributions to the tests stratified by centre (Cochran-Mantel-Haenszel: its
+  observed minus expected counts, their variance, the Mantel-Haenszel terms; van Elteren: its
+  weighted rank sum, expectation and variance) leave masked too, as fixed-point numbers: each is a
+  sum over strata, so the central side computes both tests from the sums over centres alone;
+* per-centre figures (the centre's attrition, its 2 x 2 tables for the forest plot's odds ratio)
+  leave in the clear, each count checked here against the node's disclosure threshold: a count
+  below it is replaced by None (``[c]``) and the central side leaves that centre out of the
+  forest plot and the random-effects meta-analysis, saying so.
 
 A node with fewer eligible patients than its threshold refuses the whole task.
 """
@@ -30,18 +34,18 @@ import pandas as pd
 from msc_sle import __version__ as WORKBOOK_VERSION
 from msc_sle.clinical import analysis_frame, apply_eligibility, classify_response, load_cohort
 from msc_sle.clinical.outcomes import get_definition
-from msc_sle.compare import paper_table_variables as table_variables
-from msc_sle.contract import DataError, load_dictionary
+from msc_sle.compare import paper_table_variables
+from msc_sle.contract import DataError, variable
 from msc_sle.contract.paths import DICTIONARY_PATH
 from msc_sle.prognosis import first_response, model_data
 from msc_sle.stats.federated import logistic_site_moments
-from msc_sle.stats.stratified import stratum_rank_sum
+from msc_sle.stats.stratified import cmh_stratum_sums, stratum_rank_sum, van_elteren_stratum_sums
 from msc_sle.workbook.params import check_parameters
 
 from . import secure
 
 __all__ = ["MIN_COUNT_ENV", "SECRET_ENV", "DICTIONARY_ENV", "DEFAULT_MIN_COUNT", "NodeRefusal", "provenance",
-           "node_threshold", "count_keys", "answer"]
+           "node_threshold", "count_keys", "stratified_sums", "answer"]
 
 #: Node-side settings, set in the node's configuration (vantage6 ``algorithm_env``), never by a task.
 MIN_COUNT_ENV = "MSC_SLE_MIN_COUNT"
@@ -130,14 +134,15 @@ def prepare(data, overrides: dict):
     return _prepared(path, json.dumps(overrides or {}, sort_keys=True), _stamp(path))
 
 
-def _levels(frame: pd.DataFrame, name: str, dictionary: pd.DataFrame) -> list | None:
-    """The levels of a categorical variable, from its dtype (the dictionary's levels), or None."""
-    col = frame[name]
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        return [str(c) for c in col.cat.categories]
-    if pd.api.types.is_bool_dtype(col.dtype):
-        return ["True", "False"]
-    return None
+def _levels(frame: pd.DataFrame, name: str) -> list | None:
+    """The levels of a categorical variable as the node sends them (a category's in the
+    dictionary's order, a boolean's True then False), or None for a continuous one."""
+    v = variable(name)
+    if v.measure != "categorical":
+        return None
+    if v.kind == "category":
+        return [str(c) for c in v.levels]
+    return ["True", "False"]
 
 
 def _as_text(col: pd.Series) -> pd.Series:
@@ -147,7 +152,6 @@ def _as_text(col: pd.Series) -> pd.Series:
 def count_keys(frame: pd.DataFrame, params, eligibility) -> list[tuple[str, int]]:
     """Every exactly poolable count of this analysis, as (key, count); the keys depend only on the
     dictionary and the parameters, so every centre sends them in the same order."""
-    d = load_dictionary()
     out: list[tuple[str, int]] = []
     for _, row in eligibility.attrition.iterrows():
         out.append((f"attrition|{row['criterion']}|remaining", int(row["remaining"])))
@@ -159,8 +163,8 @@ def count_keys(frame: pd.DataFrame, params, eligibility) -> list[tuple[str, int]
         ever = frame[f"{outcome}_ever"].to_numpy(dtype=bool, na_value=False)
         groups[f"{outcome}=yes"] = ever
         groups[f"{outcome}=no"] = ~ever
-    for name in table_variables(frame):
-        levels = _levels(frame, name, d)
+    for name in paper_table_variables(frame):
+        levels = _levels(frame, name)
         col = frame[name]
         valid = col.notna().to_numpy()
         for g, members in groups.items():
@@ -210,6 +214,12 @@ def _clear(count: int, threshold: int):
     return int(count) if int(count) >= threshold else None
 
 
+def _by_response(frame: pd.DataFrame, name: str, levels: list, ever: np.ndarray) -> list[list[int]]:
+    """The centre's table of responders (first row) and non-responders by level."""
+    text = _as_text(frame[name]).to_numpy(dtype=object, na_value=None)
+    return [[int(((text == lv) & g).sum()) for lv in levels] for g in (ever, ~ever)]
+
+
 def _centre_release(frame: pd.DataFrame, eligibility, threshold: int, outcome: str) -> dict:
     """Per-centre figures, each count checked against the threshold (None: withheld)."""
     attrition = [{"criterion": str(r["criterion"]), "description": str(r["description"]),
@@ -217,38 +227,40 @@ def _centre_release(frame: pd.DataFrame, eligibility, threshold: int, outcome: s
                   "remaining": _clear(r["remaining"], threshold)}
                  for _, r in eligibility.attrition.iterrows()]
     ever = frame[f"{outcome}_ever"].to_numpy(dtype=bool, na_value=False)
-    tables, ranks = {}, {}
-    d = load_dictionary()
-    for name in table_variables(frame):
-        levels = _levels(frame, name, d)
-        col = frame[name]
+    tables = {}
+    for name in paper_table_variables(frame):
+        levels = _levels(frame, name)
         if levels is not None:
-            text = _as_text(col).to_numpy(dtype=object, na_value=None)
-            counts = [[int(((text == lv) & g).sum()) for lv in levels] for g in (ever, ~ever)]
+            counts = _by_response(frame, name, levels, ever)
             flat = [c for r in counts for c in r]
             tables[name] = {"levels": levels,
                             "counts": counts if all(c >= threshold for c in flat) else None}
+    return {"attrition": attrition, "tables": tables}
+
+
+def stratified_sums(frame: pd.DataFrame, outcome: str) -> list[tuple[str, list[float]]]:
+    """This centre's terms of the tests stratified by centre, as (key, numbers): for each
+    categorical variable its Cochran-Mantel-Haenszel sums (``CMHSums.vector``) of responders by
+    level, for each continuous one its van Elteren terms (weighted rank sum, expectation,
+    variance). Their lengths depend only on the dictionary, so every centre sends the same layout."""
+    ever = frame[f"{outcome}_ever"].to_numpy(dtype=bool, na_value=False)
+    out = []
+    for name in paper_table_variables(frame):
+        levels = _levels(frame, name)
+        if levels is not None:
+            sums = cmh_stratum_sums(np.array(_by_response(frame, name, levels, ever)))
+            out.append((f"cmh|{name}", [float(x) for x in sums.vector()]))
         else:
-            x = col.astype("float64").to_numpy()
+            x = frame[name].astype("float64").to_numpy()
             keep = ~np.isnan(x)
-            n, n1 = int(keep.sum()), int((keep & ever).sum())
-            if min(n1, n - n1) >= threshold:
-                s = stratum_rank_sum(x[keep], ever[keep])
-                ranks[name] = {"rank_sum": float(s.rank_sum), "expected": float(s.expected),
-                               "variance": float(s.variance), "n": int(s.n), "n1": int(s.n1)}
-            else:
-                ranks[name] = None
-    return {"attrition": attrition, "tables": tables, "rank_sums": ranks}
+            s = van_elteren_stratum_sums(stratum_rank_sum(x[keep], ever[keep]))
+            out.append((f"van_elteren|{name}", [s.weighted_sum, s.expected, s.variance]))
+    return out
 
 
 def _continuous(frame: pd.DataFrame) -> dict:
-    d = load_dictionary()
-    out = {}
-    for name in table_variables(frame):
-        if _levels(frame, name, d) is None:
-            x = frame[name].astype("float64").to_numpy()
-            out[name] = x
-    return out
+    return {name: frame[name].astype("float64").to_numpy()
+            for name in paper_table_variables(frame) if _levels(frame, name) is None}
 
 
 def _group_mask(frame, group: str) -> np.ndarray:
@@ -322,17 +334,22 @@ def answer(data, question: dict, me) -> dict:
         kind = question["kind"]
         body = {k: v for k, v in question.items() if k != "threshold"}
         if kind == "summary":
+            outcome = question.get("outcome", params["outcome"])
             keys = count_keys(frame, params, eligibility)
+            stratified = stratified_sums(frame, outcome)
             continuous = _continuous(frame)
-            release = _centre_release(frame, eligibility, threshold, question.get("outcome", params["outcome"]))
+            release = _centre_release(frame, eligibility, threshold, outcome)
             try:
-                terms = _design(frame, params, question.get("outcome", params["outcome"]), None, 1)[2]
+                terms = _design(frame, params, outcome, None, 1)[2]
             except NodeRefusal:   # said when the model is asked for; the other tables need no model
                 terms = None
+            # one masked vector: two vectors masked under one question would share their masks
+            values = [v for _, v in keys] + secure.encode_fixed([x for _, xs in stratified for x in xs])
             return {**info, "threshold": threshold, "synthetic": bool(cohort.synthetic),
                     "fingerprint": cohort.fingerprint,
                     "keys": [k for k, _ in keys],
-                    "counts": secure.masked([v for _, v in keys], secret, me, centres, question["nonce"], body),
+                    "stratified": [[k, len(xs)] for k, xs in stratified],
+                    "counts": secure.masked(values, secret, me, centres, question["nonce"], body),
                     "decimals": {k: _decimals(v[~np.isnan(v)]) for k, v in continuous.items()},
                     "release": release, "terms": terms}
         if kind == "at_most":

@@ -14,8 +14,11 @@ import pandas as pd
 import pytest
 
 from msc_sle.stats import TESTS
-from msc_sle.stats.stratified import (CMHResult, StratumRankSum, cochran_mantel_haenszel,
-                                      stratum_rank_sum, van_elteren, van_elteren_from_strata)
+from msc_sle.stats.stratified import (CMHResult, CMHSums, StratumRankSum, VanElterenSums,
+                                      cmh_stratum_sums, cochran_mantel_haenszel,
+                                      cochran_mantel_haenszel_from_sums, stratum_rank_sum, van_elteren,
+                                      van_elteren_from_strata, van_elteren_from_sums,
+                                      van_elteren_stratum_sums)
 
 DATA = Path(__file__).parent / "data"
 
@@ -62,6 +65,48 @@ def test_generalized_cmh_equals_r_mantelhaen(tables, stat, df, p):
     assert r.statistic == pytest.approx(stat, rel=1e-9)
     assert r.pvalue == pytest.approx(p, rel=1e-9)
     assert np.isnan(r.common_odds_ratio)
+
+
+@pytest.mark.parametrize("tables, correct, stat, p, odds, lo, hi", R_2X2)
+def test_cmh_2x2_from_sums_of_groups_of_strata_equals_r(tables, correct, stat, p, odds, lo, hi):
+    # centres holding several strata each send one sum; the sums travel flat (a secure summation)
+    parts = [cmh_stratum_sums(t) for t in tables]
+    first, rest = parts[0], parts[1:]
+    for part in rest[:len(rest) // 2]:
+        first = first + part
+    second = rest[len(rest) // 2]
+    for part in rest[len(rest) // 2 + 1:]:
+        second = second + part
+    total = CMHSums.from_vector(first.vector() + second.vector(), (2, 2))
+    r = cochran_mantel_haenszel_from_sums(total, correct)
+    assert (r.statistic, r.pvalue) == pytest.approx((stat, p), rel=1e-9)
+    assert (r.common_odds_ratio, r.ci_low, r.ci_high) == pytest.approx((odds, lo, hi), rel=1e-9)
+
+
+def test_cmh_2x2_equals_statsmodels_on_random_tables():
+    from statsmodels.stats.contingency_tables import StratifiedTable
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        tables = rng.integers(1, 15, size=(int(rng.integers(2, 6)), 2, 2))
+        st = StratifiedTable(np.moveaxis(tables.astype(float), 0, -1))
+        r = cochran_mantel_haenszel(tables, correct=False)
+        assert r.statistic == pytest.approx(st.test_null_odds(correction=False).statistic, rel=1e-10)
+        assert r.common_odds_ratio == pytest.approx(st.oddsratio_pooled, rel=1e-10)
+        assert (r.ci_low, r.ci_high) == pytest.approx(st.oddsratio_pooled_confint(), rel=1e-10)
+
+
+def test_cmh_leaves_out_a_level_empty_in_every_stratum():
+    # RABBITS with a third, empty column: the general test on the two non-empty columns is
+    # R's uncorrected 2 x 2 x K statistic
+    widened = [[row + [0] for row in t] for t in RABBITS]
+    r = cochran_mantel_haenszel(widened)
+    assert r.df == 1 and "left out" in r.note
+    assert r.statistic == pytest.approx(R_2X2[3][2], rel=1e-9)
+
+
+def test_cmh_sums_refuse_a_wrong_length():
+    with pytest.raises(ValueError, match="do not hold"):
+        CMHSums.from_vector(np.zeros(10), (2, 2))
 
 
 def test_cmh_does_not_depend_on_the_order_of_strata():
@@ -150,3 +195,26 @@ def test_van_elteren_no_test_when_everything_is_tied():
 def test_van_elteren_refuses_more_than_two_groups():
     with pytest.raises(ValueError, match="two groups"):
         van_elteren([1, 2, 3], ["a", "b", "c"], [1, 1, 1])
+
+
+def test_van_elteren_from_sums_of_groups_of_strata(strata_data):
+    d = strata_data
+    summaries = [stratum_rank_sum(g["value"], g["group"] == "A") for _, g in d.groupby("stratum")]
+    # a stratum holding one group alone is summed too and changes nothing
+    summaries.append(stratum_rank_sum([3.0, 4.0, 5.0], [True, True, True]))
+    parts = [van_elteren_stratum_sums(s) for s in summaries]
+    a, b = parts[0] + parts[1], parts[2] + parts[3] + parts[4]
+    r = van_elteren_from_sums(VanElterenSums(a.weighted_sum + b.weighted_sum, a.expected + b.expected,
+                                             a.variance + b.variance))
+    assert r.statistic == pytest.approx(1.63711046157, rel=1e-9)
+    assert r.pvalue == pytest.approx(0.101607391068, rel=1e-9)
+
+
+def test_cmh_a_level_fixed_by_the_margins_in_every_stratum_carries_nothing():
+    # the third level occurs only in a stratum with no patient of the first row: its cells equal
+    # their expectation whatever happens, so the test is the one on the other two levels
+    with_level = cochran_mantel_haenszel([[[3, 2, 0], [4, 1, 0]], [[0, 0, 0], [2, 3, 4]]])
+    without = cochran_mantel_haenszel([[[3, 2], [4, 1]], [[0, 0], [2, 3]]], correct=False)
+    assert with_level.df == 1 and "df = 1" in with_level.note
+    assert with_level.statistic == pytest.approx(without.statistic, rel=1e-12)
+    assert with_level.pvalue == pytest.approx(without.pvalue, rel=1e-12)

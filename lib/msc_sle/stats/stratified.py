@@ -1,13 +1,15 @@
 """Stratified tests: the association of two variables within strata (centres, say), combined.
 
-* :func:`cochran_mantel_haenszel` -- the Cochran-Mantel-Haenszel test over K strata. For 2 x 2
-  tables it is ``statsmodels`` ``StratifiedTable.test_null_odds`` (with or without continuity
-  correction) and the Mantel-Haenszel common odds ratio with the Robins-Breslow-Greenland CI, as
-  R's ``mantelhaen.test``. For I x J tables (I or J > 2) it is the generalized CMH statistic
-  ("general association", Landis, Heyman & Koch 1978), on (I - 1)(J - 1) degrees of freedom,
-  as R's ``mantelhaen.test`` computes it; no Python library has that one (statsmodels stops at
-  2 x 2 x K), so it is written here from the conditional (multivariate hypergeometric) mean and
-  covariance of each stratum's table.
+* :func:`cochran_mantel_haenszel` -- the Cochran-Mantel-Haenszel test over K strata, as R's
+  ``mantelhaen.test``: for 2 x 2 tables the test with R's continuity-correction rule and the
+  Mantel-Haenszel common odds ratio with the Robins-Breslow-Greenland CI; for I x J tables (I or
+  J > 2) the generalized CMH statistic ("general association", Landis, Heyman & Koch 1978) on
+  (I - 1)(J - 1) degrees of freedom. Every part of it is a sum over strata of what one stratum's
+  table gives alone (:func:`cmh_stratum_sums`: observed minus expected cells, their conditional
+  covariance, the Mantel-Haenszel and Robins-Breslow-Greenland terms), so the test is computed
+  from those sums (:func:`cochran_mantel_haenszel_from_sums`) whether the strata are rows of one
+  table or centres that only send their sums. Written here rather than over statsmodels'
+  ``StratifiedTable`` (which needs every stratum's table in one place, and stops at 2 x 2 x K).
 * :func:`van_elteren` -- van Elteren's (1960) stratified Wilcoxon rank-sum test: within-stratum
   midranks, each stratum's rank sum weighted by 1 / (n_k + 1), normal approximation with the
   tie-corrected variance, no continuity correction (SAS ``PROC NPAR1WAY`` with a ``STRATA``
@@ -16,7 +18,8 @@
   statsmodels has it, hence written here.
 * :func:`stratum_rank_sum` -- what one stratum contributes, computable where its data are
   (a centre that cannot share its values); :func:`van_elteren_from_strata` combines those
-  summaries into the same test.
+  summaries into the same test, through :func:`van_elteren_stratum_sums` (one stratum's
+  weighted terms) and :func:`van_elteren_from_sums` (the test from their sums over strata).
 
 Knows nothing of what the strata or groups mean.
 """
@@ -28,8 +31,10 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["CMHResult", "VanElterenResult", "StratumRankSum", "cochran_mantel_haenszel",
-           "van_elteren", "stratum_rank_sum", "van_elteren_from_strata"]
+__all__ = ["CMHResult", "VanElterenResult", "StratumRankSum", "CMHSums", "VanElterenSums",
+           "cochran_mantel_haenszel", "cmh_stratum_sums", "cochran_mantel_haenszel_from_sums",
+           "van_elteren", "stratum_rank_sum", "van_elteren_from_strata", "van_elteren_stratum_sums",
+           "van_elteren_from_sums"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,65 @@ class VanElterenResult:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class CMHSums:
+    """What strata contribute to the Cochran-Mantel-Haenszel test, summed over strata (``+`` adds
+    two; :func:`cmh_stratum_sums` gives one stratum's). For I x J tables: ``table`` the summed
+    counts (I x J), ``deviation`` observed minus expected count of every cell (row-major, I J),
+    ``covariance`` their conditional (hypergeometric) covariance given each stratum's margins
+    (I J x I J); ``odds`` the Mantel-Haenszel and Robins-Breslow-Greenland sums of 2 x 2 tables
+    (sum a d / n, sum b c / n, sum P R, sum (P S + Q R), sum Q S, with P = (a + d) / n,
+    Q = (b + c) / n, R = a d / n, S = b c / n), zeros for larger tables. ``vector()`` /
+    ``from_vector`` flatten it for a secure summation."""
+    table: np.ndarray
+    deviation: np.ndarray
+    covariance: np.ndarray
+    odds: np.ndarray
+
+    def __add__(self, other: "CMHSums") -> "CMHSums":
+        if self.table.shape != other.table.shape:
+            raise ValueError(f"cannot add the sums of {self.table.shape} and {other.table.shape} tables")
+        return CMHSums(self.table + other.table, self.deviation + other.deviation,
+                       self.covariance + other.covariance, self.odds + other.odds)
+
+    def vector(self) -> np.ndarray:
+        return np.concatenate([self.table.ravel(), self.deviation, self.covariance.ravel(), self.odds])
+
+    @classmethod
+    def from_vector(cls, vector, shape: tuple[int, int]) -> "CMHSums":
+        v = np.asarray(vector, dtype=float)
+        cells = shape[0] * shape[1]
+        if v.shape != (cells * (cells + 2) + 5,):
+            raise ValueError(f"{v.size} numbers do not hold the CMH sums of a {shape} table")
+        return cls(v[:cells].reshape(shape), v[cells:2 * cells], v[2 * cells:cells * (cells + 2)].reshape(cells, cells),
+                   v[cells * (cells + 2):])
+
+
+def cmh_stratum_sums(table) -> CMHSums:
+    """One stratum's contribution to the Cochran-Mantel-Haenszel test (an I x J table of counts).
+    A stratum of fewer than two observations contributes only its counts: its cells have no
+    conditional variance, so it carries no information (R refuses such a stratum; a centre whose
+    table is that small is simply left out of the sums' information)."""
+    t = np.asarray(table, dtype=float)
+    if t.ndim != 2 or t.shape[0] < 2 or t.shape[1] < 2:
+        raise ValueError(f"a stratum's table must have at least 2 rows and 2 columns, got shape {t.shape}")
+    rows, cols = t.shape
+    n = t.sum()
+    deviation = np.zeros(rows * cols)
+    covariance = np.zeros((rows * cols, rows * cols))
+    odds = np.zeros(5)
+    if n >= 2:
+        r, c = t.sum(axis=1), t.sum(axis=0)
+        deviation = (t - np.outer(r, c) / n).ravel()
+        # Cov(n_ij, n_kl) = (n d_ik r_i - r_i r_k)(n d_jl c_j - c_j c_l) / (n^2 (n - 1)), rows outer
+        covariance = np.kron(n * np.diag(r) - np.outer(r, r), n * np.diag(c) - np.outer(c, c)) / (n ** 2 * (n - 1))
+        if t.shape == (2, 2):
+            (a, b), (cc, d) = t
+            big_r, big_s, p, q = a * d / n, b * cc / n, (a + d) / n, (b + cc) / n
+            odds = np.array([big_r, big_s, p * big_r, p * big_s + q * big_r, q * big_s])
+    return CMHSums(t, deviation, covariance, odds)
+
+
 def cochran_mantel_haenszel(tables, correct: bool = True, *, confidence: float = 0.95
                             ) -> CMHResult:
     """Cochran-Mantel-Haenszel test of conditional independence over K strata.
@@ -90,13 +154,68 @@ def cochran_mantel_haenszel(tables, correct: bool = True, *, confidence: float =
     correction for the 2 x 2 x K test (R's default ``correct = TRUE``); ignored for larger
     tables, which have none. Every stratum needs at least two observations (R refuses the same).
     """
+    arr = _tables(tables)
+    total = cmh_stratum_sums(arr[0])
+    for t in arr[1:]:
+        total = total + cmh_stratum_sums(t)
+    return cochran_mantel_haenszel_from_sums(total, correct, confidence=confidence)
+
+
+def cochran_mantel_haenszel_from_sums(sums: CMHSums, correct: bool = True, *, confidence: float = 0.95
+                                      ) -> CMHResult:
+    """The Cochran-Mantel-Haenszel test from its sums over strata (:class:`CMHSums`): what
+    :func:`cochran_mantel_haenszel` computes, when only the sums are known (centres that each
+    send :func:`cmh_stratum_sums` of their own table, securely summed). A row or column empty in
+    every stratum is left out (R's ``mantelhaen.test`` would find the covariance singular); the
+    Mantel-Haenszel odds ratio needs 2 x 2 strata."""
+    from scipy import stats
     if not 0 < float(confidence) < 1:
         raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
-    arr = _tables(tables)
-    _, rows, cols = arr.shape
-    if rows == 2 and cols == 2:
-        return _cmh_2x2(arr, bool(correct), confidence)
-    return _cmh_general(arr)
+    rows_all, cols_all = sums.table.shape
+    rows = np.flatnonzero(sums.table.sum(axis=1) > 0)
+    cols = np.flatnonzero(sums.table.sum(axis=0) > 0)
+    df = (len(rows) - 1) * (len(cols) - 1)
+    if df < 1:
+        return CMHResult(math.nan, math.nan, max(df, 0), math.nan, math.nan, math.nan, "cmh",
+                         "fewer than two rows or columns hold a count: no test possible")
+    # the free cells: every non-empty row but the last, every non-empty column but the last
+    free = np.array([i * cols_all + j for i in rows[:-1] for j in cols[:-1]])
+    delta = sums.deviation[free]
+    cov = sums.covariance[np.ix_(free, free)]
+    if (rows_all, cols_all) == (2, 2):
+        # R applies the continuity correction only when it does not overshoot (|O - E| >= 1/2)
+        use_correction = bool(correct) and abs(float(delta[0])) >= 0.5
+        yates = 0.5 if use_correction else 0.0
+        variance = float(cov[0, 0])
+        statistic = (abs(float(delta[0])) - yates) ** 2 / variance if variance > 0 else math.nan
+        s_diag, s_offd, pr, ps_qr, qs = (np.float64(x) for x in sums.odds)   # 0 / 0: nan, not an error
+        z = float(stats.norm.isf((1.0 - float(confidence)) / 2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            odds = s_diag / s_offd
+            sd = np.sqrt(pr / (2 * s_diag ** 2) + ps_qr / (2 * s_diag * s_offd) + qs / (2 * s_offd ** 2))
+            lo, hi = odds * np.exp(-z * sd), odds * np.exp(z * sd)
+        note = "continuity correction" if use_correction else "no continuity correction"
+        pvalue = float(stats.chi2.sf(statistic, 1)) if statistic == statistic else math.nan
+        return CMHResult(float(statistic), pvalue, 1, float(odds), float(lo), float(hi), "cmh", note)
+    note = "generalized CMH (general association)"
+    if len(rows) < rows_all or len(cols) < cols_all:
+        note += "; rows or columns empty in every stratum left out"
+    rank = int(np.linalg.matrix_rank(cov))
+    if rank == 0:
+        return CMHResult(math.nan, math.nan, df, math.nan, math.nan, math.nan, "cmh_general",
+                         "no cell varies given the margins of its stratum: no test possible")
+    if rank < df:
+        # a cell fixed by its stratum's margins in every stratum (a level seen only where one row
+        # is empty) has no variance and equals its expectation: it carries no information, and the
+        # test is taken on the cells that vary (generalized inverse, df = rank), where R's
+        # mantelhaen.test stops at a singular matrix
+        statistic = float(delta @ np.linalg.pinv(cov) @ delta)
+        df = rank
+        note += f"; {rank} of its free cells vary given the strata's margins: df = {rank}"
+    else:
+        statistic = float(delta @ np.linalg.solve(cov, delta))
+    return CMHResult(statistic, float(stats.chi2.sf(statistic, df)), df, math.nan, math.nan,
+                     math.nan, "cmh_general", note)
 
 
 def _tables(tables) -> np.ndarray:
@@ -117,51 +236,6 @@ def _tables(tables) -> np.ndarray:
         raise ValueError(f"stratum(s) {small} hold fewer than two observations; the CMH test "
                          "needs at least two in every stratum")
     return flt
-
-
-def _cmh_2x2(arr: np.ndarray, correct: bool, confidence: float) -> CMHResult:
-    from statsmodels.stats.contingency_tables import StratifiedTable
-    # statsmodels takes the strata last
-    st = StratifiedTable(np.moveaxis(arr, 0, -1))
-    a = arr[:, 0, 0]
-    n = arr.sum(axis=(1, 2))
-    expected = arr[:, 0, :].sum(axis=1) * arr[:, :, 0].sum(axis=1) / n
-    # R applies the correction only when it does not overshoot (|O - E| >= 1/2); statsmodels
-    # always subtracts it, so both are asked for and the one R would give is kept
-    use_correction = correct and abs(float((a - expected).sum())) >= 0.5
-    test = st.test_null_odds(correction=use_correction)
-    odds = float(st.oddsratio_pooled)
-    alpha = 1.0 - float(confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lo, hi = st.oddsratio_pooled_confint(alpha=alpha)
-    note = "continuity correction" if use_correction else "no continuity correction"
-    return CMHResult(float(test.statistic), float(test.pvalue), 1, odds, float(lo), float(hi),
-                     "cmh", note)
-
-
-def _cmh_general(arr: np.ndarray) -> CMHResult:
-    from scipy import stats
-    _, rows, cols = arr.shape
-    df = (rows - 1) * (cols - 1)
-    diff = np.zeros(df)
-    cov = np.zeros((df, df))
-    for table in arr:
-        total = table.sum()
-        r = table.sum(axis=1)[:-1]
-        c = table.sum(axis=0)[:-1]
-        # the free cells (all but the last row and column), rows varying fastest
-        observed = table[:-1, :-1].ravel(order="F")
-        diff += observed - np.outer(r, c).ravel(order="F") / total
-        # multivariate hypergeometric covariance of the free cells given the margins
-        cov += np.kron(total * np.diag(c) - np.outer(c, c),
-                       total * np.diag(r) - np.outer(r, r)) / (total ** 2 * (total - 1))
-    try:
-        statistic = float(diff @ np.linalg.solve(cov, diff))
-    except np.linalg.LinAlgError:
-        return CMHResult(math.nan, math.nan, df, math.nan, math.nan, math.nan, "cmh_general",
-                         "singular covariance (a row or column empty in every stratum)")
-    return CMHResult(statistic, float(stats.chi2.sf(statistic, df)), df, math.nan, math.nan,
-                     math.nan, "cmh_general", "generalized CMH (general association)")
 
 
 def stratum_rank_sum(values, in_group1) -> StratumRankSum:
@@ -188,28 +262,56 @@ def stratum_rank_sum(values, in_group1) -> StratumRankSum:
     return StratumRankSum(float(ranks[g].sum()), n1 * (n + 1) / 2.0, float(variance), n, n1)
 
 
+@dataclass(frozen=True)
+class VanElterenSums:
+    """van Elteren's terms summed over strata (``+`` adds two): ``weighted_sum`` sum w_k W_k,
+    ``expected`` sum w_k E[W_k], ``variance`` sum w_k^2 Var W_k, with w_k = 1 / (n_k + 1)."""
+    weighted_sum: float = 0.0
+    expected: float = 0.0
+    variance: float = 0.0
+
+    def __add__(self, other: "VanElterenSums") -> "VanElterenSums":
+        return VanElterenSums(self.weighted_sum + other.weighted_sum, self.expected + other.expected,
+                              self.variance + other.variance)
+
+
+def van_elteren_stratum_sums(summary: StratumRankSum) -> VanElterenSums:
+    """One stratum's weighted terms of van Elteren's test. A stratum with one group alone adds
+    nothing to the test (its rank sum is its expectation, its variance zero) but is summed all the
+    same: ``expected`` then sums to half the group-1 count of every stratum, whether a stratum held
+    both groups or not, so the sums do not tell which strata held only one group."""
+    s = summary if isinstance(summary, StratumRankSum) else StratumRankSum(**summary)
+    if s.n == 0:
+        return VanElterenSums()
+    w = 1.0 / (s.n + 1)
+    return VanElterenSums(w * s.rank_sum, w * s.expected, w * w * s.variance)
+
+
+def van_elteren_from_sums(sums: VanElterenSums, n_strata: int = 0) -> VanElterenResult:
+    """van Elteren's test from its terms summed over strata (:class:`VanElterenSums`), as centres
+    that each send :func:`van_elteren_stratum_sums` of their own summary give it; ``n_strata``:
+    how many strata held both groups, when known (0: not known)."""
+    from scipy import stats
+    t, e, v = float(sums.weighted_sum), float(sums.expected), float(sums.variance)
+    if v <= 0:
+        # one group alone and all values tied look the same from the sums (no variance)
+        note = "no stratum holds both groups with values not all tied: no test possible"
+        return VanElterenResult(math.nan, math.nan, "van_elteren", t, e, v, n_strata, note)
+    z = (t - e) / math.sqrt(v)
+    return VanElterenResult(z, float(2 * stats.norm.sf(abs(z))), "van_elteren", t, e, v, n_strata)
+
+
 def van_elteren_from_strata(strata_summaries: Sequence[StratumRankSum]) -> VanElterenResult:
     """van Elteren's test from per-stratum summaries (:func:`stratum_rank_sum`), each weighted
     by 1 / (n_k + 1); strata with only one group carry no information and are left out. A
     summary may also be given as the dict :func:`dataclasses.asdict` makes of it (as it
     travels in JSON)."""
-    from scipy import stats
     summaries = [s if isinstance(s, StratumRankSum) else StratumRankSum(**s)
                  for s in strata_summaries]
-    used = [s for s in summaries if 0 < s.n1 < s.n]
-    if not used:
-        return VanElterenResult(math.nan, math.nan, "van_elteren",
-                                note="no stratum holds both groups: no test possible")
-    weight = np.array([1.0 / (s.n + 1) for s in used])
-    t = float(sum(w * s.rank_sum for w, s in zip(weight, used)))
-    e = float(sum(w * s.expected for w, s in zip(weight, used)))
-    v = float(sum(w * w * s.variance for w, s in zip(weight, used)))
-    if v <= 0:
-        return VanElterenResult(math.nan, math.nan, "van_elteren", t, e, v, len(used),
-                                "all values tied within every stratum: no test possible")
-    z = (t - e) / math.sqrt(v)
-    return VanElterenResult(z, float(2 * stats.norm.sf(abs(z))), "van_elteren", t, e, v,
-                            len(used))
+    total = VanElterenSums()
+    for s in summaries:
+        total = total + van_elteren_stratum_sums(s)
+    return van_elteren_from_sums(total, sum(1 for s in summaries if 0 < s.n1 < s.n))
 
 
 def van_elteren(values, groups, strata, *, group1=None) -> VanElterenResult:

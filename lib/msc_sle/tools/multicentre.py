@@ -130,11 +130,12 @@ def _shown(frame, title: str, footnotes=()):
 
 
 def _label(name: str) -> str:
-    from ..contract import load_dictionary
+    from ..contract import variable
 
-    d = load_dictionary()
-    row = d[d["name"] == name]
-    return str(row["label"].iloc[0]) if len(row) else name
+    try:
+        return variable(name).display_label
+    except KeyError:
+        return name
 
 
 def centres_table(result: dict):
@@ -199,8 +200,8 @@ def table_frame(result: dict, group: str = "all", decimals: int = 1):
 
 
 def tests_frame(result: dict):
-    """Table 2's p-values: Pearson / Fisher on the pooled counts, CMH and van Elteren over the
-    centres that could release their tables or rank sums (the others named)."""
+    """Table 2's p-values: Pearson / Fisher on the pooled counts, CMH and van Elteren from every
+    centre's terms summed securely (no centre's table leaves it)."""
     import pandas as pd
 
     from ..present.format import format_p
@@ -213,12 +214,12 @@ def tests_frame(result: dict):
         rows.append({"variable": _label(t["variable"]),
                      "Pearson (pooled)": p(t.get("pearson_p")), "Fisher (pooled)": p(t.get("fisher_p")),
                      "stratified by centre": p(t.get("cmh_p") if t["kind"] == "categorical" else t.get("van_elteren_p")),
-                     "test": "CMH" if t["kind"] == "categorical" else "van Elteren",
-                     "centres left out ([c])": ", ".join(t.get("centres_withheld") or []) or "none"})
+                     "test": "CMH" if t["kind"] == "categorical" else "van Elteren"})
     return _shown(pd.DataFrame(rows), f"Table 2 across centres: {result['outcome'].upper()} during 1 year", footnotes=(
         "Pearson and Fisher: on the counts summed over centres (equal to one centre holding every patient). "
-        "Stratified by centre: Cochran-Mantel-Haenszel (categories) or van Elteren (continuous), over the centres "
-        "whose table or rank sums held no count below their threshold, when at least two could; the others are named.",))
+        "Stratified by centre: Cochran-Mantel-Haenszel (categories) or van Elteren (continuous) over every centre, "
+        "from each centre's terms of the test summed securely (equal to one centre holding every patient, "
+        "with the centre as stratum).",))
 
 
 def rates_frame(result: dict, decimals: int = 1):
@@ -300,5 +301,5 @@ def forest_frame(result: dict):
         p = t["pooled_or"]
         rows.append({"label": f"{label}: all centres (summed counts)", "odds_ratio": p["estimate"],
                      "ci_low": p["ci_low"], "ci_high": p["ci_high"],
-                     "note": f"left out above: {left}" if left else ""})
+                     "note": f"{left}: a cell < {result['threshold']}" if left else ""})
     return pd.DataFrame(rows, columns=["label", "odds_ratio", "ci_low", "ci_high", "note"])
