@@ -111,3 +111,16 @@ def test_rms_search_reaches_the_statsmodels_maximum_where_there_is_one():
         np.testing.assert_allclose(beta, ref.params, rtol=0, atol=1e-4)
         checked += 1
     assert checked >= 30
+
+
+def test_quasi_separation_at_a_tie_has_no_recalibration():
+    """Found by hypothesis: the one non-event ties the largest event's predictor, so c is above 0
+    but no maximum exists (statsmodels' Logit finds none); the vectorised fit must say NaN, not stop
+    on a finite point of the plateau."""
+    y = np.ones((1, 21))
+    y[0, 6] = 0.0
+    lp = np.array([[2, 1, 0, 0, 2, 3, 3, 2, 1, -2, 0, 1, -2, 1, 1, 1, -2, -1, -1, -2, 3]], dtype=float)
+    assert _logit(y[0], lp[0]) is None
+    c, _dxy, a, b, _brier = sm_models._metrics(y, lp)[0]
+    assert 0 < c < 1
+    assert np.isnan(a) and np.isnan(b)

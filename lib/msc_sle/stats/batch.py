@@ -12,7 +12,7 @@ simple functions of :mod:`msc_sle.stats.tests` (scipy's ``mannwhitneyu`` and ``k
 Kruskal-Wallis p from the rank sums with the tie correction, quantiles by the one type-6 rule of
 :mod:`msc_sle.stats.descriptive`, Hodges-Lehmann by histogram convolution or k-th
 pairwise-difference selection. They exist because ``bench/bench_compare.py`` shows the library
-path too slow at 10^6 patients (scipy's tests would put the comparison engine over its 1.6 s
+path too slow at 10^6 observations (scipy's tests would put the comparison engine over its 1.6 s
 target; the simple Hodges-Lehmann runs out of memory on a million tied values): see the table
 "One implementation per statistic" in ``docs/architecture.md``.
 """

@@ -532,7 +532,16 @@ def _recalibrate_rows(y: np.ndarray, x: np.ndarray, max_iter: int = 50, tol: flo
     m = y.shape[0]
     beta = np.tile([0.0, 1.0], (m, 1))
     c = _c_rows(y, x)
-    live = np.isfinite(c) & (c > 0) & (c < 1) & (np.ptp(x, axis=1) > 0)
+    # With one predictor the MLE is missing exactly when the events and non-events do not overlap,
+    # a tie at the boundary included (quasi-complete separation: c is then above 0 yet the slope
+    # runs off to infinity, and step-halving would stop on a finite point of the plateau).
+    events = y > 0.5
+    lo1 = np.where(events, x, np.inf).min(axis=1)
+    hi1 = np.where(events, x, -np.inf).max(axis=1)
+    lo0 = np.where(events, np.inf, x).min(axis=1)
+    hi0 = np.where(events, -np.inf, x).max(axis=1)
+    overlap = (hi0 > lo1) & (hi1 > lo0)
+    live = np.isfinite(c) & (c > 0) & (c < 1) & (np.ptp(x, axis=1) > 0) & overlap
     ll_old = np.full(m, -np.inf)
     done = np.zeros(m, dtype=bool)
     for _ in range(max_iter):
