@@ -1,0 +1,1 @@
+"""Boundary tests (make mutants)."""
