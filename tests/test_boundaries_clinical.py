@@ -93,3 +93,140 @@ def test_missing_serology_leaves_the_clinical_sledai_known():
     v = _visits([("A", 0, ("arthritis",), ("low_complement",))])
     s = sledai2k(v).scores
     assert pd.isna(s["total"].iloc[0]) and s["clinical"].iloc[0] == 4 and pd.isna(s["immunological"].iloc[0])
+
+
+# --- eligibility (Wen 2019, section 2.1) ---------------------------------------------------------
+
+def _cohort(spec):
+    from test_eligibility import build
+
+    return build(spec)
+
+
+EIGHT = ("arthritis", "myositis")          # baseline SLEDAI-2K 4 + 4 = 8
+
+
+def test_the_flow_diagram_words_each_criterion_as_section_2_1_states_it():
+    from msc_sle.clinical import paper_criteria
+
+    paper = "Wen L et al. Stem Cells Int 2019:6157612, section 2.1"
+    printed = [(c.name, c.description, c.source, c.missing, c.fails) for c in paper_criteria()]
+    assert printed == [
+        ("adult", "age > 18 years at first MSC infusion", paper, "age missing",
+         "age 18 years or younger at first MSC infusion"),
+        ("acr_criteria", ">= 4 of the 11 ACR 1997 criteria", paper + " (Hochberg 1997 revision of the ACR criteria)",
+         "ACR criteria count missing", "fewer than 4 of the 11 ACR 1997 criteria"),
+        ("refractory", "refractory to previous treatment (CYC >= 6 months, MMF/LEF >= 3 months, or prednisone "
+         ">= 20 mg/day continued)", paper, "refractoriness missing", "not refractory to previous treatment"),
+        ("baseline_sledai", "SLEDAI-2K >= 8 at baseline (month 0 descriptors)", paper + "; SLEDAI-2K: Gladman 2002",
+         "baseline SLEDAI missing", "SLEDAI-2K below 8 at baseline"),
+        ("infusion_window", "first MSC infusion on or after 2007-03-01 and on or before 2013-12-31", paper,
+         "first infusion date missing", "first MSC infusion before 2007-03-01 or after 2013-12-31"),
+        ("follow_up", "follow-up >= 12 months after the first infusion", paper, "follow-up missing",
+         "follow-up shorter than 12 months after the first infusion"),
+    ]
+    window = {c.name: c for c in paper_criteria(infusion_start=None)}["infusion_window"]
+    assert (window.description, window.fails) == ("first MSC infusion on or before 2013-12-31",
+                                                  "first MSC infusion after 2013-12-31")
+    window = {c.name: c for c in paper_criteria(infusion_end=None, min_age_exclusive=17.5)}
+    assert (window["infusion_window"].description, window["infusion_window"].fails) == (
+        "first MSC infusion on or after 2007-03-01", "first MSC infusion before 2007-03-01")
+    assert window["adult"].fails == "age 17.5 years or younger at first MSC infusion"
+    assert [c.name for c in paper_criteria(require_refractory=False, infusion_start=None, infusion_end=None)] == [
+        "adult", "acr_criteria", "baseline_sledai", "follow_up"]
+
+
+def test_a_missing_value_excludes_with_the_criterion_s_own_words():
+    from msc_sle.clinical import apply_eligibility
+
+    spec = {"A": ({"acr_criteria_count": pd.NA}, EIGHT), "B": ({"refractory": pd.NA}, EIGHT),
+            "C": ({"first_infusion_date": None}, EIGHT), "D": ({"follow_up_months": np.nan}, EIGHT),
+            "E": ({}, EIGHT)}
+    res = apply_eligibility(_cohort(spec))
+    assert dict(zip(res.excluded["patient_id"], res.excluded["reason"])) == {
+        "A": "ACR criteria count missing", "B": "refractoriness missing", "C": "first infusion date missing",
+        "D": "follow-up missing"}
+    assert res.attrition["missing"].tolist()[1:] == [0, 1, 1, 0, 1, 1]
+    assert res.attrition.dtypes.astype(str).tolist() == ["string", "string", "string", "Int64", "Int64", "Int64"]
+    assert res.attrition.iloc[0].tolist()[:3] == ["screened", "patients in the extract", ""]
+    assert res.cohort.notes[-1] == ("eligibility: 1 of 5 patients kept (adult, acr_criteria, refractory, "
+                                    "baseline_sledai, infusion_window, follow_up)")
+    none = apply_eligibility(_cohort(spec), criteria=[])
+    assert none.cohort.notes[-1] == "eligibility: 5 of 5 patients kept (no criteria)"
+
+
+def test_an_infusion_late_on_the_last_day_is_inside_the_window():
+    from msc_sle.clinical import apply_eligibility
+
+    cohort = _cohort({"A": ({}, EIGHT), "B": ({}, EIGHT)})
+    cohort.patients["first_infusion_date"] = pd.to_datetime(["2013-12-31 23:30", "2007-03-01 00:10"])
+    assert apply_eligibility(cohort).attrition["remaining"].tolist()[-1] == 2
+
+
+@pytest.mark.parametrize("name", ["min_age_exclusive", "min_acr_criteria", "min_baseline_sledai",
+                                  "min_follow_up_months"])
+def test_thresholds_must_be_non_negative_numbers(name):
+    from msc_sle.clinical import paper_criteria
+
+    assert paper_criteria(**{name: 0})                      # zero is a threshold (every value passes)
+    for bad in (-1, -0.5, float("nan"), float("inf"), True, "4"):
+        with pytest.raises(ValueError, match=rf"^{name} must be a non-negative number or None, got "):
+            paper_criteria(**{name: bad})
+    with pytest.raises(TypeError, match=r"^require_refractory must be True or False, got 'yes'$"):
+        paper_criteria(require_refractory="yes")
+    with pytest.raises(TypeError, match=r"^unknown eligibility threshold\(s\) \['min_age'\]; valid: "
+                                        r"\['min_age_exclusive', 'min_acr_criteria'"):
+        paper_criteria(min_age=16)
+
+
+def test_bad_criteria_and_predicates_are_refused_with_their_names():
+    from msc_sle.clinical import Criterion, apply_eligibility
+
+    cohort = _cohort({"A": ({}, EIGHT), "B": ({}, EIGHT)})
+    with pytest.raises(TypeError, match=r"^criterion 'x': predicate must be callable$"):
+        Criterion("x", "d", "s", None)
+    c = Criterion("x", "d", "s", lambda c: c.patients["refractory"])
+    assert (c.missing, c.fails) == ("x: data missing", "not d")
+    shifted = Criterion("shifted", "d", "s", lambda c: c.patients["refractory"].set_axis([5, 6]))
+    with pytest.raises(ValueError, match=r"^criterion 'shifted': predicate must return a Series aligned with "
+                                         r"cohort.patients$"):
+        apply_eligibility(cohort, [shifted])
+    with pytest.raises(ValueError, match="aligned"):
+        apply_eligibility(cohort, [Criterion("list", "d", "s", lambda c: [True, True])])
+    assert str(c.evaluate(cohort).dtype) == "boolean"
+    with pytest.raises(TypeError, match=r"^criteria must be Criterion objects, got \['a', 'b', 'c'\]$"):
+        apply_eligibility(cohort, ["a", "b", "c", "d"])
+    with pytest.raises(TypeError, match=r"^apply_eligibility needs a Cohort, got list$"):
+        apply_eligibility([])
+
+
+def test_missing_columns_are_named_with_their_table():
+    from msc_sle.clinical import apply_eligibility, baseline_sledai
+
+    cohort = _cohort({"A": ({}, EIGHT)})
+    gone = type(cohort)(cohort.patients.drop(columns=["refractory"]), cohort.visits, source="x")
+    with pytest.raises(DataError) as err:
+        apply_eligibility(gone)
+    (p,) = err.value.problems
+    assert (p.file, p.column, p.rule) == ("patients", "refractory", "column is missing (needed for eligibility)")
+    for column in ("month", "patient_id"):
+        no_month = type(cohort)(cohort.patients, cohort.visits.drop(columns=[column]), source="x")
+        with pytest.raises(DataError) as err:
+            baseline_sledai(no_month)
+        (p,) = err.value.problems
+        assert (p.file, p.row, p.column, p.rule) == ("visits", None, "patient_id, month", "column is missing")
+
+
+def test_baseline_sledai_is_nullable_named_and_refuses_two_baselines():
+    from msc_sle.clinical import baseline_sledai
+
+    cohort = _cohort({"A": ({}, EIGHT), "B": ({}, None)})
+    visits = cohort.visits.copy()
+    visits.loc[visits.index[-1], "month"] = pd.NA           # a visit without its month is not a baseline
+    s = baseline_sledai(type(cohort)(cohort.patients, visits, source="x"))
+    assert s.name == "sledai_m0" and str(s.dtype) == "Int64" and s.tolist()[0] == 8 and pd.isna(s.tolist()[1])
+    twice = pd.concat([cohort.visits, cohort.visits.iloc[[0]]], ignore_index=True)
+    with pytest.raises(DataError) as err:
+        baseline_sledai(type(cohort)(cohort.patients, twice, source="x"))
+    (p,) = err.value.problems
+    assert (p.file, p.column, p.value, p.rule) == ("visits", "patient_id", "A", "more than one baseline (month 0) visit")
