@@ -3,6 +3,8 @@ modules print or refuse at the edges their tests did not reach. Expected values 
 instrument and the paper (clinical-definitions reference), worked out by hand."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -230,3 +232,84 @@ def test_baseline_sledai_is_nullable_named_and_refuses_two_baselines():
         baseline_sledai(type(cohort)(cohort.patients, twice, source="x"))
     (p,) = err.value.problems
     assert (p.file, p.column, p.value, p.rule) == ("visits", "patient_id", "A", "more than one baseline (month 0) visit")
+
+
+# --- response definitions (Wen 2019 section 2.4; Franklyn 2016; DORIS 2021; Furie 2009) -----------
+
+def test_each_definition_prints_its_published_criteria():
+    from msc_sle.clinical import DEFINITIONS
+
+    printed = {name: (d.describe(), d.display_label) for name, d in DEFINITIONS.items()}
+    pga = " (PGA not recorded: criterion not checked)"
+    assert printed == {
+        "paper_lda": ("LDA: SLEDAI-2K ≤ 4, no major organ activity, prednisone ≤ 7.5 mg/day", "LDA"),
+        "paper_cr": ("CR: SLEDAI-2K ≤ 2, no major organ activity, prednisone ≤ 5 mg/day", "CR"),
+        "lldas": ("LLDAS: SLEDAI-2K ≤ 4, no major organ activity, no new activity since the previous visit, "
+                  "prednisone ≤ 7.5 mg/day", "LLDAS" + pga),
+        "doris": ("DORIS remission: clinical SLEDAI ≤ 0, prednisone ≤ 5 mg/day", "DORIS remission" + pga),
+        "sledai_reduction": ("SLEDAI-4 reduction: SLEDAI-2K fall ≥ 4 points from baseline",
+                             "SLEDAI-4 reduction (SLEDAI part of SRI-4 only: BILAG and PGA not recorded)"),
+    }
+    from msc_sle.clinical import paper_lda
+
+    notes = paper_lda.footnotes()
+    assert notes[0] == ("LDA: SLEDAI-2K ≤ 4, no major organ activity, prednisone ≤ 7.5 mg/day. Source: Wen L et al. "
+                        "Stem Cells Int 2019:6157612, section 2.4: SLEDAI ≤ 4 without major organ activity and "
+                        "prednisone ≤ 7.5 mg/day.")
+    assert len(notes) == 3 and notes[2].startswith("LDA: Maintenance CYC, MMF and LEF are allowed")
+    bare = paper_lda.with_thresholds(prednisone_max=5)
+    assert dataclasses.replace(bare, source="").footnotes()[0].endswith("prednisone ≤ 5 mg/day.")
+
+
+def test_a_variant_is_named_and_labelled_by_its_change():
+    from msc_sle.clinical import doris, paper_cr, sledai_reduction
+
+    v = paper_cr.with_thresholds(sledai_max=3, prednisone_max=None, min_reduction=2, major_organ=(),
+                                 use_clinical_sledai=True, require_no_new_activity=True)
+    assert v.name == ("paper_cr(sledai_max=3, prednisone_max=None, min_reduction=2, major_organ=(), "
+                      "use_clinical_sledai=True, require_no_new_activity=True)")
+    assert v.label == ("CR (clinical SLEDAI ≤ 3, clinical SLEDAI fall ≥ 2 points, major organs: none, clinical SLEDAI, "
+                       "no new activity)")
+    assert doris.with_thresholds(use_clinical_sledai=False, require_no_new_activity=False).label == (
+        "DORIS remission (SLEDAI-2K, new activity allowed)")
+    assert sledai_reduction.with_thresholds(sledai_max=None, min_reduction=6).label == "SLEDAI-4 reduction (SLEDAI-2K fall ≥ 6 points)"
+    assert paper_cr.with_thresholds(major_organ=("fever", "cva")).label == "CR (major organs: fever, cva)"
+    assert paper_cr.with_thresholds() is paper_cr
+    with pytest.raises(ValueError, match=r"^not threshold\(s\) of a response definition: \['label'\]; valid: "
+                                         r"\['sledai_max', 'prednisone_max'"):
+        paper_cr.with_thresholds(label="x")
+
+
+def test_definition_checks_name_the_field_and_the_rule():
+    from msc_sle.clinical import ResponseDefinition
+
+    cases = [(dict(sledai_max=-1), ValueError, r"^sledai_max must be >= 0, got -1$"),
+             (dict(prednisone_max=True), TypeError, r"^prednisone_max must be a number or None, got True$"),
+             (dict(min_reduction=0), ValueError, r"^min_reduction must be > 0, got 0$"),
+             (dict(sledai_max=4, use_clinical_sledai=1), TypeError, r"^use_clinical_sledai must be True or False, got 1$"),
+             (dict(sledai_max=4, require_no_new_activity=None), TypeError, r"^require_no_new_activity must be True or "),
+             (dict(major_organ="fever"), TypeError, r"^major_organ must be a collection of descriptor names, not one"),
+             (dict(major_organ=("kidney",)), ValueError, r"^major_organ holds unknown SLEDAI-2K descriptor\(s\) \['kidney'\]; "
+                                                         r"valid: \['seizure'"),
+             (dict(), ValueError, r"^response definition 'x' sets no criterion$")]
+    for fields, error, message in cases:
+        with pytest.raises(error, match=message):
+            ResponseDefinition(name="x", label="X", **fields)
+    assert ResponseDefinition(name="x", label="X", sledai_max=0, prednisone_max=0).sledai_max == 0
+    assert ResponseDefinition(name="x", label="X", major_organ=["fever"]).major_organ == ("fever",)
+    assert ResponseDefinition(name="x", label="X", require_no_new_activity=True).describe() == (
+        "X: no new activity since the previous visit")
+    for name in ("", None):
+        with pytest.raises(ValueError, match=r"^name must be a non-empty string"):
+            ResponseDefinition(name=name, label="X", sledai_max=4)
+
+
+def test_definitions_by_name_and_alias():
+    from msc_sle.clinical import get_definition, paper_cr
+
+    assert get_definition("cr") is paper_cr and get_definition("paper_cr") is paper_cr
+    with pytest.raises(ValueError, match=r"^unknown response definition 'remission'; valid: paper_lda, paper_cr, "
+                                         r"lldas, doris, sledai_reduction, lda \(= paper_lda\), cr \(= paper_cr\)$"):
+        get_definition("remission")
+    with pytest.raises(TypeError, match=r"^a response definition or its name is needed, got int$"):
+        get_definition(3)
