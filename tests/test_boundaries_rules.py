@@ -40,7 +40,7 @@ def _test(df, rule="expected_lt_5"):
 def test_an_expected_count_of_exactly_5_keeps_pearson():
     # 10 + 10 patients, 10 with the level: every expected count is 10 x 10 / 20 = 5, none below 5
     test, note = _test(_frame({"yes": 5, "no": 5}, {"yes": 5, "no": 5}))
-    assert test == "chi2" and "expected" not in note
+    assert (test, note) == ("chi2", "")
 
 
 def test_an_expected_count_just_below_5_calls_fisher_and_says_so():
@@ -50,7 +50,37 @@ def test_an_expected_count_just_below_5_calls_fisher_and_says_so():
 
 
 def test_pearson_only_never_calls_fisher():
-    assert _test(_frame({"yes": 1, "no": 9}, {"yes": 0, "no": 10}), "pearson_only")[0] == "chi2"
+    assert _test(_frame({"yes": 1, "no": 9}, {"yes": 2, "no": 8}), "pearson_only") == ("chi2", "")
+
+
+def _with(df, tests=None, rule="expected_lt_5"):
+    row = compare_groups(df, "g", ["v"], tests=tests, test_rule=rule, n_resamples=200).table.iloc[0]
+    return row["test"], row["note"]
+
+
+def test_a_test_asked_for_by_name_replaces_the_rule_and_its_reason():
+    small = _frame({"yes": 1, "no": 9}, {"yes": 4, "no": 6})            # expected 2.5: the rule says Fisher
+    assert _with(small, {"v": "chi2"}) == ("chi2", "")
+    three = _frame({"a": 1, "b": 4, "c": 5}, {"a": 3, "b": 3, "c": 4})   # 2x3
+    assert _with(three, {"v": "fisher"})[0] == "fisher_freeman_halton"   # Fisher's test of a larger table
+    assert _with(three, {"v": "chi2"})[0] == "chi2"
+
+
+def test_a_level_nobody_has_is_named_beside_the_rule_s_reason():
+    df = _frame({"a": 1, "b": 9}, {"a": 4, "b": 6})
+    df["v"] = df["v"].cat.add_categories(["c"])                          # three levels, c never observed
+    test, note = _with(df)
+    assert test == "fisher"
+    assert note.startswith("smallest expected count 2.50 < 5; ") and note.endswith("levels never observed: c")
+
+
+def test_a_group_with_nothing_recorded_is_not_tested_and_named():
+    df = _frame({"a": 3, "b": 2}, {"a": 4, "b": 6})
+    df["v"] = df["v"].astype(object)
+    df.loc[df["g"], "v"] = None
+    df["v"] = pd.Categorical(df["v"], categories=["a", "b"])
+    table = compare_groups(df, "g", ["v"], n_resamples=200).table
+    assert table["test"].iloc[0] == "not testable: no value recorded in group g: yes"
 
 
 # --- Cochran's rule: any expected count below 1, or more than 20% below 5 ----------------------
