@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -158,8 +159,12 @@ def _equivalent() -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
+    # SIGTERM/SIGHUP unwind like Ctrl-C, so the temporary copy is removed (run_module's finally)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(130))
     jobs = _jobs()
-    chosen = [m for m in MODULES if not argv or m.name in argv]
+    by_name = {m.name: m for m in MODULES}
+    chosen = [by_name[a] for a in argv if a in by_name] if argv else list(MODULES)
     if argv and len(chosen) != len(argv):
         sys.exit(f"unknown module(s) {sorted(set(argv) - {m.name for m in MODULES})}; "
                  f"valid: {[m.name for m in MODULES]}")
