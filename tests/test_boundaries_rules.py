@@ -122,10 +122,13 @@ def test_counts_from_1_to_t_minus_1_are_withheld_and_t_is_printed(t):
     assert small_label(t) == f"<{t}"
 
 
-def test_a_threshold_of_1_or_less_withholds_nothing():
-    assert shown_count(1, 1) == "1" and shown_count(0, 0, zero=True) == "0"
-    table = pd.DataFrame({"n": [1, 2]})
+def test_a_threshold_of_1_or_less_withholds_nothing_and_2_withholds_ones():
+    assert shown_count(1, 1) == "1" and shown_count(0, 0, zero=True) == "0" and shown_count(0, 1, zero=True) == "0"
+    table = pd.DataFrame({"n": [0, 1, 2]})
     assert suppress_small_counts(table, 1) is table
+    assert suppress_small_counts(table, 1, zero=True) is table
+    assert shown_count(1, 2) == "<2" and shown_count(2, 2) == "2"
+    assert suppress_small_counts(table, 2)["n"].tolist() == [0, "<2", 2]
 
 
 def test_table_cells_at_the_threshold():
@@ -136,6 +139,7 @@ def test_table_cells_at_the_threshold():
         "n/N": ["4/20", "5/20", "0/20", "1/20"],
         "flag": [True, False, True, None],
         "label": ["4", "x", "y", "z"],
+        "percent": [4.0, 5.0, 0.0, 1.0],
     })
     out = suppress_small_counts(table, 5)
     assert out["n"].tolist() == ["<5", 5, 0, "<5"]
@@ -143,6 +147,8 @@ def test_table_cells_at_the_threshold():
     assert out["n/N (%)"].tolist() == ["<5/20", "5/20 (25.0%)", "0/20 (0.0%)", "<5/20"]
     assert out["n/N"].tolist() == ["<5/20", "5/20", "0/20", "<5/20"]
     assert out["flag"].tolist() == [True, False, True, None] and out["label"].tolist() == ["4", "x", "y", "z"]
+    assert str(out["percent"].dtype) == "float64" and str(out["flag"].dtype) == "object"   # not counts: untouched
+    assert out["percent"].tolist() == [4.0, 5.0, 0.0, 1.0]
     zero = suppress_small_counts(table, 5, zero=True)
     assert zero["n"].tolist()[2] == "<5" and zero["n/N"].tolist()[2] == "<5/20"
     only = suppress_small_counts(table, 5, columns=["n"])
@@ -153,8 +159,12 @@ def test_table_cells_at_the_threshold():
 def test_the_shared_footnote_states_the_threshold():
     from msc_sle.workbook.disclosure import _footnote
 
-    assert _footnote(5, False).startswith("Shared bundle: counts from 1 to 4 are shown as <5; [c]: a count "
-                                          "withheld so that no <5 can be worked out")
+    # printed under every shared table: the rule of docs/disclosure.md (rules 1, 3, 4 and 6) in one sentence
+    assert _footnote(5, False) == (
+        "Shared bundle: counts from 1 to 4 are shown as <5; [c]: a count withheld so that no <5 can be worked "
+        "out from the others, or a percentage, p-value, effect size, median or quartile computed from a withheld "
+        "count; minima and maxima are not shown; q-values (and Holm-adjusted p) take every withheld p-value as 1 "
+        "(the appendix explains how).")
     assert "1 to 9 and zero counts of patients with a characteristic or response are shown as <10" in _footnote(10, True)
 
 
