@@ -47,24 +47,31 @@ def test_a_recorded_total_with_nothing_recorded_or_all_agreeing_gives_the_empty_
 def test_a_recorded_total_that_is_not_an_integer_is_refused_by_name():
     v = _visits([("A", 0, (), ())])
     v["sledai_total"] = ["8"]
-    with pytest.raises(DataError, match=r"recorded SLEDAI-2K total must be an integer column \(got "):
+    with pytest.raises(DataError, match=r"recorded SLEDAI-2K total must be an integer column \(got ") as err:
         sledai2k(v)
+    (p,) = err.value.problems
+    assert (p.file, p.column) == ("visits", "sledai_total")
 
 
 def test_a_recorded_total_needs_the_visit_s_patient_and_month():
     v = _visits([("A", 0, (), ())], recorded=[0]).drop(columns=["month"])
-    with pytest.raises(DataError, match="needed to report recorded sledai_total mismatches") as err:
+    with pytest.raises(DataError) as err:
         sledai2k(v)
-    assert [p.column for p in err.value.problems] == ["month"]
+    assert [(p.file, p.column, p.rule) for p in err.value.problems] == [
+        ("visits", "month", "needed to report recorded sledai_total mismatches")]
 
 
 def test_the_descriptor_problems_name_column_value_and_rule():
     v = _visits([("A", 0, (), ()), ("A", 1, (), ())]).drop(columns=["pyuria"])
     v["rash"] = [0, 1]
+    v["fever"] = np.array([0, 1], dtype=object)           # 0/1 held as objects: not booleans either
+    v["leukopenia"] = [np.nan, np.nan]                     # nothing recorded, but a number column
     with pytest.raises(DataError) as err:
         sledai2k(v)
     problems = {p.column: p for p in err.value.problems}
-    assert problems["pyuria"].rule == "SLEDAI-2K descriptor column is missing"
+    assert set(problems) == {"pyuria", "rash", "fever", "leukopenia"}   # every bad column, not the first one
+    assert problems["pyuria"].rule == "SLEDAI-2K descriptor column is missing" and problems["pyuria"].file == "visits"
+    assert problems["leukopenia"].value is None
     assert problems["rash"].rule == "SLEDAI-2K descriptor must be boolean (got dtype int64)"
     assert problems["rash"].value == 0 and problems["rash"].file == "visits"
 
@@ -89,6 +96,15 @@ def test_descriptor_arrays_of_a_subset_and_the_scores_of_every_descriptor_presen
     assert scores["total"][1].tolist() == [False, True] and scores["clinical"][1].tolist() == [False, True]
     assert scores["immunological"][1].tolist() == [False, False]
     assert scores["constitutional"][1].tolist() == [False, True]
+
+
+def test_the_default_domain_grouping_is_the_instrument_s():
+    from msc_sle.clinical import sledai2k_domains
+
+    assert dict(sledai2k_domains()) == dict(sledai2k_domains("CNS"))
+    assert "cva" in sledai2k_domains()["CNS"]
+    with pytest.raises(TypeError, match=r"^visits must be a pandas DataFrame, got list$"):
+        descriptor_arrays([])
 
 
 def test_missing_serology_leaves_the_clinical_sledai_known():
