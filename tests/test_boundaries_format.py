@@ -34,9 +34,10 @@ def test_p_value_with_fixed_decimals():
     assert format_p(0.0005, 3) == "0.001" and format_p(0.000499, 3) == "<0.001"
     assert format_p(0.05, 1) == "0.1" and format_p(0.0499, 1) == "<0.1"
     assert format_p(0.12345, 4) == "0.1235" and format_p(0.04, "2") == "0.04"
+    assert format_p(1e-12, 8) == "<0.00000001" and format_p(1e-12, 2) == "<0.01"
     assert format_p(None) == NOT_TESTED == format_p(float("nan")) == "n.t."
     for bad in (0, -1):
-        with pytest.raises(ValueError, match="p_decimals must be 'auto' or a positive integer"):
+        with pytest.raises(ValueError, match="^p_decimals must be 'auto' or a positive integer$"):
             format_p(0.5, bad)
 
 
@@ -57,6 +58,7 @@ def test_on_half():
     assert not on_half(6.26, 1) and not on_half(6.24, 1) and not on_half(Fraction(1, 3), 1)
     assert not on_half(6.25, 2) and not on_half(float("inf"), 1) and not on_half(float("nan"), 1)
     assert not on_half(7.0, 0) and on_half(7.5, 0)
+    assert on_half(Fraction(1, 2), 0) and on_half(Fraction(1, 200), 2) and not on_half(Fraction(1, 20), 2)
 
 
 def test_numbers_drop_trailing_zeros_but_not_integer_digits():
@@ -68,6 +70,7 @@ def test_numbers_drop_trailing_zeros_but_not_integer_digits():
 
 def test_fixed_decimals_never_print_minus_zero():
     assert format_fixed(-0.04, 1) == "0.0" and format_fixed(-0.06, 1) == "-0.1"
+    assert format_fixed(1e-7, 7) == "0.0000001" and format_number(1.2e-7, 8) == "0.00000012"   # never 1E-7
     assert format_fixed(31.25, 1) == "31.3" and format_fixed(2, 2) == "2.00" and format_fixed(-2, 0) == "-2"
 
 
@@ -89,6 +92,9 @@ def test_format_against_shows_enough_digits_not_to_mislead():
     assert format_against(7.2496, 1) == "7.2496"
     assert format_against(Fraction(1, 3), 1, extra=0) == "0.33"      # at least one more place
     assert format_against(7.24999999999, 1, max_extra=3) == "7.2500"  # gives up at max_extra places
+    assert format_against(7.2496, 1, max_extra=4) == "7.2496"          # found before the last place
+    assert format_against(7.2496, 1, max_extra=3) == "7.2496"          # found at the last place
+    assert format_against(7.2499999995, 1) == "7.250000000"           # needs 9 more places: gives up at 8
 
 
 def test_significant_digits():
@@ -123,8 +129,11 @@ def test_p_in_words():
 def test_events_per_variable_sentence():
     epv = SimpleNamespace(n_events=29, n_nonevents=40, n_predictors=4, threshold=10, below_threshold=True)
     text = epv_text(epv)
-    assert text.startswith("29 events (smaller outcome class) / 4 predictors = 7.3 events per variable; "
-                           "WARNING: below 10, estimates may be biased")
+    assert text == ("29 events (smaller outcome class) / 4 predictors = 7.3 events per variable; WARNING: below "
+                    "10, estimates may be biased and overfitted (Peduzzi et al. 1996); Firth's penalisation and the "
+                    "bootstrap optimism correction mitigate but do not remove this")
+    odd = SimpleNamespace(n_events=29, n_nonevents=40, n_predictors=4, threshold=7.125, below_threshold=True)
+    assert "WARNING: below 7.13, " in epv_text(odd)
     ok = SimpleNamespace(n_events=60, n_nonevents=45, n_predictors=4, threshold=10, below_threshold=False)
     assert epv_text(ok) == "45 events (smaller outcome class) / 4 predictors = 11.3 events per variable"
     assert epv_text(ok, decimals=2).endswith("= 11.25 events per variable")

@@ -58,6 +58,12 @@ def _with(df, tests=None, rule="expected_lt_5"):
     return row["test"], row["note"]
 
 
+def test_a_level_seen_in_one_patient_is_a_level():
+    # 1 of 20 patients has it: a 2x2 table (expected 0.5), not "all patients: no"
+    test, note = _with(_frame({"yes": 1, "no": 9}, {"yes": 0, "no": 10}))
+    assert test == "fisher" and note.startswith("smallest expected count 0.50 < 5")
+
+
 def test_a_test_asked_for_by_name_replaces_the_rule_and_its_reason():
     small = _frame({"yes": 1, "no": 9}, {"yes": 4, "no": 6})            # expected 2.5: the rule says Fisher
     assert _with(small, {"v": "chi2"}) == ("chi2", "")
@@ -140,6 +146,7 @@ def test_table_cells_at_the_threshold():
         "flag": [True, False, True, None],
         "label": ["4", "x", "y", "z"],
         "percent": [4.0, 5.0, 0.0, 1.0],
+        "sex": pd.Categorical(["F", "M", "F", "M"]),
     })
     out = suppress_small_counts(table, 5)
     assert out["n"].tolist() == ["<5", 5, 0, "<5"]
@@ -148,7 +155,7 @@ def test_table_cells_at_the_threshold():
     assert out["n/N"].tolist() == ["<5/20", "5/20", "0/20", "<5/20"]
     assert out["flag"].tolist() == [True, False, True, None] and out["label"].tolist() == ["4", "x", "y", "z"]
     assert str(out["percent"].dtype) == "float64" and str(out["flag"].dtype) == "object"   # not counts: untouched
-    assert out["percent"].tolist() == [4.0, 5.0, 0.0, 1.0]
+    assert out["percent"].tolist() == [4.0, 5.0, 0.0, 1.0] and str(out["sex"].dtype) == "category"
     zero = suppress_small_counts(table, 5, zero=True)
     assert zero["n"].tolist()[2] == "<5" and zero["n/N"].tolist()[2] == "<5/20"
     only = suppress_small_counts(table, 5, columns=["n"])
