@@ -329,3 +329,16 @@ def test_definitions_by_name_and_alias():
         get_definition("remission")
     with pytest.raises(TypeError, match=r"^a response definition or its name is needed, got int$"):
         get_definition(3)
+
+
+def test_an_infusion_date_that_is_not_a_date_is_refused_by_name():
+    from msc_sle.clinical import apply_eligibility
+
+    cohort = _cohort({"A": ({}, EIGHT)})
+    patients = cohort.patients.copy()
+    patients["first_infusion_date"] = patients["first_infusion_date"].dt.strftime("%d/%m/%Y").astype(object)
+    with pytest.raises(DataError) as err:
+        apply_eligibility(type(cohort)(patients, cohort.visits, source="x"))
+    (p,) = err.value.problems
+    assert (p.file, p.row, p.column, p.value) == ("patients", None, "first_infusion_date", None)
+    assert p.rule == "must be a date column (got object)"
