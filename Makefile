@@ -36,7 +36,7 @@ override RUNNER := $(PY) -m msc_sle.tools.runner
 override FED_VENV  := .venv-federated
 override FED_STAMP := $(FED_VENV)/.installed
 
-.PHONY: help run test lab bench data notebooks share mapping review multicentre clean distclean
+.PHONY: help run test lab bench data notebooks share mapping review multicentre mutants clean distclean
 
 help: ## List the targets (README.md: every variable and notebook parameter)
 	@echo "MSC-SLE workbook (Wen et al. 2019 re-analysis). Targets:"
@@ -74,6 +74,9 @@ lab: $(STAMP) ## Open JupyterLab on the first notebook (adds --allow-root only w
 
 bench: $(STAMP) ## Benchmarks: import time, make run vs its floor, rules and engine at registry scale, widgets
 	$(PY) bench/run_all.py
+
+mutants: $(STAMP) ## Mutation testing (mutmut) of the rule modules, in a temporary copy: survivors, killed % (JOBS=1|2)
+	$(PY) tests/mutants.py
 
 data: $(STAMP) ## Regenerate the bundled SYNTHETIC cohort in data/synthetic (seeded, byte-identical)
 	$(PY) -m msc_sle.tools.synthetic --out data/synthetic
