@@ -361,7 +361,8 @@ def _read_csv_arrow(text: str, header: str, delimiter: str) -> pd.DataFrame | No
             pa.py_buffer(text.encode("utf-8")),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+            # large_string: what pandas' string arrays hold, so no column is cast (copied) again
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.large_string() for c in names},
                                                  strings_can_be_null=False))
     except (pa.ArrowInvalid, UnicodeEncodeError):  # a ragged row, a blank line of spaces...: the csv module's reading says which
         return None
@@ -505,6 +506,13 @@ def _normal_header(name: str) -> str:
 
 
 _DECLARE = 'declare the convention in manifest.json ("decimal", "thousands")'
+# The cells a number column reads column-wise (RE2 has no look-ahead, so one pattern says it all):
+# an optional minus, digits and at most one decimal point, but never the two readings of '1.000'
+# (1 or 1000: _GROUPED['.'], which with one point is [1-9][0-9]{0,2}.[0-9]{3}). One regex pass
+# per column instead of two; tests/test_loader_arrow.py checks it against the two-pattern reading.
+_PLAIN_INTEGER = r"^-?[0-9]+$"
+_PLAIN_NUMBER = (r"^(?:-?[0-9]+|-[0-9]+\.[0-9]+|[0-9]+\.(?:[0-9]{1,2}|[0-9]{4,})|0[0-9]*\.[0-9]+"
+                 r"|[0-9]{4,}\.[0-9]+)$")
 # What a number cell may hold in ASCII: the fast path reads only these; anything else is looked at.
 _ASCII_PLAIN = r"[-+]?[0-9]+(?:\.[0-9]+)?"
 
@@ -620,13 +628,12 @@ class _Column:
         kind = self.spec["type"]
         if kind == "string":
             plain = pc.match_substring_regex(cells, r"^[!-~](?:[ -~]*[!-~])?$")
-        elif kind in ("boolean", "category"):
-            plain = pc.is_in(cells, value_set=pa.array(["0", "1"] if kind == "boolean" else
-                                                       self.spec["allowed"].split("|")))
+        elif kind == "boolean":
+            plain = pc.or_(pc.equal(cells, "0"), pc.equal(cells, "1"))
+        elif kind == "category":
+            plain = pc.is_in(cells, value_set=pa.array(self.spec["allowed"].split("|")))
         elif kind in ("number", "integer") and self.convention.decimal is None and self.factor == 1.0:
-            plain = pc.match_substring_regex(cells, r"^-?[0-9]+$" if kind == "integer" else r"^-?[0-9]+(?:\.[0-9]+)?$")
-            # '1.000' has two readings (1 or 1000): never plain
-            plain = pc.and_(plain, pc.invert(pc.match_substring_regex(cells, f"^{_GROUPED['.'].pattern}$")))
+            plain = pc.match_substring_regex(cells, _PLAIN_INTEGER if kind == "integer" else _PLAIN_NUMBER)
         elif kind == "date":
             # an existing date (it prints back as written: no 30 February) inside the allowed span
             days = self._dates(cells)
@@ -673,7 +680,7 @@ class _Column:
         """The dictionary's range and allowed values, as a pandera schema (``_value_schema``); each
         failure becomes one problem in the loader's words, naming the cell as the file writes it."""
         schema = _value_schema(self.variable)
-        if schema is None:
+        if schema is None or _within(self.variable, out):
             return
         import pandera.errors
 
@@ -935,6 +942,23 @@ def _value_schema_of(name: str, kind: str, value_range, levels):
     return pa.SeriesSchema(checks=checks, nullable=True, title=name) if checks else None
 
 
+def _within(variable: Variable, values: pd.Series) -> bool:
+    """True when every value surely passes the variable's schema (``_value_schema_of``): one NumPy
+    pass over a column that is nearly always clean, so pandera (a few ms a call, and a copy of the
+    column) runs only on a column that holds a failure and then words every one of them."""
+    data = values.to_numpy(dtype="float64", na_value=np.nan)
+    data = data[~np.isnan(data)]
+    if not len(data):
+        return True
+    if variable.kind in ("number", "integer") and variable.value_range is not None:
+        lo, hi = variable.value_range
+        if not (lo <= data.min() and data.max() <= hi):
+            return False
+    if variable.kind == "integer" and variable.levels:
+        return bool(np.isin(data, np.array([float(v) for v in variable.levels])).all())
+    return True
+
+
 def _failures(schema, values: pd.Series) -> pd.Series:
     """True at the values the schema refuses."""
     import pandera.errors
@@ -1025,6 +1049,8 @@ def _check_keys(frame: pd.DataFrame, table: str, file: str, problems: list[Probl
     import pandera.errors
 
     keyed = frame.dropna(subset=[ID] + (["month"] if table == "visits" else []))
+    if (_in_key_order(keyed) if table == "visits" else _distinct(keyed[ID])):
+        return  # no duplicate: pandera (which hashes every key again) would find none
     try:
         _schema(table).validate(keyed, lazy=True)
     except pandera.errors.SchemaErrors as err:
@@ -1033,6 +1059,43 @@ def _check_keys(frame: pd.DataFrame, table: str, file: str, problems: list[Probl
         for row in err.failure_cases["index"].dropna().astype(int).unique():
             value = " / ".join(str(keyed.at[row, c]) for c in cols)
             problems.append(Problem(file, int(row), " + ".join(cols), value, rule))
+
+
+def _arrow_of(cells: pd.Series):
+    """A string column as an Arrow array (no copy when it already is one)."""
+    import pyarrow as pa
+
+    if isinstance(cells.array, pd.arrays.ArrowStringArray):
+        return cells.array.__arrow_array__()
+    return pa.array(cells.astype("string").to_numpy(dtype=object, na_value=None), type=pa.large_string())
+
+
+def _distinct(ids: pd.Series) -> bool:
+    """True when no id (missing ones aside) appears twice."""
+    import pyarrow.compute as pc
+
+    ids = _arrow_of(ids)
+    return pc.count_distinct(ids, mode="only_valid").as_py() == len(ids) - ids.null_count
+
+
+def _in_key_order(visits: pd.Series) -> bool:
+    """True when the visits are strictly ascending by patient id then month, none missing: the
+    order an extract is usually written in, and one in which no visit can appear twice. Checked by
+    comparing each row with the next (Arrow compares text by its UTF-8 bytes, which orders as
+    Python's code points do), so the common file needs neither the duplicate hash nor the sort."""
+    import pyarrow.compute as pc
+
+    ids, months = visits[ID], visits["month"]
+    if ids.isna().any() or months.isna().any():
+        return False
+    if len(visits) < 2:
+        return True
+    ids = _arrow_of(ids)
+    month = months.to_numpy(dtype="float64")
+    before, after = ids[:-1], ids[1:]
+    less = pc.less(before, after).to_numpy(zero_copy_only=False)
+    same = pc.equal(before, after).to_numpy(zero_copy_only=False)
+    return bool((less | (same & (month[:-1] < month[1:]))).all())
 
 
 #: The rule behind the warning for patients without a baseline visit (Cohort.details names them).
@@ -1056,8 +1119,10 @@ def _isin(cells: pd.Series, values: pd.Series) -> np.ndarray:
 
 def _casefolded(ids: pd.Series) -> pd.Series:
     """``str.casefold`` of each id; the ASCII ones (casefold = lower) by one vectorised pass."""
+    import pyarrow.compute as pc
+
     out = ids.str.lower()
-    odd = ~ids.map(str.isascii, na_action="ignore").fillna(True).astype(bool)
+    odd = ~pc.fill_null(pc.string_is_ascii(_arrow_of(ids)), True).to_numpy(zero_copy_only=False)
     if odd.any():
         out[odd] = [i.casefold() for i in ids[odd]]
     return out
@@ -1289,7 +1354,10 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
     if problems:
         raise DataError(_without_echoes(problems))
     patients = frames["patients"].reset_index(drop=True)
-    visits = frames["visits"].sort_values([ID, "month"], kind="stable").reset_index(drop=True)
+    visits = frames["visits"]
+    if not _in_key_order(visits):  # already in order: a stable sort would only copy every column
+        visits = visits.sort_values([ID, "month"], kind="stable")
+    visits = visits.reset_index(drop=True)
     if manifest.convention.decimal is not None:  # the manifest then decides how the numbers read
         files.append(manifest.path)
     return Cohort(patients, visits, str(path), fingerprint_files(files), manifest.synthetic,
