@@ -339,6 +339,27 @@ def _first_line(text: str) -> str:
         size *= 4
 
 
+def _pool():
+    """The memory pool of the loader's column-sized Arrow buffers: the C library's allocator. Arrow's
+    default (mimalloc) hands a registry extract's hundreds of megabytes back and forth to the
+    kernel and spends more CPU time in page faults than in parsing (issue 25: 0.3 s against 0.9 s
+    for the parse and the columns of 500,000 visits). Passed per call: the process's default pool,
+    which other code may rely on, is left as it is."""
+    import pyarrow as pa
+
+    return pa.system_memory_pool()
+
+
+def _large(column):
+    """An Arrow string column as large_string, what pandas' string arrays hold (pandas would
+    otherwise widen it itself, in the default pool)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return column if pa.types.is_large_string(column.type) else pc.cast(column, pa.large_string(),
+                                                                          memory_pool=_pool())
+
+
 def _read_csv_arrow(text: str, header: str, delimiter: str) -> pd.DataFrame | None:
     """The usual file, parsed by pyarrow (C++) into string columns indexed by row number; None when
     the file needs the csv module's reading, which handles and reports the unusual ones.
@@ -359,11 +380,15 @@ def _read_csv_arrow(text: str, header: str, delimiter: str) -> pd.DataFrame | No
     try:
         table = pacsv.read_csv(
             pa.py_buffer(text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            # one thread: on a machine whose cores are busy (make run runs two notebooks at once) the
+            # parser's threads cost about twice the CPU for little or no gain in wall time
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
-            # large_string: what pandas' string arrays hold, so no column is cast (copied) again
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.large_string() for c in names},
-                                                 strings_can_be_null=False))
+            # string, not large_string: Arrow parses it twice as fast, and widening the offsets
+            # afterwards (pandas' string arrays hold large_string) is one cheap pass per column
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                                 strings_can_be_null=False),
+            memory_pool=_pool())
     except (pa.ArrowInvalid, UnicodeEncodeError):  # a ragged row, a blank line of spaces...: the csv module's reading says which
         return None
     if table.num_rows == 0 or any((pc.max(pc.binary_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT
@@ -371,7 +396,7 @@ def _read_csv_arrow(text: str, header: str, delimiter: str) -> pd.DataFrame | No
         return None
     index = pd.RangeIndex(2, table.num_rows + 2)
     # copy=False: the columns stay Arrow's buffers (a copy of a registry's visits costs as much as its parse)
-    frame = pd.DataFrame({c: pd.Series(pd.arrays.ArrowStringArray(table.column(i)), index=index, copy=False)
+    frame = pd.DataFrame({c: pd.Series(pd.arrays.ArrowStringArray(_large(table.column(i))), index=index, copy=False)
                           for i, c in enumerate(names)}, index=index, copy=False)
     # a row of delimiters only (',,,') is a blank line to the csv module, not a row
     first = frame.iloc[:, 0]
@@ -629,7 +654,12 @@ class _Column:
         if kind == "string":
             plain = pc.match_substring_regex(cells, r"^[!-~](?:[ -~]*[!-~])?$")
         elif kind == "boolean":
-            plain = pc.or_(pc.equal(cells, "0"), pc.equal(cells, "1"))
+            # a cell of one byte, '0' or '1'; the same pass gives the values (_plain_values reuses them)
+            first = _single_bytes(cells)
+            ones = first == ord("1")
+            plain = ones | (first == ord("0"))
+            self._ones = ones[plain]
+            return plain
         elif kind == "category":
             plain = pc.is_in(cells, value_set=pa.array(self.spec["allowed"].split("|")))
         elif kind in ("number", "integer") and self.convention.decimal is None and self.factor == 1.0:
@@ -639,7 +669,8 @@ class _Column:
             days = self._dates(cells)
             lo, hi = self._date_span()
             plain = pc.and_(pc.and_(pc.match_substring_regex(cells, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
-                                    pc.equal(pc.strftime(days, format="%Y-%m-%d"), cells)),
+                                    # a cast prints YYYY-MM-DD as strftime does, 20 times faster
+                                    pc.equal(pc.cast(pc.cast(days, pa.date32()), pa.string()), cells)),
                             pc.and_(pc.greater_equal(days, pa.scalar(lo, pa.timestamp("s"))),
                                     pc.less_equal(days, pa.scalar(hi, pa.timestamp("s")))))
             plain = pc.fill_null(plain, False)
@@ -657,9 +688,9 @@ class _Column:
             return self._dates(arrow).to_numpy(zero_copy_only=False).astype("datetime64[ns]")
         if kind in ("number", "integer"):
             # Arrow's parser rounds correctly, as float() does: the two readings give the same double
-            return pc.cast(arrow, pa.float64()).to_numpy()
+            return pc.cast(arrow, pa.float64(), memory_pool=_pool()).to_numpy()
         if kind == "boolean":
-            return pc.equal(arrow, "1").to_numpy()
+            return self._ones
         if kind == "category":
             return pc.index_in(arrow, value_set=pa.array(self.spec["allowed"].split("|"))).to_numpy()
         return arrow
@@ -883,6 +914,30 @@ def _arrow_strings(cells: pd.Series) -> pd.Series | None:
     if pd.api.types.infer_dtype(cells) not in ("string", "empty"):
         return None
     return pa.chunked_array([pa.array(cells.to_numpy(dtype=object), type=pa.string())])
+
+
+def _single_bytes(cells) -> np.ndarray:
+    """The byte of each one-byte cell of an Arrow string column, 0 for any other cell, read from the
+    column's buffers by NumPy: the yes/no columns, most of a visits table, in one pass each with no
+    Arrow kernel (a kernel's comparison with a scalar costs ten times as much on these columns)."""
+    import pyarrow as pa
+
+    parts = []
+    for chunk in (cells.chunks if isinstance(cells, pa.ChunkedArray) else [cells]):
+        if chunk.null_count:  # a missing cell is not a byte: the comparison kernels handle it
+            import pyarrow.compute as pc
+
+            one = pc.fill_null(pc.equal(chunk, "1"), False).to_numpy(zero_copy_only=False)
+            zero = pc.fill_null(pc.equal(chunk, "0"), False).to_numpy(zero_copy_only=False)
+            parts.append(np.where(one, ord("1"), np.where(zero, ord("0"), 0)).astype(np.uint8))
+            continue
+        _, offsets, data = chunk.buffers()
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        ends = np.frombuffer(offsets, dtype=width, count=len(chunk) + 1, offset=chunk.offset * np.dtype(width).itemsize)
+        data = np.frombuffer(data, dtype=np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
+        first = data[np.minimum(ends[:-1], len(data) - 1)]
+        parts.append(np.where(ends[1:] - ends[:-1] == 1, first, 0).astype(np.uint8))
+    return np.concatenate(parts) if parts else np.zeros(0, np.uint8)
 
 
 def _combine(kind: str, fast: np.ndarray, values, rest: pd.Series | None, index: pd.Index, spec) -> pd.Series:
