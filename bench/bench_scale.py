@@ -67,7 +67,8 @@ def timed_run(data: Path | None, out: Path, jobs: int) -> dict:
     """Wall time, peak memory (tree sum and largest process) and figure sizes of one ``make run``."""
     import psutil
 
-    cmd = [sys.executable, "-m", "msc_sle.tools.runner", "run", f"OUT={out}", f"JOBS={jobs}"]
+    # FRESH=1: cold runs on both sides (the run cache would otherwise hand back the bundled pages)
+    cmd = [sys.executable, "-m", "msc_sle.tools.runner", "run", f"OUT={out}", f"JOBS={jobs}", "FRESH=1"]
     if data is not None:
         cmd.append(f"DATA={data}")
     env = {**os.environ, "PYTHONPATH": str(REPO / "lib") + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -98,7 +99,7 @@ def timed_run(data: Path | None, out: Path, jobs: int) -> dict:
     if popen.returncode != 0:
         raise SystemExit(f"make run on {data or 'the bundled cohort'} failed:\n{output[-3000:]}")
     figures = {p.name: p.stat().st_size for p in sorted((out / "figures").glob("*")) if p.is_file()}
-    return {"wall": wall, "peak_sum": peak["sum"], "peak_max": peak["max"], "figures": figures}
+    return {"wall": wall, "peak_sum": peak["sum"], "peak_max": peak["max"], "figures": figures, "output": output}
 
 
 def loader_throughput(data: Path, clinical: bool = False) -> tuple[float, float, int]:
