@@ -7,10 +7,10 @@ folder (not timed) and saved again as Parquet (typed columns, not timed); then
 
 - the loader (``msc_sle.contract.read_extract``: read and validate patients + visits) is timed in
   this process on the CSV and on the Parquet extract, reported as visit rows per second of wall
-  time, beside the CPU seconds it used (all threads: on a shared machine the wall time also counts
-  the waits for a core), and ``msc_sle.clinical.load_cohort`` (the loader + the clinical checks);
-- ``make run`` (``python -m msc_sle.tools.runner run DATA=... OUT=... JOBS=2``, what the Makefile
-  runs) is timed in a fresh interpreter; the peak memory is the largest sum of the resident sets
+  time, beside the CPU seconds it used and the rows per CPU-second (all threads: on a shared
+  machine the wall time also counts the waits for a core), and ``msc_sle.clinical.load_cohort`` (the loader + the clinical checks);
+- ``make run`` (``python -m msc_sle.tools.runner run DATA=... OUT=... JOBS=2 FRESH=1``, what the
+  Makefile runs, cold on both sides) is timed in a fresh interpreter; the peak memory is the largest sum of the resident sets
   of the runner and its kernels, sampled every 0.1 s (psutil), beside the largest single process.
 
 Targets: at 10^5 patients, wall within 3x the bundled run and peak under 4 GiB; at 10^6, within 4x
@@ -160,7 +160,7 @@ def main(argv=None) -> int:
                                             ("CSV + clinical checks", data, True)):
                 seconds, cpu, rows = loader_throughput(folder, clinical)
                 line = (f"{n:>9} patients: loader ({label}) {rows} visit rows in {seconds:6.1f} s wall "
-                        f"({cpu:5.1f} s CPU) = {rows / seconds:,.0f} visit rows/s")
+                        f"({cpu:5.1f} s CPU) = {rows / seconds:,.0f} visit rows/s ({rows / cpu:,.0f} per CPU-second)")
                 if n in LOADER_TARGETS and not clinical:
                     met = rows / seconds >= LOADER_TARGETS[n]
                     line += f"; target >= {LOADER_TARGETS[n]:,} visit rows/s: {'OK' if met else 'MISSED'}"
