@@ -142,20 +142,26 @@ def _parquet_text(column, name: str):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    # the C library's allocator, as the loader's CSV columns: Arrow's default (mimalloc) spends more
+    # CPU time in page faults on a registry's columns than the conversions themselves take
+    pool = pa.system_memory_pool()
     kind = column.type
     if pa.types.is_dictionary(kind):
         column, kind = column.cast(kind.value_type), kind.value_type
     number = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
     if pa.types.is_boolean(kind):
-        text = pc.if_else(column, "1", "0")
+        text = pc.if_else(column, "1", "0", memory_pool=pool)
     elif pa.types.is_floating(kind):
-        text = pc.if_else(pc.is_nan(column), pa.scalar(None, pa.string()), pc.cast(column, pa.string()))
+        text = pc.if_else(pc.is_nan(column, memory_pool=pool), pa.scalar(None, pa.large_string()),
+                          pc.cast(column, pa.large_string(), memory_pool=pool), memory_pool=pool)
     elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         seconds = pc.cast(column, pa.timestamp("s"), safe=False)
         text = pc.replace_substring_regex(pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%S"), "T00:00:00$", "")
     else:
-        text = pc.cast(column, pa.string())  # strings, integers, decimals; another type fails here
-    return pc.fill_null(text, ""), number
+        # strings, integers, decimals; another type fails here
+        text = pc.cast(column, pa.large_string(), memory_pool=pool)
+    # large_string: what pandas' string arrays hold (pandas would widen it again, in the default pool)
+    return pc.cast(pc.coalesce(text, "", memory_pool=pool), pa.large_string(), memory_pool=pool), number
 
 
 def read_parquet(path: Path, problems: list[Problem]) -> Foreign | None:

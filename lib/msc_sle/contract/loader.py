@@ -339,6 +339,27 @@ def _first_line(text: str) -> str:
         size *= 4
 
 
+def _pool():
+    """The memory pool of the loader's column-sized Arrow buffers: the C library's allocator. Arrow's
+    default (mimalloc) hands a registry extract's hundreds of megabytes back and forth to the
+    kernel and spends more CPU time in page faults than in parsing (issue 25: 0.3 s against 0.9 s
+    for the parse and the columns of 500,000 visits). Passed per call: the process's default pool,
+    which other code may rely on, is left as it is."""
+    import pyarrow as pa
+
+    return pa.system_memory_pool()
+
+
+def _large(column):
+    """An Arrow string column as large_string, what pandas' string arrays hold (pandas would
+    otherwise widen it itself, in the default pool)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return column if pa.types.is_large_string(column.type) else pc.cast(column, pa.large_string(),
+                                                                          memory_pool=_pool())
+
+
 def _read_csv_arrow(text: str, header: str, delimiter: str) -> pd.DataFrame | None:
     """The usual file, parsed by pyarrow (C++) into string columns indexed by row number; None when
     the file needs the csv module's reading, which handles and reports the unusual ones.
@@ -359,10 +380,15 @@ def _read_csv_arrow(text: str, header: str, delimiter: str) -> pd.DataFrame | No
     try:
         table = pacsv.read_csv(
             pa.py_buffer(text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            # one thread: on a machine whose cores are busy (make run runs two notebooks at once) the
+            # parser's threads cost about twice the CPU for little or no gain in wall time
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, ignore_empty_lines=False),
+            # string, not large_string: Arrow parses it twice as fast, and widening the offsets
+            # afterwards (pandas' string arrays hold large_string) is one cheap pass per column
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
-                                                 strings_can_be_null=False))
+                                                 strings_can_be_null=False),
+            memory_pool=_pool())
     except (pa.ArrowInvalid, UnicodeEncodeError):  # a ragged row, a blank line of spaces...: the csv module's reading says which
         return None
     if table.num_rows == 0 or any((pc.max(pc.binary_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT
@@ -370,7 +396,7 @@ def _read_csv_arrow(text: str, header: str, delimiter: str) -> pd.DataFrame | No
         return None
     index = pd.RangeIndex(2, table.num_rows + 2)
     # copy=False: the columns stay Arrow's buffers (a copy of a registry's visits costs as much as its parse)
-    frame = pd.DataFrame({c: pd.Series(pd.arrays.ArrowStringArray(table.column(i)), index=index, copy=False)
+    frame = pd.DataFrame({c: pd.Series(pd.arrays.ArrowStringArray(_large(table.column(i))), index=index, copy=False)
                           for i, c in enumerate(names)}, index=index, copy=False)
     # a row of delimiters only (',,,') is a blank line to the csv module, not a row
     first = frame.iloc[:, 0]
@@ -505,6 +531,13 @@ def _normal_header(name: str) -> str:
 
 
 _DECLARE = 'declare the convention in manifest.json ("decimal", "thousands")'
+# The cells a number column reads column-wise (RE2 has no look-ahead, so one pattern says it all):
+# an optional minus, digits and at most one decimal point, but never the two readings of '1.000'
+# (1 or 1000: _GROUPED['.'], which with one point is [1-9][0-9]{0,2}.[0-9]{3}). One regex pass
+# per column instead of two; tests/test_loader_arrow.py checks it against the two-pattern reading.
+_PLAIN_INTEGER = r"^-?[0-9]+$"
+_PLAIN_NUMBER = (r"^(?:-?[0-9]+|-[0-9]+\.[0-9]+|[0-9]+\.(?:[0-9]{1,2}|[0-9]{4,})|0[0-9]*\.[0-9]+"
+                 r"|[0-9]{4,}\.[0-9]+)$")
 # What a number cell may hold in ASCII: the fast path reads only these; anything else is looked at.
 _ASCII_PLAIN = r"[-+]?[0-9]+(?:\.[0-9]+)?"
 
@@ -620,19 +653,24 @@ class _Column:
         kind = self.spec["type"]
         if kind == "string":
             plain = pc.match_substring_regex(cells, r"^[!-~](?:[ -~]*[!-~])?$")
-        elif kind in ("boolean", "category"):
-            plain = pc.is_in(cells, value_set=pa.array(["0", "1"] if kind == "boolean" else
-                                                       self.spec["allowed"].split("|")))
+        elif kind == "boolean":
+            # a cell of one byte, '0' or '1'; the same pass gives the values (_plain_values reuses them)
+            first = _single_bytes(cells)
+            ones = first == ord("1")
+            plain = ones | (first == ord("0"))
+            self._ones = ones[plain]
+            return plain
+        elif kind == "category":
+            plain = pc.is_in(cells, value_set=pa.array(self.spec["allowed"].split("|")))
         elif kind in ("number", "integer") and self.convention.decimal is None and self.factor == 1.0:
-            plain = pc.match_substring_regex(cells, r"^-?[0-9]+$" if kind == "integer" else r"^-?[0-9]+(?:\.[0-9]+)?$")
-            # '1.000' has two readings (1 or 1000): never plain
-            plain = pc.and_(plain, pc.invert(pc.match_substring_regex(cells, f"^{_GROUPED['.'].pattern}$")))
+            plain = pc.match_substring_regex(cells, _PLAIN_INTEGER if kind == "integer" else _PLAIN_NUMBER)
         elif kind == "date":
             # an existing date (it prints back as written: no 30 February) inside the allowed span
             days = self._dates(cells)
             lo, hi = self._date_span()
             plain = pc.and_(pc.and_(pc.match_substring_regex(cells, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
-                                    pc.equal(pc.strftime(days, format="%Y-%m-%d"), cells)),
+                                    # a cast prints YYYY-MM-DD as strftime does, 20 times faster
+                                    pc.equal(pc.cast(pc.cast(days, pa.date32()), pa.string()), cells)),
                             pc.and_(pc.greater_equal(days, pa.scalar(lo, pa.timestamp("s"))),
                                     pc.less_equal(days, pa.scalar(hi, pa.timestamp("s")))))
             plain = pc.fill_null(plain, False)
@@ -650,9 +688,9 @@ class _Column:
             return self._dates(arrow).to_numpy(zero_copy_only=False).astype("datetime64[ns]")
         if kind in ("number", "integer"):
             # Arrow's parser rounds correctly, as float() does: the two readings give the same double
-            return pc.cast(arrow, pa.float64()).to_numpy()
+            return pc.cast(arrow, pa.float64(), memory_pool=_pool()).to_numpy()
         if kind == "boolean":
-            return pc.equal(arrow, "1").to_numpy()
+            return self._ones
         if kind == "category":
             return pc.index_in(arrow, value_set=pa.array(self.spec["allowed"].split("|"))).to_numpy()
         return arrow
@@ -673,7 +711,7 @@ class _Column:
         """The dictionary's range and allowed values, as a pandera schema (``_value_schema``); each
         failure becomes one problem in the loader's words, naming the cell as the file writes it."""
         schema = _value_schema(self.variable)
-        if schema is None:
+        if schema is None or _within(self.variable, out):
             return
         import pandera.errors
 
@@ -878,6 +916,30 @@ def _arrow_strings(cells: pd.Series) -> pd.Series | None:
     return pa.chunked_array([pa.array(cells.to_numpy(dtype=object), type=pa.string())])
 
 
+def _single_bytes(cells) -> np.ndarray:
+    """The byte of each one-byte cell of an Arrow string column, 0 for any other cell, read from the
+    column's buffers by NumPy: the yes/no columns, most of a visits table, in one pass each with no
+    Arrow kernel (a kernel's comparison with a scalar costs ten times as much on these columns)."""
+    import pyarrow as pa
+
+    parts = []
+    for chunk in (cells.chunks if isinstance(cells, pa.ChunkedArray) else [cells]):
+        if chunk.null_count:  # a missing cell is not a byte: the comparison kernels handle it
+            import pyarrow.compute as pc
+
+            one = pc.fill_null(pc.equal(chunk, "1"), False).to_numpy(zero_copy_only=False)
+            zero = pc.fill_null(pc.equal(chunk, "0"), False).to_numpy(zero_copy_only=False)
+            parts.append(np.where(one, ord("1"), np.where(zero, ord("0"), 0)).astype(np.uint8))
+            continue
+        _, offsets, data = chunk.buffers()
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        ends = np.frombuffer(offsets, dtype=width, count=len(chunk) + 1, offset=chunk.offset * np.dtype(width).itemsize)
+        data = np.frombuffer(data, dtype=np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
+        first = data[np.minimum(ends[:-1], len(data) - 1)]
+        parts.append(np.where(ends[1:] - ends[:-1] == 1, first, 0).astype(np.uint8))
+    return np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+
+
 def _combine(kind: str, fast: np.ndarray, values, rest: pd.Series | None, index: pd.Index, spec) -> pd.Series:
     """One typed column from the plain cells' values (at ``fast``) and the others' (``rest``)."""
     slow = ~fast
@@ -933,6 +995,23 @@ def _value_schema_of(name: str, kind: str, value_range, levels):
     if kind == "category" and levels:
         checks.append(pa.Check.isin(list(levels)))
     return pa.SeriesSchema(checks=checks, nullable=True, title=name) if checks else None
+
+
+def _within(variable: Variable, values: pd.Series) -> bool:
+    """True when every value surely passes the variable's schema (``_value_schema_of``): one NumPy
+    pass over a column that is nearly always clean, so pandera (a few ms a call, and a copy of the
+    column) runs only on a column that holds a failure and then words every one of them."""
+    data = values.to_numpy(dtype="float64", na_value=np.nan)
+    data = data[~np.isnan(data)]
+    if not len(data):
+        return True
+    if variable.kind in ("number", "integer") and variable.value_range is not None:
+        lo, hi = variable.value_range
+        if not (lo <= data.min() and data.max() <= hi):
+            return False
+    if variable.kind == "integer" and variable.levels:
+        return bool(np.isin(data, np.array([float(v) for v in variable.levels])).all())
+    return True
 
 
 def _failures(schema, values: pd.Series) -> pd.Series:
@@ -1025,6 +1104,8 @@ def _check_keys(frame: pd.DataFrame, table: str, file: str, problems: list[Probl
     import pandera.errors
 
     keyed = frame.dropna(subset=[ID] + (["month"] if table == "visits" else []))
+    if (_in_key_order(keyed) if table == "visits" else _distinct(keyed[ID])):
+        return  # no duplicate: pandera (which hashes every key again) would find none
     try:
         _schema(table).validate(keyed, lazy=True)
     except pandera.errors.SchemaErrors as err:
@@ -1033,6 +1114,43 @@ def _check_keys(frame: pd.DataFrame, table: str, file: str, problems: list[Probl
         for row in err.failure_cases["index"].dropna().astype(int).unique():
             value = " / ".join(str(keyed.at[row, c]) for c in cols)
             problems.append(Problem(file, int(row), " + ".join(cols), value, rule))
+
+
+def _arrow_of(cells: pd.Series):
+    """A string column as an Arrow array (no copy when it already is one)."""
+    import pyarrow as pa
+
+    if isinstance(cells.array, pd.arrays.ArrowStringArray):
+        return cells.array.__arrow_array__()
+    return pa.array(cells.astype("string").to_numpy(dtype=object, na_value=None), type=pa.large_string())
+
+
+def _distinct(ids: pd.Series) -> bool:
+    """True when no id (missing ones aside) appears twice."""
+    import pyarrow.compute as pc
+
+    ids = _arrow_of(ids)
+    return pc.count_distinct(ids, mode="only_valid").as_py() == len(ids) - ids.null_count
+
+
+def _in_key_order(visits: pd.Series) -> bool:
+    """True when the visits are strictly ascending by patient id then month, none missing: the
+    order an extract is usually written in, and one in which no visit can appear twice. Checked by
+    comparing each row with the next (Arrow compares text by its UTF-8 bytes, which orders as
+    Python's code points do), so the common file needs neither the duplicate hash nor the sort."""
+    import pyarrow.compute as pc
+
+    ids, months = visits[ID], visits["month"]
+    if ids.isna().any() or months.isna().any():
+        return False
+    if len(visits) < 2:
+        return True
+    ids = _arrow_of(ids)
+    month = months.to_numpy(dtype="float64")
+    before, after = ids[:-1], ids[1:]
+    less = pc.less(before, after).to_numpy(zero_copy_only=False)
+    same = pc.equal(before, after).to_numpy(zero_copy_only=False)
+    return bool((less | (same & (month[:-1] < month[1:]))).all())
 
 
 #: The rule behind the warning for patients without a baseline visit (Cohort.details names them).
@@ -1056,8 +1174,10 @@ def _isin(cells: pd.Series, values: pd.Series) -> np.ndarray:
 
 def _casefolded(ids: pd.Series) -> pd.Series:
     """``str.casefold`` of each id; the ASCII ones (casefold = lower) by one vectorised pass."""
+    import pyarrow.compute as pc
+
     out = ids.str.lower()
-    odd = ~ids.map(str.isascii, na_action="ignore").fillna(True).astype(bool)
+    odd = ~pc.fill_null(pc.string_is_ascii(_arrow_of(ids)), True).to_numpy(zero_copy_only=False)
     if odd.any():
         out[odd] = [i.casefold() for i in ids[odd]]
     return out
@@ -1289,7 +1409,10 @@ def read_extract(path: str | Path = BUNDLED_DATA, converters: dict[str, float] |
     if problems:
         raise DataError(_without_echoes(problems))
     patients = frames["patients"].reset_index(drop=True)
-    visits = frames["visits"].sort_values([ID, "month"], kind="stable").reset_index(drop=True)
+    visits = frames["visits"]
+    if not _in_key_order(visits):  # already in order: a stable sort would only copy every column
+        visits = visits.sort_values([ID, "month"], kind="stable")
+    visits = visits.reset_index(drop=True)
     if manifest.convention.decimal is not None:  # the manifest then decides how the numbers read
         files.append(manifest.path)
     return Cohort(patients, visits, str(path), fingerprint_files(files), manifest.synthetic,
