@@ -104,6 +104,15 @@ def test_cmh_leaves_out_a_level_empty_in_every_stratum():
     assert r.statistic == pytest.approx(R_2X2[3][2], rel=1e-9)
 
 
+def test_cmh_of_tables_without_any_count_is_no_test():
+    """A variable nobody at any centre has recorded: every stratum's table is empty, so there are no
+    degrees of freedom (found by a run where a page's threshold left every centre's table out)."""
+    for shape in ((2, 2), (2, 3)):
+        size = len(cmh_stratum_sums(np.ones(shape, dtype=int)).vector())
+        r = cochran_mantel_haenszel_from_sums(CMHSums.from_vector(np.zeros(size), shape))
+        assert r.df == 0 and r.pvalue != r.pvalue and "no test" in r.note
+
+
 def test_cmh_sums_refuse_a_wrong_length():
     with pytest.raises(ValueError, match="do not hold"):
         CMHSums.from_vector(np.zeros(10), (2, 2))

@@ -2,7 +2,7 @@
 
 Every place that prints a test (table footnotes and their marks, prose, figure captions, audit
 notes) looks the name up here, so that a test is described the same way everywhere; a comparison
-(``msc_sle.compare``, ``tests={variable: name}``) runs a test registered here by its name.
+(the comparison engine, ``tests={variable: name}``) runs a test registered here by its name.
 
 Adding a test is one function returning a :class:`~msc_sle.stats.TestResult` and one call of
 :func:`register_test` (docs/architecture.md, "A new statistical test").

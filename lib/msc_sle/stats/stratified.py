@@ -174,7 +174,7 @@ def cochran_mantel_haenszel_from_sums(sums: CMHSums, correct: bool = True, *, co
     rows_all, cols_all = sums.table.shape
     rows = np.flatnonzero(sums.table.sum(axis=1) > 0)
     cols = np.flatnonzero(sums.table.sum(axis=0) > 0)
-    df = (len(rows) - 1) * (len(cols) - 1)
+    df = (len(rows) - 1) * (len(cols) - 1) if len(rows) and len(cols) else 0   # an all-empty table: (-1)(-1) is no df
     if df < 1:
         return CMHResult(math.nan, math.nan, max(df, 0), math.nan, math.nan, math.nan, "cmh",
                          "fewer than two rows or columns hold a count: no test possible")
