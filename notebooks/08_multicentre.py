@@ -80,8 +80,7 @@ attrition
 # at most x, exact to the precision each variable is recorded to.
 
 # %%
-print(f"Medians, quartiles and ranges: {result['bisection_rounds']} rounds of questions to the centres "
-      f"({result['rounds']} rounds in all, Firth's model included).")
+print(mc.rounds_text(result))
 table1 = mc.table_frame(result, "all", params["decimals"])
 save_table(table1, "multicentre_table1", params["out_dir"], synthetic=cohort.synthetic)
 table1

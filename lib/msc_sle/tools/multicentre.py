@@ -24,7 +24,7 @@ from ..contract.dictionary import normal_name
 from ..contract.paths import BUNDLED_DATA, REPO_ROOT
 
 __all__ = ["CENTRE_SHARES", "CENTRE_NAMES", "FEDERATED_PYTHON", "split_extract", "run_federated",
-           "multicentre_result", "MulticentreError"]
+           "multicentre_result", "MulticentreError", "MulticentreRefused", "rounds_text"]
 
 #: Shares of the patients per simulated centre: unequal, the last one small.
 CENTRE_SHARES = (0.55, 0.30, 0.15)
@@ -35,6 +35,10 @@ ALGORITHM_DIR = REPO_ROOT / "federated"
 
 class MulticentreError(RuntimeError):
     """The multi-centre task ended; the message names the centre."""
+
+
+class MulticentreRefused(MulticentreError):
+    """The task ended with one clear message (a centre refused, a dictionary or extract differed)."""
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[list[str]], str]:
@@ -99,7 +103,7 @@ def run_federated(centres: dict[str, Path], out_json: Path, overrides: dict | No
     args += [f"{name}={folder}" for name, folder in centres.items()]
     proc = subprocess.run(args, capture_output=True, text=True, env=run_env, cwd=REPO_ROOT)
     if proc.returncode == 2:
-        raise MulticentreError(proc.stderr.strip().splitlines()[-1])
+        raise MulticentreRefused(proc.stderr.strip().splitlines()[-1])
     if proc.returncode:
         raise MulticentreError(f"the federated run failed:\n{proc.stderr.strip()[-3000:]}")
     return json.loads(Path(out_json).read_text(encoding="utf-8"))
@@ -113,7 +117,33 @@ def multicentre_result(params, *, centre_term: bool = False) -> dict:
     overrides = {k: params[k] for k in _NODE_PARAMETERS}
     with tempfile.TemporaryDirectory(prefix="msc_sle-centres-") as tmp:
         centres = split_extract(data_dir, Path(tmp) / "centres", seed=int(params["seed"]))
-        return run_federated(centres, Path(tmp) / "result.json", overrides, centre_term=centre_term)
+        try:
+            return run_federated(centres, Path(tmp) / "result.json", overrides, centre_term=centre_term)
+        except MulticentreRefused as refusal:
+            # an extract too small to split into three centres of the threshold's size (or one a node
+            # refuses): the page says so in every table, as the single-site pages say "not computable"
+            return {"not_run": str(refusal), "outcome": overrides["outcome"], "bisection_rounds": 0, "rounds": 0}
+
+
+def _unless_not_run(title: str):
+    """A page-08 table, or one line saying why the task did not run."""
+    def wrap(function):
+        def shown(result: dict, *args, **kwargs):
+            if "not_run" in result:
+                import pandas as pd
+                return _shown(pd.DataFrame({"not computed": [result["not_run"]]}), title)
+            return function(result, *args, **kwargs)
+        shown.__name__, shown.__doc__ = function.__name__, function.__doc__
+        return shown
+    return wrap
+
+
+def rounds_text(result: dict) -> str:
+    """How many rounds of questions the centres answered (none when the task did not run)."""
+    if "not_run" in result:
+        return "The multi-centre task did not run: " + result["not_run"]
+    return (f"Medians, quartiles and ranges: {result['bisection_rounds']} rounds of questions to the centres "
+            f"({result['rounds']} rounds in all, Firth's model included).")
 
 
 #: The parameters a node applies (eligibility and response rules, the prednisone split, the model).
@@ -138,6 +168,7 @@ def _label(name: str) -> str:
         return name
 
 
+@_unless_not_run("The centres and what each node ran")
 def centres_table(result: dict):
     """Provenance per centre: what each node reported running (no count)."""
     import pandas as pd
@@ -148,6 +179,7 @@ def centres_table(result: dict):
                                 for c in result["centres"]]), "The centres and what each node ran")
 
 
+@_unless_not_run("Attrition, all centres (pooled, exact) and per centre")
 def attrition_frame(result: dict):
     """Attrition overall (pooled, exact) and per centre ([c]: below that centre's threshold)."""
     import pandas as pd
@@ -172,6 +204,7 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else format_number(x, 2)
 
 
+@_unless_not_run("Table 1 across centres")
 def table_frame(result: dict, group: str = "all", decimals: int = 1):
     """Table 1 (``group="all"``) from pooled counts: n (%) per level, median (Q1-Q3; range) found
     by bisection on pooled counts."""
@@ -199,6 +232,7 @@ def table_frame(result: dict, group: str = "all", decimals: int = 1):
         "type-6 quantiles found by bisection on pooled counts of values at most x.",))
 
 
+@_unless_not_run("Table 2 across centres")
 def tests_frame(result: dict):
     """Table 2's p-values: Pearson / Fisher on the pooled counts, CMH and van Elteren from every
     centre's terms summed securely (no centre's table leaves it)."""
@@ -222,6 +256,7 @@ def tests_frame(result: dict):
         "with the centre as stratum).",))
 
 
+@_unless_not_run("Response rates across centres")
 def rates_frame(result: dict, decimals: int = 1):
     """Response rates per visit and during the year (pooled counts, Wilson 95% CIs)."""
     import pandas as pd
@@ -235,6 +270,7 @@ def rates_frame(result: dict, decimals: int = 1):
                   footnotes=("Responders of all analysed patients (a missing visit is not a response), Wilson 95% CIs.",))
 
 
+@_unless_not_run("Cumulative incidence of first response across centres")
 def incidence_frame(result: dict, decimals: int = 1):
     """Cumulative incidence of first response (Kaplan-Meier on pooled per-visit counts)."""
     import pandas as pd
@@ -252,6 +288,7 @@ def incidence_frame(result: dict, decimals: int = 1):
                   footnotes=("Kaplan-Meier on the visit grid from events and patients at risk summed over centres.",))
 
 
+@_unless_not_run("Firth logistic model across centres")
 def model_frame(result: dict):
     """Firth's model of 07 fitted by federated Newton-Raphson: odds ratios with Wald 95% CIs."""
     import math
@@ -284,7 +321,7 @@ def forest_frame(result: dict):
 
     z = 1.959963984540054
     rows = []
-    for t in result["tests"]:
+    for t in result.get("tests", ()):
         if not t.get("per_centre"):
             continue
         label = _label(t["variable"])
