@@ -342,3 +342,51 @@ def test_an_infusion_date_that_is_not_a_date_is_refused_by_name():
     (p,) = err.value.problems
     assert (p.file, p.row, p.column, p.value) == ("patients", None, "first_infusion_date", None)
     assert p.rule == "must be a date column (got object)"
+
+
+def test_a_one_day_infusion_window_is_allowed_both_days_included():
+    from msc_sle.clinical import apply_eligibility, paper_criteria
+
+    cohort = _cohort({"A": ({"first_infusion_date": "2010-05-05"}, EIGHT),
+                      "B": ({"first_infusion_date": "2010-05-06"}, EIGHT)})
+    res = apply_eligibility(cohort, paper_criteria(infusion_start="2010-05-05", infusion_end="2010-05-05"))
+    assert res.cohort.patients["patient_id"].tolist() == ["A"]
+
+
+def test_a_baseline_with_an_unrecorded_descriptor_is_missing_and_aligned_with_any_index():
+    from msc_sle.clinical import baseline_sledai
+
+    cohort = _cohort({"A": ({}, EIGHT), "B": ({}, EIGHT), "C": ({}, ("arthritis",))})
+    visits = cohort.visits.copy()
+    visits.loc[(visits["patient_id"] == "B") & (visits["month"] == 0), "myositis"] = pd.NA
+    # a cohort filtered by a caller keeps its patients' labels; the scores must follow them
+    patients = cohort.patients.set_axis([7, 3, 5])
+    s = baseline_sledai(type(cohort)(patients, visits, source="x"))
+    assert s.index.tolist() == [7, 3, 5]
+    assert s.tolist()[0] == 8 and pd.isna(s.tolist()[1]) and s.tolist()[2] == 4
+
+
+def test_an_earlier_exclusion_keeps_its_reason_and_the_eligible_tables_keep_their_columns():
+    from msc_sle.clinical import apply_eligibility, paper_criteria
+
+    # A fails the first criterion and has a later criterion's data missing: the first reason stands
+    spec = {"A": ({"age_years": 16.0, "follow_up_months": np.nan}, EIGHT), "B": ({}, EIGHT),
+            "C": ({"acr_criteria_count": 2}, EIGHT)}
+    cohort = _cohort(spec)
+    criteria = paper_criteria()
+    res = apply_eligibility(cohort, criteria)
+    reasons = dict(zip(res.excluded["patient_id"], res.excluded["reason"]))
+    assert reasons == {"A": criteria[0].fails, "C": criteria[1].fails}
+    assert res.criteria == tuple(criteria)
+    assert res.cohort.patients.columns.tolist() == cohort.patients.columns.tolist()
+    assert res.cohort.visits.columns.tolist() == cohort.visits.columns.tolist()
+
+
+def test_the_excluded_table_keeps_the_extract_s_order_within_each_criterion():
+    from msc_sle.clinical import apply_eligibility
+
+    # enough patients that an unstable sort would reorder them (numpy sorts short arrays stably anyway)
+    spec = {f"P{i:02d}": ({"acr_criteria_count": 2} if i % 2 else {"age_years": 16.0}, EIGHT) for i in range(40)}
+    res = apply_eligibility(_cohort(spec))
+    ids = res.excluded["patient_id"].tolist()
+    assert ids == [f"P{i:02d}" for i in range(0, 40, 2)] + [f"P{i:02d}" for i in range(1, 40, 2)]
