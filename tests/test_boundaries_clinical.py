@@ -390,3 +390,22 @@ def test_the_excluded_table_keeps_the_extract_s_order_within_each_criterion():
     res = apply_eligibility(_cohort(spec))
     ids = res.excluded["patient_id"].tolist()
     assert ids == [f"P{i:02d}" for i in range(0, 40, 2)] + [f"P{i:02d}" for i in range(1, 40, 2)]
+
+
+def test_a_prednisone_column_missing_or_not_numeric_is_refused_by_name():
+    from msc_sle.clinical import classify_response
+    from test_outcomes import SCORE, frame, visit
+
+    visits = frame(visit("A", 0, SCORE[12], 20.0), visit("A", 1, SCORE[2], 5.0))
+    with pytest.raises(DataError) as err:
+        classify_response(visits.drop(columns=["prednisone_mg"]), "lda")
+    (p,) = err.value.problems
+    assert (p.file, p.row, p.column, p.value, p.rule) == (
+        "visits", None, "prednisone_mg", None, "column is missing (the definition limits prednisone)")
+    for dtype in ("object", "bool"):
+        bad = visits.astype({"prednisone_mg": dtype})
+        with pytest.raises(DataError) as err:
+            classify_response(bad, "lda")
+        (p,) = err.value.problems
+        assert (p.file, p.row, p.column, p.value, p.rule) == (
+            "visits", None, "prednisone_mg", None, f"prednisone dose must be numeric (got {dtype})")
