@@ -409,3 +409,23 @@ def test_a_prednisone_column_missing_or_not_numeric_is_refused_by_name():
         (p,) = err.value.problems
         assert (p.file, p.row, p.column, p.value, p.rule) == (
             "visits", None, "prednisone_mg", None, f"prednisone dose must be numeric (got {dtype})")
+
+
+def test_the_summary_counts_every_patient_and_the_caveat_counts_visits_and_patients():
+    from msc_sle.clinical import classify_response, get_definition
+    from test_outcomes import SCORE, cohort, visit
+
+    # A in LDA at every visit, C at month 1 only, B never; C and D not seen at month 12 (D not at month 6 either)
+    rows = [visit(p, 0, SCORE[12], 20.0) for p in "ABCD"]
+    rows += [visit("A", m, SCORE[2], 5.0) for m in (1, 3, 6, 12)]
+    rows += [visit("B", m, SCORE[12], 20.0) for m in (1, 3, 6, 12)]
+    rows += [visit("C", 1, SCORE[2], 5.0)] + [visit("C", m, SCORE[12], 20.0) for m in (3, 6)]
+    rows += [visit("D", m, SCORE[12], 20.0) for m in (1, 3)]
+    res = classify_response(cohort(*rows), "lda")
+    assert res.definition is get_definition("lda")
+    s = res.summary()
+    assert s.index.tolist() == ["met_m1", "met_m3", "met_m6", "met_m12", "ever"]
+    assert s["n"].tolist() == [2, 1, 1, 1, 2] and s["patients"].tolist() == [4] * 5
+    assert s["percent"].tolist() == [50.0, 25.0, 25.0, 25.0, 50.0]
+    assert res.caveats[-1] == ("3 follow-up visit(s) of 2 patient(s) are missing or lack data the definition "
+                               "needs; they count as not met.")
