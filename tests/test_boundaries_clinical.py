@@ -342,3 +342,90 @@ def test_an_infusion_date_that_is_not_a_date_is_refused_by_name():
     (p,) = err.value.problems
     assert (p.file, p.row, p.column, p.value) == ("patients", None, "first_infusion_date", None)
     assert p.rule == "must be a date column (got object)"
+
+
+def test_a_one_day_infusion_window_is_allowed_both_days_included():
+    from msc_sle.clinical import apply_eligibility, paper_criteria
+
+    cohort = _cohort({"A": ({"first_infusion_date": "2010-05-05"}, EIGHT),
+                      "B": ({"first_infusion_date": "2010-05-06"}, EIGHT)})
+    res = apply_eligibility(cohort, paper_criteria(infusion_start="2010-05-05", infusion_end="2010-05-05"))
+    assert res.cohort.patients["patient_id"].tolist() == ["A"]
+
+
+def test_a_baseline_with_an_unrecorded_descriptor_is_missing_and_aligned_with_any_index():
+    from msc_sle.clinical import baseline_sledai
+
+    cohort = _cohort({"A": ({}, EIGHT), "B": ({}, EIGHT), "C": ({}, ("arthritis",))})
+    visits = cohort.visits.copy()
+    visits.loc[(visits["patient_id"] == "B") & (visits["month"] == 0), "myositis"] = pd.NA
+    # a cohort filtered by a caller keeps its patients' labels; the scores must follow them
+    patients = cohort.patients.set_axis([7, 3, 5])
+    s = baseline_sledai(type(cohort)(patients, visits, source="x"))
+    assert s.index.tolist() == [7, 3, 5]
+    assert s.tolist()[0] == 8 and pd.isna(s.tolist()[1]) and s.tolist()[2] == 4
+
+
+def test_an_earlier_exclusion_keeps_its_reason_and_the_eligible_tables_keep_their_columns():
+    from msc_sle.clinical import apply_eligibility, paper_criteria
+
+    # A fails the first criterion and has a later criterion's data missing: the first reason stands
+    spec = {"A": ({"age_years": 16.0, "follow_up_months": np.nan}, EIGHT), "B": ({}, EIGHT),
+            "C": ({"acr_criteria_count": 2}, EIGHT)}
+    cohort = _cohort(spec)
+    criteria = paper_criteria()
+    res = apply_eligibility(cohort, criteria)
+    reasons = dict(zip(res.excluded["patient_id"], res.excluded["reason"]))
+    assert reasons == {"A": criteria[0].fails, "C": criteria[1].fails}
+    assert res.criteria == tuple(criteria)
+    assert res.cohort.patients.columns.tolist() == cohort.patients.columns.tolist()
+    assert res.cohort.visits.columns.tolist() == cohort.visits.columns.tolist()
+
+
+def test_the_excluded_table_keeps_the_extract_s_order_within_each_criterion():
+    from msc_sle.clinical import apply_eligibility
+
+    # enough patients that an unstable sort would reorder them (numpy sorts short arrays stably anyway)
+    spec = {f"P{i:02d}": ({"acr_criteria_count": 2} if i % 2 else {"age_years": 16.0}, EIGHT) for i in range(40)}
+    res = apply_eligibility(_cohort(spec))
+    ids = res.excluded["patient_id"].tolist()
+    assert ids == [f"P{i:02d}" for i in range(0, 40, 2)] + [f"P{i:02d}" for i in range(1, 40, 2)]
+
+
+def test_a_prednisone_column_missing_or_not_numeric_is_refused_by_name():
+    from msc_sle.clinical import classify_response
+    from test_outcomes import SCORE, frame, visit
+
+    visits = frame(visit("A", 0, SCORE[12], 20.0), visit("A", 1, SCORE[2], 5.0))
+    with pytest.raises(DataError) as err:
+        classify_response(visits.drop(columns=["prednisone_mg"]), "lda")
+    (p,) = err.value.problems
+    assert (p.file, p.row, p.column, p.value, p.rule) == (
+        "visits", None, "prednisone_mg", None, "column is missing (the definition limits prednisone)")
+    for dtype in ("object", "bool"):
+        bad = visits.astype({"prednisone_mg": dtype})
+        with pytest.raises(DataError) as err:
+            classify_response(bad, "lda")
+        (p,) = err.value.problems
+        assert (p.file, p.row, p.column, p.value, p.rule) == (
+            "visits", None, "prednisone_mg", None, f"prednisone dose must be numeric (got {dtype})")
+
+
+def test_the_summary_counts_every_patient_and_the_caveat_counts_visits_and_patients():
+    from msc_sle.clinical import classify_response, get_definition
+    from test_outcomes import SCORE, cohort, visit
+
+    # A in LDA at every visit, C at month 1 only, B never; C and D not seen at month 12 (D not at month 6 either)
+    rows = [visit(p, 0, SCORE[12], 20.0) for p in "ABCD"]
+    rows += [visit("A", m, SCORE[2], 5.0) for m in (1, 3, 6, 12)]
+    rows += [visit("B", m, SCORE[12], 20.0) for m in (1, 3, 6, 12)]
+    rows += [visit("C", 1, SCORE[2], 5.0)] + [visit("C", m, SCORE[12], 20.0) for m in (3, 6)]
+    rows += [visit("D", m, SCORE[12], 20.0) for m in (1, 3)]
+    res = classify_response(cohort(*rows), "lda")
+    assert res.definition is get_definition("lda")
+    s = res.summary()
+    assert s.index.tolist() == ["met_m1", "met_m3", "met_m6", "met_m12", "ever"]
+    assert s["n"].tolist() == [2, 1, 1, 1, 2] and s["patients"].tolist() == [4] * 5
+    assert s["percent"].tolist() == [50.0, 25.0, 25.0, 25.0, 50.0]
+    assert res.caveats[-1] == ("3 follow-up visit(s) of 2 patient(s) are missing or lack data the definition "
+                               "needs; they count as not met.")
