@@ -80,9 +80,10 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Notebooks ``make share`` leaves out, and why (said on the bundle's index page). None: every page's
 #: counts go through the disclosure plan, 07_models' through ``workbook.share_models`` (docs/disclosure.md).
 NOT_SHARED = MappingProxyType({
+    # said on a clinician's page: no make command or repository path (docs/federated.md explains it)
     "08_multicentre": "its per-centre figures follow each node's own threshold and its pooled counts are "
-                      "exact, but its tables have not been through make share's disclosure plan "
-                      "(docs/federated.md)"})
+                      "exact, but its tables have not been through the disclosure plan this bundle applies "
+                      "to every other page"})
 NOTEBOOKS = ("01_cohort", "02_baseline", "03_response", "04_predictors", "05_explore", "06_reproduction",
              "07_models", "08_multicentre")
 #: Tag of the markdown cells written for analysts: shown with the code, left out of the report pages.
