@@ -460,7 +460,7 @@ class RegressionTable:
 def univariable_and_adjusted(X, y, *, names: Sequence[str] | None = None, method: str = "firth",
                              confint: str = "profile", alpha: float = 0.05) -> RegressionTable:
     """Fit each predictor alone and all together; one row per predictor. (Not a printed table:
-    ``msc_sle.present.tables.regression_table`` lays a fitted model out for the page.)
+    the presentation layer's ``regression_table`` lays a fitted model out for the page.)
 
     ``method="firth"`` (default) uses :func:`firth_logistic` (profile penalised-likelihood CIs,
     penalised LR p); ``method="ml"`` uses :func:`logistic` (Wald p; ``confint`` as given), whose
