@@ -224,3 +224,42 @@ def test_discrete_time_model_on_separated_data_is_not_estimable():
     x = [5.0, 6.0, 3.0, 4.0, 1.0, 2.0]   # the larger x, the earlier the event: no finite MLE
     m = discrete_time_model(right, event, x, grid=[1, 3, 6, 12])
     assert not m.estimable and m.table["hazard_ratio"].isna().all()
+
+
+def _first_event_by_subject(visits, origin, grid):
+    """The docstring of ``first_event`` read subject by subject, in plain Python (the oracle of the
+    vectorised implementation): attended visits after origin in time order, the first with the event."""
+    out = {}
+    for sid in sorted(set(visits["subject"])):
+        rows = sorted((float(t), bool(e)) for s, t, e in zip(visits["subject"], visits["month"], visits["event"])
+                      if s == sid and not pd.isna(e) and float(t) > origin)
+        if not rows:
+            continue
+        hit = next((i for i, (_, e) in enumerate(rows) if e), None)
+        if hit is None:
+            out[sid] = (rows[-1][0], rows[-1][0], False, False, len(rows))
+        else:
+            left = rows[hit - 1][0] if hit else origin
+            right = rows[hit][0]
+            out[sid] = (left, right, True, any(left < g < right for g in grid), len(rows))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_first_event_equals_the_subject_by_subject_reading(seed):
+    rng = np.random.default_rng(seed)
+    grid = [1.0, 3.0, 6.0, 9.0, 12.0]
+    rows = []
+    for k in range(int(rng.integers(1, 40))):
+        for month in [0.0, *grid]:
+            if rng.random() < 0.8:   # a visit not in the table at all: missed
+                flag = rng.choice([0, 1, np.nan], p=[0.6, 0.25, 0.15])   # NaN: attended, flag missing
+                rows.append((f"P{rng.integers(0, 25):02d}", month, flag))
+    v = pd.DataFrame(rows, columns=["subject", "month", "event"]).drop_duplicates(["subject", "month"])
+    v = v.sample(frac=1, random_state=seed)   # the function sorts; the table's order must not matter
+    got = first_event(v, subject="subject", time="month", event="event", schedule=grid)
+    want = _first_event_by_subject(v, 0.0, grid)
+    assert list(got.index) == sorted(want)
+    for sid, (left, right, event, widened, n) in want.items():
+        assert tuple(got.loc[sid]) == (left, right, event, widened, n), sid
+    assert [str(d) for d in got.dtypes] == ["float64", "float64", "bool", "bool", "int64"]
