@@ -284,3 +284,28 @@ def test_stratified_tests_meta_analysis_and_centre_term_equal_the_single_site_on
     single = firth_logistic(X, data.y, confint="wald").table["coef"].to_numpy(float)
     assert result["model"]["centre_term"] and len(result["model"]["coef"]) == len(single)
     np.testing.assert_allclose(result["model"]["coef"], single, rtol=0, atol=1e-8)
+
+
+def test_a_quoted_extract_splits_into_the_same_centres_as_a_plain_one(tmp_path):
+    """The usual export is split line by line, any other through the csv module: both readings give
+    the same centres' files (here the bundled extract, and the same written with every cell quoted
+    and Windows line ends)."""
+    import csv
+    import io
+    import shutil
+
+    quoted = tmp_path / "quoted"
+    quoted.mkdir()
+    shutil.copy(BUNDLED_DATA / "manifest.json", quoted / "manifest.json")
+    for name in ("patients.csv", "visits.csv"):
+        buf = io.StringIO()
+        csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(
+            csv.reader(io.StringIO((BUNDLED_DATA / name).read_text(encoding="utf-8-sig"))))
+        (quoted / name).write_text(buf.getvalue(), encoding="utf-8")
+    plain = mc.split_extract(BUNDLED_DATA, tmp_path / "plain", seed=11)
+    other = mc.split_extract(quoted, tmp_path / "other", seed=11)
+    for centre in plain:
+        for name in ("patients.csv", "visits.csv"):
+            assert (plain[centre] / name).read_bytes() == (other[centre] / name).read_bytes(), (centre, name)
+    assert sum(len((f / "visits.csv").read_text().splitlines()) - 1 for f in plain.values()) == \
+        len((BUNDLED_DATA / "visits.csv").read_text().strip().splitlines()) - 1

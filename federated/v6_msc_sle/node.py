@@ -167,10 +167,10 @@ def count_keys(frame: pd.DataFrame, params, eligibility) -> list[tuple[str, int]
         levels = _levels(frame, name)
         col = frame[name]
         valid = col.notna().to_numpy()
+        text = None if levels is None else _as_text(col).to_numpy(dtype=object, na_value=None)
         for g, members in groups.items():
             out.append((f"valid|{name}|{g}", int((valid & members).sum())))
             if levels is not None:
-                text = _as_text(col).to_numpy(dtype=object, na_value=None)
                 for level in levels:
                     out.append((f"level|{name}|{level}|{g}", int(((text == level) & members).sum())))
     for g, members in groups.items():

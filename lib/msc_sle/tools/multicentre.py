@@ -41,17 +41,31 @@ class MulticentreRefused(MulticentreError):
     """The task ended with one clear message (a centre refused, a dictionary or extract differed)."""
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[list[str]], str]:
+def _records(path: Path) -> tuple[str, list[str], list[str]]:
+    """A CSV table as (header line, data records as lines, each record's patient id), blank records
+    dropped. The usual export (no quote, no carriage return) is cut at its line ends and each record
+    copied as written: a registry's millions of visits in a few seconds, where the csv module takes
+    a minute. Any other file goes through the csv module and each record is written back by it."""
     text = path.read_text(encoding="utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
-    return rows[0], [r for r in rows[1:] if any(c.strip() for c in r)], text
+    if '"' in text or "\r" in text:
+        rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+        col = [normal_name(h) for h in rows[0]].index("patient_id")
+        lines = [_csv_line(r) for r in rows]
+        return lines[0], lines[1:], [r[col].strip() for r in rows[1:]]
+    lines = [line for line in text.split("\n") if line.replace(",", "").strip()]
+    col = [normal_name(h) for h in lines[0].split(",")].index("patient_id")
+    return lines[0], lines[1:], [line.split(",", col + 1)[col].strip() for line in lines[1:]]
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+def _csv_line(cells: list[str]) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows([header, *rows])
+    csv.writer(buf, lineterminator="").writerow(cells)
+    return buf.getvalue()
+
+
+def _write_lines(path: Path, header: str, lines: list[str]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    tmp.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -61,23 +75,22 @@ def split_extract(data_dir: str | Path, out_dir: str | Path, *, seed: int = 2019
     drawn at random (seeded) in ``shares``; each visit goes with its patient, each cell as written.
     The source folder is only read. Returns {centre name: folder}."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
-    header, patients, _ = _read_csv(data_dir / "patients.csv")
-    vheader, visits, _ = _read_csv(data_dir / "visits.csv")
-    pid = [normal_name(h) for h in header].index("patient_id")
-    vid = [normal_name(h) for h in vheader].index("patient_id")
+    header, patients, ids = _records(data_dir / "patients.csv")
+    vheader, visits, vids = _records(data_dir / "visits.csv")
     order = np.random.default_rng(seed).permutation(len(patients))
     cuts = np.floor(np.cumsum(shares)[:-1] * len(patients)).astype(int)
     manifest = {"synthetic": False}
     if (data_dir / "manifest.json").exists():
         manifest["synthetic"] = bool(json.loads((data_dir / "manifest.json").read_text()).get("synthetic", False))
+    visits = np.array(visits, dtype=object)
     out = {}
     for name, part in zip(names, np.split(order, cuts)):
         folder = out_dir / name.lower().replace(" ", "_")
         folder.mkdir(parents=True, exist_ok=True)
-        chosen = [patients[i] for i in sorted(part)]
-        ids = {r[pid].strip() for r in chosen}
-        _write_csv(folder / "patients.csv", header, chosen)
-        _write_csv(folder / "visits.csv", vheader, [v for v in visits if v[vid].strip() in ids])
+        chosen = {ids[i] for i in part}
+        _write_lines(folder / "patients.csv", header, [patients[i] for i in sorted(part)])
+        _write_lines(folder / "visits.csv", vheader,
+                     list(visits[np.fromiter((v in chosen for v in vids), dtype=bool, count=len(vids))]))
         (folder / "manifest.json").write_text(json.dumps(
             {**manifest, "description": f"{name}: one of {len(names)} centres split from one extract"}, indent=1))
         out[name] = folder
