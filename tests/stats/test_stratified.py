@@ -1,7 +1,9 @@
 """Stratified tests against R: ``mantelhaen.test`` for the Cochran-Mantel-Haenszel test (2 x 2 x K
 and the generalized I x J x K) and, for van Elteren's test, base R's Wilcoxon test (one stratum)
-and the CMH row-mean-score statistic with modified ridit scores (several strata).
-Reference values: tests/stats/data/reference_stratified.R (run it to reproduce them)."""
+and the CMH row-mean-score statistic with modified ridit scores (several strata), and a
+published worked example (Lehmann's blocks, as SAS printed van Elteren's test for them).
+Reference values: tests/stats/data/reference_stratified.R (run it to reproduce them); the published
+example's data and printed values: tests/stats/data/van_elteren_lehmann*.csv."""
 from __future__ import annotations
 
 import dataclasses
