@@ -1,7 +1,9 @@
 """Stratified tests against R: ``mantelhaen.test`` for the Cochran-Mantel-Haenszel test (2 x 2 x K
 and the generalized I x J x K) and, for van Elteren's test, base R's Wilcoxon test (one stratum)
-and the CMH row-mean-score statistic with modified ridit scores (several strata).
-Reference values: tests/stats/data/reference_stratified.R (run it to reproduce them)."""
+and the CMH row-mean-score statistic with modified ridit scores (several strata), and a
+published worked example (Lehmann's blocks, as SAS printed van Elteren's test for them).
+Reference values: tests/stats/data/reference_stratified.R (run it to reproduce them); the published
+example's data and printed values: tests/stats/data/van_elteren_lehmann*.csv."""
 from __future__ import annotations
 
 import dataclasses
@@ -227,3 +229,23 @@ def test_cmh_a_level_fixed_by_the_margins_in_every_stratum_carries_nothing():
     assert with_level.df == 1 and "df = 1" in with_level.note
     assert with_level.statistic == pytest.approx(without.statistic, rel=1e-12)
     assert with_level.pvalue == pytest.approx(without.pvalue, rel=1e-12)
+
+
+def test_van_elteren_reproduces_lehmanns_worked_example_as_sas_printed_it():
+    """A published worked example: Lehmann's (1975, *Nonparametrics*, pp. 132-141) two treatments
+    in four blocks of 2, 3, 3 and 6 values, as SAS printed van Elteren's test for it (PROC FREQ,
+    CMH row-mean-score statistic with modified ridit scores, the test's 1 / (n_k + 1) weights and
+    tie-corrected variance): chi-square 2.744 on 1 df, P = 0.098, 0.09765 to five places, quoted
+    with the data in lehmann.do of the Stata package vanelteren (Coveney 2004). Data and printed
+    values, with their sources: tests/stats/data/van_elteren_lehmann*.csv. Compared at the
+    precision printed, for the pooled test and for the same test from block summaries."""
+    d = pd.read_csv(DATA / "van_elteren_lehmann.csv", comment="#")
+    printed = pd.read_csv(DATA / "van_elteren_lehmann_printed.csv", comment="#")
+    pooled = van_elteren(d["value"], d["treatment"], d["block"])
+    summaries = [stratum_rank_sum(b["value"], b["treatment"] == 1) for _, b in d.groupby("block")]
+    from_blocks = van_elteren_from_strata(summaries)
+    for r in (pooled, from_blocks):
+        assert r.n_strata == 4
+        ours = {"chi_square": r.statistic ** 2, "pvalue": r.pvalue}
+        for quantity, value, decimals in printed.itertuples(index=False):
+            assert round(ours[quantity], int(decimals)) == pytest.approx(value, abs=1e-12), quantity
