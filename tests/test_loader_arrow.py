@@ -186,3 +186,22 @@ def test_a_file_that_is_not_parquet_is_one_message(tmp_path):
     (tmp_path / "patients.parquet").write_bytes(b"PAR1 not really")
     problems = _outcome(tmp_path)
     assert len(problems) == 1 and problems[0].startswith("patients.parquet: cannot be read as a Parquet file")
+
+
+def test_ids_in_is_pandas_isin_for_text_with_missing_cells_never_matching():
+    """contract.ids_in against pandas' own Series.isin (object dtype, the reference), on Arrow-backed
+    and NumPy-backed text, with missing cells on both sides."""
+    import numpy as np
+    import pandas as pd
+
+    from msc_sle.contract import ids_in
+
+    rng = np.random.default_rng(5)
+    pool = [f"P{i:03d}" for i in range(40)] + ["Ｐ001", "p001", ""]
+    for dtype in ("string", "str", object):
+        cells = pd.Series([pool[i] if i < len(pool) else None for i in rng.integers(0, len(pool) + 3, 300)], dtype=dtype)
+        values = pd.Series([pool[i] if i < len(pool) else None for i in rng.integers(0, len(pool) + 3, 25)], dtype=dtype)
+        want = pd.Series(cells.astype(object)).isin([v for v in values.astype(object) if isinstance(v, str)]).to_numpy()
+        want = want & cells.notna().to_numpy()
+        assert (ids_in(cells, values) == want).all() and want.any() and not want.all()
+        assert (ids_in(cells, set(values.dropna())) == want).all()

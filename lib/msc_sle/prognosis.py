@@ -44,7 +44,7 @@ import pandas as pd
 from . import stats
 from .clinical import (BASELINE_MONTH, FOLLOW_UP_MONTHS, SLEDAI2K_WEIGHTS, classify_response, get_definition,
                        sledai_long, visit_label)
-from .contract import Variable, as_dictionary
+from .contract import Variable, as_dictionary, ids_in
 from .stats.longitudinal import NLME_SPELLING, GEEResult, MixedModelResult, MMRMResult, gee_model, mixed_model, mmrm
 from .stats.models import (BootstrapValidation, CalibrationCurve, EventsPerVariable, FirthResult,
                            LogisticResult, RegressionTable, bootstrap_validation, calibration_curve,
@@ -952,7 +952,7 @@ def model_sample(cohort, max_patients: int, seed: int):
     if not max_patients or n <= max_patients:
         return cohort, None
     keep = cohort.patients.sample(n=max_patients, random_state=seed).sort_index().reset_index(drop=True)
-    visits = cohort.visits[cohort.visits["patient_id"].isin(keep["patient_id"])].reset_index(drop=True)
+    visits = cohort.visits[ids_in(cohort.visits["patient_id"], keep["patient_id"])].reset_index(drop=True)
     note = (f"Modelled on a random sample of {max_patients} of the {n} analysed patients (seed {seed}; "
             "MODEL_MAX_PATIENTS sets the size, 0 models every patient): the estimates below are the sample's, "
             "their intervals as wide as its size makes them.")

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..contract import Cohort, DataError, Problem
+from ..contract import Cohort, DataError, Problem, ids_in
 from .sledai import sledai2k
 from .visits import BASELINE_MONTH
 
@@ -272,7 +272,7 @@ def apply_eligibility(cohort: Cohort, criteria=None) -> EligibilityResult:
     eligible = dataclasses.replace(
         cohort,
         patients=patients[still_in].reset_index(drop=True),
-        visits=cohort.visits[cohort.visits["patient_id"].isin(kept_ids)].reset_index(drop=True),
+        visits=cohort.visits[ids_in(cohort.visits["patient_id"], kept_ids)].reset_index(drop=True),
         notes=tuple(cohort.notes) + (f"eligibility: {int(still_in.sum())} of {n} patients kept "
                                      f"({', '.join(names) or 'no criteria'})",))
     return EligibilityResult(eligible, attrition, excluded, criteria)

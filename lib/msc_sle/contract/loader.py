@@ -34,7 +34,7 @@ from .dictionary import ID, Variable, as_dictionary, dtype_for, normal_name, tab
 from .formats import PARQUET, STATISTICAL, Foreign, apply_labels, read_parquet, read_redcap, read_statistical
 from .mapping import MAPPING, ExtractMapping, read_mapping
 from .paths import BUNDLED_DATA
-from .types import Cohort, DataError, Problem, warn_data
+from .types import Cohort, DataError, Problem, ids_in, warn_data
 
 __all__ = ["read_extract", "fingerprint_files", "TABLES", "TABLE_SUFFIXES", "MANIFEST", "MANIFEST_KEYS", "YES", "NO"]
 
@@ -1157,21 +1157,6 @@ def _in_key_order(visits: pd.Series) -> bool:
 NO_BASELINE_RULE = "no baseline (month 0) visit: baseline SLEDAI-2K unknown, so eligibility excludes the patient"
 
 
-def _isin(cells: pd.Series, values: pd.Series) -> np.ndarray:
-    """True where a cell is one of ``values`` (a missing cell never is), by Arrow's hash kernel: a
-    million ids against a million stay out of Python."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    def arrow(s):
-        return pa.array(s.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string()) \
-            if not isinstance(s.array, pd.arrays.ArrowStringArray) else s.array.__arrow_array__()
-
-    hit = pc.is_in(arrow(cells), value_set=pc.drop_null(arrow(values)).combine_chunks()
-                   if isinstance(arrow(values), pa.ChunkedArray) else pc.drop_null(arrow(values)))
-    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
-
-
 def _casefolded(ids: pd.Series) -> pd.Series:
     """``str.casefold`` of each id; the ASCII ones (casefold = lower) by one vectorised pass."""
     import pyarrow.compute as pc
@@ -1193,7 +1178,7 @@ def _link_visits(patients, visits, pfile, vfile, problems, notes, details):
     for key, ids in folded.items():
         problems.append(Problem(pfile, None, ID, " / ".join(sorted(ids)), "patient ids that differ only in case"))
     ids = visits[ID].copy()
-    unknown = ids.notna().to_numpy(dtype=bool, na_value=False) & ~_isin(ids, known)
+    unknown = ids.notna().to_numpy(dtype=bool, na_value=False) & ~ids_in(ids, known)
     if unknown.any():  # the case-insensitive match, for the few ids not found as written
         folded = {}
         for pid, key in zip(known, keys):
@@ -1209,7 +1194,7 @@ def _link_visits(patients, visits, pfile, vfile, problems, notes, details):
         notes.append(f"{vfile}: {remapped} patient id(s) matched to the patients table ignoring case")
     visits[ID] = ids
     baseline = visits.loc[(visits["month"] == 0).fillna(False).to_numpy(dtype=bool), ID]
-    without = patients[patients[ID].notna().to_numpy(dtype=bool, na_value=False) & ~_isin(patients[ID], baseline)]
+    without = patients[patients[ID].notna().to_numpy(dtype=bool, na_value=False) & ~ids_in(patients[ID], baseline)]
     if len(without):
         # counts and the rule only: the ids go to Cohort.details (make run: OUT/data_issues.csv)
         message = (f"{vfile}: {len(without)} patient(s) without a baseline (month 0) visit: their baseline "

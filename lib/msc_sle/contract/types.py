@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["Problem", "DataError", "DataWarning", "Cohort", "warn_data"]
+__all__ = ["Problem", "DataError", "DataWarning", "Cohort", "warn_data", "ids_in"]
 
 _PACKAGE = str(Path(__file__).resolve().parents[1])
 
@@ -99,3 +99,23 @@ class Cohort:
     #: the extract's own column names that are not variables of data/dictionary.csv (an extra
     #: column, a centre's name a mapping renamed, a REDCap field): ``make share`` prints none of them
     extract_names: tuple[str, ...] = ()
+
+
+def ids_in(cells: pd.Series, values) -> "np.ndarray":
+    """True where a cell (an id, a code: text) is one of ``values``; a missing cell never is. By
+    Arrow's hash kernel: pandas' own ``isin`` on Arrow-backed text builds one Arrow scalar per
+    value in Python, 20 s for a registry's million patient ids against its five million visits."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def arrow(s):
+        s = s if isinstance(s, pd.Series) else pd.Series(list(s), dtype="string")
+        if isinstance(s.array, pd.arrays.ArrowStringArray):
+            a = s.array.__arrow_array__()
+            return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        return pa.array(s.astype("string").to_numpy(dtype=object, na_value=None), type=pa.large_string())
+
+    left = arrow(cells)
+    right = pc.drop_null(arrow(values)).cast(left.type)
+    return np.asarray(pc.fill_null(pc.is_in(left, value_set=right), False).to_numpy(zero_copy_only=False), dtype=bool)

@@ -111,8 +111,9 @@ CACHE_DIR = "cache"
 #: and at 2 each of two patients in a cell learns the other's value, while the bundle's provenance
 #: still says small counts are withheld: a refusal, never a bundle that claims protection it lacks.
 SHARE_MIN_FLOOR = 3
-#: Notebooks started before the others because they take longest (07_models' bootstrap validation).
-START_FIRST = frozenset({"07_models"})
+#: Notebooks started before the others because they take longest (07_models' bootstrap validation,
+#: 08_multicentre's split and three nodes).
+START_FIRST = frozenset({"07_models", "08_multicentre"})
 
 
 class RunError(RuntimeError):
