@@ -439,6 +439,16 @@ def test_a_variant_s_label_words_its_loosened_prednisone_and_its_score_limit():
     assert sledai_reduction.with_thresholds(min_reduction=None, sledai_max=4).label == "SLEDAI-4 reduction (SLEDAI-2K ≤ 4)"
 
 
+def test_a_footnote_states_the_criteria_once_whatever_the_label_holds():
+    from msc_sle.clinical import doris, paper_cr
+
+    assert doris.footnotes()[0].startswith("DORIS remission: clinical SLEDAI ≤ 0, prednisone ≤ 5 mg/day. Source: ")
+    # a variant's label holds ": " itself ("major organs: ...")
+    own_organs = paper_cr.with_thresholds(major_organ=("fever", "cva"))
+    assert own_organs.footnotes()[0].startswith(
+        "CR (major organs: fever, cva): SLEDAI-2K ≤ 2, no major organ activity, prednisone ≤ 5 mg/day. Source: ")
+
+
 def test_caveats_given_as_a_list_are_kept_as_a_tuple_so_the_definition_stays_hashable():
     from msc_sle.clinical import ResponseDefinition
 

@@ -146,10 +146,10 @@ class ResponseDefinition:
         """The definition's source and each of its caveats, as footnotes of a table made with it.
 
         >>> lldas.footnotes()[1]
-        'LLDAS: PGA is not in the data: the physician global assessment criterion is not checked. (LLDAS: PGA <= 1 on 0-3)'
+        'LLDAS: PGA is not in the data: the physician global assessment criterion is not checked. (LLDAS: PGA ≤ 1 on 0-3)'
         """
-        criteria = self.describe().split(": ", 1)[1]
-        first = f"{self.label}: {criteria}." + (f" Source: {self.source}." if self.source else "")
+        # describe() whole, not re-split: a variant's label may hold ": " itself ("major organs: fever")
+        first = f"{self.describe()}." + (f" Source: {self.source}." if self.source else "")
         return (first,) + tuple(f"{self.label}: {c}" for c in self.caveats)
 
     def accepts_sledai(self, score: float) -> bool:
