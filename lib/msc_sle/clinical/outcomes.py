@@ -413,7 +413,7 @@ def classify_response(cohort, definition, *, follow_up_months=FOLLOW_UP_MONTHS) 
     columns = {"patient_id": patient_ids.reset_index(drop=True)}
     for j, month in enumerate(months[1:], start=1):
         columns[f"met_m{month}"] = pd.arrays.BooleanArray(met_grid[:, j], np.zeros(n_pat, dtype=bool))
-    columns["first_month"] = pd.arrays.IntegerArray(np.where(ever, first, 0), ~ever)
+    columns["first_month"] = pd.arrays.IntegerArray(first, ~ever)   # first is 0 wherever never met
     columns["ever"] = pd.arrays.BooleanArray(ever, np.zeros(n_pat, dtype=bool))
     columns["n_missing"] = pd.arrays.IntegerArray(n_missing, np.zeros(n_pat, dtype=bool))
     patient_frame = pd.DataFrame(columns, copy=False)
