@@ -543,3 +543,23 @@ def test_each_patient_s_fall_is_measured_from_their_own_baseline():
     assert fall.isna().tolist() == [False] * 4 + [True] and fall.tolist()[:4] == [0, 4, 0, 0]
     assert r.visits["met"].isna().tolist() == [False] * 4 + [True]
     assert r.patients["ever"].tolist() == [True, False, False]
+
+
+def test_without_a_dose_column_the_visits_table_shows_the_dose_as_a_missing_number():
+    from msc_sle.clinical import classify_response, sledai_reduction
+    from test_outcomes import SCORE, frame, visit
+
+    # the SLEDAI-4 reduction needs no dose: it is shown as not recorded (NaN), as a recorded-but-missing dose is
+    visits = frame(visit("A", 0, SCORE[12], 20.0), visit("A", 1, SCORE[8], 5.0)).drop(columns=["prednisone_mg"])
+    dose = classify_response(visits, sledai_reduction).visits["prednisone_mg"]
+    assert str(dose.dtype) == "float64" and dose.isna().all()
+
+
+def test_doses_typed_as_whole_numbers_give_the_same_visits_table_as_the_same_doses_as_decimals():
+    from msc_sle.clinical import classify_response
+    from test_outcomes import SCORE, frame, visit
+
+    visits = frame(visit("A", 0, SCORE[12], 20.0), visit("A", 1, SCORE[4], 5.0), visit("A", 3, SCORE[2], 7.0))
+    as_decimals = classify_response(visits, "lda").visits
+    for dtype in ("int64", "Int64"):
+        pd.testing.assert_frame_equal(classify_response(visits.astype({"prednisone_mg": dtype}), "lda").visits, as_decimals)
