@@ -429,3 +429,137 @@ def test_the_summary_counts_every_patient_and_the_caveat_counts_visits_and_patie
     assert s["percent"].tolist() == [50.0, 25.0, 25.0, 25.0, 50.0]
     assert res.caveats[-1] == ("3 follow-up visit(s) of 2 patient(s) are missing or lack data the definition "
                                "needs; they count as not met.")
+
+
+def test_a_variant_s_label_words_its_loosened_prednisone_and_its_score_limit():
+    from msc_sle.clinical import paper_lda, sledai_reduction
+
+    assert paper_lda.with_thresholds(prednisone_max=10).label == "LDA (prednisone ≤ 10 mg/day)"
+    # the reduction dropped for a plain score limit: only the limit that is applied is worded
+    assert sledai_reduction.with_thresholds(min_reduction=None, sledai_max=4).label == "SLEDAI-4 reduction (SLEDAI-2K ≤ 4)"
+
+
+def test_a_footnote_states_the_criteria_once_whatever_the_label_holds():
+    from msc_sle.clinical import doris, paper_cr
+
+    assert doris.footnotes()[0].startswith("DORIS remission: clinical SLEDAI ≤ 0, prednisone ≤ 5 mg/day. Source: ")
+    # a variant's label holds ": " itself ("major organs: ...")
+    own_organs = paper_cr.with_thresholds(major_organ=("fever", "cva"))
+    assert own_organs.footnotes()[0].startswith(
+        "CR (major organs: fever, cva): SLEDAI-2K ≤ 2, no major organ activity, prednisone ≤ 5 mg/day. Source: ")
+
+
+def test_caveats_given_as_a_list_are_kept_as_a_tuple_so_the_definition_stays_hashable():
+    from msc_sle.clinical import ResponseDefinition
+
+    d = ResponseDefinition(name="x", label="X", sledai_max=4, caveats=["PGA not recorded"])
+    assert d.caveats == ("PGA not recorded",) and hash(d) == hash(dataclasses.replace(d))
+
+
+def test_a_cohort_without_patients_summarises_to_zero_of_zero_without_a_warning():
+    import warnings
+
+    from msc_sle.clinical import classify_response
+    from msc_sle.contract import Cohort
+    from test_outcomes import SCORE, cohort, visit
+
+    full = cohort(visit("A", 0, SCORE[12], 20.0))
+    empty = Cohort(full.patients.iloc[:0], full.visits.iloc[:0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")    # a warning would print under the notebook's table
+        s = classify_response(empty, "lda").summary()
+    assert s["n"].tolist() == [0] * 5 and s["patients"].tolist() == [0] * 5
+    assert s["percent"].isna().all()      # no percent of nobody
+
+
+def test_classify_response_names_what_it_was_given_instead_of_visits():
+    from msc_sle.clinical import classify_response
+
+    with pytest.raises(TypeError, match=r"^classify_response needs a Cohort or a visits DataFrame, got list$"):
+        classify_response([], "lda")
+
+
+def test_the_paper_s_sledai_counts_serology_and_doris_does_not():
+    from msc_sle.clinical import doris, paper_lda
+    from test_outcomes import met_at
+
+    # arthritis 4 + low complement 2 + increased DNA binding 2: SLEDAI-2K 8, clinical SLEDAI 4
+    with_serology = ("arthritis", "low_complement", "increased_dna_binding")
+    assert not met_at(paper_lda, with_serology, 5.0)
+    assert met_at(paper_lda.with_thresholds(use_clinical_sledai=True), with_serology, 5.0)
+    assert not met_at(doris, ("low_complement", "arthritis"), 5.0)
+
+
+def test_a_definition_s_own_major_organs_replace_the_lldas_reading():
+    from msc_sle.clinical import classify_response, paper_cr, sledai_reduction
+    from test_outcomes import met_at, visit, cohort, SCORE
+
+    # pleurisy (2 points) is major-organ activity in the LLDAS reading, not when only fever is listed
+    assert not met_at(paper_cr, ("pleurisy",), 5.0)
+    assert met_at(paper_cr.with_thresholds(major_organ=("fever",)), ("pleurisy",), 5.0)
+    assert not met_at(paper_cr.with_thresholds(major_organ=("fever",)), ("fever",), 5.0)
+    # a definition that does not check organs still shows the LLDAS reading in its visits table
+    c = cohort(visit("A", 0, SCORE[12], 20.0), visit("A", 1, ("pleurisy",), 5.0))
+    assert classify_response(c, sledai_reduction).visits["major_organ_active"].tolist() == [False, True]
+
+
+def test_major_organ_activity_is_unknown_when_an_item_is_unrecorded_and_none_is_present():
+    from msc_sle.clinical import classify_response, paper_lda
+    from test_outcomes import cohort, visit
+
+    c = cohort(visit("A", 1, (), 5.0, missing=("seizure",)),                  # none present, one unknown
+               visit("B", 1, ("pleurisy",), 5.0, missing=("seizure",)),       # one present: active whatever
+               visit("C", 1, (), 5.0, missing=("fever",)),
+               visit("D", 1, (), 5.0, missing=("rash",)),                      # not a major-organ item
+               visit("E", 1, (), 5.0))
+    active = classify_response(c, "lda").visits["major_organ_active"]
+    assert active.isna().tolist() == [True, False, True, False, False]
+    assert active.tolist()[1] == True and active.tolist()[3:] == [False, False]   # noqa: E712
+    # a variant without a score limit decides on organs alone: unknown, active, unknown, inactive, inactive
+    met = classify_response(c, paper_lda.with_thresholds(sledai_max=None)).visits["met"]
+    assert met.isna().tolist() == [True, False, True, False, False]
+    assert met.tolist()[1] == False and met.tolist()[3:] == [True, True]          # noqa: E712
+
+
+def test_an_unrecorded_item_at_a_patient_s_first_visit_may_be_new_activity():
+    from msc_sle.clinical import classify_response, lldas
+    from test_outcomes import cohort, visit
+
+    # one patient per descriptor, seen once, that descriptor not recorded and nothing present
+    c = cohort(*[visit(f"P{i:02d}", 1, (), 5.0, missing=(d,)) for i, d in enumerate(DESCRIPTORS)])
+    v = classify_response(c, lldas).visits
+    assert v["new_activity"].isna().all() and v["met"].isna().all()
+
+
+def test_each_patient_s_fall_is_measured_from_their_own_baseline():
+    from msc_sle.clinical import classify_response, sledai_reduction
+    from test_outcomes import SCORE, cohort, visit
+
+    c = cohort(visit("A", 0, SCORE[12], 20.0), visit("A", 1, SCORE[8], 5.0),     # 12 -> 8: fall 4
+               visit("B", 0, SCORE[4], 20.0), visit("B", 1, SCORE[4], 5.0),      # 4 -> 4: fall 0
+               visit("C", 1, SCORE[0], 5.0))                                     # no baseline: unknown
+    r = classify_response(c, sledai_reduction)
+    fall = r.visits["sledai_fall"]
+    assert fall.isna().tolist() == [False] * 4 + [True] and fall.tolist()[:4] == [0, 4, 0, 0]
+    assert r.visits["met"].isna().tolist() == [False] * 4 + [True]
+    assert r.patients["ever"].tolist() == [True, False, False]
+
+
+def test_without_a_dose_column_the_visits_table_shows_the_dose_as_a_missing_number():
+    from msc_sle.clinical import classify_response, sledai_reduction
+    from test_outcomes import SCORE, frame, visit
+
+    # the SLEDAI-4 reduction needs no dose: it is shown as not recorded (NaN), as a recorded-but-missing dose is
+    visits = frame(visit("A", 0, SCORE[12], 20.0), visit("A", 1, SCORE[8], 5.0)).drop(columns=["prednisone_mg"])
+    dose = classify_response(visits, sledai_reduction).visits["prednisone_mg"]
+    assert str(dose.dtype) == "float64" and dose.isna().all()
+
+
+def test_doses_typed_as_whole_numbers_give_the_same_visits_table_as_the_same_doses_as_decimals():
+    from msc_sle.clinical import classify_response
+    from test_outcomes import SCORE, frame, visit
+
+    visits = frame(visit("A", 0, SCORE[12], 20.0), visit("A", 1, SCORE[4], 5.0), visit("A", 3, SCORE[2], 7.0))
+    as_decimals = classify_response(visits, "lda").visits
+    for dtype in ("int64", "Int64"):
+        pd.testing.assert_frame_equal(classify_response(visits.astype({"prednisone_mg": dtype}), "lda").visits, as_decimals)

@@ -146,10 +146,10 @@ class ResponseDefinition:
         """The definition's source and each of its caveats, as footnotes of a table made with it.
 
         >>> lldas.footnotes()[1]
-        'LLDAS: PGA is not in the data: the physician global assessment criterion is not checked. (LLDAS: PGA <= 1 on 0-3)'
+        'LLDAS: PGA is not in the data: the physician global assessment criterion is not checked. (LLDAS: PGA ≤ 1 on 0-3)'
         """
-        criteria = self.describe().split(": ", 1)[1]
-        first = f"{self.label}: {criteria}." + (f" Source: {self.source}." if self.source else "")
+        # describe() whole, not re-split: a variant's label may hold ": " itself ("major organs: fever")
+        first = f"{self.describe()}." + (f" Source: {self.source}." if self.source else "")
         return (first,) + tuple(f"{self.label}: {c}" for c in self.caveats)
 
     def accepts_sledai(self, score: float) -> bool:
@@ -413,7 +413,7 @@ def classify_response(cohort, definition, *, follow_up_months=FOLLOW_UP_MONTHS) 
     columns = {"patient_id": patient_ids.reset_index(drop=True)}
     for j, month in enumerate(months[1:], start=1):
         columns[f"met_m{month}"] = pd.arrays.BooleanArray(met_grid[:, j], np.zeros(n_pat, dtype=bool))
-    columns["first_month"] = pd.arrays.IntegerArray(np.where(ever, first, 0), ~ever)
+    columns["first_month"] = pd.arrays.IntegerArray(first, ~ever)   # first is 0 wherever never met
     columns["ever"] = pd.arrays.BooleanArray(ever, np.zeros(n_pat, dtype=bool))
     columns["n_missing"] = pd.arrays.IntegerArray(n_missing, np.zeros(n_pat, dtype=bool))
     patient_frame = pd.DataFrame(columns, copy=False)
