@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,13 +179,28 @@ def read_parquet(path: Path, problems: list[Problem]) -> Foreign | None:
         return None
     index = pd.RangeIndex(1, table.num_rows + 1)
     frame, numeric = {}, set()
-    for name, column in zip(table.column_names, table.columns):
+
+    def cells(job):
         try:
-            text, number = _parquet_text(column, name)
-        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            return _parquet_text(job[1], job[0])
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as err:
+            return err
+
+    jobs = list(zip(table.column_names, table.columns))
+    if table.num_rows >= 50_000 and (os.cpu_count() or 1) > 1:
+        # a registry's columns on several threads: Arrow's kernels release the GIL
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            converted = list(pool.map(cells, jobs))
+    else:
+        converted = [cells(job) for job in jobs]
+    for (name, column), result in zip(jobs, converted):
+        if isinstance(result, Exception):
             problems.append(Problem(path.name, None, name, None,
                                     f"a Parquet column of type {column.type} cannot be read as cells"))
             continue
+        text, number = result
         frame[name] = pd.Series(pd.arrays.ArrowStringArray(text), index=index)
         if number:
             numeric.add(name)

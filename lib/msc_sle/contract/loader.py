@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -1082,17 +1083,41 @@ def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str
                                 "a formula without a saved result (the workbook was written by a program and "
                                 "never saved by Excel): open and save it in Excel, or paste the values"))
         formula_rows.setdefault(name, set()).add(row)
-    out = {}
+    out, parsers = {}, []
     for _, row in spec.iterrows():
         name = row["name"]
         if name in frame:
-            column = _Column(raw, row, problems, notes, convention,
+            # each column its own problems and notes, joined below in the dictionary's order: the
+            # same report whichever column finishes first
+            found: tuple[list, list] = ([], [])
+            column = _Column(raw, row, found[0], found[1], convention,
                              None if native is None else native[name], formula_rows.get(name, set()),
                              raw.factors.get(name), contract.variable(name, table))
-            out[name] = column.parse(frame[name])
+            parsers.append((name, column, frame[name], found))
+            out[name] = None
         elif name not in missing:  # optional column absent: all missing, typed
             out[name] = _all_missing(frame.index, row)
+    for (name, _, _, found), parsed in zip(parsers, _map_columns(parsers, len(frame))):
+        out[name] = parsed
+        problems.extend(found[0])
+        notes.extend(found[1])
     return pd.DataFrame(out, index=frame.index)
+
+
+#: Rows from which a table's columns are parsed on several threads (Arrow's and NumPy's kernels
+#: release the GIL): below it, starting threads costs more than it saves.
+_THREADED_ROWS = 50_000
+
+
+def _map_columns(parsers, rows: int):
+    """Each column parsed (``_Column.parse``), in order; a registry's columns on up to four threads."""
+    workers = min(4, os.cpu_count() or 1)
+    if rows < _THREADED_ROWS or workers < 2 or len(parsers) < 2:
+        return [column.parse(cells) for _, column, cells, _ in parsers]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="msc_sle-loader") as pool:
+        return list(pool.map(lambda job: job[1].parse(job[2]), parsers))
 
 
 # --------------------------------------------------------------------------- table rules
