@@ -28,9 +28,11 @@ one against the 1.6 s target: the grouped variants stand only if that projection
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,10 +46,25 @@ CONTINUOUS = ("age", "duration", "dose", "sledai")
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 TARGET_SPEEDUP = 100
 TARGET_1M_SECONDS = 1.6
-# an empty dictionary: the synthetic columns are typed from their dtypes
-EMPTY_DICTIONARY = pd.DataFrame(columns=["table", "name", "label", "type", "unit", "allowed",
-                                         "required", "section", "test", "show_level",
-                                         "description"])
+
+
+def _empty_dictionary():
+    """A data dictionary with no variable (the header of data/dictionary.csv alone): the synthetic
+    columns are then typed from their dtypes."""
+    import tempfile
+
+    from msc_sle.contract import DICTIONARY_PATH, read_dictionary
+
+    folder = Path(tempfile.mkdtemp(prefix="bench_compare-"))
+    try:
+        with open(DICTIONARY_PATH, encoding="utf-8") as f:
+            (folder / "dictionary.csv").write_text(f.readline(), encoding="utf-8")
+        return read_dictionary(folder / "dictionary.csv")   # read once: the file is not needed after
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+EMPTY_DICTIONARY = _empty_dictionary()
 
 
 def make_cohort(n: int, seed: int = 20190502) -> pd.DataFrame:
