@@ -309,3 +309,25 @@ def test_a_quoted_extract_splits_into_the_same_centres_as_a_plain_one(tmp_path):
             assert (plain[centre] / name).read_bytes() == (other[centre] / name).read_bytes(), (centre, name)
     assert sum(len((f / "visits.csv").read_text().splitlines()) - 1 for f in plain.values()) == \
         len((BUNDLED_DATA / "visits.csv").read_text().strip().splitlines()) - 1
+
+
+def test_table_2_across_centres_says_why_a_cell_has_no_p_value():
+    """No bare dash: a cell without a p-value reads 'n/a' (not a test of this variable) or 'no test'
+    (nothing to compare), and a footnote says what each means."""
+    result = {"outcome": "cr", "tests": [
+        {"variable": "age_years", "kind": "continuous", "van_elteren_p": 0.02},
+        {"variable": "prior_prednisone", "kind": "categorical"},
+        {"variable": "sex", "kind": "categorical", "pearson_p": 0.45, "fisher_p": 0.67, "cmh_p": 0.66},
+        {"variable": "prednisone_dose_group", "kind": "categorical", "pearson_p": 0.3, "cmh_p": 0.5},
+    ]}
+    from msc_sle.contract import variable
+
+    table = mc.tests_frame(result)
+    rows = {r["variable"]: r for r in table.tidy.to_dict("records")}
+    age, use = rows[variable("age_years").display_label], rows[variable("prior_prednisone").display_label]
+    assert (age["Pearson (pooled)"], age["Fisher (pooled)"], age["stratified by centre"]) == ("n/a", "n/a", "0.02")
+    assert (use["Pearson (pooled)"], use["Fisher (pooled)"], use["stratified by centre"]) == ("no test",) * 3
+    assert rows[variable("prednisone_dose_group").display_label]["Fisher (pooled)"] == "n/a"
+    assert "–" not in table.body.to_string()
+    notes = " ".join(table.footnotes)
+    assert "n/a: not a test of this variable" in notes and "no test: nothing to compare" in notes

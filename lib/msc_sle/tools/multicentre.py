@@ -253,20 +253,26 @@ def tests_frame(result: dict):
 
     from ..present.format import format_p
 
-    def p(x):
-        return "–" if x is None else format_p(x)
+    # a cell without a p-value says why (the footnotes say what each word means)
+    def p(x, why: str):
+        return why if x is None else format_p(x)
 
     rows = []
     for t in result["tests"]:
+        categorical = t["kind"] == "categorical"
+        pearson = t.get("pearson_p")
         rows.append({"variable": _label(t["variable"]),
-                     "Pearson (pooled)": p(t.get("pearson_p")), "Fisher (pooled)": p(t.get("fisher_p")),
-                     "stratified by centre": p(t.get("cmh_p") if t["kind"] == "categorical" else t.get("van_elteren_p")),
-                     "test": "CMH" if t["kind"] == "categorical" else "van Elteren"})
+                     "Pearson (pooled)": p(pearson, "no test" if categorical else "n/a"),
+                     "Fisher (pooled)": p(t.get("fisher_p"), "no test" if categorical and pearson is None else "n/a"),
+                     "stratified by centre": p(t.get("cmh_p") if categorical else t.get("van_elteren_p"), "no test"),
+                     "test": "CMH" if categorical else "van Elteren"})
     return _shown(pd.DataFrame(rows), f"Table 2 across centres: {result['outcome'].upper()} during 1 year", footnotes=(
         "Pearson and Fisher: on the counts summed over centres (equal to one centre holding every patient). "
         "Stratified by centre: Cochran-Mantel-Haenszel (categories) or van Elteren (continuous) over every centre, "
         "from each centre's terms of the test summed securely (equal to one centre holding every patient, "
-        "with the centre as stratum).",))
+        "with the centre as stratum).",
+        "n/a: not a test of this variable (Pearson and Fisher compare categories; Fisher's exact test is given "
+        "for two levels). no test: nothing to compare (every patient in one level, or in one outcome group).",))
 
 
 @_unless_not_run("Response rates across centres")
