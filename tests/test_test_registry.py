@@ -63,6 +63,9 @@ def test_documented_example_registers_a_test_in_five_lines(frame, registry):
     assert tidy.loc["age_years", "test"] == "brunner_munzel"
     assert tidy.loc["prior_cyc", "test"] in ("chi2", "fisher")  # the others keep the rule's test
     assert stats.TESTS["brunner_munzel"].label == "Brunner-Munzel"
+    # the rule's sentence names Mann-Whitney for continuous variables: it must say another test was used
+    rule = next(note for note in table2.footnotes if note.startswith("Tests "))
+    assert "Mann-Whitney U for continuous" in rule and "Other tests used on some rows instead: Brunner-Munzel" in rule
 
 
 def test_a_function_runs_on_the_counts_of_a_categorical_variable(frame):

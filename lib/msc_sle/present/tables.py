@@ -409,6 +409,10 @@ TEST_RULE_WORDS = {
 }
 
 
+#: The tests a rule of :data:`TEST_RULE_WORDS` chooses among (what its sentence names).
+_RULE_CHOICES = frozenset({"mann_whitney", "chi2", "fisher", "fisher_freeman_halton"})
+
+
 def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_value, marks, section_order,
                       range_sep, row_notes, spread="range"):
     marks = {name: info.mark for name, info in TESTS.items()} if marks is None else dict(marks)
@@ -486,7 +490,13 @@ def _comparison_block(result: pd.DataFrame, decimals, p_decimals, effect, q_valu
     rule = str(result["test_rule"].iloc[0]) if "test_rule" in result else ""
     tests = " ".join(_test_legend(used, marks, result))
     if rule in TEST_RULE_WORDS:
-        tests = f"Tests {TEST_RULE_WORDS[rule]}. {tests}"
+        # the rule's sentence names its own choices; a row that used another test (one named for the
+        # variable with tests=, Kruskal-Wallis for three or more groups) must not read as the rule's
+        other = [t for t in dict.fromkeys(used) if t not in _RULE_CHOICES]
+        exceptions = "" if not other else (
+            " Other tests used on some rows instead: "
+            + ", ".join(TESTS[t].label if t in TESTS else str(t) for t in other) + " (the legend below says which).")
+        tests = f"Tests {TEST_RULE_WORDS[rule]}.{exceptions} {tests}"
     if show_ref:
         tests += (f" {ref_header}: where the {reference}'s choice of test differs from the one above, the p value "
                   "under the paper's test, marked the same way.")
