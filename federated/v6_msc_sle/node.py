@@ -118,7 +118,21 @@ def _prepared(path: str, overrides_json: str, stamp: tuple):
     eligibility = apply_eligibility(cohort)
     # as workbook.notebook.frame_for (which would bring the figures' matplotlib into the image)
     frame = analysis_frame(eligibility.cohort, params.definitions(), prednisone_cut=params["prednisone_cut"])
+    _release_memory()
     return params, cohort, eligibility, frame
+
+
+def _release_memory() -> None:
+    """The loader's freed buffers back to the system (glibc keeps a process's freed heap): the node
+    holds its prepared tables between rounds, not the reading of its raw extract as well."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _stamp(path: str) -> tuple:
@@ -145,13 +159,19 @@ def _levels(frame: pd.DataFrame, name: str) -> list | None:
     return ["True", "False"]
 
 
-def _as_text(col: pd.Series) -> np.ndarray:
-    """Each value as the text that names its level (``str`` of a category or a boolean), None when
-    missing: one label per distinct value, not a text conversion per patient (pandas 2's
-    ``astype("string")`` of a category column is a Python loop, 18 s a run at a registry's size)."""
+def _level_index(col: pd.Series, levels: list) -> np.ndarray:
+    """Each value's position in ``levels`` (the node's names of the levels: ``str`` of a category or
+    a boolean), -1 when missing or another value. One name per distinct value, not a text per
+    patient (pandas 2's ``astype("string")`` of a category column is a Python loop: 18 s a run at a
+    registry's size), and counts by ``np.bincount`` on these positions."""
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    labels = np.array([str(u) for u in uniques] + [None], dtype=object)
-    return labels[codes]
+    position = {level: k for k, level in enumerate(levels)}
+    index = np.array([position.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    return index[codes]
+
+
+def _level_counts(index: np.ndarray, members: np.ndarray, n_levels: int) -> np.ndarray:
+    return np.bincount(index[members & (index >= 0)], minlength=n_levels)
 
 
 def count_keys(frame: pd.DataFrame, params, eligibility) -> list[tuple[str, int]]:
@@ -172,12 +192,12 @@ def count_keys(frame: pd.DataFrame, params, eligibility) -> list[tuple[str, int]
         levels = _levels(frame, name)
         col = frame[name]
         valid = col.notna().to_numpy()
-        text = None if levels is None else _as_text(col)
+        index = None if levels is None else _level_index(col, levels)
         for g, members in groups.items():
             out.append((f"valid|{name}|{g}", int((valid & members).sum())))
             if levels is not None:
-                for level in levels:
-                    out.append((f"level|{name}|{level}|{g}", int(((text == level) & members).sum())))
+                counts = _level_counts(index, members, len(levels))
+                out.extend((f"level|{name}|{level}|{g}", int(c)) for level, c in zip(levels, counts))
     for g, members in groups.items():
         out.append((f"group|{g}", int(members.sum())))
     for outcome in OUTCOMES:
@@ -189,7 +209,7 @@ def count_keys(frame: pd.DataFrame, params, eligibility) -> list[tuple[str, int]
         kids = known["patient_id"].to_numpy(dtype=object)
         for m in months:
             out.append((f"rate|{outcome}|{m}|met", int(p[f"met_m{m}"].sum())))
-            out.append((f"rate|{outcome}|{m}|missing", len(p) - len(set(kids[kmonth == m]))))
+            out.append((f"rate|{outcome}|{m}|missing", len(p) - len(pd.unique(kids[kmonth == m]))))
         out.append((f"rate|{outcome}|ever|met", int(p["ever"].sum())))
         out.append((f"rate|{outcome}|ever|missing", int((p["n_missing"] > 0).sum())))
         first = p["first_month"]
@@ -221,8 +241,8 @@ def _clear(count: int, threshold: int):
 
 def _by_response(frame: pd.DataFrame, name: str, levels: list, ever: np.ndarray) -> list[list[int]]:
     """The centre's table of responders (first row) and non-responders by level."""
-    text = _as_text(frame[name])
-    return [[int(((text == lv) & g).sum()) for lv in levels] for g in (ever, ~ever)]
+    index = _level_index(frame[name], levels)
+    return [[int(c) for c in _level_counts(index, g, len(levels))] for g in (ever, ~ever)]
 
 
 def _centre_release(frame: pd.DataFrame, eligibility, threshold: int, outcome: str) -> dict:
