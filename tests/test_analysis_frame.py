@@ -111,3 +111,36 @@ def test_outcome_columns_never_overwrite_patient_columns():
         analysis_frame(c, definitions={"flare": "lda"})
     with pytest.raises(ValueError, match="distinct"):
         analysis_frame(build(), definitions=["lda", "paper_lda"])
+
+
+@pytest.mark.parametrize("order", ["sorted", "shuffled", "interleaved"])
+def test_visit_grid_reads_arrow_text_ids_as_python_strings(order):
+    """visit_grid compares neighbouring ids with Arrow when they are Arrow-backed text; the grid is
+    the one Python strings (object dtype) give, whether the visits are sorted by patient or not,
+    and a missing id or an unknown one is refused the same way."""
+    import numpy as np
+
+    from msc_sle.clinical.visits import visit_grid
+    from msc_sle.contract import DataError
+
+    rng = np.random.default_rng(3)
+    ids = [f"P{i:02d}" for i in range(30)]
+    rows = [(pid, m) for pid in ids for m in (0, 1, 3, 6, 12) if rng.random() < 0.8]
+    visits = pd.DataFrame(rows, columns=["patient_id", "month"])
+    if order == "shuffled":
+        visits = visits.sample(frac=1, random_state=1).reset_index(drop=True)
+    elif order == "interleaved":
+        visits = visits.sort_values(["month", "patient_id"]).reset_index(drop=True)
+    patients = pd.Series(ids, name="patient_id")
+    results = {}
+    for dtype in ("string[pyarrow]", object):
+        v = visits.astype({"patient_id": dtype})
+        grid = visit_grid(v, patients.astype(dtype))
+        results[dtype] = (list(grid.patient_ids.astype(object)), grid.positions.tolist(), grid.slots.tolist(),
+                          grid.rows.tolist())
+        for bad in (None, "P99"):
+            broken = v.copy()
+            broken.loc[len(broken) // 2, "patient_id"] = bad
+            with pytest.raises(DataError):
+                visit_grid(broken.astype({"patient_id": dtype}), patients.astype(dtype))
+    assert results["string[pyarrow]"] == results[object]

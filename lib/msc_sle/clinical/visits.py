@@ -119,22 +119,44 @@ def _na_raises_on_compare(dtype) -> bool:
     return isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA
 
 
+def _runs_of_arrow_text(ids: pd.Series) -> np.ndarray | None:
+    """True where an id differs from the one before (the first row: True), compared by Arrow on
+    Arrow-backed text without missing values; None otherwise (the caller compares Python objects).
+    Five million visits: 0.05 s, against 0.7 s to convert them to Python strings and compare."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not isinstance(ids.array, pd.arrays.ArrowStringArray) or len(ids) < 2:
+        return None
+    arrow = ids.array.__arrow_array__()
+    arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+    if arrow.null_count:
+        return None
+    boundary = np.ones(len(arrow), dtype=bool)
+    boundary[1:] = pc.not_equal(arrow.slice(1), arrow.slice(0, len(arrow) - 1)).to_numpy(zero_copy_only=False)
+    return boundary
+
+
 def _patient_positions(patient_ids: pd.Series | None, visit_ids: pd.Series):
     """(patient ids as a Series, position of each visit's patient in it, visits grouped by patient?).
 
     Visits are usually sorted by patient: run boundaries are found by comparing neighbours, and when
     the runs are exactly the patient list no hashing is needed at all.
     """
-    v = visit_ids.to_numpy(dtype=object)
-    boundary = np.ones(len(v), dtype=bool)
-    try:
-        if len(v) > 1:
-            boundary[1:] = v[1:] != v[:-1]
-    except TypeError:  # comparing pd.NA
-        raise DataError([Problem("visits", None, "patient_id", None, "missing patient_id")]) from None
+    boundary = _runs_of_arrow_text(visit_ids)
+    if boundary is None:
+        v = visit_ids.to_numpy(dtype=object)
+        boundary = np.ones(len(v), dtype=bool)
+        try:
+            if len(v) > 1:
+                boundary[1:] = v[1:] != v[:-1]
+        except TypeError:  # comparing pd.NA
+            raise DataError([Problem("visits", None, "patient_id", None, "missing patient_id")]) from None
+        leaders = v[boundary]
+    else:
+        leaders = visit_ids.iloc[np.flatnonzero(boundary)].to_numpy(dtype=object)
     run = np.cumsum(boundary) - 1
-    leaders = v[boundary]
-    if (len(v) == 1 or not _na_raises_on_compare(visit_ids.dtype)) and pd.isna(leaders).any():
+    if (len(visit_ids) == 1 or not _na_raises_on_compare(visit_ids.dtype)) and pd.isna(leaders).any():
         raise DataError([Problem("visits", None, "patient_id", None, "missing patient_id")])
     if patient_ids is None:
         uniques = pd.unique(leaders)
