@@ -331,3 +331,21 @@ def test_table_2_across_centres_says_why_a_cell_has_no_p_value():
     assert "–" not in table.body.to_string()
     notes = " ".join(table.footnotes)
     assert "n/a: not a test of this variable" in notes and "no test: nothing to compare" in notes
+
+
+def test_blank_records_are_dropped_by_either_reading(tmp_path):
+    """A record of commas only (and an empty line) in a plain export: it is dropped, and the centres
+    are those of the same extract without it."""
+    import shutil
+
+    blank = tmp_path / "blank"
+    shutil.copytree(BUNDLED_DATA, blank)
+    lines = (blank / "visits.csv").read_text(encoding="utf-8").splitlines()
+    width = lines[0].count(",")
+    (blank / "visits.csv").write_text("\n".join(lines[:5] + ["," * width] + lines[5:9] + [""] + lines[9:]) + "\n",
+                                      encoding="utf-8")
+    plain = mc.split_extract(BUNDLED_DATA, tmp_path / "plain", seed=11)
+    other = mc.split_extract(blank, tmp_path / "other", seed=11)
+    for centre in plain:
+        for name in ("patients.csv", "visits.csv"):
+            assert (plain[centre] / name).read_bytes() == (other[centre] / name).read_bytes(), (centre, name)
