@@ -26,6 +26,7 @@ import hashlib
 import json
 import math
 import os
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -288,6 +289,23 @@ def _continuous(frame: pd.DataFrame) -> dict:
             for name in paper_table_variables(frame) if _levels(frame, name) is None}
 
 
+#: Each prepared frame's sorted values per (variable, group), for the rounds of "at most x" questions
+#: (a count is then one binary search, not a pass over the centre's patients); dropped with the frame.
+_SORTED: dict[int, dict] = {}
+
+
+def _sorted_values(frame: pd.DataFrame, name: str, group: str) -> np.ndarray:
+    """The recorded values of ``name`` in ``group``, sorted."""
+    if id(frame) not in _SORTED:
+        _SORTED[id(frame)] = {}
+        weakref.finalize(frame, _SORTED.pop, id(frame), None)
+    cache = _SORTED[id(frame)]
+    if (name, group) not in cache:
+        v = frame[name].astype("float64").to_numpy()[_group_mask(frame, group)]
+        cache[(name, group)] = np.sort(v[~np.isnan(v)])
+    return cache[(name, group)]
+
+
 def _group_mask(frame, group: str) -> np.ndarray:
     if group == "all":
         return np.ones(len(frame), dtype=bool)
@@ -303,7 +321,9 @@ def _design(frame, params, outcome: str, centre_index: int | None, n_centres: in
     centre's own outcome is taken on the same patients."""
     column = f"{outcome}_ever"
     predictors = params.names("predictors")
-    known = frame[frame[column].notna()].reset_index(drop=True)
+    # the outcome and the predictors only: a copy of every column of the frame at each Newton step
+    # would cost more than the step
+    known = frame.loc[frame[column].notna().to_numpy(), [column, *dict.fromkeys(predictors)]].reset_index(drop=True)
     # model_data also refuses a predictor constant among the patients (one centre's may be, the
     # pool's not): one stand-in row where each predictor differs is added, and dropped from X
     extra = known.iloc[[0]].copy() if len(known) else known.copy()
@@ -378,11 +398,10 @@ def answer(data, question: dict, me) -> dict:
                     "decimals": {k: _decimals(v[~np.isnan(v)]) for k, v in continuous.items()},
                     "release": release, "terms": terms}
         if kind == "at_most":
-            continuous = _continuous(frame)
             counts = []
             for name, group, x in question["queries"]:
-                v = continuous[name][_group_mask(frame, group)]
-                counts.append(int(np.sum(v[~np.isnan(v)] <= x + 1e-9 * max(1.0, abs(x)))))
+                v = _sorted_values(frame, name, group)
+                counts.append(int(np.searchsorted(v, x + 1e-9 * max(1.0, abs(x)), side="right")))
             return {**info, "counts": secure.masked(counts, secret, me, centres, question["nonce"], body)}
         if kind == "moments":
             index = centres.index(str(me)) if question.get("centre_term") else None
