@@ -87,8 +87,8 @@ def first_event(visits: pd.DataFrame, *, subject: str, time: str, event: str,
     df = df[df[subject].notna()]   # as groupby: a row without a subject belongs to no one
     if df.empty:
         return pd.DataFrame([], columns=columns).set_index(subject)
-    # one pass over the sorted rows instead of one Python step per subject (a registry's million
-    # patients): each subject's rows are contiguous, its first event found by a segmented minimum
+    # one pass over the sorted rows instead of one Python step per subject (a million
+    # subjects): each subject's rows are contiguous, its first event found by a segmented minimum
     ids = df[subject].to_numpy(dtype=object)
     t = df[time].to_numpy(dtype=float)
     e = df["_ev"].to_numpy(dtype=bool)
