@@ -208,7 +208,7 @@ def test_ids_in_is_pandas_isin_for_text_with_missing_cells_never_matching():
 
 
 def test_columns_parsed_on_threads_give_the_same_cohort_and_report(monkeypatch):
-    """A registry's columns are parsed on several threads (loader._map_columns); every corpus
+    """A registry's columns are parsed on several threads (formats.map_columns); every corpus
     extract, read with every column on a thread and read one column after the other, gives the same
     tables, notes and problems in the same order."""
     import warnings
@@ -217,7 +217,7 @@ def test_columns_parsed_on_threads_give_the_same_cohort_and_report(monkeypatch):
     import pandas as pd
 
     from msc_sle.contract import DataError, read_extract
-    from msc_sle.contract import loader
+    from msc_sle.contract import formats
 
     fixtures = Path(__file__).parent / "fixtures"
     cases = sorted(p for p in fixtures.iterdir() if p.is_dir())
@@ -235,9 +235,9 @@ def test_columns_parsed_on_threads_give_the_same_cohort_and_report(monkeypatch):
         return ("ok", c.patients, c.visits, c.notes)
 
     for folder in cases:
-        monkeypatch.setattr(loader, "_THREADED_ROWS", 10 ** 12)
+        monkeypatch.setattr(formats, "THREADED_ROWS", 10 ** 12)
         one_by_one = outcome(folder)
-        monkeypatch.setattr(loader, "_THREADED_ROWS", 0)
+        monkeypatch.setattr(formats, "THREADED_ROWS", 0)
         threaded = outcome(folder)
         assert one_by_one[0] == threaded[0], folder.name
         if one_by_one[0] == "ok":

@@ -165,6 +165,24 @@ def _parquet_text(column, name: str):
     return pc.cast(pc.coalesce(text, "", memory_pool=pool), pa.large_string(), memory_pool=pool), number
 
 
+#: Rows from which a table's columns are worked on several threads (Arrow's and NumPy's kernels
+#: release the GIL): below it, starting threads costs more than it saves.
+THREADED_ROWS = 50_000
+
+
+def map_columns(function, columns: list, rows: int) -> list:
+    """``function`` over a table's ``columns``, results in their order; a registry's (``rows`` of
+    at least :data:`THREADED_ROWS`) on up to four threads. The loader's column parsing and the
+    Parquet reading share it."""
+    workers = min(4, os.cpu_count() or 1)
+    if rows < THREADED_ROWS or workers < 2 or len(columns) < 2:
+        return [function(c) for c in columns]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="msc_sle-columns") as pool:
+        return list(pool.map(function, columns))
+
+
 def read_parquet(path: Path, problems: list[Problem]) -> Foreign | None:
     """Read an Apache Parquet file into the loader's text cells, so every rule of the data contract
     applies to it as to a CSV file (numbers stored as numbers skip the decimal-mark convention, as an
@@ -187,14 +205,7 @@ def read_parquet(path: Path, problems: list[Problem]) -> Foreign | None:
             return err
 
     jobs = list(zip(table.column_names, table.columns))
-    if table.num_rows >= 50_000 and (os.cpu_count() or 1) > 1:
-        # a registry's columns on several threads: Arrow's kernels release the GIL
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            converted = list(pool.map(cells, jobs))
-    else:
-        converted = [cells(job) for job in jobs]
+    converted = map_columns(cells, jobs, table.num_rows)
     for (name, column), result in zip(jobs, converted):
         if isinstance(result, Exception):
             problems.append(Problem(path.name, None, name, None,

@@ -21,7 +21,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -32,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from .dictionary import ID, Variable, as_dictionary, dtype_for, normal_name, table_variables, variable_types
-from .formats import PARQUET, STATISTICAL, Foreign, apply_labels, read_parquet, read_redcap, read_statistical
+from .formats import (PARQUET, STATISTICAL, Foreign, apply_labels, map_columns, read_parquet, read_redcap,
+                      read_statistical)
 from .mapping import MAPPING, ExtractMapping, read_mapping
 from .paths import BUNDLED_DATA
 from .types import Cohort, DataError, Problem, ids_in, warn_data
@@ -1097,27 +1097,12 @@ def _parse_table(raw: _Raw, table: str, problems: list[Problem], notes: list[str
             out[name] = None
         elif name not in missing:  # optional column absent: all missing, typed
             out[name] = _all_missing(frame.index, row)
-    for (name, _, _, found), parsed in zip(parsers, _map_columns(parsers, len(frame))):
+    parsed_columns = map_columns(lambda job: job[1].parse(job[2]), parsers, len(frame))
+    for (name, _, _, found), parsed in zip(parsers, parsed_columns):
         out[name] = parsed
         problems.extend(found[0])
         notes.extend(found[1])
     return pd.DataFrame(out, index=frame.index)
-
-
-#: Rows from which a table's columns are parsed on several threads (Arrow's and NumPy's kernels
-#: release the GIL): below it, starting threads costs more than it saves.
-_THREADED_ROWS = 50_000
-
-
-def _map_columns(parsers, rows: int):
-    """Each column parsed (``_Column.parse``), in order; a registry's columns on up to four threads."""
-    workers = min(4, os.cpu_count() or 1)
-    if rows < _THREADED_ROWS or workers < 2 or len(parsers) < 2:
-        return [column.parse(cells) for _, column, cells, _ in parsers]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="msc_sle-loader") as pool:
-        return list(pool.map(lambda job: job[1].parse(job[2]), parsers))
 
 
 # --------------------------------------------------------------------------- table rules
