@@ -100,6 +100,9 @@ def test_each_hostile_cell_in_every_column_reads_as_the_rules_read_it(tmp_path, 
 
 @pytest.mark.parametrize("text", [
     "a,b\n1,2\n\n3,4\n",          # a blank line: rows after it are numbered as the file counts them
+    "a,b\r\n1,2\r\n\r\n3,4\r\n",  # ... with Windows line ends
+    "a,b\n1,2\n\n",              # ... as the last line
+    "a\n1\n\n2\n",               # ... in a file of one column (Arrow reads it as one empty cell)
     "a,b\r\n1,2\r\n",             # Windows line ends are fine
     "a,b\r1,2\r",                 # old-Mac line ends: the csv module's reading
     'a,b\n"1",2\n',               # quotes: the csv module's reading
@@ -246,3 +249,40 @@ def test_columns_parsed_on_threads_give_the_same_cohort_and_report(monkeypatch):
             assert one_by_one[3] == threaded[3], folder.name
         else:
             assert one_by_one[1] == threaded[1], folder.name
+
+
+def test_empty_cells_of_optional_columns_of_every_type_read_as_the_rules_read_them(tmp_path, monkeypatch):
+    """The shortcut reads an optional column's empty cell as missing without the rules: one
+    optional column of each type, its cells plain, empty and not plain, in a dictionary copy."""
+    from msc_sle.contract import DICTIONARY_PATH
+
+    extra = {"opt_flag": ("boolean", "", "", ["1", "", "0", "yes", ""]),
+             "opt_dose": ("number", "mg", "0-100", ["7.5", "", "20 mg", "3", ""]),
+             "opt_count": ("integer", "", "0-20", ["3", "", " 4", "5", ""]),
+             "opt_note": ("string", "", "", ["abc", "", " padded", "x", ""]),
+             "opt_code": ("string", "", "", ["abc", "", "x"]),  # plain and empty cells only
+             "opt_level": ("category", "", "A|B", ["A", "", "b", "B", ""]),
+             "opt_day": ("date", "", "2000-01-01..today", ["2010-05-03", "", "2010-05-03 00:00", "2011-01-01", ""])}
+    dictionary = tmp_path / "dictionary.csv"
+    with open(dictionary, "w", encoding="utf-8") as f:
+        f.write(DICTIONARY_PATH.read_text(encoding="utf-8"))
+        for name, (kind, unit, allowed, _) in extra.items():
+            f.write(f"patients,{name},{name},{kind},{unit},{allowed},no,,,,,,baseline,optional {kind}\n")
+    folder = tmp_path / "extract"
+    shutil.copytree(BASE, folder)
+    rows = _cells(folder / "patients.csv")
+    rows[0] += list(extra)
+    for i, row in enumerate(rows[1:]):
+        row += [cells[i % len(cells)] for *_, cells in extra.values()]
+    (folder / "patients.csv").write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+
+    def outcome():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            cohort = read_extract(folder, dictionary=dictionary)
+        return cohort.patients, cohort.visits, cohort.notes
+
+    fast = outcome()
+    assert all(fast[0][name].isna().sum() > 0 for name in extra)
+    _cell_by_cell(monkeypatch)
+    _assert_same(fast, outcome())
