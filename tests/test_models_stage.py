@@ -205,6 +205,28 @@ def test_first_response_intervals_from_hand_built_visits():
     assert r.loc["B", "n_visits"] == 3 and r.loc["E", "n_visits"] == 3
 
 
+def test_first_response_is_the_same_whatever_the_visit_order_and_from_a_given_classification():
+    """Visits in key order skip first_event's sort; shuffled ones are sorted: the same intervals. A
+    classification passed in (a multi-centre node has it already) gives what one made inside does."""
+    from msc_sle.clinical import classify_response
+
+    cohort = _cohort()
+    expected = first_response(cohort, paper_cr)
+    shuffled = Cohort(cohort.patients, cohort.visits.sample(frac=1, random_state=3).reset_index(drop=True))
+    pd.testing.assert_frame_equal(first_response(shuffled, paper_cr), expected)
+    pd.testing.assert_frame_equal(first_response(cohort, paper_cr, classified=classify_response(cohort, paper_cr)),
+                                  expected)
+
+    # first_event itself on rows out of order: subjects shuffled, then one subject's months descending
+    from msc_sle.stats.survival import first_event
+
+    long = pd.DataFrame({"id": list("aaabbbccc"), "t": [1.0, 2, 3] * 3,
+                         "e": [False, True, True, False, False, True, False, False, False]})
+    want = first_event(long, subject="id", time="t", event="e")
+    for order in ([3, 4, 5, 0, 1, 2, 6, 7, 8], [0, 1, 2, 5, 4, 3, 6, 7, 8], list(range(8, -1, -1))):
+        pd.testing.assert_frame_equal(first_event(long.iloc[order], subject="id", time="t", event="e"), want)
+
+
 def test_time_to_response_groups_and_passes_the_intervals_on():
     cohort = _cohort()
     frame = pd.DataFrame({"patient_id": list("ABCDE"),

@@ -781,3 +781,11 @@ def test_a_share_threshold_that_protects_nothing_is_refused(share_min, tmp_path,
     err = capsys.readouterr().err
     assert f"SHARE_MIN='{share_min}'" in err and "from 3 to 100" in err
     assert not out.exists()
+
+
+def test_every_notebook_has_its_place_in_the_start_order():
+    """The runner starts the notebooks longest first; a notebook missing from the order would start
+    last and could leave one worker alone with it at the end of a registry-sized run."""
+    from msc_sle.tools import runner
+
+    assert sorted(runner.START_ORDER) == sorted(runner.NOTEBOOKS)

@@ -216,7 +216,7 @@ def count_keys(frame: pd.DataFrame, params, eligibility) -> list[tuple[str, int]
         first = p["first_month"]
         for m in [0] + months:
             out.append((f"cumulative|{outcome}|{m}", int((first.notna() & (first <= m)).fillna(False).sum())))
-        fr = first_response(eligibility.cohort, params.definitions()[outcome])
+        fr = first_response(eligibility.cohort, params.definitions()[outcome], classified=res)
         fr = fr[fr["followed"]]
         right = fr["right"].to_numpy(dtype=float)
         event = fr["event"].to_numpy(dtype=bool)

@@ -578,7 +578,7 @@ def prediction_report(model: PrognosticModel, validation: ModelValidation, *, al
 # --------------------------------------------------------------------------------------------
 # time to first response
 # --------------------------------------------------------------------------------------------
-def first_response(cohort, definition) -> pd.DataFrame:
+def first_response(cohort, definition, *, classified=None) -> pd.DataFrame:
     """Per patient, the visit interval in which ``definition`` was first met.
 
     One row per patient of ``cohort.patients`` with ``patient_id``, ``left`` (last assessed visit
@@ -586,9 +586,11 @@ def first_response(cohort, definition) -> pd.DataFrame:
     last assessed visit), ``event``, ``widened`` (a scheduled visit was missed or could not be
     classified inside the interval), ``n_visits`` (assessed follow-up visits) and ``followed`` (at
     least one follow-up visit assessed; patients without one carry no information on the timing).
-    A visit whose data cannot decide the definition counts as missed.
+    A visit whose data cannot decide the definition counts as missed. ``classified``: the
+    :func:`~msc_sle.clinical.classify_response` result of ``cohort`` and ``definition`` when the
+    caller has it already (a multi-centre node counts both from one classification).
     """
-    result = classify_response(cohort, get_definition(definition))
+    result = classify_response(cohort, get_definition(definition)) if classified is None else classified
     visits = result.visits[["patient_id", "month", "met"]]
     intervals = first_event(visits, subject="patient_id", time="month", event="met", origin=BASELINE_MONTH,
                             schedule=FOLLOW_UP_MONTHS)

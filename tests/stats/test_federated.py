@@ -122,6 +122,19 @@ def test_third_moment_tensor_carries_firths_hat_value_term(seed):
     assert np.einsum("abc,bc->a", third, np.linalg.inv(info)) == pytest.approx(direct, rel=1e-10)
 
 
+def test_third_moment_of_a_large_site_is_the_same_in_blocks_of_rows():
+    """A site larger than one block of rows (the moment is summed block by block): the hat-value
+    identity above, on 150,000 rows (two whole blocks and a part)."""
+    rng = np.random.default_rng(11)
+    X = np.column_stack([np.ones(150_000), rng.normal(size=(150_000, 4))])
+    y = (rng.random(150_000) < 0.3).astype(float)
+    beta = rng.normal(scale=0.3, size=5)
+    m = logistic_site_moments(X, y, beta)
+    h, p = _hat_values(X, beta)
+    assert np.einsum("abc,bc->a", m.third, np.linalg.inv(m.information)) == pytest.approx(
+        X.T @ (h * (0.5 - p)), rel=1e-9)
+
+
 def _federated_fit(X1, y, site):
     parts = [(X1[site == s], y[site == s]) for s in np.unique(site)]
     return firth_logistic_federated(

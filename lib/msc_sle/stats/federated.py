@@ -224,8 +224,21 @@ def logistic_site_moments(X, y, beta) -> SiteMoments:
         score=X.T @ (y - prob),
         information=(X * w[:, None]).T @ X,
         loglik=float((y * eta - np.logaddexp(0.0, eta)).sum()),
-        third=np.einsum("i,ia,ib,ic->abc", w * (0.5 - prob), X, X, X),
+        third=_third_moment(w * (0.5 - prob), X),
         n=int(y.size), n_events=int(y.sum()))
+
+
+def _third_moment(v: np.ndarray, X: np.ndarray, rows: int = 65536) -> np.ndarray:
+    """sum_i v_i X_ia X_ib X_ic, as one matrix product per block of rows: BLAS does in 0.04 s what
+    ``np.einsum("i,ia,ib,ic->abc", ...)`` (a plain loop: it has no BLAS path for four operands)
+    does in 0.2-1 s for a site of 333,000 rows and 4-8 columns, at every Newton step; the blocks
+    keep the (rows, p*p) products to a few tens of MB."""
+    n, p = X.shape
+    out = np.zeros((p, p * p))
+    for start in range(0, n, rows):
+        x = X[start:start + rows]
+        out += (x * v[start:start + rows, None]).T @ (x[:, :, None] * x[:, None, :]).reshape(len(x), p * p)
+    return out.reshape(p, p, p)
 
 
 def firth_logistic_federated(site_moments: Callable[[np.ndarray], Sequence[SiteMoments]],
