@@ -171,3 +171,22 @@ def test_plain_bool_and_object_bool_columns_are_accepted():
 def test_not_a_dataframe_is_refused():
     with pytest.raises(TypeError, match="DataFrame"):
         sledai2k([{"fever": True}])
+
+
+def test_the_total_alone_is_the_hand_scored_total_and_the_mismatches_the_same():
+    """sledai2k_total and recorded_total_mismatches (the loader's and eligibility's checks, which need
+    no subtotal): the hand-scored totals above, a missing descriptor's missing total, the same
+    mismatch table, on the visits' own index."""
+    from msc_sle.clinical import recorded_total_mismatches, sledai2k_total
+
+    v = visits(("A", 0, (), ()), ("A", 1, ("seizure", "arthritis", "fever"), (), 9),
+               ("B", 0, tuple(SLEDAI2K_WEIGHTS), (), 105), ("B", 1, ("rash",), ("fever",), 7),
+               ("C", 0, ("proteinuria", "hematuria", "low_complement", "increased_dna_binding"), (), 12),
+               index=[10, 11, 12, 13, 14])
+    total = sledai2k_total(v)
+    assert total.tolist()[:3] == [0, 13, 105] and total.isna().tolist() == [False, False, False, True, False]
+    assert total.tolist()[4] == 12 and str(total.dtype) == "Int64" and list(total.index) == [10, 11, 12, 13, 14]
+    pd.testing.assert_series_equal(total, sledai2k(v).scores["total"], check_names=False)
+    for cva in ("CNS", "vascular"):
+        pd.testing.assert_frame_equal(recorded_total_mismatches(v), sledai2k(v, cva_domain=cva).mismatches)
+    assert recorded_total_mismatches(v)[["patient_id", "recorded", "computed"]].values.tolist() == [["A", 9, 13]]

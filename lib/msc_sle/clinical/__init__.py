@@ -17,7 +17,8 @@ from .frame import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, analysis_frame, baseline_p
 from .outcomes import (DEFINITION_ALIASES, DEFINITIONS, ResponseDefinition, ResponseResult, classify_response, doris,
                        get_definition, lldas, paper_cr, paper_lda, sledai_reduction)
 from .sledai import (CVA_DOMAINS, MAJOR_ORGAN_DESCRIPTORS, SEROLOGY, SLEDAI2K_DOMAINS, SLEDAI2K_WEIGHTS, SledaiResult,
-                     descriptor_arrays, score_arrays, sledai2k, sledai2k_domains)
+                     descriptor_arrays, recorded_total_mismatches, score_arrays, sledai2k, sledai2k_domains,
+                     sledai2k_total)
 from .steroids import EQUIVALENT_DOSE_MG, PULSE_MIN_MG, SteroidDoses, prednisone_equivalent, split_pulses
 from .visits import BASELINE_MONTH, FOLLOW_UP_MONTHS, VisitGrid, visit_completeness, visit_grid, visit_label
 
@@ -28,6 +29,7 @@ __all__ = ["PAPER_ELIGIBILITY", "Criterion", "EligibilityResult", "EligibilityTh
            "ResponseResult", "classify_response", "doris", "get_definition", "lldas", "paper_cr", "paper_lda",
            "sledai_reduction", "CVA_DOMAINS", "MAJOR_ORGAN_DESCRIPTORS", "SEROLOGY", "SLEDAI2K_DOMAINS",
            "SLEDAI2K_WEIGHTS", "SledaiResult", "descriptor_arrays", "score_arrays", "sledai2k", "sledai2k_domains",
+           "sledai2k_total", "recorded_total_mismatches",
            "EQUIVALENT_DOSE_MG", "PULSE_MIN_MG", "SteroidDoses", "prednisone_equivalent", "split_pulses",
            "BASELINE_MONTH", "FOLLOW_UP_MONTHS", "VisitGrid", "visit_grid", "visit_completeness", "visit_label",
            "sledai_long",

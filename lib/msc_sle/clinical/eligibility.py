@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract import Cohort, DataError, Problem, ids_in
-from .sledai import sledai2k
+from .sledai import sledai2k_total
 from .visits import BASELINE_MONTH
 
 __all__ = ["Criterion", "EligibilityResult", "EligibilityThresholds", "PAPER_ELIGIBILITY", "paper_criteria",
@@ -126,7 +126,7 @@ def baseline_sledai(cohort: Cohort) -> pd.Series:
     if ids.duplicated().any():
         raise DataError([Problem("visits", None, "patient_id", d, "more than one baseline (month 0) visit")
                          for d in ids[ids.duplicated()].unique()[:10]])
-    total = sledai2k(base).scores["total"]
+    total = sledai2k_total(base)
     by_patient = pd.Series(total.to_numpy(), index=pd.Index(ids.to_numpy(dtype=object)), dtype="Int64")
     out = by_patient.reindex(cohort.patients["patient_id"].to_numpy(dtype=object))
     return pd.Series(out.to_numpy(), index=cohort.patients.index, dtype="Int64", name="sledai_m0")

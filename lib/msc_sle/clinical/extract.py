@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 
 from ..contract import BUNDLED_DATA, Cohort, Problem, read_extract, warn_data
-from .sledai import sledai2k
+from .sledai import recorded_total_mismatches
 from .steroids import EQUIVALENT_DOSE_MG, prednisone_equivalent
 
 __all__ = ["load_cohort", "recorded_total_note", "recorded_total_details", "RECORDED_TOTAL_RULE"]
@@ -29,7 +29,7 @@ def recorded_total_details(cohort: Cohort, file: str = "visits.csv") -> list[Pro
     return [Problem(file, None, "sledai_total",
                     f"{m.patient_id} month {m.month}: recorded {m.recorded}, descriptors give {m.computed}",
                     RECORDED_TOTAL_RULE)
-            for m in sledai2k(visits).mismatches.itertuples(index=False)]
+            for m in recorded_total_mismatches(visits).itertuples(index=False)]
 
 
 def recorded_total_note(cohort: Cohort, file: str = "visits.csv") -> str | None:

@@ -22,7 +22,8 @@ import pandas as pd
 from ..contract import DataError, Problem
 
 __all__ = ["SLEDAI2K_WEIGHTS", "SLEDAI2K_DOMAINS", "SEROLOGY", "MAJOR_ORGAN_DESCRIPTORS",
-           "CVA_DOMAINS", "sledai2k_domains", "sledai2k", "SledaiResult", "descriptor_arrays", "score_arrays"]
+           "CVA_DOMAINS", "sledai2k_domains", "sledai2k", "SledaiResult", "descriptor_arrays", "score_arrays",
+           "sledai2k_total", "recorded_total_mismatches"]
 
 #: Weight of each SLEDAI-2K descriptor, in the order of the instrument (Gladman 2002, table 1).
 #: Keys are the visit column names of ``data/dictionary.csv``.
@@ -200,6 +201,24 @@ def sledai2k(visits: pd.DataFrame, cva_domain: str = "CNS") -> SledaiResult:
                           index=visits.index, copy=False)
     total, total_missing = scored["total"]
     return SledaiResult(scores, _mismatches(visits, total.astype(np.int64), total_missing), cva_domain)
+
+
+def _total(visits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return _score(descriptor_arrays(visits), list(SLEDAI2K_WEIGHTS))
+
+
+def sledai2k_total(visits: pd.DataFrame) -> pd.Series:
+    """The SLEDAI-2K total of each visit (Int64, aligned with ``visits.index``; missing when a
+    descriptor is): :func:`sledai2k`'s ``total`` without the domain subtotals, for the checks that
+    need only the total (a registry's five million visits: one sum instead of eleven)."""
+    return pd.Series(_int_array(*_total(visits)), index=visits.index, name="total", copy=False)
+
+
+def recorded_total_mismatches(visits: pd.DataFrame) -> pd.DataFrame:
+    """:func:`sledai2k`'s ``mismatches`` (recorded ``sledai_total`` against the descriptors' total)
+    without the domain subtotals."""
+    total, total_missing = _total(visits)
+    return _mismatches(visits, total.astype(np.int64), total_missing)
 
 
 def _mismatches(visits: pd.DataFrame, total: np.ndarray, total_missing: np.ndarray) -> pd.DataFrame:
