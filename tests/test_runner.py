@@ -789,3 +789,27 @@ def test_every_notebook_has_its_place_in_the_start_order():
     from msc_sle.tools import runner
 
     assert sorted(runner.START_ORDER) == sorted(runner.NOTEBOOKS)
+
+
+ENV_BODY = """
+import os
+from msc_sle.workbook.notebook import record
+record("reproduction_score", os.environ.get("NUMPY_MADVISE_HUGEPAGE", "unset"))
+"""
+
+
+@pytest.mark.parametrize("users", [None, "1"])
+def test_kernels_run_without_numpys_huge_pages_unless_the_user_asked(tiny, data_copy, tmp_path, monkeypatch, users):
+    """NUMPY_MADVISE_HUGEPAGE=0 in the kernels (a registry-sized run waits less on the system's memory
+    compaction); a value the user set reaches them as set; the runner's environment is left as it was."""
+    from msc_sle.tools.runner import HUGEPAGE_ENV
+
+    if users is None:
+        monkeypatch.delenv(HUGEPAGE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(HUGEPAGE_ENV, users)
+    _notebook(tiny / "env.ipynb", ENV_BODY)
+    result = run_workbook(dict(check_parameters(data_dir=str(data_copy))), tmp_path / "out", jobs=1,
+                          notebooks=("env",), notebooks_dir=tiny, progress=lambda _msg: None)
+    assert result.records["reproduction_score"] == (users or "0")
+    assert os.environ.get(HUGEPAGE_ENV) == users

@@ -120,6 +120,16 @@ START_ORDER = ("08_multicentre", "07_models", "06_reproduction", "03_response", 
                "04_predictors", "02_baseline")
 
 
+#: NumPy's switch for asking the kernel for transparent huge pages on large arrays (numpy does by
+#: default). Where the system compacts memory to find them on demand (Debian's and Ubuntu's default
+#: ``defrag=madvise``), every kernel of a registry-sized run waits for that compaction each time it
+#: builds a table: reading the 10^6-patient hand-off and computing its analysis frame took 7-9 s
+#: with them and 6 s without (twice the system time), and ``make run`` at 10^6 122 s against 114 s
+#: (issue 25). Values are unchanged either way; the runner sets it to 0 for its kernels unless the
+#: user set it.
+HUGEPAGE_ENV = "NUMPY_MADVISE_HUGEPAGE"
+
+
 class RunError(RuntimeError):
     """A run could not complete; the message is what the user reads."""
 
@@ -1164,7 +1174,9 @@ def run_workbook(params: Mapping[str, Any], out: str | Path, jobs: int = 2, *, s
     if target != out and out.is_symlink():
         progress(f"OUT={out} is a link to {target}: that folder is the one replaced")
     _check_out(target, data_dir)
-    run, previous_env = None, {k: os.environ.get(k) for k in (HANDOFF_ENV, FINGERPRINT_ENV)}
+    run, previous_env = None, {k: os.environ.get(k) for k in (HANDOFF_ENV, FINGERPRINT_ENV, HUGEPAGE_ENV)}
+    # the kernels (and the multi-centre nodes they start) inherit this; a value the user set is kept
+    os.environ.setdefault(HUGEPAGE_ENV, "0")
     try:
         with _critical():  # a signal now would leave the new run folder behind
             run = _open_work(target, progress)  # before anything is computed: OUT must be writable
