@@ -10,7 +10,7 @@ folder (not timed) and saved again as Parquet (typed columns, not timed); then
   reported as visit rows per second of wall time, beside the CPU seconds it used and the rows per CPU-second (all threads: on a shared
   machine the wall time also counts the waits for a core), and ``msc_sle.clinical.load_cohort`` (the loader + the clinical checks);
 - ``make run`` (``python -m msc_sle.tools.runner run DATA=... OUT=... JOBS=2 FRESH=1``, what the
-  Makefile runs, cold on both sides) is timed in a fresh interpreter; the peak memory is the largest sum of the resident sets
+  Makefile runs, cold on both sides, the bundled cohort's run just before each size's) is timed in a fresh interpreter; the peak memory is the largest sum of the resident sets
   of the runner and its kernels, sampled every 0.1 s (psutil), beside the largest single process.
 
 Targets: at 10^5 patients, wall within 3x the bundled run and peak under 4 GiB; at 10^6, within 4x
@@ -149,10 +149,6 @@ def main(argv=None) -> int:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bench_scale-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        base = timed_run(None, work / "out-bundled", args.jobs)
-        print(f"bundled cohort (76 patients): make run {base['wall']:6.1f} s wall, peak {base['peak_sum'] / GIB:5.2f} GiB "
-              f"(all processes; largest one {base['peak_max'] / GIB:4.2f} GiB)", flush=True)
-        shutil.rmtree(work / "out-bundled")
         for n in sizes:
             data = work / f"data-{n}"
             generate(n, data)
@@ -172,6 +168,13 @@ def main(argv=None) -> int:
                     ok &= met
                 print(line, flush=True)
             shutil.rmtree(parquet)
+            # the bundled run just before, so that both runs of a ratio meet the machine in the same
+            # state (on a shared 2-core machine the same run varies by 10-15% over a quarter of an hour)
+            base = timed_run(None, work / "out-bundled", args.jobs)
+            print(f"{n:>9} patients: the bundled cohort's make run just before: {base['wall']:6.1f} s wall, peak "
+                  f"{base['peak_sum'] / GIB:5.2f} GiB (all processes; largest one {base['peak_max'] / GIB:4.2f} GiB)",
+                  flush=True)
+            shutil.rmtree(work / "out-bundled")
             run = timed_run(data, work / f"out-{n}", args.jobs)
             ratio = run["wall"] / base["wall"]
             biggest_name, biggest = max(run["figures"].items(), key=lambda kv: kv[1], default=("none", 0))
