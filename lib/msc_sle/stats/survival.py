@@ -52,15 +52,16 @@ _CONF_TYPES = ("log", "log-log", "plain")
 # --------------------------------------------------------------------------------------------
 # visits -> intervals
 # --------------------------------------------------------------------------------------------
-def _in_order(ids: pd.Series, t: pd.Series) -> bool:
-    """True when the rows are already ascending by subject and, within a subject, strictly by time:
-    how long data usually come, and then sorting (two keys hashed and ordered: half a second for
-    a registry centre's million rows) would return them as they are."""
+def _in_order(ids: pd.Series, t: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(subjects as objects, times) when the rows are already ascending by subject and, within a
+    subject, strictly by time, none without a subject; else None. How long data usually come, and
+    then sorting (two keys hashed and ordered: half a second for a registry centre's million rows)
+    would return them as they are; the arrays are the ones the intervals are read from."""
     if ids.isna().any() or not pd.Index(ids).is_monotonic_increasing:
-        return False
+        return None
     v = ids.to_numpy(dtype=object)
     tt = t.to_numpy(dtype=float)
-    return bool(((v[1:] != v[:-1]) | (tt[1:] > tt[:-1])).all())
+    return (v, tt) if bool(((v[1:] != v[:-1]) | (tt[1:] > tt[:-1])).all()) else None
 
 
 def first_event(visits: pd.DataFrame, *, subject: str, time: str, event: str,
@@ -89,21 +90,22 @@ def first_event(visits: pd.DataFrame, *, subject: str, time: str, event: str,
     df = df[observed & (df[time] > origin)]
     ev = df[event].astype(bool).to_numpy()
     df = df.assign(_ev=ev)
-    if not _in_order(df[subject], df[time]):
+    ordered = _in_order(df[subject], df[time])
+    if ordered is None:
         df = df.sort_values([subject, time])
+        df = df[df[subject].notna()]   # as groupby: a row without a subject belongs to no one
+        ordered = df[subject].to_numpy(dtype=object), df[time].to_numpy(dtype=float)
     if schedule is None:
         grid = np.unique(visits.loc[pd.to_numeric(visits[time]) > origin, time].astype(float))
     else:
         grid = np.unique(np.asarray(schedule, dtype=float))
         grid = grid[grid > origin]
     columns = [subject, "left", "right", "event", "widened", "n_visits"]
-    df = df[df[subject].notna()]   # as groupby: a row without a subject belongs to no one
-    if df.empty:
+    ids, t = ordered
+    if not len(ids):
         return pd.DataFrame([], columns=columns).set_index(subject)
     # one pass over the sorted rows instead of one Python step per subject (a million
     # subjects): each subject's rows are contiguous, its first event found by a segmented minimum
-    ids = df[subject].to_numpy(dtype=object)
-    t = df[time].to_numpy(dtype=float)
     e = df["_ev"].to_numpy(dtype=bool)
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     ends = np.r_[starts[1:], len(ids)]
