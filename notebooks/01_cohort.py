@@ -45,7 +45,8 @@ from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides).declared(reads)
 cohort = open_cohort(params)
-shared = flow_plan(cohort, apply_eligibility(cohort), params)  # make share: the counts withheld (none by default)
+eligibility = apply_eligibility(cohort)  # section 2.1, shown below
+shared = flow_plan(cohort, eligibility, params)  # make share: the counts withheld (none by default)
 
 # %% [markdown]
 # ## What the loader normalised or warned about
@@ -89,7 +90,6 @@ print(f"Visits whose recorded SLEDAI total disagrees with the descriptors: {shar
 # ("of whom data missing"): eligibility must be shown, not assumed.
 
 # %%
-eligibility = apply_eligibility(cohort)
 flow = shared.attrition(eligibility.attrition)
 attrition = attrition_table(flow)
 save_table(attrition, "attrition", params["out_dir"], synthetic=cohort.synthetic)
