@@ -59,7 +59,8 @@ from msc_sle.workbook.params import check_parameters
 
 params = check_parameters(**overrides).declared(reads)
 cohort = open_cohort(params)
-shared = share_plan(apply_eligibility(cohort).cohort, None, params)  # make share: the counts withheld
+eligibility = apply_eligibility(cohort)
+shared = share_plan(eligibility.cohort, None, params)  # make share: the counts withheld
 
 # %% [markdown]
 # ## Reproduction score
@@ -72,7 +73,7 @@ audit = paper_audit()  # its slips explain differences; shown in full below
 reproduction = shared.reproduction(reproduction_table(cohort, definitions=params.definitions(),
                                                       prednisone_cut=params["prednisone_cut"],
                                                       test_rule=params["test_rule"], decimals=params["decimals"],
-                                                      audit=audit))
+                                                      audit=audit, eligibility=eligibility))
 save_table(printed_reproduction(reproduction), "reproduction", params["out_dir"], synthetic=cohort.synthetic)
 save_table(score_table(reproduction), "reproduction_score", params["out_dir"], synthetic=cohort.synthetic)
 record("reproduction_score", reproduction.headline(), text=f"Reproduction score: {reproduction.headline()}")

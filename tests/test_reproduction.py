@@ -279,6 +279,26 @@ def test_rejects_what_is_not_a_cohort():
         reproduction_table(pd.DataFrame())
 
 
+def test_a_given_eligibility_is_used_and_must_be_the_cohorts(mechanics, small_cohort):
+    from msc_sle.clinical import apply_eligibility, paper_criteria
+
+    pub, result, _ = mechanics
+    same = reproduction_table(small_cohort, pub, eligibility=apply_eligibility(small_cohort))
+    pd.testing.assert_frame_equal(same.table, result.table)
+    # used as given, not recomputed: an adult cut that leaves fewer patients shows in the result
+    stricter = apply_eligibility(small_cohort, paper_criteria(min_age_exclusive=40))
+    kept = len(stricter.cohort.patients)
+    assert 0 < kept < result.n_eligible
+    assert reproduction_table(small_cohort, pub, eligibility=stricter).n_eligible == kept
+    other = dataclasses.replace(small_cohort, patients=small_cohort.patients.iloc[:-1])
+    with pytest.raises(ValueError, match="applied to another cohort"):
+        reproduction_table(other, pub, eligibility=apply_eligibility(small_cohort))
+    with pytest.raises(ValueError, match="other criteria"):
+        reproduction_table(small_cohort, pub, criteria=paper_criteria(), eligibility=stricter)
+    with pytest.raises(TypeError, match="EligibilityResult"):
+        reproduction_table(small_cohort, pub, eligibility=stricter.cohort)
+
+
 # --- the bundled synthetic cohort ---------------------------------------------------------------
 
 bundled = pytest.mark.skipif(not (BUNDLED_DATA / "patients.csv").exists(),

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .audit import DEFAULT_CLAIMS, STRATA, paper_audit
-from ..clinical import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, analysis_frame, apply_eligibility
+from ..clinical import CYC_DOSE_CUT_G, PREDNISONE_CUT_MG, EligibilityResult, analysis_frame, apply_eligibility
 from ..compare import compare_groups, describe, paired_over_time
 from ..present.format import format_fixed, format_number, format_p
 from .choices import compare_as_the_paper, table_test_rule
@@ -136,11 +136,11 @@ class _Workbook:
     """The analysis of one cohort, computed lazily and cached per comparison."""
 
     def __init__(self, cohort: Cohort, criteria, prednisone_cut: float, cyc_dose_cut: float, definitions,
-                 test_rule: str, published: pd.DataFrame):
+                 test_rule: str, published: pd.DataFrame, eligibility: EligibilityResult | None = None):
         # what Table 2 prints: the paper's own test choices on the paper's cohort only
         self.test_rule = table_test_rule(test_rule, cohort.paper_cohort)
         self.published = published
-        self.eligibility = apply_eligibility(cohort, criteria)
+        self.eligibility = apply_eligibility(cohort, criteria) if eligibility is None else eligibility
         self.frame = analysis_frame(self.eligibility.cohort, definitions, prednisone_cut=prednisone_cut,
                                     cyc_dose_cut=cyc_dose_cut)
         self.n = len(self.frame)
@@ -258,7 +258,8 @@ NO_ELIGIBLE = "not computable: no eligible patient (the section 2.1 criteria exc
 def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *, criteria=None,
                        definitions=None, prednisone_cut: float = PREDNISONE_CUT_MG,
                        cyc_dose_cut: float = CYC_DOSE_CUT_G, test_rule: str = "paper", decimals: int = 1,
-                       level_map: dict | None = None, audit: pd.DataFrame | None = None) -> ReproductionResult:
+                       level_map: dict | None = None, audit: pd.DataFrame | None = None,
+                       eligibility: EligibilityResult | None = None) -> ReproductionResult:
     """Every published value beside the value the workbook's pages print for ``cohort``.
 
     **What the score measures.** Each value is the one the rendered tables and notebooks compute
@@ -285,6 +286,9 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
     level_map : ``(variable, printed level) -> workbook level`` (default :data:`LEVEL_MAP`).
     audit : the paper audit whose slips explain differences (default :func:`msc_sle.paper.audit.paper_audit`
         on ``published``, with the claims file only for the default transcription).
+    eligibility : :func:`msc_sle.clinical.apply_eligibility` of ``cohort`` under ``criteria``, when the
+        caller has it already (a page that shows its flow too): at a registry's size it is seconds
+        of work, not done twice. It must come from this cohort (its screened count is checked).
 
     The note names the test behind each p-value and, when it does not reproduce the printed value,
     which other test does.
@@ -299,7 +303,16 @@ def reproduction_table(cohort: Cohort, published: pd.DataFrame | None = None, *,
     definitions = {"cr": "paper_cr", "lda": "paper_lda"} if definitions is None else dict(definitions)
     if set(definitions) != {"cr", "lda"}:
         raise ValueError(f"definitions must give 'cr' and 'lda', got {sorted(definitions)}")
-    wb = _Workbook(cohort, criteria, prednisone_cut, cyc_dose_cut, definitions, test_rule, pub)
+    if eligibility is not None:
+        if not isinstance(eligibility, EligibilityResult):
+            raise TypeError(f"eligibility must be an EligibilityResult, got {type(eligibility).__name__}")
+        screened = int(eligibility.attrition["remaining"].iloc[0])
+        if screened != len(cohort.patients):
+            raise ValueError(f"eligibility screened {screened} patients, the cohort has {len(cohort.patients)}: "
+                             "it was applied to another cohort")
+        if criteria is not None and tuple(criteria) != tuple(eligibility.criteria):
+            raise ValueError("eligibility was applied under other criteria than the ones given")
+    wb = _Workbook(cohort, criteria, prednisone_cut, cyc_dose_cut, definitions, test_rule, pub, eligibility)
     frame = wb.frame
     all_variables = [v for v in pub["variable"] if v in frame.columns] + ["cr_m12", "lda_m12"]
 
