@@ -196,19 +196,25 @@ def _gls_cov(X: np.ndarray, subj: np.ndarray, var_u: float, var_e: float) -> np.
 _OPTIMISERS = ("lbfgs", "bfgs", "cg", "nm")
 
 
-def _fit_mixed(y, X, groups, reml: bool):
+def _fit_mixed(y, X, groups, reml: bool, start=None):
     """Fit with each optimiser of :data:`_OPTIMISERS` until one converges. statsmodels' own list
     moves on only when an optimiser does not converge; an L-BFGS line search can also step to
     variance parameters where X' V^-1 X is singular, and then raises LinAlgError: that optimiser
-    has failed too, so the next one is tried (the likelihood, and so the estimate, is the same)."""
-    from statsmodels.regression.mixed_linear_model import MixedLM
+    has failed too, so the next one is tried (the likelihood, and so the estimate, is the same).
+    ``start``: a fit whose variance components start this one (see :func:`mixed_model`)."""
+    from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
     model = MixedLM(y, X, groups=groups, exog_re=np.ones((y.size, 1)))
+    start_params = None
+    if start is not None:
+        fixed = start.fe_params if X.shape[1] == len(start.fe_params) else np.linalg.lstsq(X, y, rcond=None)[0]
+        start_params = MixedLMParams.from_components(fe_params=np.asarray(fixed, dtype=float),
+                                                     cov_re=start.params_object.cov_re)
     res, failure = None, None
     for method in _OPTIMISERS:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                res = model.fit(reml=reml, method=[method], maxiter=2000)
+                res = model.fit(reml=reml, method=[method], maxiter=2000, start_params=start_params)
         except np.linalg.LinAlgError as err:
             failure = err
             continue
@@ -252,9 +258,13 @@ def mixed_model(data: pd.DataFrame, *, outcome: str, time: str, group: str, subj
     wald = InteractionTest(method="Wald F test, denominator df as anova.lme", statistic=chi2 / len(idx),
                            df=len(idx), p=float(stats.f.sf(chi2 / len(idx), len(idx), den)), f=chi2 / len(idx),
                            df_denominator=den)
-    full_ml = res if not reml else _fit_mixed(y, X, subj, reml=False)
+    # The ML fits start where the reported fit ended (the reduced model from the least-squares fixed
+    # effects): from statsmodels' default start (variance ratio 1) L-BFGS steps into a singular
+    # X' V^-1 X on a registry's 2000 modelled patients and BFGS redoes the fit; started here it
+    # converges at once (12 s -> 7 s, issue 25), at the same maximum (log-likelihoods within 1e-6).
+    full_ml = res if not reml else _fit_mixed(y, X, subj, reml=False, start=res)
     reduced_ml = _fit_mixed(y, _design(t, g, t_levels, g_levels, interaction=False), subj,
-                            reml=False)
+                            reml=False, start=full_ml)
     lr_stat = float(2 * (full_ml.llf - reduced_ml.llf))
     lr = InteractionTest(method="likelihood ratio (ML fits)", statistic=lr_stat, df=len(idx),
                          p=float(stats.chi2.sf(lr_stat, len(idx))))
