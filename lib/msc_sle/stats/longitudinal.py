@@ -201,14 +201,12 @@ def _fit_mixed(y, X, groups, reml: bool, start=None):
     moves on only when an optimiser does not converge; an L-BFGS line search can also step to
     variance parameters where X' V^-1 X is singular, and then raises LinAlgError: that optimiser
     has failed too, so the next one is tried (the likelihood, and so the estimate, is the same).
-    ``start``: a fit whose variance components start this one (see :func:`mixed_model`)."""
+    ``start``: a fit whose variance ratio starts this one (see :func:`mixed_model`); statsmodels
+    profiles the fixed effects out of the likelihood, so they need no start of their own."""
     from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
     model = MixedLM(y, X, groups=groups, exog_re=np.ones((y.size, 1)))
-    start_params = None
-    if start is not None:
-        fixed = start.fe_params if X.shape[1] == len(start.fe_params) else np.linalg.lstsq(X, y, rcond=None)[0]
-        start_params = MixedLMParams.from_components(fe_params=np.asarray(fixed, dtype=float),
-                                                     cov_re=start.params_object.cov_re)
+    start_params = None if start is None else MixedLMParams.from_components(
+        fe_params=np.zeros(X.shape[1]), cov_re=start.params_object.cov_re)
     res, failure = None, None
     for method in _OPTIMISERS:
         try:
@@ -258,10 +256,10 @@ def mixed_model(data: pd.DataFrame, *, outcome: str, time: str, group: str, subj
     wald = InteractionTest(method="Wald F test, denominator df as anova.lme", statistic=chi2 / len(idx),
                            df=len(idx), p=float(stats.f.sf(chi2 / len(idx), len(idx), den)), f=chi2 / len(idx),
                            df_denominator=den)
-    # The ML fits start where the reported fit ended (the reduced model from the least-squares fixed
-    # effects): from statsmodels' default start (variance ratio 1) L-BFGS steps into a singular
-    # X' V^-1 X with 2000 subjects (10,000 observations) and BFGS redoes the fit; started here it
-    # converges at once (the three fits 12.5 s -> 7.8 s, issue 25), at the same maximum (log-likelihoods within 1e-6).
+    # The ML fits start at the variance ratio where the reported fit ended: from statsmodels' default
+    # start (ratio 1) L-BFGS steps into a singular X' V^-1 X with 2000 subjects (10,000 observations)
+    # and BFGS redoes the fit; started here it converges at once (the three fits 12.5 s -> 7.8 s,
+    # issue 25), at the same maximum (log-likelihoods within 1e-6).
     full_ml = res if not reml else _fit_mixed(y, X, subj, reml=False, start=res)
     reduced_ml = _fit_mixed(y, _design(t, g, t_levels, g_levels, interaction=False), subj,
                             reml=False, start=full_ml)
